@@ -1,0 +1,39 @@
+//go:build ignore
+
+// entc.go generates the ent client (ent/…) and the GraphQL SDL of the ent
+// types (graph/ent.graphqls) from ent/schema. Run through `go generate ./...`
+// from the repository root (see server.go); gqlgen runs after it.
+package main
+
+import (
+	"log"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
+)
+
+func main() {
+	ex, err := entgql.NewExtension(
+		entgql.WithConfigPath("./gqlgen.yml"),
+		entgql.WithSchemaGenerator(),
+		entgql.WithSchemaPath("./graph/ent.graphqls"),
+		entgql.WithWhereInputs(true),
+		entgql.WithNodeDescriptor(true),
+	)
+	if err != nil {
+		log.Fatalf("creating entgql extension: %v", err)
+	}
+	err = entc.Generate("./ent/schema", &gen.Config{
+		Features: []gen.Feature{
+			gen.FeatureModifier,
+			gen.FeatureExecQuery,
+			gen.FeaturePrivacy,
+			gen.FeatureEntQL,
+			gen.FeatureLock,
+		},
+	}, entc.Extensions(ex))
+	if err != nil {
+		log.Fatalf("running ent codegen: %v", err)
+	}
+}

@@ -1,0 +1,48 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"custgraph/internal/validate"
+)
+
+// Bank is the tenant. Every customer belongs to exactly one bank. OBP's
+// BANK_ID and bankingservice.ai's profileId both name a bank by its code.
+type Bank struct{ ent.Schema }
+
+// Mixin of Bank.
+func (Bank) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of Bank.
+func (Bank) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("code").
+			Comment("The bank id as OBP writes it in BANK_ID and bankingservice.ai in profileId, e.g. gh.29.uk.").
+			Unique().Immutable().MaxLen(254).Validate(validate.BankCode).
+			Annotations(entgql.OrderField("CODE")),
+		field.String("name").NotEmpty().MaxLen(255).
+			Annotations(entgql.OrderField("NAME")),
+	}
+}
+
+// Edges of Bank.
+func (Bank) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection()),
+		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Annotations of Bank.
+func (Bank) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.MultiOrder(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// CrmEvent is a bank-level CRM event (OBP getCrmEvents), optionally about one
+// customer of that bank.
+type CrmEvent struct{ ent.Schema }
+
+// Mixin of CrmEvent.
+func (CrmEvent) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of CrmEvent.
+func (CrmEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("bank_id", uuid.UUID{}).Immutable(),
+		field.UUID("customer_id", uuid.UUID{}).Optional().Nillable(),
+		field.String("customer_name").Optional().MaxLen(255),
+		field.String("customer_number").Optional().MaxLen(50),
+		field.String("category").Optional().MaxLen(255),
+		field.String("detail").Optional().MaxLen(4096),
+		field.String("channel").Optional().MaxLen(255),
+		field.Time("scheduled_date").Optional().Nillable().Annotations(entgql.OrderField("SCHEDULED_DATE")),
+		field.Time("actual_date").Optional().Nillable(),
+		field.String("result").Optional().MaxLen(255),
+	}
+}
+
+// Edges of CrmEvent.
+func (CrmEvent) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("bank", Bank.Type).Ref("crm_events").Field("bank_id").Unique().Required().Immutable(),
+		edge.From("customer", Customer.Type).Ref("crm_events").Field("customer_id").Unique(),
+	}
+}
+
+// Indexes of CrmEvent.
+func (CrmEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("bank_id", "created_at", "id"),
+		index.Fields("customer_id"),
+	}
+}
+
+// Annotations of CrmEvent.
+func (CrmEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.MultiOrder(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}
+
+// CustomerMessage is a message sent to a customer (OBP customer messages).
+type CustomerMessage struct{ ent.Schema }
+
+// Mixin of CustomerMessage.
+func (CustomerMessage) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of CustomerMessage.
+func (CustomerMessage) Fields() []ent.Field {
+	return []ent.Field{
+		customerRef(),
+		field.String("message").NotEmpty().MaxLen(4096),
+		field.String("transport").Optional().MaxLen(64),
+		field.String("from_department").Optional().MaxLen(255),
+		field.String("from_person").Optional().MaxLen(255),
+	}
+}
+
+// Edges of CustomerMessage.
+func (CustomerMessage) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("customer", Customer.Type).Ref("messages").Field("customer_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of CustomerMessage.
+func (CustomerMessage) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("customer_id", "created_at", "id")}
+}
+
+// Annotations of CustomerMessage.
+func (CustomerMessage) Annotations() []schema.Annotation { return childAnnotations() }

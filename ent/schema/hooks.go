@@ -1,0 +1,586 @@
+package schema
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent"
+	"github.com/google/uuid"
+
+	gen "custgraph/ent"
+	"custgraph/ent/address"
+	"custgraph/ent/customer"
+	"custgraph/ent/hook"
+	"custgraph/ent/product"
+	"custgraph/internal/apperr"
+	"custgraph/internal/validate"
+)
+
+// This file holds the invariants that span more than one field or record.
+// They run inside the mutation's transaction, so every door (GraphQL, REST)
+// gets them and a failing rule leaves nothing written.
+
+// --- every entity ---------------------------------------------------------
+
+// Hooks of BaseMixin.
+func (BaseMixin) Hooks() []ent.Hook {
+	return []ent.Hook{hook.On(stampFromID, ent.OpCreate)}
+}
+
+// stampFromID sets created_at (and updated_at) to the millisecond encoded in
+// the record's UUIDv7 id, so ordering by (created_at, id), the default order of
+// every list, and ordering by id alone are the same order.
+func stampFromID(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		im, ok := m.(interface{ ID() (uuid.UUID, bool) })
+		if !ok {
+			return next.Mutate(ctx, m)
+		}
+		id, ok := im.ID()
+		if !ok || id.Version() != 7 {
+			return next.Mutate(ctx, m)
+		}
+		sec, nsec := id.Time().UnixTime()
+		t := time.Unix(sec, nsec).UTC()
+		if err := m.SetField("created_at", t); err != nil {
+			return nil, err
+		}
+		if err := m.SetField("updated_at", t); err != nil {
+			return nil, err
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// list returns the value a JSON list field will have after the mutation and
+// whether the mutation touches it.
+func list[T any](ctx context.Context, op ent.Op, set func() ([]T, bool), appended func() ([]T, bool), cleared bool,
+	old func(context.Context) ([]T, error)) ([]T, bool, error) {
+	v, isSet := set()
+	add, isAppend := appended()
+	switch {
+	case cleared && !isSet && !isAppend:
+		return nil, true, nil
+	case !isSet && !isAppend:
+		return nil, false, nil
+	case !isAppend:
+		return v, true, nil
+	case op.Is(ent.OpUpdate):
+		return nil, false, errors.New("appending to a list is not supported in bulk updates")
+	}
+	if !isSet && !cleared && op.Is(ent.OpUpdateOne) {
+		o, err := old(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		v = o
+	}
+	return append(append([]T(nil), v...), add...), true, nil
+}
+
+// current returns the value a scalar field will have after an update: the
+// new value when set, else the stored one (zero when cleared).
+func current[T any](ctx context.Context, op ent.Op, get func() (T, bool), cleared bool, old func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if v, ok := get(); ok {
+		return v, nil
+	}
+	if cleared || !op.Is(ent.OpUpdateOne) {
+		return zero, nil
+	}
+	return old(ctx)
+}
+
+// customerExists refuses a child record whose customer does not exist.
+func customerExists(ctx context.Context, c *gen.Client, id uuid.UUID) error {
+	ok, err := c.Customer.Query().Where(customer.ID(id)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.NotFoundf("customer_id", "customer %s does not exist", id)
+	}
+	return nil
+}
+
+// childOf is the create hook of records that belong to a customer: it
+// refuses an unknown customer with a clear NOT_FOUND on customer_id.
+func childOf(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		v, ok := m.Field("customer_id")
+		id, isID := v.(uuid.UUID)
+		if ok && isID {
+			c := clientOf(m)
+			if c != nil {
+				if err := customerExists(ctx, c, id); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// clientOf returns the (transactional) client of a generated mutation.
+func clientOf(m ent.Mutation) *gen.Client {
+	if cm, ok := m.(interface{ Client() *gen.Client }); ok {
+		return cm.Client()
+	}
+	return nil
+}
+
+// --- Customer -------------------------------------------------------------
+
+// Hooks of Customer.
+func (Customer) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(customerRules, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
+		hook.On(customerNumber, ent.OpCreate),
+		hook.On(customerDelete, ent.OpDelete|ent.OpDeleteOne),
+	}
+}
+
+func customerRules(next ent.Mutator) ent.Mutator {
+	return hook.CustomerFunc(func(ctx context.Context, m *gen.CustomerMutation) (ent.Value, error) {
+		op := m.Op()
+		labels, touched, err := list(ctx, op, m.Labels, m.AppendedLabels, m.LabelsCleared(), m.OldLabels)
+		if err != nil {
+			return nil, err
+		}
+		if touched {
+			if err := validate.StringSet("label", labels, validate.MaxLabels, validate.MaxLabelLength); err != nil {
+				return nil, apperr.Invalid("labels", "%s", err)
+			}
+		}
+		dobs, dobTouched, err := list(ctx, op, m.DobOfDependants, m.AppendedDobOfDependants, m.DobOfDependantsCleared(), m.OldDobOfDependants)
+		if err != nil {
+			return nil, err
+		}
+		_, depTouched := m.Dependants()
+		if _, added := m.AddedDependants(); added {
+			return nil, apperr.Invalid("dependants", "set dependants, do not add to it")
+		}
+		if dobTouched || depTouched || op.Is(ent.OpCreate) {
+			if op.Is(ent.OpUpdate) && dobTouched != depTouched {
+				return nil, apperr.Invalid("dependants", "dependants and dob_of_dependants must be changed together")
+			}
+			if !dobTouched && op.Is(ent.OpUpdateOne) {
+				if dobs, err = m.OldDobOfDependants(ctx); err != nil {
+					return nil, err
+				}
+			}
+			dep, err := current(ctx, op, m.Dependants, false, m.OldDependants)
+			if err != nil {
+				return nil, err
+			}
+			if dep != len(dobs) {
+				return nil, apperr.Invalid("dob_of_dependants",
+					"the number of dependants (%d) must equal the number of dates of birth of dependants (%d)", dep, len(dobs))
+			}
+		}
+		entityID, err := current(ctx, op, m.EntityID, m.EntityIDCleared(), func(ctx context.Context) (uuid.UUID, error) {
+			v, err := m.OldEntityID(ctx)
+			if v == nil {
+				return uuid.Nil, err
+			}
+			return *v, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		entityType, err := current(ctx, op, m.EntityType, m.EntityTypeCleared(), func(ctx context.Context) (customer.EntityType, error) {
+			v, err := m.OldEntityType(ctx)
+			if v == nil {
+				return "", err
+			}
+			return *v, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !op.Is(ent.OpUpdate) && (entityID == uuid.Nil) != (entityType == "") {
+			return nil, apperr.Invalid("entity_type", "entity_id and entity_type must be given together")
+		}
+		if op.Is(ent.OpCreate) {
+			if _, ok := m.LegalName(); !ok {
+				if name := defaultLegalName(m); name != "" {
+					m.SetLegalName(name)
+				}
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// defaultLegalName is "first last", or the company, for customers created
+// with bankingservice.ai's fields only.
+func defaultLegalName(m *gen.CustomerMutation) string {
+	first, _ := m.FirstName()
+	last, _ := m.LastName()
+	if name := strings.TrimSpace(first + " " + last); name != "" {
+		return name
+	}
+	company, _ := m.Company()
+	return company
+}
+
+// customerNumber gives a customer created without a number a random
+// 12-digit one that is free at its bank. The unique index on
+// (bank_id, customer_number) is the final guard against a race.
+func customerNumber(next ent.Mutator) ent.Mutator {
+	return hook.CustomerFunc(func(ctx context.Context, m *gen.CustomerMutation) (ent.Value, error) {
+		if n, ok := m.CustomerNumber(); ok && n != "" {
+			return next.Mutate(ctx, m)
+		}
+		bankID, _ := m.BankID()
+		for range 5 {
+			n, err := rand.Int(rand.Reader, big.NewInt(900_000_000_000))
+			if err != nil {
+				return nil, err
+			}
+			number := strconv.FormatInt(n.Int64()+100_000_000_000, 10)
+			taken, err := m.Client().Customer.Query().
+				Where(customer.BankID(bankID), customer.CustomerNumber(number)).Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !taken {
+				m.SetCustomerNumber(number)
+				return next.Mutate(ctx, m)
+			}
+		}
+		return nil, errors.New("could not find a free customer number")
+	})
+}
+
+// customerDelete refuses to delete customers that hold products: products
+// are closed and kept, never deleted. Their other records go with them
+// (ON DELETE CASCADE).
+func customerDelete(next ent.Mutator) ent.Mutator {
+	return hook.CustomerFunc(func(ctx context.Context, m *gen.CustomerMutation) (ent.Value, error) {
+		ids, err := m.IDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		held, err := m.Client().Product.Query().Where(product.CustomerIDIn(ids...)).Exist(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, apperr.Conflictf("", "the customer holds products: products are closed, never deleted, so the customer cannot be deleted")
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// --- Bank -----------------------------------------------------------------
+
+// Hooks of Bank.
+func (Bank) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.BankFunc(func(ctx context.Context, m *gen.BankMutation) (ent.Value, error) {
+				ids, err := m.IDs(ctx)
+				if err != nil {
+					return nil, err
+				}
+				c := m.Client()
+				n, err := c.Customer.Query().Where(customer.BankIDIn(ids...)).Count(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if n > 0 {
+					return nil, apperr.Conflictf("", "the bank still has %d customers", n)
+				}
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpDelete|ent.OpDeleteOne),
+	}
+}
+
+// --- Product --------------------------------------------------------------
+
+// productTypes maps each product code to its product type (rest-compat §2.3;
+// the legacy WALLET code is a WALLET).
+var productTypes = map[product.ProductCode]product.ProductType{
+	product.ProductCodeWALLET:             product.ProductTypeWALLET,
+	product.ProductCodeBALANCE_ACCOUNT:    product.ProductTypeCASH,
+	product.ProductCodeDEPOSITORY_ACCOUNT: product.ProductTypeDEPOSITORY,
+	product.ProductCodeCURRENCY_WALLET:    product.ProductTypeWALLET,
+}
+
+// productTransitions is the product lifecycle: the statuses each status may
+// move to. CLOSED and REJECTED are final.
+var productTransitions = map[product.Status][]product.Status{
+	product.StatusRECEIVED:   {product.StatusPENDING, product.StatusACTIVE, product.StatusINVALID, product.StatusREJECTED, product.StatusCLOSED},
+	product.StatusPENDING:    {product.StatusACTIVE, product.StatusINVALID, product.StatusREJECTED, product.StatusCLOSED},
+	product.StatusINVALID:    {product.StatusPENDING, product.StatusREJECTED, product.StatusCLOSED},
+	product.StatusACTIVE:     {product.StatusBLOCKED, product.StatusRESTRICTED, product.StatusINACTIVE, product.StatusCLOSED},
+	product.StatusBLOCKED:    {product.StatusACTIVE, product.StatusRESTRICTED, product.StatusINACTIVE, product.StatusCLOSED},
+	product.StatusRESTRICTED: {product.StatusACTIVE, product.StatusBLOCKED, product.StatusINACTIVE, product.StatusCLOSED},
+	product.StatusINACTIVE:   {product.StatusACTIVE, product.StatusBLOCKED, product.StatusCLOSED},
+}
+
+// ProductTransitionAllowed reports whether a product may move from one status to another.
+func ProductTransitionAllowed(from, to product.Status) bool {
+	for _, s := range productTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Hooks of Product.
+func (Product) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(childOf, ent.OpCreate),
+		hook.On(productCreate, ent.OpCreate),
+		hook.On(productStatus, ent.OpUpdateOne),
+		hook.On(func(ent.Mutator) ent.Mutator {
+			return ent.MutateFunc(func(context.Context, ent.Mutation) (ent.Value, error) {
+				return nil, apperr.Conflictf("", "products are closed, never deleted")
+			})
+		}, ent.OpDelete|ent.OpDeleteOne),
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.ProductFunc(func(ctx context.Context, m *gen.ProductMutation) (ent.Value, error) {
+				if _, ok := m.Status(); ok {
+					return nil, apperr.Invalid("status", "change the status of one product at a time")
+				}
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpUpdate),
+	}
+}
+
+func productCreate(next ent.Mutator) ent.Mutator {
+	return hook.ProductFunc(func(ctx context.Context, m *gen.ProductMutation) (ent.Value, error) {
+		code, _ := m.ProductCode()
+		m.SetProductType(productTypes[code])
+		if _, ok := m.Currency(); !ok && code == product.ProductCodeBALANCE_ACCOUNT {
+			m.SetCurrency("EUR")
+		}
+		status, ok := m.Status()
+		if !ok {
+			status = product.DefaultStatus
+		}
+		if status == product.StatusACTIVE {
+			m.SetOpenedOn(now())
+		}
+		if status == product.StatusCLOSED {
+			m.SetClosedOn(now())
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// productStatus enforces the lifecycle on a status change, stamps opened_on
+// and closed_on, and makes the update conditional on the status it read, so
+// two concurrent transitions cannot both succeed.
+func productStatus(next ent.Mutator) ent.Mutator {
+	return hook.ProductFunc(func(ctx context.Context, m *gen.ProductMutation) (ent.Value, error) {
+		to, ok := m.Status()
+		if !ok {
+			return next.Mutate(ctx, m)
+		}
+		from, err := m.OldStatus(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if from == product.StatusCLOSED && to == product.StatusCLOSED {
+			return nil, apperr.Conflictf("status", "the product is already CLOSED")
+		}
+		if !ProductTransitionAllowed(from, to) {
+			return nil, apperr.Conflictf("status", "a product cannot move from %s to %s", from, to)
+		}
+		if to == product.StatusACTIVE {
+			if opened, err := m.OldOpenedOn(ctx); err == nil && opened == nil {
+				m.SetOpenedOn(now())
+			}
+		}
+		if to == product.StatusCLOSED {
+			m.SetClosedOn(now())
+		}
+		m.Where(product.StatusEQ(from))
+		v, err := next.Mutate(ctx, m)
+		if gen.IsNotFound(err) {
+			return nil, apperr.Conflictf("status", "the product's status changed concurrently; read it again and retry")
+		}
+		return v, err
+	})
+}
+
+// --- Address --------------------------------------------------------------
+
+// Hooks of Address.
+func (Address) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(childOf, ent.OpCreate),
+		hook.On(addressRules, ent.OpCreate|ent.OpUpdateOne|ent.OpUpdate),
+	}
+}
+
+func addressRules(next ent.Mutator) ent.Mutator {
+	return hook.AddressFunc(func(ctx context.Context, m *gen.AddressMutation) (ent.Value, error) {
+		op := m.Op()
+		tags, touched, err := list(ctx, op, m.Tags, m.AppendedTags, m.TagsCleared(), m.OldTags)
+		if err != nil {
+			return nil, err
+		}
+		if touched {
+			if err := validate.StringSet("tag", tags, validate.MaxTags, validate.MaxTagLength); err != nil {
+				return nil, apperr.Invalid("tags", "%s", err)
+			}
+		}
+		if op.Is(ent.OpCreate) {
+			if l1, _ := m.Line1(); l1 == "" {
+				street, _ := m.Thoroughfare()
+				sub, _ := m.SubPremise()
+				premise := ""
+				if p, ok := m.Premise(); ok {
+					premise = strconv.Itoa(p)
+				}
+				if l := strings.TrimSpace(street + " " + premise + sub); l != "" {
+					m.SetLine1(l)
+				}
+				if b, _ := m.Building(); b != "" {
+					if l2, _ := m.Line2(); l2 == "" {
+						m.SetLine2(b)
+					}
+				}
+			}
+		}
+		if primary, ok := m.IsPrimary(); ok && primary {
+			if op.Is(ent.OpUpdate) {
+				return nil, apperr.Invalid("is_primary", "mark one address at a time as primary")
+			}
+			cid, err := current(ctx, op, m.CustomerID, false, m.OldCustomerID)
+			if err != nil {
+				return nil, err
+			}
+			q := m.Client().Address.Update().Where(address.CustomerID(cid), address.IsPrimary(true))
+			if id, ok := m.ID(); ok {
+				q.Where(address.IDNEQ(id))
+			}
+			if _, err := q.SetIsPrimary(false).Save(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// --- the other records of a customer --------------------------------------
+
+// Hooks of TaxResidence.
+func (TaxResidence) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
+
+// Hooks of SocialHandle.
+func (SocialHandle) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
+
+// Hooks of CustomerMessage.
+func (CustomerMessage) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
+
+// Hooks of CustomerAttribute.
+func (CustomerAttribute) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(childOf, ent.OpCreate),
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.CustomerAttributeFunc(func(ctx context.Context, m *gen.CustomerAttributeMutation) (ent.Value, error) {
+				op := m.Op()
+				_, typeSet := m.GetType()
+				_, valueSet := m.Value()
+				if !typeSet && !valueSet {
+					return next.Mutate(ctx, m)
+				}
+				if op.Is(ent.OpUpdate) {
+					return nil, apperr.Invalid("value", "change attribute values one at a time")
+				}
+				typ, err := current(ctx, op, m.GetType, false, m.OldType)
+				if err != nil {
+					return nil, err
+				}
+				value, err := current(ctx, op, m.Value, false, m.OldValue)
+				if err != nil {
+					return nil, err
+				}
+				if err := AttributeValue(string(typ), value); err != nil {
+					return nil, apperr.Invalid("value", "%s", err)
+				}
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpCreate|ent.OpUpdateOne|ent.OpUpdate),
+	}
+}
+
+// AttributeValue checks a customer attribute value against its type.
+func AttributeValue(typ, value string) error {
+	switch typ {
+	case "INTEGER":
+		if _, err := strconv.ParseInt(value, 10, 64); err != nil {
+			return fmt.Errorf("%q is not an INTEGER (a whole number)", value)
+		}
+	case "DOUBLE":
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f != f || f > 1e308 || f < -1e308 {
+			return fmt.Errorf("%q is not a DOUBLE (a finite decimal number)", value)
+		}
+	case "DATE_WITH_DAY":
+		if _, err := time.Parse(time.DateOnly, value); err != nil {
+			return fmt.Errorf("%q is not a DATE_WITH_DAY (yyyy-MM-dd)", value)
+		}
+	}
+	return nil
+}
+
+// Hooks of UserCustomerLink.
+func (UserCustomerLink) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.UserCustomerLinkFunc(func(ctx context.Context, m *gen.UserCustomerLinkMutation) (ent.Value, error) {
+				cid, _ := m.CustomerID()
+				c, err := m.Client().Customer.Query().Where(customer.ID(cid)).Only(ctx)
+				if gen.IsNotFound(err) {
+					return nil, apperr.NotFoundf("customer_id", "customer %s does not exist", cid)
+				}
+				if err != nil {
+					return nil, err
+				}
+				m.SetBankID(c.BankID)
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpCreate),
+	}
+}
+
+// Hooks of CrmEvent.
+func (CrmEvent) Hooks() []ent.Hook {
+	return []ent.Hook{
+		hook.On(func(next ent.Mutator) ent.Mutator {
+			return hook.CrmEventFunc(func(ctx context.Context, m *gen.CrmEventMutation) (ent.Value, error) {
+				cid, ok := m.CustomerID()
+				if !ok {
+					return next.Mutate(ctx, m)
+				}
+				bankID, err := current(ctx, m.Op(), m.BankID, false, m.OldBankID)
+				if err != nil {
+					return nil, err
+				}
+				same, err := m.Client().Customer.Query().Where(customer.ID(cid), customer.BankID(bankID)).Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if !same {
+					return nil, apperr.NotFoundf("customer_id", "customer %s does not exist at this bank", cid)
+				}
+				return next.Mutate(ctx, m)
+			})
+		}, ent.OpCreate|ent.OpUpdateOne),
+	}
+}

@@ -1,0 +1,93 @@
+package schema
+
+import (
+	"regexp"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+
+	"custgraph/internal/validate"
+)
+
+// User is a person who logs in (OBP users); users are linked to customers
+// through UserCustomerLink.
+type User struct{ ent.Schema }
+
+// Mixin of User.
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+var usernameRe = regexp.MustCompile(`^[A-Za-z0-9._@+-]+$`)
+
+// Fields of User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("username").Unique().NotEmpty().MaxLen(100).Match(usernameRe).
+			Annotations(entgql.OrderField("USERNAME")),
+		field.String("email").Optional().MaxLen(200).Validate(validate.Email),
+		field.String("display_name").Optional().MaxLen(255),
+	}
+}
+
+// Edges of User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("customer_links", UserCustomerLink.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Annotations of User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.MultiOrder(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}
+
+// UserCustomerLink links a user to a customer (OBP user_customer_links; its
+// id is OBP's user_customer_link_id and created_at its date_inserted). A
+// user is linked to at most one customer per bank: bank_id is copied from the
+// customer so the database can enforce that.
+type UserCustomerLink struct{ ent.Schema }
+
+// Mixin of UserCustomerLink.
+func (UserCustomerLink) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of UserCustomerLink.
+func (UserCustomerLink) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("user_id", uuid.UUID{}).Immutable(),
+		customerRef(),
+		field.UUID("bank_id", uuid.UUID{}).Immutable().
+			Comment("The customer's bank, set from the customer.").
+			Annotations(skipInputs()),
+		field.Bool("is_active").Default(true),
+	}
+}
+
+// Edges of UserCustomerLink.
+func (UserCustomerLink) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("customer_links").Field("user_id").Unique().Required().Immutable(),
+		edge.From("customer", Customer.Type).Ref("user_links").Field("customer_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of UserCustomerLink.
+func (UserCustomerLink) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("user_id", "bank_id").Unique(),
+		index.Fields("customer_id"),
+	}
+}
+
+// Annotations of UserCustomerLink.
+func (UserCustomerLink) Annotations() []schema.Annotation { return childAnnotations() }

@@ -1,0 +1,84 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"custgraph/internal/apperr"
+	"custgraph/internal/store"
+)
+
+// presentError gives every error an extensions.code. Errors of the data layer
+// (ent validators and hooks, constraint violations) become BAD_USER_INPUT,
+// NOT_FOUND or CONFLICT with the offending GraphQL field name; errors gqlgen
+// raised about the request keep their message; anything else is INTERNAL
+// with a generic message, logged here with the request's id. SQL, driver
+// text and stack traces never reach the client.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			return gqlErr // raised by gqlgen itself (parsing, validation, limits)
+		}
+		path := graphql.GetPath(ctx)
+		if gqlErr != nil {
+			// gqlgen wraps what it failed to coerce from the request (a
+			// malformed UUID, Decimal, enum…) together with its path.
+			if len(gqlErr.Path) > 0 {
+				path = gqlErr.Path
+			}
+			if store.Classify(gqlErr.Err).Code == apperr.Internal {
+				return &gqlerror.Error{
+					Message:    gqlErr.Message,
+					Path:       path,
+					Extensions: map[string]any{"code": string(apperr.BadUserInput)},
+				}
+			}
+			err = gqlErr.Err
+		}
+		e := store.Classify(err)
+		ext := map[string]any{"code": string(e.Code)}
+		msg := e.Message
+		if e.Field != "" {
+			ext["field"] = camel(e.Field)
+			msg = camel(e.Field) + ": " + e.Message
+		}
+		if e.Code == apperr.Internal {
+			log.ErrorContext(ctx, "graphql resolver error", "err", err, "path", path.String())
+		}
+		return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
+	}
+}
+
+// recoverPanic turns a panic in a resolver into an INTERNAL error and logs it.
+func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+}
+
+// camel turns a storage field name (dob_of_dependants, customer_id, line_1)
+// into its GraphQL name (dobOfDependants, customerID, line1).
+func camel(s string) string {
+	parts := strings.Split(s, "_")
+	var b strings.Builder
+	for i, p := range parts {
+		switch {
+		case i == 0:
+			b.WriteString(p)
+		case p == "id":
+			b.WriteString("ID")
+		case p != "":
+			b.WriteString(strings.ToUpper(p[:1]) + p[1:])
+		}
+	}
+	return b.String()
+}

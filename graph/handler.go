@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"encoding/json"
+
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"custgraph/ent"
+)
+
+// Options configure the GraphQL endpoint.
+type Options struct {
+	Limits
+	MaxBodyBytes int64 // largest request body; 0 means 1 MiB
+	APQCacheSize int   // automatic persisted queries kept; 0 means 1000
+	Logger       *slog.Logger
+}
+
+// NewHandler returns the GraphQL endpoint over HTTP, following the
+// GraphQL-over-HTTP specification: POST with application/json (answered as
+// application/graphql-response+json when the client accepts it), GET for
+// queries only (a mutation over GET is 405), any other POST content type
+// refused with 415 (no CSRF through simple form posts), bodies above the
+// limit refused with 413. Mutations run in one transaction each.
+func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.APQCacheSize <= 0 {
+		o.APQCacheSize = 1000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	srv := handler.New(NewSchema(client, dialectName))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
+	srv.Use(limitsExt{o.Limits})
+	srv.Use(entgql.Transactioner{TxOpener: client})
+	srv.AroundFields(defaultPage)
+	srv.SetErrorPresenter(presentError(o.Logger))
+	srv.SetRecoverFunc(recoverPanic(o.Logger))
+	return guard(srv, o.MaxBodyBytes)
+}
+
+// guard applies the HTTP-level rules gqlgen's transports do not.
+func guard(next http.Handler, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mt != "application/json" {
+				httpError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+					"POST requests must have Content-Type: application/json")
+				return
+			}
+			if r.ContentLength > maxBody {
+				httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		case http.MethodGet:
+			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
+				w.Header().Set("Allow", "POST")
+				httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
+				return
+			}
+		case http.MethodOptions:
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET for queries or POST")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isMutation reports whether the operation a GET request would run is a
+// mutation (or a subscription). Unparsable queries are left to gqlgen.
+func isMutation(query, operationName string) bool {
+	if query == "" {
+		return false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return false
+	}
+	for _, op := range doc.Operations {
+		if operationName != "" && op.Name != operationName {
+			continue
+		}
+		if op.Operation != ast.Query {
+			return true
+		}
+	}
+	return false
+}
+
+// httpError writes a GraphQL-shaped error response.
+func httpError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}

@@ -1,0 +1,175 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"custgraph/internal/apperr"
+)
+
+// Page sizes of every connection, root or nested.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// Limits bound the cost of one operation. Zero disables a limit.
+type Limits struct {
+	MaxDepth      int // deepest field nesting
+	MaxAliases    int // aliased fields in the operation
+	MaxComplexity int // fields weighted by the page sizes above them
+}
+
+// limitsExt checks an operation against Limits and the page-size rules before
+// anything runs, so an oversized request is refused without touching the
+// database.
+type limitsExt struct{ Limits }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = limitsExt{}
+
+func (limitsExt) ExtensionName() string                   { return "Limits" }
+func (limitsExt) Validate(graphql.ExecutableSchema) error { return nil }
+func (l limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	w := walker{vars: oc.Variables, doc: oc.Doc}
+	cost := w.selections(oc.Operation.SelectionSet, 1, 1)
+	switch {
+	case w.err != nil:
+		return w.err
+	case l.MaxDepth > 0 && w.depth > l.MaxDepth:
+		return limitErr("QUERY_TOO_DEEP", "the operation is %d levels deep; at most %d are allowed", w.depth, l.MaxDepth)
+	case l.MaxAliases > 0 && w.aliases > l.MaxAliases:
+		return limitErr("TOO_MANY_ALIASES", "the operation has %d aliases; at most %d are allowed", w.aliases, l.MaxAliases)
+	case l.MaxComplexity > 0 && cost > l.MaxComplexity:
+		return limitErr("COMPLEXITY_LIMIT_EXCEEDED",
+			"the operation's complexity is %d (fields × page sizes); at most %d is allowed", cost, l.MaxComplexity)
+	}
+	return nil
+}
+
+func limitErr(code, format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
+}
+
+// walker measures an operation: depth, aliases and complexity, where each
+// field costs 1 and the fields below a connection count once per row of the
+// page it asks for.
+type walker struct {
+	vars    map[string]any
+	doc     *ast.QueryDocument
+	depth   int
+	aliases int
+	err     *gqlerror.Error
+	seen    int
+}
+
+func (w *walker) selections(set ast.SelectionSet, depth, mult int) int {
+	cost := 0
+	for _, sel := range set {
+		if w.err != nil {
+			return cost
+		}
+		if w.seen++; w.seen > 100_000 { // fragments spread many times
+			w.err = limitErr("COMPLEXITY_LIMIT_EXCEEDED", "the operation is too large")
+			return cost
+		}
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Alias != "" && s.Alias != s.Name {
+				w.aliases++
+			}
+			w.depth = max(w.depth, depth)
+			m := mult
+			if isConnection(s) {
+				m = mult * w.pageSize(s)
+			}
+			cost += mult + w.selections(s.SelectionSet, depth+1, m)
+		case *ast.InlineFragment:
+			cost += w.selections(s.SelectionSet, depth, mult)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				cost += w.selections(s.Definition.SelectionSet, depth, mult)
+			}
+		}
+	}
+	return cost
+}
+
+func isConnection(f *ast.Field) bool {
+	return f.Definition != nil && f.Definition.Type != nil && strings.HasSuffix(f.Definition.Type.Name(), "Connection")
+}
+
+// pageSize checks first/last of a connection field and returns the page size
+// it asks for (the default when neither is given).
+func (w *walker) pageSize(f *ast.Field) int {
+	size := 0
+	for _, name := range []string{"first", "last"} {
+		a := f.Arguments.ForName(name)
+		if a == nil {
+			continue
+		}
+		v, err := a.Value.Value(w.vars)
+		if err != nil || v == nil {
+			continue
+		}
+		n, ok := toInt(v)
+		if !ok {
+			continue // gqlgen's validation reports the type error
+		}
+		if n < 0 || n > MaxPageSize {
+			w.err = &gqlerror.Error{
+				Message: fmt.Sprintf("%s: %s must be between 0 and %d, got %d", name, name, MaxPageSize, n),
+				Path:    ast.Path{ast.PathName(f.Alias)},
+				Extensions: map[string]any{
+					"code": string(apperr.BadUserInput), "field": name,
+				},
+			}
+			return 0
+		}
+		size = max(size, int(n))
+	}
+	if size == 0 {
+		return DefaultPageSize
+	}
+	return size
+}
+
+// defaultPage gives connections without first and last a page of
+// DefaultPageSize rows (first: 20), for root lists and nested edges alike.
+func defaultPage(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc != nil && fc.Field.Field != nil && isConnection(fc.Field.Field) && fc.Args != nil {
+		first, _ := fc.Args["first"].(*int)
+		last, _ := fc.Args["last"].(*int)
+		if first == nil && last == nil {
+			n := DefaultPageSize
+			fc.Args["first"] = &n
+		}
+	}
+	return next(ctx)
+}
+
+func toInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	case interface{ Int64() (int64, error) }: // json.Number
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
+}

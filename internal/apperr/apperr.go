@@ -1,0 +1,66 @@
+// Package apperr defines the typed errors that carry a client-facing code.
+//
+// Rules that live in ent (hooks, validators) return these errors, and every
+// door (GraphQL, REST) maps them onto its own error format. The code is the
+// one GraphQL clients see in extensions.code; REST families translate it into
+// their status codes and bodies. Messages are written for API clients: they
+// never contain SQL, driver text or stack traces.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error for clients.
+type Code string
+
+// Codes shared by every door.
+const (
+	BadUserInput    Code = "BAD_USER_INPUT"
+	NotFound        Code = "NOT_FOUND"
+	Conflict        Code = "CONFLICT"
+	Unauthenticated Code = "UNAUTHENTICATED"
+	Forbidden       Code = "FORBIDDEN"
+	Timeout         Code = "TIMEOUT"
+	Internal        Code = "INTERNAL"
+)
+
+// Error is an error with a client-facing code, the offending field (in the
+// storage's snake_case naming, empty when the error is not about one field)
+// and a message safe to show to API clients.
+type Error struct {
+	Code    Code
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Invalid reports bad input in one field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflictf reports a request that contradicts the current state of the data
+// (a duplicate, an illegal state transition).
+func Conflictf(field, format string, args ...any) *Error {
+	return &Error{Code: Conflict, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFoundf reports a record that does not exist (or that the caller may not see).
+func NotFoundf(field, format string, args ...any) *Error {
+	return &Error{Code: NotFound, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

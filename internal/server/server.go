@@ -1,0 +1,141 @@
+// Package server assembles custgraph's HTTP surface: the GraphQL endpoint,
+// GraphiQL, health and readiness probes, metrics, CORS, request ids,
+// structured request logs and the per-request timeout.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
+
+	"custgraph/graph"
+	"custgraph/internal/graphiql"
+	"custgraph/internal/store"
+)
+
+// Config is what the HTTP surface needs to know.
+type Config struct {
+	GraphQL        graph.Options
+	RequestTimeout time.Duration // per request; 0 means 30s
+	CORSOrigins    []string      // origins allowed to call the API from a browser
+	Logger         *slog.Logger
+}
+
+// New returns the router. statements is the database's statement counter
+// (store.Counting), exported as a metric.
+func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg.GraphQL.Logger = log
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "custgraph_http_request_duration_seconds",
+		Help:    "HTTP requests by route pattern, method and status.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route", "method", "status"})
+	reg.MustRegister(requests)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "custgraph_sql_statements_total",
+		Help: "SQL statements (queries and execs) sent to the database.",
+	}, func() float64 { return float64(statements.Load()) }))
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.RealIP)
+	r.Use(accessLog(log, requests))
+	r.Use(middleware.Recoverer)
+	if len(cfg.CORSOrigins) > 0 {
+		r.Use(cors.New(cors.Options{
+			AllowedOrigins: cfg.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Request-Id", "Requestor-ID"},
+			ExposedHeaders: []string{"X-Request-Id"},
+			MaxAge:         600,
+		}).Handler)
+	}
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			log.WarnContext(r.Context(), "not ready: database does not answer", "err", err)
+			http.Error(w, "database unavailable\n", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	api := graph.NewHandler(db.Client, db.Dialect, cfg.GraphQL)
+	r.Group(func(r chi.Router) {
+		r.Use(timeout(cfg.RequestTimeout))
+		r.Handle("/query", api)
+		r.Handle("/graphql", api)
+	})
+	r.Handle("/graphiql/assets/*", graphiql.Assets())
+	page := graphiql.Page("custgraph", "/query")
+	r.Handle("/", page)
+	r.Handle("/graphiql", page)
+	return r
+}
+
+// timeout bounds each request: the context is cancelled after d, which
+// aborts its SQL statements; the client gets a TIMEOUT error.
+func timeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// accessLog writes one structured line per request, with its id, status,
+// duration and the number of SQL statements it ran, and records the metric.
+func accessLog(log *slog.Logger, hist *prometheus.HistogramVec) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ctx, sqlCount := store.WithCounter(r.Context())
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(ctx))
+			d := time.Since(start)
+			route := chi.RouteContext(r.Context()).RoutePattern()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			hist.WithLabelValues(route, r.Method, http.StatusText(status)).Observe(d.Seconds())
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.Log(r.Context(), level, "request",
+				"request_id", middleware.GetReqID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "status", status,
+				"duration_ms", float64(d.Microseconds())/1000, "sql", sqlCount.N(),
+				"bytes", ww.BytesWritten(), "remote", r.RemoteAddr)
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"custgraph/ent"
+	"custgraph/internal/apperr"
+)
+
+// uniqueRule names the field and message of a unique index, found by its
+// PostgreSQL index name or its SQLite column list.
+type uniqueRule struct {
+	pgIndex, sqliteColumns, field, message string
+}
+
+var uniqueRules = []uniqueRule{
+	{"customer_bank_id_customer_number", "customers.bank_id, customers.customer_number", "customer_number", "this customer number already exists at this bank"},
+	{"customer_bank_id_entity_id", "customers.bank_id, customers.entity_id", "entity_id", "this entity already is a customer of this bank"},
+	{"banks_code_key", "banks.code", "code", "a bank with this code already exists"},
+	{"users_username_key", "users.username", "username", "this username is taken"},
+	{"taxresidence_customer_id_domain_tax_number", "tax_residences.customer_id, tax_residences.domain, tax_residences.tax_number", "tax_number", "the customer already has this tax residence"},
+	{"socialhandle_customer_id_type_handle", "social_handles.customer_id, social_handles.type, social_handles.handle", "handle", "the customer already has this handle"},
+	{"customerattribute_customer_id_name", "customer_attributes.customer_id, customer_attributes.name", "name", "the customer already has an attribute with this name"},
+	{"usercustomerlink_user_id_bank_id", "user_customer_links.user_id, user_customer_links.bank_id", "user_id", "the user is already linked to a customer at this bank"},
+	{"address_one_primary_per_customer", "addresses.customer_id", "is_primary", "the customer already has a primary address"},
+}
+
+// Classify turns any error of a data operation into a client-facing
+// *apperr.Error. Errors that are not the client's doing become INTERNAL with
+// a generic message; the caller logs the original.
+func Classify(err error) *apperr.Error {
+	if e, ok := apperr.As(err); ok {
+		return e
+	}
+	var ve *ent.ValidationError
+	if errors.As(err, &ve) {
+		return apperr.Invalid(ve.Name, "%s", validationMessage(errors.Unwrap(ve)))
+	}
+	var nf *ent.NotFoundError
+	if errors.As(err, &nf) {
+		return apperr.NotFoundf("", "%s not found", strings.TrimPrefix(nf.Error(), "ent: "))
+	}
+	if ent.IsConstraintError(err) {
+		msg := err.Error()
+		if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value") {
+			for _, r := range uniqueRules {
+				if strings.Contains(msg, `"`+r.pgIndex+`"`) || strings.HasSuffix(strings.TrimSpace(msg), r.sqliteColumns) ||
+					strings.Contains(msg, r.sqliteColumns+" ") || strings.Contains(msg, r.sqliteColumns+")") {
+					return apperr.Conflictf(r.field, "%s", r.message)
+				}
+			}
+			return apperr.Conflictf("", "a record with these values already exists")
+		}
+		if strings.Contains(msg, "FOREIGN KEY") || strings.Contains(msg, "foreign key") {
+			return apperr.Conflictf("", "the change would leave a reference to a record that does not exist")
+		}
+		return apperr.Invalid("", "the change violates a data constraint")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &apperr.Error{Code: apperr.Timeout, Message: "the request took too long and was cancelled"}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &apperr.Error{Code: apperr.Timeout, Message: "the request was cancelled"}
+	}
+	return &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+}
+
+// validationMessage rewrites ent's built-in validator texts for API clients.
+func validationMessage(err error) string {
+	if err == nil {
+		return "invalid value"
+	}
+	switch m := err.Error(); {
+	case strings.HasPrefix(m, "value is greater than the required"):
+		return "value is too long (or too large)"
+	case strings.HasPrefix(m, "value is less than the required"):
+		return "value must not be empty (or is too small)"
+	case m == "value does not match validation":
+		return "value has characters that are not allowed"
+	case strings.Contains(m, "invalid enum value"):
+		if i := strings.Index(m, ": "); i >= 0 {
+			return "unknown value " + m[i+2:]
+		}
+		return "unknown value"
+	default:
+		return m
+	}
+}

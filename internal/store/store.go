@@ -1,0 +1,190 @@
+// Package store opens custgraph's database: an embedded SQLite file (pure
+// Go, no cgo) by default, or PostgreSQL through pgx when the URL says so.
+// It creates or migrates the schema at start-up and translates database
+// errors into client-facing ones.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"custgraph/ent"
+	_ "custgraph/ent/runtime" // the schema's hooks and defaults
+)
+
+// DB is an open database: the ent driver and client on top of it.
+type DB struct {
+	Client  *ent.Client
+	Driver  *entsql.Driver
+	SQL     *sql.DB
+	Dialect string
+	closeFn func()
+}
+
+// Options tune how the database is opened.
+type Options struct {
+	// Wrap, when set, wraps the driver (SQL logging or counting).
+	Wrap func(dialect.Driver) dialect.Driver
+	// MaxOpenConns caps the pool; 0 picks a default per dialect.
+	MaxOpenConns int
+}
+
+// IsPostgres reports whether a database URL names PostgreSQL.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLiteDSN turns a file path, a "sqlite:" URL or a "file:" URL into a
+// modernc DSN with the pragmas custgraph relies on: foreign keys on, WAL,
+// synchronous=FULL (an acknowledged write survives a crash), a busy timeout,
+// immediate write transactions and SQLite's own time format. Parameters
+// already present in a "file:" URL are kept.
+func SQLiteDSN(dsn string) string {
+	dsn = strings.TrimPrefix(dsn, "sqlite://")
+	dsn = strings.TrimPrefix(dsn, "sqlite:")
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	// Each parameter is added unless the URL already sets it (by key).
+	params := [][2]string{
+		{"foreign_keys", "_pragma=foreign_keys(1)"},
+		{"busy_timeout", "_pragma=busy_timeout(10000)"},
+		{"_time_format", "_time_format=sqlite"},
+		{"_txlock", "_txlock=immediate"},
+	}
+	if !strings.Contains(dsn, "mode=memory") {
+		params = append(params, [2]string{"journal_mode", "_pragma=journal_mode(WAL)"},
+			[2]string{"synchronous", "_pragma=synchronous(FULL)"})
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, p := range params {
+		if !strings.Contains(dsn, p[0]) {
+			dsn += sep + p[1]
+			sep = "&"
+		}
+	}
+	return dsn
+}
+
+// Open opens the database named by dsn and migrates its schema.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	var (
+		db      *sql.DB
+		dial    string
+		closeFn func()
+	)
+	if IsPostgres(dsn) {
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the PostgreSQL URL: %w", redact(err))
+		}
+		u, _ := url.Parse(dsn)
+		if u == nil || u.Query().Get("pool_max_conns") == "" {
+			cfg.MaxConns = int32(max(8, 4*runtime.NumCPU()))
+		}
+		if opts.MaxOpenConns > 0 {
+			cfg.MaxConns = int32(opts.MaxOpenConns)
+		}
+		cfg.MaxConnIdleTime = 5 * time.Minute
+		cfg.HealthCheckPeriod = 30 * time.Second
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err))
+		}
+		db = stdlib.OpenDBFromPool(pool)
+		dial = dialect.Postgres
+		closeFn = pool.Close
+	} else {
+		var err error
+		db, err = sql.Open("sqlite", SQLiteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite: %w", err)
+		}
+		n := opts.MaxOpenConns
+		if n == 0 {
+			n = max(4, 2*runtime.NumCPU())
+		}
+		if strings.Contains(dsn, "mode=memory") && !strings.Contains(dsn, "cache=shared") {
+			n = 1 // every connection to a private in-memory database is a new database
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		dial = dialect.SQLite
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		if closeFn != nil {
+			closeFn()
+		}
+		return nil, fmt.Errorf("reaching the database: %w", redact(err))
+	}
+	drv := entsql.OpenDB(dial, db)
+	var d dialect.Driver = drv
+	if opts.Wrap != nil {
+		d = opts.Wrap(drv)
+	}
+	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, closeFn: closeFn}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrateLock is the PostgreSQL advisory lock key that serialises schema
+// migrations of replicas starting at the same time.
+const migrateLock = 0x637573746772 // "custgr"
+
+func (s *DB) migrate(ctx context.Context) error {
+	if s.Dialect == dialect.Postgres {
+		conn, err := s.SQL.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
+			return fmt.Errorf("taking the migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLock) //nolint:errcheck
+	}
+	if err := s.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrating the schema: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (s *DB) Ping(ctx context.Context) error { return s.SQL.PingContext(ctx) }
+
+// Close closes the client and the pool.
+func (s *DB) Close() error {
+	err := s.Client.Close()
+	if s.closeFn != nil {
+		s.closeFn()
+	}
+	return err
+}
+
+// redact keeps passwords of connection strings out of error messages.
+func redact(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "password="); i >= 0 {
+		return errors.New(msg[:i] + "password=…")
+	}
+	return err
+}

@@ -1,0 +1,162 @@
+// Package validate holds the value checks shared by the ent schema
+// validators and hooks: e-mail addresses, phone numbers, ISO country and
+// currency codes, IBANs, bank ids and label sets. Every door reaches them
+// through ent, so GraphQL and REST accept and refuse exactly the same values.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+)
+
+// Limits shared by the schema and the documentation.
+const (
+	MaxLabels      = 16
+	MaxLabelLength = 64
+	MaxTags        = 16
+	MaxTagLength   = 64
+)
+
+// Email accepts a bare address (no display name, no angle brackets).
+func Email(s string) error {
+	if s == "" {
+		return nil
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return errors.New("not a valid e-mail address")
+	}
+	return nil
+}
+
+var phoneRe = regexp.MustCompile(`^\+?[0-9][0-9 ()./-]*$`)
+
+// Phone accepts international and national notations ("+44 07972 444 876",
+// "318000201068"): an optional leading +, digits and the usual separators,
+// with 5 to 15 digits (the E.164 maximum).
+func Phone(s string) error {
+	if s == "" {
+		return nil
+	}
+	if !phoneRe.MatchString(s) {
+		return errors.New("not a valid phone number: use digits, spaces, ( ) . - / and an optional leading +")
+	}
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	if n < 5 || n > 15 {
+		return errors.New("not a valid phone number: it must have 5 to 15 digits")
+	}
+	return nil
+}
+
+// CountryCode accepts an ISO 3166-1 alpha-2 country code in upper case ("NL").
+func CountryCode(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) != 2 || strings.ToUpper(s) != s {
+		return fmt.Errorf("%q is not an ISO 3166-1 alpha-2 country code (two upper-case letters)", s)
+	}
+	r, err := language.ParseRegion(s)
+	if err != nil || !r.IsCountry() || r.String() != s {
+		return fmt.Errorf("%q is not an ISO 3166-1 alpha-2 country code", s)
+	}
+	return nil
+}
+
+// Currency accepts an ISO 4217 currency code in upper case ("EUR").
+func Currency(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) != 3 || strings.ToUpper(s) != s {
+		return fmt.Errorf("%q is not an ISO 4217 currency code (three upper-case letters)", s)
+	}
+	if _, err := currency.ParseISO(s); err != nil {
+		return fmt.Errorf("%q is not an ISO 4217 currency code", s)
+	}
+	return nil
+}
+
+var ibanRe = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$`)
+
+// IBAN accepts an IBAN without spaces whose ISO 7064 mod-97 check digits are right.
+func IBAN(s string) error {
+	if s == "" {
+		return nil
+	}
+	if !ibanRe.MatchString(s) {
+		return errors.New("not a valid IBAN: two letters, two check digits and 11 to 30 letters or digits, no spaces")
+	}
+	if CountryCode(s[:2]) != nil {
+		return fmt.Errorf("not a valid IBAN: unknown country %q", s[:2])
+	}
+	var b strings.Builder
+	for _, r := range s[4:] + s[:4] {
+		if r >= 'A' && r <= 'Z' {
+			fmt.Fprintf(&b, "%d", r-'A'+10)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	n, _ := new(big.Int).SetString(b.String(), 10)
+	if new(big.Int).Mod(n, big.NewInt(97)).Int64() != 1 {
+		return errors.New("not a valid IBAN: the check digits do not match")
+	}
+	return nil
+}
+
+var bankCodeRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// BankCode accepts a bank id as the Open Bank Project writes it ("gh.29.uk"):
+// letters, digits, '-', '.', '_', shorter than 255 characters.
+func BankCode(s string) error {
+	if s == "" || len(s) >= 255 || !bankCodeRe.MatchString(s) {
+		return errors.New("a bank id may only contain 0-9, a-z, A-Z, '-', '.', '_' and must be 1 to 254 characters long")
+	}
+	return nil
+}
+
+var branchRe = regexp.MustCompile(`^[A-Za-z0-9._-]*$`)
+
+// BranchID accepts an OBP-style identifier: letters, digits, '-', '.', '_'.
+func BranchID(s string) error {
+	if !branchRe.MatchString(s) {
+		return errors.New("a branch id may only contain 0-9, a-z, A-Z, '-', '.', '_'")
+	}
+	return nil
+}
+
+// StringSet checks a list of user-defined strings (customer labels, address
+// tags): at most max items, each non-empty and at most maxLen characters,
+// no duplicates. what names the items in the message ("label", "tag").
+func StringSet(what string, items []string, max, maxLen int) error {
+	if len(items) > max {
+		return fmt.Errorf("at most %d %ss are allowed, got %d", max, what, len(items))
+	}
+	seen := make(map[string]bool, len(items))
+	for _, l := range items {
+		switch {
+		case strings.TrimSpace(l) == "":
+			return fmt.Errorf("a %s must not be empty", what)
+		case utf8.RuneCountInString(l) > maxLen:
+			return fmt.Errorf("a %s must be at most %d characters", what, maxLen)
+		case seen[l]:
+			return fmt.Errorf("%s %q is given twice", what, l)
+		}
+		seen[l] = true
+	}
+	return nil
+}

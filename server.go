@@ -1,0 +1,216 @@
+// Command custgraph serves a bank's customer data over GraphQL (with
+// GraphiQL) and, from the REST compatibility issue on, over REST.
+//
+//	go run . --demo                 # embedded SQLite file custgraph.db, demo data, http://127.0.0.1:8080/
+//	DATABASE_URL=postgres://… go run .
+//	go run . demo --customers 5000  # load the demo data and exit
+//
+// Every flag can also be set by the environment variable named in its help.
+package main
+
+//go:generate go run ./ent/entc.go
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"custgraph/graph"
+	"custgraph/internal/demo"
+	"custgraph/internal/server"
+	"custgraph/internal/store"
+)
+
+type config struct {
+	addr            string
+	databaseURL     string
+	logLevel        string
+	logFormat       string
+	corsOrigins     string
+	requestTimeout  time.Duration
+	shutdownTimeout time.Duration
+	maxBodyBytes    int64
+	maxDepth        int
+	maxAliases      int
+	maxComplexity   int
+	apqCacheSize    int
+	demo            bool
+	demoCustomers   int
+}
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := parseFlags(cmd, args)
+	if err != nil {
+		os.Exit(2)
+	}
+	log := newLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log)
+	case "demo":
+		err = loadDemo(ctx, cfg, log)
+	default:
+		err = fmt.Errorf("unknown command %q (commands: serve, demo)", cmd)
+	}
+	if err != nil {
+		log.Error("custgraph stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(env(key, "")); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(key, "")); err == nil {
+		return d
+	}
+	return def
+}
+
+func parseFlags(cmd string, args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("custgraph "+cmd, flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", env("CUSTGRAPH_ADDR", "127.0.0.1:8080"), "listen address (CUSTGRAPH_ADDR)")
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", "custgraph.db"),
+		"SQLite file path or file: URL, or postgres://… (DATABASE_URL)")
+	fs.StringVar(&c.logLevel, "log-level", env("CUSTGRAPH_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTGRAPH_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("CUSTGRAPH_LOG_FORMAT", "text"), "text or json (CUSTGRAPH_LOG_FORMAT)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", env("CUSTGRAPH_CORS_ORIGINS", ""),
+		"comma-separated origins allowed to call the API from browsers (CUSTGRAPH_CORS_ORIGINS)")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", envDuration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
+		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 25*time.Second),
+		"how long in-flight requests may finish after SIGTERM (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
+		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
+	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", 12), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
+	fs.IntVar(&c.maxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", 30), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
+	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", 50000),
+		"operation complexity: fields weighted by page sizes (CUSTGRAPH_MAX_COMPLEXITY)")
+	fs.IntVar(&c.apqCacheSize, "apq-cache-size", envInt("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
+		"automatic persisted queries kept in memory (CUSTGRAPH_APQ_CACHE_SIZE)")
+	fs.BoolVar(&c.demo, "demo", env("CUSTGRAPH_DEMO", "") == "true", "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
+	fs.IntVar(&c.demoCustomers, "customers", envInt("CUSTGRAPH_DEMO_CUSTOMERS", 3000),
+		"generated demo customers (CUSTGRAPH_DEMO_CUSTOMERS)")
+	return c, fs.Parse(args)
+}
+
+func newLogger(c config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return slog.New(h)
+}
+
+func open(ctx context.Context, c config, statements *atomic.Int64) (*store.DB, error) {
+	return store.Open(ctx, c.databaseURL, store.Options{
+		Wrap: func(d dialect.Driver) dialect.Driver { return store.Counting(d, statements) },
+	})
+}
+
+func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
+	db, err := open(ctx, c, new(atomic.Int64))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log})
+}
+
+func serve(ctx context.Context, c config, log *slog.Logger) error {
+	statements := new(atomic.Int64)
+	db, err := open(ctx, c, statements)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if c.demo {
+		if err := demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log}); err != nil {
+			return fmt.Errorf("loading demo data: %w", err)
+		}
+	}
+	var origins []string
+	for _, o := range strings.Split(c.corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	h := server.New(db, statements, server.Config{
+		GraphQL: graph.Options{
+			Limits:       graph.Limits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
+			MaxBodyBytes: c.maxBodyBytes,
+			APQCacheSize: c.apqCacheSize,
+		},
+		RequestTimeout: c.requestTimeout,
+		CORSOrigins:    origins,
+		Logger:         log,
+	})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       c.requestTimeout + 5*time.Second,
+		WriteTimeout:      c.requestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("custgraph listening", "addr", "http://"+ln.Addr().String()+"/", "graphql", "/query",
+		"database", db.Dialect)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
