@@ -1,21 +1,30 @@
 package graph
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
-
+	"errors"
+	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"strings"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"custgraph/ent"
+	"custgraph/internal/apperr"
+	"custgraph/internal/store"
 )
 
 // Options configure the GraphQL endpoint.
@@ -46,13 +55,12 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(pagedCache{lru.New[*ast.QueryDocument](1000)})
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
 	srv.Use(limitsExt{o.Limits})
-	srv.Use(entgql.Transactioner{TxOpener: client})
-	srv.AroundFields(defaultPage)
-	srv.SetErrorPresenter(presentError(o.Logger))
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: client}, o.Logger})
+	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 	return guard(srv, o.MaxBodyBytes)
 }
@@ -72,7 +80,18 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 				httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			// Read the body here, so that one sent without Content-Length
+			// (chunked) is refused with 413 too, not by gqlgen's transport.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err != nil {
+				if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+					httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
+					return
+				}
+				httpError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		case http.MethodGet:
 			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
 				w.Header().Set("Allow", "POST")
@@ -117,4 +136,56 @@ func httpError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
+}
+
+// transactioner runs each mutation in one transaction, like the
+// entgql.Transactioner it wraps, and mends two of its flaws: it panics on a
+// response without an operation (gqlgen answers a body that is not JSON that
+// way), and it reports a failure to begin or commit the transaction as an
+// error without extensions.code that shows the driver's text.
+type transactioner struct {
+	entgql.Transactioner
+	log *slog.Logger
+}
+
+func (t transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	resp := t.Transactioner.InterceptResponse(ctx, next)
+	if resp == nil || len(resp.Errors) != 1 || resp.Errors[0].Extensions != nil {
+		return resp
+	}
+	msg := resp.Errors[0].Message
+	if !strings.HasPrefix(msg, "cannot create transaction: ") && !strings.HasPrefix(msg, "cannot commit transaction: ") {
+		return resp
+	}
+	e := &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	if ctx.Err() != nil {
+		e = store.Classify(ctx.Err())
+	} else {
+		t.log.ErrorContext(ctx, "graphql mutation transaction failed", "err", msg)
+	}
+	return &graphql.Response{Errors: gqlerror.List{{
+		Message: e.Message, Extensions: map[string]any{"code": string(e.Code)},
+	}}}
+}
+
+// requestErrorCode gives BAD_REQUEST to the errors gqlgen raises without a
+// code about a request it could not use (a body that is not a JSON object,
+// a wrong persisted-query hash), which the presenter passes through as is.
+func requestErrorCode(present graphql.ErrorPresenterFunc) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		e := present(ctx, err)
+		if e == nil || e.Extensions["code"] != nil {
+			return e
+		}
+		c := *e // gqlgen's own value: not changed in place
+		c.Extensions = maps.Clone(e.Extensions)
+		if c.Extensions == nil {
+			c.Extensions = map[string]any{}
+		}
+		c.Extensions["code"] = "BAD_REQUEST"
+		return &c
+	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -144,19 +145,43 @@ func (w *walker) pageSize(f *ast.Field) int {
 	return size
 }
 
-// defaultPage gives connections without first and last a page of
-// DefaultPageSize rows (first: 20), for root lists and nested edges alike.
-func defaultPage(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc != nil && fc.Field.Field != nil && isConnection(fc.Field.Field) && fc.Args != nil {
-		first, _ := fc.Args["first"].(*int)
-		last, _ := fc.Args["last"].(*int)
-		if first == nil && last == nil {
-			n := DefaultPageSize
-			fc.Args["first"] = &n
+// pagedCache is gqlgen's query cache with one addition: before a newly
+// parsed and validated document is stored (and executed), every connection
+// field that has neither first nor last gets `first: 20`. Rewriting the
+// document, not the resolver arguments, matters: ent's field collection reads
+// the arguments from the document to eager-load nested pages with a LIMIT, so
+// the default must be visible there too. Add runs before the document is
+// shared, so the rewrite is race-free.
+type pagedCache struct {
+	graphql.Cache[*ast.QueryDocument]
+}
+
+func (c pagedCache) Add(ctx context.Context, key string, doc *ast.QueryDocument) {
+	for _, op := range doc.Operations {
+		defaultFirst(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		defaultFirst(f.SelectionSet)
+	}
+	c.Cache.Add(ctx, key, doc)
+}
+
+func defaultFirst(set ast.SelectionSet) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if isConnection(s) && s.Arguments.ForName("first") == nil && s.Arguments.ForName("last") == nil {
+				s.Arguments = append(s.Arguments, &ast.Argument{
+					Name:     "first",
+					Value:    &ast.Value{Kind: ast.IntValue, Raw: strconv.Itoa(DefaultPageSize), Position: s.Position},
+					Position: s.Position,
+				})
+			}
+			defaultFirst(s.SelectionSet)
+		case *ast.InlineFragment:
+			defaultFirst(s.SelectionSet)
 		}
 	}
-	return next(ctx)
 }
 
 func toInt(v any) (int64, bool) {

@@ -1,0 +1,110 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent"
+	"custgraph/graph"
+	"custgraph/internal/store"
+	"custgraph/internal/testdb"
+)
+
+// env is one test's GraphQL API on a fresh database, with the number of
+// SQL statements of the last request.
+type env struct {
+	t       *testing.T
+	client  *ent.Client
+	gql     *client.Client
+	counter *store.Counter
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, _ := testdb.Open(t)
+	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{
+		Limits: graph.Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000},
+	})
+	e := &env{t: t, client: db.Client}
+	e.gql = client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, c := store.WithCounter(r.Context())
+		e.counter = c
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	return e
+}
+
+// vars turns name/value pairs into gqlgen client options.
+func vars(kv ...any) []client.Option {
+	var opts []client.Option
+	for i := 0; i+1 < len(kv); i += 2 {
+		opts = append(opts, client.Var(kv[i].(string), kv[i+1]))
+	}
+	return opts
+}
+
+// do posts a query that must succeed and decodes its data into out
+// (encoding/json rules: unknown keys are ignored, UUIDs decode from text).
+func (e *env) do(query string, out any, kv ...any) {
+	e.t.Helper()
+	resp, err := e.gql.RawPost(query, vars(kv...)...)
+	require.NoError(e.t, err, query)
+	require.Empty(e.t, string(resp.Errors), query)
+	data, err := json.Marshal(resp.Data)
+	require.NoError(e.t, err)
+	require.NoError(e.t, json.Unmarshal(data, out), query)
+}
+
+// gqlError is one entry of a response's errors.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// fail posts a query that must fail and returns its errors.
+func (e *env) fail(query string, kv ...any) []gqlError {
+	e.t.Helper()
+	resp, err := e.gql.RawPost(query, vars(kv...)...)
+	require.NoError(e.t, err)
+	var errs []gqlError
+	require.NoError(e.t, json.Unmarshal(resp.Errors, &errs), "expected errors for %s", query)
+	require.NotEmpty(e.t, errs, "expected errors for %s", query)
+	return errs
+}
+
+// sql is the number of statements the last request ran.
+func (e *env) sql() int64 { return e.counter.N() }
+
+// seedBank creates a bank directly through ent.
+func (e *env) seedBank(code string) *ent.Bank {
+	e.t.Helper()
+	b, err := e.client.Bank.Create().SetCode(code).SetName("Bank " + code).Save(context.Background())
+	require.NoError(e.t, err)
+	return b
+}
+
+// seedCustomers creates n customers at a bank, in order, and returns their ids.
+func (e *env) seedCustomers(b *ent.Bank, n int, with func(i int, c *ent.CustomerCreate)) []uuid.UUID {
+	e.t.Helper()
+	ids := make([]uuid.UUID, n)
+	for i := range n {
+		c := e.client.Customer.Create().SetBankID(b.ID).
+			SetLegalName(fmt.Sprintf("Customer %03d", i)).
+			SetEmail(fmt.Sprintf("c%03d@example.com", i))
+		if with != nil {
+			with(i, c)
+		}
+		got, err := c.Save(context.Background())
+		require.NoError(e.t, err)
+		ids[i] = got.ID
+	}
+	return ids
+}

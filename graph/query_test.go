@@ -1,0 +1,279 @@
+package graph_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent"
+	"custgraph/ent/product"
+)
+
+type pageInfo struct {
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     *string
+	EndCursor       *string
+}
+
+type idConn struct {
+	TotalCount int
+	PageInfo   pageInfo
+	Edges      []struct {
+		Cursor string
+		Node   struct{ ID string }
+	}
+}
+
+func (c idConn) ids() []uuid.UUID {
+	out := make([]uuid.UUID, len(c.Edges))
+	for i, e := range c.Edges {
+		out[i] = uuid.MustParse(e.Node.ID)
+	}
+	return out
+}
+
+const pageFields = `totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } }`
+
+// walk pages through a connection forward (first/after) and backward
+// (last/before) and checks each visits every record once, in order, with a
+// constant totalCount.
+func walk(t *testing.T, want []uuid.UUID, page int, fetch func(first, last *int, after, before *string) idConn) {
+	t.Helper()
+	var got []uuid.UUID
+	var after *string
+	for {
+		c := fetch(&page, nil, after, nil)
+		require.Equal(t, len(want), c.TotalCount, "totalCount is constant")
+		got = append(got, c.ids()...)
+		if !c.PageInfo.HasNextPage {
+			break
+		}
+		require.Len(t, c.Edges, page)
+		after = c.PageInfo.EndCursor
+		require.LessOrEqual(t, len(got), len(want), "paging forward does not end")
+	}
+	require.Equal(t, want, got, "forward walk visits every record once, in order")
+
+	got = nil
+	var before *string
+	for {
+		c := fetch(nil, &page, nil, before)
+		require.Equal(t, len(want), c.TotalCount)
+		got = append(c.ids(), got...)
+		if !c.PageInfo.HasPreviousPage {
+			break
+		}
+		require.Len(t, c.Edges, page)
+		before = c.PageInfo.StartCursor
+		require.LessOrEqual(t, len(got), len(want), "paging backward does not end")
+	}
+	require.Equal(t, want, got, "backward walk visits every record once, in order")
+}
+
+func TestCustomersPaginateBothWays(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	want := e.seedCustomers(b, 47, nil)
+	walk(t, want, 10, func(first, last *int, after, before *string) idConn {
+		var r struct{ Customers idConn }
+		e.do(`query($first:Int,$last:Int,$after:Cursor,$before:Cursor){
+			customers(first:$first,last:$last,after:$after,before:$before){ `+pageFields+` } }`, &r,
+			"first", first, "last", last, "after", after, "before", before)
+		return r.Customers
+	})
+}
+
+func TestCustomerProductsPaginateBothWays(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(b, 2, nil)
+	ctx := context.Background()
+	var want []uuid.UUID
+	for i := range 23 {
+		codes := productCodes
+		p := e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(codes[i%len(codes)]).SaveX(ctx)
+		want = append(want, p.ID)
+		e.client.Product.Create().SetCustomerID(cust[1]).SetProductCode(product.ProductCodeWALLET).SaveX(ctx)
+	}
+	walk(t, want, 5, func(first, last *int, after, before *string) idConn {
+		var r struct{ Node struct{ Products idConn } }
+		e.do(`query($id:ID!,$first:Int,$last:Int,$after:Cursor,$before:Cursor){
+			node(id:$id){ ... on Customer { products(first:$first,last:$last,after:$after,before:$before){ `+pageFields+` } } } }`, &r,
+			"id", cust[0], "first", first, "last", last, "after", after, "before", before)
+		return r.Node.Products
+	})
+}
+
+func TestNodeRefetchesEveryType(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(b, 3, nil)
+	p := e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
+	a := e.client.Address.Create().SetCustomerID(cust[1]).SetCity("Berlin").SaveX(ctx)
+	cases := map[uuid.UUID]string{cust[0]: "Customer", cust[2]: "Customer", p.ID: "Product", a.ID: "Address", b.ID: "Bank"}
+	for id, typ := range cases {
+		var r struct {
+			Node struct {
+				ID       string
+				Typename string `json:"__typename"`
+			}
+		}
+		e.do(`query($id:ID!){ node(id:$id){ id __typename } }`, &r, "id", id)
+		require.Equal(t, id.String(), r.Node.ID)
+		require.Equal(t, typ, r.Node.Typename)
+		require.EqualValues(t, 2, e.sql(), "node: one type lookup, one fetch")
+	}
+
+	unknown := uuid.New()
+	ids := []uuid.UUID{p.ID, cust[0], unknown, a.ID, cust[2]}
+	var r struct{ Nodes []*struct{ ID string } }
+	e.do(`query($ids:[ID!]!){ nodes(ids:$ids){ id } }`, &r, "ids", ids)
+	require.Len(t, r.Nodes, 5)
+	for i, id := range ids {
+		if id == unknown {
+			require.Nil(t, r.Nodes[i], "unknown id resolves to null in place")
+			continue
+		}
+		require.Equal(t, id.String(), r.Nodes[i].ID, "nodes keeps the order of ids")
+	}
+	require.EqualValues(t, 1+3, e.sql(), "nodes: one type lookup for all ids, one query per type")
+
+	errs := e.fail(`query($id:ID!){ node(id:$id){ id } }`, "id", unknown)
+	require.Equal(t, "NOT_FOUND", errs[0].Extensions["code"])
+}
+
+const nestedPage = `query($n:Int!){ customers(first:$n){ totalCount pageInfo{ hasNextPage endCursor }
+	edges{ node{ id legalName labels
+		products(first:5){ totalCount edges{ node{ id productCode status } } }
+		addresses{ totalCount edges{ node{ id city isPrimary } } }
+		bank{ code } } } } }`
+
+// TestNoNPlusOne asserts the exact statement count of a nested page query
+// and that it does not grow with the page size.
+func TestNoNPlusOne(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(b, 30, nil)
+	for i, id := range cust {
+		for j := range i % 7 {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(productCodes[j%4]).SaveX(ctx)
+		}
+		e.client.Address.Create().SetCustomerID(id).SetCity("Berlin").SetIsPrimary(true).SaveX(ctx)
+	}
+	counts := map[int]int64{}
+	for _, n := range []int{1, 5, 20} {
+		var r struct {
+			Customers struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct {
+						Products struct {
+							TotalCount int
+							Edges      []struct{ Node struct{ ID string } }
+						}
+					}
+				}
+			}
+		}
+		e.do(nestedPage, &r, "n", n)
+		require.Len(t, r.Customers.Edges, n)
+		require.Equal(t, 30, r.Customers.TotalCount)
+		for i, edge := range r.Customers.Edges {
+			require.Equal(t, i%7, edge.Node.Products.TotalCount, "nested totalCount is per customer")
+			require.Len(t, edge.Node.Products.Edges, min(i%7, 5))
+		}
+		counts[n] = e.sql()
+	}
+	// count + page, products (window) + products count, addresses + addresses count, banks.
+	require.EqualValues(t, 7, counts[20], "statements for a page of 20")
+	require.Equal(t, counts[1], counts[20], "statement count does not depend on the page size")
+	require.Equal(t, counts[5], counts[20])
+}
+
+func TestCustomerFilters(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	other := e.seedBank("other.bank")
+	labels := [][]string{{"vip", "retail"}, {"retail"}, {"vip"}, nil, {"vip", "retail", "dormant"}}
+	ids := e.seedCustomers(b, 5, func(i int, c *ent.CustomerCreate) {
+		c.SetLabels(labels[i])
+		if i%2 == 0 {
+			c.SetCustomerStatus("ACTIVE")
+		}
+		if i == 3 {
+			c.SetLegalName("Eveline Tripman").SetEmail("Felix.Smith@Example.com")
+		}
+	})
+	e.seedCustomers(other, 2, nil)
+	query := func(where map[string]any) []uuid.UUID {
+		var r struct{ Customers idConn }
+		e.do(`query($w:CustomerWhereInput){ customers(where:$w){ `+pageFields+` } }`, &r, "w", where)
+		require.Equal(t, len(r.Customers.Edges), r.Customers.TotalCount)
+		return r.Customers.ids()
+	}
+	require.Equal(t, []uuid.UUID{ids[0], ids[2], ids[4]}, query(map[string]any{"hasLabel": "vip"}))
+	require.Equal(t, []uuid.UUID{ids[0], ids[4]}, query(map[string]any{"hasAllLabels": []string{"vip", "retail"}}))
+	require.Equal(t, []uuid.UUID{ids[0], ids[1], ids[2], ids[4]}, query(map[string]any{"hasAnyLabel": []string{"vip", "retail"}}))
+	require.Equal(t, []uuid.UUID{ids[0], ids[2], ids[4]}, query(map[string]any{"customerStatusIn": []string{"ACTIVE", "PENDING"}}))
+	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"search": "TRIPMAN"}))
+	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"emailContainsFold": "felix.smith"}))
+	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"legalNameContainsFold": "eveline"}))
+	require.Equal(t, ids, query(map[string]any{"hasBankWith": []map[string]any{{"code": "gh.29.uk"}}}))
+	require.Len(t, query(map[string]any{"createdAtGTE": time.Now().Add(-time.Hour), "createdAtLTE": time.Now().Add(time.Hour)}), 7)
+	require.Empty(t, query(map[string]any{"createdAtGT": time.Now().Add(time.Hour)}))
+
+	var r struct{ Customers idConn }
+	e.do(`{ customers(orderBy:[{field:LEGAL_NAME, direction:DESC}], where:{bankID:"`+b.ID.String()+`"}){ `+pageFields+` } }`, &r)
+	// Descending by legal name: "Eveline Tripman", then "Customer 004" … "Customer 000".
+	require.Equal(t, []uuid.UUID{ids[3], ids[4], ids[2], ids[1], ids[0]}, r.Customers.ids())
+}
+
+func TestPageSizeRules(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(b, 25, nil)
+	ctx := context.Background()
+	for range 25 {
+		e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(product.ProductCodeWALLET).SaveX(ctx)
+	}
+	var r struct {
+		Customers struct {
+			TotalCount int
+			PageInfo   pageInfo
+			Edges      []struct{ Node struct{ Products idConn } }
+		}
+	}
+	e.do(`{ customers { totalCount pageInfo{ hasNextPage } edges{ node{ products { `+pageFields+` } } } } }`, &r)
+	require.Len(t, r.Customers.Edges, 20, "root lists default to 20")
+	require.True(t, r.Customers.PageInfo.HasNextPage)
+	require.Equal(t, 25, r.Customers.TotalCount)
+	require.Len(t, r.Customers.Edges[0].Node.Products.Edges, 20, "nested connections default to 20")
+	require.True(t, r.Customers.Edges[0].Node.Products.PageInfo.HasNextPage)
+
+	for _, q := range []string{
+		`{ customers(first: 101) { totalCount } }`,
+		`{ customers(last: -1) { totalCount } }`,
+		`{ customers(first: 1) { edges { node { products(first: 500) { totalCount } } } } }`,
+	} {
+		errs := e.fail(q)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], q)
+		require.Contains(t, []any{"first", "last"}, errs[0].Extensions["field"], q)
+		require.Zero(t, e.sql(), "refused before any SQL: %s", q)
+	}
+	errs := e.fail(`query($n:Int){ customers(first:$n){ totalCount } }`, "n", 1000)
+	require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"])
+	var ok struct{ Customers struct{ Edges []any } }
+	e.do(`{ customers(first: 100) { edges { node { id } } } }`, &ok)
+	require.Len(t, ok.Customers.Edges, 25)
+}
+
+var productCodes = []product.ProductCode{
+	product.ProductCodeWALLET, product.ProductCodeBALANCE_ACCOUNT,
+	product.ProductCodeDEPOSITORY_ACCOUNT, product.ProductCodeCURRENCY_WALLET,
+}
