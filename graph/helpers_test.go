@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
@@ -72,10 +73,16 @@ type gqlError struct {
 // fail posts a query that must fail and returns its errors.
 func (e *env) fail(query string, kv ...any) []gqlError {
 	e.t.Helper()
-	resp, err := e.gql.RawPost(query, vars(kv...)...)
-	require.NoError(e.t, err)
 	var errs []gqlError
-	require.NoError(e.t, json.Unmarshal(resp.Errors, &errs), "expected errors for %s", query)
+	resp, err := e.gql.RawPost(query, vars(kv...)...)
+	if err != nil { // a non-200 status: gqlgen's client puts the body in the error
+		msg := err.Error()
+		var body struct{ Errors []gqlError }
+		require.NoError(e.t, json.Unmarshal([]byte(msg[strings.Index(msg, "{"):]), &body), msg)
+		errs = body.Errors
+	} else {
+		require.NoError(e.t, json.Unmarshal(resp.Errors, &errs), "expected errors for %s", query)
+	}
 	require.NotEmpty(e.t, errs, "expected errors for %s", query)
 	return errs
 }

@@ -35,7 +35,7 @@ func (r *mutationResolver) CreateCustomer(ctx context.Context, input ent.CreateC
 
 // UpdateCustomer is the resolver for the updateCustomer field.
 func (r *mutationResolver) UpdateCustomer(ctx context.Context, id uuid.UUID, input ent.UpdateCustomerInput) (*ent.Customer, error) {
-	return ent.FromContext(ctx).Customer.UpdateOneID(id).SetInput(input).Save(ctx)
+	return updateCustomer(ent.FromContext(ctx).Customer.UpdateOneID(id), input).Save(ctx)
 }
 
 // DeleteCustomer is the resolver for the deleteCustomer field.
@@ -50,7 +50,7 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input ent.CreatePr
 
 // UpdateProduct is the resolver for the updateProduct field.
 func (r *mutationResolver) UpdateProduct(ctx context.Context, id uuid.UUID, input ent.UpdateProductInput) (*ent.Product, error) {
-	return ent.FromContext(ctx).Product.UpdateOneID(id).SetInput(input).Save(ctx)
+	return updateProduct(ent.FromContext(ctx).Product.UpdateOneID(id), input).Save(ctx)
 }
 
 // CloseProduct is the resolver for the closeProduct field.
@@ -65,7 +65,7 @@ func (r *mutationResolver) CreateAddress(ctx context.Context, input ent.CreateAd
 
 // UpdateAddress is the resolver for the updateAddress field.
 func (r *mutationResolver) UpdateAddress(ctx context.Context, id uuid.UUID, input ent.UpdateAddressInput) (*ent.Address, error) {
-	return ent.FromContext(ctx).Address.UpdateOneID(id).SetInput(input).Save(ctx)
+	return updateAddress(ent.FromContext(ctx).Address.UpdateOneID(id), input).Save(ctx)
 }
 
 // DeleteAddress is the resolver for the deleteAddress field.

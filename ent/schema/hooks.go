@@ -15,6 +15,7 @@ import (
 
 	gen "custgraph/ent"
 	"custgraph/ent/address"
+	"custgraph/ent/bank"
 	"custgraph/ent/customer"
 	"custgraph/ent/hook"
 	"custgraph/ent/product"
@@ -179,6 +180,9 @@ func customerRules(next ent.Mutator) ent.Mutator {
 			if err != nil {
 				return nil, err
 			}
+			if dep < 0 {
+				return nil, apperr.Invalid("dependants", "must not be negative")
+			}
 			if dep != len(dobs) {
 				return nil, apperr.Invalid("dob_of_dependants",
 					"the number of dependants (%d) must equal the number of dates of birth of dependants (%d)", dep, len(dobs))
@@ -208,6 +212,14 @@ func customerRules(next ent.Mutator) ent.Mutator {
 			return nil, apperr.Invalid("entity_type", "entity_id and entity_type must be given together")
 		}
 		if op.Is(ent.OpCreate) {
+			bankID, _ := m.BankID()
+			known, err := m.Client().Bank.Query().Where(bank.ID(bankID)).Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !known {
+				return nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
+			}
 			if _, ok := m.LegalName(); !ok {
 				if name := defaultLegalName(m); name != "" {
 					m.SetLegalName(name)

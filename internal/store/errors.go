@@ -36,7 +36,11 @@ func Classify(err error) *apperr.Error {
 	}
 	var ve *ent.ValidationError
 	if errors.As(err, &ve) {
-		return apperr.Invalid(ve.Name, "%s", validationMessage(errors.Unwrap(ve)))
+		inner := errors.Unwrap(ve) // "ent: validator failed for field …: %w"
+		if w := errors.Unwrap(inner); w != nil {
+			inner = w
+		}
+		return apperr.Invalid(ve.Name, "%s", validationMessage(inner))
 	}
 	var nf *ent.NotFoundError
 	if errors.As(err, &nf) {
@@ -69,7 +73,7 @@ func Classify(err error) *apperr.Error {
 
 // validationMessage rewrites ent's built-in validator texts for API clients.
 func validationMessage(err error) string {
-	if err == nil {
+	if err == nil || strings.HasPrefix(err.Error(), "ent: ") {
 		return "invalid value"
 	}
 	switch m := err.Error(); {

@@ -1,0 +1,362 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+const (
+	query        = `{ banks(first: 5) { totalCount } }`
+	buildTimeout = 5 * time.Minute // cold builds of ent + SQLite are slow on 2 cores
+	testTimeout  = 2 * time.Minute // server start + browser session
+)
+
+func TestGraphiQLBrowser(t *testing.T) {
+	chromium := findChromium(t)
+	bin := buildBinary(t)
+
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	base := startServer(t, ctx, bin)
+
+	// Browser, with a fresh profile. Host resolution is mapped to NOTFOUND for everything but
+	// loopback, so even a stray request cannot leave the machine; it would
+	// still show up in the recorded requests and fail the test.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.UserDataDir(profileDir(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
+		chromedp.WindowSize(1280, 800),
+	)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	// chromedp's own log (incl. cdproto decode errors for event fields newer
+	// than its protocol tables, which are harmless here) is shown on failure.
+	var cdpLog syncBuffer
+	logf := func(format string, args ...any) { fmt.Fprintf(&cdpLog, format+"\n", args...) }
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(logf))
+	defer bcancel()
+	defer func() {
+		if t.Failed() {
+			t.Logf("chromedp log:\n%s", cdpLog.String())
+		}
+	}()
+
+	// The first Run starts the browser and binds its lifetime to its context,
+	// so start it on bctx, not on the shorter UI context below.
+	if err := chromedp.Run(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	reqs := recordNetwork(bctx)
+
+	// The UI flow gets its own deadline so that on failure the browser is
+	// still alive for the diagnostics below.
+	uictx, uicancel := context.WithTimeout(bctx, 60*time.Second)
+	defer uicancel()
+	var response string
+	err := chromedp.Run(uictx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`.graphiql-query-editor .CodeMirror`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(
+			`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(%q)`, query), nil),
+		chromedp.Click(`.graphiql-execute-button`, chromedp.ByQuery),
+		// Wait for the rendered response, then read it from its CodeMirror.
+		chromedp.Poll(`(() => {
+			const cm = document.querySelector('.graphiql-response .CodeMirror');
+			const text = cm ? cm.CodeMirror.getValue() : '';
+			return text.includes('"totalCount"') ? text : false;
+		})()`, &response, chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	if shot := os.Getenv("CUSTGRAPH_E2E_SCREENSHOT"); shot != "" {
+		var png []byte
+		if serr := chromedp.Run(bctx, chromedp.FullScreenshot(&png, 100)); serr == nil {
+			_ = os.WriteFile(shot, png, 0o644)
+		}
+	}
+	if err != nil {
+		var body string
+		_ = chromedp.Run(bctx, chromedp.Evaluate(`document.body.innerText`, &body))
+		reqs.log(t)
+		reqs.check(t)
+		t.Fatalf("browser: %v\npage text:\n%s", err, body)
+	}
+
+	var result struct {
+		Data struct {
+			Banks struct {
+				TotalCount *int `json:"totalCount"`
+			} `json:"banks"`
+		} `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(response), &result); err != nil {
+		t.Fatalf("rendered response is not JSON: %v\n%s", err, response)
+	}
+	if tc := result.Data.Banks.TotalCount; tc == nil || *tc != 0 || len(result.Errors) > 0 {
+		t.Fatalf("rendered response: want totalCount 0 and no errors, got\n%s", response)
+	}
+	t.Logf("rendered response:\n%s", response)
+
+	reqs.log(t)
+	reqs.check(t)
+}
+
+// findChromium returns the browser path, or skips (fails when
+// CUSTGRAPH_REQUIRE_BROWSER=1) if it is missing.
+func findChromium(t *testing.T) string {
+	path := os.Getenv("CHROMIUM_PATH")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		msg := fmt.Sprintf("chromium not found at %s (run scripts/install-browser.sh or set CHROMIUM_PATH): %v", path, err)
+		if os.Getenv("CUSTGRAPH_REQUIRE_BROWSER") == "1" {
+			t.Fatal(msg + "; CUSTGRAPH_REQUIRE_BROWSER=1 requires it")
+		}
+		t.Skip(msg)
+	}
+	return path
+}
+
+// profileDir returns a fresh Chromium profile directory, removed after the
+// test. Not t.TempDir: Chromium's helper processes may still write to it for
+// a moment after the browser exits, so removal is retried.
+func profileDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "custgraph-e2e-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; os.RemoveAll(dir) != nil && i < 50; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
+// buildBinary builds the repository's main package (the parent directory).
+func buildBinary(t *testing.T) string {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "custgraph")
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", root, err, out)
+	}
+	trackSources(t, root)
+	return bin
+}
+
+// trackSources stats every file of the source tree at root. go test caches
+// a passing result keyed on the files the test itself touched; without this
+// the binary's sources would be invisible to that cache and a stale "ok"
+// could hide a broken server.
+func trackSources(t *testing.T, root string) {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case !d.IsDir():
+			_, err = os.Stat(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", root, err)
+	}
+}
+
+// startServer runs bin on a free loopback port with a fresh SQLite file,
+// waits for /healthz and returns the base URL. The process is killed at the
+// end of the test; its output is logged if the test failed.
+func startServer(t *testing.T, ctx context.Context, bin string) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	dir := t.TempDir()
+	var out syncBuffer
+	cmd := exec.Command(bin, "--addr", addr, "--database-url", filepath.Join(dir, "e2e.db"))
+	cmd.Env = serverEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("custgraph output:\n%s", out.String())
+		}
+	})
+
+	base := "http://" + addr
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	last := "no answer"
+	for {
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("custgraph exited before serving: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s/healthz: %v", base, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			last = err.Error()
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+			last = resp.Status
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/healthz not 200 within 60s (last: %s)", base, last)
+		}
+	}
+}
+
+// serverEnv is the test's environment without the variables custgraph reads
+// its settings from (CUSTGRAPH_*, DATABASE_URL), so that, say, a developer's
+// CUSTGRAPH_DEMO=true cannot change what the test sees.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CUSTGRAPH_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// netLog records the requests the page makes.
+type netLog struct {
+	mu     sync.Mutex
+	urls   map[network.RequestID]string
+	all    []string
+	failed []string
+	// exceptions are uncaught page errors, logged for diagnosis.
+	exceptions []string
+}
+
+func recordNetwork(ctx context.Context) *netLog {
+	n := &netLog{urls: map[network.RequestID]string{}}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			n.urls[e.RequestID] = e.Request.URL
+			n.all = append(n.all, e.Request.Method+" "+e.Request.URL)
+		case *network.EventResponseReceived:
+			if e.Response.Status >= 400 {
+				n.failed = append(n.failed, fmt.Sprintf("%s: HTTP %d", e.Response.URL, e.Response.Status))
+			}
+		case *network.EventLoadingFailed:
+			n.failed = append(n.failed, fmt.Sprintf("%s: %s", n.urls[e.RequestID], e.ErrorText))
+		case *runtime.EventExceptionThrown:
+			n.exceptions = append(n.exceptions, e.ExceptionDetails.Error())
+		}
+	})
+	return n
+}
+
+// log writes the recorded requests and page exceptions to the test log.
+func (n *netLog) log(t *testing.T) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var b strings.Builder
+	for _, r := range n.all {
+		if len(r) > 120 {
+			r = r[:120] + "…"
+		}
+		b.WriteString("\n  " + r)
+	}
+	t.Logf("page requests (%d):%s", len(n.all), b.String())
+	for _, e := range n.exceptions {
+		t.Logf("page exception: %s", e)
+	}
+}
+
+// check asserts that every request stayed on loopback and that no asset or
+// query request failed.
+func (n *netLog) check(t *testing.T) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.all) == 0 {
+		t.Error("no page requests recorded")
+	}
+	for _, r := range n.all {
+		raw := r[strings.IndexByte(r, ' ')+1:]
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil:
+			t.Errorf("unparsable request URL %q: %v", raw, err)
+		case u.Scheme == "data" || u.Scheme == "blob":
+			// in-page, no network
+		case u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost":
+			t.Errorf("request left loopback: %s", r)
+		}
+	}
+	for _, f := range n.failed {
+		if strings.Contains(f, "/graphiql/assets/") || strings.Contains(f, "/query") {
+			t.Errorf("failed request: %s", f)
+		} else {
+			t.Logf("failed request (ignored): %s", f)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
