@@ -157,7 +157,7 @@ func TestMutationsCreateUpdateDeleteEveryEntity(t *testing.T) {
 	var c struct {
 		CreateCustomer struct {
 			ID, CustomerNumber, LegalName, CustomerStatus, CreditLimitAmount string
-			Labels                                                          []string
+			Labels                                                           []string
 		}
 	}
 	e.do(`mutation($b:ID!){ createCustomer(input:{bankID:$b, firstName:"John", lastName:"Doe", email:"john@example.com",
@@ -170,35 +170,71 @@ func TestMutationsCreateUpdateDeleteEveryEntity(t *testing.T) {
 	require.Equal(t, "10.12", c.CreateCustomer.CreditLimitAmount, "decimal round-trips exactly")
 	cid := c.CreateCustomer.ID
 
-	var u struct{ UpdateCustomer struct{ Labels []string; CustomerStatus string } }
+	var u struct {
+		UpdateCustomer struct {
+			Labels         []string
+			CustomerStatus string
+		}
+	}
 	e.do(`mutation($id:ID!){ updateCustomer(id:$id, input:{appendLabels:["retail"], customerStatus: ACTIVE}) { labels customerStatus } }`, &u, "id", cid)
 	require.Equal(t, []string{"vip", "retail"}, u.UpdateCustomer.Labels)
 	require.Equal(t, "ACTIVE", u.UpdateCustomer.CustomerStatus)
 
 	// Primary address: setting a second primary moves the flag.
-	var a1, a2 struct{ CreateAddress struct{ ID, Line1 string; IsPrimary bool } }
+	var a1, a2 struct {
+		CreateAddress struct {
+			ID, Line1 string
+			IsPrimary bool
+		}
+	}
 	e.do(`mutation($c:ID!){ createAddress(input:{customerID:$c, premise:58, subPremise:"A", thoroughfare:"Hoofdweg",
 		city:"Hoofddorp", postcode:"2131", countryCode:"NL", isPrimary:true}) { id line1 isPrimary } }`, &a1, "c", cid)
 	require.Equal(t, "Hoofdweg 58A", a1.CreateAddress.Line1, "structured address gets a line form")
 	e.do(`mutation($c:ID!){ createAddress(input:{customerID:$c, line1:"No 1 the Road", city:"Berlin", countryCode:"DE", tags:["home"], isPrimary:true}) { id line1 isPrimary } }`, &a2, "c", cid)
-	var addrs struct{ Node struct{ Addresses struct{ Edges []struct{ Node struct{ ID string; IsPrimary bool } } } } }
+	var addrs struct {
+		Node struct {
+			Addresses struct {
+				Edges []struct {
+					Node struct {
+						ID        string
+						IsPrimary bool
+					}
+				}
+			}
+		}
+	}
 	e.do(`query($c:ID!){ node(id:$c){ ... on Customer { addresses { edges { node { id isPrimary } } } } } }`, &addrs, "c", cid)
 	require.Len(t, addrs.Node.Addresses.Edges, 2)
 	require.False(t, addrs.Node.Addresses.Edges[0].Node.IsPrimary)
 	require.True(t, addrs.Node.Addresses.Edges[1].Node.IsPrimary)
 
 	// Product lifecycle.
-	var p struct{ CreateProduct struct{ ID, ProductType, Status, Currency string; OpenedOn *string } }
+	var p struct {
+		CreateProduct struct {
+			ID, ProductType, Status, Currency string
+			OpenedOn                          *string
+		}
+	}
 	e.do(`mutation($c:ID!){ createProduct(input:{customerID:$c, productCode: BALANCE_ACCOUNT}) { id productType status currency openedOn } }`, &p, "c", cid)
 	require.Equal(t, "CASH", p.CreateProduct.ProductType)
 	require.Equal(t, "RECEIVED", p.CreateProduct.Status)
 	require.Equal(t, "EUR", p.CreateProduct.Currency)
 	require.Nil(t, p.CreateProduct.OpenedOn)
-	var act struct{ UpdateProduct struct{ Status string; OpenedOn *string } }
+	var act struct {
+		UpdateProduct struct {
+			Status   string
+			OpenedOn *string
+		}
+	}
 	e.do(`mutation($id:ID!){ updateProduct(id:$id, input:{status: ACTIVE}) { status openedOn } }`, &act, "id", p.CreateProduct.ID)
 	require.Equal(t, "ACTIVE", act.UpdateProduct.Status)
 	require.NotNil(t, act.UpdateProduct.OpenedOn, "openedOn set when the product becomes ACTIVE")
-	var cl struct{ CloseProduct struct{ Status string; ClosedOn *string } }
+	var cl struct {
+		CloseProduct struct {
+			Status   string
+			ClosedOn *string
+		}
+	}
 	e.do(`mutation($id:ID!){ closeProduct(id:$id) { status closedOn } }`, &cl, "id", p.CreateProduct.ID)
 	require.Equal(t, "CLOSED", cl.CloseProduct.Status)
 	require.NotNil(t, cl.CloseProduct.ClosedOn)
