@@ -57,6 +57,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
+	r.Use(echoRequestID)
 	r.Use(middleware.RealIP)
 	r.Use(accessLog(log, requests))
 	r.Use(middleware.Recoverer)
@@ -94,6 +95,18 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	r.Handle("/", page)
 	r.Handle("/graphiql", page)
 	return r
+}
+
+// echoRequestID returns the request's id (the client's X-Request-Id, or the
+// one middleware.RequestID made up) in the X-Request-Id response header, so
+// that a client can quote it and it can be found in the logs.
+func echoRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := middleware.GetReqID(r.Context()); id != "" {
+			w.Header().Set(middleware.RequestIDHeader, id)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // timeout bounds each request: the context is cancelled after d, which
