@@ -85,6 +85,23 @@ func TestCustomersPaginateBothWays(t *testing.T) {
 			"first", first, "last", last, "after", after, "before", before)
 		return r.Customers
 	})
+	e.refetchAll(want, "Customer")
+}
+
+// refetchAll checks that node refetches every id as the given type.
+func (e *env) refetchAll(ids []uuid.UUID, typ string) {
+	e.t.Helper()
+	for _, id := range ids {
+		var r struct {
+			Node struct {
+				ID       uuid.UUID
+				Typename string `json:"__typename"`
+			}
+		}
+		e.do(`query($id:ID!){ node(id:$id){ id __typename } }`, &r, "id", id)
+		require.Equal(e.t, id, r.Node.ID)
+		require.Equal(e.t, typ, r.Node.Typename)
+	}
 }
 
 func TestCustomerProductsPaginateBothWays(t *testing.T) {
@@ -106,6 +123,7 @@ func TestCustomerProductsPaginateBothWays(t *testing.T) {
 			"id", cust[0], "first", first, "last", last, "after", after, "before", before)
 		return r.Node.Products
 	})
+	e.refetchAll(want, "Product")
 }
 
 func TestNodeRefetchesEveryType(t *testing.T) {

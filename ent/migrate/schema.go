@@ -51,6 +51,11 @@ var (
 				Columns: []*schema.Column{AddressesColumns[1], AddressesColumns[0]},
 			},
 			{
+				Name:    "address_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{AddressesColumns[2]},
+			},
+			{
 				Name:    "address_customer_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{AddressesColumns[18], AddressesColumns[1], AddressesColumns[0]},
@@ -73,6 +78,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AddressesColumns[9]},
 			},
+			{
+				Name:    "address_city",
+				Unique:  false,
+				Columns: []*schema.Column{AddressesColumns[6]},
+			},
 		},
 	}
 	// BanksColumns holds the columns for the "banks" table.
@@ -93,6 +103,16 @@ var (
 				Name:    "bank_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{BanksColumns[1], BanksColumns[0]},
+			},
+			{
+				Name:    "bank_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{BanksColumns[2]},
+			},
+			{
+				Name:    "bank_name",
+				Unique:  false,
+				Columns: []*schema.Column{BanksColumns[4]},
 			},
 		},
 	}
@@ -138,6 +158,11 @@ var (
 				Columns: []*schema.Column{CrmEventsColumns[1], CrmEventsColumns[0]},
 			},
 			{
+				Name:    "crmevent_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CrmEventsColumns[2]},
+			},
+			{
 				Name:    "crmevent_bank_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{CrmEventsColumns[11], CrmEventsColumns[1], CrmEventsColumns[0]},
@@ -146,6 +171,11 @@ var (
 				Name:    "crmevent_customer_id",
 				Unique:  false,
 				Columns: []*schema.Column{CrmEventsColumns[12]},
+			},
+			{
+				Name:    "crmevent_scheduled_date",
+				Unique:  false,
+				Columns: []*schema.Column{CrmEventsColumns[8]},
 			},
 		},
 	}
@@ -205,6 +235,11 @@ var (
 				Columns: []*schema.Column{CustomersColumns[1], CustomersColumns[0]},
 			},
 			{
+				Name:    "customer_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[2]},
+			},
+			{
 				Name:    "customer_bank_id_customer_number",
 				Unique:  true,
 				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[3]},
@@ -245,9 +280,24 @@ var (
 				Columns: []*schema.Column{CustomersColumns[6]},
 			},
 			{
-				Name:    "customer_updated_at",
+				Name:    "customer_customer_number",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[2]},
+				Columns: []*schema.Column{CustomersColumns[3]},
+			},
+			{
+				Name:    "customer_entity_id",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[27]},
+			},
+			{
+				Name:    "customer_date_of_birth",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[12]},
+			},
+			{
+				Name:    "customer_branch_id",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[25]},
 			},
 			{
 				Name:    "customer_last_ok_date",
@@ -294,6 +344,11 @@ var (
 				Name:    "customerattribute_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{CustomerAttributesColumns[1], CustomerAttributesColumns[0]},
+			},
+			{
+				Name:    "customerattribute_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CustomerAttributesColumns[2]},
 			},
 			{
 				Name:    "customerattribute_customer_id_name",
@@ -343,6 +398,11 @@ var (
 				Columns: []*schema.Column{CustomerMessagesColumns[1], CustomerMessagesColumns[0]},
 			},
 			{
+				Name:    "customermessage_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CustomerMessagesColumns[2]},
+			},
+			{
 				Name:    "customermessage_customer_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{CustomerMessagesColumns[7], CustomerMessagesColumns[1], CustomerMessagesColumns[0]},
@@ -384,6 +444,11 @@ var (
 				Columns: []*schema.Column{ProductsColumns[1], ProductsColumns[0]},
 			},
 			{
+				Name:    "product_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[2]},
+			},
+			{
 				Name:    "product_customer_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{ProductsColumns[11], ProductsColumns[1], ProductsColumns[0]},
@@ -402,6 +467,11 @@ var (
 				Name:    "product_iban",
 				Unique:  false,
 				Columns: []*schema.Column{ProductsColumns[8]},
+			},
+			{
+				Name:    "product_opened_on",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[9]},
 			},
 		},
 	}
@@ -436,9 +506,19 @@ var (
 				Columns: []*schema.Column{SocialHandlesColumns[1], SocialHandlesColumns[0]},
 			},
 			{
+				Name:    "socialhandle_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{SocialHandlesColumns[2]},
+			},
+			{
 				Name:    "socialhandle_customer_id_type_handle",
 				Unique:  true,
 				Columns: []*schema.Column{SocialHandlesColumns[7], SocialHandlesColumns[3], SocialHandlesColumns[4]},
+			},
+			{
+				Name:    "socialhandle_date_added",
+				Unique:  false,
+				Columns: []*schema.Column{SocialHandlesColumns[5]},
 			},
 			{
 				Name:    "socialhandle_customer_id_created_at_id",
@@ -476,9 +556,19 @@ var (
 				Columns: []*schema.Column{TaxResidencesColumns[1], TaxResidencesColumns[0]},
 			},
 			{
+				Name:    "taxresidence_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{TaxResidencesColumns[2]},
+			},
+			{
 				Name:    "taxresidence_customer_id_domain_tax_number",
 				Unique:  true,
 				Columns: []*schema.Column{TaxResidencesColumns[5], TaxResidencesColumns[3], TaxResidencesColumns[4]},
+			},
+			{
+				Name:    "taxresidence_domain",
+				Unique:  false,
+				Columns: []*schema.Column{TaxResidencesColumns[3]},
 			},
 			{
 				Name:    "taxresidence_customer_id_created_at_id",
@@ -506,6 +596,11 @@ var (
 				Name:    "user_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{UsersColumns[1], UsersColumns[0]},
+			},
+			{
+				Name:    "user_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[2]},
 			},
 		},
 	}
@@ -543,6 +638,11 @@ var (
 				Name:    "usercustomerlink_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{UserCustomerLinksColumns[1], UserCustomerLinksColumns[0]},
+			},
+			{
+				Name:    "usercustomerlink_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{UserCustomerLinksColumns[2]},
 			},
 			{
 				Name:    "usercustomerlink_user_id_bank_id",

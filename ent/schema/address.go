@@ -69,6 +69,7 @@ func (Address) Indexes() []ent.Index {
 			Annotations(entsql.IndexWhere("is_primary")),
 		index.Fields("country_code"),
 		index.Fields("postcode"),
+		index.Fields("city"),
 	}
 }
 

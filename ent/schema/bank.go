@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 
 	"custgraph/internal/validate"
 )
@@ -27,6 +28,11 @@ func (Bank) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxLen(255).
 			Annotations(entgql.OrderField("NAME")),
 	}
+}
+
+// Indexes of Bank.
+func (Bank) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("name")}
 }
 
 // Edges of Bank.

@@ -46,6 +46,7 @@ func (CrmEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("bank_id", "created_at", "id"),
 		index.Fields("customer_id"),
+		index.Fields("scheduled_date"),
 	}
 }
 

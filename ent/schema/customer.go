@@ -111,7 +111,10 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("email"),
 		index.Fields("legal_name"),
 		index.Fields("last_name"),
-		index.Fields("updated_at"),
+		index.Fields("customer_number"),
+		index.Fields("entity_id"),
+		index.Fields("date_of_birth"),
+		index.Fields("branch_id"),
 		index.Fields("last_ok_date"),
 		index.Fields("labels").Annotations(entsql.IndexTypes(map[string]string{dialect.Postgres: "GIN"})),
 	}

@@ -47,6 +47,7 @@ func (TaxResidence) Edges() []ent.Edge {
 func (TaxResidence) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("customer_id", "domain", "tax_number").Unique(),
+		index.Fields("domain"),
 		index.Fields("customer_id", "created_at", "id"),
 	}
 }
@@ -82,6 +83,7 @@ func (SocialHandle) Edges() []ent.Edge {
 func (SocialHandle) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("customer_id", "type", "handle").Unique(),
+		index.Fields("date_added"),
 		index.Fields("customer_id", "created_at", "id"),
 	}
 }

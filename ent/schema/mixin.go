@@ -35,7 +35,7 @@ func (BaseMixin) Fields() []ent.Field {
 
 // Indexes of the mixin: the default order of every list is (created_at, id).
 func (BaseMixin) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("created_at", "id")}
+	return []ent.Index{index.Fields("created_at", "id"), index.Fields("updated_at")}
 }
 
 // now is the clock of every timestamp, in UTC with microsecond precision so

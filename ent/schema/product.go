@@ -60,6 +60,7 @@ func (Product) Indexes() []ent.Index {
 		index.Fields("status"),
 		index.Fields("product_code"),
 		index.Fields("iban"),
+		index.Fields("opened_on"),
 	}
 }
 
