@@ -7,6 +7,7 @@ package main
 
 import (
 	"log"
+	"slices"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
@@ -15,6 +16,8 @@ import (
 
 func main() {
 	ex, err := entgql.NewExtension(
+		// First: the options below add templates of their own to this list.
+		entgql.WithTemplates(templates()...),
 		entgql.WithConfigPath("./gqlgen.yml"),
 		entgql.WithSchemaGenerator(),
 		entgql.WithSchemaPath("./graph/ent.graphqls"),
@@ -36,4 +39,16 @@ func main() {
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}
+}
+
+// templates are entgql's templates with its pagination template replaced by
+// ent/template/gql_pagination.tmpl (see the notes at the top of that file).
+func templates() []*gen.Template {
+	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
+		Funcs(entgql.TemplateFuncs).
+		ParseFiles("./ent/template/gql_pagination.tmpl"))
+	ts := slices.DeleteFunc(slices.Clone(entgql.AllTemplates), func(t *gen.Template) bool {
+		return t == entgql.PaginationTemplate
+	})
+	return append(ts, pagination)
 }

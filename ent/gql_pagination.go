@@ -15,6 +15,7 @@ import (
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/keyset"
 	"errors"
 	"fmt"
 	"io"
@@ -237,6 +238,7 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultAddressOrder.Field.column,
 		DirectionID: idDirection,
@@ -246,6 +248,7 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -317,7 +320,7 @@ func (_m *AddressQuery) Paginate(
 	}
 	conn := &AddressConnection{Edges: []*AddressEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -605,6 +608,7 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultBankOrder.Field.column,
 		DirectionID: idDirection,
@@ -614,6 +618,7 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -685,7 +690,7 @@ func (_m *BankQuery) Paginate(
 	}
 	conn := &BankConnection{Edges: []*BankEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -991,6 +996,7 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCrmEventOrder.Field.column,
 		DirectionID: idDirection,
@@ -1000,6 +1006,7 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1071,7 +1078,7 @@ func (_m *CrmEventQuery) Paginate(
 	}
 	conn := &CrmEventConnection{Edges: []*CrmEventEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1359,6 +1366,7 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerOrder.Field.column,
 		DirectionID: idDirection,
@@ -1368,6 +1376,7 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1439,7 +1448,7 @@ func (_m *CustomerQuery) Paginate(
 	}
 	conn := &CustomerConnection{Edges: []*CustomerEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1817,6 +1826,7 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerAttributeOrder.Field.column,
 		DirectionID: idDirection,
@@ -1826,6 +1836,7 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1897,7 +1908,7 @@ func (_m *CustomerAttributeQuery) Paginate(
 	}
 	conn := &CustomerAttributeConnection{Edges: []*CustomerAttributeEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2185,6 +2196,7 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerMessageOrder.Field.column,
 		DirectionID: idDirection,
@@ -2194,6 +2206,7 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -2265,7 +2278,7 @@ func (_m *CustomerMessageQuery) Paginate(
 	}
 	conn := &CustomerMessageConnection{Edges: []*CustomerMessageEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2535,6 +2548,7 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultProductOrder.Field.column,
 		DirectionID: idDirection,
@@ -2544,6 +2558,7 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -2615,7 +2630,7 @@ func (_m *ProductQuery) Paginate(
 	}
 	conn := &ProductConnection{Edges: []*ProductEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2939,6 +2954,7 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultSocialHandleOrder.Field.column,
 		DirectionID: idDirection,
@@ -2948,6 +2964,7 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3019,7 +3036,7 @@ func (_m *SocialHandleQuery) Paginate(
 	}
 	conn := &SocialHandleConnection{Edges: []*SocialHandleEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3307,6 +3324,7 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultTaxResidenceOrder.Field.column,
 		DirectionID: idDirection,
@@ -3316,6 +3334,7 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3387,7 +3406,7 @@ func (_m *TaxResidenceQuery) Paginate(
 	}
 	conn := &TaxResidenceConnection{Edges: []*TaxResidenceEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3675,6 +3694,7 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultUserOrder.Field.column,
 		DirectionID: idDirection,
@@ -3684,6 +3704,7 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3755,7 +3776,7 @@ func (_m *UserQuery) Paginate(
 	}
 	conn := &UserConnection{Edges: []*UserEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -4043,6 +4064,7 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 		}
 		directions = append(directions, direction)
 	}
+	seek := keyset.Seek(after, before, fields, directions)
 	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultUserCustomerLinkOrder.Field.column,
 		DirectionID: idDirection,
@@ -4052,6 +4074,7 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 	if err != nil {
 		return nil, err
 	}
+	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -4123,7 +4146,7 @@ func (_m *UserCustomerLinkQuery) Paginate(
 	}
 	conn := &UserCustomerLinkConnection{Edges: []*UserCustomerLinkEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()

@@ -212,6 +212,14 @@ func TestNoNPlusOne(t *testing.T) {
 	require.EqualValues(t, 7, counts[20], "statements for a page of 20")
 	require.Equal(t, counts[1], counts[20], "statement count does not depend on the page size")
 	require.Equal(t, counts[5], counts[20])
+
+	// Without totalCount, a page is one statement: hasNextPage comes from
+	// fetching first+1 rows, not from counting the list.
+	var r struct{ Customers idConn }
+	e.do(`{ customers(first: 5) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`, &r)
+	require.Len(t, r.Customers.Edges, 5)
+	require.True(t, r.Customers.PageInfo.HasNextPage)
+	require.EqualValues(t, 1, e.sql())
 }
 
 func TestCustomerFilters(t *testing.T) {
