@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -43,6 +42,7 @@ type config struct {
 	corsOrigins     string
 	requestTimeout  time.Duration
 	shutdownTimeout time.Duration
+	drainDelay      time.Duration
 	maxBodyBytes    int64
 	maxDepth        int
 	maxAliases      int
@@ -67,7 +67,7 @@ func main() {
 	defer stop()
 	switch cmd {
 	case "serve":
-		err = serve(ctx, cfg, log)
+		err = serve(ctx, stop, cfg, log)
 	case "demo":
 		err = loadDemo(ctx, cfg, log)
 	default:
@@ -114,6 +114,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 25*time.Second),
 		"how long in-flight requests may finish after SIGTERM (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.drainDelay, "drain-delay", envDuration("CUSTGRAPH_DRAIN_DELAY", 0),
+		"after SIGTERM, how long /readyz answers 503 while still serving, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
 	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", 12), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
@@ -156,7 +158,7 @@ func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
 	return demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log})
 }
 
-func serve(ctx context.Context, c config, log *slog.Logger) error {
+func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {
 	statements := new(atomic.Int64)
 	db, err := open(ctx, c, statements)
 	if err != nil {
@@ -168,6 +170,7 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 			return fmt.Errorf("loading demo data: %w", err)
 		}
 	}
+	draining := new(atomic.Bool)
 	var origins []string
 	for _, o := range strings.Split(c.corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -183,6 +186,7 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 		RequestTimeout: c.requestTimeout,
 		CORSOrigins:    origins,
 		Logger:         log,
+		Draining:       draining,
 	})
 	srv := &http.Server{
 		Handler:           h,
@@ -205,10 +209,17 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second signal now ends the process at once
+	draining.Store(true)
+	if c.drainDelay > 0 {
+		log.Info("draining: /readyz answers 503 so load balancers stop routing here", "delay", c.drainDelay)
+		time.Sleep(c.drainDelay)
+	}
 	log.Info("shutting down: draining in-flight requests", "timeout", c.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close() // stop the abandoned requests before the database closes
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped cleanly")

@@ -1,17 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +17,8 @@ import (
 )
 
 const (
-	query        = `{ banks(first: 5) { totalCount } }`
-	buildTimeout = 5 * time.Minute // cold builds of ent + SQLite are slow on 2 cores
-	testTimeout  = 2 * time.Minute // server start + browser session
+	query       = `{ banks(first: 5) { totalCount } }`
+	testTimeout = 2 * time.Minute // server start + browser session
 )
 
 func TestGraphiQLBrowser(t *testing.T) {
@@ -155,116 +148,6 @@ func profileDir(t *testing.T) string {
 	return dir
 }
 
-// buildBinary builds the repository's main package (the parent directory).
-func buildBinary(t *testing.T) string {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "custgraph")
-	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build in %s: %v\n%s", root, err, out)
-	}
-	trackSources(t, root)
-	return bin
-}
-
-// trackSources stats every file of the source tree at root. go test caches
-// a passing result keyed on the files the test itself touched; without this
-// the binary's sources would be invisible to that cache and a stale "ok"
-// could hide a broken server.
-func trackSources(t *testing.T, root string) {
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules"):
-			return filepath.SkipDir
-		case !d.IsDir():
-			_, err = os.Stat(p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", root, err)
-	}
-}
-
-// startServer runs bin on a free loopback port with a fresh SQLite file,
-// waits for /healthz and returns the base URL. The process is killed at the
-// end of the test; its output is logged if the test failed.
-func startServer(t *testing.T, ctx context.Context, bin string) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-
-	dir := t.TempDir()
-	var out syncBuffer
-	cmd := exec.Command(bin, "--addr", addr, "--database-url", filepath.Join(dir, "e2e.db"))
-	cmd.Env = serverEnv()
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("custgraph output:\n%s", out.String())
-		}
-	})
-
-	base := "http://" + addr
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	last := "no answer"
-	for {
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			t.Fatalf("custgraph exited before serving: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s/healthz: %v", base, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := client.Get(base + "/healthz")
-		if err != nil {
-			last = err.Error()
-		} else {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-			last = resp.Status
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/healthz not 200 within 60s (last: %s)", base, last)
-		}
-	}
-}
-
-// serverEnv is the test's environment without the variables custgraph reads
-// its settings from (CUSTGRAPH_*, DATABASE_URL), so that, say, a developer's
-// CUSTGRAPH_DEMO=true cannot change what the test sees.
-func serverEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CUSTGRAPH_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // netLog records the requests the page makes.
 type netLog struct {
 	mu     sync.Mutex
@@ -341,22 +224,4 @@ func (n *netLog) check(t *testing.T) {
 			t.Logf("failed request (ignored): %s", f)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

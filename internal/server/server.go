@@ -28,6 +28,7 @@ type Config struct {
 	RequestTimeout time.Duration // per request; 0 means 30s
 	CORSOrigins    []string      // origins allowed to call the API from a browser
 	Logger         *slog.Logger
+	Draining       *atomic.Bool // when set and true, /readyz answers 503 (shutting down)
 }
 
 // New returns the router. statements is the database's statement counter
@@ -73,6 +74,10 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if cfg.Draining != nil && cfg.Draining.Load() {
+			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := db.Ping(ctx); err != nil {

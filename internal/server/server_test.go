@@ -485,6 +485,17 @@ func TestProbesAndMetrics(t *testing.T) {
 		require.Equal(t, http.StatusOK, closed.get(t, "/healthz").status, "liveness does not depend on the database")
 	})
 
+	t.Run("readyz while draining", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Draining = new(atomic.Bool)
+		d := newEnv(t, cfg)
+		require.Equal(t, http.StatusOK, d.get(t, "/readyz").status)
+		cfg.Draining.Store(true)
+		require.Equal(t, http.StatusServiceUnavailable, d.get(t, "/readyz").status, "load balancers stop routing")
+		require.Equal(t, http.StatusOK, d.get(t, "/healthz").status)
+		require.Equal(t, 0, d.bankCount(t), "requests are still served while draining")
+	})
+
 	t.Run("metrics", func(t *testing.T) {
 		e.bankCount(t) // at least one statement and one GraphQL request
 		r := e.get(t, "/metrics")

@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const buildTimeout = 5 * time.Minute // cold builds of ent + SQLite are slow on 2 cores
+
+// buildBinary builds the repository's main package (the parent directory).
+func buildBinary(t *testing.T) string {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "custgraph")
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", root, err, out)
+	}
+	trackSources(t, root)
+	return bin
+}
+
+// trackSources stats every file of the source tree at root. go test caches
+// a passing result keyed on the files the test itself touched; without this
+// the binary's sources would be invisible to that cache and a stale "ok"
+// could hide a broken server.
+func trackSources(t *testing.T, root string) {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case !d.IsDir():
+			_, err = os.Stat(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", root, err)
+	}
+}
+
+// startServer runs bin on a free loopback port with a fresh SQLite file,
+// waits for /healthz and returns the base URL. The process is killed at the
+// end of the test; its output is logged if the test failed.
+func startServer(t *testing.T, ctx context.Context, bin string) string {
+	return launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "e2e.db")).base
+}
+
+// process is a custgraph started by launch.
+type process struct {
+	addr   string // host:port it listens on
+	base   string // "http://" + addr
+	cmd    *exec.Cmd
+	stdout syncBuffer
+	stderr syncBuffer // custgraph logs here
+	done   chan struct{}
+	err    error // cmd.Wait's result, set before done is closed
+}
+
+// launch runs bin with --addr on a free loopback port plus args, waits until
+// /healthz answers 200 and returns the process. Whatever is still running is
+// killed at the end of the test; the output is logged if the test failed.
+func launch(t *testing.T, ctx context.Context, bin string, args ...string) *process {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	p := &process{addr: addr, base: "http://" + addr, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"--addr", addr}, args...)...)
+	p.cmd.Env = serverEnv()
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill() // fails harmlessly if it has exited
+		<-p.done
+		if t.Failed() {
+			t.Logf("custgraph stdout:\n%s", p.stdout.String())
+			t.Logf("custgraph stderr:\n%s", p.stderr.String())
+		}
+	})
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	last := "no answer"
+	for {
+		select {
+		case <-p.done:
+			t.Fatalf("custgraph exited before serving: %v", p.err)
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s/healthz: %v", p.base, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := client.Get(p.base + "/healthz")
+		if err != nil {
+			last = err.Error()
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				client.CloseIdleConnections()
+				return p
+			}
+			last = resp.Status
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/healthz not 200 within 60s (last: %s)", p.base, last)
+		}
+	}
+}
+
+// wait waits up to d for the process to exit and returns its exit code, or
+// fails the test.
+func (p *process) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("custgraph still running %v later", d)
+	}
+	var exit *exec.ExitError
+	if p.err != nil && !errors.As(p.err, &exit) {
+		t.Fatalf("waiting for custgraph: %v", p.err)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// exited reports whether the process has exited.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// serverEnv is the test's environment without the variables custgraph reads
+// its settings from (CUSTGRAPH_*, DATABASE_URL), so that, say, a developer's
+// CUSTGRAPH_DEMO=true cannot change what the test sees.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CUSTGRAPH_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
