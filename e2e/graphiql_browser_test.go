@@ -95,14 +95,7 @@ func TestGraphiQLBrowser(t *testing.T) {
 		t.Fatalf("browser: %v\npage text:\n%s", err, body)
 	}
 
-	var result struct {
-		Data struct {
-			Banks struct {
-				TotalCount *int `json:"totalCount"`
-			} `json:"banks"`
-		} `json:"data"`
-		Errors []json.RawMessage `json:"errors"`
-	}
+	var result banksReply
 	if err := json.Unmarshal([]byte(response), &result); err != nil {
 		t.Fatalf("rendered response is not JSON: %v\n%s", err, response)
 	}

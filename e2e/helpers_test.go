@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"net"
@@ -189,4 +190,14 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// banksReply is the answer to the tests' query { banks { totalCount } }.
+type banksReply struct {
+	Data struct {
+		Banks struct {
+			TotalCount *int `json:"totalCount"`
+		} `json:"banks"`
+	} `json:"data"`
+	Errors []json.RawMessage `json:"errors"`
 }

@@ -62,14 +62,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("in-flight request: status %s, want 200\n%s", resp.Status, body)
 	}
-	var result struct {
-		Data struct {
-			Banks struct {
-				TotalCount *int `json:"totalCount"`
-			} `json:"banks"`
-		} `json:"data"`
-		Errors []json.RawMessage `json:"errors"`
-	}
+	var result banksReply
 	if err := json.Unmarshal(body, &result); err != nil {
 		t.Fatalf("response is not JSON: %v\n%s", err, body)
 	}
