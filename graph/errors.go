@@ -66,7 +66,7 @@ func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
 }
 
 // camel turns a storage field name (dob_of_dependants, customer_id, line_1)
-// into its GraphQL name (dobOfDependants, customerID, line1).
+// into its GraphQL name (dobOfDependants, customerID, faceImageURL, line1).
 func camel(s string) string {
 	parts := strings.Split(s, "_")
 	var b strings.Builder
@@ -74,8 +74,8 @@ func camel(s string) string {
 		switch {
 		case i == 0:
 			b.WriteString(p)
-		case p == "id":
-			b.WriteString("ID")
+		case p == "id" || p == "url": // ent's acronyms, as in faceImageURL, bankID
+			b.WriteString(strings.ToUpper(p))
 		case p != "":
 			b.WriteString(strings.ToUpper(p[:1]) + p[1:])
 		}

@@ -78,6 +78,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"email with display name", cust(`email: "Felix <felix@example.com>"`), "BAD_USER_INPUT", "email"},
 		{"letters in phone", cust(`mobilePhoneNumber: "call me"`), "BAD_USER_INPUT", "mobilePhoneNumber"},
 		{"too few phone digits", cust(`mobilePhoneNumber: "+1 2"`), "BAD_USER_INPUT", "mobilePhoneNumber"},
+		{"face image url too long", cust(`faceImageURL: "http://example.com/` + strings.Repeat("x", 2000) + `"`), "BAD_USER_INPUT", "faceImageURL"},
 		{"legal name too long", cust(`legalName: "` + strings.Repeat("x", 256) + `"`), "BAD_USER_INPUT", "legalName"},
 		{"17 labels", cust(`labels: [` + strings.Repeat(`"l",`, 0) + labelList(17) + `]`), "BAD_USER_INPUT", "labels"},
 		{"duplicate label", cust(`labels: ["vip", "vip"]`), "BAD_USER_INPUT", "labels"},
