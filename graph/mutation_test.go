@@ -132,6 +132,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			if c.field != "" {
 				require.Equal(t, c.field, errs[0].Extensions["field"], "%v", errs)
 			}
+			if c.code == "NOT_FOUND" {
+				require.Regexp(t, `(not found|does not exist( at this bank)?)$`, errs[0].Message)
+				require.NotContains(t, errs[0].Message, "not found not found")
+			}
 			for _, leak := range []string{"SQL", "sql:", "UNIQUE", "constraint", "sqlite", "pq:", "ent:", "goroutine"} {
 				require.NotContains(t, errs[0].Message, leak, "error messages never leak internals")
 			}

@@ -44,7 +44,7 @@ func Classify(err error) *apperr.Error {
 	}
 	var nf *ent.NotFoundError
 	if errors.As(err, &nf) {
-		return apperr.NotFoundf("", "%s not found", strings.TrimPrefix(nf.Error(), "ent: "))
+		return apperr.NotFoundf("", "%s", strings.TrimPrefix(nf.Error(), "ent: ")) // "customer not found"
 	}
 	if ent.IsConstraintError(err) {
 		msg := err.Error()
