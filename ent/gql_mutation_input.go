@@ -230,22 +230,14 @@ func (c *AddressUpdateOne) SetInput(i UpdateAddressInput) *AddressUpdateOne {
 
 // CreateBankInput represents a mutation input for creating banks.
 type CreateBankInput struct {
-	Code        string
-	Name        string
-	CustomerIDs []uuid.UUID
-	CrmEventIDs []uuid.UUID
+	Code string
+	Name string
 }
 
 // Mutate applies the CreateBankInput on the BankMutation builder.
 func (i *CreateBankInput) Mutate(m *BankMutation) {
 	m.SetCode(i.Code)
 	m.SetName(i.Name)
-	if v := i.CustomerIDs; len(v) > 0 {
-		m.AddCustomerIDs(v...)
-	}
-	if v := i.CrmEventIDs; len(v) > 0 {
-		m.AddCrmEventIDs(v...)
-	}
 }
 
 // SetInput applies the change-set in the CreateBankInput on the BankCreate builder.
@@ -256,37 +248,13 @@ func (c *BankCreate) SetInput(i CreateBankInput) *BankCreate {
 
 // UpdateBankInput represents a mutation input for updating banks.
 type UpdateBankInput struct {
-	Name              *string
-	ClearCustomers    bool
-	AddCustomerIDs    []uuid.UUID
-	RemoveCustomerIDs []uuid.UUID
-	ClearCrmEvents    bool
-	AddCrmEventIDs    []uuid.UUID
-	RemoveCrmEventIDs []uuid.UUID
+	Name *string
 }
 
 // Mutate applies the UpdateBankInput on the BankMutation builder.
 func (i *UpdateBankInput) Mutate(m *BankMutation) {
 	if v := i.Name; v != nil {
 		m.SetName(*v)
-	}
-	if i.ClearCustomers {
-		m.ClearCustomers()
-	}
-	if v := i.AddCustomerIDs; len(v) > 0 {
-		m.AddCustomerIDs(v...)
-	}
-	if v := i.RemoveCustomerIDs; len(v) > 0 {
-		m.RemoveCustomerIDs(v...)
-	}
-	if i.ClearCrmEvents {
-		m.ClearCrmEvents()
-	}
-	if v := i.AddCrmEventIDs; len(v) > 0 {
-		m.AddCrmEventIDs(v...)
-	}
-	if v := i.RemoveCrmEventIDs; len(v) > 0 {
-		m.RemoveCrmEventIDs(v...)
 	}
 }
 
@@ -478,14 +446,6 @@ type CreateCustomerInput struct {
 	CustomerType             *customer.CustomerType
 	Labels                   []string
 	BankID                   uuid.UUID
-	ProductIDs               []uuid.UUID
-	AddressIDs               []uuid.UUID
-	TaxResidenceIDs          []uuid.UUID
-	SocialHandleIDs          []uuid.UUID
-	AttributeIDs             []uuid.UUID
-	MessageIDs               []uuid.UUID
-	UserLinkIDs              []uuid.UUID
-	CrmEventIDs              []uuid.UUID
 }
 
 // Mutate applies the CreateCustomerInput on the CustomerMutation builder.
@@ -578,30 +538,6 @@ func (i *CreateCustomerInput) Mutate(m *CustomerMutation) {
 		m.SetLabels(v)
 	}
 	m.SetBankID(i.BankID)
-	if v := i.ProductIDs; len(v) > 0 {
-		m.AddProductIDs(v...)
-	}
-	if v := i.AddressIDs; len(v) > 0 {
-		m.AddAddressIDs(v...)
-	}
-	if v := i.TaxResidenceIDs; len(v) > 0 {
-		m.AddTaxResidenceIDs(v...)
-	}
-	if v := i.SocialHandleIDs; len(v) > 0 {
-		m.AddSocialHandleIDs(v...)
-	}
-	if v := i.AttributeIDs; len(v) > 0 {
-		m.AddAttributeIDs(v...)
-	}
-	if v := i.MessageIDs; len(v) > 0 {
-		m.AddMessageIDs(v...)
-	}
-	if v := i.UserLinkIDs; len(v) > 0 {
-		m.AddUserLinkIDs(v...)
-	}
-	if v := i.CrmEventIDs; len(v) > 0 {
-		m.AddCrmEventIDs(v...)
-	}
 }
 
 // SetInput applies the change-set in the CreateCustomerInput on the CustomerCreate builder.
@@ -669,30 +605,6 @@ type UpdateCustomerInput struct {
 	ClearLabels                   bool
 	Labels                        []string
 	AppendLabels                  []string
-	ClearProducts                 bool
-	AddProductIDs                 []uuid.UUID
-	RemoveProductIDs              []uuid.UUID
-	ClearAddresses                bool
-	AddAddressIDs                 []uuid.UUID
-	RemoveAddressIDs              []uuid.UUID
-	ClearTaxResidences            bool
-	AddTaxResidenceIDs            []uuid.UUID
-	RemoveTaxResidenceIDs         []uuid.UUID
-	ClearSocialHandles            bool
-	AddSocialHandleIDs            []uuid.UUID
-	RemoveSocialHandleIDs         []uuid.UUID
-	ClearAttributes               bool
-	AddAttributeIDs               []uuid.UUID
-	RemoveAttributeIDs            []uuid.UUID
-	ClearMessages                 bool
-	AddMessageIDs                 []uuid.UUID
-	RemoveMessageIDs              []uuid.UUID
-	ClearUserLinks                bool
-	AddUserLinkIDs                []uuid.UUID
-	RemoveUserLinkIDs             []uuid.UUID
-	ClearCrmEvents                bool
-	AddCrmEventIDs                []uuid.UUID
-	RemoveCrmEventIDs             []uuid.UUID
 }
 
 // Mutate applies the UpdateCustomerInput on the CustomerMutation builder.
@@ -867,78 +779,6 @@ func (i *UpdateCustomerInput) Mutate(m *CustomerMutation) {
 	}
 	if i.AppendLabels != nil {
 		m.AppendLabels(i.Labels)
-	}
-	if i.ClearProducts {
-		m.ClearProducts()
-	}
-	if v := i.AddProductIDs; len(v) > 0 {
-		m.AddProductIDs(v...)
-	}
-	if v := i.RemoveProductIDs; len(v) > 0 {
-		m.RemoveProductIDs(v...)
-	}
-	if i.ClearAddresses {
-		m.ClearAddresses()
-	}
-	if v := i.AddAddressIDs; len(v) > 0 {
-		m.AddAddressIDs(v...)
-	}
-	if v := i.RemoveAddressIDs; len(v) > 0 {
-		m.RemoveAddressIDs(v...)
-	}
-	if i.ClearTaxResidences {
-		m.ClearTaxResidences()
-	}
-	if v := i.AddTaxResidenceIDs; len(v) > 0 {
-		m.AddTaxResidenceIDs(v...)
-	}
-	if v := i.RemoveTaxResidenceIDs; len(v) > 0 {
-		m.RemoveTaxResidenceIDs(v...)
-	}
-	if i.ClearSocialHandles {
-		m.ClearSocialHandles()
-	}
-	if v := i.AddSocialHandleIDs; len(v) > 0 {
-		m.AddSocialHandleIDs(v...)
-	}
-	if v := i.RemoveSocialHandleIDs; len(v) > 0 {
-		m.RemoveSocialHandleIDs(v...)
-	}
-	if i.ClearAttributes {
-		m.ClearAttributes()
-	}
-	if v := i.AddAttributeIDs; len(v) > 0 {
-		m.AddAttributeIDs(v...)
-	}
-	if v := i.RemoveAttributeIDs; len(v) > 0 {
-		m.RemoveAttributeIDs(v...)
-	}
-	if i.ClearMessages {
-		m.ClearMessages()
-	}
-	if v := i.AddMessageIDs; len(v) > 0 {
-		m.AddMessageIDs(v...)
-	}
-	if v := i.RemoveMessageIDs; len(v) > 0 {
-		m.RemoveMessageIDs(v...)
-	}
-	if i.ClearUserLinks {
-		m.ClearUserLinks()
-	}
-	if v := i.AddUserLinkIDs; len(v) > 0 {
-		m.AddUserLinkIDs(v...)
-	}
-	if v := i.RemoveUserLinkIDs; len(v) > 0 {
-		m.RemoveUserLinkIDs(v...)
-	}
-	if i.ClearCrmEvents {
-		m.ClearCrmEvents()
-	}
-	if v := i.AddCrmEventIDs; len(v) > 0 {
-		m.AddCrmEventIDs(v...)
-	}
-	if v := i.RemoveCrmEventIDs; len(v) > 0 {
-		m.RemoveCrmEventIDs(v...)
 	}
 }
 
@@ -1286,10 +1126,9 @@ func (c *TaxResidenceUpdateOne) SetInput(i UpdateTaxResidenceInput) *TaxResidenc
 
 // CreateUserInput represents a mutation input for creating users.
 type CreateUserInput struct {
-	Username        string
-	Email           *string
-	DisplayName     *string
-	CustomerLinkIDs []uuid.UUID
+	Username    string
+	Email       *string
+	DisplayName *string
 }
 
 // Mutate applies the CreateUserInput on the UserMutation builder.
@@ -1301,9 +1140,6 @@ func (i *CreateUserInput) Mutate(m *UserMutation) {
 	if v := i.DisplayName; v != nil {
 		m.SetDisplayName(*v)
 	}
-	if v := i.CustomerLinkIDs; len(v) > 0 {
-		m.AddCustomerLinkIDs(v...)
-	}
 }
 
 // SetInput applies the change-set in the CreateUserInput on the UserCreate builder.
@@ -1314,14 +1150,11 @@ func (c *UserCreate) SetInput(i CreateUserInput) *UserCreate {
 
 // UpdateUserInput represents a mutation input for updating users.
 type UpdateUserInput struct {
-	Username              *string
-	ClearEmail            bool
-	Email                 *string
-	ClearDisplayName      bool
-	DisplayName           *string
-	ClearCustomerLinks    bool
-	AddCustomerLinkIDs    []uuid.UUID
-	RemoveCustomerLinkIDs []uuid.UUID
+	Username         *string
+	ClearEmail       bool
+	Email            *string
+	ClearDisplayName bool
+	DisplayName      *string
 }
 
 // Mutate applies the UpdateUserInput on the UserMutation builder.
@@ -1340,15 +1173,6 @@ func (i *UpdateUserInput) Mutate(m *UserMutation) {
 	}
 	if v := i.DisplayName; v != nil {
 		m.SetDisplayName(*v)
-	}
-	if i.ClearCustomerLinks {
-		m.ClearCustomerLinks()
-	}
-	if v := i.AddCustomerLinkIDs; len(v) > 0 {
-		m.AddCustomerLinkIDs(v...)
-	}
-	if v := i.RemoveCustomerLinkIDs; len(v) > 0 {
-		m.RemoveCustomerLinkIDs(v...)
 	}
 }
 

@@ -15853,7 +15853,7 @@ func (ec *executionContext) unmarshalInputCreateBankInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "name", "customerIDs", "crmEventIDs"}
+	fieldsInOrder := [...]string{"code", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15874,20 +15874,6 @@ func (ec *executionContext) unmarshalInputCreateBankInput(ctx context.Context, o
 				return it, err
 			}
 			it.Name = data
-		case "customerIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomerIDs = data
-		case "crmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CrmEventIDs = data
 		}
 	}
 	return it, nil
@@ -16048,7 +16034,7 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerNumber", "legalName", "firstName", "lastName", "company", "email", "mobilePhoneNumber", "faceImageURL", "faceImageDate", "dateOfBirth", "relationshipStatus", "dependants", "dobOfDependants", "creditRating", "creditSource", "creditLimitCurrency", "creditLimitAmount", "highestEducationAttained", "employmentStatus", "kycStatus", "lastOkDate", "title", "branchID", "nameSuffix", "entityID", "entityType", "customerStatus", "customerType", "labels", "bankID", "productIDs", "addressIDs", "taxResidenceIDs", "socialHandleIDs", "attributeIDs", "messageIDs", "userLinkIDs", "crmEventIDs"}
+	fieldsInOrder := [...]string{"customerNumber", "legalName", "firstName", "lastName", "company", "email", "mobilePhoneNumber", "faceImageURL", "faceImageDate", "dateOfBirth", "relationshipStatus", "dependants", "dobOfDependants", "creditRating", "creditSource", "creditLimitCurrency", "creditLimitAmount", "highestEducationAttained", "employmentStatus", "kycStatus", "lastOkDate", "title", "branchID", "nameSuffix", "entityID", "entityType", "customerStatus", "customerType", "labels", "bankID"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16265,62 +16251,6 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 				return it, err
 			}
 			it.BankID = data
-		case "productIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ProductIDs = data
-		case "addressIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddressIDs = data
-		case "taxResidenceIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxResidenceIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.TaxResidenceIDs = data
-		case "socialHandleIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("socialHandleIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.SocialHandleIDs = data
-		case "attributeIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributeIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AttributeIDs = data
-		case "messageIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.MessageIDs = data
-		case "userLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UserLinkIDs = data
-		case "crmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CrmEventIDs = data
 		}
 	}
 	return it, nil
@@ -16599,7 +16529,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "displayName", "customerLinkIDs"}
+	fieldsInOrder := [...]string{"username", "email", "displayName"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16627,13 +16557,6 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.DisplayName = data
-		case "customerLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomerLinkIDs = data
 		}
 	}
 	return it, nil
@@ -22638,7 +22561,7 @@ func (ec *executionContext) unmarshalInputUpdateBankInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "addCustomerIDs", "removeCustomerIDs", "clearCustomers", "addCrmEventIDs", "removeCrmEventIDs", "clearCrmEvents"}
+	fieldsInOrder := [...]string{"name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22652,48 +22575,6 @@ func (ec *executionContext) unmarshalInputUpdateBankInput(ctx context.Context, o
 				return it, err
 			}
 			it.Name = data
-		case "addCustomerIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addCustomerIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddCustomerIDs = data
-		case "removeCustomerIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeCustomerIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveCustomerIDs = data
-		case "clearCustomers":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCustomers"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearCustomers = data
-		case "addCrmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addCrmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddCrmEventIDs = data
-		case "removeCrmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeCrmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveCrmEventIDs = data
-		case "clearCrmEvents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCrmEvents"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearCrmEvents = data
 		}
 	}
 	return it, nil
@@ -22903,7 +22784,7 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerNumber", "clearCustomerNumber", "legalName", "clearLegalName", "firstName", "clearFirstName", "lastName", "clearLastName", "company", "clearCompany", "email", "clearEmail", "mobilePhoneNumber", "clearMobilePhoneNumber", "faceImageURL", "clearFaceImageURL", "faceImageDate", "clearFaceImageDate", "dateOfBirth", "clearDateOfBirth", "relationshipStatus", "clearRelationshipStatus", "dependants", "dobOfDependants", "appendDobOfDependants", "clearDobOfDependants", "creditRating", "clearCreditRating", "creditSource", "clearCreditSource", "creditLimitCurrency", "clearCreditLimitCurrency", "creditLimitAmount", "clearCreditLimitAmount", "highestEducationAttained", "clearHighestEducationAttained", "employmentStatus", "clearEmploymentStatus", "kycStatus", "lastOkDate", "clearLastOkDate", "title", "clearTitle", "branchID", "clearBranchID", "nameSuffix", "clearNameSuffix", "entityID", "clearEntityID", "entityType", "clearEntityType", "customerStatus", "customerType", "clearCustomerType", "labels", "appendLabels", "clearLabels", "addProductIDs", "removeProductIDs", "clearProducts", "addAddressIDs", "removeAddressIDs", "clearAddresses", "addTaxResidenceIDs", "removeTaxResidenceIDs", "clearTaxResidences", "addSocialHandleIDs", "removeSocialHandleIDs", "clearSocialHandles", "addAttributeIDs", "removeAttributeIDs", "clearAttributes", "addMessageIDs", "removeMessageIDs", "clearMessages", "addUserLinkIDs", "removeUserLinkIDs", "clearUserLinks", "addCrmEventIDs", "removeCrmEventIDs", "clearCrmEvents"}
+	fieldsInOrder := [...]string{"customerNumber", "clearCustomerNumber", "legalName", "clearLegalName", "firstName", "clearFirstName", "lastName", "clearLastName", "company", "clearCompany", "email", "clearEmail", "mobilePhoneNumber", "clearMobilePhoneNumber", "faceImageURL", "clearFaceImageURL", "faceImageDate", "clearFaceImageDate", "dateOfBirth", "clearDateOfBirth", "relationshipStatus", "clearRelationshipStatus", "dependants", "dobOfDependants", "appendDobOfDependants", "clearDobOfDependants", "creditRating", "clearCreditRating", "creditSource", "clearCreditSource", "creditLimitCurrency", "clearCreditLimitCurrency", "creditLimitAmount", "clearCreditLimitAmount", "highestEducationAttained", "clearHighestEducationAttained", "employmentStatus", "clearEmploymentStatus", "kycStatus", "lastOkDate", "clearLastOkDate", "title", "clearTitle", "branchID", "clearBranchID", "nameSuffix", "clearNameSuffix", "entityID", "clearEntityID", "entityType", "clearEntityType", "customerStatus", "customerType", "clearCustomerType", "labels", "appendLabels", "clearLabels"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23309,174 +23190,6 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 				return it, err
 			}
 			it.ClearLabels = data
-		case "addProductIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addProductIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddProductIDs = data
-		case "removeProductIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeProductIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveProductIDs = data
-		case "clearProducts":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearProducts"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearProducts = data
-		case "addAddressIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addAddressIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddAddressIDs = data
-		case "removeAddressIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeAddressIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveAddressIDs = data
-		case "clearAddresses":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearAddresses"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearAddresses = data
-		case "addTaxResidenceIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addTaxResidenceIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddTaxResidenceIDs = data
-		case "removeTaxResidenceIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeTaxResidenceIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveTaxResidenceIDs = data
-		case "clearTaxResidences":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearTaxResidences"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearTaxResidences = data
-		case "addSocialHandleIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addSocialHandleIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddSocialHandleIDs = data
-		case "removeSocialHandleIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeSocialHandleIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveSocialHandleIDs = data
-		case "clearSocialHandles":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearSocialHandles"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearSocialHandles = data
-		case "addAttributeIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addAttributeIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddAttributeIDs = data
-		case "removeAttributeIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeAttributeIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveAttributeIDs = data
-		case "clearAttributes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearAttributes"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearAttributes = data
-		case "addMessageIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addMessageIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddMessageIDs = data
-		case "removeMessageIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeMessageIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveMessageIDs = data
-		case "clearMessages":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearMessages"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearMessages = data
-		case "addUserLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addUserLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddUserLinkIDs = data
-		case "removeUserLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeUserLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveUserLinkIDs = data
-		case "clearUserLinks":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearUserLinks"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearUserLinks = data
-		case "addCrmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addCrmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddCrmEventIDs = data
-		case "removeCrmEventIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeCrmEventIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveCrmEventIDs = data
-		case "clearCrmEvents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCrmEvents"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearCrmEvents = data
 		}
 	}
 	return it, nil
@@ -23769,7 +23482,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "clearEmail", "displayName", "clearDisplayName", "addCustomerLinkIDs", "removeCustomerLinkIDs", "clearCustomerLinks"}
+	fieldsInOrder := [...]string{"username", "email", "clearEmail", "displayName", "clearDisplayName"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23811,27 +23524,6 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.ClearDisplayName = data
-		case "addCustomerLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addCustomerLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AddCustomerLinkIDs = data
-		case "removeCustomerLinkIDs":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeCustomerLinkIDs"))
-			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RemoveCustomerLinkIDs = data
-		case "clearCustomerLinks":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCustomerLinks"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearCustomerLinks = data
 		}
 	}
 	return it, nil

@@ -38,8 +38,8 @@ func (Bank) Indexes() []ent.Index {
 // Edges of Bank.
 func (Bank) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection()),
-		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection()),
+		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection(), skipInputs()),
+		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection(), skipInputs()),
 	}
 }
 

@@ -87,16 +87,19 @@ func (Customer) Fields() []ent.Field {
 // Edges of Customer.
 func (Customer) Edges() []ent.Edge {
 	cascade := entsql.OnDelete(entsql.Cascade)
+	// Records are attached to a customer by their own immutable customer_id,
+	// never moved or detached from the customer's side: no edge inputs.
+	owned := skipInputs()
 	return []ent.Edge{
 		edge.From("bank", Bank.Type).Ref("customers").Field("bank_id").Unique().Required().Immutable(),
-		edge.To("products", Product.Type).Annotations(entgql.RelayConnection()),
-		edge.To("addresses", Address.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("tax_residences", TaxResidence.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("social_handles", SocialHandle.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("attributes", CustomerAttribute.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("messages", CustomerMessage.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("user_links", UserCustomerLink.Type).Annotations(entgql.RelayConnection(), cascade),
-		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection()),
+		edge.To("products", Product.Type).Annotations(entgql.RelayConnection(), owned),
+		edge.To("addresses", Address.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("tax_residences", TaxResidence.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("social_handles", SocialHandle.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("attributes", CustomerAttribute.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("messages", CustomerMessage.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("user_links", UserCustomerLink.Type).Annotations(entgql.RelayConnection(), owned, cascade),
+		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection(), owned),
 	}
 }
 

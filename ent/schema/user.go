@@ -38,7 +38,7 @@ func (User) Fields() []ent.Field {
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("customer_links", UserCustomerLink.Type).
-			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+			Annotations(entgql.RelayConnection(), skipInputs(), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 
