@@ -29,12 +29,15 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		path := graphql.GetPath(ctx)
 		if gqlErr != nil {
-			// gqlgen wraps what it failed to coerce from the request (a
-			// malformed UUID, Decimal, enum…) together with its path.
+			// gqlgen wraps resolver errors (at the field's path) and what it
+			// failed to coerce from the request's arguments (a malformed
+			// UUID, Decimal…, at a path below the field's): only the latter
+			// is the client's mistake by nature.
+			argument := len(gqlErr.Path) > len(path)
 			if len(gqlErr.Path) > 0 {
 				path = gqlErr.Path
 			}
-			if store.Classify(gqlErr.Err).Code == apperr.Internal {
+			if argument && store.Classify(gqlErr.Err).Code == apperr.Internal {
 				return &gqlerror.Error{
 					Message:    gqlErr.Message,
 					Path:       path,

@@ -4,9 +4,25 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqljson"
 
+	"custgraph/ent"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
+	"custgraph/internal/apperr"
+	"custgraph/internal/validate"
 )
+
+// addLabelFilter adds a label filter; a customer has at most
+// validate.MaxLabels labels, so a longer list is a mistake (and unbounded
+// lists would grow the SQL without limit).
+func addLabelFilter(w *ent.CustomerWhereInput, field string, labels []string, p func(...string) predicate.Customer) error {
+	if len(labels) > validate.MaxLabels {
+		return apperr.Invalid(field, "at most %d labels, got %d", validate.MaxLabels, len(labels))
+	}
+	if len(labels) > 0 {
+		w.AddPredicates(p(labels...))
+	}
+	return nil
+}
 
 // hasLabels matches customers that carry every one of the labels
 // (jsonb containment on PostgreSQL, served by the GIN index; json_each on SQLite).

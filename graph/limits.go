@@ -113,14 +113,16 @@ func isConnection(f *ast.Field) bool {
 // pageSize checks first/last of a connection field and returns the page size
 // it asks for (the default when neither is given).
 func (w *walker) pageSize(f *ast.Field) int {
-	size := 0
+	size, given, null := 0, 0, 0
 	for _, name := range []string{"first", "last"} {
 		a := f.Arguments.ForName(name)
 		if a == nil {
 			continue
 		}
+		given++
 		v, err := a.Value.Value(w.vars)
 		if err != nil || v == nil {
+			null++
 			continue
 		}
 		n, ok := toInt(v)
@@ -138,6 +140,16 @@ func (w *walker) pageSize(f *ast.Field) int {
 			return 0
 		}
 		size = max(size, int(n))
+	}
+	if given > 0 && given == null {
+		// Omitted arguments get the default page (defaultFirst), but a
+		// variable that is null or missing would leave the page unbounded.
+		w.err = &gqlerror.Error{
+			Message:    fmt.Sprintf("first/last on %s are null: give one of them a number, or omit both for the default of %d", f.Name, DefaultPageSize),
+			Path:       ast.Path{ast.PathName(f.Alias)},
+			Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "first"},
+		}
+		return 0
 	}
 	if size == 0 {
 		return DefaultPageSize

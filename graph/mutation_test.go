@@ -63,6 +63,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture()
 	closed := e.client.Product.Create().SetCustomerID(f.customer).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(context.Background())
+	crmOnly := e.seedBank("crm.only")
+	e.client.CrmEvent.Create().SetBankID(crmOnly.ID).SetCategory("call").SaveX(context.Background())
 	cust := func(fields string) string {
 		return fmt.Sprintf(`mutation { createCustomer(input: { bankID: "%s", %s }) { id } }`, f.bank, fields)
 	}
@@ -97,6 +99,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"move a product to another customer", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {addProductIDs: ["%s"]}) { id } }`, f.otherCustomer, f.product), "GRAPHQL_VALIDATION_FAILED", ""},
 		{"detach a customer's products", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {clearProducts: true}) { id } }`, f.customer), "GRAPHQL_VALIDATION_FAILED", ""},
 		{"move customers between banks", fmt.Sprintf(`mutation { updateBank(id: "%s", input: {addCustomerIDs: ["%s"]}) { id } }`, f.otherBank, f.customer), "GRAPHQL_VALIDATION_FAILED", ""},
+		{"clear the customer number", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {clearCustomerNumber: true}) { id } }`, f.customer), "BAD_USER_INPUT", "customerNumber"},
+		{"empty customer number", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {customerNumber: ""}) { id } }`, f.customer), "BAD_USER_INPUT", "customerNumber"},
+		{"NUL character in text", `mutation { createBank(input:{code:"nul.bank", name:"a\u0000b"}) { id } }`, "BAD_USER_INPUT", "name"},
+		{"NUL character in a label", cust(`labels: ["a\u0000"]`), "BAD_USER_INPUT", "labels"},
+		{"delete bank with CRM events", fmt.Sprintf(`mutation { deleteBank(id: "%s") }`, crmOnly.ID), "CONFLICT", ""},
 		{"malformed uuid", `mutation { updateCustomer(id: "nope", input: {}) { id } }`, "BAD_USER_INPUT", ""},
 		{"unknown customer update", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {legalName: "x"}) { id } }`, uuid.New()), "NOT_FOUND", ""},
 		{"unknown customer delete", fmt.Sprintf(`mutation { deleteCustomer(id: "%s") }`, uuid.New()), "NOT_FOUND", ""},

@@ -81,6 +81,19 @@ func (r *Resolver) tablesOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 	return found, rows.Err()
 }
 
+// unique drops repeated ids, keeping the first of each.
+func unique(ids []uuid.UUID) []uuid.UUID {
+	seen := make(map[uuid.UUID]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (r *Resolver) dialect() string {
 	if r.dialectName != "" {
 		return r.dialectName
@@ -104,7 +117,10 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 // nodes resolves Query.nodes: one type lookup for all ids, then one query
 // per type present. Unknown ids resolve to null, in their place.
 func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error) {
-	tables, err := r.tablesOf(ctx, ids)
+	if len(ids) > MaxPageSize {
+		return nil, apperr.Invalid("ids", "at most %d ids at a time, got %d", MaxPageSize, len(ids))
+	}
+	tables, err := r.tablesOf(ctx, unique(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +132,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, err
 	}
 	found := make(map[uuid.UUID]ent.Noder, len(ids))
 	for t, group := range byTable {
-		ns, err := r.client.Noders(ctx, group, ent.WithFixedNodeType(t))
+		ns, err := r.client.Noders(ctx, unique(group), ent.WithFixedNodeType(t))
 		if err != nil {
 			return nil, err
 		}

@@ -2,14 +2,19 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/client"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
 	"custgraph/ent/product"
+	"custgraph/graph"
+	"custgraph/internal/testdb"
 )
 
 type pageInfo struct {
@@ -302,4 +307,81 @@ func TestPageSizeRules(t *testing.T) {
 var productCodes = []product.ProductCode{
 	product.ProductCodeWALLET, product.ProductCodeBALANCE_ACCOUNT,
 	product.ProductCodeDEPOSITORY_ACCOUNT, product.ProductCodeCURRENCY_WALLET,
+}
+
+func TestOversizedListsAreRefused(t *testing.T) {
+	e := newEnv(t)
+	ids := make([]uuid.UUID, 101)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	errs := e.fail(`query($ids:[ID!]!){ nodes(ids:$ids){ id } }`, "ids", ids)
+	require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"])
+	require.Equal(t, "ids", errs[0].Extensions["field"])
+	labels := make([]string, 17)
+	for i := range labels {
+		labels[i] = fmt.Sprint("l", i)
+	}
+	for _, f := range []string{"hasAllLabels", "hasAnyLabel"} {
+		errs = e.fail(`query($w:CustomerWhereInput){ customers(where:$w){ totalCount } }`, "w", map[string]any{f: labels})
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], f)
+		require.Equal(t, f, errs[0].Extensions["field"])
+		require.Zero(t, e.sql())
+	}
+	// A null page size would mean no LIMIT: refused, not read in full.
+	for _, vars := range [][]any{nil, {"n", nil}} {
+		errs = e.fail(`query($n:Int){ customers(first:$n){ totalCount } }`, vars...)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"])
+		require.Zero(t, e.sql())
+	}
+	var ok struct{ Customers struct{ TotalCount int } }
+	e.do(`query($n:Int = 5){ customers(first:$n){ totalCount } }`, &ok)
+}
+
+// TestUnexpectedErrorsAreInternal: a failure that is not the client's
+// mistake is INTERNAL with a generic message, whatever the driver said.
+func TestUnexpectedErrorsAreInternal(t *testing.T) {
+	db, _ := testdb.Open(t)
+	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{})
+	require.NoError(t, db.SQL.Close())
+	e := &env{t: t, client: db.Client, gql: client.New(h)}
+	for _, q := range []string{
+		`{ customers(first: 1) { totalCount } }`,
+		`mutation { createBank(input: {code: "x", name: "y"}) { id } }`,
+	} {
+		errs := e.fail(q)
+		require.Equal(t, "INTERNAL", errs[0].Extensions["code"], q)
+		require.Equal(t, "internal error", errs[0].Message)
+	}
+}
+
+// TestInputsCannotReattachRecords: no generated input offers edge
+// operations (add…IDs, remove…IDs, clear<edge>) that would move records
+// between customers or banks from the owner's side.
+func TestInputsCannotReattachRecords(t *testing.T) {
+	e := newEnv(t)
+	var r struct {
+		Schema struct {
+			Types []struct {
+				Name        string
+				InputFields []struct{ Name string }
+			}
+		} `json:"__schema"`
+	}
+	e.do(`{ __schema { types { name inputFields { name } } } }`, &r)
+	checked := 0
+	for _, typ := range r.Schema.Types {
+		if !strings.HasPrefix(typ.Name, "Create") && !strings.HasPrefix(typ.Name, "Update") {
+			continue
+		}
+		checked++
+		for _, f := range typ.InputFields {
+			require.False(t, strings.HasSuffix(f.Name, "IDs") && (strings.HasPrefix(f.Name, "add") || strings.HasPrefix(f.Name, "remove")),
+				"%s.%s moves records", typ.Name, f.Name)
+			for _, edge := range []string{"Products", "Addresses", "Customers", "CrmEvents", "UserLinks", "CustomerLinks", "Messages", "Attributes"} {
+				require.NotEqual(t, "clear"+edge, f.Name, "%s.%s detaches records", typ.Name, f.Name)
+			}
+		}
+	}
+	require.Equal(t, 22, checked, "create and update inputs of the 11 entities")
 }

@@ -188,18 +188,12 @@ func (r *customerWhereInputResolver) HasLabel(ctx context.Context, obj *ent.Cust
 
 // HasAllLabels is the resolver for the hasAllLabels field.
 func (r *customerWhereInputResolver) HasAllLabels(ctx context.Context, obj *ent.CustomerWhereInput, data []string) error {
-	if len(data) > 0 {
-		obj.AddPredicates(hasLabels(data...))
-	}
-	return nil
+	return addLabelFilter(obj, "has_all_labels", data, hasLabels)
 }
 
 // HasAnyLabel is the resolver for the hasAnyLabel field.
 func (r *customerWhereInputResolver) HasAnyLabel(ctx context.Context, obj *ent.CustomerWhereInput, data []string) error {
-	if len(data) > 0 {
-		obj.AddPredicates(hasAnyLabel(data...))
-	}
-	return nil
+	return addLabelFilter(obj, "has_any_label", data, hasAnyLabel)
 }
 
 // Search is the resolver for the search field.

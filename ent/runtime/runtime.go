@@ -28,8 +28,9 @@ func init() {
 	addressMixinHooks0 := addressMixin[0].Hooks()
 	addressHooks := schema.Address{}.Hooks()
 	address.Hooks[0] = addressMixinHooks0[0]
-	address.Hooks[1] = addressHooks[0]
-	address.Hooks[2] = addressHooks[1]
+	address.Hooks[1] = addressMixinHooks0[1]
+	address.Hooks[2] = addressHooks[0]
+	address.Hooks[3] = addressHooks[1]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -122,7 +123,8 @@ func init() {
 	bankMixinHooks0 := bankMixin[0].Hooks()
 	bankHooks := schema.Bank{}.Hooks()
 	bank.Hooks[0] = bankMixinHooks0[0]
-	bank.Hooks[1] = bankHooks[0]
+	bank.Hooks[1] = bankMixinHooks0[1]
+	bank.Hooks[2] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -181,7 +183,8 @@ func init() {
 	crmeventMixinHooks0 := crmeventMixin[0].Hooks()
 	crmeventHooks := schema.CrmEvent{}.Hooks()
 	crmevent.Hooks[0] = crmeventMixinHooks0[0]
-	crmevent.Hooks[1] = crmeventHooks[0]
+	crmevent.Hooks[1] = crmeventMixinHooks0[1]
+	crmevent.Hooks[2] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -228,9 +231,10 @@ func init() {
 	customerMixinHooks0 := customerMixin[0].Hooks()
 	customerHooks := schema.Customer{}.Hooks()
 	customer.Hooks[0] = customerMixinHooks0[0]
-	customer.Hooks[1] = customerHooks[0]
-	customer.Hooks[2] = customerHooks[1]
-	customer.Hooks[3] = customerHooks[2]
+	customer.Hooks[1] = customerMixinHooks0[1]
+	customer.Hooks[2] = customerHooks[0]
+	customer.Hooks[3] = customerHooks[1]
+	customer.Hooks[4] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -253,6 +257,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(customer_number string) error {
 			for _, fn := range fns {
@@ -415,8 +420,9 @@ func init() {
 	customerattributeMixinHooks0 := customerattributeMixin[0].Hooks()
 	customerattributeHooks := schema.CustomerAttribute{}.Hooks()
 	customerattribute.Hooks[0] = customerattributeMixinHooks0[0]
-	customerattribute.Hooks[1] = customerattributeHooks[0]
-	customerattribute.Hooks[2] = customerattributeHooks[1]
+	customerattribute.Hooks[1] = customerattributeMixinHooks0[1]
+	customerattribute.Hooks[2] = customerattributeHooks[0]
+	customerattribute.Hooks[3] = customerattributeHooks[1]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -461,7 +467,8 @@ func init() {
 	customermessageMixinHooks0 := customermessageMixin[0].Hooks()
 	customermessageHooks := schema.CustomerMessage{}.Hooks()
 	customermessage.Hooks[0] = customermessageMixinHooks0[0]
-	customermessage.Hooks[1] = customermessageHooks[0]
+	customermessage.Hooks[1] = customermessageMixinHooks0[1]
+	customermessage.Hooks[2] = customermessageHooks[0]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -514,11 +521,12 @@ func init() {
 	productMixinHooks0 := productMixin[0].Hooks()
 	productHooks := schema.Product{}.Hooks()
 	product.Hooks[0] = productMixinHooks0[0]
-	product.Hooks[1] = productHooks[0]
-	product.Hooks[2] = productHooks[1]
-	product.Hooks[3] = productHooks[2]
-	product.Hooks[4] = productHooks[3]
-	product.Hooks[5] = productHooks[4]
+	product.Hooks[1] = productMixinHooks0[1]
+	product.Hooks[2] = productHooks[0]
+	product.Hooks[3] = productHooks[1]
+	product.Hooks[4] = productHooks[2]
+	product.Hooks[5] = productHooks[3]
+	product.Hooks[6] = productHooks[4]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -577,7 +585,8 @@ func init() {
 	socialhandleMixinHooks0 := socialhandleMixin[0].Hooks()
 	socialhandleHooks := schema.SocialHandle{}.Hooks()
 	socialhandle.Hooks[0] = socialhandleMixinHooks0[0]
-	socialhandle.Hooks[1] = socialhandleHooks[0]
+	socialhandle.Hooks[1] = socialhandleMixinHooks0[1]
+	socialhandle.Hooks[2] = socialhandleHooks[0]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -640,7 +649,8 @@ func init() {
 	taxresidenceMixinHooks0 := taxresidenceMixin[0].Hooks()
 	taxresidenceHooks := schema.TaxResidence{}.Hooks()
 	taxresidence.Hooks[0] = taxresidenceMixinHooks0[0]
-	taxresidence.Hooks[1] = taxresidenceHooks[0]
+	taxresidence.Hooks[1] = taxresidenceMixinHooks0[1]
+	taxresidence.Hooks[2] = taxresidenceHooks[0]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -698,6 +708,7 @@ func init() {
 	userMixin := schema.User{}.Mixin()
 	userMixinHooks0 := userMixin[0].Hooks()
 	user.Hooks[0] = userMixinHooks0[0]
+	user.Hooks[1] = userMixinHooks0[1]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -761,7 +772,8 @@ func init() {
 	usercustomerlinkMixinHooks0 := usercustomerlinkMixin[0].Hooks()
 	usercustomerlinkHooks := schema.UserCustomerLink{}.Hooks()
 	usercustomerlink.Hooks[0] = usercustomerlinkMixinHooks0[0]
-	usercustomerlink.Hooks[1] = usercustomerlinkHooks[0]
+	usercustomerlink.Hooks[1] = usercustomerlinkMixinHooks0[1]
+	usercustomerlink.Hooks[2] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

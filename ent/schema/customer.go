@@ -34,7 +34,7 @@ func (Customer) Fields() []ent.Field {
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
 		field.String("customer_number").
 			Comment("Unique per bank; generated (12 digits) when not given.").
-			Optional().MaxLen(50).
+			Optional().NotEmpty().MaxLen(50).
 			Validate(func(s string) error { return noSeparator(s) }).
 			Annotations(entgql.OrderField("CUSTOMER_NUMBER")),
 		field.String("legal_name").Optional().MaxLen(255).

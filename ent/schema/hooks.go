@@ -16,6 +16,7 @@ import (
 	gen "custgraph/ent"
 	"custgraph/ent/address"
 	"custgraph/ent/bank"
+	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/hook"
 	"custgraph/ent/product"
@@ -31,7 +32,33 @@ import (
 
 // Hooks of BaseMixin.
 func (BaseMixin) Hooks() []ent.Hook {
-	return []ent.Hook{hook.On(stampFromID, ent.OpCreate)}
+	return []ent.Hook{
+		hook.On(stampFromID, ent.OpCreate),
+		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
+	}
+}
+
+// noNUL refuses text with NUL characters in every string field: PostgreSQL
+// cannot store them and SQLite would, so both databases answer alike.
+func noNUL(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		for _, name := range m.Fields() {
+			v, _ := m.Field(name)
+			var texts []string
+			switch v := v.(type) {
+			case string:
+				texts = []string{v}
+			case []string:
+				texts = v
+			}
+			for _, s := range texts {
+				if strings.ContainsRune(s, 0) {
+					return nil, apperr.Invalid(name, "text must not contain NUL characters")
+				}
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
 }
 
 // stampFromID sets created_at (and updated_at) to the millisecond encoded in
@@ -150,6 +177,9 @@ func (Customer) Hooks() []ent.Hook {
 func customerRules(next ent.Mutator) ent.Mutator {
 	return hook.CustomerFunc(func(ctx context.Context, m *gen.CustomerMutation) (ent.Value, error) {
 		op := m.Op()
+		if m.CustomerNumberCleared() {
+			return nil, apperr.Invalid("customer_number", "a customer always has a customer number; set another one instead")
+		}
 		labels, touched, err := list(ctx, op, m.Labels, m.AppendedLabels, m.LabelsCleared(), m.OldLabels)
 		if err != nil {
 			return nil, err
@@ -309,6 +339,12 @@ func (Bank) Hooks() []ent.Hook {
 				}
 				if n > 0 {
 					return nil, apperr.Conflictf("", "the bank still has %d customers", n)
+				}
+				if n, err = c.CrmEvent.Query().Where(crmevent.BankIDIn(ids...)).Count(ctx); err != nil {
+					return nil, err
+				}
+				if n > 0 {
+					return nil, apperr.Conflictf("", "the bank still has %d CRM events", n)
 				}
 				return next.Mutate(ctx, m)
 			})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"custgraph/ent"
 	"custgraph/internal/apperr"
 )
@@ -61,6 +63,15 @@ func Classify(err error) *apperr.Error {
 			return apperr.Conflictf("", "the change would leave a reference to a record that does not exist")
 		}
 		return apperr.Invalid("", "the change violates a data constraint")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22021" { // invalid byte sequence (a NUL in text)
+		return apperr.Invalid("", "text must be valid UTF-8 without NUL characters")
+	}
+	if msg := err.Error(); strings.Contains(msg, "too many SQL variables") ||
+		strings.Contains(msg, "Expression tree is too large") ||
+		strings.Contains(msg, "extended protocol limited to") {
+		return apperr.Invalid("", "the request holds too many values; split it")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the request took too long and was cancelled"}
