@@ -1,6 +1,21 @@
 package graph
 
-import "custgraph/ent"
+import (
+	"custgraph/ent"
+	"custgraph/ent/predicate"
+	"custgraph/internal/filters"
+)
+
+// addLabels adds a checked label filter to a customer where-input.
+func addLabels(w *ent.CustomerWhereInput, field string, labels []string, p func(...string) predicate.Customer) error {
+	if err := filters.Labels(field, labels); err != nil {
+		return err
+	}
+	if len(labels) > 0 {
+		w.AddPredicates(p(labels...))
+	}
+	return nil
+}
 
 // entgql v0.7.0's generated Update…Input.Mutate appends the *set* value
 // (m.AppendLabels(i.Labels)) instead of the append value for JSON list

@@ -42,7 +42,7 @@ func (r *Resolver) tablesOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 		args []any
 		n    int
 	)
-	pg := r.dialect() == dialect.Postgres
+	pg := r.dialectName == dialect.Postgres
 	for i, t := range nodeTables {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
@@ -92,13 +92,6 @@ func unique(ids []uuid.UUID) []uuid.UUID {
 		}
 	}
 	return out
-}
-
-func (r *Resolver) dialect() string {
-	if r.dialectName != "" {
-		return r.dialectName
-	}
-	return dialect.SQLite
 }
 
 // node resolves Query.node: one type lookup, then one query for the record.

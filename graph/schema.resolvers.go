@@ -9,6 +9,7 @@ import (
 	"context"
 	"custgraph/ent"
 	"custgraph/ent/product"
+	"custgraph/internal/filters"
 
 	"github.com/google/uuid"
 )
@@ -181,25 +182,25 @@ func (r *mutationResolver) DeleteUserCustomerLink(ctx context.Context, id uuid.U
 // HasLabel is the resolver for the hasLabel field.
 func (r *customerWhereInputResolver) HasLabel(ctx context.Context, obj *ent.CustomerWhereInput, data *string) error {
 	if data != nil {
-		obj.AddPredicates(hasLabels(*data))
+		obj.AddPredicates(filters.HasLabels(*data))
 	}
 	return nil
 }
 
 // HasAllLabels is the resolver for the hasAllLabels field.
 func (r *customerWhereInputResolver) HasAllLabels(ctx context.Context, obj *ent.CustomerWhereInput, data []string) error {
-	return addLabelFilter(obj, "has_all_labels", data, hasLabels)
+	return addLabels(obj, "has_all_labels", data, filters.HasLabels)
 }
 
 // HasAnyLabel is the resolver for the hasAnyLabel field.
 func (r *customerWhereInputResolver) HasAnyLabel(ctx context.Context, obj *ent.CustomerWhereInput, data []string) error {
-	return addLabelFilter(obj, "has_any_label", data, hasAnyLabel)
+	return addLabels(obj, "has_any_label", data, filters.HasAnyLabel)
 }
 
 // Search is the resolver for the search field.
 func (r *customerWhereInputResolver) Search(ctx context.Context, obj *ent.CustomerWhereInput, data *string) error {
 	if data != nil && *data != "" {
-		obj.AddPredicates(searchCustomers(*data))
+		obj.AddPredicates(filters.Search(*data))
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (Customer) Fields() []ent.Field {
 		field.String("customer_number").
 			Comment("Unique per bank; generated (12 digits) when not given.").
 			Optional().NotEmpty().MaxLen(50).
-			Validate(func(s string) error { return noSeparator(s) }).
+			Validate(noSeparator).
 			Annotations(entgql.OrderField("CUSTOMER_NUMBER")),
 		field.String("legal_name").Optional().MaxLen(255).
 			Comment("Defaults to first_name + last_name, or company, when not given.").

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,6 +30,10 @@ var uniqueRules = []uniqueRule{
 	{"address_one_primary_per_customer", "addresses.customer_id", "is_primary", "the customer already has a primary address"},
 }
 
+// sqliteUnique finds the column list in SQLite's unique-violation message:
+// "UNIQUE constraint failed: customers.bank_id, customers.customer_number (2067)".
+var sqliteUnique = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
+
 // Classify turns any error of a data operation into a client-facing
 // *apperr.Error. Errors that are not the client's doing become INTERNAL with
 // a generic message; the caller logs the original.
@@ -51,9 +56,12 @@ func Classify(err error) *apperr.Error {
 	if ent.IsConstraintError(err) {
 		msg := err.Error()
 		if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value") {
+			cols := ""
+			if m := sqliteUnique.FindStringSubmatch(msg); m != nil {
+				cols = m[1]
+			}
 			for _, r := range uniqueRules {
-				if strings.Contains(msg, `"`+r.pgIndex+`"`) || strings.HasSuffix(strings.TrimSpace(msg), r.sqliteColumns) ||
-					strings.Contains(msg, r.sqliteColumns+" ") || strings.Contains(msg, r.sqliteColumns+")") {
+				if cols == r.sqliteColumns || strings.Contains(msg, `"`+r.pgIndex+`"`) {
 					return apperr.Conflictf(r.field, "%s", r.message)
 				}
 			}

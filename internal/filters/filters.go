@@ -1,32 +1,31 @@
-package graph
+// Package filters holds the customer list filters that are not plain column
+// predicates (labels, free-text search), shared by the GraphQL where-input
+// extensions and the REST list routes so both doors filter alike.
+package filters
 
 import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqljson"
 
-	"custgraph/ent"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/internal/apperr"
 	"custgraph/internal/validate"
 )
 
-// addLabelFilter adds a label filter; a customer has at most
-// validate.MaxLabels labels, so a longer list is a mistake (and unbounded
-// lists would grow the SQL without limit).
-func addLabelFilter(w *ent.CustomerWhereInput, field string, labels []string, p func(...string) predicate.Customer) error {
+// Labels checks a label filter: a customer has at most validate.MaxLabels
+// labels, so a longer list is a mistake (and unbounded lists would grow the
+// SQL without limit). field names the input in the error.
+func Labels(field string, labels []string) error {
 	if len(labels) > validate.MaxLabels {
 		return apperr.Invalid(field, "at most %d labels, got %d", validate.MaxLabels, len(labels))
-	}
-	if len(labels) > 0 {
-		w.AddPredicates(p(labels...))
 	}
 	return nil
 }
 
-// hasLabels matches customers that carry every one of the labels
+// HasLabels matches customers that carry every one of the labels
 // (jsonb containment on PostgreSQL, served by the GIN index; json_each on SQLite).
-func hasLabels(labels ...string) predicate.Customer {
+func HasLabels(labels ...string) predicate.Customer {
 	return func(s *sql.Selector) {
 		ps := make([]*sql.Predicate, len(labels))
 		for i, l := range labels {
@@ -36,8 +35,8 @@ func hasLabels(labels ...string) predicate.Customer {
 	}
 }
 
-// hasAnyLabel matches customers that carry at least one of the labels.
-func hasAnyLabel(labels ...string) predicate.Customer {
+// HasAnyLabel matches customers that carry at least one of the labels.
+func HasAnyLabel(labels ...string) predicate.Customer {
 	return func(s *sql.Selector) {
 		ps := make([]*sql.Predicate, len(labels))
 		for i, l := range labels {
@@ -47,9 +46,9 @@ func hasAnyLabel(labels ...string) predicate.Customer {
 	}
 }
 
-// searchCustomers is the dashboard's free-text search: a case-insensitive
+// Search is the dashboard's free-text search: a case-insensitive
 // substring of the names, the e-mail address or the customer number.
-func searchCustomers(q string) predicate.Customer {
+func Search(q string) predicate.Customer {
 	return customer.Or(
 		customer.LegalNameContainsFold(q),
 		customer.FirstNameContainsFold(q),
