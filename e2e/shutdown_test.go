@@ -33,18 +33,7 @@ const (
 // handler first reads the body; shutdown is known to have begun because new
 // connections are refused, which happens when Shutdown closes the listener.
 func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
-	bin := buildBinary(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	p := launch(t, ctx, bin,
-		"--database-url", filepath.Join(t.TempDir(), "s.db"),
-		"--shutdown-timeout", "20s")
-
-	conn, br, req := startRequest(t, p)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	waitRefused(t, p, 10*time.Second)
+	p, conn, br, req := termDuringRequest(t, "20s")
 
 	// Shutdown has begun and is waiting for this request: finish it.
 	if _, err := io.WriteString(conn, shutdownBody[shutdownSplit:]); err != nil {
@@ -98,18 +87,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 // process gives up on it and exits, reporting the failed drain with a
 // non-zero status rather than "stopped cleanly".
 func TestShutdownTimeoutEndsStuckRequest(t *testing.T) {
-	bin := buildBinary(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	p := launch(t, ctx, bin,
-		"--database-url", filepath.Join(t.TempDir(), "s.db"),
-		"--shutdown-timeout", "1s")
-
-	_, br, req := startRequest(t, p)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	waitRefused(t, p, 10*time.Second)
+	p, _, br, req := termDuringRequest(t, "1s")
 
 	// The rest of the body is never sent. The bound is far above the 1s
 	// shutdown timeout and far below the server's 35s read timeout, so an
@@ -138,6 +116,24 @@ func TestShutdownTimeoutEndsStuckRequest(t *testing.T) {
 // the handler starts reading the body, so the request is then in flight)
 // and sends the first shutdownSplit bytes of shutdownBody. It returns the
 // connection, its reader and the request for http.ReadResponse.
+// termDuringRequest starts the server with the given --shutdown-timeout,
+// opens a request whose body is half sent, sends SIGTERM and waits until the
+// listener is closed. The process lives until the test's context (2 min).
+func termDuringRequest(t *testing.T, shutdownTimeout string) (*process, net.Conn, *bufio.Reader, *http.Request) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	p := launch(t, ctx, buildBinary(t),
+		"--database-url", filepath.Join(t.TempDir(), "s.db"),
+		"--shutdown-timeout", shutdownTimeout)
+	conn, br, req := startRequest(t, p)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	waitRefused(t, p, 10*time.Second)
+	return p, conn, br, req
+}
+
 func startRequest(t *testing.T, p *process) (net.Conn, *bufio.Reader, *http.Request) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
