@@ -29,7 +29,10 @@ import (
 	"entgo.io/ent/dialect"
 
 	"custgraph/graph"
+	"custgraph/internal/admin"
+	"custgraph/internal/authn"
 	"custgraph/internal/demo"
+	"custgraph/internal/ratelimit"
 	"custgraph/internal/server"
 	"custgraph/internal/store"
 )
@@ -50,6 +53,17 @@ type config struct {
 	apqCacheSize    int
 	demo            bool
 	demoCustomers   int
+	jwtIssuer       string
+	jwtAudience     string
+	tokenTTL        time.Duration
+	jwtKeyFiles     string
+	oidcIssuer      string
+	oidcAudience    string
+	oidcJWKSURL     string
+	rateLimit       int
+	rateWindow      time.Duration
+	rateStore       string
+	trustProxy      bool
 }
 
 func main() {
@@ -70,8 +84,10 @@ func main() {
 		err = serve(ctx, stop, cfg, log)
 	case "demo":
 		err = loadDemo(ctx, cfg, log)
+	case "admin":
+		err = runAdmin(ctx, cfg, fsArgs(args))
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, demo)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin)", cmd)
 	}
 	if err != nil {
 		log.Error("custgraph stopped", "err", err)
@@ -127,7 +143,64 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs.BoolVar(&c.demo, "demo", env("CUSTGRAPH_DEMO", "") == "true", "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
 	fs.IntVar(&c.demoCustomers, "customers", envInt("CUSTGRAPH_DEMO_CUSTOMERS", 3000),
 		"generated demo customers (CUSTGRAPH_DEMO_CUSTOMERS)")
+	fs.StringVar(&c.jwtIssuer, "jwt-issuer", env("CUSTGRAPH_JWT_ISSUER", "custgraph"),
+		"iss of the access tokens custgraph issues (CUSTGRAPH_JWT_ISSUER)")
+	fs.StringVar(&c.jwtAudience, "jwt-audience", env("CUSTGRAPH_JWT_AUDIENCE", "custgraph"),
+		"aud of the access tokens custgraph issues and accepts (CUSTGRAPH_JWT_AUDIENCE)")
+	fs.DurationVar(&c.tokenTTL, "token-ttl", envDuration("CUSTGRAPH_TOKEN_TTL", 15*time.Minute),
+		"lifetime of issued access tokens (CUSTGRAPH_TOKEN_TTL)")
+	fs.StringVar(&c.jwtKeyFiles, "jwt-key-files", env("CUSTGRAPH_JWT_KEY_FILES", ""),
+		"comma-separated PEM private keys; the first signs, all verify (CUSTGRAPH_JWT_KEY_FILES; empty: a key kept in the database)")
+	fs.StringVar(&c.oidcIssuer, "oidc-issuer", env("CUSTGRAPH_OIDC_ISSUER", ""),
+		"issuer of an external OpenID Connect provider whose tokens are accepted too (CUSTGRAPH_OIDC_ISSUER)")
+	fs.StringVar(&c.oidcAudience, "oidc-audience", env("CUSTGRAPH_OIDC_AUDIENCE", ""),
+		"audience the external provider's tokens must carry (CUSTGRAPH_OIDC_AUDIENCE)")
+	fs.StringVar(&c.oidcJWKSURL, "oidc-jwks-url", env("CUSTGRAPH_OIDC_JWKS_URL", ""),
+		"the external provider's JWKS URL (CUSTGRAPH_OIDC_JWKS_URL)")
+	fs.IntVar(&c.rateLimit, "rate-limit", envInt("CUSTGRAPH_RATE_LIMIT", 1200),
+		"requests per caller per --rate-window; 0 disables (CUSTGRAPH_RATE_LIMIT)")
+	fs.DurationVar(&c.rateWindow, "rate-window", envDuration("CUSTGRAPH_RATE_WINDOW", time.Minute),
+		"rate-limit window (CUSTGRAPH_RATE_WINDOW)")
+	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
+		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",
+		"take the client IP from X-Forwarded-For/X-Real-IP: only behind a proxy that sets them (CUSTGRAPH_TRUST_PROXY_HEADERS=true)")
+	if cmd == "admin" {
+		// Flags end at the admin command's name (custgraph admin grant --role …).
+		return c, fs.Parse(flagsBeforeCommand(args))
+	}
 	return c, fs.Parse(args)
+}
+
+// flagsBeforeCommand returns the leading flags of args (up to the first
+// word that is not a flag or a flag's value); fsArgs returns the rest.
+func flagsBeforeCommand(args []string) []string { return args[:len(args)-len(fsArgs(args))] }
+
+func fsArgs(args []string) []string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return args[i:]
+		}
+		if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+			i++ // the flag's value
+		}
+	}
+	return nil
+}
+
+func isBoolFlag(a string) bool {
+	n := strings.TrimLeft(a, "-")
+	return n == "demo" || n == "trust-proxy-headers"
+}
+
+func runAdmin(ctx context.Context, c config, args []string) error {
+	db, err := open(ctx, c, new(atomic.Int64))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return admin.Run(ctx, db.Client, args, os.Stdin, os.Stdout)
 }
 
 func newLogger(c config) *slog.Logger {
@@ -158,6 +231,19 @@ func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
 	return demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log})
 }
 
+func authConfig(c config, log *slog.Logger) authn.Config {
+	cfg := authn.Config{Issuer: c.jwtIssuer, Audience: c.jwtAudience, TokenTTL: c.tokenTTL, Logger: log}
+	for _, f := range strings.Split(c.jwtKeyFiles, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			cfg.KeyFiles = append(cfg.KeyFiles, f)
+		}
+	}
+	if c.oidcIssuer != "" {
+		cfg.External = &authn.External{Issuer: c.oidcIssuer, Audience: c.oidcAudience, JWKSURL: c.oidcJWKSURL}
+	}
+	return cfg
+}
+
 func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {
 	statements := new(atomic.Int64)
 	db, err := open(ctx, c, statements)
@@ -169,6 +255,24 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		if err := demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log}); err != nil {
 			return fmt.Errorf("loading demo data: %w", err)
 		}
+	}
+	if err := admin.Bootstrap(ctx, db.Client, db.Dialect, os.Stdout, log); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	auth, err := authn.New(ctx, db.Client, authConfig(c, log))
+	if err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+	counts := c.rateStore
+	if counts == "auto" {
+		counts = "memory"
+		if db.Dialect == dialect.Postgres {
+			counts = "database"
+		}
+	}
+	limit, err := ratelimit.New(db, ratelimit.Config{Requests: c.rateLimit, Window: c.rateWindow, Store: counts})
+	if err != nil {
+		return fmt.Errorf("rate limiting: %w", err)
 	}
 	draining := new(atomic.Bool)
 	var origins []string
@@ -183,10 +287,13 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 			MaxBodyBytes: c.maxBodyBytes,
 			APQCacheSize: c.apqCacheSize,
 		},
-		RequestTimeout: c.requestTimeout,
-		CORSOrigins:    origins,
-		Logger:         log,
-		Draining:       draining,
+		RequestTimeout:    c.requestTimeout,
+		CORSOrigins:       origins,
+		Logger:            log,
+		Draining:          draining,
+		Auth:              auth,
+		RateLimit:         limit,
+		TrustProxyHeaders: c.trustProxy,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -41,6 +41,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
 	"custgraph/graph"
+	"custgraph/internal/access"
 	"custgraph/internal/demo"
 	"custgraph/internal/server"
 	"custgraph/internal/store"
@@ -94,7 +95,7 @@ func (e *env) post(ctx context.Context, body []byte) ([]byte, error) {
 func (e *env) sqlOf(tb testing.TB, body []byte) int64 {
 	tb.Helper()
 	before := e.statements.Load()
-	resp, err := e.post(context.Background(), body)
+	resp, err := e.post(access.System(context.Background()), body)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func BenchmarkGraphQL(b *testing.B) {
 
 	// Each request is checked in full once before it is timed.
 	for _, name := range Names {
-		resp, err := e.post(context.Background(), reqs[name])
+		resp, err := e.post(access.System(context.Background()), reqs[name])
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)
 		}
@@ -141,7 +142,7 @@ func BenchmarkGraphQL(b *testing.B) {
 	for _, name := range Names {
 		body := reqs[name]
 		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
+			ctx := access.System(context.Background())
 			start := e.statements.Load()
 			for b.Loop() {
 				resp, err := e.post(ctx, body)
@@ -176,7 +177,7 @@ func BenchmarkGraphQL(b *testing.B) {
 
 // measure returns the mean ns per request over n requests.
 func measure(tb testing.TB, e *env, body []byte, n int) float64 {
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	start := time.Now()
 	for range n {
 		resp, err := e.post(ctx, body)
@@ -196,11 +197,11 @@ func measure(tb testing.TB, e *env, body []byte, n int) float64 {
 // size and depth (no N+1), and so does a customer with everything nested.
 func TestScenarios(t *testing.T) {
 	db, statements := testdb.Open(t)
-	if err := demo.Load(context.Background(), db.Client, demo.Options{Customers: 300, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+	if err := demo.Load(access.System(context.Background()), db.Client, demo.Options{Customers: 300, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(db, statements)
-	f, err := Prepare(context.Background(), e.post, 0.9)
+	f, err := Prepare(access.System(context.Background()), e.post, 0.9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestScenarios(t *testing.T) {
 			f.TotalCount, f.DeepOffset, f.WalkedPages)
 	}
 	// The benchmark's shortcut finds the same cursor.
-	if g, err := deepFixture(context.Background(), e, 0.9); err != nil || g.DeepCursor != f.DeepCursor || g.DeepOffset != f.DeepOffset {
+	if g, err := deepFixture(access.System(context.Background()), e, 0.9); err != nil || g.DeepCursor != f.DeepCursor || g.DeepOffset != f.DeepOffset {
 		t.Errorf("deepFixture = %+v, %v; the walk found %+v", g, err, f)
 	}
 	reqs := f.Requests()
@@ -236,13 +237,13 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 	// The nested lists of the page are really there.
-	resp, _ := e.post(context.Background(), reqs[FirstPage])
+	resp, _ := e.post(access.System(context.Background()), reqs[FirstPage])
 	for _, want := range []string{`"products":{"edges":[{`, `"addresses":{"edges":[{`, `"totalCount":301`} {
 		if !strings.Contains(string(resp), want) {
 			t.Errorf("first page lacks %s", want)
 		}
 	}
-	resp, _ = e.post(context.Background(), reqs[CustomerByID])
+	resp, _ = e.post(access.System(context.Background()), reqs[CustomerByID])
 	for _, want := range []string{`"legalName":"Eveline Tripman"`, `"SPECIAL_TAX_NUMBER"`, `"username":"eveline.tripman"`, `"city":"Berlin"`} {
 		if !strings.Contains(string(resp), want) {
 			t.Errorf("customer by id lacks %s", want)
@@ -269,7 +270,7 @@ func dataKey(n int) string {
 }
 
 func openBenchDB() (*env, error) {
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	n := benchCustomers()
 	key := dataKey(n)
 	fresh := os.Getenv("BENCH_FRESH") == "1"
@@ -324,7 +325,7 @@ func deepFixture(ctx context.Context, e *env, fraction float64) (*Fixture, error
 
 // seed loads the demo data with n generated customers into dsn.
 func seed(dsn, what string, n int) error {
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	db, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		return err
@@ -384,7 +385,7 @@ const pgComplete = "custgraph bench data set, complete"
 // custgraph_bench_<key>, seeding it when absent or incomplete. Databases of
 // other keys are dropped.
 func postgresData(admin, key string, n int, fresh bool) (string, error) {
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	if !store.IsPostgres(admin) {
 		return "", fmt.Errorf("%s must be a postgres:// URL", testdb.Env)
 	}

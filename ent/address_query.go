@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/address"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
+	"errors"
 	"fmt"
 	"math"
 
@@ -367,6 +368,12 @@ func (_q *AddressQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if address.Policy == nil {
+		return errors.New("ent: uninitialized address.Policy (forgotten import ent/runtime?)")
+	}
+	if err := address.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -38,14 +38,20 @@ type BankEdges struct {
 	Customers []*Customer `json:"customers,omitempty"`
 	// CrmEvents holds the value of the crm_events edge.
 	CrmEvents []*CrmEvent `json:"crm_events,omitempty"`
+	// APIClients holds the value of the api_clients edge.
+	APIClients []*APIClient `json:"api_clients,omitempty"`
+	// Entitlements holds the value of the entitlements edge.
+	Entitlements []*Entitlement `json:"entitlements,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedCustomers map[string][]*Customer
-	namedCrmEvents map[string][]*CrmEvent
+	namedCustomers    map[string][]*Customer
+	namedCrmEvents    map[string][]*CrmEvent
+	namedAPIClients   map[string][]*APIClient
+	namedEntitlements map[string][]*Entitlement
 }
 
 // CustomersOrErr returns the Customers value or an error if the edge
@@ -64,6 +70,24 @@ func (e BankEdges) CrmEventsOrErr() ([]*CrmEvent, error) {
 		return e.CrmEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "crm_events"}
+}
+
+// APIClientsOrErr returns the APIClients value or an error if the edge
+// was not loaded in eager-loading.
+func (e BankEdges) APIClientsOrErr() ([]*APIClient, error) {
+	if e.loadedTypes[2] {
+		return e.APIClients, nil
+	}
+	return nil, &NotLoadedError{edge: "api_clients"}
+}
+
+// EntitlementsOrErr returns the Entitlements value or an error if the edge
+// was not loaded in eager-loading.
+func (e BankEdges) EntitlementsOrErr() ([]*Entitlement, error) {
+	if e.loadedTypes[3] {
+		return e.Entitlements, nil
+	}
+	return nil, &NotLoadedError{edge: "entitlements"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -143,6 +167,16 @@ func (_m *Bank) QueryCustomers() *CustomerQuery {
 // QueryCrmEvents queries the "crm_events" edge of the Bank entity.
 func (_m *Bank) QueryCrmEvents() *CrmEventQuery {
 	return NewBankClient(_m.config).QueryCrmEvents(_m)
+}
+
+// QueryAPIClients queries the "api_clients" edge of the Bank entity.
+func (_m *Bank) QueryAPIClients() *APIClientQuery {
+	return NewBankClient(_m.config).QueryAPIClients(_m)
+}
+
+// QueryEntitlements queries the "entitlements" edge of the Bank entity.
+func (_m *Bank) QueryEntitlements() *EntitlementQuery {
+	return NewBankClient(_m.config).QueryEntitlements(_m)
 }
 
 // Update returns a builder for updating this Bank.
@@ -228,6 +262,54 @@ func (_m *Bank) appendNamedCrmEvents(name string, edges ...*CrmEvent) {
 		_m.Edges.namedCrmEvents[name] = []*CrmEvent{}
 	} else {
 		_m.Edges.namedCrmEvents[name] = append(_m.Edges.namedCrmEvents[name], edges...)
+	}
+}
+
+// NamedAPIClients returns the APIClients named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Bank) NamedAPIClients(name string) ([]*APIClient, error) {
+	if _m.Edges.namedAPIClients == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAPIClients[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Bank) appendNamedAPIClients(name string, edges ...*APIClient) {
+	if _m.Edges.namedAPIClients == nil {
+		_m.Edges.namedAPIClients = make(map[string][]*APIClient)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAPIClients[name] = []*APIClient{}
+	} else {
+		_m.Edges.namedAPIClients[name] = append(_m.Edges.namedAPIClients[name], edges...)
+	}
+}
+
+// NamedEntitlements returns the Entitlements named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Bank) NamedEntitlements(name string) ([]*Entitlement, error) {
+	if _m.Edges.namedEntitlements == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEntitlements[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Bank) appendNamedEntitlements(name string, edges ...*Entitlement) {
+	if _m.Edges.namedEntitlements == nil {
+		_m.Edges.namedEntitlements = make(map[string][]*Entitlement)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEntitlements[name] = []*Entitlement{}
+	} else {
+		_m.Edges.namedEntitlements[name] = append(_m.Edges.namedEntitlements[name], edges...)
 	}
 }
 

@@ -4,9 +4,11 @@ package ent
 
 import (
 	"context"
+	"custgraph/ent/apiclient"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
+	"custgraph/ent/entitlement"
 	"errors"
 	"fmt"
 	"time"
@@ -105,6 +107,36 @@ func (_c *BankCreate) AddCrmEvents(v ...*CrmEvent) *BankCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddCrmEventIDs(ids...)
+}
+
+// AddAPIClientIDs adds the "api_clients" edge to the APIClient entity by IDs.
+func (_c *BankCreate) AddAPIClientIDs(ids ...uuid.UUID) *BankCreate {
+	_c.mutation.AddAPIClientIDs(ids...)
+	return _c
+}
+
+// AddAPIClients adds the "api_clients" edges to the APIClient entity.
+func (_c *BankCreate) AddAPIClients(v ...*APIClient) *BankCreate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAPIClientIDs(ids...)
+}
+
+// AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
+func (_c *BankCreate) AddEntitlementIDs(ids ...uuid.UUID) *BankCreate {
+	_c.mutation.AddEntitlementIDs(ids...)
+	return _c
+}
+
+// AddEntitlements adds the "entitlements" edges to the Entitlement entity.
+func (_c *BankCreate) AddEntitlements(v ...*Entitlement) *BankCreate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddEntitlementIDs(ids...)
 }
 
 // Mutation returns the BankMutation object of the builder.
@@ -268,6 +300,38 @@ func (_c *BankCreate) createSpec() (*Bank, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(crmevent.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.APIClientsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.EntitlementsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {

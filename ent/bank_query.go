@@ -4,11 +4,14 @@ package ent
 
 import (
 	"context"
+	"custgraph/ent/apiclient"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 
@@ -23,16 +26,20 @@ import (
 // BankQuery is the builder for querying Bank entities.
 type BankQuery struct {
 	config
-	ctx                *QueryContext
-	order              []bank.OrderOption
-	inters             []Interceptor
-	predicates         []predicate.Bank
-	withCustomers      *CustomerQuery
-	withCrmEvents      *CrmEventQuery
-	loadTotal          []func(context.Context, []*Bank) error
-	modifiers          []func(*sql.Selector)
-	withNamedCustomers map[string]*CustomerQuery
-	withNamedCrmEvents map[string]*CrmEventQuery
+	ctx                   *QueryContext
+	order                 []bank.OrderOption
+	inters                []Interceptor
+	predicates            []predicate.Bank
+	withCustomers         *CustomerQuery
+	withCrmEvents         *CrmEventQuery
+	withAPIClients        *APIClientQuery
+	withEntitlements      *EntitlementQuery
+	loadTotal             []func(context.Context, []*Bank) error
+	modifiers             []func(*sql.Selector)
+	withNamedCustomers    map[string]*CustomerQuery
+	withNamedCrmEvents    map[string]*CrmEventQuery
+	withNamedAPIClients   map[string]*APIClientQuery
+	withNamedEntitlements map[string]*EntitlementQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -106,6 +113,50 @@ func (_q *BankQuery) QueryCrmEvents() *CrmEventQuery {
 			sqlgraph.From(bank.Table, bank.FieldID, selector),
 			sqlgraph.To(crmevent.Table, crmevent.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, bank.CrmEventsTable, bank.CrmEventsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAPIClients chains the current query on the "api_clients" edge.
+func (_q *BankQuery) QueryAPIClients() *APIClientQuery {
+	query := (&APIClientClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bank.Table, bank.FieldID, selector),
+			sqlgraph.To(apiclient.Table, apiclient.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, bank.APIClientsTable, bank.APIClientsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryEntitlements chains the current query on the "entitlements" edge.
+func (_q *BankQuery) QueryEntitlements() *EntitlementQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bank.Table, bank.FieldID, selector),
+			sqlgraph.To(entitlement.Table, entitlement.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, bank.EntitlementsTable, bank.EntitlementsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -300,13 +351,15 @@ func (_q *BankQuery) Clone() *BankQuery {
 		return nil
 	}
 	return &BankQuery{
-		config:        _q.config,
-		ctx:           _q.ctx.Clone(),
-		order:         append([]bank.OrderOption{}, _q.order...),
-		inters:        append([]Interceptor{}, _q.inters...),
-		predicates:    append([]predicate.Bank{}, _q.predicates...),
-		withCustomers: _q.withCustomers.Clone(),
-		withCrmEvents: _q.withCrmEvents.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]bank.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.Bank{}, _q.predicates...),
+		withCustomers:    _q.withCustomers.Clone(),
+		withCrmEvents:    _q.withCrmEvents.Clone(),
+		withAPIClients:   _q.withAPIClients.Clone(),
+		withEntitlements: _q.withEntitlements.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -333,6 +386,28 @@ func (_q *BankQuery) WithCrmEvents(opts ...func(*CrmEventQuery)) *BankQuery {
 		opt(query)
 	}
 	_q.withCrmEvents = query
+	return _q
+}
+
+// WithAPIClients tells the query-builder to eager-load the nodes that are connected to
+// the "api_clients" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *BankQuery) WithAPIClients(opts ...func(*APIClientQuery)) *BankQuery {
+	query := (&APIClientClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAPIClients = query
+	return _q
+}
+
+// WithEntitlements tells the query-builder to eager-load the nodes that are connected to
+// the "entitlements" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *BankQuery) WithEntitlements(opts ...func(*EntitlementQuery)) *BankQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withEntitlements = query
 	return _q
 }
 
@@ -407,6 +482,12 @@ func (_q *BankQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if bank.Policy == nil {
+		return errors.New("ent: uninitialized bank.Policy (forgotten import ent/runtime?)")
+	}
+	if err := bank.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -414,9 +495,11 @@ func (_q *BankQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bank, e
 	var (
 		nodes       = []*Bank{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [4]bool{
 			_q.withCustomers != nil,
 			_q.withCrmEvents != nil,
+			_q.withAPIClients != nil,
+			_q.withEntitlements != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -454,6 +537,20 @@ func (_q *BankQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bank, e
 			return nil, err
 		}
 	}
+	if query := _q.withAPIClients; query != nil {
+		if err := _q.loadAPIClients(ctx, query, nodes,
+			func(n *Bank) { n.Edges.APIClients = []*APIClient{} },
+			func(n *Bank, e *APIClient) { n.Edges.APIClients = append(n.Edges.APIClients, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withEntitlements; query != nil {
+		if err := _q.loadEntitlements(ctx, query, nodes,
+			func(n *Bank) { n.Edges.Entitlements = []*Entitlement{} },
+			func(n *Bank, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedCustomers {
 		if err := _q.loadCustomers(ctx, query, nodes,
 			func(n *Bank) { n.appendNamedCustomers(name) },
@@ -465,6 +562,20 @@ func (_q *BankQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bank, e
 		if err := _q.loadCrmEvents(ctx, query, nodes,
 			func(n *Bank) { n.appendNamedCrmEvents(name) },
 			func(n *Bank, e *CrmEvent) { n.appendNamedCrmEvents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAPIClients {
+		if err := _q.loadAPIClients(ctx, query, nodes,
+			func(n *Bank) { n.appendNamedAPIClients(name) },
+			func(n *Bank, e *APIClient) { n.appendNamedAPIClients(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEntitlements {
+		if err := _q.loadEntitlements(ctx, query, nodes,
+			func(n *Bank) { n.appendNamedEntitlements(name) },
+			func(n *Bank, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -531,6 +642,72 @@ func (_q *BankQuery) loadCrmEvents(ctx context.Context, query *CrmEventQuery, no
 		node, ok := nodeids[fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "bank_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *BankQuery) loadAPIClients(ctx context.Context, query *APIClientQuery, nodes []*Bank, init func(*Bank), assign func(*Bank, *APIClient)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Bank)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(apiclient.FieldBankID)
+	}
+	query.Where(predicate.APIClient(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(bank.APIClientsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.BankID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "bank_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "bank_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *BankQuery) loadEntitlements(ctx context.Context, query *EntitlementQuery, nodes []*Bank, init func(*Bank), assign func(*Bank, *Entitlement)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Bank)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(entitlement.FieldBankID)
+	}
+	query.Where(predicate.Entitlement(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(bank.EntitlementsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.BankID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "bank_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "bank_id" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -681,6 +858,34 @@ func (_q *BankQuery) WithNamedCrmEvents(name string, opts ...func(*CrmEventQuery
 		_q.withNamedCrmEvents = make(map[string]*CrmEventQuery)
 	}
 	_q.withNamedCrmEvents[name] = query
+	return _q
+}
+
+// WithNamedAPIClients tells the query-builder to eager-load the nodes that are connected to the "api_clients"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *BankQuery) WithNamedAPIClients(name string, opts ...func(*APIClientQuery)) *BankQuery {
+	query := (&APIClientClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAPIClients == nil {
+		_q.withNamedAPIClients = make(map[string]*APIClientQuery)
+	}
+	_q.withNamedAPIClients[name] = query
+	return _q
+}
+
+// WithNamedEntitlements tells the query-builder to eager-load the nodes that are connected to the "entitlements"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *BankQuery) WithNamedEntitlements(name string, opts ...func(*EntitlementQuery)) *BankQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEntitlements == nil {
+		_q.withNamedEntitlements = make(map[string]*EntitlementQuery)
+	}
+	_q.withNamedEntitlements[name] = query
 	return _q
 }
 

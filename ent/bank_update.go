@@ -4,9 +4,11 @@ package ent
 
 import (
 	"context"
+	"custgraph/ent/apiclient"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"errors"
 	"fmt"
@@ -82,6 +84,36 @@ func (_u *BankUpdate) AddCrmEvents(v ...*CrmEvent) *BankUpdate {
 	return _u.AddCrmEventIDs(ids...)
 }
 
+// AddAPIClientIDs adds the "api_clients" edge to the APIClient entity by IDs.
+func (_u *BankUpdate) AddAPIClientIDs(ids ...uuid.UUID) *BankUpdate {
+	_u.mutation.AddAPIClientIDs(ids...)
+	return _u
+}
+
+// AddAPIClients adds the "api_clients" edges to the APIClient entity.
+func (_u *BankUpdate) AddAPIClients(v ...*APIClient) *BankUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAPIClientIDs(ids...)
+}
+
+// AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
+func (_u *BankUpdate) AddEntitlementIDs(ids ...uuid.UUID) *BankUpdate {
+	_u.mutation.AddEntitlementIDs(ids...)
+	return _u
+}
+
+// AddEntitlements adds the "entitlements" edges to the Entitlement entity.
+func (_u *BankUpdate) AddEntitlements(v ...*Entitlement) *BankUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEntitlementIDs(ids...)
+}
+
 // Mutation returns the BankMutation object of the builder.
 func (_u *BankUpdate) Mutation() *BankMutation {
 	return _u.mutation
@@ -127,6 +159,48 @@ func (_u *BankUpdate) RemoveCrmEvents(v ...*CrmEvent) *BankUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCrmEventIDs(ids...)
+}
+
+// ClearAPIClients clears all "api_clients" edges to the APIClient entity.
+func (_u *BankUpdate) ClearAPIClients() *BankUpdate {
+	_u.mutation.ClearAPIClients()
+	return _u
+}
+
+// RemoveAPIClientIDs removes the "api_clients" edge to APIClient entities by IDs.
+func (_u *BankUpdate) RemoveAPIClientIDs(ids ...uuid.UUID) *BankUpdate {
+	_u.mutation.RemoveAPIClientIDs(ids...)
+	return _u
+}
+
+// RemoveAPIClients removes "api_clients" edges to APIClient entities.
+func (_u *BankUpdate) RemoveAPIClients(v ...*APIClient) *BankUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAPIClientIDs(ids...)
+}
+
+// ClearEntitlements clears all "entitlements" edges to the Entitlement entity.
+func (_u *BankUpdate) ClearEntitlements() *BankUpdate {
+	_u.mutation.ClearEntitlements()
+	return _u
+}
+
+// RemoveEntitlementIDs removes the "entitlements" edge to Entitlement entities by IDs.
+func (_u *BankUpdate) RemoveEntitlementIDs(ids ...uuid.UUID) *BankUpdate {
+	_u.mutation.RemoveEntitlementIDs(ids...)
+	return _u
+}
+
+// RemoveEntitlements removes "entitlements" edges to Entitlement entities.
+func (_u *BankUpdate) RemoveEntitlements(v ...*Entitlement) *BankUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEntitlementIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -295,6 +369,96 @@ func (_u *BankUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.APIClientsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAPIClientsIDs(); len(nodes) > 0 && !_u.mutation.APIClientsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.APIClientsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEntitlementsIDs(); len(nodes) > 0 && !_u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EntitlementsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -367,6 +531,36 @@ func (_u *BankUpdateOne) AddCrmEvents(v ...*CrmEvent) *BankUpdateOne {
 	return _u.AddCrmEventIDs(ids...)
 }
 
+// AddAPIClientIDs adds the "api_clients" edge to the APIClient entity by IDs.
+func (_u *BankUpdateOne) AddAPIClientIDs(ids ...uuid.UUID) *BankUpdateOne {
+	_u.mutation.AddAPIClientIDs(ids...)
+	return _u
+}
+
+// AddAPIClients adds the "api_clients" edges to the APIClient entity.
+func (_u *BankUpdateOne) AddAPIClients(v ...*APIClient) *BankUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAPIClientIDs(ids...)
+}
+
+// AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
+func (_u *BankUpdateOne) AddEntitlementIDs(ids ...uuid.UUID) *BankUpdateOne {
+	_u.mutation.AddEntitlementIDs(ids...)
+	return _u
+}
+
+// AddEntitlements adds the "entitlements" edges to the Entitlement entity.
+func (_u *BankUpdateOne) AddEntitlements(v ...*Entitlement) *BankUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEntitlementIDs(ids...)
+}
+
 // Mutation returns the BankMutation object of the builder.
 func (_u *BankUpdateOne) Mutation() *BankMutation {
 	return _u.mutation
@@ -412,6 +606,48 @@ func (_u *BankUpdateOne) RemoveCrmEvents(v ...*CrmEvent) *BankUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCrmEventIDs(ids...)
+}
+
+// ClearAPIClients clears all "api_clients" edges to the APIClient entity.
+func (_u *BankUpdateOne) ClearAPIClients() *BankUpdateOne {
+	_u.mutation.ClearAPIClients()
+	return _u
+}
+
+// RemoveAPIClientIDs removes the "api_clients" edge to APIClient entities by IDs.
+func (_u *BankUpdateOne) RemoveAPIClientIDs(ids ...uuid.UUID) *BankUpdateOne {
+	_u.mutation.RemoveAPIClientIDs(ids...)
+	return _u
+}
+
+// RemoveAPIClients removes "api_clients" edges to APIClient entities.
+func (_u *BankUpdateOne) RemoveAPIClients(v ...*APIClient) *BankUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAPIClientIDs(ids...)
+}
+
+// ClearEntitlements clears all "entitlements" edges to the Entitlement entity.
+func (_u *BankUpdateOne) ClearEntitlements() *BankUpdateOne {
+	_u.mutation.ClearEntitlements()
+	return _u
+}
+
+// RemoveEntitlementIDs removes the "entitlements" edge to Entitlement entities by IDs.
+func (_u *BankUpdateOne) RemoveEntitlementIDs(ids ...uuid.UUID) *BankUpdateOne {
+	_u.mutation.RemoveEntitlementIDs(ids...)
+	return _u
+}
+
+// RemoveEntitlements removes "entitlements" edges to Entitlement entities.
+func (_u *BankUpdateOne) RemoveEntitlements(v ...*Entitlement) *BankUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEntitlementIDs(ids...)
 }
 
 // Where appends a list predicates to the BankUpdate builder.
@@ -603,6 +839,96 @@ func (_u *BankUpdateOne) sqlSave(ctx context.Context) (_node *Bank, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(crmevent.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.APIClientsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAPIClientsIDs(); len(nodes) > 0 && !_u.mutation.APIClientsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.APIClientsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(apiclient.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEntitlementsIDs(); len(nodes) > 0 && !_u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EntitlementsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {

@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
+	"errors"
 	"fmt"
 	"math"
 
@@ -403,6 +404,12 @@ func (_q *CrmEventQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if crmevent.Policy == nil {
+		return errors.New("ent: uninitialized crmevent.Policy (forgotten import ent/runtime?)")
+	}
+	if err := crmevent.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

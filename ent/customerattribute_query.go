@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/predicate"
+	"errors"
 	"fmt"
 	"math"
 
@@ -367,6 +368,12 @@ func (_q *CustomerAttributeQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if customerattribute.Policy == nil {
+		return errors.New("ent: uninitialized customerattribute.Policy (forgotten import ent/runtime?)")
+	}
+	if err := customerattribute.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/predicate"
+	"errors"
 	"fmt"
 	"math"
 
@@ -367,6 +368,12 @@ func (_q *CustomerMessageQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if customermessage.Policy == nil {
+		return errors.New("ent: uninitialized customermessage.Policy (forgotten import ent/runtime?)")
+	}
+	if err := customermessage.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -5,12 +5,16 @@ package ent
 import (
 	"context"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
+	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
@@ -83,13 +87,17 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			apiclient.Table:         apiclient.ValidColumn,
 			address.Table:           address.ValidColumn,
+			auditevent.Table:        auditevent.ValidColumn,
 			bank.Table:              bank.ValidColumn,
 			crmevent.Table:          crmevent.ValidColumn,
 			customer.Table:          customer.ValidColumn,
 			customerattribute.Table: customerattribute.ValidColumn,
 			customermessage.Table:   customermessage.ValidColumn,
+			entitlement.Table:       entitlement.ValidColumn,
 			product.Table:           product.ValidColumn,
+			signingkey.Table:        signingkey.ValidColumn,
 			socialhandle.Table:      socialhandle.ValidColumn,
 			taxresidence.Table:      taxresidence.ValidColumn,
 			user.Table:              user.ValidColumn,

@@ -4,13 +4,17 @@ package ent
 
 import (
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
+	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
@@ -24,8 +28,29 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   apiclient.Table,
+			Columns: apiclient.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: apiclient.FieldID,
+			},
+		},
+		Type: "APIClient",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			apiclient.FieldCreatedAt:       {Type: field.TypeTime, Column: apiclient.FieldCreatedAt},
+			apiclient.FieldUpdatedAt:       {Type: field.TypeTime, Column: apiclient.FieldUpdatedAt},
+			apiclient.FieldClientID:        {Type: field.TypeString, Column: apiclient.FieldClientID},
+			apiclient.FieldSecretHash:      {Type: field.TypeString, Column: apiclient.FieldSecretHash},
+			apiclient.FieldName:            {Type: field.TypeString, Column: apiclient.FieldName},
+			apiclient.FieldBankID:          {Type: field.TypeUUID, Column: apiclient.FieldBankID},
+			apiclient.FieldExternalSubject: {Type: field.TypeString, Column: apiclient.FieldExternalSubject},
+			apiclient.FieldDisabled:        {Type: field.TypeBool, Column: apiclient.FieldDisabled},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   address.Table,
 			Columns: address.Columns,
@@ -56,7 +81,32 @@ var schemaGraph = func() *sqlgraph.Schema {
 			address.FieldIsPrimary:    {Type: field.TypeBool, Column: address.FieldIsPrimary},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditevent.Table,
+			Columns: auditevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: auditevent.FieldID,
+			},
+		},
+		Type: "AuditEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditevent.FieldCreatedAt:   {Type: field.TypeTime, Column: auditevent.FieldCreatedAt},
+			auditevent.FieldUpdatedAt:   {Type: field.TypeTime, Column: auditevent.FieldUpdatedAt},
+			auditevent.FieldActorKind:   {Type: field.TypeEnum, Column: auditevent.FieldActorKind},
+			auditevent.FieldActorID:     {Type: field.TypeUUID, Column: auditevent.FieldActorID},
+			auditevent.FieldActorName:   {Type: field.TypeString, Column: auditevent.FieldActorName},
+			auditevent.FieldRequestorID: {Type: field.TypeString, Column: auditevent.FieldRequestorID},
+			auditevent.FieldRequestID:   {Type: field.TypeString, Column: auditevent.FieldRequestID},
+			auditevent.FieldOperation:   {Type: field.TypeEnum, Column: auditevent.FieldOperation},
+			auditevent.FieldEntityType:  {Type: field.TypeString, Column: auditevent.FieldEntityType},
+			auditevent.FieldEntityID:    {Type: field.TypeUUID, Column: auditevent.FieldEntityID},
+			auditevent.FieldBankID:      {Type: field.TypeUUID, Column: auditevent.FieldBankID},
+			auditevent.FieldFields:      {Type: field.TypeJSON, Column: auditevent.FieldFields},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   bank.Table,
 			Columns: bank.Columns,
@@ -73,7 +123,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			bank.FieldName:      {Type: field.TypeString, Column: bank.FieldName},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   crmevent.Table,
 			Columns: crmevent.Columns,
@@ -98,7 +148,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			crmevent.FieldResult:         {Type: field.TypeString, Column: crmevent.FieldResult},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customer.Table,
 			Columns: customer.Columns,
@@ -143,7 +193,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldLabels:                   {Type: field.TypeJSON, Column: customer.FieldLabels},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customerattribute.Table,
 			Columns: customerattribute.Columns,
@@ -162,7 +212,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customerattribute.FieldValue:      {Type: field.TypeString, Column: customerattribute.FieldValue},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customermessage.Table,
 			Columns: customermessage.Columns,
@@ -182,7 +232,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customermessage.FieldFromPerson:     {Type: field.TypeString, Column: customermessage.FieldFromPerson},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   entitlement.Table,
+			Columns: entitlement.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: entitlement.FieldID,
+			},
+		},
+		Type: "Entitlement",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			entitlement.FieldCreatedAt:   {Type: field.TypeTime, Column: entitlement.FieldCreatedAt},
+			entitlement.FieldUpdatedAt:   {Type: field.TypeTime, Column: entitlement.FieldUpdatedAt},
+			entitlement.FieldRoleName:    {Type: field.TypeString, Column: entitlement.FieldRoleName},
+			entitlement.FieldBankID:      {Type: field.TypeUUID, Column: entitlement.FieldBankID},
+			entitlement.FieldAPIClientID: {Type: field.TypeUUID, Column: entitlement.FieldAPIClientID},
+			entitlement.FieldUserID:      {Type: field.TypeUUID, Column: entitlement.FieldUserID},
+			entitlement.FieldGrantKey:    {Type: field.TypeString, Column: entitlement.FieldGrantKey},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   product.Table,
 			Columns: product.Columns,
@@ -206,7 +276,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			product.FieldClosedOn:    {Type: field.TypeTime, Column: product.FieldClosedOn},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   signingkey.Table,
+			Columns: signingkey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: signingkey.FieldID,
+			},
+		},
+		Type: "SigningKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			signingkey.FieldCreatedAt:     {Type: field.TypeTime, Column: signingkey.FieldCreatedAt},
+			signingkey.FieldUpdatedAt:     {Type: field.TypeTime, Column: signingkey.FieldUpdatedAt},
+			signingkey.FieldKid:           {Type: field.TypeString, Column: signingkey.FieldKid},
+			signingkey.FieldPrivateKeyPem: {Type: field.TypeString, Column: signingkey.FieldPrivateKeyPem},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   socialhandle.Table,
 			Columns: socialhandle.Columns,
@@ -226,7 +313,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			socialhandle.FieldDateActivated: {Type: field.TypeTime, Column: socialhandle.FieldDateActivated},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxresidence.Table,
 			Columns: taxresidence.Columns,
@@ -244,7 +331,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxresidence.FieldTaxNumber:  {Type: field.TypeString, Column: taxresidence.FieldTaxNumber},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -255,14 +342,17 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "User",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			user.FieldCreatedAt:   {Type: field.TypeTime, Column: user.FieldCreatedAt},
-			user.FieldUpdatedAt:   {Type: field.TypeTime, Column: user.FieldUpdatedAt},
-			user.FieldUsername:    {Type: field.TypeString, Column: user.FieldUsername},
-			user.FieldEmail:       {Type: field.TypeString, Column: user.FieldEmail},
-			user.FieldDisplayName: {Type: field.TypeString, Column: user.FieldDisplayName},
+			user.FieldCreatedAt:       {Type: field.TypeTime, Column: user.FieldCreatedAt},
+			user.FieldUpdatedAt:       {Type: field.TypeTime, Column: user.FieldUpdatedAt},
+			user.FieldUsername:        {Type: field.TypeString, Column: user.FieldUsername},
+			user.FieldEmail:           {Type: field.TypeString, Column: user.FieldEmail},
+			user.FieldDisplayName:     {Type: field.TypeString, Column: user.FieldDisplayName},
+			user.FieldPasswordHash:    {Type: field.TypeString, Column: user.FieldPasswordHash},
+			user.FieldExternalSubject: {Type: field.TypeString, Column: user.FieldExternalSubject},
+			user.FieldDisabled:        {Type: field.TypeBool, Column: user.FieldDisabled},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usercustomerlink.Table,
 			Columns: usercustomerlink.Columns,
@@ -281,6 +371,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			usercustomerlink.FieldIsActive:   {Type: field.TypeBool, Column: usercustomerlink.FieldIsActive},
 		},
 	}
+	graph.MustAddE(
+		"bank",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   apiclient.BankTable,
+			Columns: []string{apiclient.BankColumn},
+			Bidi:    false,
+		},
+		"APIClient",
+		"Bank",
+	)
+	graph.MustAddE(
+		"entitlements",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   apiclient.EntitlementsTable,
+			Columns: []string{apiclient.EntitlementsColumn},
+			Bidi:    false,
+		},
+		"APIClient",
+		"Entitlement",
+	)
 	graph.MustAddE(
 		"customer",
 		&sqlgraph.EdgeSpec{
@@ -316,6 +430,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Bank",
 		"CrmEvent",
+	)
+	graph.MustAddE(
+		"api_clients",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.APIClientsTable,
+			Columns: []string{bank.APIClientsColumn},
+			Bidi:    false,
+		},
+		"Bank",
+		"APIClient",
+	)
+	graph.MustAddE(
+		"entitlements",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   bank.EntitlementsTable,
+			Columns: []string{bank.EntitlementsColumn},
+			Bidi:    false,
+		},
+		"Bank",
+		"Entitlement",
 	)
 	graph.MustAddE(
 		"bank",
@@ -474,6 +612,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Customer",
 	)
 	graph.MustAddE(
+		"bank",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   entitlement.BankTable,
+			Columns: []string{entitlement.BankColumn},
+			Bidi:    false,
+		},
+		"Entitlement",
+		"Bank",
+	)
+	graph.MustAddE(
+		"api_client",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   entitlement.APIClientTable,
+			Columns: []string{entitlement.APIClientColumn},
+			Bidi:    false,
+		},
+		"Entitlement",
+		"APIClient",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   entitlement.UserTable,
+			Columns: []string{entitlement.UserColumn},
+			Bidi:    false,
+		},
+		"Entitlement",
+		"User",
+	)
+	graph.MustAddE(
 		"customer",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -522,6 +696,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"UserCustomerLink",
 	)
 	graph.MustAddE(
+		"entitlements",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Entitlement",
+	)
+	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -555,6 +741,114 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *APIClientQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the APIClientQuery builder.
+func (_q *APIClientQuery) Filter() *APIClientFilter {
+	return &APIClientFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *APIClientMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the APIClientMutation builder.
+func (m *APIClientMutation) Filter() *APIClientFilter {
+	return &APIClientFilter{config: m.config, predicateAdder: m}
+}
+
+// APIClientFilter provides a generic filtering capability at runtime for APIClientQuery.
+type APIClientFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *APIClientFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *APIClientFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(apiclient.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *APIClientFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(apiclient.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *APIClientFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(apiclient.FieldUpdatedAt))
+}
+
+// WhereClientID applies the entql string predicate on the client_id field.
+func (f *APIClientFilter) WhereClientID(p entql.StringP) {
+	f.Where(p.Field(apiclient.FieldClientID))
+}
+
+// WhereSecretHash applies the entql string predicate on the secret_hash field.
+func (f *APIClientFilter) WhereSecretHash(p entql.StringP) {
+	f.Where(p.Field(apiclient.FieldSecretHash))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *APIClientFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(apiclient.FieldName))
+}
+
+// WhereBankID applies the entql [16]byte predicate on the bank_id field.
+func (f *APIClientFilter) WhereBankID(p entql.ValueP) {
+	f.Where(p.Field(apiclient.FieldBankID))
+}
+
+// WhereExternalSubject applies the entql string predicate on the external_subject field.
+func (f *APIClientFilter) WhereExternalSubject(p entql.StringP) {
+	f.Where(p.Field(apiclient.FieldExternalSubject))
+}
+
+// WhereDisabled applies the entql bool predicate on the disabled field.
+func (f *APIClientFilter) WhereDisabled(p entql.BoolP) {
+	f.Where(p.Field(apiclient.FieldDisabled))
+}
+
+// WhereHasBank applies a predicate to check if query has an edge bank.
+func (f *APIClientFilter) WhereHasBank() {
+	f.Where(entql.HasEdge("bank"))
+}
+
+// WhereHasBankWith applies a predicate to check if query has an edge bank with a given conditions (other predicates).
+func (f *APIClientFilter) WhereHasBankWith(preds ...predicate.Bank) {
+	f.Where(entql.HasEdgeWith("bank", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEntitlements applies a predicate to check if query has an edge entitlements.
+func (f *APIClientFilter) WhereHasEntitlements() {
+	f.Where(entql.HasEdge("entitlements"))
+}
+
+// WhereHasEntitlementsWith applies a predicate to check if query has an edge entitlements with a given conditions (other predicates).
+func (f *APIClientFilter) WhereHasEntitlementsWith(preds ...predicate.Entitlement) {
+	f.Where(entql.HasEdgeWith("entitlements", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AddressQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -583,7 +877,7 @@ type AddressFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AddressFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -699,6 +993,106 @@ func (f *AddressFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditEventQuery builder.
+func (_q *AuditEventQuery) Filter() *AuditEventFilter {
+	return &AuditEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditEventMutation builder.
+func (m *AuditEventMutation) Filter() *AuditEventFilter {
+	return &AuditEventFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditEventFilter provides a generic filtering capability at runtime for AuditEventQuery.
+type AuditEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *AuditEventFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(auditevent.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AuditEventFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(auditevent.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AuditEventFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(auditevent.FieldUpdatedAt))
+}
+
+// WhereActorKind applies the entql string predicate on the actor_kind field.
+func (f *AuditEventFilter) WhereActorKind(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldActorKind))
+}
+
+// WhereActorID applies the entql [16]byte predicate on the actor_id field.
+func (f *AuditEventFilter) WhereActorID(p entql.ValueP) {
+	f.Where(p.Field(auditevent.FieldActorID))
+}
+
+// WhereActorName applies the entql string predicate on the actor_name field.
+func (f *AuditEventFilter) WhereActorName(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldActorName))
+}
+
+// WhereRequestorID applies the entql string predicate on the requestor_id field.
+func (f *AuditEventFilter) WhereRequestorID(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldRequestorID))
+}
+
+// WhereRequestID applies the entql string predicate on the request_id field.
+func (f *AuditEventFilter) WhereRequestID(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldRequestID))
+}
+
+// WhereOperation applies the entql string predicate on the operation field.
+func (f *AuditEventFilter) WhereOperation(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldOperation))
+}
+
+// WhereEntityType applies the entql string predicate on the entity_type field.
+func (f *AuditEventFilter) WhereEntityType(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldEntityType))
+}
+
+// WhereEntityID applies the entql [16]byte predicate on the entity_id field.
+func (f *AuditEventFilter) WhereEntityID(p entql.ValueP) {
+	f.Where(p.Field(auditevent.FieldEntityID))
+}
+
+// WhereBankID applies the entql [16]byte predicate on the bank_id field.
+func (f *AuditEventFilter) WhereBankID(p entql.ValueP) {
+	f.Where(p.Field(auditevent.FieldBankID))
+}
+
+// WhereFields applies the entql json.RawMessage predicate on the fields field.
+func (f *AuditEventFilter) WhereFields(p entql.BytesP) {
+	f.Where(p.Field(auditevent.FieldFields))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *BankQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -727,7 +1121,7 @@ type BankFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *BankFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -786,6 +1180,34 @@ func (f *BankFilter) WhereHasCrmEventsWith(preds ...predicate.CrmEvent) {
 	})))
 }
 
+// WhereHasAPIClients applies a predicate to check if query has an edge api_clients.
+func (f *BankFilter) WhereHasAPIClients() {
+	f.Where(entql.HasEdge("api_clients"))
+}
+
+// WhereHasAPIClientsWith applies a predicate to check if query has an edge api_clients with a given conditions (other predicates).
+func (f *BankFilter) WhereHasAPIClientsWith(preds ...predicate.APIClient) {
+	f.Where(entql.HasEdgeWith("api_clients", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEntitlements applies a predicate to check if query has an edge entitlements.
+func (f *BankFilter) WhereHasEntitlements() {
+	f.Where(entql.HasEdge("entitlements"))
+}
+
+// WhereHasEntitlementsWith applies a predicate to check if query has an edge entitlements with a given conditions (other predicates).
+func (f *BankFilter) WhereHasEntitlementsWith(preds ...predicate.Entitlement) {
+	f.Where(entql.HasEdgeWith("entitlements", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *CrmEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -815,7 +1237,7 @@ type CrmEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CrmEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -943,7 +1365,7 @@ type CustomerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1269,7 +1691,7 @@ type CustomerAttributeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerAttributeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1353,7 +1775,7 @@ type CustomerMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1414,6 +1836,123 @@ func (f *CustomerMessageFilter) WhereHasCustomerWith(preds ...predicate.Customer
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EntitlementQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EntitlementQuery builder.
+func (_q *EntitlementQuery) Filter() *EntitlementFilter {
+	return &EntitlementFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EntitlementMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EntitlementMutation builder.
+func (m *EntitlementMutation) Filter() *EntitlementFilter {
+	return &EntitlementFilter{config: m.config, predicateAdder: m}
+}
+
+// EntitlementFilter provides a generic filtering capability at runtime for EntitlementQuery.
+type EntitlementFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EntitlementFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *EntitlementFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(entitlement.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EntitlementFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(entitlement.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EntitlementFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(entitlement.FieldUpdatedAt))
+}
+
+// WhereRoleName applies the entql string predicate on the role_name field.
+func (f *EntitlementFilter) WhereRoleName(p entql.StringP) {
+	f.Where(p.Field(entitlement.FieldRoleName))
+}
+
+// WhereBankID applies the entql [16]byte predicate on the bank_id field.
+func (f *EntitlementFilter) WhereBankID(p entql.ValueP) {
+	f.Where(p.Field(entitlement.FieldBankID))
+}
+
+// WhereAPIClientID applies the entql [16]byte predicate on the api_client_id field.
+func (f *EntitlementFilter) WhereAPIClientID(p entql.ValueP) {
+	f.Where(p.Field(entitlement.FieldAPIClientID))
+}
+
+// WhereUserID applies the entql [16]byte predicate on the user_id field.
+func (f *EntitlementFilter) WhereUserID(p entql.ValueP) {
+	f.Where(p.Field(entitlement.FieldUserID))
+}
+
+// WhereGrantKey applies the entql string predicate on the grant_key field.
+func (f *EntitlementFilter) WhereGrantKey(p entql.StringP) {
+	f.Where(p.Field(entitlement.FieldGrantKey))
+}
+
+// WhereHasBank applies a predicate to check if query has an edge bank.
+func (f *EntitlementFilter) WhereHasBank() {
+	f.Where(entql.HasEdge("bank"))
+}
+
+// WhereHasBankWith applies a predicate to check if query has an edge bank with a given conditions (other predicates).
+func (f *EntitlementFilter) WhereHasBankWith(preds ...predicate.Bank) {
+	f.Where(entql.HasEdgeWith("bank", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAPIClient applies a predicate to check if query has an edge api_client.
+func (f *EntitlementFilter) WhereHasAPIClient() {
+	f.Where(entql.HasEdge("api_client"))
+}
+
+// WhereHasAPIClientWith applies a predicate to check if query has an edge api_client with a given conditions (other predicates).
+func (f *EntitlementFilter) WhereHasAPIClientWith(preds ...predicate.APIClient) {
+	f.Where(entql.HasEdgeWith("api_client", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *EntitlementFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *EntitlementFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProductQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1442,7 +1981,7 @@ type ProductFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProductFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1523,6 +2062,66 @@ func (f *ProductFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SigningKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SigningKeyQuery builder.
+func (_q *SigningKeyQuery) Filter() *SigningKeyFilter {
+	return &SigningKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SigningKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SigningKeyMutation builder.
+func (m *SigningKeyMutation) Filter() *SigningKeyFilter {
+	return &SigningKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// SigningKeyFilter provides a generic filtering capability at runtime for SigningKeyQuery.
+type SigningKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SigningKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *SigningKeyFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(signingkey.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SigningKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(signingkey.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SigningKeyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(signingkey.FieldUpdatedAt))
+}
+
+// WhereKid applies the entql string predicate on the kid field.
+func (f *SigningKeyFilter) WhereKid(p entql.StringP) {
+	f.Where(p.Field(signingkey.FieldKid))
+}
+
+// WherePrivateKeyPem applies the entql string predicate on the private_key_pem field.
+func (f *SigningKeyFilter) WherePrivateKeyPem(p entql.StringP) {
+	f.Where(p.Field(signingkey.FieldPrivateKeyPem))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SocialHandleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1551,7 +2150,7 @@ type SocialHandleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SocialHandleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1640,7 +2239,7 @@ type TaxResidenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxResidenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1719,7 +2318,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1755,6 +2354,21 @@ func (f *UserFilter) WhereDisplayName(p entql.StringP) {
 	f.Where(p.Field(user.FieldDisplayName))
 }
 
+// WherePasswordHash applies the entql string predicate on the password_hash field.
+func (f *UserFilter) WherePasswordHash(p entql.StringP) {
+	f.Where(p.Field(user.FieldPasswordHash))
+}
+
+// WhereExternalSubject applies the entql string predicate on the external_subject field.
+func (f *UserFilter) WhereExternalSubject(p entql.StringP) {
+	f.Where(p.Field(user.FieldExternalSubject))
+}
+
+// WhereDisabled applies the entql bool predicate on the disabled field.
+func (f *UserFilter) WhereDisabled(p entql.BoolP) {
+	f.Where(p.Field(user.FieldDisabled))
+}
+
 // WhereHasCustomerLinks applies a predicate to check if query has an edge customer_links.
 func (f *UserFilter) WhereHasCustomerLinks() {
 	f.Where(entql.HasEdge("customer_links"))
@@ -1763,6 +2377,20 @@ func (f *UserFilter) WhereHasCustomerLinks() {
 // WhereHasCustomerLinksWith applies a predicate to check if query has an edge customer_links with a given conditions (other predicates).
 func (f *UserFilter) WhereHasCustomerLinksWith(preds ...predicate.UserCustomerLink) {
 	f.Where(entql.HasEdgeWith("customer_links", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEntitlements applies a predicate to check if query has an edge entitlements.
+func (f *UserFilter) WhereHasEntitlements() {
+	f.Where(entql.HasEdge("entitlements"))
+}
+
+// WhereHasEntitlementsWith applies a predicate to check if query has an edge entitlements with a given conditions (other predicates).
+func (f *UserFilter) WhereHasEntitlementsWith(preds ...predicate.Entitlement) {
+	f.Where(entql.HasEdgeWith("entitlements", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -1798,7 +2426,7 @@ type UserCustomerLinkFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserCustomerLinkFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -5,11 +5,14 @@ package ent
 import (
 	"context"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -23,6 +26,235 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *APIClientQuery) CollectFields(ctx context.Context, satisfies ...string) (*APIClientQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(apiclient.Columns))
+		selectedFields = []string{apiclient.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "bank":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&BankClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, bankImplementors)...); err != nil {
+				return err
+			}
+			_q.withBank = query
+			if _, ok := fieldSeen[apiclient.FieldBankID]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldBankID)
+				fieldSeen[apiclient.FieldBankID] = struct{}{}
+			}
+
+		case "entitlements":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EntitlementClient{config: _q.config}).Query()
+			)
+			args := newEntitlementPaginateArgs(fieldArgs(ctx, new(EntitlementWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newEntitlementPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*APIClient) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID uuid.UUID `sql:"api_client_id"`
+							Count  int       `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(apiclient.EntitlementsColumn), ids...))
+						})
+						if err := query.GroupBy(apiclient.EntitlementsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[uuid.UUID]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*APIClient) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Entitlements)
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, entitlementImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(apiclient.EntitlementsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEntitlements(alias, func(wq *EntitlementQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[apiclient.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldCreatedAt)
+				fieldSeen[apiclient.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[apiclient.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldUpdatedAt)
+				fieldSeen[apiclient.FieldUpdatedAt] = struct{}{}
+			}
+		case "clientID":
+			if _, ok := fieldSeen[apiclient.FieldClientID]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldClientID)
+				fieldSeen[apiclient.FieldClientID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[apiclient.FieldName]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldName)
+				fieldSeen[apiclient.FieldName] = struct{}{}
+			}
+		case "bankID":
+			if _, ok := fieldSeen[apiclient.FieldBankID]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldBankID)
+				fieldSeen[apiclient.FieldBankID] = struct{}{}
+			}
+		case "externalSubject":
+			if _, ok := fieldSeen[apiclient.FieldExternalSubject]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldExternalSubject)
+				fieldSeen[apiclient.FieldExternalSubject] = struct{}{}
+			}
+		case "disabled":
+			if _, ok := fieldSeen[apiclient.FieldDisabled]; !ok {
+				selectedFields = append(selectedFields, apiclient.FieldDisabled)
+				fieldSeen[apiclient.FieldDisabled] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type apiclientPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []APIClientPaginateOption
+}
+
+func newAPIClientPaginateArgs(rv map[string]any) *apiclientPaginateArgs {
+	args := &apiclientPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*APIClientOrder:
+			args.opts = append(args.opts, WithAPIClientOrder(v))
+		case []any:
+			var orders []*APIClientOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &APIClientOrder{Field: &APIClientOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithAPIClientOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*APIClientWhereInput); ok {
+		args.opts = append(args.opts, WithAPIClientFilter(v.Filter))
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *AddressQuery) CollectFields(ctx context.Context, satisfies ...string) (*AddressQuery, error) {
@@ -215,6 +447,156 @@ func newAddressPaginateArgs(rv map[string]any) *addressPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AddressWhereInput); ok {
 		args.opts = append(args.opts, WithAddressFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditevent.Columns))
+		selectedFields = []string{auditevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[auditevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldCreatedAt)
+				fieldSeen[auditevent.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[auditevent.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldUpdatedAt)
+				fieldSeen[auditevent.FieldUpdatedAt] = struct{}{}
+			}
+		case "actorKind":
+			if _, ok := fieldSeen[auditevent.FieldActorKind]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldActorKind)
+				fieldSeen[auditevent.FieldActorKind] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[auditevent.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldActorID)
+				fieldSeen[auditevent.FieldActorID] = struct{}{}
+			}
+		case "actorName":
+			if _, ok := fieldSeen[auditevent.FieldActorName]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldActorName)
+				fieldSeen[auditevent.FieldActorName] = struct{}{}
+			}
+		case "requestorID":
+			if _, ok := fieldSeen[auditevent.FieldRequestorID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldRequestorID)
+				fieldSeen[auditevent.FieldRequestorID] = struct{}{}
+			}
+		case "requestID":
+			if _, ok := fieldSeen[auditevent.FieldRequestID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldRequestID)
+				fieldSeen[auditevent.FieldRequestID] = struct{}{}
+			}
+		case "operation":
+			if _, ok := fieldSeen[auditevent.FieldOperation]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldOperation)
+				fieldSeen[auditevent.FieldOperation] = struct{}{}
+			}
+		case "entityType":
+			if _, ok := fieldSeen[auditevent.FieldEntityType]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldEntityType)
+				fieldSeen[auditevent.FieldEntityType] = struct{}{}
+			}
+		case "entityID":
+			if _, ok := fieldSeen[auditevent.FieldEntityID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldEntityID)
+				fieldSeen[auditevent.FieldEntityID] = struct{}{}
+			}
+		case "bankID":
+			if _, ok := fieldSeen[auditevent.FieldBankID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldBankID)
+				fieldSeen[auditevent.FieldBankID] = struct{}{}
+			}
+		case "fields":
+			if _, ok := fieldSeen[auditevent.FieldFields]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldFields)
+				fieldSeen[auditevent.FieldFields] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditeventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditEventPaginateOption
+}
+
+func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
+	args := &auditeventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*AuditEventOrder:
+			args.opts = append(args.opts, WithAuditEventOrder(v))
+		case []any:
+			var orders []*AuditEventOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &AuditEventOrder{Field: &AuditEventOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithAuditEventOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*AuditEventWhereInput); ok {
+		args.opts = append(args.opts, WithAuditEventFilter(v.Filter))
 	}
 	return args
 }
@@ -1940,6 +2322,171 @@ func newCustomerMessagePaginateArgs(rv map[string]any) *customermessagePaginateA
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EntitlementQuery) CollectFields(ctx context.Context, satisfies ...string) (*EntitlementQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EntitlementQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(entitlement.Columns))
+		selectedFields = []string{entitlement.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "bank":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&BankClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, bankImplementors)...); err != nil {
+				return err
+			}
+			_q.withBank = query
+			if _, ok := fieldSeen[entitlement.FieldBankID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldBankID)
+				fieldSeen[entitlement.FieldBankID] = struct{}{}
+			}
+
+		case "apiClient":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&APIClientClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, apiclientImplementors)...); err != nil {
+				return err
+			}
+			_q.withAPIClient = query
+			if _, ok := fieldSeen[entitlement.FieldAPIClientID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldAPIClientID)
+				fieldSeen[entitlement.FieldAPIClientID] = struct{}{}
+			}
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[entitlement.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldUserID)
+				fieldSeen[entitlement.FieldUserID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[entitlement.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldCreatedAt)
+				fieldSeen[entitlement.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[entitlement.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldUpdatedAt)
+				fieldSeen[entitlement.FieldUpdatedAt] = struct{}{}
+			}
+		case "roleName":
+			if _, ok := fieldSeen[entitlement.FieldRoleName]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldRoleName)
+				fieldSeen[entitlement.FieldRoleName] = struct{}{}
+			}
+		case "bankID":
+			if _, ok := fieldSeen[entitlement.FieldBankID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldBankID)
+				fieldSeen[entitlement.FieldBankID] = struct{}{}
+			}
+		case "apiClientID":
+			if _, ok := fieldSeen[entitlement.FieldAPIClientID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldAPIClientID)
+				fieldSeen[entitlement.FieldAPIClientID] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[entitlement.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, entitlement.FieldUserID)
+				fieldSeen[entitlement.FieldUserID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type entitlementPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EntitlementPaginateOption
+}
+
+func newEntitlementPaginateArgs(rv map[string]any) *entitlementPaginateArgs {
+	args := &entitlementPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*EntitlementOrder:
+			args.opts = append(args.opts, WithEntitlementOrder(v))
+		case []any:
+			var orders []*EntitlementOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &EntitlementOrder{Field: &EntitlementOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithEntitlementOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*EntitlementWhereInput); ok {
+		args.opts = append(args.opts, WithEntitlementFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *ProductQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProductQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -2397,7 +2944,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&UserCustomerLinkClient{config: _q.config}).Query()
 			)
-			args := newUserCustomerLinkPaginateArgs(fieldArgs(ctx, new(UserCustomerLinkWhereInput), path...))
+			args := newUserCustomerLinkPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2479,6 +3026,95 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			_q.WithNamedCustomerLinks(alias, func(wq *UserCustomerLinkQuery) {
 				*wq = *query
 			})
+
+		case "entitlements":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EntitlementClient{config: _q.config}).Query()
+			)
+			args := newEntitlementPaginateArgs(fieldArgs(ctx, nil, path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newEntitlementPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*User) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID uuid.UUID `sql:"user_id"`
+							Count  int       `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(user.EntitlementsColumn), ids...))
+						})
+						if err := query.GroupBy(user.EntitlementsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[uuid.UUID]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Entitlements)
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, entitlementImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(user.EntitlementsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEntitlements(alias, func(wq *EntitlementQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[user.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, user.FieldCreatedAt)
@@ -2503,6 +3139,16 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[user.FieldDisplayName]; !ok {
 				selectedFields = append(selectedFields, user.FieldDisplayName)
 				fieldSeen[user.FieldDisplayName] = struct{}{}
+			}
+		case "externalSubject":
+			if _, ok := fieldSeen[user.FieldExternalSubject]; !ok {
+				selectedFields = append(selectedFields, user.FieldExternalSubject)
+				fieldSeen[user.FieldExternalSubject] = struct{}{}
+			}
+		case "disabled":
+			if _, ok := fieldSeen[user.FieldDisabled]; !ok {
+				selectedFields = append(selectedFields, user.FieldDisabled)
+				fieldSeen[user.FieldDisabled] = struct{}{}
 			}
 		case "id":
 		case "__typename":

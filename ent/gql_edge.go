@@ -8,6 +8,35 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *APIClient) Bank(ctx context.Context) (*Bank, error) {
+	result, err := _m.Edges.BankOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryBank().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *APIClient) Entitlements(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*EntitlementOrder, where *EntitlementWhereInput,
+) (*EntitlementConnection, error) {
+	opts := []EntitlementPaginateOption{
+		WithEntitlementOrder(orderBy),
+		WithEntitlementFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedEntitlements(alias); err == nil || hasTotalCount {
+		pager, err := newEntitlementPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &EntitlementConnection{Edges: []*EntitlementEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryEntitlements().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Address) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {
@@ -266,6 +295,30 @@ func (_m *CustomerMessage) Customer(ctx context.Context) (*Customer, error) {
 	return result, err
 }
 
+func (_m *Entitlement) Bank(ctx context.Context) (*Bank, error) {
+	result, err := _m.Edges.BankOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryBank().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Entitlement) APIClient(ctx context.Context) (*APIClient, error) {
+	result, err := _m.Edges.APIClientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAPIClient().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Entitlement) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Product) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {
@@ -291,11 +344,10 @@ func (_m *TaxResidence) Customer(ctx context.Context) (*Customer, error) {
 }
 
 func (_m *User) CustomerLinks(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*UserCustomerLinkOrder, where *UserCustomerLinkWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*UserCustomerLinkOrder,
 ) (*UserCustomerLinkConnection, error) {
 	opts := []UserCustomerLinkPaginateOption{
 		WithUserCustomerLinkOrder(orderBy),
-		WithUserCustomerLinkFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
@@ -309,6 +361,26 @@ func (_m *User) CustomerLinks(
 		return conn, nil
 	}
 	return _m.QueryCustomerLinks().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *User) Entitlements(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*EntitlementOrder,
+) (*EntitlementConnection, error) {
+	opts := []EntitlementPaginateOption{
+		WithEntitlementOrder(orderBy),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedEntitlements(alias); err == nil || hasTotalCount {
+		pager, err := newEntitlementPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &EntitlementConnection{Edges: []*EntitlementEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryEntitlements().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *UserCustomerLink) User(ctx context.Context) (*User, error) {

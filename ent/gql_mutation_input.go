@@ -12,6 +12,42 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// UpdateAPIClientInput represents a mutation input for updating apiclients.
+type UpdateAPIClientInput struct {
+	Name                 *string
+	ClearExternalSubject bool
+	ExternalSubject      *string
+	Disabled             *bool
+}
+
+// Mutate applies the UpdateAPIClientInput on the APIClientMutation builder.
+func (i *UpdateAPIClientInput) Mutate(m *APIClientMutation) {
+	if v := i.Name; v != nil {
+		m.SetName(*v)
+	}
+	if i.ClearExternalSubject {
+		m.ClearExternalSubject()
+	}
+	if v := i.ExternalSubject; v != nil {
+		m.SetExternalSubject(*v)
+	}
+	if v := i.Disabled; v != nil {
+		m.SetDisabled(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateAPIClientInput on the APIClientUpdate builder.
+func (c *APIClientUpdate) SetInput(i UpdateAPIClientInput) *APIClientUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateAPIClientInput on the APIClientUpdateOne builder.
+func (c *APIClientUpdateOne) SetInput(i UpdateAPIClientInput) *APIClientUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
 // CreateAddressInput represents a mutation input for creating addresses.
 type CreateAddressInput struct {
 	Line1        *string
@@ -926,6 +962,34 @@ func (c *CustomerMessageUpdateOne) SetInput(i UpdateCustomerMessageInput) *Custo
 	return c
 }
 
+// CreateEntitlementInput represents a mutation input for creating entitlements.
+type CreateEntitlementInput struct {
+	RoleName    string
+	BankID      *uuid.UUID
+	APIClientID *uuid.UUID
+	UserID      *uuid.UUID
+}
+
+// Mutate applies the CreateEntitlementInput on the EntitlementMutation builder.
+func (i *CreateEntitlementInput) Mutate(m *EntitlementMutation) {
+	m.SetRoleName(i.RoleName)
+	if v := i.BankID; v != nil {
+		m.SetBankID(*v)
+	}
+	if v := i.APIClientID; v != nil {
+		m.SetAPIClientID(*v)
+	}
+	if v := i.UserID; v != nil {
+		m.SetUserID(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateEntitlementInput on the EntitlementCreate builder.
+func (c *EntitlementCreate) SetInput(i CreateEntitlementInput) *EntitlementCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
 // CreateProductInput represents a mutation input for creating products.
 type CreateProductInput struct {
 	ProductCode product.ProductCode
@@ -1126,9 +1190,11 @@ func (c *TaxResidenceUpdateOne) SetInput(i UpdateTaxResidenceInput) *TaxResidenc
 
 // CreateUserInput represents a mutation input for creating users.
 type CreateUserInput struct {
-	Username    string
-	Email       *string
-	DisplayName *string
+	Username        string
+	Email           *string
+	DisplayName     *string
+	ExternalSubject *string
+	Disabled        *bool
 }
 
 // Mutate applies the CreateUserInput on the UserMutation builder.
@@ -1140,6 +1206,12 @@ func (i *CreateUserInput) Mutate(m *UserMutation) {
 	if v := i.DisplayName; v != nil {
 		m.SetDisplayName(*v)
 	}
+	if v := i.ExternalSubject; v != nil {
+		m.SetExternalSubject(*v)
+	}
+	if v := i.Disabled; v != nil {
+		m.SetDisabled(*v)
+	}
 }
 
 // SetInput applies the change-set in the CreateUserInput on the UserCreate builder.
@@ -1150,11 +1222,14 @@ func (c *UserCreate) SetInput(i CreateUserInput) *UserCreate {
 
 // UpdateUserInput represents a mutation input for updating users.
 type UpdateUserInput struct {
-	Username         *string
-	ClearEmail       bool
-	Email            *string
-	ClearDisplayName bool
-	DisplayName      *string
+	Username             *string
+	ClearEmail           bool
+	Email                *string
+	ClearDisplayName     bool
+	DisplayName          *string
+	ClearExternalSubject bool
+	ExternalSubject      *string
+	Disabled             *bool
 }
 
 // Mutate applies the UpdateUserInput on the UserMutation builder.
@@ -1173,6 +1248,15 @@ func (i *UpdateUserInput) Mutate(m *UserMutation) {
 	}
 	if v := i.DisplayName; v != nil {
 		m.SetDisplayName(*v)
+	}
+	if i.ClearExternalSubject {
+		m.ClearExternalSubject()
+	}
+	if v := i.ExternalSubject; v != nil {
+		m.SetExternalSubject(*v)
+	}
+	if v := i.Disabled; v != nil {
+		m.SetDisabled(*v)
 	}
 }
 

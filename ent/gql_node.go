@@ -5,11 +5,14 @@ package ent
 import (
 	"context"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -29,10 +32,20 @@ type Noder interface {
 	IsNode()
 }
 
+var apiclientImplementors = []string{"APIClient", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*APIClient) IsNode() {}
+
 var addressImplementors = []string{"Address", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Address) IsNode() {}
+
+var auditeventImplementors = []string{"AuditEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AuditEvent) IsNode() {}
 
 var bankImplementors = []string{"Bank", "Node"}
 
@@ -58,6 +71,11 @@ var customermessageImplementors = []string{"CustomerMessage", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*CustomerMessage) IsNode() {}
+
+var entitlementImplementors = []string{"Entitlement", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Entitlement) IsNode() {}
 
 var productImplementors = []string{"Product", "Node"}
 
@@ -142,11 +160,29 @@ func (c *Client) Noder(ctx context.Context, id uuid.UUID, opts ...NodeOption) (_
 
 func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, error) {
 	switch table {
+	case apiclient.Table:
+		query := c.APIClient.Query().
+			Where(apiclient.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, apiclientImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case address.Table:
 		query := c.Address.Query().
 			Where(address.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, addressImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case auditevent.Table:
+		query := c.AuditEvent.Query().
+			Where(auditevent.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditeventImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -192,6 +228,15 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 			Where(customermessage.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, customermessageImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case entitlement.Table:
+		query := c.Entitlement.Query().
+			Where(entitlement.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, entitlementImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -314,10 +359,42 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case apiclient.Table:
+		query := c.APIClient.Query().
+			Where(apiclient.IDIn(ids...))
+		query, err := query.CollectFields(ctx, apiclientImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case address.Table:
 		query := c.Address.Query().
 			Where(address.IDIn(ids...))
 		query, err := query.CollectFields(ctx, addressImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case auditevent.Table:
+		query := c.AuditEvent.Query().
+			Where(auditevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, auditeventImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -398,6 +475,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 		query := c.CustomerMessage.Query().
 			Where(customermessage.IDIn(ids...))
 		query, err := query.CollectFields(ctx, customermessageImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case entitlement.Table:
+		query := c.Entitlement.Query().
+			Where(entitlement.IDIn(ids...))
+		query, err := query.CollectFields(ctx, entitlementImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -4,11 +4,14 @@ package ent
 
 import (
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
 	"custgraph/ent/socialhandle"
@@ -21,6 +24,448 @@ import (
 
 	"github.com/google/uuid"
 )
+
+// APIClientWhereInput represents a where input for filtering APIClient queries.
+type APIClientWhereInput struct {
+	Predicates []predicate.APIClient  `json:"-"`
+	Not        *APIClientWhereInput   `json:"not,omitempty"`
+	Or         []*APIClientWhereInput `json:"or,omitempty"`
+	And        []*APIClientWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *uuid.UUID  `json:"id,omitempty"`
+	IDNEQ   *uuid.UUID  `json:"idNEQ,omitempty"`
+	IDIn    []uuid.UUID `json:"idIn,omitempty"`
+	IDNotIn []uuid.UUID `json:"idNotIn,omitempty"`
+	IDGT    *uuid.UUID  `json:"idGT,omitempty"`
+	IDGTE   *uuid.UUID  `json:"idGTE,omitempty"`
+	IDLT    *uuid.UUID  `json:"idLT,omitempty"`
+	IDLTE   *uuid.UUID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "client_id" field predicates.
+	ClientID             *string  `json:"clientID,omitempty"`
+	ClientIDNEQ          *string  `json:"clientIDNEQ,omitempty"`
+	ClientIDIn           []string `json:"clientIDIn,omitempty"`
+	ClientIDNotIn        []string `json:"clientIDNotIn,omitempty"`
+	ClientIDGT           *string  `json:"clientIDGT,omitempty"`
+	ClientIDGTE          *string  `json:"clientIDGTE,omitempty"`
+	ClientIDLT           *string  `json:"clientIDLT,omitempty"`
+	ClientIDLTE          *string  `json:"clientIDLTE,omitempty"`
+	ClientIDContains     *string  `json:"clientIDContains,omitempty"`
+	ClientIDHasPrefix    *string  `json:"clientIDHasPrefix,omitempty"`
+	ClientIDHasSuffix    *string  `json:"clientIDHasSuffix,omitempty"`
+	ClientIDEqualFold    *string  `json:"clientIDEqualFold,omitempty"`
+	ClientIDContainsFold *string  `json:"clientIDContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "bank_id" field predicates.
+	BankID       *uuid.UUID  `json:"bankID,omitempty"`
+	BankIDNEQ    *uuid.UUID  `json:"bankIDNEQ,omitempty"`
+	BankIDIn     []uuid.UUID `json:"bankIDIn,omitempty"`
+	BankIDNotIn  []uuid.UUID `json:"bankIDNotIn,omitempty"`
+	BankIDIsNil  bool        `json:"bankIDIsNil,omitempty"`
+	BankIDNotNil bool        `json:"bankIDNotNil,omitempty"`
+
+	// "external_subject" field predicates.
+	ExternalSubject             *string  `json:"externalSubject,omitempty"`
+	ExternalSubjectNEQ          *string  `json:"externalSubjectNEQ,omitempty"`
+	ExternalSubjectIn           []string `json:"externalSubjectIn,omitempty"`
+	ExternalSubjectNotIn        []string `json:"externalSubjectNotIn,omitempty"`
+	ExternalSubjectGT           *string  `json:"externalSubjectGT,omitempty"`
+	ExternalSubjectGTE          *string  `json:"externalSubjectGTE,omitempty"`
+	ExternalSubjectLT           *string  `json:"externalSubjectLT,omitempty"`
+	ExternalSubjectLTE          *string  `json:"externalSubjectLTE,omitempty"`
+	ExternalSubjectContains     *string  `json:"externalSubjectContains,omitempty"`
+	ExternalSubjectHasPrefix    *string  `json:"externalSubjectHasPrefix,omitempty"`
+	ExternalSubjectHasSuffix    *string  `json:"externalSubjectHasSuffix,omitempty"`
+	ExternalSubjectIsNil        bool     `json:"externalSubjectIsNil,omitempty"`
+	ExternalSubjectNotNil       bool     `json:"externalSubjectNotNil,omitempty"`
+	ExternalSubjectEqualFold    *string  `json:"externalSubjectEqualFold,omitempty"`
+	ExternalSubjectContainsFold *string  `json:"externalSubjectContainsFold,omitempty"`
+
+	// "disabled" field predicates.
+	Disabled    *bool `json:"disabled,omitempty"`
+	DisabledNEQ *bool `json:"disabledNEQ,omitempty"`
+
+	// "bank" edge predicates.
+	HasBank     *bool             `json:"hasBank,omitempty"`
+	HasBankWith []*BankWhereInput `json:"hasBankWith,omitempty"`
+
+	// "entitlements" edge predicates.
+	HasEntitlements     *bool                    `json:"hasEntitlements,omitempty"`
+	HasEntitlementsWith []*EntitlementWhereInput `json:"hasEntitlementsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *APIClientWhereInput) AddPredicates(predicates ...predicate.APIClient) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the APIClientWhereInput filter on the APIClientQuery builder.
+func (i *APIClientWhereInput) Filter(q *APIClientQuery) (*APIClientQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAPIClientWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAPIClientWhereInput is returned in case the APIClientWhereInput is empty.
+var ErrEmptyAPIClientWhereInput = errors.New("ent: empty predicate APIClientWhereInput")
+
+// P returns a predicate for filtering apiclients.
+// An error is returned if the input is empty or invalid.
+func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
+	var predicates []predicate.APIClient
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, apiclient.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.APIClient, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, apiclient.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.APIClient, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, apiclient.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, apiclient.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, apiclient.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, apiclient.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, apiclient.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, apiclient.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, apiclient.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, apiclient.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, apiclient.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, apiclient.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, apiclient.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, apiclient.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, apiclient.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, apiclient.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, apiclient.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, apiclient.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, apiclient.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, apiclient.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, apiclient.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, apiclient.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, apiclient.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, apiclient.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, apiclient.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, apiclient.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, apiclient.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ClientID != nil {
+		predicates = append(predicates, apiclient.ClientIDEQ(*i.ClientID))
+	}
+	if i.ClientIDNEQ != nil {
+		predicates = append(predicates, apiclient.ClientIDNEQ(*i.ClientIDNEQ))
+	}
+	if len(i.ClientIDIn) > 0 {
+		predicates = append(predicates, apiclient.ClientIDIn(i.ClientIDIn...))
+	}
+	if len(i.ClientIDNotIn) > 0 {
+		predicates = append(predicates, apiclient.ClientIDNotIn(i.ClientIDNotIn...))
+	}
+	if i.ClientIDGT != nil {
+		predicates = append(predicates, apiclient.ClientIDGT(*i.ClientIDGT))
+	}
+	if i.ClientIDGTE != nil {
+		predicates = append(predicates, apiclient.ClientIDGTE(*i.ClientIDGTE))
+	}
+	if i.ClientIDLT != nil {
+		predicates = append(predicates, apiclient.ClientIDLT(*i.ClientIDLT))
+	}
+	if i.ClientIDLTE != nil {
+		predicates = append(predicates, apiclient.ClientIDLTE(*i.ClientIDLTE))
+	}
+	if i.ClientIDContains != nil {
+		predicates = append(predicates, apiclient.ClientIDContains(*i.ClientIDContains))
+	}
+	if i.ClientIDHasPrefix != nil {
+		predicates = append(predicates, apiclient.ClientIDHasPrefix(*i.ClientIDHasPrefix))
+	}
+	if i.ClientIDHasSuffix != nil {
+		predicates = append(predicates, apiclient.ClientIDHasSuffix(*i.ClientIDHasSuffix))
+	}
+	if i.ClientIDEqualFold != nil {
+		predicates = append(predicates, apiclient.ClientIDEqualFold(*i.ClientIDEqualFold))
+	}
+	if i.ClientIDContainsFold != nil {
+		predicates = append(predicates, apiclient.ClientIDContainsFold(*i.ClientIDContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, apiclient.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, apiclient.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, apiclient.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, apiclient.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, apiclient.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, apiclient.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, apiclient.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, apiclient.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, apiclient.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, apiclient.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, apiclient.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, apiclient.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, apiclient.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.BankID != nil {
+		predicates = append(predicates, apiclient.BankIDEQ(*i.BankID))
+	}
+	if i.BankIDNEQ != nil {
+		predicates = append(predicates, apiclient.BankIDNEQ(*i.BankIDNEQ))
+	}
+	if len(i.BankIDIn) > 0 {
+		predicates = append(predicates, apiclient.BankIDIn(i.BankIDIn...))
+	}
+	if len(i.BankIDNotIn) > 0 {
+		predicates = append(predicates, apiclient.BankIDNotIn(i.BankIDNotIn...))
+	}
+	if i.BankIDIsNil {
+		predicates = append(predicates, apiclient.BankIDIsNil())
+	}
+	if i.BankIDNotNil {
+		predicates = append(predicates, apiclient.BankIDNotNil())
+	}
+	if i.ExternalSubject != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectEQ(*i.ExternalSubject))
+	}
+	if i.ExternalSubjectNEQ != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectNEQ(*i.ExternalSubjectNEQ))
+	}
+	if len(i.ExternalSubjectIn) > 0 {
+		predicates = append(predicates, apiclient.ExternalSubjectIn(i.ExternalSubjectIn...))
+	}
+	if len(i.ExternalSubjectNotIn) > 0 {
+		predicates = append(predicates, apiclient.ExternalSubjectNotIn(i.ExternalSubjectNotIn...))
+	}
+	if i.ExternalSubjectGT != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectGT(*i.ExternalSubjectGT))
+	}
+	if i.ExternalSubjectGTE != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectGTE(*i.ExternalSubjectGTE))
+	}
+	if i.ExternalSubjectLT != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectLT(*i.ExternalSubjectLT))
+	}
+	if i.ExternalSubjectLTE != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectLTE(*i.ExternalSubjectLTE))
+	}
+	if i.ExternalSubjectContains != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectContains(*i.ExternalSubjectContains))
+	}
+	if i.ExternalSubjectHasPrefix != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectHasPrefix(*i.ExternalSubjectHasPrefix))
+	}
+	if i.ExternalSubjectHasSuffix != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectHasSuffix(*i.ExternalSubjectHasSuffix))
+	}
+	if i.ExternalSubjectIsNil {
+		predicates = append(predicates, apiclient.ExternalSubjectIsNil())
+	}
+	if i.ExternalSubjectNotNil {
+		predicates = append(predicates, apiclient.ExternalSubjectNotNil())
+	}
+	if i.ExternalSubjectEqualFold != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectEqualFold(*i.ExternalSubjectEqualFold))
+	}
+	if i.ExternalSubjectContainsFold != nil {
+		predicates = append(predicates, apiclient.ExternalSubjectContainsFold(*i.ExternalSubjectContainsFold))
+	}
+	if i.Disabled != nil {
+		predicates = append(predicates, apiclient.DisabledEQ(*i.Disabled))
+	}
+	if i.DisabledNEQ != nil {
+		predicates = append(predicates, apiclient.DisabledNEQ(*i.DisabledNEQ))
+	}
+
+	if i.HasBank != nil {
+		p := apiclient.HasBank()
+		if !*i.HasBank {
+			p = apiclient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasBankWith) > 0 {
+		with := make([]predicate.Bank, 0, len(i.HasBankWith))
+		for _, w := range i.HasBankWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasBankWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, apiclient.HasBankWith(with...))
+	}
+	if i.HasEntitlements != nil {
+		p := apiclient.HasEntitlements()
+		if !*i.HasEntitlements {
+			p = apiclient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEntitlementsWith) > 0 {
+		with := make([]predicate.Entitlement, 0, len(i.HasEntitlementsWith))
+		for _, w := range i.HasEntitlementsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEntitlementsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, apiclient.HasEntitlementsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAPIClientWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return apiclient.And(predicates...), nil
+	}
+}
 
 // AddressWhereInput represents a where input for filtering Address queries.
 type AddressWhereInput struct {
@@ -1047,6 +1492,522 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 		return predicates[0], nil
 	default:
 		return address.And(predicates...), nil
+	}
+}
+
+// AuditEventWhereInput represents a where input for filtering AuditEvent queries.
+type AuditEventWhereInput struct {
+	Predicates []predicate.AuditEvent  `json:"-"`
+	Not        *AuditEventWhereInput   `json:"not,omitempty"`
+	Or         []*AuditEventWhereInput `json:"or,omitempty"`
+	And        []*AuditEventWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *uuid.UUID  `json:"id,omitempty"`
+	IDNEQ   *uuid.UUID  `json:"idNEQ,omitempty"`
+	IDIn    []uuid.UUID `json:"idIn,omitempty"`
+	IDNotIn []uuid.UUID `json:"idNotIn,omitempty"`
+	IDGT    *uuid.UUID  `json:"idGT,omitempty"`
+	IDGTE   *uuid.UUID  `json:"idGTE,omitempty"`
+	IDLT    *uuid.UUID  `json:"idLT,omitempty"`
+	IDLTE   *uuid.UUID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "actor_kind" field predicates.
+	ActorKind      *auditevent.ActorKind  `json:"actorKind,omitempty"`
+	ActorKindNEQ   *auditevent.ActorKind  `json:"actorKindNEQ,omitempty"`
+	ActorKindIn    []auditevent.ActorKind `json:"actorKindIn,omitempty"`
+	ActorKindNotIn []auditevent.ActorKind `json:"actorKindNotIn,omitempty"`
+
+	// "actor_id" field predicates.
+	ActorID       *uuid.UUID  `json:"actorID,omitempty"`
+	ActorIDNEQ    *uuid.UUID  `json:"actorIDNEQ,omitempty"`
+	ActorIDIn     []uuid.UUID `json:"actorIDIn,omitempty"`
+	ActorIDNotIn  []uuid.UUID `json:"actorIDNotIn,omitempty"`
+	ActorIDGT     *uuid.UUID  `json:"actorIDGT,omitempty"`
+	ActorIDGTE    *uuid.UUID  `json:"actorIDGTE,omitempty"`
+	ActorIDLT     *uuid.UUID  `json:"actorIDLT,omitempty"`
+	ActorIDLTE    *uuid.UUID  `json:"actorIDLTE,omitempty"`
+	ActorIDIsNil  bool        `json:"actorIDIsNil,omitempty"`
+	ActorIDNotNil bool        `json:"actorIDNotNil,omitempty"`
+
+	// "actor_name" field predicates.
+	ActorName             *string  `json:"actorName,omitempty"`
+	ActorNameNEQ          *string  `json:"actorNameNEQ,omitempty"`
+	ActorNameIn           []string `json:"actorNameIn,omitempty"`
+	ActorNameNotIn        []string `json:"actorNameNotIn,omitempty"`
+	ActorNameGT           *string  `json:"actorNameGT,omitempty"`
+	ActorNameGTE          *string  `json:"actorNameGTE,omitempty"`
+	ActorNameLT           *string  `json:"actorNameLT,omitempty"`
+	ActorNameLTE          *string  `json:"actorNameLTE,omitempty"`
+	ActorNameContains     *string  `json:"actorNameContains,omitempty"`
+	ActorNameHasPrefix    *string  `json:"actorNameHasPrefix,omitempty"`
+	ActorNameHasSuffix    *string  `json:"actorNameHasSuffix,omitempty"`
+	ActorNameEqualFold    *string  `json:"actorNameEqualFold,omitempty"`
+	ActorNameContainsFold *string  `json:"actorNameContainsFold,omitempty"`
+
+	// "requestor_id" field predicates.
+	RequestorID             *string  `json:"requestorID,omitempty"`
+	RequestorIDNEQ          *string  `json:"requestorIDNEQ,omitempty"`
+	RequestorIDIn           []string `json:"requestorIDIn,omitempty"`
+	RequestorIDNotIn        []string `json:"requestorIDNotIn,omitempty"`
+	RequestorIDGT           *string  `json:"requestorIDGT,omitempty"`
+	RequestorIDGTE          *string  `json:"requestorIDGTE,omitempty"`
+	RequestorIDLT           *string  `json:"requestorIDLT,omitempty"`
+	RequestorIDLTE          *string  `json:"requestorIDLTE,omitempty"`
+	RequestorIDContains     *string  `json:"requestorIDContains,omitempty"`
+	RequestorIDHasPrefix    *string  `json:"requestorIDHasPrefix,omitempty"`
+	RequestorIDHasSuffix    *string  `json:"requestorIDHasSuffix,omitempty"`
+	RequestorIDIsNil        bool     `json:"requestorIDIsNil,omitempty"`
+	RequestorIDNotNil       bool     `json:"requestorIDNotNil,omitempty"`
+	RequestorIDEqualFold    *string  `json:"requestorIDEqualFold,omitempty"`
+	RequestorIDContainsFold *string  `json:"requestorIDContainsFold,omitempty"`
+
+	// "operation" field predicates.
+	Operation      *auditevent.Operation  `json:"operation,omitempty"`
+	OperationNEQ   *auditevent.Operation  `json:"operationNEQ,omitempty"`
+	OperationIn    []auditevent.Operation `json:"operationIn,omitempty"`
+	OperationNotIn []auditevent.Operation `json:"operationNotIn,omitempty"`
+
+	// "entity_type" field predicates.
+	EntityType             *string  `json:"entityType,omitempty"`
+	EntityTypeNEQ          *string  `json:"entityTypeNEQ,omitempty"`
+	EntityTypeIn           []string `json:"entityTypeIn,omitempty"`
+	EntityTypeNotIn        []string `json:"entityTypeNotIn,omitempty"`
+	EntityTypeGT           *string  `json:"entityTypeGT,omitempty"`
+	EntityTypeGTE          *string  `json:"entityTypeGTE,omitempty"`
+	EntityTypeLT           *string  `json:"entityTypeLT,omitempty"`
+	EntityTypeLTE          *string  `json:"entityTypeLTE,omitempty"`
+	EntityTypeContains     *string  `json:"entityTypeContains,omitempty"`
+	EntityTypeHasPrefix    *string  `json:"entityTypeHasPrefix,omitempty"`
+	EntityTypeHasSuffix    *string  `json:"entityTypeHasSuffix,omitempty"`
+	EntityTypeEqualFold    *string  `json:"entityTypeEqualFold,omitempty"`
+	EntityTypeContainsFold *string  `json:"entityTypeContainsFold,omitempty"`
+
+	// "entity_id" field predicates.
+	EntityID      *uuid.UUID  `json:"entityID,omitempty"`
+	EntityIDNEQ   *uuid.UUID  `json:"entityIDNEQ,omitempty"`
+	EntityIDIn    []uuid.UUID `json:"entityIDIn,omitempty"`
+	EntityIDNotIn []uuid.UUID `json:"entityIDNotIn,omitempty"`
+	EntityIDGT    *uuid.UUID  `json:"entityIDGT,omitempty"`
+	EntityIDGTE   *uuid.UUID  `json:"entityIDGTE,omitempty"`
+	EntityIDLT    *uuid.UUID  `json:"entityIDLT,omitempty"`
+	EntityIDLTE   *uuid.UUID  `json:"entityIDLTE,omitempty"`
+
+	// "bank_id" field predicates.
+	BankID       *uuid.UUID  `json:"bankID,omitempty"`
+	BankIDNEQ    *uuid.UUID  `json:"bankIDNEQ,omitempty"`
+	BankIDIn     []uuid.UUID `json:"bankIDIn,omitempty"`
+	BankIDNotIn  []uuid.UUID `json:"bankIDNotIn,omitempty"`
+	BankIDGT     *uuid.UUID  `json:"bankIDGT,omitempty"`
+	BankIDGTE    *uuid.UUID  `json:"bankIDGTE,omitempty"`
+	BankIDLT     *uuid.UUID  `json:"bankIDLT,omitempty"`
+	BankIDLTE    *uuid.UUID  `json:"bankIDLTE,omitempty"`
+	BankIDIsNil  bool        `json:"bankIDIsNil,omitempty"`
+	BankIDNotNil bool        `json:"bankIDNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AuditEventWhereInput) AddPredicates(predicates ...predicate.AuditEvent) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AuditEventWhereInput filter on the AuditEventQuery builder.
+func (i *AuditEventWhereInput) Filter(q *AuditEventQuery) (*AuditEventQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAuditEventWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAuditEventWhereInput is returned in case the AuditEventWhereInput is empty.
+var ErrEmptyAuditEventWhereInput = errors.New("ent: empty predicate AuditEventWhereInput")
+
+// P returns a predicate for filtering auditevents.
+// An error is returned if the input is empty or invalid.
+func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
+	var predicates []predicate.AuditEvent
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, auditevent.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AuditEvent, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, auditevent.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AuditEvent, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, auditevent.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, auditevent.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, auditevent.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, auditevent.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, auditevent.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, auditevent.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, auditevent.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, auditevent.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, auditevent.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, auditevent.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, auditevent.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, auditevent.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, auditevent.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, auditevent.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, auditevent.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, auditevent.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, auditevent.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, auditevent.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, auditevent.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, auditevent.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, auditevent.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, auditevent.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, auditevent.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, auditevent.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, auditevent.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ActorKind != nil {
+		predicates = append(predicates, auditevent.ActorKindEQ(*i.ActorKind))
+	}
+	if i.ActorKindNEQ != nil {
+		predicates = append(predicates, auditevent.ActorKindNEQ(*i.ActorKindNEQ))
+	}
+	if len(i.ActorKindIn) > 0 {
+		predicates = append(predicates, auditevent.ActorKindIn(i.ActorKindIn...))
+	}
+	if len(i.ActorKindNotIn) > 0 {
+		predicates = append(predicates, auditevent.ActorKindNotIn(i.ActorKindNotIn...))
+	}
+	if i.ActorID != nil {
+		predicates = append(predicates, auditevent.ActorIDEQ(*i.ActorID))
+	}
+	if i.ActorIDNEQ != nil {
+		predicates = append(predicates, auditevent.ActorIDNEQ(*i.ActorIDNEQ))
+	}
+	if len(i.ActorIDIn) > 0 {
+		predicates = append(predicates, auditevent.ActorIDIn(i.ActorIDIn...))
+	}
+	if len(i.ActorIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.ActorIDNotIn(i.ActorIDNotIn...))
+	}
+	if i.ActorIDGT != nil {
+		predicates = append(predicates, auditevent.ActorIDGT(*i.ActorIDGT))
+	}
+	if i.ActorIDGTE != nil {
+		predicates = append(predicates, auditevent.ActorIDGTE(*i.ActorIDGTE))
+	}
+	if i.ActorIDLT != nil {
+		predicates = append(predicates, auditevent.ActorIDLT(*i.ActorIDLT))
+	}
+	if i.ActorIDLTE != nil {
+		predicates = append(predicates, auditevent.ActorIDLTE(*i.ActorIDLTE))
+	}
+	if i.ActorIDIsNil {
+		predicates = append(predicates, auditevent.ActorIDIsNil())
+	}
+	if i.ActorIDNotNil {
+		predicates = append(predicates, auditevent.ActorIDNotNil())
+	}
+	if i.ActorName != nil {
+		predicates = append(predicates, auditevent.ActorNameEQ(*i.ActorName))
+	}
+	if i.ActorNameNEQ != nil {
+		predicates = append(predicates, auditevent.ActorNameNEQ(*i.ActorNameNEQ))
+	}
+	if len(i.ActorNameIn) > 0 {
+		predicates = append(predicates, auditevent.ActorNameIn(i.ActorNameIn...))
+	}
+	if len(i.ActorNameNotIn) > 0 {
+		predicates = append(predicates, auditevent.ActorNameNotIn(i.ActorNameNotIn...))
+	}
+	if i.ActorNameGT != nil {
+		predicates = append(predicates, auditevent.ActorNameGT(*i.ActorNameGT))
+	}
+	if i.ActorNameGTE != nil {
+		predicates = append(predicates, auditevent.ActorNameGTE(*i.ActorNameGTE))
+	}
+	if i.ActorNameLT != nil {
+		predicates = append(predicates, auditevent.ActorNameLT(*i.ActorNameLT))
+	}
+	if i.ActorNameLTE != nil {
+		predicates = append(predicates, auditevent.ActorNameLTE(*i.ActorNameLTE))
+	}
+	if i.ActorNameContains != nil {
+		predicates = append(predicates, auditevent.ActorNameContains(*i.ActorNameContains))
+	}
+	if i.ActorNameHasPrefix != nil {
+		predicates = append(predicates, auditevent.ActorNameHasPrefix(*i.ActorNameHasPrefix))
+	}
+	if i.ActorNameHasSuffix != nil {
+		predicates = append(predicates, auditevent.ActorNameHasSuffix(*i.ActorNameHasSuffix))
+	}
+	if i.ActorNameEqualFold != nil {
+		predicates = append(predicates, auditevent.ActorNameEqualFold(*i.ActorNameEqualFold))
+	}
+	if i.ActorNameContainsFold != nil {
+		predicates = append(predicates, auditevent.ActorNameContainsFold(*i.ActorNameContainsFold))
+	}
+	if i.RequestorID != nil {
+		predicates = append(predicates, auditevent.RequestorIDEQ(*i.RequestorID))
+	}
+	if i.RequestorIDNEQ != nil {
+		predicates = append(predicates, auditevent.RequestorIDNEQ(*i.RequestorIDNEQ))
+	}
+	if len(i.RequestorIDIn) > 0 {
+		predicates = append(predicates, auditevent.RequestorIDIn(i.RequestorIDIn...))
+	}
+	if len(i.RequestorIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.RequestorIDNotIn(i.RequestorIDNotIn...))
+	}
+	if i.RequestorIDGT != nil {
+		predicates = append(predicates, auditevent.RequestorIDGT(*i.RequestorIDGT))
+	}
+	if i.RequestorIDGTE != nil {
+		predicates = append(predicates, auditevent.RequestorIDGTE(*i.RequestorIDGTE))
+	}
+	if i.RequestorIDLT != nil {
+		predicates = append(predicates, auditevent.RequestorIDLT(*i.RequestorIDLT))
+	}
+	if i.RequestorIDLTE != nil {
+		predicates = append(predicates, auditevent.RequestorIDLTE(*i.RequestorIDLTE))
+	}
+	if i.RequestorIDContains != nil {
+		predicates = append(predicates, auditevent.RequestorIDContains(*i.RequestorIDContains))
+	}
+	if i.RequestorIDHasPrefix != nil {
+		predicates = append(predicates, auditevent.RequestorIDHasPrefix(*i.RequestorIDHasPrefix))
+	}
+	if i.RequestorIDHasSuffix != nil {
+		predicates = append(predicates, auditevent.RequestorIDHasSuffix(*i.RequestorIDHasSuffix))
+	}
+	if i.RequestorIDIsNil {
+		predicates = append(predicates, auditevent.RequestorIDIsNil())
+	}
+	if i.RequestorIDNotNil {
+		predicates = append(predicates, auditevent.RequestorIDNotNil())
+	}
+	if i.RequestorIDEqualFold != nil {
+		predicates = append(predicates, auditevent.RequestorIDEqualFold(*i.RequestorIDEqualFold))
+	}
+	if i.RequestorIDContainsFold != nil {
+		predicates = append(predicates, auditevent.RequestorIDContainsFold(*i.RequestorIDContainsFold))
+	}
+	if i.Operation != nil {
+		predicates = append(predicates, auditevent.OperationEQ(*i.Operation))
+	}
+	if i.OperationNEQ != nil {
+		predicates = append(predicates, auditevent.OperationNEQ(*i.OperationNEQ))
+	}
+	if len(i.OperationIn) > 0 {
+		predicates = append(predicates, auditevent.OperationIn(i.OperationIn...))
+	}
+	if len(i.OperationNotIn) > 0 {
+		predicates = append(predicates, auditevent.OperationNotIn(i.OperationNotIn...))
+	}
+	if i.EntityType != nil {
+		predicates = append(predicates, auditevent.EntityTypeEQ(*i.EntityType))
+	}
+	if i.EntityTypeNEQ != nil {
+		predicates = append(predicates, auditevent.EntityTypeNEQ(*i.EntityTypeNEQ))
+	}
+	if len(i.EntityTypeIn) > 0 {
+		predicates = append(predicates, auditevent.EntityTypeIn(i.EntityTypeIn...))
+	}
+	if len(i.EntityTypeNotIn) > 0 {
+		predicates = append(predicates, auditevent.EntityTypeNotIn(i.EntityTypeNotIn...))
+	}
+	if i.EntityTypeGT != nil {
+		predicates = append(predicates, auditevent.EntityTypeGT(*i.EntityTypeGT))
+	}
+	if i.EntityTypeGTE != nil {
+		predicates = append(predicates, auditevent.EntityTypeGTE(*i.EntityTypeGTE))
+	}
+	if i.EntityTypeLT != nil {
+		predicates = append(predicates, auditevent.EntityTypeLT(*i.EntityTypeLT))
+	}
+	if i.EntityTypeLTE != nil {
+		predicates = append(predicates, auditevent.EntityTypeLTE(*i.EntityTypeLTE))
+	}
+	if i.EntityTypeContains != nil {
+		predicates = append(predicates, auditevent.EntityTypeContains(*i.EntityTypeContains))
+	}
+	if i.EntityTypeHasPrefix != nil {
+		predicates = append(predicates, auditevent.EntityTypeHasPrefix(*i.EntityTypeHasPrefix))
+	}
+	if i.EntityTypeHasSuffix != nil {
+		predicates = append(predicates, auditevent.EntityTypeHasSuffix(*i.EntityTypeHasSuffix))
+	}
+	if i.EntityTypeEqualFold != nil {
+		predicates = append(predicates, auditevent.EntityTypeEqualFold(*i.EntityTypeEqualFold))
+	}
+	if i.EntityTypeContainsFold != nil {
+		predicates = append(predicates, auditevent.EntityTypeContainsFold(*i.EntityTypeContainsFold))
+	}
+	if i.EntityID != nil {
+		predicates = append(predicates, auditevent.EntityIDEQ(*i.EntityID))
+	}
+	if i.EntityIDNEQ != nil {
+		predicates = append(predicates, auditevent.EntityIDNEQ(*i.EntityIDNEQ))
+	}
+	if len(i.EntityIDIn) > 0 {
+		predicates = append(predicates, auditevent.EntityIDIn(i.EntityIDIn...))
+	}
+	if len(i.EntityIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.EntityIDNotIn(i.EntityIDNotIn...))
+	}
+	if i.EntityIDGT != nil {
+		predicates = append(predicates, auditevent.EntityIDGT(*i.EntityIDGT))
+	}
+	if i.EntityIDGTE != nil {
+		predicates = append(predicates, auditevent.EntityIDGTE(*i.EntityIDGTE))
+	}
+	if i.EntityIDLT != nil {
+		predicates = append(predicates, auditevent.EntityIDLT(*i.EntityIDLT))
+	}
+	if i.EntityIDLTE != nil {
+		predicates = append(predicates, auditevent.EntityIDLTE(*i.EntityIDLTE))
+	}
+	if i.BankID != nil {
+		predicates = append(predicates, auditevent.BankIDEQ(*i.BankID))
+	}
+	if i.BankIDNEQ != nil {
+		predicates = append(predicates, auditevent.BankIDNEQ(*i.BankIDNEQ))
+	}
+	if len(i.BankIDIn) > 0 {
+		predicates = append(predicates, auditevent.BankIDIn(i.BankIDIn...))
+	}
+	if len(i.BankIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.BankIDNotIn(i.BankIDNotIn...))
+	}
+	if i.BankIDGT != nil {
+		predicates = append(predicates, auditevent.BankIDGT(*i.BankIDGT))
+	}
+	if i.BankIDGTE != nil {
+		predicates = append(predicates, auditevent.BankIDGTE(*i.BankIDGTE))
+	}
+	if i.BankIDLT != nil {
+		predicates = append(predicates, auditevent.BankIDLT(*i.BankIDLT))
+	}
+	if i.BankIDLTE != nil {
+		predicates = append(predicates, auditevent.BankIDLTE(*i.BankIDLTE))
+	}
+	if i.BankIDIsNil {
+		predicates = append(predicates, auditevent.BankIDIsNil())
+	}
+	if i.BankIDNotNil {
+		predicates = append(predicates, auditevent.BankIDNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAuditEventWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return auditevent.And(predicates...), nil
 	}
 }
 
@@ -4070,6 +5031,396 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	}
 }
 
+// EntitlementWhereInput represents a where input for filtering Entitlement queries.
+type EntitlementWhereInput struct {
+	Predicates []predicate.Entitlement  `json:"-"`
+	Not        *EntitlementWhereInput   `json:"not,omitempty"`
+	Or         []*EntitlementWhereInput `json:"or,omitempty"`
+	And        []*EntitlementWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *uuid.UUID  `json:"id,omitempty"`
+	IDNEQ   *uuid.UUID  `json:"idNEQ,omitempty"`
+	IDIn    []uuid.UUID `json:"idIn,omitempty"`
+	IDNotIn []uuid.UUID `json:"idNotIn,omitempty"`
+	IDGT    *uuid.UUID  `json:"idGT,omitempty"`
+	IDGTE   *uuid.UUID  `json:"idGTE,omitempty"`
+	IDLT    *uuid.UUID  `json:"idLT,omitempty"`
+	IDLTE   *uuid.UUID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "role_name" field predicates.
+	RoleName             *string  `json:"roleName,omitempty"`
+	RoleNameNEQ          *string  `json:"roleNameNEQ,omitempty"`
+	RoleNameIn           []string `json:"roleNameIn,omitempty"`
+	RoleNameNotIn        []string `json:"roleNameNotIn,omitempty"`
+	RoleNameGT           *string  `json:"roleNameGT,omitempty"`
+	RoleNameGTE          *string  `json:"roleNameGTE,omitempty"`
+	RoleNameLT           *string  `json:"roleNameLT,omitempty"`
+	RoleNameLTE          *string  `json:"roleNameLTE,omitempty"`
+	RoleNameContains     *string  `json:"roleNameContains,omitempty"`
+	RoleNameHasPrefix    *string  `json:"roleNameHasPrefix,omitempty"`
+	RoleNameHasSuffix    *string  `json:"roleNameHasSuffix,omitempty"`
+	RoleNameEqualFold    *string  `json:"roleNameEqualFold,omitempty"`
+	RoleNameContainsFold *string  `json:"roleNameContainsFold,omitempty"`
+
+	// "bank_id" field predicates.
+	BankID       *uuid.UUID  `json:"bankID,omitempty"`
+	BankIDNEQ    *uuid.UUID  `json:"bankIDNEQ,omitempty"`
+	BankIDIn     []uuid.UUID `json:"bankIDIn,omitempty"`
+	BankIDNotIn  []uuid.UUID `json:"bankIDNotIn,omitempty"`
+	BankIDIsNil  bool        `json:"bankIDIsNil,omitempty"`
+	BankIDNotNil bool        `json:"bankIDNotNil,omitempty"`
+
+	// "api_client_id" field predicates.
+	APIClientID       *uuid.UUID  `json:"apiClientID,omitempty"`
+	APIClientIDNEQ    *uuid.UUID  `json:"apiClientIDNEQ,omitempty"`
+	APIClientIDIn     []uuid.UUID `json:"apiClientIDIn,omitempty"`
+	APIClientIDNotIn  []uuid.UUID `json:"apiClientIDNotIn,omitempty"`
+	APIClientIDIsNil  bool        `json:"apiClientIDIsNil,omitempty"`
+	APIClientIDNotNil bool        `json:"apiClientIDNotNil,omitempty"`
+
+	// "user_id" field predicates.
+	UserID       *uuid.UUID  `json:"userID,omitempty"`
+	UserIDNEQ    *uuid.UUID  `json:"userIDNEQ,omitempty"`
+	UserIDIn     []uuid.UUID `json:"userIDIn,omitempty"`
+	UserIDNotIn  []uuid.UUID `json:"userIDNotIn,omitempty"`
+	UserIDIsNil  bool        `json:"userIDIsNil,omitempty"`
+	UserIDNotNil bool        `json:"userIDNotNil,omitempty"`
+
+	// "bank" edge predicates.
+	HasBank     *bool             `json:"hasBank,omitempty"`
+	HasBankWith []*BankWhereInput `json:"hasBankWith,omitempty"`
+
+	// "api_client" edge predicates.
+	HasAPIClient     *bool                  `json:"hasAPIClient,omitempty"`
+	HasAPIClientWith []*APIClientWhereInput `json:"hasAPIClientWith,omitempty"`
+
+	// "user" edge predicates.
+	HasUser     *bool             `json:"hasUser,omitempty"`
+	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *EntitlementWhereInput) AddPredicates(predicates ...predicate.Entitlement) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the EntitlementWhereInput filter on the EntitlementQuery builder.
+func (i *EntitlementWhereInput) Filter(q *EntitlementQuery) (*EntitlementQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyEntitlementWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyEntitlementWhereInput is returned in case the EntitlementWhereInput is empty.
+var ErrEmptyEntitlementWhereInput = errors.New("ent: empty predicate EntitlementWhereInput")
+
+// P returns a predicate for filtering entitlements.
+// An error is returned if the input is empty or invalid.
+func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
+	var predicates []predicate.Entitlement
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, entitlement.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Entitlement, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, entitlement.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Entitlement, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, entitlement.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, entitlement.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, entitlement.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, entitlement.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, entitlement.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, entitlement.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, entitlement.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, entitlement.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, entitlement.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, entitlement.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, entitlement.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, entitlement.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, entitlement.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, entitlement.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, entitlement.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, entitlement.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, entitlement.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, entitlement.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, entitlement.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, entitlement.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, entitlement.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, entitlement.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, entitlement.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, entitlement.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, entitlement.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.RoleName != nil {
+		predicates = append(predicates, entitlement.RoleNameEQ(*i.RoleName))
+	}
+	if i.RoleNameNEQ != nil {
+		predicates = append(predicates, entitlement.RoleNameNEQ(*i.RoleNameNEQ))
+	}
+	if len(i.RoleNameIn) > 0 {
+		predicates = append(predicates, entitlement.RoleNameIn(i.RoleNameIn...))
+	}
+	if len(i.RoleNameNotIn) > 0 {
+		predicates = append(predicates, entitlement.RoleNameNotIn(i.RoleNameNotIn...))
+	}
+	if i.RoleNameGT != nil {
+		predicates = append(predicates, entitlement.RoleNameGT(*i.RoleNameGT))
+	}
+	if i.RoleNameGTE != nil {
+		predicates = append(predicates, entitlement.RoleNameGTE(*i.RoleNameGTE))
+	}
+	if i.RoleNameLT != nil {
+		predicates = append(predicates, entitlement.RoleNameLT(*i.RoleNameLT))
+	}
+	if i.RoleNameLTE != nil {
+		predicates = append(predicates, entitlement.RoleNameLTE(*i.RoleNameLTE))
+	}
+	if i.RoleNameContains != nil {
+		predicates = append(predicates, entitlement.RoleNameContains(*i.RoleNameContains))
+	}
+	if i.RoleNameHasPrefix != nil {
+		predicates = append(predicates, entitlement.RoleNameHasPrefix(*i.RoleNameHasPrefix))
+	}
+	if i.RoleNameHasSuffix != nil {
+		predicates = append(predicates, entitlement.RoleNameHasSuffix(*i.RoleNameHasSuffix))
+	}
+	if i.RoleNameEqualFold != nil {
+		predicates = append(predicates, entitlement.RoleNameEqualFold(*i.RoleNameEqualFold))
+	}
+	if i.RoleNameContainsFold != nil {
+		predicates = append(predicates, entitlement.RoleNameContainsFold(*i.RoleNameContainsFold))
+	}
+	if i.BankID != nil {
+		predicates = append(predicates, entitlement.BankIDEQ(*i.BankID))
+	}
+	if i.BankIDNEQ != nil {
+		predicates = append(predicates, entitlement.BankIDNEQ(*i.BankIDNEQ))
+	}
+	if len(i.BankIDIn) > 0 {
+		predicates = append(predicates, entitlement.BankIDIn(i.BankIDIn...))
+	}
+	if len(i.BankIDNotIn) > 0 {
+		predicates = append(predicates, entitlement.BankIDNotIn(i.BankIDNotIn...))
+	}
+	if i.BankIDIsNil {
+		predicates = append(predicates, entitlement.BankIDIsNil())
+	}
+	if i.BankIDNotNil {
+		predicates = append(predicates, entitlement.BankIDNotNil())
+	}
+	if i.APIClientID != nil {
+		predicates = append(predicates, entitlement.APIClientIDEQ(*i.APIClientID))
+	}
+	if i.APIClientIDNEQ != nil {
+		predicates = append(predicates, entitlement.APIClientIDNEQ(*i.APIClientIDNEQ))
+	}
+	if len(i.APIClientIDIn) > 0 {
+		predicates = append(predicates, entitlement.APIClientIDIn(i.APIClientIDIn...))
+	}
+	if len(i.APIClientIDNotIn) > 0 {
+		predicates = append(predicates, entitlement.APIClientIDNotIn(i.APIClientIDNotIn...))
+	}
+	if i.APIClientIDIsNil {
+		predicates = append(predicates, entitlement.APIClientIDIsNil())
+	}
+	if i.APIClientIDNotNil {
+		predicates = append(predicates, entitlement.APIClientIDNotNil())
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, entitlement.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, entitlement.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, entitlement.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, entitlement.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.UserIDIsNil {
+		predicates = append(predicates, entitlement.UserIDIsNil())
+	}
+	if i.UserIDNotNil {
+		predicates = append(predicates, entitlement.UserIDNotNil())
+	}
+
+	if i.HasBank != nil {
+		p := entitlement.HasBank()
+		if !*i.HasBank {
+			p = entitlement.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasBankWith) > 0 {
+		with := make([]predicate.Bank, 0, len(i.HasBankWith))
+		for _, w := range i.HasBankWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasBankWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, entitlement.HasBankWith(with...))
+	}
+	if i.HasAPIClient != nil {
+		p := entitlement.HasAPIClient()
+		if !*i.HasAPIClient {
+			p = entitlement.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAPIClientWith) > 0 {
+		with := make([]predicate.APIClient, 0, len(i.HasAPIClientWith))
+		for _, w := range i.HasAPIClientWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAPIClientWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, entitlement.HasAPIClientWith(with...))
+	}
+	if i.HasUser != nil {
+		p := entitlement.HasUser()
+		if !*i.HasUser {
+			p = entitlement.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUserWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUserWith))
+		for _, w := range i.HasUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, entitlement.HasUserWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyEntitlementWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return entitlement.And(predicates...), nil
+	}
+}
+
 // ProductWhereInput represents a where input for filtering Product queries.
 type ProductWhereInput struct {
 	Predicates []predicate.Product  `json:"-"`
@@ -5406,9 +6757,26 @@ type UserWhereInput struct {
 	DisplayNameEqualFold    *string  `json:"displayNameEqualFold,omitempty"`
 	DisplayNameContainsFold *string  `json:"displayNameContainsFold,omitempty"`
 
-	// "customer_links" edge predicates.
-	HasCustomerLinks     *bool                         `json:"hasCustomerLinks,omitempty"`
-	HasCustomerLinksWith []*UserCustomerLinkWhereInput `json:"hasCustomerLinksWith,omitempty"`
+	// "external_subject" field predicates.
+	ExternalSubject             *string  `json:"externalSubject,omitempty"`
+	ExternalSubjectNEQ          *string  `json:"externalSubjectNEQ,omitempty"`
+	ExternalSubjectIn           []string `json:"externalSubjectIn,omitempty"`
+	ExternalSubjectNotIn        []string `json:"externalSubjectNotIn,omitempty"`
+	ExternalSubjectGT           *string  `json:"externalSubjectGT,omitempty"`
+	ExternalSubjectGTE          *string  `json:"externalSubjectGTE,omitempty"`
+	ExternalSubjectLT           *string  `json:"externalSubjectLT,omitempty"`
+	ExternalSubjectLTE          *string  `json:"externalSubjectLTE,omitempty"`
+	ExternalSubjectContains     *string  `json:"externalSubjectContains,omitempty"`
+	ExternalSubjectHasPrefix    *string  `json:"externalSubjectHasPrefix,omitempty"`
+	ExternalSubjectHasSuffix    *string  `json:"externalSubjectHasSuffix,omitempty"`
+	ExternalSubjectIsNil        bool     `json:"externalSubjectIsNil,omitempty"`
+	ExternalSubjectNotNil       bool     `json:"externalSubjectNotNil,omitempty"`
+	ExternalSubjectEqualFold    *string  `json:"externalSubjectEqualFold,omitempty"`
+	ExternalSubjectContainsFold *string  `json:"externalSubjectContainsFold,omitempty"`
+
+	// "disabled" field predicates.
+	Disabled    *bool `json:"disabled,omitempty"`
+	DisabledNEQ *bool `json:"disabledNEQ,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5683,25 +7051,58 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.DisplayNameContainsFold != nil {
 		predicates = append(predicates, user.DisplayNameContainsFold(*i.DisplayNameContainsFold))
 	}
+	if i.ExternalSubject != nil {
+		predicates = append(predicates, user.ExternalSubjectEQ(*i.ExternalSubject))
+	}
+	if i.ExternalSubjectNEQ != nil {
+		predicates = append(predicates, user.ExternalSubjectNEQ(*i.ExternalSubjectNEQ))
+	}
+	if len(i.ExternalSubjectIn) > 0 {
+		predicates = append(predicates, user.ExternalSubjectIn(i.ExternalSubjectIn...))
+	}
+	if len(i.ExternalSubjectNotIn) > 0 {
+		predicates = append(predicates, user.ExternalSubjectNotIn(i.ExternalSubjectNotIn...))
+	}
+	if i.ExternalSubjectGT != nil {
+		predicates = append(predicates, user.ExternalSubjectGT(*i.ExternalSubjectGT))
+	}
+	if i.ExternalSubjectGTE != nil {
+		predicates = append(predicates, user.ExternalSubjectGTE(*i.ExternalSubjectGTE))
+	}
+	if i.ExternalSubjectLT != nil {
+		predicates = append(predicates, user.ExternalSubjectLT(*i.ExternalSubjectLT))
+	}
+	if i.ExternalSubjectLTE != nil {
+		predicates = append(predicates, user.ExternalSubjectLTE(*i.ExternalSubjectLTE))
+	}
+	if i.ExternalSubjectContains != nil {
+		predicates = append(predicates, user.ExternalSubjectContains(*i.ExternalSubjectContains))
+	}
+	if i.ExternalSubjectHasPrefix != nil {
+		predicates = append(predicates, user.ExternalSubjectHasPrefix(*i.ExternalSubjectHasPrefix))
+	}
+	if i.ExternalSubjectHasSuffix != nil {
+		predicates = append(predicates, user.ExternalSubjectHasSuffix(*i.ExternalSubjectHasSuffix))
+	}
+	if i.ExternalSubjectIsNil {
+		predicates = append(predicates, user.ExternalSubjectIsNil())
+	}
+	if i.ExternalSubjectNotNil {
+		predicates = append(predicates, user.ExternalSubjectNotNil())
+	}
+	if i.ExternalSubjectEqualFold != nil {
+		predicates = append(predicates, user.ExternalSubjectEqualFold(*i.ExternalSubjectEqualFold))
+	}
+	if i.ExternalSubjectContainsFold != nil {
+		predicates = append(predicates, user.ExternalSubjectContainsFold(*i.ExternalSubjectContainsFold))
+	}
+	if i.Disabled != nil {
+		predicates = append(predicates, user.DisabledEQ(*i.Disabled))
+	}
+	if i.DisabledNEQ != nil {
+		predicates = append(predicates, user.DisabledNEQ(*i.DisabledNEQ))
+	}
 
-	if i.HasCustomerLinks != nil {
-		p := user.HasCustomerLinks()
-		if !*i.HasCustomerLinks {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomerLinksWith) > 0 {
-		with := make([]predicate.UserCustomerLink, 0, len(i.HasCustomerLinksWith))
-		for _, w := range i.HasCustomerLinksWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomerLinksWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasCustomerLinksWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyUserWhereInput

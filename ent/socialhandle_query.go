@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/ent/socialhandle"
+	"errors"
 	"fmt"
 	"math"
 
@@ -367,6 +368,12 @@ func (_q *SocialHandleQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if socialhandle.Policy == nil {
+		return errors.New("ent: uninitialized socialhandle.Policy (forgotten import ent/runtime?)")
+	}
+	if err := socialhandle.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/ent/taxresidence"
+	"errors"
 	"fmt"
 	"math"
 
@@ -367,6 +368,12 @@ func (_q *TaxResidenceQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if taxresidence.Policy == nil {
+		return errors.New("ent: uninitialized taxresidence.Policy (forgotten import ent/runtime?)")
+	}
+	if err := taxresidence.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

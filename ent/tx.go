@@ -14,8 +14,12 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// APIClient is the client for interacting with the APIClient builders.
+	APIClient *APIClientClient
 	// Address is the client for interacting with the Address builders.
 	Address *AddressClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
 	// Bank is the client for interacting with the Bank builders.
 	Bank *BankClient
 	// CrmEvent is the client for interacting with the CrmEvent builders.
@@ -26,8 +30,12 @@ type Tx struct {
 	CustomerAttribute *CustomerAttributeClient
 	// CustomerMessage is the client for interacting with the CustomerMessage builders.
 	CustomerMessage *CustomerMessageClient
+	// Entitlement is the client for interacting with the Entitlement builders.
+	Entitlement *EntitlementClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
+	// SigningKey is the client for interacting with the SigningKey builders.
+	SigningKey *SigningKeyClient
 	// SocialHandle is the client for interacting with the SocialHandle builders.
 	SocialHandle *SocialHandleClient
 	// TaxResidence is the client for interacting with the TaxResidence builders.
@@ -167,13 +175,17 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.APIClient = NewAPIClientClient(tx.config)
 	tx.Address = NewAddressClient(tx.config)
+	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Bank = NewBankClient(tx.config)
 	tx.CrmEvent = NewCrmEventClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.CustomerAttribute = NewCustomerAttributeClient(tx.config)
 	tx.CustomerMessage = NewCustomerMessageClient(tx.config)
+	tx.Entitlement = NewEntitlementClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
+	tx.SigningKey = NewSigningKeyClient(tx.config)
 	tx.SocialHandle = NewSocialHandleClient(tx.config)
 	tx.TaxResidence = NewTaxResidenceClient(tx.config)
 	tx.User = NewUserClient(tx.config)
@@ -187,7 +199,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Address.QueryXXX(), the query will be executed
+// applies a query, for example: APIClient.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

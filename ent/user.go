@@ -28,6 +28,12 @@ type User struct {
 	Email string `json:"email,omitempty"`
 	// DisplayName holds the value of the "display_name" field.
 	DisplayName string `json:"display_name,omitempty"`
+	// argon2id hash of the password (PHC string); empty for users who log in elsewhere.
+	PasswordHash string `json:"-"`
+	// The subject (sub claim) by which the external identity provider names this user.
+	ExternalSubject *string `json:"external_subject,omitempty"`
+	// A disabled user cannot log in, and its tokens are refused.
+	Disabled bool `json:"disabled,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -38,13 +44,16 @@ type User struct {
 type UserEdges struct {
 	// CustomerLinks holds the value of the customer_links edge.
 	CustomerLinks []*UserCustomerLink `json:"customer_links,omitempty"`
+	// Entitlements holds the value of the entitlements edge.
+	Entitlements []*Entitlement `json:"entitlements,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 
 	namedCustomerLinks map[string][]*UserCustomerLink
+	namedEntitlements  map[string][]*Entitlement
 }
 
 // CustomerLinksOrErr returns the CustomerLinks value or an error if the edge
@@ -56,12 +65,23 @@ func (e UserEdges) CustomerLinksOrErr() ([]*UserCustomerLink, error) {
 	return nil, &NotLoadedError{edge: "customer_links"}
 }
 
+// EntitlementsOrErr returns the Entitlements value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) EntitlementsOrErr() ([]*Entitlement, error) {
+	if e.loadedTypes[1] {
+		return e.Entitlements, nil
+	}
+	return nil, &NotLoadedError{edge: "entitlements"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldUsername, user.FieldEmail, user.FieldDisplayName:
+		case user.FieldDisabled:
+			values[i] = new(sql.NullBool)
+		case user.FieldUsername, user.FieldEmail, user.FieldDisplayName, user.FieldPasswordHash, user.FieldExternalSubject:
 			values[i] = new(sql.NullString)
 		case user.FieldCreatedAt, user.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -118,6 +138,25 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DisplayName = value.String
 			}
+		case user.FieldPasswordHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field password_hash", values[i])
+			} else if value.Valid {
+				_m.PasswordHash = value.String
+			}
+		case user.FieldExternalSubject:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field external_subject", values[i])
+			} else if value.Valid {
+				_m.ExternalSubject = new(string)
+				*_m.ExternalSubject = value.String
+			}
+		case user.FieldDisabled:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field disabled", values[i])
+			} else if value.Valid {
+				_m.Disabled = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -134,6 +173,11 @@ func (_m *User) Value(name string) (ent.Value, error) {
 // QueryCustomerLinks queries the "customer_links" edge of the User entity.
 func (_m *User) QueryCustomerLinks() *UserCustomerLinkQuery {
 	return NewUserClient(_m.config).QueryCustomerLinks(_m)
+}
+
+// QueryEntitlements queries the "entitlements" edge of the User entity.
+func (_m *User) QueryEntitlements() *EntitlementQuery {
+	return NewUserClient(_m.config).QueryEntitlements(_m)
 }
 
 // Update returns a builder for updating this User.
@@ -173,6 +217,16 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("display_name=")
 	builder.WriteString(_m.DisplayName)
+	builder.WriteString(", ")
+	builder.WriteString("password_hash=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.ExternalSubject; v != nil {
+		builder.WriteString("external_subject=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("disabled=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Disabled))
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -198,6 +252,30 @@ func (_m *User) appendNamedCustomerLinks(name string, edges ...*UserCustomerLink
 		_m.Edges.namedCustomerLinks[name] = []*UserCustomerLink{}
 	} else {
 		_m.Edges.namedCustomerLinks[name] = append(_m.Edges.namedCustomerLinks[name], edges...)
+	}
+}
+
+// NamedEntitlements returns the Entitlements named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedEntitlements(name string) ([]*Entitlement, error) {
+	if _m.Edges.namedEntitlements == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEntitlements[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedEntitlements(name string, edges ...*Entitlement) {
+	if _m.Edges.namedEntitlements == nil {
+		_m.Edges.namedEntitlements = make(map[string][]*Entitlement)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEntitlements[name] = []*Entitlement{}
+	} else {
+		_m.Edges.namedEntitlements[name] = append(_m.Edges.namedEntitlements[name], edges...)
 	}
 }
 

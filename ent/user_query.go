@@ -4,10 +4,12 @@ package ent
 
 import (
 	"context"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 
@@ -27,9 +29,11 @@ type UserQuery struct {
 	inters                 []Interceptor
 	predicates             []predicate.User
 	withCustomerLinks      *UserCustomerLinkQuery
+	withEntitlements       *EntitlementQuery
 	loadTotal              []func(context.Context, []*User) error
 	modifiers              []func(*sql.Selector)
 	withNamedCustomerLinks map[string]*UserCustomerLinkQuery
+	withNamedEntitlements  map[string]*EntitlementQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -81,6 +85,28 @@ func (_q *UserQuery) QueryCustomerLinks() *UserCustomerLinkQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(usercustomerlink.Table, usercustomerlink.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.CustomerLinksTable, user.CustomerLinksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryEntitlements chains the current query on the "entitlements" edge.
+func (_q *UserQuery) QueryEntitlements() *EntitlementQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(entitlement.Table, entitlement.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.EntitlementsTable, user.EntitlementsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -281,6 +307,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		inters:            append([]Interceptor{}, _q.inters...),
 		predicates:        append([]predicate.User{}, _q.predicates...),
 		withCustomerLinks: _q.withCustomerLinks.Clone(),
+		withEntitlements:  _q.withEntitlements.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -296,6 +323,17 @@ func (_q *UserQuery) WithCustomerLinks(opts ...func(*UserCustomerLinkQuery)) *Us
 		opt(query)
 	}
 	_q.withCustomerLinks = query
+	return _q
+}
+
+// WithEntitlements tells the query-builder to eager-load the nodes that are connected to
+// the "entitlements" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithEntitlements(opts ...func(*EntitlementQuery)) *UserQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withEntitlements = query
 	return _q
 }
 
@@ -370,6 +408,12 @@ func (_q *UserQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if user.Policy == nil {
+		return errors.New("ent: uninitialized user.Policy (forgotten import ent/runtime?)")
+	}
+	if err := user.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -377,8 +421,9 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [2]bool{
 			_q.withCustomerLinks != nil,
+			_q.withEntitlements != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -409,10 +454,24 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withEntitlements; query != nil {
+		if err := _q.loadEntitlements(ctx, query, nodes,
+			func(n *User) { n.Edges.Entitlements = []*Entitlement{} },
+			func(n *User, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedCustomerLinks {
 		if err := _q.loadCustomerLinks(ctx, query, nodes,
 			func(n *User) { n.appendNamedCustomerLinks(name) },
 			func(n *User, e *UserCustomerLink) { n.appendNamedCustomerLinks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEntitlements {
+		if err := _q.loadEntitlements(ctx, query, nodes,
+			func(n *User) { n.appendNamedEntitlements(name) },
+			func(n *User, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -449,6 +508,39 @@ func (_q *UserQuery) loadCustomerLinks(ctx context.Context, query *UserCustomerL
 		node, ok := nodeids[fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadEntitlements(ctx context.Context, query *EntitlementQuery, nodes []*User, init func(*User), assign func(*User, *Entitlement)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(entitlement.FieldUserID)
+	}
+	query.Where(predicate.Entitlement(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.EntitlementsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "user_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -585,6 +677,20 @@ func (_q *UserQuery) WithNamedCustomerLinks(name string, opts ...func(*UserCusto
 		_q.withNamedCustomerLinks = make(map[string]*UserCustomerLinkQuery)
 	}
 	_q.withNamedCustomerLinks[name] = query
+	return _q
+}
+
+// WithNamedEntitlements tells the query-builder to eager-load the nodes that are connected to the "entitlements"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedEntitlements(name string, opts ...func(*EntitlementQuery)) *UserQuery {
+	query := (&EntitlementClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEntitlements == nil {
+		_q.withNamedEntitlements = make(map[string]*EntitlementQuery)
+	}
+	_q.withNamedEntitlements[name] = query
 	return _q
 }
 

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
@@ -91,6 +92,60 @@ func (_u *UserUpdate) ClearDisplayName() *UserUpdate {
 	return _u
 }
 
+// SetPasswordHash sets the "password_hash" field.
+func (_u *UserUpdate) SetPasswordHash(v string) *UserUpdate {
+	_u.mutation.SetPasswordHash(v)
+	return _u
+}
+
+// SetNillablePasswordHash sets the "password_hash" field if the given value is not nil.
+func (_u *UserUpdate) SetNillablePasswordHash(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetPasswordHash(*v)
+	}
+	return _u
+}
+
+// ClearPasswordHash clears the value of the "password_hash" field.
+func (_u *UserUpdate) ClearPasswordHash() *UserUpdate {
+	_u.mutation.ClearPasswordHash()
+	return _u
+}
+
+// SetExternalSubject sets the "external_subject" field.
+func (_u *UserUpdate) SetExternalSubject(v string) *UserUpdate {
+	_u.mutation.SetExternalSubject(v)
+	return _u
+}
+
+// SetNillableExternalSubject sets the "external_subject" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableExternalSubject(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetExternalSubject(*v)
+	}
+	return _u
+}
+
+// ClearExternalSubject clears the value of the "external_subject" field.
+func (_u *UserUpdate) ClearExternalSubject() *UserUpdate {
+	_u.mutation.ClearExternalSubject()
+	return _u
+}
+
+// SetDisabled sets the "disabled" field.
+func (_u *UserUpdate) SetDisabled(v bool) *UserUpdate {
+	_u.mutation.SetDisabled(v)
+	return _u
+}
+
+// SetNillableDisabled sets the "disabled" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableDisabled(v *bool) *UserUpdate {
+	if v != nil {
+		_u.SetDisabled(*v)
+	}
+	return _u
+}
+
 // AddCustomerLinkIDs adds the "customer_links" edge to the UserCustomerLink entity by IDs.
 func (_u *UserUpdate) AddCustomerLinkIDs(ids ...uuid.UUID) *UserUpdate {
 	_u.mutation.AddCustomerLinkIDs(ids...)
@@ -104,6 +159,21 @@ func (_u *UserUpdate) AddCustomerLinks(v ...*UserCustomerLink) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddCustomerLinkIDs(ids...)
+}
+
+// AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
+func (_u *UserUpdate) AddEntitlementIDs(ids ...uuid.UUID) *UserUpdate {
+	_u.mutation.AddEntitlementIDs(ids...)
+	return _u
+}
+
+// AddEntitlements adds the "entitlements" edges to the Entitlement entity.
+func (_u *UserUpdate) AddEntitlements(v ...*Entitlement) *UserUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEntitlementIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -130,6 +200,27 @@ func (_u *UserUpdate) RemoveCustomerLinks(v ...*UserCustomerLink) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCustomerLinkIDs(ids...)
+}
+
+// ClearEntitlements clears all "entitlements" edges to the Entitlement entity.
+func (_u *UserUpdate) ClearEntitlements() *UserUpdate {
+	_u.mutation.ClearEntitlements()
+	return _u
+}
+
+// RemoveEntitlementIDs removes the "entitlements" edge to Entitlement entities by IDs.
+func (_u *UserUpdate) RemoveEntitlementIDs(ids ...uuid.UUID) *UserUpdate {
+	_u.mutation.RemoveEntitlementIDs(ids...)
+	return _u
+}
+
+// RemoveEntitlements removes "entitlements" edges to Entitlement entities.
+func (_u *UserUpdate) RemoveEntitlements(v ...*Entitlement) *UserUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEntitlementIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -191,6 +282,16 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "display_name", err: fmt.Errorf(`ent: validator failed for field "User.display_name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PasswordHash(); ok {
+		if err := user.PasswordHashValidator(v); err != nil {
+			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ExternalSubject(); ok {
+		if err := user.ExternalSubjectValidator(v); err != nil {
+			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "User.external_subject": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -230,6 +331,21 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.DisplayNameCleared() {
 		_spec.ClearField(user.FieldDisplayName, field.TypeString)
 	}
+	if value, ok := _u.mutation.PasswordHash(); ok {
+		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if _u.mutation.PasswordHashCleared() {
+		_spec.ClearField(user.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.ExternalSubject(); ok {
+		_spec.SetField(user.FieldExternalSubject, field.TypeString, value)
+	}
+	if _u.mutation.ExternalSubjectCleared() {
+		_spec.ClearField(user.FieldExternalSubject, field.TypeString)
+	}
+	if value, ok := _u.mutation.Disabled(); ok {
+		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
 	if _u.mutation.CustomerLinksCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -268,6 +384,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(usercustomerlink.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEntitlementsIDs(); len(nodes) > 0 && !_u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EntitlementsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {
@@ -357,6 +518,60 @@ func (_u *UserUpdateOne) ClearDisplayName() *UserUpdateOne {
 	return _u
 }
 
+// SetPasswordHash sets the "password_hash" field.
+func (_u *UserUpdateOne) SetPasswordHash(v string) *UserUpdateOne {
+	_u.mutation.SetPasswordHash(v)
+	return _u
+}
+
+// SetNillablePasswordHash sets the "password_hash" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillablePasswordHash(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetPasswordHash(*v)
+	}
+	return _u
+}
+
+// ClearPasswordHash clears the value of the "password_hash" field.
+func (_u *UserUpdateOne) ClearPasswordHash() *UserUpdateOne {
+	_u.mutation.ClearPasswordHash()
+	return _u
+}
+
+// SetExternalSubject sets the "external_subject" field.
+func (_u *UserUpdateOne) SetExternalSubject(v string) *UserUpdateOne {
+	_u.mutation.SetExternalSubject(v)
+	return _u
+}
+
+// SetNillableExternalSubject sets the "external_subject" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableExternalSubject(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetExternalSubject(*v)
+	}
+	return _u
+}
+
+// ClearExternalSubject clears the value of the "external_subject" field.
+func (_u *UserUpdateOne) ClearExternalSubject() *UserUpdateOne {
+	_u.mutation.ClearExternalSubject()
+	return _u
+}
+
+// SetDisabled sets the "disabled" field.
+func (_u *UserUpdateOne) SetDisabled(v bool) *UserUpdateOne {
+	_u.mutation.SetDisabled(v)
+	return _u
+}
+
+// SetNillableDisabled sets the "disabled" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableDisabled(v *bool) *UserUpdateOne {
+	if v != nil {
+		_u.SetDisabled(*v)
+	}
+	return _u
+}
+
 // AddCustomerLinkIDs adds the "customer_links" edge to the UserCustomerLink entity by IDs.
 func (_u *UserUpdateOne) AddCustomerLinkIDs(ids ...uuid.UUID) *UserUpdateOne {
 	_u.mutation.AddCustomerLinkIDs(ids...)
@@ -370,6 +585,21 @@ func (_u *UserUpdateOne) AddCustomerLinks(v ...*UserCustomerLink) *UserUpdateOne
 		ids[i] = v[i].ID
 	}
 	return _u.AddCustomerLinkIDs(ids...)
+}
+
+// AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
+func (_u *UserUpdateOne) AddEntitlementIDs(ids ...uuid.UUID) *UserUpdateOne {
+	_u.mutation.AddEntitlementIDs(ids...)
+	return _u
+}
+
+// AddEntitlements adds the "entitlements" edges to the Entitlement entity.
+func (_u *UserUpdateOne) AddEntitlements(v ...*Entitlement) *UserUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEntitlementIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -396,6 +626,27 @@ func (_u *UserUpdateOne) RemoveCustomerLinks(v ...*UserCustomerLink) *UserUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCustomerLinkIDs(ids...)
+}
+
+// ClearEntitlements clears all "entitlements" edges to the Entitlement entity.
+func (_u *UserUpdateOne) ClearEntitlements() *UserUpdateOne {
+	_u.mutation.ClearEntitlements()
+	return _u
+}
+
+// RemoveEntitlementIDs removes the "entitlements" edge to Entitlement entities by IDs.
+func (_u *UserUpdateOne) RemoveEntitlementIDs(ids ...uuid.UUID) *UserUpdateOne {
+	_u.mutation.RemoveEntitlementIDs(ids...)
+	return _u
+}
+
+// RemoveEntitlements removes "entitlements" edges to Entitlement entities.
+func (_u *UserUpdateOne) RemoveEntitlements(v ...*Entitlement) *UserUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEntitlementIDs(ids...)
 }
 
 // Where appends a list predicates to the UserUpdate builder.
@@ -470,6 +721,16 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "display_name", err: fmt.Errorf(`ent: validator failed for field "User.display_name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PasswordHash(); ok {
+		if err := user.PasswordHashValidator(v); err != nil {
+			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ExternalSubject(); ok {
+		if err := user.ExternalSubjectValidator(v); err != nil {
+			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "User.external_subject": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -526,6 +787,21 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	if _u.mutation.DisplayNameCleared() {
 		_spec.ClearField(user.FieldDisplayName, field.TypeString)
 	}
+	if value, ok := _u.mutation.PasswordHash(); ok {
+		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if _u.mutation.PasswordHashCleared() {
+		_spec.ClearField(user.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.ExternalSubject(); ok {
+		_spec.SetField(user.FieldExternalSubject, field.TypeString, value)
+	}
+	if _u.mutation.ExternalSubjectCleared() {
+		_spec.ClearField(user.FieldExternalSubject, field.TypeString)
+	}
+	if value, ok := _u.mutation.Disabled(); ok {
+		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
 	if _u.mutation.CustomerLinksCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -564,6 +840,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(usercustomerlink.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEntitlementsIDs(); len(nodes) > 0 && !_u.mutation.EntitlementsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EntitlementsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.EntitlementsTable,
+			Columns: []string{user.EntitlementsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(entitlement.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {

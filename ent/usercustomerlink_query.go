@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"errors"
 	"fmt"
 	"math"
 
@@ -403,6 +404,12 @@ func (_q *UserCustomerLinkQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if usercustomerlink.Policy == nil {
+		return errors.New("ent: uninitialized usercustomerlink.Policy (forgotten import ent/runtime?)")
+	}
+	if err := usercustomerlink.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -23,11 +23,25 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder
 	return r.nodes(ctx, ids)
 }
 
+// APIClients is the resolver for the apiClients field.
+func (r *queryResolver) APIClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy []*ent.APIClientOrder, where *ent.APIClientWhereInput) (*ent.APIClientConnection, error) {
+	return r.client.APIClient.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAPIClientOrder(orDefault(orderBy, &ent.APIClientOrder{Field: ent.APIClientOrderFieldCreatedAt, Direction: asc})),
+		ent.WithAPIClientFilter(where.Filter))
+}
+
 // Addresses is the resolver for the addresses field.
 func (r *queryResolver) Addresses(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy []*ent.AddressOrder, where *ent.AddressWhereInput) (*ent.AddressConnection, error) {
 	return r.client.Address.Query().Paginate(ctx, after, first, before, last,
 		ent.WithAddressOrder(orDefault(orderBy, &ent.AddressOrder{Field: ent.AddressOrderFieldCreatedAt, Direction: asc})),
 		ent.WithAddressFilter(where.Filter))
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error) {
+	return r.client.AuditEvent.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAuditEventOrder(orDefault(orderBy, &ent.AuditEventOrder{Field: ent.AuditEventOrderFieldCreatedAt, Direction: asc})),
+		ent.WithAuditEventFilter(where.Filter))
 }
 
 // Banks is the resolver for the banks field.
@@ -63,6 +77,13 @@ func (r *queryResolver) CustomerMessages(ctx context.Context, after *entgql.Curs
 	return r.client.CustomerMessage.Query().Paginate(ctx, after, first, before, last,
 		ent.WithCustomerMessageOrder(orDefault(orderBy, &ent.CustomerMessageOrder{Field: ent.CustomerMessageOrderFieldCreatedAt, Direction: asc})),
 		ent.WithCustomerMessageFilter(where.Filter))
+}
+
+// Entitlements is the resolver for the entitlements field.
+func (r *queryResolver) Entitlements(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy []*ent.EntitlementOrder, where *ent.EntitlementWhereInput) (*ent.EntitlementConnection, error) {
+	return r.client.Entitlement.Query().Paginate(ctx, after, first, before, last,
+		ent.WithEntitlementOrder(orDefault(orderBy, &ent.EntitlementOrder{Field: ent.EntitlementOrderFieldCreatedAt, Direction: asc})),
+		ent.WithEntitlementFilter(where.Filter))
 }
 
 // Products is the resolver for the products field.

@@ -49,6 +49,12 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		e := store.Classify(err)
 		ext := map[string]any{"code": string(e.Code)}
 		msg := e.Message
+		if len(e.Roles) > 0 {
+			ext["roles"] = e.Roles // FORBIDDEN: the caller needs one of these
+			if e.Bank != "" {
+				ext["bank"] = e.Bank
+			}
+		}
 		if e.Field != "" {
 			ext["field"] = camel(e.Field)
 			msg = camel(e.Field) + ": " + e.Message

@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"custgraph/ent"
+	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/store"
 )
@@ -92,7 +93,19 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			if access.FromContext(r.Context()) == nil {
+				var p struct{ Query string }
+				_ = json.Unmarshal(body, &p)
+				if !introspectionOnly(p.Query) {
+					unauthenticated(w)
+					return
+				}
+			}
 		case http.MethodGet:
+			if access.FromContext(r.Context()) == nil && !introspectionOnly(r.URL.Query().Get("query")) {
+				unauthenticated(w)
+				return
+			}
 			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
 				w.Header().Set("Allow", "POST")
 				httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
@@ -128,6 +141,64 @@ func isMutation(query, operationName string) bool {
 	}
 	return false
 }
+
+// introspectionOnly reports whether every operation of query asks only for
+// __schema, __type or __typename: what GraphiQL and tools may ask without
+// credentials. Anything else needs a logged-in caller.
+func introspectionOnly(query string) bool {
+	if query == "" {
+		return false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil || len(doc.Operations) == 0 {
+		return false
+	}
+	for _, op := range doc.Operations {
+		if op.Operation != ast.Query || !metaOnly(op.SelectionSet, doc.Fragments, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func metaOnly(set ast.SelectionSet, frags ast.FragmentDefinitionList, depth int) bool {
+	if depth > 10 {
+		return false
+	}
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if !strings.HasPrefix(sel.Name, "__") {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !metaOnly(sel.SelectionSet, frags, depth+1) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			f := frags.ForName(sel.Name)
+			if f == nil || !metaOnly(f.SelectionSet, frags, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Challenge is the WWW-Authenticate header of custgraph's 401 answers: the
+// schemes a caller can authenticate with.
+const Challenge = `Bearer realm="custgraph", DirectLogin realm="custgraph"`
+
+// unauthenticated answers a request without credentials that asks for data.
+func unauthenticated(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", Challenge)
+	httpError(w, http.StatusUnauthorized, string(apperr.Unauthenticated),
+		"authentication is required: send Authorization: Bearer <token> (POST /oauth/token issues one)")
+}
+
+// WriteError writes a GraphQL-shaped error response with an HTTP status,
+// for answers given before GraphQL runs (e.g. bad credentials).
+func WriteError(w http.ResponseWriter, status int, code, msg string) { httpError(w, status, code, msg) }
 
 // httpError writes a GraphQL-shaped error response.
 func httpError(w http.ResponseWriter, status int, code, msg string) {

@@ -14,6 +14,7 @@ import (
 
 	"custgraph/ent"
 	"custgraph/graph"
+	"custgraph/internal/access"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
 )
@@ -25,6 +26,9 @@ type env struct {
 	client  *ent.Client
 	gql     *client.Client
 	counter *store.Counter
+	// viewer is who the requests come from: custgraph itself unless a
+	// test sets a caller (nil: nobody logged in).
+	viewer *access.Viewer
 }
 
 func newEnv(t *testing.T) *env {
@@ -33,10 +37,13 @@ func newEnv(t *testing.T) *env {
 	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{
 		Limits: graph.Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000},
 	})
-	e := &env{t: t, client: db.Client}
+	e := &env{t: t, client: db.Client, viewer: access.FromContext(access.System(context.Background()))}
 	e.gql = client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, c := store.WithCounter(r.Context())
 		e.counter = c
+		if e.viewer != nil {
+			ctx = access.NewContext(ctx, e.viewer)
+		}
 		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	return e
@@ -93,7 +100,7 @@ func (e *env) sql() int64 { return e.counter.N() }
 // seedBank creates a bank directly through ent.
 func (e *env) seedBank(code string) *ent.Bank {
 	e.t.Helper()
-	b, err := e.client.Bank.Create().SetCode(code).SetName("Bank " + code).Save(context.Background())
+	b, err := e.client.Bank.Create().SetCode(code).SetName("Bank " + code).Save(access.System(context.Background()))
 	require.NoError(e.t, err)
 	return b
 }
@@ -109,7 +116,7 @@ func (e *env) seedCustomers(b *ent.Bank, n int, with func(i int, c *ent.Customer
 		if with != nil {
 			with(i, c)
 		}
-		got, err := c.Save(context.Background())
+		got, err := c.Save(access.System(context.Background()))
 		require.NoError(e.t, err)
 		ids[i] = got.ID
 	}

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"entgo.io/ent/dialect"
@@ -10,11 +11,14 @@ import (
 
 	"custgraph/ent"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -29,6 +33,7 @@ var nodeTables = []string{
 	customer.Table, product.Table, address.Table, bank.Table, taxresidence.Table,
 	socialhandle.Table, customerattribute.Table, customermessage.Table,
 	crmevent.Table, user.Table, usercustomerlink.Table,
+	apiclient.Table, entitlement.Table, auditevent.Table,
 }
 
 // tablesOf finds the table of each id with one UNION ALL query over the node
@@ -104,7 +109,12 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 	if !ok {
 		return nil, apperr.NotFoundf("id", "no node with id %s", id)
 	}
-	return r.client.Noder(ctx, id, ent.WithFixedNodeType(table))
+	n, err := r.client.Noder(ctx, id, ent.WithFixedNodeType(table))
+	if ent.IsNotFound(err) {
+		// A record the caller may not see: the same answer as no record.
+		return nil, apperr.NotFoundf("id", "no node with id %s", id)
+	}
+	return n, err
 }
 
 // nodes resolves Query.nodes: one type lookup for all ids, then one query
@@ -125,14 +135,14 @@ func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, err
 	}
 	found := make(map[uuid.UUID]ent.Noder, len(ids))
 	for t, group := range byTable {
-		ns, err := r.client.Noders(ctx, unique(group), ent.WithFixedNodeType(t))
+		// Not ent's Noders: it reports each id it cannot load as an error,
+		// and an id the caller may not see must look like an unknown one.
+		ns, err := r.visible(ctx, t, unique(group))
 		if err != nil {
 			return nil, err
 		}
-		for i, n := range ns {
-			if n != nil {
-				found[group[i]] = n
-			}
+		for _, n := range ns {
+			found[nodeID(n)] = n
 		}
 	}
 	out := make([]ent.Noder, len(ids))
@@ -140,4 +150,68 @@ func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, err
 		out[i] = found[id]
 	}
 	return out, nil
+}
+
+// visible loads the records of one table among ids that the caller may see
+// (ent's privacy rules narrow the query), with the fields the operation
+// selects, in one query.
+func (r *Resolver) visible(ctx context.Context, table string, ids []uuid.UUID) ([]ent.Noder, error) {
+	c := r.client
+	switch table {
+	case customer.Table:
+		return collect(ctx, c.Customer.Query().Where(customer.IDIn(ids...)), "Customer")
+	case product.Table:
+		return collect(ctx, c.Product.Query().Where(product.IDIn(ids...)), "Product")
+	case address.Table:
+		return collect(ctx, c.Address.Query().Where(address.IDIn(ids...)), "Address")
+	case bank.Table:
+		return collect(ctx, c.Bank.Query().Where(bank.IDIn(ids...)), "Bank")
+	case taxresidence.Table:
+		return collect(ctx, c.TaxResidence.Query().Where(taxresidence.IDIn(ids...)), "TaxResidence")
+	case socialhandle.Table:
+		return collect(ctx, c.SocialHandle.Query().Where(socialhandle.IDIn(ids...)), "SocialHandle")
+	case customerattribute.Table:
+		return collect(ctx, c.CustomerAttribute.Query().Where(customerattribute.IDIn(ids...)), "CustomerAttribute")
+	case customermessage.Table:
+		return collect(ctx, c.CustomerMessage.Query().Where(customermessage.IDIn(ids...)), "CustomerMessage")
+	case crmevent.Table:
+		return collect(ctx, c.CrmEvent.Query().Where(crmevent.IDIn(ids...)), "CrmEvent")
+	case user.Table:
+		return collect(ctx, c.User.Query().Where(user.IDIn(ids...)), "User")
+	case usercustomerlink.Table:
+		return collect(ctx, c.UserCustomerLink.Query().Where(usercustomerlink.IDIn(ids...)), "UserCustomerLink")
+	case apiclient.Table:
+		return collect(ctx, c.APIClient.Query().Where(apiclient.IDIn(ids...)), "APIClient")
+	case entitlement.Table:
+		return collect(ctx, c.Entitlement.Query().Where(entitlement.IDIn(ids...)), "Entitlement")
+	case auditevent.Table:
+		return collect(ctx, c.AuditEvent.Query().Where(auditevent.IDIn(ids...)), "AuditEvent")
+	}
+	return nil, fmt.Errorf("nodes: no loader for table %s", table)
+}
+
+// collect runs a query with the operation's field collection (eager loads
+// of the selected edges) and returns its records as nodes.
+func collect[Q interface {
+	CollectFields(context.Context, ...string) (Q, error)
+	All(context.Context) ([]N, error)
+}, N ent.Noder](ctx context.Context, q Q, typ string) ([]ent.Noder, error) {
+	q, err := q.CollectFields(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ent.Noder, len(rows))
+	for i, n := range rows {
+		out[i] = n
+	}
+	return out, nil
+}
+
+// nodeID is the ID field every ent entity has.
+func nodeID(n ent.Noder) uuid.UUID {
+	return reflect.ValueOf(n).Elem().FieldByName("ID").Interface().(uuid.UUID)
 }

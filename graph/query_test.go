@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/product"
 	"custgraph/graph"
+	"custgraph/internal/access"
 	"custgraph/internal/testdb"
 )
 
@@ -113,7 +115,7 @@ func TestCustomerProductsPaginateBothWays(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
 	cust := e.seedCustomers(b, 2, nil)
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	var want []uuid.UUID
 	for i := range 23 {
 		codes := productCodes
@@ -133,7 +135,7 @@ func TestCustomerProductsPaginateBothWays(t *testing.T) {
 
 func TestNodeRefetchesEveryType(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	b := e.seedBank("gh.29.uk")
 	cust := e.seedCustomers(b, 3, nil)
 	p := e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
@@ -180,7 +182,7 @@ const nestedPage = `query($n:Int!){ customers(first:$n){ totalCount pageInfo{ ha
 // and that it does not grow with the page size.
 func TestNoNPlusOne(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	b := e.seedBank("gh.29.uk")
 	cust := e.seedCustomers(b, 30, nil)
 	for i, id := range cust {
@@ -269,7 +271,7 @@ func TestPageSizeRules(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
 	cust := e.seedCustomers(b, 25, nil)
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	for range 25 {
 		e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(product.ProductCodeWALLET).SaveX(ctx)
 	}
@@ -344,7 +346,9 @@ func TestUnexpectedErrorsAreInternal(t *testing.T) {
 	db, _ := testdb.Open(t)
 	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{})
 	require.NoError(t, db.SQL.Close())
-	e := &env{t: t, client: db.Client, gql: client.New(h)}
+	e := &env{t: t, client: db.Client, gql: client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(access.System(r.Context())))
+	}))}
 	for _, q := range []string{
 		`{ customers(first: 1) { totalCount } }`,
 		`mutation { createBank(input: {code: "x", name: "y"}) { id } }`,
@@ -378,10 +382,10 @@ func TestInputsCannotReattachRecords(t *testing.T) {
 		for _, f := range typ.InputFields {
 			require.False(t, strings.HasSuffix(f.Name, "IDs") && (strings.HasPrefix(f.Name, "add") || strings.HasPrefix(f.Name, "remove")),
 				"%s.%s moves records", typ.Name, f.Name)
-			for _, edge := range []string{"Products", "Addresses", "Customers", "CrmEvents", "UserLinks", "CustomerLinks", "Messages", "Attributes"} {
+			for _, edge := range []string{"Products", "Addresses", "Customers", "CrmEvents", "UserLinks", "CustomerLinks", "Messages", "Attributes", "Entitlements"} {
 				require.NotEqual(t, "clear"+edge, f.Name, "%s.%s detaches records", typ.Name, f.Name)
 			}
 		}
 	}
-	require.Equal(t, 22, checked, "create and update inputs of the 11 entities")
+	require.Equal(t, 25, checked, "create and update inputs of the 11 customer-graph entities, plus CreateEntitlementInput, CreateAPIClientInput and UpdateAPIClientInput")
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"custgraph/ent"
 	"custgraph/ent/product"
+	"custgraph/internal/admin"
 	"custgraph/internal/filters"
 
 	"github.com/google/uuid"
@@ -177,6 +178,49 @@ func (r *mutationResolver) UpdateUserCustomerLink(ctx context.Context, id uuid.U
 // DeleteUserCustomerLink is the resolver for the deleteUserCustomerLink field.
 func (r *mutationResolver) DeleteUserCustomerLink(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	return id, ent.FromContext(ctx).UserCustomerLink.DeleteOneID(id).Exec(ctx)
+}
+
+// CreateAPIClient is the resolver for the createAPIClient field.
+func (r *mutationResolver) CreateAPIClient(ctx context.Context, input CreateAPIClientInput) (*APIClientWithSecret, error) {
+	cl, secret, err := admin.CreateClient(ctx, ent.FromContext(ctx), admin.ClientInput{
+		ClientID: input.ClientID, Name: input.Name, BankID: input.BankID, ExternalSubject: input.ExternalSubject,
+	})
+	return withSecret(cl, secret, err)
+}
+
+// UpdateAPIClient is the resolver for the updateAPIClient field.
+func (r *mutationResolver) UpdateAPIClient(ctx context.Context, id uuid.UUID, input ent.UpdateAPIClientInput) (*ent.APIClient, error) {
+	return ent.FromContext(ctx).APIClient.UpdateOneID(id).SetInput(input).Save(ctx)
+}
+
+// RotateAPIClientSecret is the resolver for the rotateAPIClientSecret field.
+func (r *mutationResolver) RotateAPIClientSecret(ctx context.Context, id uuid.UUID) (*APIClientWithSecret, error) {
+	return withSecret(admin.RotateClientSecret(ctx, ent.FromContext(ctx), id))
+}
+
+// DeleteAPIClient is the resolver for the deleteAPIClient field.
+func (r *mutationResolver) DeleteAPIClient(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	return id, ent.FromContext(ctx).APIClient.DeleteOneID(id).Exec(ctx)
+}
+
+// SetUserPassword is the resolver for the setUserPassword field.
+func (r *mutationResolver) SetUserPassword(ctx context.Context, id uuid.UUID, password string) (*ent.User, error) {
+	return admin.SetPassword(ctx, ent.FromContext(ctx), id, password)
+}
+
+// CreateEntitlement is the resolver for the createEntitlement field.
+func (r *mutationResolver) CreateEntitlement(ctx context.Context, input ent.CreateEntitlementInput) (*ent.Entitlement, error) {
+	return ent.FromContext(ctx).Entitlement.Create().SetInput(input).Save(ctx)
+}
+
+// DeleteEntitlement is the resolver for the deleteEntitlement field.
+func (r *mutationResolver) DeleteEntitlement(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	return id, ent.FromContext(ctx).Entitlement.DeleteOneID(id).Exec(ctx)
+}
+
+// Viewer is the resolver for the viewer field.
+func (r *queryResolver) Viewer(ctx context.Context) (*Viewer, error) {
+	return viewerOf(ctx)
 }
 
 // HasLabel is the resolver for the hasLabel field.

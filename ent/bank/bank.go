@@ -28,6 +28,10 @@ const (
 	EdgeCustomers = "customers"
 	// EdgeCrmEvents holds the string denoting the crm_events edge name in mutations.
 	EdgeCrmEvents = "crm_events"
+	// EdgeAPIClients holds the string denoting the api_clients edge name in mutations.
+	EdgeAPIClients = "api_clients"
+	// EdgeEntitlements holds the string denoting the entitlements edge name in mutations.
+	EdgeEntitlements = "entitlements"
 	// Table holds the table name of the bank in the database.
 	Table = "banks"
 	// CustomersTable is the table that holds the customers relation/edge.
@@ -44,6 +48,20 @@ const (
 	CrmEventsInverseTable = "crm_events"
 	// CrmEventsColumn is the table column denoting the crm_events relation/edge.
 	CrmEventsColumn = "bank_id"
+	// APIClientsTable is the table that holds the api_clients relation/edge.
+	APIClientsTable = "api_clients"
+	// APIClientsInverseTable is the table name for the APIClient entity.
+	// It exists in this package in order to avoid circular dependency with the "apiclient" package.
+	APIClientsInverseTable = "api_clients"
+	// APIClientsColumn is the table column denoting the api_clients relation/edge.
+	APIClientsColumn = "bank_id"
+	// EntitlementsTable is the table that holds the entitlements relation/edge.
+	EntitlementsTable = "entitlements"
+	// EntitlementsInverseTable is the table name for the Entitlement entity.
+	// It exists in this package in order to avoid circular dependency with the "entitlement" package.
+	EntitlementsInverseTable = "entitlements"
+	// EntitlementsColumn is the table column denoting the entitlements relation/edge.
+	EntitlementsColumn = "bank_id"
 )
 
 // Columns holds all SQL columns for bank fields.
@@ -71,7 +89,8 @@ func ValidColumn(column string) bool {
 //
 //	import _ "custgraph/ent/runtime"
 var (
-	Hooks [3]ent.Hook
+	Hooks  [5]ent.Hook
+	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
@@ -141,6 +160,34 @@ func ByCrmEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newCrmEventsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByAPIClientsCount orders the results by api_clients count.
+func ByAPIClientsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAPIClientsStep(), opts...)
+	}
+}
+
+// ByAPIClients orders the results by api_clients terms.
+func ByAPIClients(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAPIClientsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByEntitlementsCount orders the results by entitlements count.
+func ByEntitlementsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newEntitlementsStep(), opts...)
+	}
+}
+
+// ByEntitlements orders the results by entitlements terms.
+func ByEntitlements(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newEntitlementsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newCustomersStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -153,5 +200,19 @@ func newCrmEventsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CrmEventsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, CrmEventsTable, CrmEventsColumn),
+	)
+}
+func newAPIClientsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(APIClientsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, APIClientsTable, APIClientsColumn),
+	)
+}
+func newEntitlementsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(EntitlementsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, EntitlementsTable, EntitlementsColumn),
 	)
 }

@@ -332,6 +332,52 @@ func HasCrmEventsWith(preds ...predicate.CrmEvent) predicate.Bank {
 	})
 }
 
+// HasAPIClients applies the HasEdge predicate on the "api_clients" edge.
+func HasAPIClients() predicate.Bank {
+	return predicate.Bank(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, APIClientsTable, APIClientsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAPIClientsWith applies the HasEdge predicate on the "api_clients" edge with a given conditions (other predicates).
+func HasAPIClientsWith(preds ...predicate.APIClient) predicate.Bank {
+	return predicate.Bank(func(s *sql.Selector) {
+		step := newAPIClientsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasEntitlements applies the HasEdge predicate on the "entitlements" edge.
+func HasEntitlements() predicate.Bank {
+	return predicate.Bank(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, EntitlementsTable, EntitlementsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasEntitlementsWith applies the HasEdge predicate on the "entitlements" edge with a given conditions (other predicates).
+func HasEntitlementsWith(preds ...predicate.Entitlement) predicate.Bank {
+	return predicate.Bank(func(s *sql.Selector) {
+		step := newEntitlementsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Bank) predicate.Bank {
 	return predicate.Bank(sql.AndPredicates(predicates...))

@@ -9,6 +9,44 @@ import (
 )
 
 var (
+	// APIClientsColumns holds the columns for the "api_clients" table.
+	APIClientsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "client_id", Type: field.TypeString, Unique: true},
+		{Name: "secret_hash", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 255},
+		{Name: "external_subject", Type: field.TypeString, Unique: true, Nullable: true, Size: 255},
+		{Name: "disabled", Type: field.TypeBool, Default: false},
+		{Name: "bank_id", Type: field.TypeUUID, Nullable: true},
+	}
+	// APIClientsTable holds the schema information for the "api_clients" table.
+	APIClientsTable = &schema.Table{
+		Name:       "api_clients",
+		Columns:    APIClientsColumns,
+		PrimaryKey: []*schema.Column{APIClientsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "api_clients_banks_api_clients",
+				Columns:    []*schema.Column{APIClientsColumns[8]},
+				RefColumns: []*schema.Column{BanksColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apiclient_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIClientsColumns[1], APIClientsColumns[0]},
+			},
+			{
+				Name:    "apiclient_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{APIClientsColumns[2]},
+			},
+		},
+	}
 	// AddressesColumns holds the columns for the "addresses" table.
 	AddressesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -82,6 +120,60 @@ var (
 				Name:    "address_city",
 				Unique:  false,
 				Columns: []*schema.Column{AddressesColumns[6]},
+			},
+		},
+	}
+	// AuditEventsColumns holds the columns for the "audit_events" table.
+	AuditEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "actor_kind", Type: field.TypeEnum, Enums: []string{"client", "user", "system"}},
+		{Name: "actor_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "actor_name", Type: field.TypeString},
+		{Name: "requestor_id", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "request_id", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "operation", Type: field.TypeEnum, Enums: []string{"create", "update", "delete"}},
+		{Name: "entity_type", Type: field.TypeString},
+		{Name: "entity_id", Type: field.TypeUUID},
+		{Name: "bank_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "fields", Type: field.TypeJSON, Nullable: true},
+	}
+	// AuditEventsTable holds the schema information for the "audit_events" table.
+	AuditEventsTable = &schema.Table{
+		Name:       "audit_events",
+		Columns:    AuditEventsColumns,
+		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1], AuditEventsColumns[0]},
+			},
+			{
+				Name:    "auditevent_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[2]},
+			},
+			{
+				Name:    "auditevent_entity_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[10]},
+			},
+			{
+				Name:    "auditevent_actor_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[4]},
+			},
+			{
+				Name:    "auditevent_bank_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[11], AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_requestor_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[6]},
 			},
 		},
 	}
@@ -409,6 +501,70 @@ var (
 			},
 		},
 	}
+	// EntitlementsColumns holds the columns for the "entitlements" table.
+	EntitlementsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "role_name", Type: field.TypeString},
+		{Name: "grant_key", Type: field.TypeString, Unique: true},
+		{Name: "api_client_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "bank_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "user_id", Type: field.TypeUUID, Nullable: true},
+	}
+	// EntitlementsTable holds the schema information for the "entitlements" table.
+	EntitlementsTable = &schema.Table{
+		Name:       "entitlements",
+		Columns:    EntitlementsColumns,
+		PrimaryKey: []*schema.Column{EntitlementsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "entitlements_api_clients_entitlements",
+				Columns:    []*schema.Column{EntitlementsColumns[5]},
+				RefColumns: []*schema.Column{APIClientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "entitlements_banks_entitlements",
+				Columns:    []*schema.Column{EntitlementsColumns[6]},
+				RefColumns: []*schema.Column{BanksColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "entitlements_users_entitlements",
+				Columns:    []*schema.Column{EntitlementsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "entitlement_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{EntitlementsColumns[1], EntitlementsColumns[0]},
+			},
+			{
+				Name:    "entitlement_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{EntitlementsColumns[2]},
+			},
+			{
+				Name:    "entitlement_api_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{EntitlementsColumns[5]},
+			},
+			{
+				Name:    "entitlement_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{EntitlementsColumns[7]},
+			},
+			{
+				Name:    "entitlement_bank_id",
+				Unique:  false,
+				Columns: []*schema.Column{EntitlementsColumns[6]},
+			},
+		},
+	}
 	// ProductsColumns holds the columns for the "products" table.
 	ProductsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -472,6 +628,32 @@ var (
 				Name:    "product_opened_on",
 				Unique:  false,
 				Columns: []*schema.Column{ProductsColumns[9]},
+			},
+		},
+	}
+	// SigningKeysColumns holds the columns for the "signing_keys" table.
+	SigningKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kid", Type: field.TypeString, Unique: true},
+		{Name: "private_key_pem", Type: field.TypeString, Size: 2147483647},
+	}
+	// SigningKeysTable holds the schema information for the "signing_keys" table.
+	SigningKeysTable = &schema.Table{
+		Name:       "signing_keys",
+		Columns:    SigningKeysColumns,
+		PrimaryKey: []*schema.Column{SigningKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "signingkey_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{SigningKeysColumns[1], SigningKeysColumns[0]},
+			},
+			{
+				Name:    "signingkey_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{SigningKeysColumns[2]},
 			},
 		},
 	}
@@ -585,6 +767,9 @@ var (
 		{Name: "username", Type: field.TypeString, Unique: true, Size: 100},
 		{Name: "email", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "display_name", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "password_hash", Type: field.TypeString, Nullable: true},
+		{Name: "external_subject", Type: field.TypeString, Unique: true, Nullable: true, Size: 255},
+		{Name: "disabled", Type: field.TypeBool, Default: false},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -658,13 +843,17 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		APIClientsTable,
 		AddressesTable,
+		AuditEventsTable,
 		BanksTable,
 		CrmEventsTable,
 		CustomersTable,
 		CustomerAttributesTable,
 		CustomerMessagesTable,
+		EntitlementsTable,
 		ProductsTable,
+		SigningKeysTable,
 		SocialHandlesTable,
 		TaxResidencesTable,
 		UsersTable,
@@ -673,12 +862,16 @@ var (
 )
 
 func init() {
+	APIClientsTable.ForeignKeys[0].RefTable = BanksTable
 	AddressesTable.ForeignKeys[0].RefTable = CustomersTable
 	CrmEventsTable.ForeignKeys[0].RefTable = BanksTable
 	CrmEventsTable.ForeignKeys[1].RefTable = CustomersTable
 	CustomersTable.ForeignKeys[0].RefTable = BanksTable
 	CustomerAttributesTable.ForeignKeys[0].RefTable = CustomersTable
 	CustomerMessagesTable.ForeignKeys[0].RefTable = CustomersTable
+	EntitlementsTable.ForeignKeys[0].RefTable = APIClientsTable
+	EntitlementsTable.ForeignKeys[1].RefTable = BanksTable
+	EntitlementsTable.ForeignKeys[2].RefTable = UsersTable
 	ProductsTable.ForeignKeys[0].RefTable = CustomersTable
 	SocialHandlesTable.ForeignKeys[0].RefTable = CustomersTable
 	TaxResidencesTable.ForeignKeys[0].RefTable = CustomersTable

@@ -6,8 +6,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// APIClient is the predicate function for apiclient builders.
+type APIClient func(*sql.Selector)
+
 // Address is the predicate function for address builders.
 type Address func(*sql.Selector)
+
+// AuditEvent is the predicate function for auditevent builders.
+type AuditEvent func(*sql.Selector)
 
 // Bank is the predicate function for bank builders.
 type Bank func(*sql.Selector)
@@ -24,8 +30,14 @@ type CustomerAttribute func(*sql.Selector)
 // CustomerMessage is the predicate function for customermessage builders.
 type CustomerMessage func(*sql.Selector)
 
+// Entitlement is the predicate function for entitlement builders.
+type Entitlement func(*sql.Selector)
+
 // Product is the predicate function for product builders.
 type Product func(*sql.Selector)
+
+// SigningKey is the predicate function for signingkey builders.
+type SigningKey func(*sql.Selector)
 
 // SocialHandle is the predicate function for socialhandle builders.
 type SocialHandle func(*sql.Selector)

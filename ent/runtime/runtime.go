@@ -3,14 +3,19 @@
 package runtime
 
 import (
+	"context"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
 	"custgraph/ent/schema"
+	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
@@ -18,19 +23,118 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
 )
 
 // The init function reads all schema descriptors with runtime code
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	apiclientMixin := schema.APIClient{}.Mixin()
+	apiclient.Policy = privacy.NewPolicies(apiclientMixin[0], schema.APIClient{})
+	apiclient.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apiclient.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	apiclientMixinHooks0 := apiclientMixin[0].Hooks()
+
+	apiclient.Hooks[1] = apiclientMixinHooks0[0]
+
+	apiclient.Hooks[2] = apiclientMixinHooks0[1]
+
+	apiclient.Hooks[3] = apiclientMixinHooks0[2]
+	apiclientMixinFields0 := apiclientMixin[0].Fields()
+	_ = apiclientMixinFields0
+	apiclientFields := schema.APIClient{}.Fields()
+	_ = apiclientFields
+	// apiclientDescCreatedAt is the schema descriptor for created_at field.
+	apiclientDescCreatedAt := apiclientMixinFields0[1].Descriptor()
+	// apiclient.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apiclient.DefaultCreatedAt = apiclientDescCreatedAt.Default.(func() time.Time)
+	// apiclientDescUpdatedAt is the schema descriptor for updated_at field.
+	apiclientDescUpdatedAt := apiclientMixinFields0[2].Descriptor()
+	// apiclient.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apiclient.DefaultUpdatedAt = apiclientDescUpdatedAt.Default.(func() time.Time)
+	// apiclient.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apiclient.UpdateDefaultUpdatedAt = apiclientDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apiclientDescClientID is the schema descriptor for client_id field.
+	apiclientDescClientID := apiclientFields[0].Descriptor()
+	// apiclient.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	apiclient.ClientIDValidator = apiclientDescClientID.Validators[0].(func(string) error)
+	// apiclientDescSecretHash is the schema descriptor for secret_hash field.
+	apiclientDescSecretHash := apiclientFields[1].Descriptor()
+	// apiclient.SecretHashValidator is a validator for the "secret_hash" field. It is called by the builders before save.
+	apiclient.SecretHashValidator = func() func(string) error {
+		validators := apiclientDescSecretHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(secret_hash string) error {
+			for _, fn := range fns {
+				if err := fn(secret_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apiclientDescName is the schema descriptor for name field.
+	apiclientDescName := apiclientFields[2].Descriptor()
+	// apiclient.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apiclient.NameValidator = func() func(string) error {
+		validators := apiclientDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apiclientDescExternalSubject is the schema descriptor for external_subject field.
+	apiclientDescExternalSubject := apiclientFields[4].Descriptor()
+	// apiclient.ExternalSubjectValidator is a validator for the "external_subject" field. It is called by the builders before save.
+	apiclient.ExternalSubjectValidator = apiclientDescExternalSubject.Validators[0].(func(string) error)
+	// apiclientDescDisabled is the schema descriptor for disabled field.
+	apiclientDescDisabled := apiclientFields[5].Descriptor()
+	// apiclient.DefaultDisabled holds the default value on creation for the disabled field.
+	apiclient.DefaultDisabled = apiclientDescDisabled.Default.(bool)
+	// apiclientDescID is the schema descriptor for id field.
+	apiclientDescID := apiclientMixinFields0[0].Descriptor()
+	// apiclient.DefaultID holds the default value on creation for the id field.
+	apiclient.DefaultID = apiclientDescID.Default.(func() uuid.UUID)
 	addressMixin := schema.Address{}.Mixin()
+	address.Policy = privacy.NewPolicies(addressMixin[0], schema.Address{})
+	address.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := address.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	addressMixinHooks0 := addressMixin[0].Hooks()
 	addressHooks := schema.Address{}.Hooks()
-	address.Hooks[0] = addressMixinHooks0[0]
-	address.Hooks[1] = addressMixinHooks0[1]
-	address.Hooks[2] = addressHooks[0]
-	address.Hooks[3] = addressHooks[1]
+
+	address.Hooks[1] = addressMixinHooks0[0]
+
+	address.Hooks[2] = addressMixinHooks0[1]
+
+	address.Hooks[3] = addressMixinHooks0[2]
+
+	address.Hooks[4] = addressHooks[0]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -119,12 +223,69 @@ func init() {
 	addressDescID := addressMixinFields0[0].Descriptor()
 	// address.DefaultID holds the default value on creation for the id field.
 	address.DefaultID = addressDescID.Default.(func() uuid.UUID)
+	auditeventMixin := schema.AuditEvent{}.Mixin()
+	auditevent.Policy = privacy.NewPolicies(auditeventMixin[0], schema.AuditEvent{})
+	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditeventMixinHooks0 := auditeventMixin[0].Hooks()
+
+	auditevent.Hooks[1] = auditeventMixinHooks0[0]
+
+	auditevent.Hooks[2] = auditeventMixinHooks0[1]
+
+	auditevent.Hooks[3] = auditeventMixinHooks0[2]
+	auditeventMixinFields0 := auditeventMixin[0].Fields()
+	_ = auditeventMixinFields0
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescCreatedAt is the schema descriptor for created_at field.
+	auditeventDescCreatedAt := auditeventMixinFields0[1].Descriptor()
+	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	// auditeventDescUpdatedAt is the schema descriptor for updated_at field.
+	auditeventDescUpdatedAt := auditeventMixinFields0[2].Descriptor()
+	// auditevent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	auditevent.DefaultUpdatedAt = auditeventDescUpdatedAt.Default.(func() time.Time)
+	// auditevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	auditevent.UpdateDefaultUpdatedAt = auditeventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// auditeventDescRequestorID is the schema descriptor for requestor_id field.
+	auditeventDescRequestorID := auditeventFields[3].Descriptor()
+	// auditevent.RequestorIDValidator is a validator for the "requestor_id" field. It is called by the builders before save.
+	auditevent.RequestorIDValidator = auditeventDescRequestorID.Validators[0].(func(string) error)
+	// auditeventDescRequestID is the schema descriptor for request_id field.
+	auditeventDescRequestID := auditeventFields[4].Descriptor()
+	// auditevent.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	auditevent.RequestIDValidator = auditeventDescRequestID.Validators[0].(func(string) error)
+	// auditeventDescID is the schema descriptor for id field.
+	auditeventDescID := auditeventMixinFields0[0].Descriptor()
+	// auditevent.DefaultID holds the default value on creation for the id field.
+	auditevent.DefaultID = auditeventDescID.Default.(func() uuid.UUID)
 	bankMixin := schema.Bank{}.Mixin()
+	bank.Policy = privacy.NewPolicies(bankMixin[0], schema.Bank{})
+	bank.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := bank.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	bankMixinHooks0 := bankMixin[0].Hooks()
 	bankHooks := schema.Bank{}.Hooks()
-	bank.Hooks[0] = bankMixinHooks0[0]
-	bank.Hooks[1] = bankMixinHooks0[1]
-	bank.Hooks[2] = bankHooks[0]
+
+	bank.Hooks[1] = bankMixinHooks0[0]
+
+	bank.Hooks[2] = bankMixinHooks0[1]
+
+	bank.Hooks[3] = bankMixinHooks0[2]
+
+	bank.Hooks[4] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -180,11 +341,25 @@ func init() {
 	// bank.DefaultID holds the default value on creation for the id field.
 	bank.DefaultID = bankDescID.Default.(func() uuid.UUID)
 	crmeventMixin := schema.CrmEvent{}.Mixin()
+	crmevent.Policy = privacy.NewPolicies(crmeventMixin[0], schema.CrmEvent{})
+	crmevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := crmevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	crmeventMixinHooks0 := crmeventMixin[0].Hooks()
 	crmeventHooks := schema.CrmEvent{}.Hooks()
-	crmevent.Hooks[0] = crmeventMixinHooks0[0]
-	crmevent.Hooks[1] = crmeventMixinHooks0[1]
-	crmevent.Hooks[2] = crmeventHooks[0]
+
+	crmevent.Hooks[1] = crmeventMixinHooks0[0]
+
+	crmevent.Hooks[2] = crmeventMixinHooks0[1]
+
+	crmevent.Hooks[3] = crmeventMixinHooks0[2]
+
+	crmevent.Hooks[4] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -228,13 +403,29 @@ func init() {
 	// crmevent.DefaultID holds the default value on creation for the id field.
 	crmevent.DefaultID = crmeventDescID.Default.(func() uuid.UUID)
 	customerMixin := schema.Customer{}.Mixin()
+	customer.Policy = privacy.NewPolicies(customerMixin[0], schema.Customer{})
+	customer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := customer.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	customerMixinHooks0 := customerMixin[0].Hooks()
 	customerHooks := schema.Customer{}.Hooks()
-	customer.Hooks[0] = customerMixinHooks0[0]
-	customer.Hooks[1] = customerMixinHooks0[1]
-	customer.Hooks[2] = customerHooks[0]
-	customer.Hooks[3] = customerHooks[1]
-	customer.Hooks[4] = customerHooks[2]
+
+	customer.Hooks[1] = customerMixinHooks0[0]
+
+	customer.Hooks[2] = customerMixinHooks0[1]
+
+	customer.Hooks[3] = customerMixinHooks0[2]
+
+	customer.Hooks[4] = customerHooks[0]
+
+	customer.Hooks[5] = customerHooks[1]
+
+	customer.Hooks[6] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -417,12 +608,25 @@ func init() {
 	// customer.DefaultID holds the default value on creation for the id field.
 	customer.DefaultID = customerDescID.Default.(func() uuid.UUID)
 	customerattributeMixin := schema.CustomerAttribute{}.Mixin()
+	customerattribute.Policy = privacy.NewPolicies(customerattributeMixin[0], schema.CustomerAttribute{})
+	customerattribute.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := customerattribute.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	customerattributeMixinHooks0 := customerattributeMixin[0].Hooks()
 	customerattributeHooks := schema.CustomerAttribute{}.Hooks()
-	customerattribute.Hooks[0] = customerattributeMixinHooks0[0]
-	customerattribute.Hooks[1] = customerattributeMixinHooks0[1]
-	customerattribute.Hooks[2] = customerattributeHooks[0]
-	customerattribute.Hooks[3] = customerattributeHooks[1]
+
+	customerattribute.Hooks[1] = customerattributeMixinHooks0[0]
+
+	customerattribute.Hooks[2] = customerattributeMixinHooks0[1]
+
+	customerattribute.Hooks[3] = customerattributeMixinHooks0[2]
+
+	customerattribute.Hooks[4] = customerattributeHooks[0]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -464,11 +668,22 @@ func init() {
 	// customerattribute.DefaultID holds the default value on creation for the id field.
 	customerattribute.DefaultID = customerattributeDescID.Default.(func() uuid.UUID)
 	customermessageMixin := schema.CustomerMessage{}.Mixin()
+	customermessage.Policy = privacy.NewPolicies(customermessageMixin[0], schema.CustomerMessage{})
+	customermessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := customermessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	customermessageMixinHooks0 := customermessageMixin[0].Hooks()
-	customermessageHooks := schema.CustomerMessage{}.Hooks()
-	customermessage.Hooks[0] = customermessageMixinHooks0[0]
-	customermessage.Hooks[1] = customermessageMixinHooks0[1]
-	customermessage.Hooks[2] = customermessageHooks[0]
+
+	customermessage.Hooks[1] = customermessageMixinHooks0[0]
+
+	customermessage.Hooks[2] = customermessageMixinHooks0[1]
+
+	customermessage.Hooks[3] = customermessageMixinHooks0[2]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -517,16 +732,74 @@ func init() {
 	customermessageDescID := customermessageMixinFields0[0].Descriptor()
 	// customermessage.DefaultID holds the default value on creation for the id field.
 	customermessage.DefaultID = customermessageDescID.Default.(func() uuid.UUID)
+	entitlementMixin := schema.Entitlement{}.Mixin()
+	entitlement.Policy = privacy.NewPolicies(entitlementMixin[0], schema.Entitlement{})
+	entitlement.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := entitlement.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	entitlementMixinHooks0 := entitlementMixin[0].Hooks()
+	entitlementHooks := schema.Entitlement{}.Hooks()
+
+	entitlement.Hooks[1] = entitlementMixinHooks0[0]
+
+	entitlement.Hooks[2] = entitlementMixinHooks0[1]
+
+	entitlement.Hooks[3] = entitlementMixinHooks0[2]
+
+	entitlement.Hooks[4] = entitlementHooks[0]
+	entitlementMixinFields0 := entitlementMixin[0].Fields()
+	_ = entitlementMixinFields0
+	entitlementFields := schema.Entitlement{}.Fields()
+	_ = entitlementFields
+	// entitlementDescCreatedAt is the schema descriptor for created_at field.
+	entitlementDescCreatedAt := entitlementMixinFields0[1].Descriptor()
+	// entitlement.DefaultCreatedAt holds the default value on creation for the created_at field.
+	entitlement.DefaultCreatedAt = entitlementDescCreatedAt.Default.(func() time.Time)
+	// entitlementDescUpdatedAt is the schema descriptor for updated_at field.
+	entitlementDescUpdatedAt := entitlementMixinFields0[2].Descriptor()
+	// entitlement.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	entitlement.DefaultUpdatedAt = entitlementDescUpdatedAt.Default.(func() time.Time)
+	// entitlement.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	entitlement.UpdateDefaultUpdatedAt = entitlementDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// entitlementDescRoleName is the schema descriptor for role_name field.
+	entitlementDescRoleName := entitlementFields[0].Descriptor()
+	// entitlement.RoleNameValidator is a validator for the "role_name" field. It is called by the builders before save.
+	entitlement.RoleNameValidator = entitlementDescRoleName.Validators[0].(func(string) error)
+	// entitlementDescID is the schema descriptor for id field.
+	entitlementDescID := entitlementMixinFields0[0].Descriptor()
+	// entitlement.DefaultID holds the default value on creation for the id field.
+	entitlement.DefaultID = entitlementDescID.Default.(func() uuid.UUID)
 	productMixin := schema.Product{}.Mixin()
+	product.Policy = privacy.NewPolicies(productMixin[0], schema.Product{})
+	product.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := product.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	productMixinHooks0 := productMixin[0].Hooks()
 	productHooks := schema.Product{}.Hooks()
-	product.Hooks[0] = productMixinHooks0[0]
-	product.Hooks[1] = productMixinHooks0[1]
-	product.Hooks[2] = productHooks[0]
-	product.Hooks[3] = productHooks[1]
-	product.Hooks[4] = productHooks[2]
-	product.Hooks[5] = productHooks[3]
-	product.Hooks[6] = productHooks[4]
+
+	product.Hooks[1] = productMixinHooks0[0]
+
+	product.Hooks[2] = productMixinHooks0[1]
+
+	product.Hooks[3] = productMixinHooks0[2]
+
+	product.Hooks[4] = productHooks[0]
+
+	product.Hooks[5] = productHooks[1]
+
+	product.Hooks[6] = productHooks[2]
+
+	product.Hooks[7] = productHooks[3]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -581,12 +854,58 @@ func init() {
 	productDescID := productMixinFields0[0].Descriptor()
 	// product.DefaultID holds the default value on creation for the id field.
 	product.DefaultID = productDescID.Default.(func() uuid.UUID)
+	signingkeyMixin := schema.SigningKey{}.Mixin()
+	signingkey.Policy = privacy.NewPolicies(signingkeyMixin[0], schema.SigningKey{})
+	signingkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := signingkey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	signingkeyMixinHooks0 := signingkeyMixin[0].Hooks()
+
+	signingkey.Hooks[1] = signingkeyMixinHooks0[0]
+
+	signingkey.Hooks[2] = signingkeyMixinHooks0[1]
+
+	signingkey.Hooks[3] = signingkeyMixinHooks0[2]
+	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
+	_ = signingkeyMixinFields0
+	signingkeyFields := schema.SigningKey{}.Fields()
+	_ = signingkeyFields
+	// signingkeyDescCreatedAt is the schema descriptor for created_at field.
+	signingkeyDescCreatedAt := signingkeyMixinFields0[1].Descriptor()
+	// signingkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	signingkey.DefaultCreatedAt = signingkeyDescCreatedAt.Default.(func() time.Time)
+	// signingkeyDescUpdatedAt is the schema descriptor for updated_at field.
+	signingkeyDescUpdatedAt := signingkeyMixinFields0[2].Descriptor()
+	// signingkey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	signingkey.DefaultUpdatedAt = signingkeyDescUpdatedAt.Default.(func() time.Time)
+	// signingkey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	signingkey.UpdateDefaultUpdatedAt = signingkeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// signingkeyDescID is the schema descriptor for id field.
+	signingkeyDescID := signingkeyMixinFields0[0].Descriptor()
+	// signingkey.DefaultID holds the default value on creation for the id field.
+	signingkey.DefaultID = signingkeyDescID.Default.(func() uuid.UUID)
 	socialhandleMixin := schema.SocialHandle{}.Mixin()
+	socialhandle.Policy = privacy.NewPolicies(socialhandleMixin[0], schema.SocialHandle{})
+	socialhandle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := socialhandle.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	socialhandleMixinHooks0 := socialhandleMixin[0].Hooks()
-	socialhandleHooks := schema.SocialHandle{}.Hooks()
-	socialhandle.Hooks[0] = socialhandleMixinHooks0[0]
-	socialhandle.Hooks[1] = socialhandleMixinHooks0[1]
-	socialhandle.Hooks[2] = socialhandleHooks[0]
+
+	socialhandle.Hooks[1] = socialhandleMixinHooks0[0]
+
+	socialhandle.Hooks[2] = socialhandleMixinHooks0[1]
+
+	socialhandle.Hooks[3] = socialhandleMixinHooks0[2]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -646,11 +965,22 @@ func init() {
 	// socialhandle.DefaultID holds the default value on creation for the id field.
 	socialhandle.DefaultID = socialhandleDescID.Default.(func() uuid.UUID)
 	taxresidenceMixin := schema.TaxResidence{}.Mixin()
+	taxresidence.Policy = privacy.NewPolicies(taxresidenceMixin[0], schema.TaxResidence{})
+	taxresidence.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := taxresidence.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	taxresidenceMixinHooks0 := taxresidenceMixin[0].Hooks()
-	taxresidenceHooks := schema.TaxResidence{}.Hooks()
-	taxresidence.Hooks[0] = taxresidenceMixinHooks0[0]
-	taxresidence.Hooks[1] = taxresidenceMixinHooks0[1]
-	taxresidence.Hooks[2] = taxresidenceHooks[0]
+
+	taxresidence.Hooks[1] = taxresidenceMixinHooks0[0]
+
+	taxresidence.Hooks[2] = taxresidenceMixinHooks0[1]
+
+	taxresidence.Hooks[3] = taxresidenceMixinHooks0[2]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -706,9 +1036,22 @@ func init() {
 	// taxresidence.DefaultID holds the default value on creation for the id field.
 	taxresidence.DefaultID = taxresidenceDescID.Default.(func() uuid.UUID)
 	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	userMixinHooks0 := userMixin[0].Hooks()
-	user.Hooks[0] = userMixinHooks0[0]
-	user.Hooks[1] = userMixinHooks0[1]
+
+	user.Hooks[1] = userMixinHooks0[0]
+
+	user.Hooks[2] = userMixinHooks0[1]
+
+	user.Hooks[3] = userMixinHooks0[2]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -764,16 +1107,42 @@ func init() {
 	userDescDisplayName := userFields[2].Descriptor()
 	// user.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
 	user.DisplayNameValidator = userDescDisplayName.Validators[0].(func(string) error)
+	// userDescPasswordHash is the schema descriptor for password_hash field.
+	userDescPasswordHash := userFields[3].Descriptor()
+	// user.PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
+	user.PasswordHashValidator = userDescPasswordHash.Validators[0].(func(string) error)
+	// userDescExternalSubject is the schema descriptor for external_subject field.
+	userDescExternalSubject := userFields[4].Descriptor()
+	// user.ExternalSubjectValidator is a validator for the "external_subject" field. It is called by the builders before save.
+	user.ExternalSubjectValidator = userDescExternalSubject.Validators[0].(func(string) error)
+	// userDescDisabled is the schema descriptor for disabled field.
+	userDescDisabled := userFields[5].Descriptor()
+	// user.DefaultDisabled holds the default value on creation for the disabled field.
+	user.DefaultDisabled = userDescDisabled.Default.(bool)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.
 	user.DefaultID = userDescID.Default.(func() uuid.UUID)
 	usercustomerlinkMixin := schema.UserCustomerLink{}.Mixin()
+	usercustomerlink.Policy = privacy.NewPolicies(usercustomerlinkMixin[0], schema.UserCustomerLink{})
+	usercustomerlink.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := usercustomerlink.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	usercustomerlinkMixinHooks0 := usercustomerlinkMixin[0].Hooks()
 	usercustomerlinkHooks := schema.UserCustomerLink{}.Hooks()
-	usercustomerlink.Hooks[0] = usercustomerlinkMixinHooks0[0]
-	usercustomerlink.Hooks[1] = usercustomerlinkMixinHooks0[1]
-	usercustomerlink.Hooks[2] = usercustomerlinkHooks[0]
+
+	usercustomerlink.Hooks[1] = usercustomerlinkMixinHooks0[0]
+
+	usercustomerlink.Hooks[2] = usercustomerlinkMixinHooks0[1]
+
+	usercustomerlink.Hooks[3] = usercustomerlinkMixinHooks0[2]
+
+	usercustomerlink.Hooks[4] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

@@ -40,6 +40,8 @@ func (Bank) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection(), skipInputs()),
 		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection(), skipInputs()),
+		edge.To("api_clients", APIClient.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("entitlements", Entitlement.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

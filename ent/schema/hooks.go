@@ -33,6 +33,7 @@ import (
 // Hooks of BaseMixin.
 func (BaseMixin) Hooks() []ent.Hook {
 	return []ent.Hook{
+		guard,
 		hook.On(stampFromID, ent.OpCreate),
 		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
 	}
@@ -123,36 +124,6 @@ func current[T any](ctx context.Context, op ent.Op, get func() (T, bool), cleare
 		return zero, nil
 	}
 	return old(ctx)
-}
-
-// customerExists refuses a child record whose customer does not exist.
-func customerExists(ctx context.Context, c *gen.Client, id uuid.UUID) error {
-	ok, err := c.Customer.Query().Where(customer.ID(id)).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return apperr.NotFoundf("customer_id", "customer %s does not exist", id)
-	}
-	return nil
-}
-
-// childOf is the create hook of records that belong to a customer: it
-// refuses an unknown customer with a clear NOT_FOUND on customer_id.
-func childOf(next ent.Mutator) ent.Mutator {
-	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-		v, ok := m.Field("customer_id")
-		id, isID := v.(uuid.UUID)
-		if ok && isID {
-			c := clientOf(m)
-			if c != nil {
-				if err := customerExists(ctx, c, id); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return next.Mutate(ctx, m)
-	})
 }
 
 // clientOf returns the (transactional) client of a generated mutation.
@@ -388,7 +359,6 @@ func ProductTransitionAllowed(from, to product.Status) bool {
 // Hooks of Product.
 func (Product) Hooks() []ent.Hook {
 	return []ent.Hook{
-		hook.On(childOf, ent.OpCreate),
 		hook.On(productCreate, ent.OpCreate),
 		hook.On(productStatus, ent.OpUpdateOne),
 		hook.On(func(ent.Mutator) ent.Mutator {
@@ -469,7 +439,6 @@ func productStatus(next ent.Mutator) ent.Mutator {
 // Hooks of Address.
 func (Address) Hooks() []ent.Hook {
 	return []ent.Hook{
-		hook.On(childOf, ent.OpCreate),
 		hook.On(addressRules, ent.OpCreate|ent.OpUpdateOne|ent.OpUpdate),
 	}
 }
@@ -526,19 +495,9 @@ func addressRules(next ent.Mutator) ent.Mutator {
 
 // --- the other records of a customer --------------------------------------
 
-// Hooks of TaxResidence.
-func (TaxResidence) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
-
-// Hooks of SocialHandle.
-func (SocialHandle) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
-
-// Hooks of CustomerMessage.
-func (CustomerMessage) Hooks() []ent.Hook { return []ent.Hook{hook.On(childOf, ent.OpCreate)} }
-
 // Hooks of CustomerAttribute.
 func (CustomerAttribute) Hooks() []ent.Hook {
 	return []ent.Hook{
-		hook.On(childOf, ent.OpCreate),
 		hook.On(func(next ent.Mutator) ent.Mutator {
 			return hook.CustomerAttributeFunc(func(ctx context.Context, m *gen.CustomerAttributeMutation) (ent.Value, error) {
 				op := m.Op()

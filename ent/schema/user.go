@@ -31,14 +31,25 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("USERNAME")),
 		field.String("email").Optional().MaxLen(200).Validate(validate.Email),
 		field.String("display_name").Optional().MaxLen(255),
+		field.String("password_hash").Sensitive().Optional().Validate(passwordHash).
+			Comment("argon2id hash of the password (PHC string); empty for users who log in elsewhere.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("external_subject").Optional().Nillable().Unique().MaxLen(255).
+			Comment("The subject (sub claim) by which the external identity provider names this user."),
+		field.Bool("disabled").Default(false).Comment("A disabled user cannot log in, and its tokens are refused."),
 	}
 }
 
 // Edges of User.
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
+		// No where-filters through a user's links or entitlements: a user
+		// can be linked at several banks, and a filter would reveal the
+		// links at banks the caller cannot see.
 		edge.To("customer_links", UserCustomerLink.Type).
-			Annotations(entgql.RelayConnection(), skipInputs(), entsql.OnDelete(entsql.Cascade)),
+			Annotations(entgql.RelayConnection(), skipInputs(), noWhere(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("entitlements", Entitlement.Type).
+			Annotations(entgql.RelayConnection(), skipInputs(), noWhere(), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

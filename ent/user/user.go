@@ -26,8 +26,16 @@ const (
 	FieldEmail = "email"
 	// FieldDisplayName holds the string denoting the display_name field in the database.
 	FieldDisplayName = "display_name"
+	// FieldPasswordHash holds the string denoting the password_hash field in the database.
+	FieldPasswordHash = "password_hash"
+	// FieldExternalSubject holds the string denoting the external_subject field in the database.
+	FieldExternalSubject = "external_subject"
+	// FieldDisabled holds the string denoting the disabled field in the database.
+	FieldDisabled = "disabled"
 	// EdgeCustomerLinks holds the string denoting the customer_links edge name in mutations.
 	EdgeCustomerLinks = "customer_links"
+	// EdgeEntitlements holds the string denoting the entitlements edge name in mutations.
+	EdgeEntitlements = "entitlements"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// CustomerLinksTable is the table that holds the customer_links relation/edge.
@@ -37,6 +45,13 @@ const (
 	CustomerLinksInverseTable = "user_customer_links"
 	// CustomerLinksColumn is the table column denoting the customer_links relation/edge.
 	CustomerLinksColumn = "user_id"
+	// EntitlementsTable is the table that holds the entitlements relation/edge.
+	EntitlementsTable = "entitlements"
+	// EntitlementsInverseTable is the table name for the Entitlement entity.
+	// It exists in this package in order to avoid circular dependency with the "entitlement" package.
+	EntitlementsInverseTable = "entitlements"
+	// EntitlementsColumn is the table column denoting the entitlements relation/edge.
+	EntitlementsColumn = "user_id"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -47,6 +62,9 @@ var Columns = []string{
 	FieldUsername,
 	FieldEmail,
 	FieldDisplayName,
+	FieldPasswordHash,
+	FieldExternalSubject,
+	FieldDisabled,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -65,7 +83,8 @@ func ValidColumn(column string) bool {
 //
 //	import _ "custgraph/ent/runtime"
 var (
-	Hooks [2]ent.Hook
+	Hooks  [4]ent.Hook
+	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
@@ -78,6 +97,12 @@ var (
 	EmailValidator func(string) error
 	// DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
 	DisplayNameValidator func(string) error
+	// PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
+	PasswordHashValidator func(string) error
+	// ExternalSubjectValidator is a validator for the "external_subject" field. It is called by the builders before save.
+	ExternalSubjectValidator func(string) error
+	// DefaultDisabled holds the default value on creation for the "disabled" field.
+	DefaultDisabled bool
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -115,6 +140,21 @@ func ByDisplayName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisplayName, opts...).ToFunc()
 }
 
+// ByPasswordHash orders the results by the password_hash field.
+func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPasswordHash, opts...).ToFunc()
+}
+
+// ByExternalSubject orders the results by the external_subject field.
+func ByExternalSubject(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExternalSubject, opts...).ToFunc()
+}
+
+// ByDisabled orders the results by the disabled field.
+func ByDisabled(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDisabled, opts...).ToFunc()
+}
+
 // ByCustomerLinksCount orders the results by customer_links count.
 func ByCustomerLinksCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -128,10 +168,31 @@ func ByCustomerLinks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newCustomerLinksStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByEntitlementsCount orders the results by entitlements count.
+func ByEntitlementsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newEntitlementsStep(), opts...)
+	}
+}
+
+// ByEntitlements orders the results by entitlements terms.
+func ByEntitlements(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newEntitlementsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newCustomerLinksStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CustomerLinksInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, CustomerLinksTable, CustomerLinksColumn),
+	)
+}
+func newEntitlementsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(EntitlementsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, EntitlementsTable, EntitlementsColumn),
 	)
 }

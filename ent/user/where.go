@@ -81,6 +81,21 @@ func DisplayName(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldDisplayName, v))
 }
 
+// PasswordHash applies equality check predicate on the "password_hash" field. It's identical to PasswordHashEQ.
+func PasswordHash(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordHash, v))
+}
+
+// ExternalSubject applies equality check predicate on the "external_subject" field. It's identical to ExternalSubjectEQ.
+func ExternalSubject(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldExternalSubject, v))
+}
+
+// Disabled applies equality check predicate on the "disabled" field. It's identical to DisabledEQ.
+func Disabled(v bool) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldDisabled, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -376,6 +391,166 @@ func DisplayNameContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldDisplayName, v))
 }
 
+// PasswordHashEQ applies the EQ predicate on the "password_hash" field.
+func PasswordHashEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordHash, v))
+}
+
+// PasswordHashNEQ applies the NEQ predicate on the "password_hash" field.
+func PasswordHashNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldPasswordHash, v))
+}
+
+// PasswordHashIn applies the In predicate on the "password_hash" field.
+func PasswordHashIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldPasswordHash, vs...))
+}
+
+// PasswordHashNotIn applies the NotIn predicate on the "password_hash" field.
+func PasswordHashNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldPasswordHash, vs...))
+}
+
+// PasswordHashGT applies the GT predicate on the "password_hash" field.
+func PasswordHashGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldPasswordHash, v))
+}
+
+// PasswordHashGTE applies the GTE predicate on the "password_hash" field.
+func PasswordHashGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldPasswordHash, v))
+}
+
+// PasswordHashLT applies the LT predicate on the "password_hash" field.
+func PasswordHashLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldPasswordHash, v))
+}
+
+// PasswordHashLTE applies the LTE predicate on the "password_hash" field.
+func PasswordHashLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldPasswordHash, v))
+}
+
+// PasswordHashContains applies the Contains predicate on the "password_hash" field.
+func PasswordHashContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldPasswordHash, v))
+}
+
+// PasswordHashHasPrefix applies the HasPrefix predicate on the "password_hash" field.
+func PasswordHashHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldPasswordHash, v))
+}
+
+// PasswordHashHasSuffix applies the HasSuffix predicate on the "password_hash" field.
+func PasswordHashHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldPasswordHash, v))
+}
+
+// PasswordHashIsNil applies the IsNil predicate on the "password_hash" field.
+func PasswordHashIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldPasswordHash))
+}
+
+// PasswordHashNotNil applies the NotNil predicate on the "password_hash" field.
+func PasswordHashNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldPasswordHash))
+}
+
+// PasswordHashEqualFold applies the EqualFold predicate on the "password_hash" field.
+func PasswordHashEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldPasswordHash, v))
+}
+
+// PasswordHashContainsFold applies the ContainsFold predicate on the "password_hash" field.
+func PasswordHashContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldPasswordHash, v))
+}
+
+// ExternalSubjectEQ applies the EQ predicate on the "external_subject" field.
+func ExternalSubjectEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldExternalSubject, v))
+}
+
+// ExternalSubjectNEQ applies the NEQ predicate on the "external_subject" field.
+func ExternalSubjectNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldExternalSubject, v))
+}
+
+// ExternalSubjectIn applies the In predicate on the "external_subject" field.
+func ExternalSubjectIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldExternalSubject, vs...))
+}
+
+// ExternalSubjectNotIn applies the NotIn predicate on the "external_subject" field.
+func ExternalSubjectNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldExternalSubject, vs...))
+}
+
+// ExternalSubjectGT applies the GT predicate on the "external_subject" field.
+func ExternalSubjectGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldExternalSubject, v))
+}
+
+// ExternalSubjectGTE applies the GTE predicate on the "external_subject" field.
+func ExternalSubjectGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldExternalSubject, v))
+}
+
+// ExternalSubjectLT applies the LT predicate on the "external_subject" field.
+func ExternalSubjectLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldExternalSubject, v))
+}
+
+// ExternalSubjectLTE applies the LTE predicate on the "external_subject" field.
+func ExternalSubjectLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldExternalSubject, v))
+}
+
+// ExternalSubjectContains applies the Contains predicate on the "external_subject" field.
+func ExternalSubjectContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldExternalSubject, v))
+}
+
+// ExternalSubjectHasPrefix applies the HasPrefix predicate on the "external_subject" field.
+func ExternalSubjectHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldExternalSubject, v))
+}
+
+// ExternalSubjectHasSuffix applies the HasSuffix predicate on the "external_subject" field.
+func ExternalSubjectHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldExternalSubject, v))
+}
+
+// ExternalSubjectIsNil applies the IsNil predicate on the "external_subject" field.
+func ExternalSubjectIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldExternalSubject))
+}
+
+// ExternalSubjectNotNil applies the NotNil predicate on the "external_subject" field.
+func ExternalSubjectNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldExternalSubject))
+}
+
+// ExternalSubjectEqualFold applies the EqualFold predicate on the "external_subject" field.
+func ExternalSubjectEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldExternalSubject, v))
+}
+
+// ExternalSubjectContainsFold applies the ContainsFold predicate on the "external_subject" field.
+func ExternalSubjectContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldExternalSubject, v))
+}
+
+// DisabledEQ applies the EQ predicate on the "disabled" field.
+func DisabledEQ(v bool) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldDisabled, v))
+}
+
+// DisabledNEQ applies the NEQ predicate on the "disabled" field.
+func DisabledNEQ(v bool) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldDisabled, v))
+}
+
 // HasCustomerLinks applies the HasEdge predicate on the "customer_links" edge.
 func HasCustomerLinks() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
@@ -391,6 +566,29 @@ func HasCustomerLinks() predicate.User {
 func HasCustomerLinksWith(preds ...predicate.UserCustomerLink) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newCustomerLinksStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasEntitlements applies the HasEdge predicate on the "entitlements" edge.
+func HasEntitlements() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, EntitlementsTable, EntitlementsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasEntitlementsWith applies the HasEdge predicate on the "entitlements" edge with a given conditions (other predicates).
+func HasEntitlementsWith(preds ...predicate.Entitlement) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newEntitlementsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -33,6 +33,11 @@ type Error struct {
 	Code    Code
 	Field   string
 	Message string
+	// Roles and Bank describe a FORBIDDEN error: the roles of which the
+	// caller holds none, and the code of the bank it lacks them at (empty
+	// for a system role).
+	Roles []string
+	Bank  string
 }
 
 func (e *Error) Error() string {

@@ -33,6 +33,8 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/product"
+	"custgraph/internal/access"
+	"custgraph/internal/admin"
 )
 
 // Options of Load.
@@ -71,6 +73,7 @@ func Load(ctx context.Context, client *ent.Client, o Options) error {
 	if o.Customers < 0 {
 		o.Customers = 0
 	}
+	ctx = access.SystemAs(ctx, "demo")
 	start := time.Now()
 	loaded, err := client.Bank.Query().Where(bank.Code(BankCode)).Exist(ctx)
 	if err != nil {
@@ -119,6 +122,9 @@ func load(ctx context.Context, c *ent.Client, n int) (stats, error) {
 	}
 	st.banks = len(banks)
 	home, second := banks[0], banks[1]
+	if err := callers(ctx, c, home, second); err != nil {
+		return st, fmt.Errorf("creating the demo callers: %w", err)
+	}
 	if err := seedCustomer(ctx, c, home); err != nil {
 		return st, fmt.Errorf("creating the seed customer: %w", err)
 	}
@@ -269,7 +275,83 @@ func seedCustomer(ctx context.Context, c *ent.Client, b *ent.Bank) error {
 	if err := c.UserCustomerLink.Create().SetUserID(u.ID).SetCustomerID(eve.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("user customer link: %w", err)
 	}
+	// She can log in too (OBP DirectLogin), and sees her own customer record
+	// through GET /obp/v3.0.0/users/current/customers; she holds no role.
+	if _, err := admin.SetPassword(ctx, c, u.ID, SeedUserPassword); err != nil {
+		return fmt.Errorf("user password: %w", err)
+	}
 	return nil
+}
+
+// Demo callers, with fixed credentials so that the README's examples work
+// as written. They exist only in demo data: never load it into a database
+// that holds real customers.
+const (
+	// AdminClientID holds every system role and every AtAnyBank role.
+	AdminClientID     = "demo-admin"
+	AdminClientSecret = "demo-admin-secret-not-for-production"
+	// PartnerClientID is bound to bank gh.29.uk and holds every bank role there.
+	PartnerClientID     = "demo-partner-gh"
+	PartnerClientSecret = "demo-partner-gh-secret-not-for-production"
+	// SecondPartnerClientID is bound to bank at.02.0061 and holds every bank role there.
+	SecondPartnerClientID     = "demo-partner-at"
+	SecondPartnerClientSecret = "demo-partner-at-secret-not-for-production"
+	// ConsumerKey is the OBP consumer (an API client with no roles of its
+	// own) that users log in through with DirectLogin.
+	ConsumerKey    = "demo-obp-consumer"
+	ConsumerSecret = "demo-obp-consumer-secret-not-for-production"
+	// BankerUsername is an OBP user holding every bank role at gh.29.uk.
+	BankerUsername = "demo.banker"
+	BankerPassword = "demo-banker-password"
+	// SeedUserPassword is the password of the seed customer's user, eveline.tripman.
+	SeedUserPassword = "demo-eveline-password"
+)
+
+// callers creates the demo callers.
+func callers(ctx context.Context, c *ent.Client, home, second *ent.Bank) error {
+	grantAll := func(clientID, userID *uuid.UUID, b *ent.Bank) error {
+		for _, r := range access.BankRoles() {
+			if _, err := admin.Grant(ctx, c, clientID, userID, r, &b.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	adm, _, err := admin.CreateClient(ctx, c, admin.ClientInput{
+		ClientID: AdminClientID, Name: "Demo administrator", Secret: AdminClientSecret})
+	if err != nil {
+		return err
+	}
+	for _, r := range admin.AdminRoles() {
+		if _, err := admin.Grant(ctx, c, &adm.ID, nil, r, nil); err != nil {
+			return err
+		}
+	}
+	for _, p := range []struct {
+		id, secret string
+		bank       *ent.Bank
+	}{{PartnerClientID, PartnerClientSecret, home}, {SecondPartnerClientID, SecondPartnerClientSecret, second}} {
+		cl, _, err := admin.CreateClient(ctx, c, admin.ClientInput{
+			ClientID: p.id, Name: "Demo partner of " + p.bank.Name, Secret: p.secret, BankID: &p.bank.ID})
+		if err != nil {
+			return err
+		}
+		if err := grantAll(&cl.ID, nil, p.bank); err != nil {
+			return err
+		}
+	}
+	if _, _, err := admin.CreateClient(ctx, c, admin.ClientInput{
+		ClientID: ConsumerKey, Name: "Demo OBP consumer", Secret: ConsumerSecret}); err != nil {
+		return err
+	}
+	u, err := c.User.Create().SetUsername(BankerUsername).SetDisplayName("Demo banker").Save(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := admin.SetPassword(ctx, c, u.ID, BankerPassword); err != nil {
+		return err
+	}
+	return grantAll(nil, &u.ID, home)
 }
 
 // --- generated customers ----------------------------------------------------

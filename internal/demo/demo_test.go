@@ -11,12 +11,18 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
 	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
 	"custgraph/ent/bank"
 	"custgraph/ent/customer"
 	"custgraph/ent/product"
+	"custgraph/ent/user"
+	"custgraph/internal/access"
+	"custgraph/internal/admin"
+	"custgraph/internal/authn"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
 	"custgraph/internal/validate"
@@ -32,7 +38,7 @@ func openDB(t *testing.T) *ent.Client {
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	db, err := store.Open(context.Background(), "file:demo_"+hex.EncodeToString(b)+"?mode=memory&cache=shared", store.Options{})
+	db, err := store.Open(access.System(context.Background()), "file:demo_"+hex.EncodeToString(b)+"?mode=memory&cache=shared", store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +47,7 @@ func openDB(t *testing.T) *ent.Client {
 }
 
 func TestLoad(t *testing.T) {
-	ctx := context.Background()
+	ctx := access.System(context.Background())
 	client := openDB(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -99,7 +105,6 @@ func TestLoad(t *testing.T) {
 			name string
 			got  int
 		}{
-			{"users", client.User.Query().CountX(ctx)},
 			{"user links", client.UserCustomerLink.Query().CountX(ctx)},
 			{"tax residences", client.TaxResidence.Query().CountX(ctx)},
 			{"social handles", client.SocialHandle.Query().CountX(ctx)},
@@ -113,6 +118,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	check("first load")
+	checkCallers(t, client)
 
 	// Eveline Tripman, as the seed documents show her.
 	eve := client.Customer.Query().
@@ -262,4 +268,41 @@ func TestIBAN(t *testing.T) {
 	if got := iban("DE", "370400440532013000"); got != SeedIBAN {
 		t.Errorf("iban = %s, want %s", got, SeedIBAN)
 	}
+}
+
+// checkCallers: the demo callers exist with the documented credentials and
+// entitlements (the README's examples depend on them).
+func checkCallers(t *testing.T, client *ent.Client) {
+	t.Helper()
+	ctx := access.System(context.Background())
+	for _, c := range []struct {
+		id, secret string
+		bank       string // code of the bank the client is bound to, "" for none
+		roles      int
+	}{
+		{AdminClientID, AdminClientSecret, "", len(admin.AdminRoles())},
+		{PartnerClientID, PartnerClientSecret, BankCode, len(access.BankRoles())},
+		{SecondPartnerClientID, SecondPartnerClientSecret, SecondBankCode, len(access.BankRoles())},
+		{ConsumerKey, ConsumerSecret, "", 0},
+	} {
+		cl, err := client.APIClient.Query().Where(apiclient.ClientID(c.id)).WithBank().WithEntitlements().Only(ctx)
+		require.NoError(t, err, c.id)
+		require.True(t, authn.CheckSecret(c.secret, cl.SecretHash), "%s: the documented secret", c.id)
+		bank := ""
+		if cl.Edges.Bank != nil {
+			bank = cl.Edges.Bank.Code
+		}
+		require.Equal(t, c.bank, bank, "%s: bound bank", c.id)
+		require.Len(t, cl.Edges.Entitlements, c.roles, "%s: entitlements", c.id)
+	}
+	for _, u := range []struct {
+		name, password string
+		roles          int
+	}{{BankerUsername, BankerPassword, len(access.BankRoles())}, {"eveline.tripman", SeedUserPassword, 0}} {
+		got, err := client.User.Query().Where(user.Username(u.name)).WithEntitlements().Only(ctx)
+		require.NoError(t, err, u.name)
+		require.True(t, authn.CheckSecret(u.password, got.PasswordHash), "%s: the documented password", u.name)
+		require.Len(t, got.Edges.Entitlements, u.roles, "%s: entitlements", u.name)
+	}
+	require.Equal(t, 2, client.User.Query().CountX(ctx), "users")
 }

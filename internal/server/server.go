@@ -18,6 +18,8 @@ import (
 	"github.com/rs/cors"
 
 	"custgraph/graph"
+	"custgraph/internal/apperr"
+	"custgraph/internal/authn"
 	"custgraph/internal/graphiql"
 	"custgraph/internal/store"
 )
@@ -29,6 +31,16 @@ type Config struct {
 	CORSOrigins    []string      // origins allowed to call the API from a browser
 	Logger         *slog.Logger
 	Draining       *atomic.Bool // when set and true, /readyz answers 503 (shutting down)
+	// Auth authenticates callers and serves the token endpoints; nil
+	// serves no token endpoints and lets every request in as anonymous
+	// (which ent's privacy layer then refuses).
+	Auth *authn.Service
+	// RateLimit, when set, limits each caller's requests to the APIs and
+	// the token endpoints (internal/ratelimit).
+	RateLimit func(http.Handler) http.Handler
+	// TrustProxyHeaders takes the client's IP (logs, the rate limit of
+	// anonymous callers) from X-Forwarded-For / X-Real-IP.
+	TrustProxyHeaders bool
 }
 
 // New returns the router. statements is the database's statement counter
@@ -59,7 +71,11 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(echoRequestID)
-	r.Use(middleware.RealIP)
+	if cfg.TrustProxyHeaders {
+		// Only behind a proxy that sets these headers: anyone else could
+		// pick an IP and escape the per-IP rate limit.
+		r.Use(middleware.RealIP)
+	}
 	r.Use(accessLog(log, requests))
 	r.Use(middleware.Recoverer)
 	if len(cfg.CORSOrigins) > 0 {
@@ -89,9 +105,34 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	})
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
+	limit := cfg.RateLimit
+	if limit == nil {
+		limit = func(h http.Handler) http.Handler { return h }
+	}
+	if cfg.Auth != nil {
+		r.Group(func(r chi.Router) {
+			r.Use(timeout(cfg.RequestTimeout), limit)
+			r.Handle(authn.TokenPath, cfg.Auth.TokenHandler())
+			r.Handle(authn.DirectLoginPath, cfg.Auth.DirectLoginHandler())
+		})
+		r.Get(authn.JWKSPath, cfg.Auth.JWKSHandler().ServeHTTP)
+		r.Get(authn.DiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
+		r.Get(authn.OpenIDDiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
+	}
 	api := graph.NewHandler(db.Client, db.Dialect, cfg.GraphQL)
 	r.Group(func(r chi.Router) {
-		r.Use(timeout(cfg.RequestTimeout))
+		if cfg.Auth != nil {
+			r.Use(cfg.Auth.Middleware(func(w http.ResponseWriter, r *http.Request, err error) {
+				if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+					// The database failed while loading the caller (logged).
+					graph.WriteError(w, http.StatusInternalServerError, string(e.Code), e.Message)
+					return
+				}
+				cfg.Auth.Challenge(w, err)
+				graph.WriteError(w, http.StatusUnauthorized, string(apperr.Unauthenticated), err.Error())
+			}))
+		}
+		r.Use(timeout(cfg.RequestTimeout), limit)
 		r.Handle("/query", api)
 		r.Handle("/graphql", api)
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/graph"
+	"custgraph/internal/access"
 	"custgraph/internal/server"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
@@ -63,7 +64,16 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 // serve starts a server over an already open database.
 func serve(t *testing.T, db *store.DB, statements *atomic.Int64, cfg server.Config) *env {
 	t.Helper()
-	srv := httptest.NewServer(server.New(db, statements, cfg))
+	h := server.New(db, statements, cfg)
+	if cfg.Auth == nil {
+		// The transport tests act as custgraph itself; auth_test.go covers
+		// the real way in (tokens).
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(access.System(r.Context())))
+		})
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, db: db, statements: statements}
 }

@@ -160,3 +160,29 @@ func StringSet(what string, items []string, max, maxLen int) error {
 	}
 	return nil
 }
+
+// Password checks a user's password: 12 to 256 characters (NIST SP 800-63B
+// asks for at least 8; custgraph guards bank data, so a little more).
+func Password(s string) error {
+	switch n := utf8.RuneCountInString(s); {
+	case n < 12:
+		return errors.New("must be at least 12 characters long")
+	case len(s) > 256:
+		return errors.New("must be at most 256 bytes long")
+	}
+	return nil
+}
+
+// Secret checks a client secret chosen by an operator (random ones are 43
+// characters): 32 to 256 printable ASCII characters.
+func Secret(s string) error {
+	if len(s) < 32 || len(s) > 256 {
+		return errors.New("must be 32 to 256 characters long")
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return errors.New("must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}

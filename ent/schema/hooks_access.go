@@ -1,0 +1,458 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+
+	"entgo.io/ent"
+	"github.com/google/uuid"
+
+	gen "custgraph/ent"
+	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
+	"custgraph/ent/bank"
+	"custgraph/ent/crmevent"
+	"custgraph/ent/customer"
+	"custgraph/ent/customerattribute"
+	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
+	"custgraph/ent/hook"
+	"custgraph/ent/privacy"
+	"custgraph/ent/product"
+	"custgraph/ent/socialhandle"
+	"custgraph/ent/taxresidence"
+	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
+)
+
+// This file is the write half of access control and the audit trail. guard
+// is the first hook of every entity, so no change, whichever door it comes
+// through, escapes it:
+//  1. it finds the bank the change is at (the record's, or for a new record
+//     the bank or customer it names); a bank outside the viewer's scope does
+//     not exist for it (NOT_FOUND);
+//  2. it checks that the viewer holds the operation's role at that bank
+//     (WriteRoles; FORBIDDEN naming the role otherwise);
+//  3. it runs the change, whose own hooks then act with full read access
+//     (they enforce rules over all of the data, not just what the viewer sees);
+//  4. it records an AuditEvent in the change's transaction.
+
+// WriteRoles are the roles that allow each operation on each entity (any
+// one of them, at the record's bank). Customer updates need, for each field
+// they set, one of FieldRoles[field], or CanUpdateCustomer.
+var WriteRoles = map[string]map[ent.Op][]access.Role{
+	gen.TypeBank: {ent.OpCreate: {access.CanCreateBank}, ent.OpUpdateOne: {access.CanUpdateBank}, ent.OpDeleteOne: {access.CanDeleteBank}},
+	gen.TypeCustomer: {ent.OpCreate: {access.CanCreateCustomer}, ent.OpUpdateOne: {access.CanUpdateCustomer},
+		ent.OpDeleteOne: {access.CanDeleteCustomer}},
+	gen.TypeProduct: {ent.OpCreate: {access.CanCreateCustomerProduct}, ent.OpUpdateOne: {access.CanUpdateCustomerProduct}},
+	gen.TypeAddress: {ent.OpCreate: {access.CanCreateCustomerAddress},
+		ent.OpUpdateOne: {access.CanCreateCustomerAddress, access.CanCreateCustomer}, // rest-compat §5.10
+		ent.OpDeleteOne: {access.CanDeleteCustomerAddress}},
+	gen.TypeTaxResidence: {ent.OpCreate: {access.CanCreateTaxResidence}, ent.OpUpdateOne: {access.CanCreateTaxResidence},
+		ent.OpDeleteOne: {access.CanDeleteTaxResidence}},
+	gen.TypeSocialHandle: {ent.OpCreate: {access.CanAddSocialMediaHandle}, ent.OpUpdateOne: {access.CanAddSocialMediaHandle},
+		ent.OpDeleteOne: {access.CanAddSocialMediaHandle}},
+	gen.TypeCustomerAttribute: {ent.OpCreate: {access.CanCreateCustomerAttributeAtOneBank},
+		ent.OpUpdateOne: {access.CanUpdateCustomerAttributeAtOneBank}, ent.OpDeleteOne: {access.CanDeleteCustomerAttributeAtOneBank}},
+	gen.TypeCustomerMessage: {ent.OpCreate: {access.CanCreateCustomerMessage}, ent.OpUpdateOne: {access.CanCreateCustomerMessage},
+		ent.OpDeleteOne: {access.CanCreateCustomerMessage}},
+	gen.TypeCrmEvent: {ent.OpCreate: {access.CanCreateCrmEvent}, ent.OpUpdateOne: {access.CanUpdateCrmEvent},
+		ent.OpDeleteOne: {access.CanDeleteCrmEvent}},
+	gen.TypeUserCustomerLink: {ent.OpCreate: {access.CanCreateUserCustomerLink}, ent.OpUpdateOne: {access.CanCreateUserCustomerLink},
+		ent.OpDeleteOne: {access.CanDeleteUserCustomerLink}},
+	gen.TypeUser:        manageCallers,
+	gen.TypeAPIClient:   manageCallers,
+	gen.TypeEntitlement: manageCallers,
+}
+
+var manageCallers = map[ent.Op][]access.Role{
+	ent.OpCreate: {access.CanManageCallers}, ent.OpUpdateOne: {access.CanManageCallers}, ent.OpDeleteOne: {access.CanManageCallers},
+}
+
+// FieldRoles are OBP's roles for changing one customer field
+// (rest-compat §3.4 #19–#26, §5.10); CanUpdateCustomer allows them all.
+var FieldRoles = map[string][]access.Role{
+	customer.FieldEmail:                    {access.CanUpdateCustomerEmail},
+	customer.FieldCustomerNumber:           {access.CanUpdateCustomerNumber},
+	customer.FieldMobilePhoneNumber:        {access.CanUpdateCustomerMobilePhoneNumber},
+	customer.FieldLegalName:                {access.CanUpdateCustomerIdentity},
+	customer.FieldDateOfBirth:              {access.CanUpdateCustomerIdentity},
+	customer.FieldTitle:                    {access.CanUpdateCustomerIdentity},
+	customer.FieldNameSuffix:               {access.CanUpdateCustomerIdentity},
+	customer.FieldCreditLimitCurrency:      {access.CanUpdateCustomerCreditLimit},
+	customer.FieldCreditLimitAmount:        {access.CanUpdateCustomerCreditLimit},
+	customer.FieldCreditRating:             {access.CanUpdateCustomerCreditRatingAndSource},
+	customer.FieldCreditSource:             {access.CanUpdateCustomerCreditRatingAndSource},
+	customer.FieldBranchID:                 {access.CanUpdateCustomerBranch, access.CanUpdateCustomerIdentity},
+	customer.FieldFaceImageURL:             {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldFaceImageDate:            {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldRelationshipStatus:       {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldDependants:               {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldHighestEducationAttained: {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldEmploymentStatus:         {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+}
+
+type guardKey struct{}
+
+// guarded is what guard leaves in the context of the change it let through.
+type guarded struct {
+	bank     uuid.UUID // the bank of the change; uuid.Nil when none
+	customer uuid.UUID // the customer a new child record belongs to, checked to exist
+}
+
+func guardOf(ctx context.Context) *guarded {
+	g, _ := ctx.Value(guardKey{}).(*guarded)
+	return g
+}
+
+func guard(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		v := access.FromContext(ctx)
+		if v == nil {
+			return nil, access.ErrUnauthenticated
+		}
+		outer := guardOf(ctx)
+		if m.Type() == gen.TypeAuditEvent || m.Type() == gen.TypeSigningKey {
+			if !v.IsSystem() && outer == nil {
+				return nil, &apperr.Error{Code: apperr.Forbidden, Message: m.Type() + " records are written by custgraph only"}
+			}
+			return next.Mutate(ctx, m)
+		}
+		if len(v.RequestorID) > 100 {
+			return nil, apperr.Invalid("requestor_id", "the Requestor-ID header must be at most 100 characters")
+		}
+		c := clientOf(m)
+		sys := privacy.DecisionContext(ctx, privacy.Allow)
+		var ids []uuid.UUID
+		g := &guarded{}
+		switch {
+		case outer != nil:
+			// A change made by a rule of a change guard already let through
+			// (e.g. unsetting the previous primary address): covered by it.
+			g.bank = outer.bank
+			if !m.Op().Is(ent.OpCreate) {
+				var err error
+				if ids, err = mutationIDs(sys, m); err != nil {
+					return nil, err
+				}
+			}
+		case m.Op().Is(ent.OpUpdate | ent.OpDelete):
+			if !v.IsSystem() {
+				return nil, &apperr.Error{Code: apperr.Forbidden, Message: "changes of many records at once are not allowed"}
+			}
+			var err error
+			if ids, err = mutationIDs(sys, m); err != nil {
+				return nil, err
+			}
+		default:
+			var err error
+			if g.bank, g.customer, err = target(sys, c, m); err != nil {
+				return nil, err
+			}
+			if !v.IsSystem() {
+				if err := authorize(sys, c, v, m, g.bank); err != nil {
+					return nil, err
+				}
+			}
+			if id, ok := idOf(m); ok {
+				ids = []uuid.UUID{id}
+			}
+		}
+		sys = context.WithValue(sys, guardKey{}, g)
+		val, err := next.Mutate(sys, m)
+		if err != nil {
+			return nil, err
+		}
+		if m.Op().Is(ent.OpCreate) {
+			id, ok := idOf(m)
+			if !ok {
+				return val, nil
+			}
+			ids = []uuid.UUID{id}
+			if m.Type() == gen.TypeBank {
+				g.bank = id
+			}
+		}
+		for _, id := range ids {
+			if err := audit(sys, c, v, m, id, g.bank); err != nil {
+				return nil, err
+			}
+		}
+		return val, nil
+	})
+}
+
+// idOf returns the id of a single-record mutation.
+func idOf(m ent.Mutation) (uuid.UUID, bool) {
+	im, ok := m.(interface{ ID() (uuid.UUID, bool) })
+	if !ok {
+		return uuid.Nil, false
+	}
+	return im.ID()
+}
+
+// mutationIDs returns the ids a many-records mutation is about to change.
+func mutationIDs(ctx context.Context, m ent.Mutation) ([]uuid.UUID, error) {
+	im, ok := m.(interface {
+		IDs(context.Context) ([]uuid.UUID, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("%s mutation has no IDs", m.Type())
+	}
+	return im.IDs(ctx)
+}
+
+// target returns the bank a single-record change is at and, for a new
+// record of a customer, the customer; NOT_FOUND when the record, bank or
+// customer does not exist for the viewer.
+func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, customerID uuid.UUID, err error) {
+	v := access.FromContext(ctx)
+	if m.Op().Is(ent.OpCreate) {
+		if f, ok := m.Field("customer_id"); ok {
+			customerID, _ = f.(uuid.UUID)
+		}
+		switch m.Type() {
+		case gen.TypeBank, gen.TypeUser, gen.TypeAPIClient:
+			return uuid.Nil, uuid.Nil, nil
+		case gen.TypeCustomer, gen.TypeCrmEvent, gen.TypeEntitlement:
+			f, _ := m.Field("bank_id")
+			bankID, _ = f.(uuid.UUID)
+			if bankID == uuid.Nil {
+				return uuid.Nil, uuid.Nil, nil
+			}
+			if !v.Scope().Contains(bankID) {
+				return uuid.Nil, uuid.Nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
+			}
+			return bankID, uuid.Nil, nil
+		}
+		// A record of a customer: at the customer's bank.
+		cu, err := c.Customer.Query().Where(customer.ID(customerID)).Select(customer.FieldBankID).Only(ctx)
+		if gen.IsNotFound(err) || (err == nil && !v.Scope().Contains(cu.BankID)) {
+			return uuid.Nil, uuid.Nil, apperr.NotFoundf("customer_id", "customer %s does not exist", customerID)
+		}
+		if err != nil {
+			return uuid.Nil, uuid.Nil, err
+		}
+		return cu.BankID, customerID, nil
+	}
+	id, _ := idOf(m)
+	bankID, err = bankOf(ctx, c, m.Type(), id)
+	if gen.IsNotFound(err) || (err == nil && bankID != uuid.Nil && !v.Scope().Contains(bankID)) {
+		// What ent answers for an unknown id: a record of another bank and
+		// a record that does not exist look the same.
+		return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
+	}
+	return bankID, uuid.Nil, err
+}
+
+// bankOf returns the bank of an existing record (uuid.Nil for records of
+// no bank), or a *gen.NotFoundError.
+func bankOf(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) (uuid.UUID, error) {
+	var cq *gen.CustomerQuery
+	switch typ {
+	case gen.TypeBank:
+		_, err := c.Bank.Query().Where(bank.ID(id)).OnlyID(ctx)
+		return id, err
+	case gen.TypeCustomer:
+		cq = c.Customer.Query().Where(customer.ID(id))
+	case gen.TypeCrmEvent:
+		e, err := c.CrmEvent.Query().Where(crmevent.ID(id)).Select(crmevent.FieldBankID).Only(ctx)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return e.BankID, nil
+	case gen.TypeUserCustomerLink:
+		l, err := c.UserCustomerLink.Query().Where(usercustomerlink.ID(id)).Select(usercustomerlink.FieldBankID).Only(ctx)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return l.BankID, nil
+	case gen.TypeEntitlement:
+		e, err := c.Entitlement.Query().Where(entitlement.ID(id)).Select(entitlement.FieldBankID).Only(ctx)
+		if err != nil || e.BankID == nil {
+			return uuid.Nil, err
+		}
+		return *e.BankID, nil
+	case gen.TypeAPIClient:
+		_, err := c.APIClient.Query().Where(apiclient.ID(id)).OnlyID(ctx)
+		return uuid.Nil, err
+	case gen.TypeUser:
+		_, err := c.User.Get(ctx, id)
+		return uuid.Nil, err
+	case gen.TypeProduct:
+		cq = c.Product.Query().Where(product.ID(id)).QueryCustomer()
+	case gen.TypeAddress:
+		cq = c.Address.Query().Where(address.ID(id)).QueryCustomer()
+	case gen.TypeTaxResidence:
+		cq = c.TaxResidence.Query().Where(taxresidence.ID(id)).QueryCustomer()
+	case gen.TypeSocialHandle:
+		cq = c.SocialHandle.Query().Where(socialhandle.ID(id)).QueryCustomer()
+	case gen.TypeCustomerAttribute:
+		cq = c.CustomerAttribute.Query().Where(customerattribute.ID(id)).QueryCustomer()
+	case gen.TypeCustomerMessage:
+		cq = c.CustomerMessage.Query().Where(customermessage.ID(id)).QueryCustomer()
+	default:
+		return uuid.Nil, fmt.Errorf("no bank rule for %s", typ)
+	}
+	cu, err := cq.Select(customer.FieldBankID).Only(ctx)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return cu.BankID, nil
+}
+
+// authorize checks that v holds the roles m needs at bankID.
+func authorize(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation, bankID uuid.UUID) error {
+	roles, ok := WriteRoles[m.Type()][m.Op()]
+	if !ok {
+		return &apperr.Error{Code: apperr.Forbidden, Message: fmt.Sprintf("%s %s is not allowed", m.Op(), m.Type())}
+	}
+	need := [][]access.Role{roles}
+	if m.Type() == gen.TypeCustomer && m.Op().Is(ent.OpUpdateOne) && !v.Has(access.CanUpdateCustomer, bankID) {
+		// Field by field, OBP's way (each field's roles, or CanUpdateCustomer).
+		need = nil
+		for _, f := range changedFields(m) {
+			need = append(need, append(slices.Clone(FieldRoles[f]), access.CanUpdateCustomer))
+		}
+	}
+	for _, roles := range need {
+		if !v.HasAny(bankID, roles...) {
+			code := ""
+			if bankID != uuid.Nil {
+				if b, err := c.Bank.Get(ctx, bankID); err == nil {
+					code = b.Code
+				}
+			}
+			return access.Missing(code, roles...)
+		}
+	}
+	return nil
+}
+
+// audit records one change of one record.
+func audit(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation, id, bankID uuid.UUID) error {
+	op := "update"
+	switch {
+	case m.Op().Is(ent.OpCreate):
+		op = "create"
+	case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
+		op = "delete"
+	}
+	fields := changedFields(m)
+	e := c.AuditEvent.Create().
+		SetActorKind(auditevent.ActorKind(v.Kind)).
+		SetActorName(v.Name).
+		SetRequestorID(v.RequestorID).
+		SetRequestID(v.RequestID).
+		SetOperation(auditevent.Operation(op)).
+		SetEntityType(m.Type()).
+		SetEntityID(id).
+		SetFields(fields)
+	if v.ID != uuid.Nil {
+		e.SetActorID(v.ID)
+	}
+	if bankID != uuid.Nil {
+		e.SetBankID(bankID)
+	}
+	return e.Exec(ctx)
+}
+
+// Hooks of Entitlement.
+func (Entitlement) Hooks() []ent.Hook {
+	return []ent.Hook{hook.On(entitlementRules, ent.OpCreate)}
+}
+
+// entitlementRules: one holder; a bank for bank roles and none for system
+// roles; a client bound to a bank gets roles at that bank only (and no
+// system role but the AtAnyBank variants, which its binding narrows).
+func entitlementRules(next ent.Mutator) ent.Mutator {
+	return hook.EntitlementFunc(func(ctx context.Context, m *gen.EntitlementMutation) (ent.Value, error) {
+		role, _ := m.RoleName()
+		clientID, byClient := m.APIClientID()
+		userID, byUser := m.UserID()
+		bankID, atBank := m.BankID()
+		holder := clientID
+		switch {
+		case byClient == byUser:
+			return nil, apperr.Invalid("api_client_id", "give exactly one of apiClientID and userID")
+		case byUser:
+			holder = userID
+		}
+		system := access.IsSystem(access.Role(role))
+		switch {
+		case system && atBank:
+			return nil, apperr.Invalid("bank_id", "%s is a system role: it takes no bank", role)
+		case !system && !atBank:
+			return nil, apperr.Invalid("bank_id", "%s is granted at a bank: give bankID (or use %s)", role, access.AtAnyBank(access.Role(role)))
+		}
+		if byClient {
+			cl, err := m.Client().APIClient.Get(ctx, clientID)
+			if gen.IsNotFound(err) {
+				return nil, apperr.NotFoundf("api_client_id", "API client %s does not exist", clientID)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if cl.BankID != nil {
+				if atBank && bankID != *cl.BankID {
+					return nil, apperr.Invalid("bank_id", "the client is bound to another bank")
+				}
+				if slices.Contains(access.SystemRoles(), access.Role(role)) {
+					return nil, apperr.Invalid("role_name", "a client bound to a bank cannot hold the system role %s", role)
+				}
+			}
+		}
+		scope := "*"
+		if atBank {
+			scope = bankID.String()
+		}
+		m.SetGrantKey(holder.String() + "|" + role + "|" + scope)
+		return next.Mutate(ctx, m)
+	})
+}
+
+// label is ent's label of an entity type (CustomerAttribute → customer_attribute).
+func label(typ string) string {
+	var b strings.Builder
+	for i, r := range typ {
+		if unicode.IsUpper(r) {
+			if i > 0 && (!unicode.IsUpper(rune(typ[i-1])) || (i+1 < len(typ) && unicode.IsLower(rune(typ[i+1])))) {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// changedFields lists the fields a mutation sets, clears or appends to,
+// sorted, without the timestamps and keys ent maintains itself.
+func changedFields(m ent.Mutation) []string {
+	fields := append(m.Fields(), m.ClearedFields()...)
+	for name, appended := range map[string]func() bool{
+		"labels":            func() bool { cm, ok := m.(*gen.CustomerMutation); return ok && has(cm.AppendedLabels) },
+		"dob_of_dependants": func() bool { cm, ok := m.(*gen.CustomerMutation); return ok && has(cm.AppendedDobOfDependants) },
+		"tags":              func() bool { am, ok := m.(*gen.AddressMutation); return ok && has(am.AppendedTags) },
+		"proxy_ids":         func() bool { pm, ok := m.(*gen.ProductMutation); return ok && has(pm.AppendedProxyIds) },
+	} {
+		if appended() && !slices.Contains(fields, name) {
+			fields = append(fields, name)
+		}
+	}
+	fields = slices.DeleteFunc(fields, func(f string) bool {
+		return f == "created_at" || f == "updated_at" || f == "grant_key"
+	})
+	slices.Sort(fields)
+	return fields
+}
+
+func has[T any](appended func() (T, bool)) bool {
+	_, ok := appended()
+	return ok
+}

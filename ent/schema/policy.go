@@ -1,0 +1,185 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+
+	"entgo.io/ent"
+	"github.com/google/uuid"
+
+	gen "custgraph/ent"
+	"custgraph/ent/address"
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
+	"custgraph/ent/bank"
+	"custgraph/ent/crmevent"
+	"custgraph/ent/customer"
+	"custgraph/ent/customerattribute"
+	"custgraph/ent/customermessage"
+	"custgraph/ent/entitlement"
+	"custgraph/ent/privacy"
+	"custgraph/ent/product"
+	"custgraph/ent/socialhandle"
+	"custgraph/ent/taxresidence"
+	"custgraph/ent/user"
+	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
+)
+
+// This file is the read half of access control: every query of every
+// entity, whichever door it comes through (GraphQL root lists, nested
+// edges, node/nodes, counts; REST), passes the rule below, which
+// narrows it to the banks where the viewer holds the entity's read role. A
+// record of another bank is then simply not found. A viewer that holds the
+// read role nowhere is refused with FORBIDDEN naming the role; one that is
+// not logged in with UNAUTHENTICATED. The write half is guard, in
+// hooks_access.go.
+
+// Policy of BaseMixin: the read rule of every entity.
+func (BaseMixin) Policy() ent.Policy {
+	return privacy.Policy{Query: privacy.QueryPolicy{privacy.QueryRuleFunc(readRule)}}
+}
+
+// ReadRoles are the roles that let a viewer read each entity (any one of
+// them, at the record's bank); entities not listed are read by scope (any
+// entitlement at the bank) or by the rules in readRule.
+var ReadRoles = map[string][]access.Role{
+	gen.TypeCustomer:          {access.CanGetCustomer},
+	gen.TypeProduct:           {access.CanGetCustomerProduct},
+	gen.TypeAddress:           {access.CanGetCustomerAddress},
+	gen.TypeTaxResidence:      {access.CanGetTaxResidence},
+	gen.TypeSocialHandle:      {access.CanGetSocialMediaHandles},
+	gen.TypeCustomerAttribute: {access.CanGetCustomerAttributeAtOneBank, access.CanGetCustomer},
+	gen.TypeCustomerMessage:   {access.CanGetCustomerMessages},
+	gen.TypeUserCustomerLink:  {access.CanGetUserCustomerLink},
+	gen.TypeAuditEvent:        {access.CanReadAuditEvents},
+}
+
+func readRule(ctx context.Context, q ent.Query) error {
+	v := access.FromContext(ctx)
+	if v == nil {
+		return access.ErrUnauthenticated
+	}
+	if v.IsSystem() {
+		return privacy.Allow
+	}
+	manager := v.Has(access.CanManageCallers, uuid.Nil)
+	switch q := q.(type) {
+	case *gen.BankQuery:
+		if s := v.Scope(); !s.All {
+			q.Where(bank.IDIn(s.IDs...))
+		}
+	case *gen.CrmEventQuery:
+		if s := v.Scope(); !s.All {
+			q.Where(crmevent.BankIDIn(s.IDs...))
+		}
+	case *gen.CustomerQuery:
+		b, err := banks(v, gen.TypeCustomer)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(customer.BankIDIn(b.IDs...))
+	case *gen.ProductQuery:
+		b, err := banks(v, gen.TypeProduct)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(product.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.AddressQuery:
+		b, err := banks(v, gen.TypeAddress)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(address.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.TaxResidenceQuery:
+		b, err := banks(v, gen.TypeTaxResidence)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(taxresidence.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.SocialHandleQuery:
+		b, err := banks(v, gen.TypeSocialHandle)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(socialhandle.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.CustomerAttributeQuery:
+		b, err := banks(v, gen.TypeCustomerAttribute)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(customerattribute.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.CustomerMessageQuery:
+		b, err := banks(v, gen.TypeCustomerMessage)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(customermessage.HasCustomerWith(customer.BankIDIn(b.IDs...)))
+	case *gen.UserCustomerLinkQuery:
+		b := v.BanksWith(ReadRoles[gen.TypeUserCustomerLink]...)
+		switch {
+		case b.All:
+		case v.Kind == access.KindUser: // a user sees its own links (OBP "customers of the current user")
+			q.Where(usercustomerlink.Or(usercustomerlink.UserID(v.ID), usercustomerlink.BankIDIn(b.IDs...)))
+		case len(b.IDs) == 0:
+			return access.Missing("", ReadRoles[gen.TypeUserCustomerLink]...)
+		default:
+			q.Where(usercustomerlink.BankIDIn(b.IDs...))
+		}
+	case *gen.UserQuery:
+		if manager {
+			return privacy.Allow
+		}
+		// Anyone sees itself; holders of CanGetUserCustomerLink see the
+		// users linked to customers of their banks.
+		b := v.BanksWith(ReadRoles[gen.TypeUserCustomerLink]...)
+		linked := user.HasCustomerLinksWith(usercustomerlink.BankIDIn(b.IDs...))
+		if b.All {
+			linked = user.HasCustomerLinks()
+		}
+		q.Where(user.Or(user.ID(self(v, access.KindUser)), linked))
+	case *gen.APIClientQuery:
+		if manager {
+			return privacy.Allow
+		}
+		q.Where(apiclient.ID(self(v, access.KindClient)))
+	case *gen.EntitlementQuery:
+		if manager {
+			return privacy.Allow
+		}
+		id := v.ID
+		if v.Kind == access.KindClient {
+			q.Where(entitlement.APIClientID(id))
+		} else {
+			q.Where(entitlement.UserID(id))
+		}
+	case *gen.AuditEventQuery:
+		b, err := banks(v, gen.TypeAuditEvent)
+		if err != nil || b.All {
+			return err
+		}
+		q.Where(auditevent.BankIDIn(b.IDs...))
+	default: // signing keys, and anything added without a rule
+		return &apperr.Error{Code: apperr.Forbidden, Message: fmt.Sprintf("%T is not readable", q)}
+	}
+	return privacy.Skip
+}
+
+// banks returns the banks where v may read typ, or FORBIDDEN when there
+// are none.
+func banks(v *access.Viewer, typ string) (access.Banks, error) {
+	b := v.BanksWith(ReadRoles[typ]...)
+	if b.Empty() {
+		return b, access.Missing("", ReadRoles[typ]...)
+	}
+	return b, nil
+}
+
+// self is v's own id when v is of kind k, else an id that matches nothing.
+func self(v *access.Viewer, k access.Kind) uuid.UUID {
+	if v.Kind == k {
+		return v.ID
+	}
+	return uuid.Nil
+}

@@ -1,0 +1,300 @@
+// Package ratelimit limits how many requests each caller may make, answering
+// 429 Too Many Requests with a Retry-After header when the limit is reached.
+// It is built on github.com/go-chi/httprate.
+//
+// # Who is a caller
+//
+// The authenticated viewer when there is one (access.FromContext), keyed as
+// kind+":"+ID (e.g. "client:6f1c…"), so a client keeps its budget whichever
+// address it calls from. Otherwise the client IP, keyed as "ip:"+address: the
+// IP stored by one of chi's ClientIPFrom* middlewares when one ran, else
+// r.RemoteAddr (as rewritten by chi's middleware.RealIP) without its port.
+// IPv6 addresses are keyed by their /64 prefix (like httprate.KeyByIP), since
+// a single host usually owns a whole /64. The middleware must therefore be
+// mounted after authentication and after the client-IP middleware.
+//
+// # The sliding-window counter
+//
+// httprate counts accepted requests per key in fixed windows of length
+// Window, aligned to the Unix epoch (the start of the current window is the
+// wall-clock time truncated to Window). At time t, d into the current window,
+// the caller's rate is
+//
+//	rate = previous × (Window − d) / Window + current
+//
+// i.e. the previous window's count is weighted by how much of it still
+// overlaps the sliding interval [t − Window, t], assuming its requests were
+// spread evenly. A request is refused when round(rate) + 1 > Requests.
+// Refused requests are not counted, so a caller who keeps retrying is not
+// locked out for longer. Responses carry httprate's X-RateLimit-Limit,
+// X-RateLimit-Remaining and X-RateLimit-Reset (end of the current fixed window,
+// Unix seconds) headers. A refused request gets Retry-After: Window rounded up
+// to whole seconds, at least 1 (RFC 9110 delay-seconds), which is the point
+// by which most of the caller's budget is back.
+//
+// # What a replica sees
+//
+// Store "database" (the default) keeps the counters in the shared database
+// (table rate_limit_counters, one row per key and window), so every replica
+// reads and writes the same counts and the limit holds for the whole
+// deployment, however many replicas run; nothing about the limit lives in a
+// replica's memory. On PostgreSQL the table is UNLOGGED: counters need no
+// crash safety (after a crash PostgreSQL empties the table, which merely
+// forgives the current window), and unlogged tables skip the write-ahead log,
+// which every request would otherwise write to. Unlogged tables are not
+// replicated to standbys either, which is fine: only the primary serves the
+// counters. Checking a request costs two statements: one SELECT reading the
+// current and previous windows, and one upsert
+// (INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count) that
+// is atomic on its own. Windows older than the previous one are deleted by
+// each replica at most once per window, never on every request.
+//
+// httprate's LimitCounter interface separates the check (Get) from the
+// increment, so the check-then-increment pair is not one atomic step. Within
+// a replica, httprate serialises it per key (this package shards httprate's
+// single mutex by key so that unrelated callers do not wait on each other's
+// database round trips). Across replicas it is not serialised: R replicas
+// receiving the same caller's requests at the same instant can each read the
+// count just below the limit and each increment it, so a caller can exceed
+// Requests by at most R − 1 requests. Window boundaries come from each
+// replica's clock, so replicas' clocks should be synchronised (NTP).
+//
+// Database errors never turn into errors for the caller: the limiter fails
+// open, letting the request through unlimited, and logs a warning with slog
+// (at most one every 10 seconds per middleware, with the number of
+// suppressed messages). Rate limiting protects the service from abuse; it is
+// not worth refusing every request because the counter table is unreachable,
+// and when the database itself is down the requests fail anyway. Each
+// database call is bounded by a one-second timeout.
+//
+// Store "memory" uses httprate's in-process counter instead: no database
+// round trip, but each replica counts only the requests it serves itself, so
+// with N replicas behind a load balancer a caller gets up to N × Requests per
+// window. Use it for a single replica, or when an approximate per-replica
+// limit is good enough.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+
+	"custgraph/internal/access"
+	"custgraph/internal/store"
+)
+
+// The values of Config.Store.
+const (
+	StoreDatabase = "database" // counters in the shared database: one limit for all replicas
+	StoreMemory   = "memory"   // counters in each replica's memory: the limit is per replica
+)
+
+// Config configures the limiter.
+type Config struct {
+	// Requests is how many requests a caller may make per Window. Zero or
+	// less disables rate limiting: the middleware passes every request
+	// through.
+	Requests int
+	// Window is the length of the sliding window; at least a millisecond.
+	Window time.Duration
+	// Store is StoreDatabase ("database", the default when empty) or
+	// StoreMemory ("memory").
+	Store string
+	// OnLimit, when set, writes the response to a refused request. The
+	// Retry-After header (whole seconds, at least 1) is already set;
+	// retryAfter is the same delay. When nil, the response is a JSON 429.
+	OnLimit func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration)
+}
+
+// shards is how many httprate limiters, each with its own mutex, share the
+// counter; a key always maps to the same shard.
+const shards = 32
+
+// New returns the rate-limiting middleware described by cfg. With the
+// database store it creates the counter table in db if it does not exist.
+func New(db *store.DB, cfg Config) (func(http.Handler) http.Handler, error) {
+	if cfg.Requests <= 0 {
+		return func(next http.Handler) http.Handler { return next }, nil
+	}
+	if cfg.Window < time.Millisecond {
+		return nil, fmt.Errorf("ratelimit: the window must be at least a millisecond, got %v", cfg.Window)
+	}
+	warn := &warner{}
+	var counter httprate.LimitCounter
+	switch cfg.Store {
+	case StoreDatabase, "":
+		if db == nil || db.SQL == nil {
+			return nil, errors.New("ratelimit: the database store needs a database")
+		}
+		c, err := newDBCounter(context.Background(), db.SQL, db.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		c.warn = warn.warn
+		counter = failOpen{c, warn}
+	case StoreMemory:
+		counter = httprate.NewLocalLimitCounter(cfg.Window)
+	default:
+		return nil, fmt.Errorf("ratelimit: unknown store %q (want %q or %q)", cfg.Store, StoreDatabase, StoreMemory)
+	}
+
+	retry := retryAfter(cfg.Window)
+	l := &limiter{
+		seed:       maphash.MakeSeed(),
+		retry:      retry,
+		retryValue: strconv.Itoa(int(retry / time.Second)),
+		onLimit:    cfg.OnLimit,
+	}
+	if l.onLimit == nil {
+		l.body = fmt.Appendf(nil, `{"error":"rate_limited","message":"too many requests; retry after %d seconds"}`+"\n", int(retry/time.Second))
+		l.onLimit = l.respond
+	}
+	headers := httprate.ResponseHeaders{
+		Limit:     "X-RateLimit-Limit",
+		Remaining: "X-RateLimit-Remaining",
+		Increment: "X-RateLimit-Increment",
+		Reset:     "X-RateLimit-Reset",
+		// Retry-After is set here, in whole seconds of at least 1;
+		// httprate would write 0 for windows under a second.
+		RetryAfter: "",
+	}
+	for i := range l.shards {
+		l.shards[i] = httprate.NewRateLimiter(cfg.Requests, cfg.Window,
+			httprate.WithLimitCounter(counter),
+			httprate.WithResponseHeaders(headers),
+			httprate.WithErrorHandler(func(http.ResponseWriter, *http.Request, error) {}),
+		)
+	}
+	return l.handler, nil
+}
+
+type limiter struct {
+	shards     [shards]*httprate.RateLimiter
+	seed       maphash.Seed
+	retry      time.Duration
+	retryValue string
+	body       []byte
+	onLimit    func(http.ResponseWriter, *http.Request, time.Duration)
+}
+
+func (l *limiter) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := Key(r)
+		rl := l.shards[maphash.String(l.seed, key)%shards]
+		// OnLimit checks the rate and, when the request is allowed, counts
+		// it. Its only other way of saying true is a counter error, which
+		// cannot happen: the database counter is wrapped in failOpen and
+		// the memory counter never fails.
+		if !rl.OnLimit(w, r, key) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		// Across replicas the count may overshoot the limit (see the
+		// package comment); never advertise a negative remainder.
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("Retry-After", l.retryValue)
+		l.onLimit(w, r, l.retry)
+	})
+}
+
+func (l *limiter) respond(w http.ResponseWriter, _ *http.Request, _ time.Duration) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(l.body)
+}
+
+// retryAfter is the window rounded up to whole seconds, at least one.
+func retryAfter(window time.Duration) time.Duration {
+	s := int64(math.Ceil(window.Seconds()))
+	return time.Duration(max(1, s)) * time.Second
+}
+
+// Key returns the rate-limit key of r's caller: kind+":"+ID for an
+// authenticated viewer, "ip:"+address otherwise (an IPv6 address as its /64).
+// It has the shape of an httprate.KeyFunc minus the error.
+func Key(r *http.Request) string {
+	if v := access.FromContext(r.Context()); v != nil {
+		return string(v.Kind) + ":" + v.ID.String()
+	}
+	if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+		return "ip:" + canonicalIP(a)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr // middleware.RealIP stores a bare address
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return "ip:" + canonicalIP(a)
+	}
+	return "ip:" + host
+}
+
+func canonicalIP(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// failOpen makes counter errors harmless: a failed Get reads as no requests
+// yet, a failed increment as done. Both are logged (rate-limited).
+type failOpen struct {
+	httprate.LimitCounter
+	warn *warner
+}
+
+func (f failOpen) Get(key string, current, previous time.Time) (int, int, error) {
+	c, p, err := f.LimitCounter.Get(key, current, previous)
+	if err != nil {
+		f.warn.warn("reading the counters", err)
+		return 0, 0, nil
+	}
+	return c, p, nil
+}
+
+func (f failOpen) Increment(key string, current time.Time) error {
+	return f.IncrementBy(key, current, 1)
+}
+
+func (f failOpen) IncrementBy(key string, current time.Time, amount int) error {
+	if err := f.LimitCounter.IncrementBy(key, current, amount); err != nil {
+		f.warn.warn("incrementing a counter", err)
+	}
+	return nil
+}
+
+// warnEvery is the least time between two warnings of one middleware.
+var warnEvery = 10 * time.Second
+
+// warner logs database failures at warn level, at most once per warnEvery,
+// counting the ones it leaves out.
+type warner struct {
+	next       atomic.Int64 // Unix nanoseconds before which nothing is logged
+	suppressed atomic.Int64
+}
+
+func (w *warner) warn(op string, err error) {
+	now := time.Now().UnixNano()
+	next := w.next.Load()
+	if now < next || !w.next.CompareAndSwap(next, now+int64(warnEvery)) {
+		w.suppressed.Add(1)
+		return
+	}
+	slog.Warn("rate limiting: the database counter failed; letting requests through unlimited",
+		"op", op, "err", err, "suppressed", w.suppressed.Swap(0))
+}
