@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -21,13 +22,29 @@ const (
 	testTimeout = 2 * time.Minute // server start + browser session
 )
 
+// Selectors of GraphiQL 4.1.2's page. The tools section under the query
+// editor holds both the variables and the headers editor; it is labelled
+// after the active tab, and the inactive editor is hidden.
+const (
+	queryEditor    = `.graphiql-query-editor .CodeMirror`
+	responseEditor = `.graphiql-response .CodeMirror`
+	executeButton  = `.graphiql-execute-button`
+	headersTab     = `.graphiql-editor-tools button[data-name="headers"]`
+	headersEditor  = `section.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .CodeMirror`
+)
+
+// TestGraphiQLBrowser follows the README in a real browser: a query run
+// without credentials is refused, and the same query runs once the
+// administrator's "Authorization: Bearer" header is pasted into the Headers
+// tab. No request may leave loopback.
 func TestGraphiQLBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	bin := buildBinary(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
-	base := startServer(t, ctx, bin)
+	p := startServer(t, ctx, bin)
+	headers := fmt.Sprintf(`{"Authorization": "Bearer %s"}`, p.accessToken(t))
 
 	// Browser, with a fresh profile. Host resolution is mapped to NOTFOUND for everything but
 	// loopback, so even a stray request cannot leave the machine; it would
@@ -67,19 +84,16 @@ func TestGraphiQLBrowser(t *testing.T) {
 	// still alive for the diagnostics below.
 	uictx, uicancel := context.WithTimeout(bctx, 60*time.Second)
 	defer uicancel()
-	var response string
+	var anonymous, authorized string
 	err := chromedp.Run(uictx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`.graphiql-query-editor .CodeMirror`, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(
-			`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(%q)`, query), nil),
-		chromedp.Click(`.graphiql-execute-button`, chromedp.ByQuery),
-		// Wait for the rendered response, then read it from its CodeMirror.
-		chromedp.Poll(`(() => {
-			const cm = document.querySelector('.graphiql-response .CodeMirror');
-			const text = cm ? cm.CodeMirror.getValue() : '';
-			return text.includes('"totalCount"') ? text : false;
-		})()`, &response, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Navigate(p.base+"/"),
+		chromedp.WaitVisible(queryEditor, chromedp.ByQuery),
+		setEditor(queryEditor, query),
+		runQuery(&anonymous),
+		chromedp.Click(headersTab, chromedp.ByQuery),
+		chromedp.WaitVisible(headersEditor, chromedp.ByQuery),
+		setEditor(headersEditor, headers),
+		runQuery(&authorized),
 	)
 	if shot := os.Getenv("CUSTGRAPH_E2E_SCREENSHOT"); shot != "" {
 		var png []byte
@@ -92,20 +106,65 @@ func TestGraphiQLBrowser(t *testing.T) {
 		_ = chromedp.Run(bctx, chromedp.Evaluate(`document.body.innerText`, &body))
 		reqs.log(t)
 		reqs.check(t)
-		t.Fatalf("browser: %v\npage text:\n%s", err, body)
+		t.Fatalf("browser: %v\nresponse without the header:\n%s\npage text:\n%s", err, anonymous, body)
 	}
 
+	// Without the header: refused, and nothing of the data.
+	var refused struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Extensions struct {
+				Code string `json:"code"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(anonymous), &refused); err != nil {
+		t.Fatalf("rendered response without the header is not JSON: %v\n%s", err, anonymous)
+	}
+	if len(refused.Errors) == 0 || refused.Errors[0].Extensions.Code != "UNAUTHENTICATED" ||
+		(len(refused.Data) > 0 && string(refused.Data) != "null") {
+		t.Fatalf("rendered response without the header: want an UNAUTHENTICATED error and no data, got\n%s", anonymous)
+	}
+	t.Logf("rendered response without the header:\n%s", anonymous)
+
+	// With the header: the answer.
 	var result banksReply
-	if err := json.Unmarshal([]byte(response), &result); err != nil {
-		t.Fatalf("rendered response is not JSON: %v\n%s", err, response)
+	if err := json.Unmarshal([]byte(authorized), &result); err != nil {
+		t.Fatalf("rendered response with the header is not JSON: %v\n%s", err, authorized)
 	}
 	if tc := result.Data.Banks.TotalCount; tc == nil || *tc != 0 || len(result.Errors) > 0 {
-		t.Fatalf("rendered response: want totalCount 0 and no errors, got\n%s", response)
+		t.Fatalf("rendered response with the header: want totalCount 0 and no errors, got\n%s", authorized)
 	}
-	t.Logf("rendered response:\n%s", response)
+	t.Logf("rendered response with the header:\n%s", authorized)
 
 	reqs.log(t)
 	reqs.check(t)
+	// The run without the header, and only it: the page's own introspection
+	// is open to anonymous callers.
+	if n := reqs.unauthorizedQueries(); n != 1 {
+		t.Errorf("%d requests to /query answered 401, want 1 (the run without the header)", n)
+	}
+}
+
+// setEditor replaces the text of the CodeMirror editor at selector, as
+// pasting into it would.
+func setEditor(selector, text string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).CodeMirror.setValue(%q)`, selector, text), nil)
+}
+
+// runQuery clicks the execute button and stores the response GraphiQL then
+// renders. It empties the response editor first, so that what it waits for
+// is this run's response, not the previous one.
+func runQuery(response *string) chromedp.Tasks {
+	return chromedp.Tasks{
+		setEditor(responseEditor, ""),
+		chromedp.Click(executeButton, chromedp.ByQuery),
+		chromedp.Poll(fmt.Sprintf(`(() => {
+			const cm = document.querySelector(%q);
+			const text = cm ? cm.CodeMirror.getValue() : '';
+			return text !== '' ? text : false;
+		})()`, responseEditor), response, chromedp.WithPollingTimeout(30*time.Second)),
+	}
 }
 
 // findChromium returns the browser path, or skips (fails when
@@ -147,6 +206,9 @@ type netLog struct {
 	urls   map[network.RequestID]string
 	all    []string
 	failed []string
+	// unauthorized are the requests to /query answered 401, which is the
+	// server's answer to a query run without credentials, not a failure.
+	unauthorized []string
 	// exceptions are uncaught page errors, logged for diagnosis.
 	exceptions []string
 }
@@ -161,7 +223,10 @@ func recordNetwork(ctx context.Context) *netLog {
 			n.urls[e.RequestID] = e.Request.URL
 			n.all = append(n.all, e.Request.Method+" "+e.Request.URL)
 		case *network.EventResponseReceived:
-			if e.Response.Status >= 400 {
+			switch u, _ := url.Parse(e.Response.URL); {
+			case e.Response.Status == http.StatusUnauthorized && u != nil && u.Path == "/query":
+				n.unauthorized = append(n.unauthorized, e.Response.URL)
+			case e.Response.Status >= 400:
 				n.failed = append(n.failed, fmt.Sprintf("%s: HTTP %d", e.Response.URL, e.Response.Status))
 			}
 		case *network.EventLoadingFailed:
@@ -185,13 +250,17 @@ func (n *netLog) log(t *testing.T) {
 		b.WriteString("\n  " + r)
 	}
 	t.Logf("page requests (%d):%s", len(n.all), b.String())
+	for _, u := range n.unauthorized {
+		t.Logf("answered 401 (no credentials): %s", u)
+	}
 	for _, e := range n.exceptions {
 		t.Logf("page exception: %s", e)
 	}
 }
 
 // check asserts that every request stayed on loopback and that no asset or
-// query request failed.
+// query request failed (a 401 from /query is counted by
+// unauthorizedQueries instead).
 func (n *netLog) check(t *testing.T) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -217,4 +286,11 @@ func (n *netLog) check(t *testing.T) {
 			t.Logf("failed request (ignored): %s", f)
 		}
 	}
+}
+
+// unauthorizedQueries is the number of requests to /query answered 401.
+func (n *netLog) unauthorizedQueries() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.unauthorized)
 }

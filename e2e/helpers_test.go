@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -58,11 +59,19 @@ func trackSources(t *testing.T, root string) {
 	}
 }
 
+// The administrator API client every server started by launch creates at
+// first start (its database is always new). The secret is a test fixture,
+// not a credential of any real deployment.
+const (
+	adminClientID     = "e2e-admin"
+	adminClientSecret = "e2e-admin-secret-for-tests-only-0123456789"
+)
+
 // startServer runs bin on a free loopback port with a fresh SQLite file,
-// waits for /healthz and returns the base URL. The process is killed at the
-// end of the test; its output is logged if the test failed.
-func startServer(t *testing.T, ctx context.Context, bin string) string {
-	return launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "e2e.db")).base
+// waits for /healthz and returns the process. It is killed at the end of the
+// test; its output is logged if the test failed.
+func startServer(t *testing.T, ctx context.Context, bin string) *process {
+	return launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "e2e.db"))
 }
 
 // process is a custgraph started by launch.
@@ -77,8 +86,10 @@ type process struct {
 }
 
 // launch runs bin with --addr on a free loopback port plus args, waits until
-// /healthz answers 200 and returns the process. Whatever is still running is
-// killed at the end of the test; the output is logged if the test failed.
+// /healthz answers 200 and returns the process. On an empty database the
+// process creates the administrator adminClientID/adminClientSecret (see
+// accessToken). Whatever is still running is killed at the end of the test;
+// the output is logged if the test failed.
 func launch(t *testing.T, ctx context.Context, bin string, args ...string) *process {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,7 +100,9 @@ func launch(t *testing.T, ctx context.Context, bin string, args ...string) *proc
 
 	p := &process{addr: addr, base: "http://" + addr, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{"--addr", addr}, args...)...)
-	p.cmd.Env = serverEnv()
+	p.cmd.Env = append(serverEnv(),
+		"CUSTGRAPH_ADMIN_CLIENT_ID="+adminClientID,
+		"CUSTGRAPH_ADMIN_CLIENT_SECRET="+adminClientSecret)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,6 +148,43 @@ func launch(t *testing.T, ctx context.Context, bin string, args ...string) *proc
 	}
 }
 
+// accessToken gets a token for the administrator from p's token endpoint
+// (client credentials grant, client_secret_basic), for an
+// "Authorization: Bearer" header.
+func (p *process) accessToken(t *testing.T) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.base+"/oauth/token",
+		strings.NewReader("grant_type=client_credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(adminClientID, adminClientSecret)
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST /oauth/token: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST /oauth/token: reading the body: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /oauth/token: status %s, want 200\n%s", resp.Status, body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	err = json.Unmarshal(body, &tok)
+	if err != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
+		t.Fatalf("POST /oauth/token: want a Bearer access_token (decoding: %v), got\n%s", err, body)
+	}
+	return tok.AccessToken
+}
+
 // wait waits up to d for the process to exit and returns its exit code, or
 // fails the test.
 func (p *process) wait(t *testing.T, d time.Duration) int {
@@ -163,7 +213,8 @@ func (p *process) exited() bool {
 
 // serverEnv is the test's environment without the variables custgraph reads
 // its settings from (CUSTGRAPH_*, DATABASE_URL), so that, say, a developer's
-// CUSTGRAPH_DEMO=true cannot change what the test sees.
+// CUSTGRAPH_DEMO=true cannot change what the test sees. launch adds the
+// administrator's credentials back.
 func serverEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {

@@ -111,14 +111,10 @@ func TestShutdownTimeoutEndsStuckRequest(t *testing.T) {
 	}
 }
 
-// startRequest opens a raw connection to p, sends a POST /query with
-// "Expect: 100-continue", waits for the server's "100 Continue" (sent when
-// the handler starts reading the body, so the request is then in flight)
-// and sends the first shutdownSplit bytes of shutdownBody. It returns the
-// connection, its reader and the request for http.ReadResponse.
 // termDuringRequest starts the server with the given --shutdown-timeout,
-// opens a request whose body is half sent, sends SIGTERM and waits until the
-// listener is closed. The process lives until the test's context (2 min).
+// gets the administrator's access token, opens a request whose body is half
+// sent, sends SIGTERM and waits until the listener is closed. The process
+// lives until the test's context (2 min).
 func termDuringRequest(t *testing.T, shutdownTimeout string) (*process, net.Conn, *bufio.Reader, *http.Request) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -126,7 +122,10 @@ func termDuringRequest(t *testing.T, shutdownTimeout string) (*process, net.Conn
 	p := launch(t, ctx, buildBinary(t),
 		"--database-url", filepath.Join(t.TempDir(), "s.db"),
 		"--shutdown-timeout", shutdownTimeout)
-	conn, br, req := startRequest(t, p)
+	// The token comes first: once the request below is in flight, the
+	// next thing the server sees must be SIGTERM.
+	token := p.accessToken(t)
+	conn, br, req := startRequest(t, p, token)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
@@ -134,7 +133,13 @@ func termDuringRequest(t *testing.T, shutdownTimeout string) (*process, net.Conn
 	return p, conn, br, req
 }
 
-func startRequest(t *testing.T, p *process) (net.Conn, *bufio.Reader, *http.Request) {
+// startRequest opens a raw connection to p, sends a POST /query with
+// "Authorization: Bearer token" and "Expect: 100-continue", waits for the
+// server's "100 Continue" (sent when the handler starts reading the body, so
+// the request is then in flight) and sends the first shutdownSplit bytes of
+// shutdownBody. It returns the connection, its reader and the request for
+// http.ReadResponse.
+func startRequest(t *testing.T, p *process, token string) (net.Conn, *bufio.Reader, *http.Request) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
 	if err != nil {
@@ -149,8 +154,9 @@ func startRequest(t *testing.T, p *process) (net.Conn, *bufio.Reader, *http.Requ
 	if err != nil {
 		t.Fatal(err)
 	}
-	head := fmt.Sprintf("POST /query HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
-		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", p.addr, len(shutdownBody))
+	head := fmt.Sprintf("POST /query HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		p.addr, token, len(shutdownBody))
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatalf("writing the request head: %v", err)
 	}

@@ -7,6 +7,9 @@
 //	go run . --demo --database-url /tmp/x.db --addr 127.0.0.1:18181 &
 //	go run ./tools/loadgen -url http://127.0.0.1:18181/query -c 4 -d 10s -scenario all
 //
+// It authenticates as the demo administrator (-client-id, -client-secret):
+// one token from /oauth/token on the same host, sent with every request.
+//
 // The scenarios are those of the bench package (bench/scenarios.go):
 // baseline, first_page, customer_by_id, deep_page, first_page_no_count.
 // A single scenario runs after the baseline, which the ratio needs. The
@@ -20,6 +23,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +43,7 @@ import (
 	"time"
 
 	"custgraph/bench"
+	"custgraph/internal/demo"
 )
 
 const (
@@ -52,6 +57,7 @@ type options struct {
 	concurrency            int
 	duration, timeout      time.Duration
 	deep                   float64
+	clientID, clientSecret string
 }
 
 func main() {
@@ -63,6 +69,8 @@ func main() {
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "duration of each scenario (at most 5m)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request time limit")
 	flag.Float64Var(&o.deep, "deep", 0.9, "position of deep_page's cursor in the customer list (0..1)")
+	flag.StringVar(&o.clientID, "client-id", demo.AdminClientID, "API client to authenticate as")
+	flag.StringVar(&o.clientSecret, "client-secret", demo.AdminClientSecret, "its secret")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -168,12 +176,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		// A redirect could lead off this machine: never follow one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	token, err := fetchToken(ctx, client, u, o.clientID, o.clientSecret)
+	if err != nil {
+		return err
+	}
 	post := func(ctx context.Context, body []byte) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
@@ -340,4 +353,31 @@ func report(out io.Writer, results []*result) {
 			fmt.Fprintf(out, "%s: first error: %s\n", r.name, r.firstErr)
 		}
 	}
+}
+
+// fetchToken gets an access token from the server's /oauth/token
+// (client-credentials grant, client_secret_basic).
+func fetchToken(ctx context.Context, client *http.Client, api *url.URL, id, secret string) (string, error) {
+	tu := *api
+	tu.Path, tu.RawQuery = "/oauth/token", ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tu.String(),
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil || t.AccessToken == "" {
+		return "", fmt.Errorf("getting a token from %s: HTTP %d %s %v", tu.String(), resp.StatusCode, t.Error, err)
+	}
+	return t.AccessToken, nil
 }
