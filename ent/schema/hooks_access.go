@@ -93,6 +93,7 @@ var FieldRoles = map[string][]access.Role{
 	customer.FieldFaceImageDate:            {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
 	customer.FieldRelationshipStatus:       {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
 	customer.FieldDependants:               {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
+	customer.FieldDobOfDependants:          {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
 	customer.FieldHighestEducationAttained: {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
 	customer.FieldEmploymentStatus:         {access.CanUpdateCustomerData, access.CanUpdateCustomerIdentity},
 }
@@ -318,6 +319,9 @@ func authorize(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutat
 		need = nil
 		for _, f := range changedFields(m) {
 			need = append(need, append(slices.Clone(FieldRoles[f]), access.CanUpdateCustomer))
+		}
+		if len(need) == 0 { // an update that sets nothing still needs a role
+			need = [][]access.Role{roles}
 		}
 	}
 	for _, roles := range need {

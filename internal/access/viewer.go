@@ -100,6 +100,11 @@ func (v *Viewer) Has(r Role, bank uuid.UUID) bool {
 	if bank != uuid.Nil && !v.inScope(bank) {
 		return false
 	}
+	if v.Bank != nil && slices.Contains(systemRoles, r) {
+		// A caller confined to one bank (a bound client, or a user who
+		// logged in through one) cannot act on the whole system.
+		return false
+	}
 	any := AtAnyBank(r)
 	for _, g := range v.grants {
 		if (g.Role == r && (g.Bank == bank || IsSystem(r))) || (g.Role == any && g.Bank == uuid.Nil) {
