@@ -90,6 +90,10 @@ func main() {
 		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin)", cmd)
 	}
 	if err != nil {
+		if cmd == "admin" { // a command line tool: its errors are for a person
+			fmt.Fprintln(os.Stderr, "custgraph admin:", err)
+			os.Exit(1)
+		}
 		log.Error("custgraph stopped", "err", err)
 		os.Exit(1)
 	}

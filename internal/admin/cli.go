@@ -31,7 +31,7 @@ Commands (each runs in one transaction, recorded in the audit trail as "cli"):
   grant         (--client-id ID | --username NAME) --role ROLE [--bank CODE]
   revoke        (--client-id ID | --username NAME) --role ROLE [--bank CODE]
   roles                                                       lists every role
-  keygen                                                      prints a new ES256 private key (PEM) for --jwt-key-file
+  keygen                                                      prints a new ES256 private key (PEM) for --jwt-key-files
 The database is DATABASE_URL, or --database-url given right after "admin".`
 
 // Run runs one admin command against the database of c.
