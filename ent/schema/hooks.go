@@ -552,6 +552,10 @@ func (UserCustomerLink) Hooks() []ent.Hook {
 		hook.On(func(next ent.Mutator) ent.Mutator {
 			return hook.UserCustomerLinkFunc(func(ctx context.Context, m *gen.UserCustomerLinkMutation) (ent.Value, error) {
 				cid, _ := m.CustomerID()
+				if g := guardOf(ctx); g != nil && g.customer == cid && g.bank != uuid.Nil {
+					m.SetBankID(g.bank) // guard has just read it
+					return next.Mutate(ctx, m)
+				}
 				c, err := m.Client().Customer.Query().Where(customer.ID(cid)).Only(ctx)
 				if gen.IsNotFound(err) {
 					return nil, apperr.NotFoundf("customer_id", "customer %s does not exist", cid)
