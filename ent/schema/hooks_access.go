@@ -387,6 +387,9 @@ func entitlementRules(next ent.Mutator) ent.Mutator {
 		case byUser:
 			holder = userID
 		}
+		if err := knownRole(role); err != nil {
+			return nil, apperr.Invalid("role_name", "%v", err)
+		}
 		system := access.IsSystem(access.Role(role))
 		switch {
 		case system && atBank:

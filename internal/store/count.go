@@ -107,3 +107,19 @@ func (t *countingTx) Query(ctx context.Context, q string, args, v any) error {
 	count(ctx, t.total)
 	return t.Tx.Query(ctx, q, args, v)
 }
+
+// ExecContext and QueryContext are forwarded for ent's Tx.ExecContext and
+// Tx.QueryContext (raw statements inside a transaction, e.g. advisory locks).
+func (t *countingTx) ExecContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
+	count(ctx, t.total)
+	return t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	}).ExecContext(ctx, q, args...)
+}
+
+func (t *countingTx) QueryContext(ctx context.Context, q string, args ...any) (*stdsql.Rows, error) {
+	count(ctx, t.total)
+	return t.Tx.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	}).QueryContext(ctx, q, args...)
+}
