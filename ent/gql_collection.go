@@ -629,7 +629,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&CustomerClient{config: _q.config}).Query()
 			)
-			args := newCustomerPaginateArgs(fieldArgs(ctx, new(CustomerWhereInput), path...))
+			args := newCustomerPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -718,7 +718,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&CrmEventClient{config: _q.config}).Query()
 			)
-			args := newCrmEventPaginateArgs(fieldArgs(ctx, new(CrmEventWhereInput), path...))
+			args := newCrmEventPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}

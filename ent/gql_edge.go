@@ -46,11 +46,10 @@ func (_m *Address) Customer(ctx context.Context) (*Customer, error) {
 }
 
 func (_m *Bank) Customers(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder, where *CustomerWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder,
 ) (*CustomerConnection, error) {
 	opts := []CustomerPaginateOption{
 		WithCustomerOrder(orderBy),
-		WithCustomerFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
@@ -67,11 +66,10 @@ func (_m *Bank) Customers(
 }
 
 func (_m *Bank) CrmEvents(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CrmEventOrder, where *CrmEventWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CrmEventOrder,
 ) (*CrmEventConnection, error) {
 	opts := []CrmEventPaginateOption{
 		WithCrmEventOrder(orderBy),
-		WithCrmEventFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]

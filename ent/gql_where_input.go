@@ -2077,14 +2077,6 @@ type BankWhereInput struct {
 	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
 	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
 	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
-
-	// "customers" edge predicates.
-	HasCustomers     *bool                 `json:"hasCustomers,omitempty"`
-	HasCustomersWith []*CustomerWhereInput `json:"hasCustomersWith,omitempty"`
-
-	// "crm_events" edge predicates.
-	HasCrmEvents     *bool                 `json:"hasCrmEvents,omitempty"`
-	HasCrmEventsWith []*CrmEventWhereInput `json:"hasCrmEventsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2309,42 +2301,6 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 		predicates = append(predicates, bank.NameContainsFold(*i.NameContainsFold))
 	}
 
-	if i.HasCustomers != nil {
-		p := bank.HasCustomers()
-		if !*i.HasCustomers {
-			p = bank.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomersWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomersWith))
-		for _, w := range i.HasCustomersWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomersWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, bank.HasCustomersWith(with...))
-	}
-	if i.HasCrmEvents != nil {
-		p := bank.HasCrmEvents()
-		if !*i.HasCrmEvents {
-			p = bank.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCrmEventsWith) > 0 {
-		with := make([]predicate.CrmEvent, 0, len(i.HasCrmEventsWith))
-		for _, w := range i.HasCrmEventsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCrmEventsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, bank.HasCrmEventsWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyBankWhereInput

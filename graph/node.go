@@ -110,7 +110,7 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 		return nil, apperr.NotFoundf("id", "no node with id %s", id)
 	}
 	n, err := r.client.Noder(ctx, id, ent.WithFixedNodeType(table))
-	if ent.IsNotFound(err) {
+	if ent.IsNotFound(err) || forbidden(err) {
 		// A record the caller may not see: the same answer as no record.
 		return nil, apperr.NotFoundf("id", "no node with id %s", id)
 	}
@@ -138,6 +138,9 @@ func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, err
 		// Not ent's Noders: it reports each id it cannot load as an error,
 		// and an id the caller may not see must look like an unknown one.
 		ns, err := r.visible(ctx, t, unique(group))
+		if forbidden(err) {
+			continue // the caller reads no record of this type: none is visible
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -214,4 +217,12 @@ func collect[Q interface {
 // nodeID is the ID field every ent entity has.
 func nodeID(n ent.Noder) uuid.UUID {
 	return reflect.ValueOf(n).Elem().FieldByName("ID").Interface().(uuid.UUID)
+}
+
+// forbidden reports a read the caller holds no role for. node and nodes
+// answer it like an unknown id: which ids exist, and of which type, is
+// not for a caller who may not read them to learn.
+func forbidden(err error) bool {
+	e, ok := apperr.As(err)
+	return ok && e.Code == apperr.Forbidden
 }

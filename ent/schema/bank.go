@@ -38,8 +38,10 @@ func (Bank) Indexes() []ent.Index {
 // Edges of Bank.
 func (Bank) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection(), skipInputs()),
-		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection(), skipInputs()),
+		// No where-filters through a bank's customers or CRM events: bank
+		// administrators see every bank, not every bank's customers.
+		edge.To("customers", Customer.Type).Annotations(entgql.RelayConnection(), skipInputs(), noWhere()),
+		edge.To("crm_events", CrmEvent.Type).Annotations(entgql.RelayConnection(), skipInputs(), noWhere()),
 		edge.To("api_clients", APIClient.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("entitlements", Entitlement.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}

@@ -2,10 +2,12 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"entgo.io/ent"
 	"github.com/google/uuid"
@@ -164,6 +166,16 @@ func guard(next ent.Mutator) ent.Mutator {
 				ids = []uuid.UUID{id}
 			}
 		}
+		var also []change
+		if m.Op().Is(ent.OpDelete | ent.OpDeleteOne) {
+			for _, id := range ids {
+				more, err := cascaded(sys, c, m.Type(), id, g.bank)
+				if err != nil {
+					return nil, err
+				}
+				also = append(also, more...)
+			}
+		}
 		sys = context.WithValue(sys, guardKey{}, g)
 		val, err := next.Mutate(sys, m)
 		if err != nil {
@@ -181,6 +193,11 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		for _, id := range ids {
 			if err := audit(sys, c, v, m, id, g.bank); err != nil {
+				return nil, err
+			}
+		}
+		for _, ch := range also {
+			if err := record(sys, c, v, ch); err != nil {
 				return nil, err
 			}
 		}
@@ -226,7 +243,8 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 			if bankID == uuid.Nil {
 				return uuid.Nil, uuid.Nil, nil
 			}
-			if !v.Scope().Contains(bankID) {
+			manager := m.Type() == gen.TypeEntitlement && v.Has(access.CanManageCallers, uuid.Nil)
+			if !v.Scope().Contains(bankID) && !manager {
 				return uuid.Nil, uuid.Nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
 			}
 			return bankID, uuid.Nil, nil
@@ -241,9 +259,21 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 		}
 		return cu.BankID, customerID, nil
 	}
+	switch m.Type() {
+	case gen.TypeUser, gen.TypeAPIClient, gen.TypeEntitlement:
+		if !v.Has(access.CanManageCallers, uuid.Nil) {
+			// Callers are not data of a bank: whoever may not manage them
+			// cannot tell whether one exists.
+			return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
+		}
+	}
 	id, _ := idOf(m)
 	bankID, err = bankOf(ctx, c, m.Type(), id)
-	if gen.IsNotFound(err) || (err == nil && bankID != uuid.Nil && !v.Scope().Contains(bankID)) {
+	// Callers' records (checked above) and banks, for bank administrators,
+	// are not confined to the viewer's scope.
+	unscoped := m.Type() == gen.TypeUser || m.Type() == gen.TypeAPIClient || m.Type() == gen.TypeEntitlement ||
+		(m.Type() == gen.TypeBank && v.HasAny(uuid.Nil, access.CanCreateBank, access.CanUpdateBank, access.CanDeleteBank))
+	if gen.IsNotFound(err) || (err == nil && bankID != uuid.Nil && !unscoped && !v.Scope().Contains(bankID)) {
 		// What ent answers for an unknown id: a record of another bank and
 		// a record that does not exist look the same.
 		return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
@@ -340,30 +370,98 @@ func authorize(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutat
 
 // audit records one change of one record.
 func audit(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation, id, bankID uuid.UUID) error {
-	op := "update"
+	op := auditevent.OperationUpdate
 	switch {
 	case m.Op().Is(ent.OpCreate):
-		op = "create"
+		op = auditevent.OperationCreate
 	case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
-		op = "delete"
+		op = auditevent.OperationDelete
 	}
-	fields := changedFields(m)
+	return record(ctx, c, v, change{op, m.Type(), id, bankID, changedFields(m)})
+}
+
+// change is one audited change of one record.
+type change struct {
+	op     auditevent.Operation
+	typ    string
+	id     uuid.UUID
+	bank   uuid.UUID
+	fields []string
+}
+
+// record writes the AuditEvent of one change.
+func record(ctx context.Context, c *gen.Client, v *access.Viewer, ch change) error {
 	e := c.AuditEvent.Create().
 		SetActorKind(auditevent.ActorKind(v.Kind)).
 		SetActorName(v.Name).
 		SetRequestorID(v.RequestorID).
-		SetRequestID(v.RequestID).
-		SetOperation(auditevent.Operation(op)).
-		SetEntityType(m.Type()).
-		SetEntityID(id).
-		SetFields(fields)
+		SetRequestID(truncate(v.RequestID, 200)).
+		SetOperation(ch.op).
+		SetEntityType(ch.typ).
+		SetEntityID(ch.id).
+		SetFields(ch.fields)
 	if v.ID != uuid.Nil {
 		e.SetActorID(v.ID)
 	}
-	if bankID != uuid.Nil {
-		e.SetBankID(bankID)
+	if ch.bank != uuid.Nil {
+		e.SetBankID(ch.bank)
 	}
 	return e.Exec(ctx)
+}
+
+// cascaded lists what the database changes along with the deletion of a
+// record (ON DELETE CASCADE, and SET NULL on a CRM event's customer), so
+// that each of those changes gets its own audit event too.
+func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UUID) ([]change, error) {
+	var out []change
+	del := func(typ string, query func(context.Context) ([]uuid.UUID, error)) error {
+		ids, err := query(ctx)
+		for _, id := range ids {
+			out = append(out, change{auditevent.OperationDelete, typ, id, bankID, nil})
+		}
+		return err
+	}
+	ents := func(q *gen.EntitlementQuery) error {
+		es, err := q.Select(entitlement.FieldID, entitlement.FieldBankID).All(ctx)
+		for _, e := range es {
+			b := uuid.Nil
+			if e.BankID != nil {
+				b = *e.BankID
+			}
+			out = append(out, change{auditevent.OperationDelete, gen.TypeEntitlement, e.ID, b, nil})
+		}
+		return err
+	}
+	links := func(q *gen.UserCustomerLinkQuery) error {
+		ls, err := q.Select(usercustomerlink.FieldID, usercustomerlink.FieldBankID).All(ctx)
+		for _, l := range ls {
+			out = append(out, change{auditevent.OperationDelete, gen.TypeUserCustomerLink, l.ID, l.BankID, nil})
+		}
+		return err
+	}
+	var err error
+	switch typ {
+	case gen.TypeCustomer:
+		err = errors.Join(
+			del(gen.TypeAddress, c.Address.Query().Where(address.CustomerID(id)).IDs),
+			del(gen.TypeTaxResidence, c.TaxResidence.Query().Where(taxresidence.CustomerID(id)).IDs),
+			del(gen.TypeSocialHandle, c.SocialHandle.Query().Where(socialhandle.CustomerID(id)).IDs),
+			del(gen.TypeCustomerAttribute, c.CustomerAttribute.Query().Where(customerattribute.CustomerID(id)).IDs),
+			del(gen.TypeCustomerMessage, c.CustomerMessage.Query().Where(customermessage.CustomerID(id)).IDs),
+			links(c.UserCustomerLink.Query().Where(usercustomerlink.CustomerID(id))),
+		)
+		crm, cerr := c.CrmEvent.Query().Where(crmevent.CustomerID(id)).IDs(ctx)
+		for _, e := range crm {
+			out = append(out, change{auditevent.OperationUpdate, gen.TypeCrmEvent, e, bankID, []string{crmevent.FieldCustomerID}})
+		}
+		err = errors.Join(err, cerr)
+	case gen.TypeUser:
+		err = errors.Join(links(c.UserCustomerLink.Query().Where(usercustomerlink.UserID(id))),
+			ents(c.Entitlement.Query().Where(entitlement.UserID(id))))
+	case gen.TypeAPIClient:
+		err = ents(c.Entitlement.Query().Where(entitlement.APIClientID(id)))
+	}
+	return out, err
 }
 
 // Hooks of Entitlement.
@@ -462,4 +560,15 @@ func changedFields(m ent.Mutation) []string {
 func has[T any](appended func() (T, bool)) bool {
 	_, ok := appended()
 	return ok
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

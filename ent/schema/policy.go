@@ -67,6 +67,9 @@ func readRule(ctx context.Context, q ent.Query) error {
 	manager := v.Has(access.CanManageCallers, uuid.Nil)
 	switch q := q.(type) {
 	case *gen.BankQuery:
+		if manager || v.HasAny(uuid.Nil, access.CanCreateBank, access.CanUpdateBank, access.CanDeleteBank) {
+			return privacy.Allow // administrators see every bank's code and name (no customer data)
+		}
 		if s := v.Scope(); !s.All {
 			q.Where(bank.IDIn(s.IDs...))
 		}
@@ -122,6 +125,9 @@ func readRule(ctx context.Context, q ent.Query) error {
 		case b.All:
 		case v.Kind == access.KindUser: // a user sees its own links (OBP "customers of the current user")
 			q.Where(usercustomerlink.Or(usercustomerlink.UserID(v.ID), usercustomerlink.BankIDIn(b.IDs...)))
+			if v.Bank != nil { // …at the bank it is confined to
+				q.Where(usercustomerlink.BankID(*v.Bank))
+			}
 		case len(b.IDs) == 0:
 			return access.Missing("", ReadRoles[gen.TypeUserCustomerLink]...)
 		default:

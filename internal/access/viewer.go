@@ -159,7 +159,7 @@ func (v *Viewer) BanksWith(roles ...Role) Banks {
 }
 
 // Scope returns the banks the viewer may see anything of: those where it
-// holds any entitlement (every bank for a system-wide one), narrowed to its
+// holds any entitlement (every bank for an AtAnyBank one), narrowed to its
 // binding. Records of other banks do not exist for it.
 func (v *Viewer) Scope() Banks {
 	if v == nil {
@@ -171,7 +171,9 @@ func (v *Viewer) Scope() Banks {
 	var out Banks
 	for _, g := range v.grants {
 		if g.Bank == uuid.Nil {
-			out.All = true
+			// The AtAnyBank variants of data roles reach every bank; the
+			// system roles (banks, callers, the firehose) reach no data.
+			out.All = out.All || !slices.Contains(systemRoles, g.Role)
 		} else if v.inScope(g.Bank) && !slices.Contains(out.IDs, g.Bank) {
 			out.IDs = append(out.IDs, g.Bank)
 		}

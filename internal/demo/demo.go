@@ -18,6 +18,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -82,6 +83,10 @@ func Load(ctx context.Context, client *ent.Client, o Options) error {
 	if loaded {
 		log.InfoContext(ctx, "demo data already present: nothing loaded", "bank", BankCode)
 		return nil
+	}
+	// The demo callers have well-known secrets: never next to real data.
+	if n, err := client.Bank.Query().Count(ctx); err != nil || n > 0 {
+		return errors.Join(err, fmt.Errorf("demo: the database already holds %d banks: refusing to add demo callers with published secrets to it", n))
 	}
 	tx, err := client.Tx(ctx)
 	if err != nil {

@@ -306,3 +306,14 @@ func checkCallers(t *testing.T, client *ent.Client) {
 	}
 	require.Equal(t, 2, client.User.Query().CountX(ctx), "users")
 }
+
+// TestLoadRefusesARealDatabase: the demo callers' secrets are published, so
+// demo data never goes into a database that already holds other banks.
+func TestLoadRefusesARealDatabase(t *testing.T) {
+	db, _ := testdb.Open(t)
+	ctx := access.System(context.Background())
+	db.Client.Bank.Create().SetCode("real.bank").SetName("Real").SaveX(ctx)
+	err := Load(ctx, db.Client, Options{Customers: 1, Logger: slog.New(slog.DiscardHandler)})
+	require.ErrorContains(t, err, "refusing to add demo callers")
+	require.Zero(t, db.Client.APIClient.Query().CountX(ctx), "nothing loaded")
+}

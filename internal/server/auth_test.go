@@ -159,3 +159,16 @@ func TestRateLimitPerCaller(t *testing.T) {
 	r = e.as(t, "", `{ __typename }`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 }
+
+// TestRateLimitBadCredentials: refusals count against the caller's IP, so
+// a flood of bad tokens meets the limit too.
+func TestRateLimitBadCredentials(t *testing.T) {
+	e, _ := authEnv(t, 2)
+	for i := range 2 {
+		r := e.as(t, "Bearer not.a.jwt", `{ __typename }`)
+		require.Equal(t, http.StatusUnauthorized, r.status, "request %d", i+1)
+	}
+	r := e.as(t, "Bearer not.a.jwt", `{ __typename }`)
+	require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+}

@@ -128,8 +128,12 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 					graph.WriteError(w, http.StatusInternalServerError, string(e.Code), e.Message)
 					return
 				}
-				cfg.Auth.Challenge(w, err)
-				graph.WriteError(w, http.StatusUnauthorized, string(apperr.Unauthenticated), err.Error())
+				// Refusals count against the caller's IP, so that a flood of
+				// bad tokens meets the rate limit too.
+				limit(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					cfg.Auth.Challenge(w, err)
+					graph.WriteError(w, http.StatusUnauthorized, string(apperr.Unauthenticated), err.Error())
+				})).ServeHTTP(w, r)
 			}))
 		}
 		r.Use(timeout(cfg.RequestTimeout), limit)
