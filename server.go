@@ -64,6 +64,7 @@ type config struct {
 	rateWindow      time.Duration
 	rateStore       string
 	trustProxy      bool
+	firehose        bool
 }
 
 func main() {
@@ -169,6 +170,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",
 		"take the client IP from X-Forwarded-For/X-Real-IP: only behind a proxy that sets them (CUSTGRAPH_TRUST_PROXY_HEADERS=true)")
+	fs.BoolVar(&c.firehose, "customer-firehose", env("CUSTGRAPH_CUSTOMER_FIREHOSE", "true") != "false",
+		"serve OBP's customer firehose route; false answers OBP-00012 (CUSTGRAPH_CUSTOMER_FIREHOSE)")
 	if cmd == "admin" {
 		// Flags end at the admin command's name (custgraph admin grant --role …).
 		return c, fs.Parse(flagsBeforeCommand(args))
@@ -298,6 +301,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		Auth:              auth,
 		RateLimit:         limit,
 		TrustProxyHeaders: c.trustProxy,
+		CustomerFirehose:  c.firehose,
 	})
 	srv := &http.Server{
 		Handler:           h,

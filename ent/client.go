@@ -21,6 +21,7 @@ import (
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -61,6 +62,8 @@ type Client struct {
 	Entitlement *EntitlementClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
+	// RequestReplay is the client for interacting with the RequestReplay builders.
+	RequestReplay *RequestReplayClient
 	// SigningKey is the client for interacting with the SigningKey builders.
 	SigningKey *SigningKeyClient
 	// SocialHandle is the client for interacting with the SocialHandle builders.
@@ -92,6 +95,7 @@ func (c *Client) init() {
 	c.CustomerMessage = NewCustomerMessageClient(c.config)
 	c.Entitlement = NewEntitlementClient(c.config)
 	c.Product = NewProductClient(c.config)
+	c.RequestReplay = NewRequestReplayClient(c.config)
 	c.SigningKey = NewSigningKeyClient(c.config)
 	c.SocialHandle = NewSocialHandleClient(c.config)
 	c.TaxResidence = NewTaxResidenceClient(c.config)
@@ -199,6 +203,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
 		Product:           NewProductClient(cfg),
+		RequestReplay:     NewRequestReplayClient(cfg),
 		SigningKey:        NewSigningKeyClient(cfg),
 		SocialHandle:      NewSocialHandleClient(cfg),
 		TaxResidence:      NewTaxResidenceClient(cfg),
@@ -233,6 +238,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
 		Product:           NewProductClient(cfg),
+		RequestReplay:     NewRequestReplayClient(cfg),
 		SigningKey:        NewSigningKeyClient(cfg),
 		SocialHandle:      NewSocialHandleClient(cfg),
 		TaxResidence:      NewTaxResidenceClient(cfg),
@@ -268,8 +274,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product, c.SigningKey,
-		c.SocialHandle, c.TaxResidence, c.User, c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product,
+		c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence, c.User,
+		c.UserCustomerLink,
 	} {
 		n.Use(hooks...)
 	}
@@ -280,8 +287,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product, c.SigningKey,
-		c.SocialHandle, c.TaxResidence, c.User, c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product,
+		c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence, c.User,
+		c.UserCustomerLink,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -310,6 +318,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Entitlement.mutate(ctx, m)
 	case *ProductMutation:
 		return c.Product.mutate(ctx, m)
+	case *RequestReplayMutation:
+		return c.RequestReplay.mutate(ctx, m)
 	case *SigningKeyMutation:
 		return c.SigningKey.mutate(ctx, m)
 	case *SocialHandleMutation:
@@ -2049,6 +2059,140 @@ func (c *ProductClient) mutate(ctx context.Context, m *ProductMutation) (Value, 
 	}
 }
 
+// RequestReplayClient is a client for the RequestReplay schema.
+type RequestReplayClient struct {
+	config
+}
+
+// NewRequestReplayClient returns a client for the RequestReplay from the given config.
+func NewRequestReplayClient(c config) *RequestReplayClient {
+	return &RequestReplayClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `requestreplay.Hooks(f(g(h())))`.
+func (c *RequestReplayClient) Use(hooks ...Hook) {
+	c.hooks.RequestReplay = append(c.hooks.RequestReplay, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `requestreplay.Intercept(f(g(h())))`.
+func (c *RequestReplayClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RequestReplay = append(c.inters.RequestReplay, interceptors...)
+}
+
+// Create returns a builder for creating a RequestReplay entity.
+func (c *RequestReplayClient) Create() *RequestReplayCreate {
+	mutation := newRequestReplayMutation(c.config, OpCreate)
+	return &RequestReplayCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RequestReplay entities.
+func (c *RequestReplayClient) CreateBulk(builders ...*RequestReplayCreate) *RequestReplayCreateBulk {
+	return &RequestReplayCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RequestReplayClient) MapCreateBulk(slice any, setFunc func(*RequestReplayCreate, int)) *RequestReplayCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RequestReplayCreateBulk{err: fmt.Errorf("calling to RequestReplayClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RequestReplayCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RequestReplayCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RequestReplay.
+func (c *RequestReplayClient) Update() *RequestReplayUpdate {
+	mutation := newRequestReplayMutation(c.config, OpUpdate)
+	return &RequestReplayUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RequestReplayClient) UpdateOne(_m *RequestReplay) *RequestReplayUpdateOne {
+	mutation := newRequestReplayMutation(c.config, OpUpdateOne, withRequestReplay(_m))
+	return &RequestReplayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RequestReplayClient) UpdateOneID(id uuid.UUID) *RequestReplayUpdateOne {
+	mutation := newRequestReplayMutation(c.config, OpUpdateOne, withRequestReplayID(id))
+	return &RequestReplayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RequestReplay.
+func (c *RequestReplayClient) Delete() *RequestReplayDelete {
+	mutation := newRequestReplayMutation(c.config, OpDelete)
+	return &RequestReplayDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RequestReplayClient) DeleteOne(_m *RequestReplay) *RequestReplayDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RequestReplayClient) DeleteOneID(id uuid.UUID) *RequestReplayDeleteOne {
+	builder := c.Delete().Where(requestreplay.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RequestReplayDeleteOne{builder}
+}
+
+// Query returns a query builder for RequestReplay.
+func (c *RequestReplayClient) Query() *RequestReplayQuery {
+	return &RequestReplayQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRequestReplay},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RequestReplay entity by its id.
+func (c *RequestReplayClient) Get(ctx context.Context, id uuid.UUID) (*RequestReplay, error) {
+	return c.Query().Where(requestreplay.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RequestReplayClient) GetX(ctx context.Context, id uuid.UUID) *RequestReplay {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RequestReplayClient) Hooks() []Hook {
+	hooks := c.hooks.RequestReplay
+	return append(hooks[:len(hooks):len(hooks)], requestreplay.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RequestReplayClient) Interceptors() []Interceptor {
+	return c.inters.RequestReplay
+}
+
+func (c *RequestReplayClient) mutate(ctx context.Context, m *RequestReplayMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RequestReplayCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RequestReplayUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RequestReplayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RequestReplayDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RequestReplay mutation op: %q", m.Op())
+	}
+}
+
 // SigningKeyClient is a client for the SigningKey schema.
 type SigningKeyClient struct {
 	config
@@ -2819,13 +2963,13 @@ func (c *UserCustomerLinkClient) mutate(ctx context.Context, m *UserCustomerLink
 type (
 	hooks struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerMessage, Entitlement, Product, SigningKey, SocialHandle, TaxResidence,
-		User, UserCustomerLink []ent.Hook
+		CustomerMessage, Entitlement, Product, RequestReplay, SigningKey, SocialHandle,
+		TaxResidence, User, UserCustomerLink []ent.Hook
 	}
 	inters struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerMessage, Entitlement, Product, SigningKey, SocialHandle, TaxResidence,
-		User, UserCustomerLink []ent.Interceptor
+		CustomerMessage, Entitlement, Product, RequestReplay, SigningKey, SocialHandle,
+		TaxResidence, User, UserCustomerLink []ent.Interceptor
 	}
 )
 

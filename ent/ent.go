@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 			customermessage.Table:   customermessage.ValidColumn,
 			entitlement.Table:       entitlement.ValidColumn,
 			product.Table:           product.ValidColumn,
+			requestreplay.Table:     requestreplay.ValidColumn,
 			signingkey.Table:        signingkey.ValidColumn,
 			socialhandle.Table:      socialhandle.ValidColumn,
 			taxresidence.Table:      taxresidence.ValidColumn,

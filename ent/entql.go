@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -28,7 +29,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apiclient.Table,
@@ -278,6 +279,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   requestreplay.Table,
+			Columns: requestreplay.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: requestreplay.FieldID,
+			},
+		},
+		Type: "RequestReplay",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			requestreplay.FieldCreatedAt:   {Type: field.TypeTime, Column: requestreplay.FieldCreatedAt},
+			requestreplay.FieldUpdatedAt:   {Type: field.TypeTime, Column: requestreplay.FieldUpdatedAt},
+			requestreplay.FieldCaller:      {Type: field.TypeString, Column: requestreplay.FieldCaller},
+			requestreplay.FieldKey:         {Type: field.TypeString, Column: requestreplay.FieldKey},
+			requestreplay.FieldRequestorID: {Type: field.TypeString, Column: requestreplay.FieldRequestorID},
+			requestreplay.FieldStatus:      {Type: field.TypeInt, Column: requestreplay.FieldStatus},
+			requestreplay.FieldResponse:    {Type: field.TypeBytes, Column: requestreplay.FieldResponse},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -293,7 +314,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldPrivateKeyPem: {Type: field.TypeString, Column: signingkey.FieldPrivateKeyPem},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   socialhandle.Table,
 			Columns: socialhandle.Columns,
@@ -313,7 +334,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			socialhandle.FieldDateActivated: {Type: field.TypeTime, Column: socialhandle.FieldDateActivated},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxresidence.Table,
 			Columns: taxresidence.Columns,
@@ -331,7 +352,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxresidence.FieldTaxNumber:  {Type: field.TypeString, Column: taxresidence.FieldTaxNumber},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -352,7 +373,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldDisabled:        {Type: field.TypeBool, Column: user.FieldDisabled},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usercustomerlink.Table,
 			Columns: usercustomerlink.Columns,
@@ -2062,6 +2083,81 @@ func (f *ProductFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RequestReplayQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RequestReplayQuery builder.
+func (_q *RequestReplayQuery) Filter() *RequestReplayFilter {
+	return &RequestReplayFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RequestReplayMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RequestReplayMutation builder.
+func (m *RequestReplayMutation) Filter() *RequestReplayFilter {
+	return &RequestReplayFilter{config: m.config, predicateAdder: m}
+}
+
+// RequestReplayFilter provides a generic filtering capability at runtime for RequestReplayQuery.
+type RequestReplayFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RequestReplayFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *RequestReplayFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(requestreplay.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RequestReplayFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(requestreplay.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RequestReplayFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(requestreplay.FieldUpdatedAt))
+}
+
+// WhereCaller applies the entql string predicate on the caller field.
+func (f *RequestReplayFilter) WhereCaller(p entql.StringP) {
+	f.Where(p.Field(requestreplay.FieldCaller))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *RequestReplayFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(requestreplay.FieldKey))
+}
+
+// WhereRequestorID applies the entql string predicate on the requestor_id field.
+func (f *RequestReplayFilter) WhereRequestorID(p entql.StringP) {
+	f.Where(p.Field(requestreplay.FieldRequestorID))
+}
+
+// WhereStatus applies the entql int predicate on the status field.
+func (f *RequestReplayFilter) WhereStatus(p entql.IntP) {
+	f.Where(p.Field(requestreplay.FieldStatus))
+}
+
+// WhereResponse applies the entql []byte predicate on the response field.
+func (f *RequestReplayFilter) WhereResponse(p entql.BytesP) {
+	f.Where(p.Field(requestreplay.FieldResponse))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SigningKeyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2090,7 +2186,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2150,7 +2246,7 @@ type SocialHandleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SocialHandleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2239,7 +2335,7 @@ type TaxResidenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxResidenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2318,7 +2414,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2426,7 +2522,7 @@ type UserCustomerLinkFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserCustomerLinkFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -34,6 +34,8 @@ type Tx struct {
 	Entitlement *EntitlementClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
+	// RequestReplay is the client for interacting with the RequestReplay builders.
+	RequestReplay *RequestReplayClient
 	// SigningKey is the client for interacting with the SigningKey builders.
 	SigningKey *SigningKeyClient
 	// SocialHandle is the client for interacting with the SocialHandle builders.
@@ -185,6 +187,7 @@ func (tx *Tx) init() {
 	tx.CustomerMessage = NewCustomerMessageClient(tx.config)
 	tx.Entitlement = NewEntitlementClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
+	tx.RequestReplay = NewRequestReplayClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)
 	tx.SocialHandle = NewSocialHandleClient(tx.config)
 	tx.TaxResidence = NewTaxResidenceClient(tx.config)

@@ -631,6 +631,40 @@ var (
 			},
 		},
 	}
+	// RequestReplaysColumns holds the columns for the "request_replays" table.
+	RequestReplaysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "caller", Type: field.TypeString, Size: 100},
+		{Name: "key", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "requestor_id", Type: field.TypeString, Size: 100},
+		{Name: "status", Type: field.TypeInt},
+		{Name: "response", Type: field.TypeBytes, Nullable: true},
+	}
+	// RequestReplaysTable holds the schema information for the "request_replays" table.
+	RequestReplaysTable = &schema.Table{
+		Name:       "request_replays",
+		Columns:    RequestReplaysColumns,
+		PrimaryKey: []*schema.Column{RequestReplaysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "requestreplay_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{RequestReplaysColumns[1], RequestReplaysColumns[0]},
+			},
+			{
+				Name:    "requestreplay_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{RequestReplaysColumns[2]},
+			},
+			{
+				Name:    "requestreplay_caller_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RequestReplaysColumns[3], RequestReplaysColumns[1]},
+			},
+		},
+	}
 	// SigningKeysColumns holds the columns for the "signing_keys" table.
 	SigningKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -853,6 +887,7 @@ var (
 		CustomerMessagesTable,
 		EntitlementsTable,
 		ProductsTable,
+		RequestReplaysTable,
 		SigningKeysTable,
 		SocialHandlesTable,
 		TaxResidencesTable,

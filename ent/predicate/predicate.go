@@ -36,6 +36,9 @@ type Entitlement func(*sql.Selector)
 // Product is the predicate function for product builders.
 type Product func(*sql.Selector)
 
+// RequestReplay is the predicate function for requestreplay builders.
+type RequestReplay func(*sql.Selector)
+
 // SigningKey is the predicate function for signingkey builders.
 type SigningKey func(*sql.Selector)
 

@@ -351,6 +351,30 @@ func (f ProductMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProductMutation", m)
 }
 
+// The RequestReplayQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RequestReplayQueryRuleFunc func(context.Context, *ent.RequestReplayQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RequestReplayQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RequestReplayQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RequestReplayQuery", q)
+}
+
+// The RequestReplayMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RequestReplayMutationRuleFunc func(context.Context, *ent.RequestReplayMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RequestReplayMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RequestReplayMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RequestReplayMutation", m)
+}
+
 // The SigningKeyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SigningKeyQueryRuleFunc func(context.Context, *ent.SigningKeyQuery) error
@@ -526,6 +550,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ProductQuery:
 		return q.Filter(), nil
+	case *ent.RequestReplayQuery:
+		return q.Filter(), nil
 	case *ent.SigningKeyQuery:
 		return q.Filter(), nil
 	case *ent.SocialHandleQuery:
@@ -562,6 +588,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.EntitlementMutation:
 		return m.Filter(), nil
 	case *ent.ProductMutation:
+		return m.Filter(), nil
+	case *ent.RequestReplayMutation:
 		return m.Filter(), nil
 	case *ent.SigningKeyMutation:
 		return m.Filter(), nil

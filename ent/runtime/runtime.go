@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/schema"
 	"custgraph/ent/signingkey"
 	"custgraph/ent/socialhandle"
@@ -854,6 +855,95 @@ func init() {
 	productDescID := productMixinFields0[0].Descriptor()
 	// product.DefaultID holds the default value on creation for the id field.
 	product.DefaultID = productDescID.Default.(func() uuid.UUID)
+	requestreplayMixin := schema.RequestReplay{}.Mixin()
+	requestreplay.Policy = privacy.NewPolicies(requestreplayMixin[0], schema.RequestReplay{})
+	requestreplay.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := requestreplay.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	requestreplayMixinHooks0 := requestreplayMixin[0].Hooks()
+
+	requestreplay.Hooks[1] = requestreplayMixinHooks0[0]
+
+	requestreplay.Hooks[2] = requestreplayMixinHooks0[1]
+
+	requestreplay.Hooks[3] = requestreplayMixinHooks0[2]
+	requestreplayMixinFields0 := requestreplayMixin[0].Fields()
+	_ = requestreplayMixinFields0
+	requestreplayFields := schema.RequestReplay{}.Fields()
+	_ = requestreplayFields
+	// requestreplayDescCreatedAt is the schema descriptor for created_at field.
+	requestreplayDescCreatedAt := requestreplayMixinFields0[1].Descriptor()
+	// requestreplay.DefaultCreatedAt holds the default value on creation for the created_at field.
+	requestreplay.DefaultCreatedAt = requestreplayDescCreatedAt.Default.(func() time.Time)
+	// requestreplayDescUpdatedAt is the schema descriptor for updated_at field.
+	requestreplayDescUpdatedAt := requestreplayMixinFields0[2].Descriptor()
+	// requestreplay.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	requestreplay.DefaultUpdatedAt = requestreplayDescUpdatedAt.Default.(func() time.Time)
+	// requestreplay.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	requestreplay.UpdateDefaultUpdatedAt = requestreplayDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// requestreplayDescCaller is the schema descriptor for caller field.
+	requestreplayDescCaller := requestreplayFields[0].Descriptor()
+	// requestreplay.CallerValidator is a validator for the "caller" field. It is called by the builders before save.
+	requestreplay.CallerValidator = func() func(string) error {
+		validators := requestreplayDescCaller.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(caller string) error {
+			for _, fn := range fns {
+				if err := fn(caller); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// requestreplayDescKey is the schema descriptor for key field.
+	requestreplayDescKey := requestreplayFields[1].Descriptor()
+	// requestreplay.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	requestreplay.KeyValidator = func() func(string) error {
+		validators := requestreplayDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// requestreplayDescRequestorID is the schema descriptor for requestor_id field.
+	requestreplayDescRequestorID := requestreplayFields[2].Descriptor()
+	// requestreplay.RequestorIDValidator is a validator for the "requestor_id" field. It is called by the builders before save.
+	requestreplay.RequestorIDValidator = func() func(string) error {
+		validators := requestreplayDescRequestorID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(requestor_id string) error {
+			for _, fn := range fns {
+				if err := fn(requestor_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// requestreplayDescID is the schema descriptor for id field.
+	requestreplayDescID := requestreplayMixinFields0[0].Descriptor()
+	// requestreplay.DefaultID holds the default value on creation for the id field.
+	requestreplay.DefaultID = requestreplayDescID.Default.(func() uuid.UUID)
 	signingkeyMixin := schema.SigningKey{}.Mixin()
 	signingkey.Policy = privacy.NewPolicies(signingkeyMixin[0], schema.SigningKey{})
 	signingkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {

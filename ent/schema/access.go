@@ -179,3 +179,39 @@ func (SigningKey) Fields() []ent.Field {
 func (SigningKey) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
+
+// RequestReplay remembers the answer to a mutating request that carried a
+// Requestor-ID header (the Tradevest-style routes), so that the same request
+// sent again (same caller, Requestor-ID, method, path and body) gets the
+// first answer instead of doing the work twice (rest-compat §5.6). It is
+// written in the transaction of the change it answers, so a replay exists
+// exactly when the change does. Never exposed over GraphQL; each caller
+// reads and writes only its own (policy.go, hooks_access.go).
+type RequestReplay struct{ ent.Schema }
+
+// Mixin of RequestReplay.
+func (RequestReplay) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of RequestReplay.
+func (RequestReplay) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("caller").Immutable().NotEmpty().MaxLen(100).
+			Comment("The caller's kind and id (client:<uuid>, user:<uuid>)."),
+		field.String("key").Unique().Immutable().NotEmpty().MaxLen(64).
+			Comment("SHA-256 (hex) of the caller, Requestor-ID, method, path and body."),
+		field.String("requestor_id").Immutable().NotEmpty().MaxLen(100),
+		field.Int("status").Immutable(),
+		field.Bytes("response").Optional().Immutable().
+			Comment("The answer's body (empty for answers without one)."),
+	}
+}
+
+// Indexes of RequestReplay.
+func (RequestReplay) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("caller", "created_at")}
+}
+
+// Annotations of RequestReplay.
+func (RequestReplay) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

@@ -126,6 +126,13 @@ func guard(next ent.Mutator) ent.Mutator {
 			}
 			return next.Mutate(ctx, m)
 		}
+		if m.Type() == gen.TypeRequestReplay {
+			// A caller records the answers to its own requests only.
+			if rm, ok := m.(*gen.RequestReplayMutation); !ok || !m.Op().Is(ent.OpCreate) || !ownReplay(v, rm) {
+				return nil, &apperr.Error{Code: apperr.Forbidden, Message: "request replays are written by their caller only"}
+			}
+			return next.Mutate(ctx, m)
+		}
 		if len(v.RequestorID) > 100 {
 			return nil, apperr.Invalid("requestor_id", "the Requestor-ID header must be at most 100 characters")
 		}
@@ -203,6 +210,20 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		return val, nil
 	})
+}
+
+// ownReplay reports whether a new RequestReplay is the viewer's own.
+func ownReplay(v *access.Viewer, m *gen.RequestReplayMutation) bool {
+	caller, _ := m.Caller()
+	return caller == ReplayCaller(v)
+}
+
+// ReplayCaller names the viewer in its RequestReplay records.
+func ReplayCaller(v *access.Viewer) string {
+	if v == nil {
+		return ""
+	}
+	return string(v.Kind) + ":" + v.ID.String()
 }
 
 // idOf returns the id of a single-record mutation.

@@ -19,6 +19,7 @@ import (
 	"custgraph/ent/entitlement"
 	"custgraph/ent/privacy"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
@@ -78,11 +79,26 @@ func readRule(ctx context.Context, q ent.Query) error {
 			q.Where(crmevent.BankIDIn(s.IDs...))
 		}
 	case *gen.CustomerQuery:
-		b, err := banks(v, gen.TypeCustomer)
-		if err != nil || b.All {
-			return err
+		if firehose(ctx) && v.Has(access.CanUseCustomerFirehoseAtAnyBank, uuid.Nil) {
+			return privacy.Allow // OBP's customer firehose (a system role; never a confined caller)
 		}
-		q.Where(customer.BankIDIn(b.IDs...))
+		b := v.BanksWith(ReadRoles[gen.TypeCustomer]...)
+		switch {
+		case b.All:
+		case v.Kind == access.KindUser: // a user reads the customers it is linked to (OBP "customers of the current user")
+			own := customer.HasUserLinksWith(usercustomerlink.UserID(v.ID))
+			if len(b.IDs) > 0 {
+				own = customer.Or(own, customer.BankIDIn(b.IDs...))
+			}
+			q.Where(own)
+			if v.Bank != nil { // …at the bank it is confined to
+				q.Where(customer.BankID(*v.Bank))
+			}
+		case len(b.IDs) == 0:
+			return access.Missing("", ReadRoles[gen.TypeCustomer]...)
+		default:
+			q.Where(customer.BankIDIn(b.IDs...))
+		}
 	case *gen.ProductQuery:
 		b, err := banks(v, gen.TypeProduct)
 		if err != nil || b.All {
@@ -108,11 +124,23 @@ func readRule(ctx context.Context, q ent.Query) error {
 		}
 		q.Where(socialhandle.HasCustomerWith(customer.BankIDIn(b.IDs...)))
 	case *gen.CustomerAttributeQuery:
-		b, err := banks(v, gen.TypeCustomerAttribute)
-		if err != nil || b.All {
-			return err
+		b := v.BanksWith(ReadRoles[gen.TypeCustomerAttribute]...)
+		switch {
+		case b.All:
+		case v.Kind == access.KindUser: // …and those customers' attributes
+			own := customer.HasUserLinksWith(usercustomerlink.UserID(v.ID))
+			if len(b.IDs) > 0 {
+				own = customer.Or(own, customer.BankIDIn(b.IDs...))
+			}
+			if v.Bank != nil {
+				own = customer.And(own, customer.BankID(*v.Bank))
+			}
+			q.Where(customerattribute.HasCustomerWith(own))
+		case len(b.IDs) == 0:
+			return access.Missing("", ReadRoles[gen.TypeCustomerAttribute]...)
+		default:
+			q.Where(customerattribute.HasCustomerWith(customer.BankIDIn(b.IDs...)))
 		}
-		q.Where(customerattribute.HasCustomerWith(customer.BankIDIn(b.IDs...)))
 	case *gen.CustomerMessageQuery:
 		b, err := banks(v, gen.TypeCustomerMessage)
 		if err != nil || b.All {
@@ -166,11 +194,24 @@ func readRule(ctx context.Context, q ent.Query) error {
 			return err
 		}
 		q.Where(auditevent.BankIDIn(b.IDs...))
+	case *gen.RequestReplayQuery:
+		q.Where(requestreplay.Caller(ReplayCaller(v)))
 	default: // signing keys, and anything added without a rule
 		return &apperr.Error{Code: apperr.Forbidden, Message: fmt.Sprintf("%T is not readable", q)}
 	}
 	return privacy.Skip
 }
+
+type firehoseKey struct{}
+
+// Firehose marks ctx's customer reads as OBP's customer firehose: a caller
+// holding CanUseCustomerFirehoseAtAnyBank reads every bank's customers
+// through it (and nothing else through that role).
+func Firehose(ctx context.Context) context.Context {
+	return context.WithValue(ctx, firehoseKey{}, true)
+}
+
+func firehose(ctx context.Context) bool { b, _ := ctx.Value(firehoseKey{}).(bool); return b }
 
 // banks returns the banks where v may read typ, or FORBIDDEN when there
 // are none.

@@ -22,6 +22,7 @@ import (
 	"custgraph/internal/authn"
 	"custgraph/internal/graphiql"
 	"custgraph/internal/store"
+	"custgraph/rest"
 )
 
 // Config is what the HTTP surface needs to know.
@@ -38,6 +39,8 @@ type Config struct {
 	// RateLimit, when set, limits each caller's requests to the APIs and
 	// the token endpoints (internal/ratelimit).
 	RateLimit func(http.Handler) http.Handler
+	// CustomerFirehose allows OBP's customer firehose route.
+	CustomerFirehose bool
 	// TrustProxyHeaders takes the client's IP (logs, the rate limit of
 	// anonymous callers) from X-Forwarded-For / X-Real-IP.
 	TrustProxyHeaders bool
@@ -139,6 +142,14 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		r.Use(timeout(cfg.RequestTimeout), limit)
 		r.Handle("/query", api)
 		r.Handle("/graphql", api)
+	})
+	rest.Mount(r, rest.Config{
+		Client:           db.Client,
+		Auth:             cfg.Auth,
+		CustomerFirehose: cfg.CustomerFirehose,
+		MaxBodyBytes:     cfg.GraphQL.MaxBodyBytes,
+		Logger:           log,
+		After:            []func(http.Handler) http.Handler{timeout(cfg.RequestTimeout), limit},
 	})
 	r.Handle("/graphiql/assets/*", graphiql.Assets())
 	page := graphiql.Page("custgraph", "/query")

@@ -1,0 +1,381 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"custgraph/ent"
+	"custgraph/ent/customer"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
+	"custgraph/internal/authn"
+	"custgraph/internal/validate"
+)
+
+// This file is what every Open Bank Project route shares: OBP's error
+// messages and statuses (rest-compat §3.2), the checks in OBP's order
+// (§3.4: A auth, B bank, R role, J JSON, C customer) and OBP's dates.
+
+// OBP's error texts (obp-api util/ErrorMessages.scala). Clients match on the
+// "OBP-NNNNN" prefix; some call sites append context after the text.
+const (
+	obpNotLoggedIn              = "OBP-20001: User not logged in. Authentication is required!"
+	obpMissingRoles             = "OBP-20006: User is missing one or more roles: "
+	obpUserNotFoundByID         = "OBP-20005: User not found. Please specify a valid value for USER_ID."
+	obpUserNotFoundByUserID     = "OBP-20057: User not found by userId."
+	obpBankNotFound             = "OBP-30001: Bank not found. Please specify a valid value for BANK_ID."
+	obpInvalidJSONFormat        = "OBP-10001: Incorrect json format."
+	obpInvalidJSONContent       = "OBP-10020: Incorrect json."
+	obpInvalidFilter            = "OBP-10016: Incorrect filter Parameters in URL. "
+	obpSortDirection            = "OBP-10023: obp_sort_direction parameter can only take two values: DESC or ASC!"
+	obpOffset                   = "OBP-10024: wrong value for obp_offset parameter. Please send a positive integer (=>0)!"
+	obpLimit                    = "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!"
+	obpDateFormat               = "OBP-10026: Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'!"
+	obpCustomerNotFoundByID     = "OBP-30046: Customer not found. Please specify a valid value for CUSTOMER_ID."
+	obpCustomerNotFound         = "OBP-30002: Customer not found. Please specify a valid value for CUSTOMER_NUMBER."
+	obpCustomerNumberTaken      = "OBP-30006: Customer Number already exists. Please specify a different value for BANK_ID or CUSTOMER_NUMBER."
+	obpUserAlreadyLinked        = "OBP-30007: The User is already linked to a Customer at the bank specified by BANK_ID"
+	obpUserCustomerLinkNotFound = "OBP-30008: User Customer Link not found by USER_ID"
+	obpCreateUserCustomerLink   = "OBP-30025: Could not create user_customer_links "
+	obpCreateCustomer           = "OBP-30051: Cannot create Customer"
+	obpUpdateCustomer           = "OBP-30058: Cannot update the Customer"
+	obpInvalidBankID            = "OBP-30111: Invalid Bank Id. The BANK_ID should only contain 0-9/a-z/A-Z/'-'/'.'/'_', the length should be smaller than 255."
+	obpTaxResidenceNotFound     = "OBP-30300: Tax Residence not found by TAX_RESIDENCE_ID. "
+	obpAddressNotFound          = "OBP-30310: Customer's Address not found by CUSTOMER_ADDRESS_ID. "
+	obpConnector                = "OBP-50200: Connector cannot return the data we requested."
+	obpFirehoseNotAllowed       = "OBP-00012: Customer firehose is not allowed on this instance. Please set allow_customer_firehose = true in props files. "
+	obpUnknownError             = "OBP-50000: Unknown Error."
+	obpUnexpected               = "OBP-50015: The server encountered an unexpected condition which prevented it from fulfilling the request."
+	obpNotFoundURL              = "OBP-10404: 404 Not Found. The server could not find the requested URI. Please double check your URL, headers and body. Note: the Content-Type header MUST be application/json for POST and PUT requests."
+)
+
+// obpChain joins OBP failures the way OBP does, outermost first.
+func obpChain(msgs ...string) string { return strings.Join(msgs, " <- ") }
+
+// obpErrorBody is OBP's error body: code is the HTTP status.
+type obpErrorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeOBPError writes an OBP error. As OBP does, a message with OBP-20001
+// is a 401 (with the challenge) and one with OBP-20006 a 403.
+func writeOBPError(w http.ResponseWriter, status int, msg string) {
+	switch {
+	case strings.Contains(msg, "OBP-20001"):
+		status = http.StatusUnauthorized
+		if len(w.Header().Values("WWW-Authenticate")) == 0 {
+			w.Header().Set("WWW-Authenticate", `OAuth realm="custgraph", Bearer realm="custgraph", DirectLogin realm="custgraph"`)
+		}
+	case strings.Contains(msg, "OBP-20006"):
+		status = http.StatusForbidden
+	}
+	writeJSON(w, status, obpErrorBody{Code: status, Message: msg})
+}
+
+// obpUnauthorized answers refused credentials on OBP routes.
+func (a *api) obpUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+		writeOBPError(w, http.StatusInternalServerError, obpUnexpected)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `OAuth realm="custgraph", Bearer realm="custgraph", DirectLogin realm="custgraph"`)
+	msg := obpNotLoggedIn
+	var ae *authn.AuthError
+	if apperrAs(err, &ae) {
+		msg += " " + ae.Description
+	}
+	writeOBPError(w, http.StatusUnauthorized, msg)
+}
+
+// obpCall is one OBP request on its way through OBP's checks. Each check
+// writes OBP's error and returns false when it fails; the handler then
+// returns at once.
+type obpCall struct {
+	a      *api
+	w      http.ResponseWriter
+	r      *http.Request
+	ctx    context.Context
+	viewer *access.Viewer
+	bankID string    // the BANK_ID path parameter
+	bank   *ent.Bank // set by findBank; nil when the bank does not exist for the caller
+}
+
+func (a *api) obp(w http.ResponseWriter, r *http.Request) *obpCall {
+	return &obpCall{a: a, w: w, r: r, ctx: r.Context(), viewer: access.FromContext(r.Context()), bankID: chi.URLParam(r, "bankId")}
+}
+
+// fail writes an OBP error and returns false.
+func (o *obpCall) fail(status int, msg string) bool {
+	writeOBPError(o.w, status, msg)
+	return false
+}
+
+// auth (A): the request must be logged in.
+func (o *obpCall) auth() bool {
+	if o.viewer == nil {
+		return o.fail(http.StatusUnauthorized, obpNotLoggedIn)
+	}
+	return true
+}
+
+// bankFormat checks BANK_ID's characters (OBP-30111).
+func (o *obpCall) bankFormat() bool {
+	if validate.BankCode(o.bankID) != nil {
+		return o.fail(http.StatusBadRequest, obpInvalidBankID)
+	}
+	return true
+}
+
+// findBank looks BANK_ID up among the banks the caller may see; a bank of
+// another tenant is not found. It does not fail: see requireBank.
+func (o *obpCall) findBank() bool {
+	if o.bank != nil {
+		return true
+	}
+	b, err := bankByCode(o.ctx, o.a.Client, o.bankID)
+	switch {
+	case ent.IsNotFound(err), err != nil && apperrCode(err) == apperr.Forbidden:
+		return true
+	case err != nil:
+		return o.err(err, "")
+	}
+	o.bank = b
+	return true
+}
+
+// requireBank (B): BANK_ID must name a bank the caller may see (OBP-30001).
+func (o *obpCall) requireBank() bool {
+	if !o.findBank() {
+		return false
+	}
+	if o.bank == nil {
+		return o.fail(http.StatusNotFound, obpBankNotFound+" Current BankId is "+o.bankID)
+	}
+	return true
+}
+
+// bankUUID is the bank's id, uuid.Nil when it was not found.
+func (o *obpCall) bankUUID() uuid.UUID {
+	if o.bank == nil {
+		return uuid.Nil
+	}
+	return o.bank.ID
+}
+
+// need (R): the caller must hold one of roles at BANK_ID (each role is also
+// satisfied by its AtAnyBank variant, as ent checks). The roles come from
+// ent's tables (schema.WriteRoles, ReadRoles, FieldRoles) wherever ent has
+// the operation; ent checks them again when the work is done. listed are
+// the names OBP's message shows: OBP's documented "A or B" list, or nil for
+// the first role alone.
+func (o *obpCall) need(roles []access.Role, listed ...access.Role) bool {
+	if !o.findBank() {
+		return false
+	}
+	if o.viewer.HasAny(o.bankUUID(), roles...) {
+		return true
+	}
+	return o.fail(http.StatusForbidden, obpMissingRoles+rolesText(o.bankID, roles, listed))
+}
+
+// rolesText is OBP's text of missing roles: "CanGetCustomer at
+// Bank(gh.29.uk)" for one bank role, "A or B for BankId(gh.29.uk)." for a
+// list, the bare name for a system role.
+func rolesText(bankID string, roles, listed []access.Role) string {
+	if len(listed) == 0 {
+		listed = roles[:1]
+	}
+	names := make([]string, len(listed))
+	system := true
+	for i, r := range listed {
+		names[i] = string(r)
+		system = system && access.IsSystem(r)
+	}
+	switch {
+	case system && len(names) == 1:
+		return names[0]
+	case len(names) == 1:
+		return names[0] + " at Bank(" + bankID + ")"
+	default:
+		return strings.Join(names, " or ") + " for BankId(" + bankID + ")."
+	}
+}
+
+// decode (J): the body must be the JSON of dst (OBP-10001, naming OBP's
+// case class of the body as OBP does).
+func (o *obpCall) decode(dst any, caseClass string) bool {
+	if err := o.a.decodeJSON(o.w, o.r, dst, nil); err != nil {
+		be, _ := err.(*BodyError)
+		status, msg := http.StatusBadRequest, obpInvalidJSONFormat+" The Json body should be the "+caseClass+" "
+		if be != nil {
+			if be.Status == http.StatusRequestEntityTooLarge {
+				status = be.Status
+			}
+			msg += "(" + be.Error() + ")"
+		}
+		return o.fail(status, msg)
+	}
+	return true
+}
+
+// customer (C): CUSTOMER_ID must name a customer of BANK_ID that the
+// caller may see (OBP-30046); read is the caller's context or a
+// transaction's client.
+func (o *obpCall) customer(c *ent.Client, id string) (*ent.Customer, bool) {
+	notFound := func() (*ent.Customer, bool) {
+		return nil, o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
+	}
+	cid, ok := parseUUID(id)
+	if !ok || o.bank == nil {
+		return notFound()
+	}
+	cu, err := c.Customer.Query().Where(customer.ID(cid), customer.BankID(o.bank.ID)).Only(o.ctx)
+	if ent.IsNotFound(err) {
+		return notFound()
+	}
+	if err != nil {
+		return nil, o.err(err, "")
+	}
+	return cu, true
+}
+
+// err writes the OBP error of a failed data operation: ent's rules map onto
+// OBP's codes (duplicate customer number → OBP-30006, missing role →
+// OBP-20006, not found → 404, other bad input → 400 with fallback's code),
+// anything else is OBP-50015 (500, logged).
+func (o *obpCall) err(err error, fallback string) bool {
+	e := o.a.classify(o.r, err)
+	if fallback == "" {
+		fallback = obpUnknownError
+	}
+	switch e.Code {
+	case apperr.Unauthenticated:
+		return o.fail(http.StatusUnauthorized, obpNotLoggedIn)
+	case apperr.Forbidden:
+		if len(e.Roles) > 0 {
+			roles := make([]access.Role, 0, len(e.Roles))
+			for _, r := range e.Roles {
+				if access.AtAnyBank(access.Role(r)) != access.Role(r) || access.IsSystem(access.Role(r)) && !strings.HasSuffix(r, "AtAnyBank") {
+					roles = append(roles, access.Role(r))
+				}
+			}
+			if len(roles) == 0 {
+				roles = []access.Role{access.Role(e.Roles[0])}
+			}
+			return o.fail(http.StatusForbidden, obpMissingRoles+rolesText(o.bankID, roles, nil))
+		}
+		return o.fail(http.StatusForbidden, obpMissingRoles+e.Message)
+	case apperr.NotFound:
+		return o.fail(http.StatusNotFound, fallback+" "+e.Error())
+	case apperr.Conflict:
+		if e.Field == customer.FieldCustomerNumber {
+			return o.fail(http.StatusBadRequest, obpCustomerNumberTaken)
+		}
+		return o.fail(http.StatusBadRequest, fallback+" "+e.Error())
+	case apperr.BadUserInput:
+		return o.fail(http.StatusBadRequest, obpInvalidJSONContent+" "+e.Error())
+	case apperr.Timeout:
+		return o.fail(http.StatusRequestTimeout, obpUnknownError+" "+e.Message)
+	default:
+		return o.fail(http.StatusInternalServerError, obpUnexpected)
+	}
+}
+
+// OBP's body date-time format (lift-json's DefaultFormats): UTC, no
+// milliseconds.
+const obpDateTime = "2006-01-02T15:04:05Z"
+
+// obpStamp formats a time as OBP writes dates in bodies.
+func obpStamp(t time.Time) string { return t.UTC().Format(obpDateTime) }
+
+// obpStampPtr is obpStamp of an optional time; nil is OBP's null.
+func obpStampPtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := obpStamp(*t)
+	return &s
+}
+
+// obpDay formats an optional time as yyyy-MM-dd ("" when nil), as the V300
+// shapes write dates of birth.
+func obpDay(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+// OBPDate is a date in an OBP request body: accepted as
+// yyyy-MM-dd'T'HH:mm:ss'Z', RFC 3339 (with milliseconds) or yyyy-MM-dd
+// (rest-compat §5.13); null or absent is the zero OBPDate.
+type OBPDate struct {
+	time.Time
+	Set bool
+}
+
+func init() {
+	typeNames[reflectType[OBPDate]()] = "date (yyyy-MM-dd'T'HH:mm:ss'Z' or yyyy-MM-dd)"
+}
+
+// UnmarshalJSON reads one of the accepted date forms.
+func (d *OBPDate) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*d = OBPDate{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return badValue[OBPDate](data)
+	}
+	t, ok := parseOBPDate(s)
+	if !ok {
+		return badValue[OBPDate](data)
+	}
+	*d = OBPDate{Time: t, Set: true}
+	return nil
+}
+
+// Ptr is the date as an optional time.
+func (d OBPDate) Ptr() *time.Time {
+	if !d.Set {
+		return nil
+	}
+	t := d.Time
+	return &t
+}
+
+// parseOBPDate reads yyyy-MM-dd'T'HH:mm:ss'Z', RFC 3339 with or without
+// fractions, or yyyy-MM-dd; the result is in UTC.
+func parseOBPDate(s string) (time.Time, bool) {
+	for _, layout := range []string{obpDateTime, time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// mountOBP registers the OBP routes under /obp, whose unknown URLs answer
+// OBP's 404 (OBP-10404).
+func (a *api) mountOBP(r chi.Router) {
+	r.Route("/obp", func(r chi.Router) {
+		r.Use(a.authenticate(a.obpUnauthorized))
+		r.Use(a.After...)
+		notFound := func(w http.ResponseWriter, r *http.Request) {
+			writeOBPError(w, http.StatusNotFound, obpNotFoundURL+" Current Url is ("+r.URL.String()+
+				"), Current Content-Type Header is ("+r.Header.Get("Content-Type")+")")
+		}
+		r.NotFound(notFound)
+		r.MethodNotAllowed(notFound)
+		a.obpCustomerRoutes(r)
+		a.obpRecordRoutes(r)
+	})
+}
