@@ -71,7 +71,19 @@ func readRule(ctx context.Context, q ent.Query) error {
 		if manager || v.HasAny(uuid.Nil, access.CanCreateBank, access.CanUpdateBank, access.CanDeleteBank) {
 			return privacy.Allow // administrators see every bank's code and name (no customer data)
 		}
-		if s := v.Scope(); !s.All {
+		if firehose(ctx) && v.Has(access.CanUseCustomerFirehoseAtAnyBank, uuid.Nil) {
+			return privacy.Allow
+		}
+		s := v.Scope()
+		switch {
+		case s.All:
+		case v.Kind == access.KindUser: // …and the banks of the customers it is linked to
+			own := bank.HasCustomersWith(customer.HasUserLinksWith(usercustomerlink.UserID(v.ID)))
+			if v.Bank != nil {
+				own = bank.And(own, bank.ID(*v.Bank))
+			}
+			q.Where(bank.Or(bank.IDIn(s.IDs...), own))
+		default:
 			q.Where(bank.IDIn(s.IDs...))
 		}
 	case *gen.CrmEventQuery:
