@@ -229,7 +229,22 @@ func (e *env) send(t *testing.T, req *http.Request) reply {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
-	return reply{status: res.StatusCode, header: res.Header, body: b}
+	rep := reply{status: res.StatusCode, header: res.Header, body: b}
+	if isREST(req.URL.Path) {
+		checkAgainstOpenAPI(t, req, rep)
+	}
+	return rep
+}
+
+// isREST reports whether path is one of the REST routes' (described by
+// the OpenAPI document), not GraphQL's or the token endpoints'.
+func isREST(path string) bool {
+	for _, p := range []string{"/v1/", "/roles/", "/customers/", "/products/", "/obp/"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // gql runs a GraphQL query with an Authorization header and returns data.

@@ -48,6 +48,7 @@ func Mount(r chi.Router, cfg Config) {
 		cfg.Logger = slog.Default()
 	}
 	a := &api{Config: cfg}
+	r.Get(OpenAPIPath, serveOpenAPI)
 	a.mountBSAI(r)
 	a.mountTradevest(r)
 	a.mountOBP(r)
