@@ -84,7 +84,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Options{
 			AllowedOrigins: cfg.CORSOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Request-Id", "Requestor-ID"},
 			ExposedHeaders: []string{"X-Request-Id"},
 			MaxAge:         600,

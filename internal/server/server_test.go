@@ -550,6 +550,16 @@ func TestCORS(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.status)
 			require.Equal(t, tc.origin, r.header.Get("Access-Control-Allow-Origin"))
 			require.Contains(t, r.header.Get("Access-Control-Expose-Headers"), "X-Request-Id")
+
+			// The REST routes' methods and the Requestor-ID header pass too.
+			pre := e.request(t, http.MethodOptions, "/roles/customers/0190a1b2-0000-7000-8000-000000000000", "", nil)
+			pre.Header.Set("Origin", tc.origin)
+			pre.Header.Set("Access-Control-Request-Method", "PATCH")
+			pre.Header.Set("Access-Control-Request-Headers", "content-type, requestor-id")
+			r = e.do(t, pre)
+			require.Less(t, r.status, 300, "preflight status")
+			require.Contains(t, r.header.Get("Access-Control-Allow-Methods"), "PATCH")
+			require.Contains(t, strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "requestor-id")
 		})
 	}
 }
