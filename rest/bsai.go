@@ -452,9 +452,10 @@ func (a *api) bsaiCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// bsaiLegalName is bsaiCustomerFields for a create from in: ent derives
-// legal_name from first_name and last_name, or else from company, so an
-// error of legal_name (too long) is about the fields it was made of.
+// bsaiLegalName is bsaiCustomerFields for a write of in: ent derives
+// legal_name from first_name and last_name, or else from company (on create,
+// and on update while it is still derived), so an error of legal_name (too
+// long) is about the fields it was made of.
 func bsaiLegalName(in *bsaiCustomerInput) map[string]string {
 	var from []string
 	if in.FirstName != "" {
@@ -518,8 +519,9 @@ func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
 // fields or creates it), in one transaction. Only the values that differ
 // are written, so the audit trail names what changed and ent asks for the
 // roles of those fields (CanUpdateCustomer covers them all). Fields
-// bankingservice.ai does not show (legal_name, customer_number, an
-// address's OBP lines, tags, …) are kept.
+// bankingservice.ai does not show (customer_number, tags, …) are kept;
+// a legal name and address lines that ent derived follow the new names
+// and street (ent's rule), ones set through OBP are kept.
 func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
 	b := a.bsaiProfile(w, r)
 	if b == nil {
@@ -562,7 +564,7 @@ func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
 		}
 		c, err := update.Save(ctx)
 		if err != nil {
-			return bsaiNamed(err, bsaiCustomerFields)
+			return bsaiNamed(err, bsaiLegalName(in))
 		}
 		prim := primaryOf(old)
 		var ad *ent.Address

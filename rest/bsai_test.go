@@ -220,7 +220,7 @@ func TestBsaiCustomerLifecycle(t *testing.T) {
 		require.Empty(t, c.Company)
 		require.Empty(t, c.Email)
 		require.Empty(t, c.MobilePhoneNumber)
-		require.Equal(t, "John Doe", c.LegalName, "fields bankingservice.ai does not show are kept")
+		require.Equal(t, "Jane", c.LegalName, "a derived legal name follows the names")
 		require.Len(t, c.Edges.Addresses, 1)
 		ad := c.Edges.Addresses[0]
 		require.Equal(t, before.ID, ad.ID, "the primary address is updated, not replaced by another row")
@@ -465,7 +465,7 @@ func TestBsaiErrors(t *testing.T) {
 			{"negative premise", map[string]any{"address": map[string]any{"premise": -1}}, "address.premise: ", false},
 			{"long postal code", map[string]any{"address": map[string]any{"postal_code": strings.Repeat("9", 21)}}, "address.postal_code: ", false},
 			{"long name", map[string]any{"first_name": strings.Repeat("x", 256)}, "first_name: ", false},
-			{"names too long together", map[string]any{"first_name": strings.Repeat("x", 200), "last_name": strings.Repeat("y", 200)}, "first_name, last_name: ", true},
+			{"names too long together", map[string]any{"first_name": strings.Repeat("x", 200), "last_name": strings.Repeat("y", 200)}, "first_name, last_name: ", false},
 			{"long company as the legal name", map[string]any{"company": strings.Repeat("c", 256)}, "company: ", false},
 			{"valid customer, invalid address", map[string]any{"first_name": "Ann", "address": map[string]any{"country": "XX"}}, "address.country: ", false},
 		} {

@@ -212,6 +212,11 @@ func customerRules(next ent.Mutator) ent.Mutator {
 		if !op.Is(ent.OpUpdate) && (entityID == uuid.Nil) != (entityType == "") {
 			return nil, apperr.Invalid("entity_type", "entity_id and entity_type must be given together")
 		}
+		if op.Is(ent.OpUpdateOne) {
+			if err := followLegalName(ctx, m); err != nil {
+				return nil, err
+			}
+		}
 		if op.Is(ent.OpCreate) {
 			bankID, _ := m.BankID()
 			known, err := m.Client().Bank.Query().Where(bank.ID(bankID)).Exist(ctx)
@@ -236,11 +241,62 @@ func customerRules(next ent.Mutator) ent.Mutator {
 func defaultLegalName(m *gen.CustomerMutation) string {
 	first, _ := m.FirstName()
 	last, _ := m.LastName()
+	company, _ := m.Company()
+	return legalNameOf(first, last, company)
+}
+
+func legalNameOf(first, last, company string) string {
 	if name := strings.TrimSpace(first + " " + last); name != "" {
 		return name
 	}
-	company, _ := m.Company()
 	return company
+}
+
+// followLegalName keeps a derived legal_name derived: when an update
+// changes first_name, last_name or company but not legal_name, and the
+// stored legal_name is what those fields made, it becomes what they make
+// now (a bankingservice.ai PUT renames the customer for OBP and GraphQL
+// too). A legal_name set on its own (OBP's) is left alone.
+func followLegalName(ctx context.Context, m *gen.CustomerMutation) error {
+	_, f := m.FirstName()
+	_, l := m.LastName()
+	_, c := m.Company()
+	_, set := m.LegalName()
+	if set || !(f || l || c || m.FirstNameCleared() || m.LastNameCleared() || m.CompanyCleared()) {
+		return nil
+	}
+	oldFirst, err1 := m.OldFirstName(ctx)
+	oldLast, err2 := m.OldLastName(ctx)
+	oldCompany, err3 := m.OldCompany(ctx)
+	oldName, err4 := m.OldLegalName(ctx)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return err
+	}
+	if oldName != legalNameOf(oldFirst, oldLast, oldCompany) {
+		return nil
+	}
+	first := pick(m.FirstName, m.FirstNameCleared(), oldFirst)
+	last := pick(m.LastName, m.LastNameCleared(), oldLast)
+	company := pick(m.Company, m.CompanyCleared(), oldCompany)
+	if name := legalNameOf(first, last, company); name != oldName {
+		if name == "" {
+			m.ClearLegalName()
+		} else {
+			m.SetLegalName(name)
+		}
+	}
+	return nil
+}
+
+// pick is a string field's value after a mutation.
+func pick(get func() (string, bool), cleared bool, old string) string {
+	if v, ok := get(); ok {
+		return v
+	}
+	if cleared {
+		return ""
+	}
+	return old
 }
 
 // customerNumber gives a customer created without a number a random
@@ -459,11 +515,11 @@ func addressRules(next ent.Mutator) ent.Mutator {
 			if l1, _ := m.Line1(); l1 == "" {
 				street, _ := m.Thoroughfare()
 				sub, _ := m.SubPremise()
-				premise := ""
+				var premise *int
 				if p, ok := m.Premise(); ok {
-					premise = strconv.Itoa(p)
+					premise = &p
 				}
-				if l := strings.TrimSpace(street + " " + premise + sub); l != "" {
+				if l := line1Of(street, premise, sub); l != "" {
 					m.SetLine1(l)
 				}
 				if b, _ := m.Building(); b != "" {
@@ -471,6 +527,11 @@ func addressRules(next ent.Mutator) ent.Mutator {
 						m.SetLine2(b)
 					}
 				}
+			}
+		}
+		if op.Is(ent.OpUpdateOne) {
+			if err := followLines(ctx, m); err != nil {
+				return nil, err
 			}
 		}
 		if primary, ok := m.IsPrimary(); ok && primary {
@@ -491,6 +552,62 @@ func addressRules(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// line1Of is the line form of a structured address: "<thoroughfare> <premise><sub_premise>".
+func line1Of(street string, premise *int, sub string) string {
+	p := ""
+	if premise != nil {
+		p = strconv.Itoa(*premise)
+	}
+	return strings.TrimSpace(street + " " + p + sub)
+}
+
+// followLines keeps derived lines derived: when an update changes the
+// structured form but not the lines, a line_1 (line_2) that still is what
+// the old structured form made becomes what the new one makes, so OBP
+// clients see the address a bankingservice.ai PUT wrote.
+func followLines(ctx context.Context, m *gen.AddressMutation) error {
+	_, t := m.Thoroughfare()
+	_, p := m.Premise()
+	_, sp := m.SubPremise()
+	_, b := m.Building()
+	if !(t || p || sp || b || m.ThoroughfareCleared() || m.PremiseCleared() || m.SubPremiseCleared() || m.BuildingCleared()) {
+		return nil
+	}
+	oldStreet, err1 := m.OldThoroughfare(ctx)
+	oldPremise, err2 := m.OldPremise(ctx)
+	oldSub, err3 := m.OldSubPremise(ctx)
+	oldBuilding, err4 := m.OldBuilding(ctx)
+	oldLine1, err5 := m.OldLine1(ctx)
+	oldLine2, err6 := m.OldLine2(ctx)
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return err
+	}
+	premise := oldPremise
+	if v, ok := m.Premise(); ok {
+		premise = &v
+	} else if m.PremiseCleared() {
+		premise = nil
+	}
+	street := pick(m.Thoroughfare, m.ThoroughfareCleared(), oldStreet)
+	sub := pick(m.SubPremise, m.SubPremiseCleared(), oldSub)
+	building := pick(m.Building, m.BuildingCleared(), oldBuilding)
+	if _, set := m.Line1(); !set && !m.Line1Cleared() && oldLine1 == line1Of(oldStreet, oldPremise, oldSub) {
+		if l := line1Of(street, premise, sub); l != "" {
+			m.SetLine1(l)
+		} else {
+			m.ClearLine1()
+		}
+	}
+	if _, set := m.Line2(); !set && !m.Line2Cleared() && oldLine2 == oldBuilding {
+		if building != "" {
+			m.SetLine2(building)
+		} else {
+			m.ClearLine2()
+		}
+	}
+	return nil
 }
 
 // --- the other records of a customer --------------------------------------

@@ -1,6 +1,0 @@
-package rest
-
-import "github.com/go-chi/chi/v5"
-
-// STUB: replaced by tradevest.go.
-func (a *api) mountTradevest(r chi.Router) {}
