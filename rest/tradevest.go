@@ -1,0 +1,971 @@
+package rest
+
+// The Tradevest-style BaaS family (rest-compat §2 and §5 items 4–9):
+// customers as roles of entities (/roles/customers) and their products
+// (/customers/{customerId}/products, /products/{customerProductId}).
+//
+// A Tradevest partner's token carries its bank: the caller is an API client
+// bound to a bank (access.Viewer.Bank), and every read goes through ent's
+// privacy rules, so the partner sees the customers and products of its
+// bank only; another bank's records are simply not found (404). New
+// customers are created at the caller's bound bank (see tvBank).
+//
+// Mutations carry a Requestor-ID header (a UUID) that ent records as the
+// actor in the audit trail, and that makes them replayable: the same
+// request sent again gets the first answer (tvMutate).
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"entgo.io/ent/dialect/sql"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
+
+	"custgraph/ent"
+	"custgraph/ent/customer"
+	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
+	"custgraph/ent/schema"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
+	"custgraph/internal/authn"
+	"custgraph/internal/filters"
+)
+
+// mountTradevest registers the Tradevest-style routes at the root (their
+// paths are the provider's own, without a prefix).
+func (a *api) mountTradevest(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(a.authenticate(a.tvUnauthorized))
+		r.Use(a.After...)
+		r.Post("/roles/customers", a.tvCreateCustomer)
+		r.Get("/roles/customers", a.tvListCustomers)
+		r.Get("/roles/customers/{customerId}", a.tvGetCustomer)
+		r.Patch("/roles/customers/{customerId}", a.tvUpdateCustomer)
+		r.Get("/customers/{customerId}/products", a.tvListProducts)
+		r.Post("/customers/{customerId}/products", a.tvCreateProduct)
+		r.Get("/products/{customerProductId}", a.tvGetProduct)
+		r.Patch("/products/{customerProductId}", a.tvUpdateProduct)
+	})
+}
+
+// --- JSON shapes -------------------------------------------------------------
+
+// TvCustomer is Tradevest's Customer (§2.4). Customers created through the
+// other doors have no entity: entityId, entityType and customerType are
+// then null. Signed documents and reference accounts are not kept by
+// custgraph: always empty.
+type tvCustomer struct {
+	CustomerID                       string     `json:"customerId"`
+	CustomerStatus                   string     `json:"customerStatus"`
+	EntityID                         *string    `json:"entityId"`
+	EntityType                       *string    `json:"entityType"`
+	CustomerType                     *string    `json:"customerType"`
+	Labels                           []string   `json:"labels"`
+	CreatedOn                        string     `json:"createdOn"`
+	ModifiedOn                       string     `json:"modifiedOn"`
+	CancellationDate                 *string    `json:"cancellationDate"`
+	SignedDocumentsRelatedToCustomer []struct{} `json:"signedDocumentsRelatedToCustomer"`
+	RefAccounts                      []struct{} `json:"refAccounts"`
+}
+
+func tvCustomerOf(c *ent.Customer) tvCustomer {
+	out := tvCustomer{
+		CustomerID:                       c.ID.String(),
+		CustomerStatus:                   string(c.CustomerStatus),
+		Labels:                           c.Labels,
+		CreatedOn:                        stamp(c.CreatedAt),
+		ModifiedOn:                       stamp(c.UpdatedAt),
+		SignedDocumentsRelatedToCustomer: []struct{}{},
+		RefAccounts:                      []struct{}{},
+	}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if c.EntityID != nil {
+		s := c.EntityID.String()
+		out.EntityID = &s
+	}
+	if c.EntityType != nil {
+		s := string(*c.EntityType)
+		out.EntityType = &s
+	}
+	if c.CustomerType != nil {
+		s := string(*c.CustomerType)
+		out.CustomerType = &s
+	}
+	return out
+}
+
+// tvCustomerProduct is Tradevest's CustomerProduct (§2.4), with the
+// product's IBAN when it has one (the list filters on it).
+type tvCustomerProduct struct {
+	CustomerProductID string      `json:"customerProductId"`
+	ProductCode       string      `json:"productCode"`
+	ProductType       string      `json:"productType"`
+	Currency          *string     `json:"currency"`
+	Status            string      `json:"status"`
+	ProxyIDs          []uuid.UUID `json:"proxyIds"`
+	IBAN              *string     `json:"iban"`
+	CreatedOn         string      `json:"createdOn"`
+	ModifiedOn        string      `json:"modifiedOn"`
+	OpenedOn          *string     `json:"openedOn"`
+	ClosedOn          *string     `json:"closedOn"`
+}
+
+func tvProductOf(p *ent.Product) tvCustomerProduct {
+	out := tvCustomerProduct{
+		CustomerProductID: p.ID.String(),
+		ProductCode:       string(p.ProductCode),
+		ProductType:       string(p.ProductType),
+		Status:            string(p.Status),
+		ProxyIDs:          p.ProxyIds,
+		CreatedOn:         stamp(p.CreatedAt),
+		ModifiedOn:        stamp(p.UpdatedAt),
+		OpenedOn:          stampPtr(p.OpenedOn),
+		ClosedOn:          stampPtr(p.ClosedOn),
+	}
+	if out.ProxyIDs == nil {
+		out.ProxyIDs = []uuid.UUID{}
+	}
+	if p.Currency != "" {
+		out.Currency = &p.Currency
+	}
+	if p.Iban != "" {
+		out.IBAN = &p.Iban
+	}
+	return out
+}
+
+// tvPage is the list envelope of §5.5.
+type tvPage struct {
+	Data       []tvCustomer `json:"data"`
+	Pagination tvPagination `json:"pagination"`
+}
+
+type tvPagination struct {
+	Cursor *string `json:"cursor"`
+	Limit  int     `json:"limit"`
+}
+
+// --- errors ------------------------------------------------------------------
+
+// tvError is Tradevest's ErrorMessage (§2.6).
+type tvError struct {
+	Message          string          `json:"message"`
+	ResponseType     string          `json:"responseType"`
+	RequestID        string          `json:"requestId"`
+	ValidationString string          `json:"validationString,omitempty"`
+	ErrorCode        string          `json:"errorCode,omitempty"`
+	ErrorDetails     []tvErrorDetail `json:"errorDetails"`
+}
+
+type tvErrorDetail struct {
+	Field  string         `json:"field"`
+	Errors []tvFieldError `json:"errors"`
+}
+
+type tvFieldError struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Parameter string `json:"parameter,omitempty"`
+}
+
+// The codes of field errors (errorDetails[].errors[].code).
+const (
+	tvCodeRequired     = "REQUIRED"      // a required value is missing
+	tvCodeInvalid      = "INVALID_VALUE" // the value is refused (format, enum, range, ent's validation)
+	tvCodeNotFound     = "NOT_FOUND"     // the record the field names does not exist for the caller
+	tvCodeConflict     = "CONFLICT"      // the value clashes with stored data (duplicate, state)
+	tvCodeNotSupported = "NOT_SUPPORTED" // the value is valid but not accepted here
+)
+
+// responseTypes name each status in ErrorMessage.responseType.
+var tvResponseTypes = map[int]string{
+	http.StatusBadRequest:            "BAD_REQUEST",
+	http.StatusUnauthorized:          "UNAUTHORIZED",
+	http.StatusForbidden:             "FORBIDDEN",
+	http.StatusNotFound:              "NOT_FOUND",
+	http.StatusConflict:              "CONFLICT",
+	http.StatusRequestEntityTooLarge: "PAYLOAD_TOO_LARGE",
+	http.StatusUnsupportedMediaType:  "UNSUPPORTED_MEDIA_TYPE",
+	http.StatusServiceUnavailable:    "SERVICE_UNAVAILABLE",
+	http.StatusInternalServerError:   "INTERNAL_SERVER_ERROR",
+}
+
+// tvFail is one error answer: a status, a message and, for errors about
+// one input, the field (JSON, query or header name) and its error code.
+type tvFail struct {
+	status  int
+	message string
+	field   string
+	code    string
+	param   string
+}
+
+func (f *tvFail) Error() string { return f.message }
+
+func tvBad(field, code, format string, args ...any) *tvFail {
+	return &tvFail{status: http.StatusBadRequest, field: field, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// write answers f in the ErrorMessage format.
+func (f *tvFail) write(w http.ResponseWriter, r *http.Request) {
+	body := tvError{
+		Message:      f.message,
+		ResponseType: tvResponseTypes[f.status],
+		RequestID:    middleware.GetReqID(r.Context()),
+		ErrorDetails: []tvErrorDetail{},
+	}
+	if f.field != "" {
+		body.ErrorDetails = append(body.ErrorDetails, tvErrorDetail{Field: f.field,
+			Errors: []tvFieldError{{Code: f.code, Message: f.message, Parameter: f.param}}})
+		body.ValidationString = f.field + ": " + f.message
+	}
+	writeJSON(w, f.status, body)
+}
+
+// tvFieldNames maps ent's field names to this family's JSON names where
+// the camelCase rule (tvJSONName) does not give them.
+var tvFieldNames = map[string]string{
+	"requestor_id": "Requestor-ID",
+	"id":           "customerId",
+}
+
+// tvJSONName is the JSON name of an ent field: entity_id → entityId.
+func tvJSONName(field string) string {
+	if n, ok := tvFieldNames[field]; ok {
+		return n
+	}
+	var b strings.Builder
+	up := false
+	for _, r := range field {
+		switch {
+		case r == '_':
+			up = true
+		case up:
+			b.WriteRune(unicode.ToUpper(r))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// tvFailOf turns any error of a request (a *tvFail, a *BodyError, an
+// error of ent) into its answer.
+func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
+	var f *tvFail
+	if errors.As(err, &f) {
+		return f
+	}
+	var be *BodyError
+	if errors.As(err, &be) {
+		out := &tvFail{status: be.Status, message: be.Error()}
+		if be.Field != "" {
+			out.field, out.code, out.message = be.Field, tvCodeInvalid, be.Message
+		}
+		return out
+	}
+	e := a.classify(r, err)
+	out := &tvFail{message: e.Message}
+	switch e.Code {
+	case apperr.BadUserInput:
+		out.status, out.code = http.StatusBadRequest, tvCodeInvalid
+	case apperr.NotFound:
+		out.status, out.code = http.StatusNotFound, tvCodeNotFound
+	case apperr.Conflict:
+		out.status, out.code = http.StatusConflict, tvCodeConflict
+	case apperr.Unauthenticated:
+		out.status = http.StatusUnauthorized
+	case apperr.Forbidden:
+		out.status = http.StatusForbidden
+		if len(e.Roles) > 0 {
+			out.message = "missing role: " + strings.Join(e.Roles, " or ")
+			if e.Bank != "" {
+				out.message += " at bank " + e.Bank
+			}
+		}
+	case apperr.Timeout:
+		out.status = http.StatusServiceUnavailable
+	default:
+		return &tvFail{status: http.StatusInternalServerError, message: "internal error"}
+	}
+	if e.Field != "" && out.code != "" {
+		out.field = tvJSONName(e.Field)
+	}
+	return out
+}
+
+func (a *api) tvWriteErr(w http.ResponseWriter, r *http.Request, err error) {
+	f := a.tvFailOf(r, err)
+	if f.status == http.StatusUnauthorized {
+		a.tvChallenge(w, nil)
+	}
+	f.write(w, r)
+}
+
+// tvChallenge sets the WWW-Authenticate header of a 401 (RFC 6750).
+func (a *api) tvChallenge(w http.ResponseWriter, err error) {
+	if a.Auth != nil {
+		a.Auth.Challenge(w, err)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="custgraph"`)
+}
+
+// tvUnauthorized answers refused credentials: 401 with the challenge; 500
+// when checking them failed.
+func (a *api) tvUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+		(&tvFail{status: http.StatusInternalServerError, message: "internal error"}).write(w, r)
+		return
+	}
+	a.tvChallenge(w, err)
+	msg := "the access token was refused"
+	var ae *authn.AuthError
+	if errors.As(err, &ae) && ae.Description != "" {
+		msg += ": " + ae.Description
+	}
+	(&tvFail{status: http.StatusUnauthorized, message: msg}).write(w, r)
+}
+
+// --- request parts -----------------------------------------------------------
+
+// tvViewer returns the logged-in caller, or answers 401.
+func (a *api) tvViewer(w http.ResponseWriter, r *http.Request) *access.Viewer {
+	v := access.FromContext(r.Context())
+	if v == nil {
+		a.tvChallenge(w, nil)
+		(&tvFail{status: http.StatusUnauthorized,
+			message: "authentication is required: send Authorization: Bearer <access token>"}).write(w, r)
+	}
+	return v
+}
+
+const tvRequestorHeader = "Requestor-ID"
+
+// tvRequestor reads the Requestor-ID header: a UUID, required or not.
+// ent records it (authn put it on the viewer) as the actor of the change.
+func tvRequestor(r *http.Request, required bool) (string, error) {
+	vals := r.Header.Values(tvRequestorHeader)
+	if len(vals) == 0 {
+		if required {
+			return "", tvBad(tvRequestorHeader, tvCodeRequired, "the Requestor-ID header (a UUID) is required")
+		}
+		return "", nil
+	}
+	if _, ok := parseUUID(vals[0]); len(vals) > 1 || !ok {
+		return "", tvBad(tvRequestorHeader, tvCodeInvalid, "the Requestor-ID header must be one UUID")
+	}
+	return vals[0], nil
+}
+
+// tvPathID reads a UUID path parameter; a malformed one is 400.
+func tvPathID(r *http.Request, name string) (uuid.UUID, error) {
+	s := chi.URLParam(r, name)
+	id, ok := parseUUID(s)
+	if !ok {
+		return uuid.Nil, tvBad(name, tvCodeInvalid, "must be a UUID, not %q", s)
+	}
+	return id, nil
+}
+
+// tvQuery reads one query parameter that may appear at most once.
+func tvQuery(r *http.Request, name string) (string, bool, error) {
+	vals, ok := r.URL.Query()[name]
+	if !ok {
+		return "", false, nil
+	}
+	if len(vals) > 1 {
+		return "", false, tvBad(name, tvCodeInvalid, "give %s once", name)
+	}
+	return vals[0], true, nil
+}
+
+// tvEnum checks an enum query parameter with ent's own validator of the field.
+func tvEnum[T ~string](r *http.Request, name string, check func(T) error, set func(T)) error {
+	s, ok, err := tvQuery(r, name)
+	if err != nil || !ok {
+		return err
+	}
+	if err := check(T(s)); err != nil {
+		return tvBad(name, tvCodeInvalid, "unknown value %q", s)
+	}
+	set(T(s))
+	return nil
+}
+
+// --- replays -----------------------------------------------------------------
+
+// tvReplayTTL is how long a request's answer is replayed: a request
+// repeated later is done again (Tradevest does not document a window; a
+// day covers every retry policy we know of).
+const tvReplayTTL = 24 * time.Hour
+
+// tvReplayGenerations bounds the keys one request can use: each time a
+// request's replay expires and the request is done again, its answer is
+// kept under the next key (keys are unique and replays immutable).
+const tvReplayGenerations = 16
+
+// tvAnswer is the answer of a mutation: status and body (nil for none).
+type tvAnswer struct {
+	status int
+	body   []byte
+}
+
+func (ans tvAnswer) write(w http.ResponseWriter) {
+	if ans.body == nil {
+		w.WriteHeader(ans.status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ans.status)
+	_, _ = w.Write(ans.body)
+}
+
+// tvJSON is a JSON answer.
+func tvJSON(status int, v any) (tvAnswer, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return tvAnswer{}, err
+	}
+	return tvAnswer{status: status, body: buf.Bytes()}, nil
+}
+
+// tvReplayKey is the key of generation gen of a request: SHA-256 of the
+// caller, Requestor-ID, method, path and body.
+func tvReplayKey(caller, requestor string, r *http.Request, body []byte, gen int) string {
+	h := sha256.New()
+	for _, part := range []string{caller, requestor, r.Method, r.URL.Path} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	if gen > 0 {
+		fmt.Fprintf(h, "\x00generation %d", gen)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// tvFindReplay looks up a request's live replay. It returns the replay
+// (nil when there is none) and the key its answer is to be kept under (""
+// when every generation is used up: the answer is then not kept).
+func tvFindReplay(ctx context.Context, c *ent.Client, caller, requestor string, r *http.Request, body []byte) (*ent.RequestReplay, string, error) {
+	expired := time.Now().Add(-tvReplayTTL)
+	for gen := range tvReplayGenerations {
+		key := tvReplayKey(caller, requestor, r, body, gen)
+		rec, err := c.RequestReplay.Query().Where(requestreplay.Key(key)).Only(ctx)
+		switch {
+		case ent.IsNotFound(err):
+			return nil, key, nil
+		case err != nil:
+			return nil, "", err
+		case rec.CreatedAt.After(expired):
+			return rec, key, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// tvMutate runs work in one transaction and answers its result. When the
+// request carries a Requestor-ID, the same request (same caller,
+// Requestor-ID, method, path and body) sent again within tvReplayTTL gets
+// the first answer without the work being done again: the answer is
+// stored (RequestReplay) in the transaction of the change, so it exists
+// exactly when the change does. A concurrent duplicate that loses the race
+// (on the replay's unique key, or on a unique key of the change itself)
+// answers the winner's replay. Only successes are kept: a refused request
+// changed nothing and is refused again.
+func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer, requestor string, body []byte,
+	work func(ctx context.Context, tx *ent.Client) (tvAnswer, error)) {
+	ctx := r.Context()
+	caller := schema.ReplayCaller(v)
+	var ans tvAnswer
+	err := a.inTx(ctx, func(tx *ent.Client) error {
+		key := ""
+		if requestor != "" {
+			rec, k, err := tvFindReplay(ctx, tx, caller, requestor, r, body)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				ans = tvAnswer{status: rec.Status, body: rec.Response}
+				return nil
+			}
+			key = k
+		}
+		var err error
+		if ans, err = work(ctx, tx); err != nil {
+			return err
+		}
+		if key == "" {
+			return nil
+		}
+		create := tx.RequestReplay.Create().SetCaller(caller).SetKey(key).SetRequestorID(requestor).SetStatus(ans.status)
+		if ans.body != nil {
+			create.SetResponse(ans.body)
+		}
+		return create.Exec(ctx)
+	})
+	if err != nil && requestor != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		if rec, _, ferr := tvFindReplay(ctx, a.Client, caller, requestor, r, body); ferr == nil && rec != nil {
+			ans, err = tvAnswer{status: rec.Status, body: rec.Response}, nil
+		}
+	}
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	if len(ans.body) == 0 {
+		ans.body = nil
+	}
+	ans.write(w)
+}
+
+// --- customers ---------------------------------------------------------------
+
+// tvCustomerInput is the body of POST /roles/customers (CustomerData).
+// customerType is an extension: it defaults to entityType.
+type tvCustomerInput struct {
+	EntityID     *UUID    `json:"entityId"`
+	EntityType   *string  `json:"entityType"`
+	CustomerType *string  `json:"customerType"`
+	Labels       []string `json:"labels"`
+}
+
+// tvBank is the bank new customers of the caller belong to: the bank its
+// client is bound to, or, for an unbound caller, the one bank it has any
+// entitlement at. A caller that reaches several banks (or every bank)
+// cannot say which one it means: 400.
+func tvBank(v *access.Viewer) (uuid.UUID, error) {
+	if v.Bank != nil {
+		return *v.Bank, nil
+	}
+	if s := v.Scope(); !s.All && len(s.IDs) == 1 {
+		return s.IDs[0], nil
+	}
+	return uuid.Nil, &tvFail{status: http.StatusBadRequest,
+		message: "the caller is not bound to one bank: creating customers needs an API client bound to a bank (or entitlements at exactly one bank)"}
+}
+
+// tvCreateCustomer is POST /roles/customers: the entity becomes a customer
+// of the caller's bank. 200 {"customerId"}; 409 when it already is one.
+func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
+	v := a.tvViewer(w, r)
+	if v == nil {
+		return
+	}
+	requestor, err := tvRequestor(r, false)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	var in tvCustomerInput
+	var raw []byte
+	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	switch {
+	case in.EntityID == nil:
+		err = tvBad("entityId", tvCodeRequired, "entityId (a UUID) is required")
+	case in.EntityType == nil:
+		err = tvBad("entityType", tvCodeRequired, "entityType is required")
+	}
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	bankID, err := tvBank(v)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	customerType := in.EntityType
+	if in.CustomerType != nil {
+		customerType = in.CustomerType
+	}
+	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+		create := tx.Customer.Create().
+			SetBankID(bankID).
+			SetEntityID(uuid.UUID(*in.EntityID)).
+			SetEntityType(customer.EntityType(*in.EntityType)).
+			SetCustomerType(customer.CustomerType(*customerType))
+		if in.Labels != nil {
+			create.SetLabels(in.Labels)
+		}
+		c, err := create.Save(ctx)
+		if err != nil {
+			return tvAnswer{}, err
+		}
+		return tvJSON(http.StatusOK, map[string]string{"customerId": c.ID.String()})
+	})
+}
+
+// tvCursor is the position after the last row of a page: its created_at
+// (microseconds, ent's precision) and id. Clients see it as opaque
+// base64url JSON.
+type tvCursor struct {
+	Micros int64     `json:"t"`
+	ID     uuid.UUID `json:"id"`
+}
+
+func (c tvCursor) String() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tvParseCursor(s string) (tvCursor, error) {
+	var c tvCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
+		return c, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
+	}
+	return c, nil
+}
+
+const (
+	tvDefaultLimit = 20
+	tvMaxLimit     = 100
+)
+
+// tvListCustomers is GET /roles/customers: the caller's customers, newest
+// first (createdOn, then id, both descending), one page at a time.
+func (a *api) tvListCustomers(w http.ResponseWriter, r *http.Request) {
+	if a.tvViewer(w, r) == nil {
+		return
+	}
+	page, err := a.tvCustomerPage(r)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (a *api) tvCustomerPage(r *http.Request) (*tvPage, error) {
+	ctx := r.Context()
+	q := a.Client.Customer.Query()
+	limit := tvDefaultLimit
+	if s, ok, err := tvQuery(r, "limit"); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > tvMaxLimit {
+			return nil, tvBad("limit", tvCodeInvalid, "limit must be a whole number from 1 to %d, not %q", tvMaxLimit, s)
+		}
+		limit = n
+	}
+	if s, ok, err := tvQuery(r, "cursor"); err != nil {
+		return nil, err
+	} else if ok {
+		c, err := tvParseCursor(s)
+		if err != nil {
+			return nil, err
+		}
+		at := time.UnixMicro(c.Micros).UTC()
+		q.Where(customer.CreatedAtLTE(at), customer.Or(customer.CreatedAtLT(at), customer.IDLT(c.ID)))
+	}
+	if s, ok, err := tvQuery(r, "entityId"); err != nil {
+		return nil, err
+	} else if ok {
+		id, valid := parseUUID(s)
+		if !valid {
+			return nil, tvBad("entityId", tvCodeInvalid, "must be a UUID, not %q", s)
+		}
+		q.Where(customer.EntityID(id))
+	}
+	if err := tvEnum(r, "customerStatus", customer.CustomerStatusValidator, func(s customer.CustomerStatus) {
+		q.Where(customer.CustomerStatusEQ(s))
+	}); err != nil {
+		return nil, err
+	}
+	if err := tvEnum(r, "customerType", customer.CustomerTypeValidator, func(s customer.CustomerType) {
+		q.Where(customer.CustomerTypeEQ(s))
+	}); err != nil {
+		return nil, err
+	}
+	if labels := r.URL.Query()["labels"]; len(labels) > 0 {
+		if err := filters.Labels("labels", labels); err != nil {
+			return nil, err
+		}
+		q.Where(filters.HasLabels(labels...))
+	}
+	rows, err := q.Order(customer.ByCreatedAt(sql.OrderDesc()), customer.ByID(sql.OrderDesc())).
+		Limit(limit + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page := &tvPage{Data: []tvCustomer{}, Pagination: tvPagination{Limit: limit}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		s := tvCursor{Micros: last.CreatedAt.UnixMicro(), ID: last.ID}.String()
+		page.Pagination.Cursor = &s
+	}
+	for _, c := range rows {
+		page.Data = append(page.Data, tvCustomerOf(c))
+	}
+	return page, nil
+}
+
+// tvGetCustomer is GET /roles/customers/{customerId}.
+func (a *api) tvGetCustomer(w http.ResponseWriter, r *http.Request) {
+	if a.tvViewer(w, r) == nil {
+		return
+	}
+	id, err := tvPathID(r, "customerId")
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	c, err := a.Client.Customer.Get(r.Context(), id)
+	if err != nil {
+		a.tvWriteErr(w, r, tvNotFound(err, "customer"))
+		return
+	}
+	writeJSON(w, http.StatusOK, tvCustomerOf(c))
+}
+
+// tvNotFound words ent's not-found error of a path id for this family.
+func tvNotFound(err error, what string) error {
+	if ent.IsNotFound(err) {
+		return &tvFail{status: http.StatusNotFound, message: what + " not found"}
+	}
+	return err
+}
+
+// tvLabelsInput is the body of PATCH /roles/customers/{customerId}: the
+// customer's labels, replaced as a whole (absent: unchanged).
+type tvLabelsInput struct {
+	Labels *[]string `json:"labels"`
+}
+
+// tvUpdateCustomer is PATCH /roles/customers/{customerId}: 202, no body.
+func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
+	v := a.tvViewer(w, r)
+	if v == nil {
+		return
+	}
+	id, err := tvPathID(r, "customerId")
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	requestor, err := tvRequestor(r, true)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	var in tvLabelsInput
+	var raw []byte
+	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+		update := tx.Customer.UpdateOneID(id)
+		if in.Labels != nil {
+			if len(*in.Labels) == 0 {
+				update.ClearLabels()
+			} else {
+				update.SetLabels(*in.Labels)
+			}
+		}
+		if err := update.Exec(ctx); err != nil {
+			return tvAnswer{}, tvNotFound(err, "customer")
+		}
+		return tvAnswer{status: http.StatusAccepted}, nil
+	})
+}
+
+// --- products ----------------------------------------------------------------
+
+// tvListProducts is GET /customers/{customerId}/products: every product of
+// the customer (a bare array, no paging), newest first.
+func (a *api) tvListProducts(w http.ResponseWriter, r *http.Request) {
+	if a.tvViewer(w, r) == nil {
+		return
+	}
+	list, err := a.tvProducts(r)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
+	ctx := r.Context()
+	id, err := tvPathID(r, "customerId")
+	if err != nil {
+		return nil, err
+	}
+	q := a.Client.Product.Query().Where(product.CustomerID(id))
+	if err := tvEnum(r, "productType", product.ProductTypeValidator, func(s product.ProductType) {
+		q.Where(product.ProductTypeEQ(s))
+	}); err != nil {
+		return nil, err
+	}
+	if err := tvEnum(r, "productCode", product.ProductCodeValidator, func(s product.ProductCode) {
+		q.Where(product.ProductCodeEQ(s))
+	}); err != nil {
+		return nil, err
+	}
+	if err := tvEnum(r, "status", product.StatusValidator, func(s product.Status) {
+		q.Where(product.StatusEQ(s))
+	}); err != nil {
+		return nil, err
+	}
+	if s, ok, err := tvQuery(r, "iban"); err != nil {
+		return nil, err
+	} else if ok {
+		q.Where(product.Iban(s))
+	}
+	// The customer must exist for the caller: an unknown one (or another
+	// bank's) is 404, not an empty list.
+	if _, err := a.Client.Customer.Query().Where(customer.ID(id)).OnlyID(ctx); err != nil {
+		return nil, tvNotFound(err, "customer")
+	}
+	rows, err := q.Order(product.ByCreatedAt(sql.OrderDesc()), product.ByID(sql.OrderDesc())).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tvCustomerProduct, len(rows))
+	for i, p := range rows {
+		out[i] = tvProductOf(p)
+	}
+	return out, nil
+}
+
+// tvProductInput is the body of POST /customers/{customerId}/products.
+// currency is an extension (ISO 4217; ent makes EUR the default of a
+// BALANCE_ACCOUNT).
+type tvProductInput struct {
+	ProductCode *string `json:"productCode"`
+	Currency    *string `json:"currency"`
+}
+
+// tvCreateProduct is POST /customers/{customerId}/products: 200
+// {"customerProductId"}; the product starts RECEIVED, its type follows
+// from its code (ent).
+func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
+	v := a.tvViewer(w, r)
+	if v == nil {
+		return
+	}
+	id, err := tvPathID(r, "customerId")
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	requestor, err := tvRequestor(r, true)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	var in tvProductInput
+	var raw []byte
+	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	if in.ProductCode == nil {
+		a.tvWriteErr(w, r, tvBad("productCode", tvCodeRequired, "productCode is required"))
+		return
+	}
+	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+		create := tx.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCode(*in.ProductCode))
+		if in.Currency != nil {
+			create.SetCurrency(*in.Currency)
+		}
+		p, err := create.Save(ctx)
+		if err != nil {
+			return tvAnswer{}, err
+		}
+		return tvJSON(http.StatusOK, map[string]string{"customerProductId": p.ID.String()})
+	})
+}
+
+// tvGetProduct is GET /products/{customerProductId}.
+func (a *api) tvGetProduct(w http.ResponseWriter, r *http.Request) {
+	if a.tvViewer(w, r) == nil {
+		return
+	}
+	id, err := tvPathID(r, "customerProductId")
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	p, err := a.Client.Product.Get(r.Context(), id)
+	if err != nil {
+		a.tvWriteErr(w, r, tvNotFound(err, "product"))
+		return
+	}
+	writeJSON(w, http.StatusOK, tvProductOf(p))
+}
+
+// tvProductStatusInput is the body of PATCH /products/{customerProductId}
+// (CustomerProductStatusUpdate): CLOSED is the only status a partner sets.
+type tvProductStatusInput struct {
+	Status *string `json:"status"`
+}
+
+// tvUpdateProduct is PATCH /products/{customerProductId}: closes the
+// product (as GraphQL's closeProduct does); 200, no body.
+func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
+	v := a.tvViewer(w, r)
+	if v == nil {
+		return
+	}
+	id, err := tvPathID(r, "customerProductId")
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	requestor, err := tvRequestor(r, true)
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	var in tvProductStatusInput
+	var raw []byte
+	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	switch {
+	case in.Status == nil:
+		err = tvBad("status", tvCodeRequired, "status is required")
+	case *in.Status != string(product.StatusCLOSED):
+		err = tvBad("status", tvCodeNotSupported, "status can only be set to CLOSED, not %q", *in.Status)
+		err.(*tvFail).param = string(product.StatusCLOSED)
+	}
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
+	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+		if _, err := tx.Product.UpdateOneID(id).SetStatus(product.StatusCLOSED).Save(ctx); err != nil {
+			return tvAnswer{}, tvNotFound(err, "product")
+		}
+		return tvAnswer{status: http.StatusOK}, nil
+	})
+}
