@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"net/http"
 	"reflect"
 	"strings"
@@ -11,11 +10,8 @@ import (
 
 	gen "custgraph/ent"
 	"custgraph/ent/address"
-	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
-	"custgraph/ent/customer"
 	"custgraph/ent/customermessage"
-	"custgraph/ent/privacy"
 	"custgraph/ent/schema"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
@@ -56,23 +52,11 @@ func (a *api) obpRecordRoutes(r chi.Router) {
 
 // --- shared pieces of this file --------------------------------------------
 
-// obpRecExistence is ctx allowed to read past ent's privacy rules, for one
-// purpose only: OBP's existence checks (does CUSTOMER_ID name a customer of
-// BANK_ID, is that customer linked to a user). OBP makes them whatever the
-// caller may read (a caller holding CanCreateCustomerAddress alone can add
-// an address without CanGetCustomer), and ent's write guard makes the same
-// check with full read access before it checks the caller's role and scope.
-// Nothing read this way is shown to the caller beyond what the route shows;
-// the bank was found through the caller's privacy rules first.
-func obpRecExistence(ctx context.Context) context.Context {
-	return privacy.DecisionContext(ctx, privacy.Allow)
-}
-
 // obpRecCustomer is OBP's customer check (C, OBP-30046) for the record
 // routes: CUSTOMER_ID must name a customer of BANK_ID (a customer of another
-// bank does not exist here). It does not need CanGetCustomer (see
-// obpRecExistence); the ent operation that follows checks the caller's
-// roles and tenancy again.
+// bank does not exist here). OBP makes it without CanGetCustomer, so it asks
+// ent's schema.CustomerRef (the existence a writer may learn: id, bank and
+// number only); the ent operation that follows checks the caller's roles.
 func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 	notFound := func() (*gen.Customer, bool) {
 		return nil, o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
@@ -81,8 +65,8 @@ func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 	if !ok || o.bank == nil {
 		return notFound()
 	}
-	cu, err := a.Client.Customer.Query().Where(customer.ID(cid), customer.BankID(o.bank.ID)).Only(obpRecExistence(o.ctx))
-	if gen.IsNotFound(err) {
+	cu, err := schema.CustomerRef(o.ctx, a.Client, cid)
+	if apperrCode(err) == apperr.NotFound || (err == nil && cu.BankID != o.bank.ID) {
 		return notFound()
 	}
 	if err != nil {
@@ -561,16 +545,9 @@ func (a *api) obpRecCreateUserCustomerLink(w http.ResponseWriter, r *http.Reques
 		notFound()
 		return
 	}
-	cu, err := a.Client.Customer.Query().Where(customer.ID(cid)).Only(obpRecExistence(o.ctx))
-	if err == nil {
-		// The customer exists for the caller only at a bank it may see.
-		var visible bool
-		if visible, err = a.Client.Bank.Query().Where(bank.ID(cu.BankID)).Exist(o.ctx); err == nil && !visible {
-			err = &gen.NotFoundError{}
-		}
-	}
+	cu, err := schema.CustomerRef(o.ctx, a.Client, cid)
 	switch {
-	case gen.IsNotFound(err):
+	case apperrCode(err) == apperr.NotFound:
 		notFound()
 		return
 	case err != nil:
@@ -700,7 +677,7 @@ func (a *api) obpRecAddCustomerMessage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	linked, err := a.Client.UserCustomerLink.Query().Where(usercustomerlink.CustomerID(cu.ID)).Exist(obpRecExistence(o.ctx))
+	linked, err := schema.CustomerHasUser(o.ctx, a.Client, cu.ID)
 	if err != nil {
 		o.err(err, "")
 		return

@@ -25,6 +25,7 @@ import (
 	"custgraph/ent/hook"
 	"custgraph/ent/privacy"
 	"custgraph/ent/product"
+	"custgraph/ent/requestreplay"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
@@ -126,9 +127,14 @@ func guard(next ent.Mutator) ent.Mutator {
 			}
 			return next.Mutate(ctx, m)
 		}
-		if m.Type() == gen.TypeRequestReplay {
-			// A caller records the answers to its own requests only.
-			if rm, ok := m.(*gen.RequestReplayMutation); !ok || !m.Op().Is(ent.OpCreate) || !ownReplay(v, rm) {
+		if rm, ok := m.(*gen.RequestReplayMutation); ok {
+			// A caller records the answers to its own requests, and
+			// deletes (expired) ones of its own only.
+			switch {
+			case m.Op().Is(ent.OpCreate) && ownReplay(v, rm):
+			case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
+				rm.Where(requestreplay.Caller(ReplayCaller(v)))
+			default:
 				return nil, &apperr.Error{Code: apperr.Forbidden, Message: "request replays are written by their caller only"}
 			}
 			return next.Mutate(ctx, m)
@@ -271,10 +277,7 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 			return bankID, uuid.Nil, nil
 		}
 		// A record of a customer: at the customer's bank.
-		cu, err := c.Customer.Query().Where(customer.ID(customerID)).Select(customer.FieldBankID).Only(ctx)
-		if gen.IsNotFound(err) || (err == nil && !v.Scope().Contains(cu.BankID)) {
-			return uuid.Nil, uuid.Nil, apperr.NotFoundf("customer_id", "customer %s does not exist", customerID)
-		}
+		cu, err := CustomerRef(ctx, c, customerID)
 		if err != nil {
 			return uuid.Nil, uuid.Nil, err
 		}
@@ -300,6 +303,38 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 		return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
 	}
 	return bankID, uuid.Nil, err
+}
+
+// CustomerRef returns customer id as a caller adding a record to it may
+// know it, with only its id, bank_id and customer_number loaded (the rule
+// guard applies to every new record of a customer): NOT_FOUND when the
+// customer does not exist or is at a bank outside the viewer's scope,
+// whether or not the viewer may read customers. The OBP routes use it for
+// OBP's customer check, which OBP makes without CanGetCustomer (a caller
+// holding CanCreateCustomerAddress alone adds addresses, and OBP shows the
+// customer's number with its social media handles).
+func CustomerRef(ctx context.Context, c *gen.Client, id uuid.UUID) (*gen.Customer, error) {
+	v := access.FromContext(ctx)
+	if v == nil {
+		return nil, access.ErrUnauthenticated
+	}
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	cu, err := c.Customer.Query().Where(customer.ID(id)).
+		Select(customer.FieldBankID, customer.FieldCustomerNumber).Only(sys)
+	if gen.IsNotFound(err) || (err == nil && !v.Scope().Contains(cu.BankID)) {
+		return nil, apperr.NotFoundf("customer_id", "customer %s does not exist", id)
+	}
+	return cu, err
+}
+
+// CustomerHasUser reports whether customer id, which the viewer reaches
+// (CustomerRef), is linked to a user: OBP's check before a message is
+// added to a customer (OBP-30008), made whatever links the viewer may read.
+func CustomerHasUser(ctx context.Context, c *gen.Client, id uuid.UUID) (bool, error) {
+	if _, err := CustomerRef(ctx, c, id); err != nil {
+		return false, err
+	}
+	return c.UserCustomerLink.Query().Where(usercustomerlink.CustomerID(id)).Exist(privacy.DecisionContext(ctx, privacy.Allow))
 }
 
 // bankOf returns the bank of an existing record (uuid.Nil for records of
