@@ -417,11 +417,6 @@ func tvEnum[T ~string](r *http.Request, name string, check func(T) error, set fu
 // day covers every retry policy we know of).
 const tvReplayTTL = 24 * time.Hour
 
-// tvReplayGenerations bounds the keys one request can use: each time a
-// request's replay expires and the request is done again, its answer is
-// kept under the next key (keys are unique and replays immutable).
-const tvReplayGenerations = 16
-
 // tvAnswer is the answer of a mutation: status and body (nil for none).
 type tvAnswer struct {
 	status int
@@ -449,39 +444,35 @@ func tvJSON(status int, v any) (tvAnswer, error) {
 	return tvAnswer{status: status, body: buf.Bytes()}, nil
 }
 
-// tvReplayKey is the key of generation gen of a request: SHA-256 of the
-// caller, Requestor-ID, method, path and body.
-func tvReplayKey(caller, requestor string, r *http.Request, body []byte, gen int) string {
+// tvReplayKey is the key of a request: SHA-256 of the caller,
+// Requestor-ID, method, path and body.
+func tvReplayKey(caller, requestor string, r *http.Request, body []byte) string {
 	h := sha256.New()
 	for _, part := range []string{caller, requestor, r.Method, r.URL.Path} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
 	h.Write(body)
-	if gen > 0 {
-		fmt.Fprintf(h, "\x00generation %d", gen)
-	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// tvFindReplay looks up a request's live replay. It returns the replay
-// (nil when there is none) and the key its answer is to be kept under (""
-// when every generation is used up: the answer is then not kept).
-func tvFindReplay(ctx context.Context, c *ent.Client, caller, requestor string, r *http.Request, body []byte) (*ent.RequestReplay, string, error) {
-	expired := time.Now().Add(-tvReplayTTL)
-	for gen := range tvReplayGenerations {
-		key := tvReplayKey(caller, requestor, r, body, gen)
-		rec, err := c.RequestReplay.Query().Where(requestreplay.Key(key)).Only(ctx)
-		switch {
-		case ent.IsNotFound(err):
-			return nil, key, nil
-		case err != nil:
-			return nil, "", err
-		case rec.CreatedAt.After(expired):
-			return rec, key, nil
-		}
+// tvFindReplay looks up the replay of a request's key (nil when there is
+// none). Expired replays are deleted before each lookup (tvPurgeReplays),
+// so what it finds is live.
+func tvFindReplay(ctx context.Context, c *ent.Client, key string) (*ent.RequestReplay, error) {
+	rec, err := c.RequestReplay.Query().Where(requestreplay.Key(key)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
 	}
-	return nil, "", nil
+	return rec, err
+}
+
+// tvPurgeReplays deletes the caller's replays older than tvReplayTTL (ent
+// confines the delete to the caller's own), so a request repeated after
+// that is done again and the table keeps one day of answers.
+func tvPurgeReplays(ctx context.Context, c *ent.Client) error {
+	_, err := c.RequestReplay.Delete().Where(requestreplay.CreatedAtLT(time.Now().Add(-tvReplayTTL))).Exec(ctx)
+	return err
 }
 
 // tvMutate runs work in one transaction and answers its result. When the
@@ -501,7 +492,11 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 	err := a.inTx(ctx, func(tx *ent.Client) error {
 		key := ""
 		if requestor != "" {
-			rec, k, err := tvFindReplay(ctx, tx, caller, requestor, r, body)
+			key = tvReplayKey(caller, requestor, r, body)
+			if err := tvPurgeReplays(ctx, tx); err != nil {
+				return err
+			}
+			rec, err := tvFindReplay(ctx, tx, key)
 			if err != nil {
 				return err
 			}
@@ -509,7 +504,6 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 				ans = tvAnswer{status: rec.Status, body: rec.Response}
 				return nil
 			}
-			key = k
 		}
 		var err error
 		if ans, err = work(ctx, tx); err != nil {
@@ -525,7 +519,7 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 		return create.Exec(ctx)
 	})
 	if err != nil && requestor != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		if rec, _, ferr := tvFindReplay(ctx, a.Client, caller, requestor, r, body); ferr == nil && rec != nil {
+		if rec, ferr := tvFindReplay(ctx, a.Client, tvReplayKey(caller, requestor, r, body)); ferr == nil && rec != nil {
 			ans, err = tvAnswer{status: rec.Status, body: rec.Response}, nil
 		}
 	}
@@ -542,7 +536,7 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 // --- customers ---------------------------------------------------------------
 
 // tvCustomerInput is the body of POST /roles/customers (CustomerData).
-// customerType is an extension: it defaults to entityType.
+// customerType is an extension: it defaults to entityType (ent's rule).
 type tvCustomerInput struct {
 	EntityID     *UUID    `json:"entityId"`
 	EntityType   *string  `json:"entityType"`
@@ -598,16 +592,14 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	customerType := in.EntityType
-	if in.CustomerType != nil {
-		customerType = in.CustomerType
-	}
 	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		create := tx.Customer.Create().
 			SetBankID(bankID).
 			SetEntityID(uuid.UUID(*in.EntityID)).
-			SetEntityType(customer.EntityType(*in.EntityType)).
-			SetCustomerType(customer.CustomerType(*customerType))
+			SetEntityType(customer.EntityType(*in.EntityType))
+		if in.CustomerType != nil { // else ent makes it the entity's type
+			create.SetCustomerType(customer.CustomerType(*in.CustomerType))
+		}
 		if in.Labels != nil {
 			create.SetLabels(in.Labels)
 		}

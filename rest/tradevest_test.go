@@ -786,6 +786,19 @@ func TestTradevestReplay(t *testing.T) {
 		require.NoError(t, err, "the request was done")
 		second := e.call(t, http.MethodPost, "/roles/customers", tok, body, "Requestor-ID", rid)
 		require.Equal(t, string(first.body), string(second.body), "the new answer is replayed")
+		gone, err := e.db.Client.RequestReplay.Query().Where(requestreplay.ID(old)).Exist(e.sys)
+		require.NoError(t, err)
+		require.False(t, gone, "expired replays are deleted")
+
+		// Another caller deletes none of this caller's replays (ent
+		// confines a delete of replays to the deleter's own).
+		other := access.NewContext(e.sys, access.NewViewer(access.KindClient, uuid.New(), "", &e.A.ID, nil))
+		n, err := e.db.Client.RequestReplay.Delete().Exec(other)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		left, err := e.db.Client.RequestReplay.Query().Where(requestreplay.Caller("client:" + viewer.ID.String())).Count(e.sys)
+		require.NoError(t, err)
+		require.NotZero(t, left)
 	})
 }
 

@@ -226,6 +226,11 @@ func customerRules(next ent.Mutator) ent.Mutator {
 			if !known {
 				return nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
 			}
+			if t, ok := m.EntityType(); ok {
+				if _, set := m.CustomerType(); !set {
+					m.SetCustomerType(customer.CustomerType(t)) // Tradevest: the customer is of its entity's type
+				}
+			}
 			if _, ok := m.LegalName(); !ok {
 				if name := defaultLegalName(m); name != "" {
 					m.SetLegalName(name)
