@@ -555,7 +555,8 @@ func (a *api) obpCustomerByNumber(w http.ResponseWriter, r *http.Request) {
 
 // obpLinkedCustomers is the query of the customers linked to the logged-in
 // user (UserCustomerLink), oldest first. ent's privacy lets a user read
-// these without any role. nil for a caller that is not a user (an API
+// these without any role in a context marked schema.OwnCustomers (the
+// handlers of #5 and #6 mark theirs). nil for a caller that is not a user (an API
 // client has no linked customers).
 func (o *obpCall) obpLinkedCustomers() *ent.CustomerQuery {
 	if o.viewer.Kind != access.KindUser {
@@ -571,7 +572,7 @@ func (o *obpCall) obpLinkedCustomers() *ent.CustomerQuery {
 // ({"customers":[CustomerWithAttributesJsonV300]}). No role is needed; an
 // API client (not a user) gets an empty list.
 func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
-	o := a.obp(w, r)
+	o := a.obp(w, r.WithContext(schema.OwnCustomers(r.Context())))
 	if !o.auth() {
 		return
 	}
@@ -601,7 +602,7 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 // no linked customers: it gets an empty list (it reads a bank's customers
 // through the firehose or GraphQL).
 func (a *api) obpCustomersOfUserAtBank(w http.ResponseWriter, r *http.Request) {
-	o := a.obp(w, r)
+	o := a.obp(w, r.WithContext(schema.OwnCustomers(r.Context())))
 	if !o.auth() || !o.requireBank() {
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/hook"
 	"custgraph/ent/product"
+	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/validate"
 )
@@ -674,18 +675,31 @@ func (UserCustomerLink) Hooks() []ent.Hook {
 		hook.On(func(next ent.Mutator) ent.Mutator {
 			return hook.UserCustomerLinkFunc(func(ctx context.Context, m *gen.UserCustomerLinkMutation) (ent.Value, error) {
 				cid, _ := m.CustomerID()
+				bankID := uuid.Nil
 				if g := guardOf(ctx); g != nil && g.customer == cid && g.bank != uuid.Nil {
-					m.SetBankID(g.bank) // guard has just read it
-					return next.Mutate(ctx, m)
+					bankID = g.bank // guard has just read it
+				} else {
+					c, err := m.Client().Customer.Query().Where(customer.ID(cid)).Only(ctx)
+					if gen.IsNotFound(err) {
+						return nil, apperr.NotFoundf("customer_id", "customer %s does not exist", cid)
+					}
+					if err != nil {
+						return nil, err
+					}
+					bankID = c.BankID
 				}
-				c, err := m.Client().Customer.Query().Where(customer.ID(cid)).Only(ctx)
-				if gen.IsNotFound(err) {
-					return nil, apperr.NotFoundf("customer_id", "customer %s does not exist", cid)
+				m.SetBankID(bankID)
+				// A linked user reads its customer without roles (OwnCustomers):
+				// linking oneself is reading the customer, so it needs that role.
+				if v := access.FromContext(ctx); v != nil && v.Kind == access.KindUser {
+					if uid, _ := m.UserID(); uid == v.ID && !v.Has(access.CanGetCustomer, bankID) {
+						code := ""
+						if b, err := m.Client().Bank.Get(ctx, bankID); err == nil {
+							code = b.Code
+						}
+						return nil, access.Missing(code, access.CanGetCustomer)
+					}
 				}
-				if err != nil {
-					return nil, err
-				}
-				m.SetBankID(c.BankID)
 				return next.Mutate(ctx, m)
 			})
 		}, ent.OpCreate),

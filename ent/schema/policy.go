@@ -77,7 +77,7 @@ func readRule(ctx context.Context, q ent.Query) error {
 		s := v.Scope()
 		switch {
 		case s.All:
-		case v.Kind == access.KindUser: // …and the banks of the customers it is linked to
+		case v.Kind == access.KindUser && ownCustomers(ctx): // …and the banks of the customers it is linked to
 			own := bank.HasCustomersWith(customer.HasUserLinksWith(usercustomerlink.UserID(v.ID)))
 			if v.Bank != nil {
 				own = bank.And(own, bank.ID(*v.Bank))
@@ -97,7 +97,7 @@ func readRule(ctx context.Context, q ent.Query) error {
 		b := v.BanksWith(ReadRoles[gen.TypeCustomer]...)
 		switch {
 		case b.All:
-		case v.Kind == access.KindUser: // a user reads the customers it is linked to (OBP "customers of the current user")
+		case v.Kind == access.KindUser && ownCustomers(ctx): // a user reads the customers it is linked to (OBP "customers of the current user")
 			own := customer.HasUserLinksWith(usercustomerlink.UserID(v.ID))
 			if len(b.IDs) > 0 {
 				own = customer.Or(own, customer.BankIDIn(b.IDs...))
@@ -139,7 +139,7 @@ func readRule(ctx context.Context, q ent.Query) error {
 		b := v.BanksWith(ReadRoles[gen.TypeCustomerAttribute]...)
 		switch {
 		case b.All:
-		case v.Kind == access.KindUser: // …and those customers' attributes
+		case v.Kind == access.KindUser && ownCustomers(ctx): // …and those customers' attributes
 			own := customer.HasUserLinksWith(usercustomerlink.UserID(v.ID))
 			if len(b.IDs) > 0 {
 				own = customer.Or(own, customer.BankIDIn(b.IDs...))
@@ -224,6 +224,19 @@ func Firehose(ctx context.Context) context.Context {
 }
 
 func firehose(ctx context.Context) bool { b, _ := ctx.Value(firehoseKey{}).(bool); return b }
+
+type ownCustomersKey struct{}
+
+// OwnCustomers marks ctx's reads as OBP's "customers of the current user":
+// a user reads there, without any role, the customers it is linked to
+// (UserCustomerLink), their attributes and their banks. Elsewhere a user
+// needs the read roles like any caller, so a link alone opens no other
+// door. Linking oneself needs CanGetCustomer (UserCustomerLink's rules).
+func OwnCustomers(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownCustomersKey{}, true)
+}
+
+func ownCustomers(ctx context.Context) bool { b, _ := ctx.Value(ownCustomersKey{}).(bool); return b }
 
 // banks returns the banks where v may read typ, or FORBIDDEN when there
 // are none.
