@@ -72,3 +72,30 @@ func TestSecurityLinkedUser(t *testing.T) {
 		require.Contains(t, string(res.body), `"FORBIDDEN"`)
 	})
 }
+
+// TestSecurityProductRoleAlone checks that reading a customer's products
+// needs the product role only (ent's ReadRoles), not CanGetCustomer, and
+// that it shows nothing of another bank.
+func TestSecurityProductRoleAlone(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client(t, e.A, allBankRoles(e.A)...)
+	res := e.call(t, http.MethodPost, "/roles/customers", admin, map[string]any{
+		"entityId": "0d3c7c1e-6a55-4b7f-9a1e-3f1f2d4c5b6a", "entityType": "NATURAL_PERSON"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	id := res.object(t)["customerId"].(string)
+	res = e.call(t, http.MethodPost, "/customers/"+id+"/products", admin, map[string]any{"productCode": "WALLET"},
+		"Requestor-ID", "5b1f0f3e-2c1a-4f7e-9a43-0d6c8f1e2a11")
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+
+	products := e.client(t, e.A, at(e.A, access.CanGetCustomerProduct)...)
+	res = e.call(t, http.MethodGet, "/customers/"+id+"/products", products, nil)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	var list []map[string]any
+	res.decode(t, &list)
+	require.Len(t, list, 1)
+	require.Equal(t, "WALLET", list[0]["productCode"])
+
+	other := e.client(t, e.B, at(e.B, access.CanGetCustomerProduct, access.CanGetCustomer)...)
+	res = e.call(t, http.MethodGet, "/customers/"+id+"/products", other, nil)
+	require.Equal(t, http.StatusNotFound, res.status, "%s", res.body)
+}

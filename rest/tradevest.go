@@ -738,7 +738,7 @@ func (a *api) tvGetCustomer(w http.ResponseWriter, r *http.Request) {
 
 // tvNotFound words ent's not-found error of a path id for this family.
 func tvNotFound(err error, what string) error {
-	if ent.IsNotFound(err) {
+	if ent.IsNotFound(err) || apperrCode(err) == apperr.NotFound {
 		return &tvFail{status: http.StatusNotFound, message: what + " not found"}
 	}
 	return err
@@ -832,8 +832,9 @@ func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
 		q.Where(product.Iban(s))
 	}
 	// The customer must exist for the caller: an unknown one (or another
-	// bank's) is 404, not an empty list.
-	if _, err := a.Client.Customer.Query().Where(customer.ID(id)).OnlyID(ctx); err != nil {
+	// bank's) is 404, not an empty list. ent's CustomerRef answers that
+	// without CanGetCustomer: reading products needs CanGetCustomerProduct only.
+	if _, err := schema.CustomerRef(ctx, a.Client, id); err != nil {
 		return nil, tvNotFound(err, "customer")
 	}
 	rows, err := q.Order(product.ByCreatedAt(sql.OrderDesc()), product.ByID(sql.OrderDesc())).All(ctx)
