@@ -157,6 +157,12 @@ func (a *api) inTx(ctx context.Context, fn func(tx *ent.Client) error) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback() // never leave a transaction (SQLite's write lock) open
+			panic(p)
+		}
+	}()
 	if err := fn(tx.Client()); err != nil {
 		return errors.Join(err, tx.Rollback())
 	}

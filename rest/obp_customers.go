@@ -630,6 +630,10 @@ const obpQueryDate = "2006-01-02T15:04:05.000Z0700"
 // firehose; every other query parameter filters on customer attributes.
 var obpFirehoseParams = []string{"limit", "offset", "sort_direction", "from_date", "to_date"}
 
+// obpFirehoseMaxLimit bounds one firehose page (OBP sets no bound; one
+// request must not dump a whole bank: page with offset).
+const obpFirehoseMaxLimit = 1000
+
 // obpParam is the value of an OBP query parameter, under its name or its
 // obp_-prefixed alias (the alias wins).
 func obpParam(r *http.Request, name string) (string, bool) {
@@ -698,6 +702,10 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			bad(obpLimit)
+			return
+		}
+		if n > obpFirehoseMaxLimit {
+			bad(obpLimit + " The largest limit is " + strconv.Itoa(obpFirehoseMaxLimit) + ".")
 			return
 		}
 		limit = n

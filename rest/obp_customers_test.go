@@ -616,6 +616,7 @@ func TestObpCustomerFirehose(t *testing.T) {
 		bad("obp_offset=x", "OBP-10024: wrong value for obp_offset parameter. Please send a positive integer (=>0)!")
 		bad("limit=0", "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!")
 		bad("limit=ten", "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!")
+		bad("limit=1001", "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)! The largest limit is 1000.")
 		bad("from_date=2020-01-01", "OBP-10026: Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'!")
 		bad("to_date=2020-01-01T00:00:00Z", "OBP-10026: Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'!")
 	})

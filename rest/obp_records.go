@@ -103,14 +103,6 @@ func (o *obpCall) obpRecRequired(body any, caseClass string) bool {
 	return true
 }
 
-// obpRecDeref is *p, or "" for nil.
-func obpRecDeref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 // obpRecFailData answers a failed ent operation of a record route: a
 // record that is not there (or not the customer's, or of another tenant)
 // is OBP's chained not-found (notFound, under OBP-50200) when notFound is
