@@ -406,10 +406,20 @@ func (a *api) obpRecDeleteTaxResidence(w http.ResponseWriter, r *http.Request) {
 // left out; when given it must be the path customer's (§5.11).
 type obpRecSocialHandleBody struct {
 	CustomerNumber *string `json:"customer_number"`
-	Type           string  `json:"type"`
-	Handle         string  `json:"handle"`
+	Type           *string `json:"type"`
+	Handle         *string `json:"handle"`
 	DateAdded      OBPDate `json:"date_added"`
 	DateActivated  OBPDate `json:"date_activated"`
+}
+
+// complete is OBP's extraction of SocialMediaJSON: type and handle are
+// required (a missing one is the bare OBP-10001, as bad JSON); the dates
+// may be left out (date_added is then now).
+func (b *obpRecSocialHandleBody) complete(o *obpCall) bool {
+	if b.Type == nil || b.Handle == nil {
+		return o.fail(http.StatusBadRequest, obpInvalidJSONFormat)
+	}
+	return true
 }
 
 // obpRecSocialHandle is SocialMediaJSON in the list.
@@ -428,7 +438,7 @@ type obpRecSocialHandle struct {
 func (a *api) obpRecCreateSocialHandle(w http.ResponseWriter, r *http.Request) {
 	o := a.obp(w, r)
 	var body obpRecSocialHandleBody
-	if !o.auth() || !o.obpRecDecodeBare(&body) || !o.bankFormat() || !o.requireBank() ||
+	if !o.auth() || !o.obpRecDecodeBare(&body) || !body.complete(o) || !o.bankFormat() || !o.requireBank() ||
 		!o.need(schema.WriteRoles[gen.TypeSocialHandle][ent.OpCreate]) {
 		return
 	}
@@ -442,7 +452,7 @@ func (a *api) obpRecCreateSocialHandle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := a.inTx(o.ctx, func(tx *gen.Client) error {
-		c := tx.SocialHandle.Create().SetCustomerID(cu.ID).SetType(body.Type).SetHandle(body.Handle).
+		c := tx.SocialHandle.Create().SetCustomerID(cu.ID).SetType(*body.Type).SetHandle(*body.Handle).
 			SetNillableDateActivated(body.DateActivated.Ptr())
 		if body.DateAdded.Set {
 			c.SetDateAdded(body.DateAdded.Time)

@@ -452,6 +452,10 @@ func TestObpRecordSocialHandles(t *testing.T) {
 			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"date_added": "yesterday"}),
 			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
+		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "twitter"}),
+			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
+		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"handle": "@a"}),
+			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+"bad!bank/customers/"+cust.ID.String()+"/social_media_handles", getOnly, body),
 			http.StatusBadRequest, "OBP-30111: Invalid Bank Id. The BANK_ID should only contain 0-9/a-z/A-Z/'-'/'.'/'_', the length should be smaller than 255.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, tokB, body), http.StatusNotFound, obpRecBankNotFound(bankA))
@@ -467,7 +471,7 @@ func TestObpRecordSocialHandles(t *testing.T) {
 			http.StatusBadRequest, "OBP-10020: Incorrect json. ")
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "x", "handle": strings.Repeat("h", 65)}),
 			http.StatusBadRequest, "OBP-10020: Incorrect json. ")
-		obpRecErrPrefix(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "x"}),
+		obpRecErrPrefix(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "x", "handle": ""}),
 			http.StatusBadRequest, "OBP-10020: Incorrect json. ")
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "twitter", "handle": "@alice"}),
 			http.StatusBadRequest, "OBP-50200: ")
