@@ -18,7 +18,6 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
-	"custgraph/internal/authn"
 )
 
 // This file serves bankingservice.ai's customer routes (rest-compat §1, §5
@@ -156,30 +155,15 @@ func bsaiWriteError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, bsaiErrorBody{Status: status, Error: code, Message: msg})
 }
 
-// bsaiChallenge sets the WWW-Authenticate header of a 401 (RFC 6750): the
-// authentication service's challenge, which names the error of a refused
-// token.
-func (a *api) bsaiChallenge(w http.ResponseWriter, err error) {
-	if a.Auth != nil {
-		a.Auth.Challenge(w, err)
-		return
-	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="custgraph"`)
-}
-
 // bsaiUnauthorized answers refused credentials (a garbage, expired or
 // revoked token): 401 with the challenge; 500 when checking them failed.
 func (a *api) bsaiUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+	msg, internal := refusal(err)
+	if internal {
 		bsaiWriteError(w, http.StatusInternalServerError, "internal_error", "internal error")
 		return
 	}
-	a.bsaiChallenge(w, err)
-	msg := "the access token was refused"
-	var ae *authn.AuthError
-	if errors.As(err, &ae) && ae.Description != "" {
-		msg += ": " + ae.Description
-	}
+	a.challenge(w, err)
 	bsaiWriteError(w, http.StatusUnauthorized, "unauthorized", msg)
 }
 
@@ -218,7 +202,7 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 	case apperr.Conflict:
 		bsaiWriteError(w, http.StatusConflict, "conflict", msg)
 	case apperr.Unauthenticated:
-		a.bsaiChallenge(w, nil)
+		a.challenge(w, nil)
 		bsaiWriteError(w, http.StatusUnauthorized, "unauthorized", msg)
 	case apperr.Forbidden:
 		if len(e.Roles) > 0 {
@@ -242,7 +226,7 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 // code, is 404). It writes the error and returns nil when it fails.
 func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request) *ent.Bank {
 	if access.FromContext(r.Context()) == nil {
-		a.bsaiChallenge(w, nil)
+		a.challenge(w, nil)
 		bsaiWriteError(w, http.StatusUnauthorized, "unauthorized",
 			"authentication is required: send Authorization: Bearer <access token>")
 		return nil

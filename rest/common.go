@@ -231,9 +231,6 @@ func (u *UUID) UnmarshalJSON(data []byte) error {
 
 func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
-// apperrAs is errors.As, named for reading in the families' 401 handlers.
-func apperrAs[T error](err error, target *T) bool { return errors.As(err, target) }
-
 // apperrCode is the client-facing code of err, if it carries one.
 func apperrCode(err error) apperr.Code {
 	if e, ok := apperr.As(err); ok {

@@ -14,7 +14,6 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
-	"custgraph/internal/authn"
 	"custgraph/internal/validate"
 )
 
@@ -55,6 +54,9 @@ const (
 	obpNotFoundURL              = "OBP-10404: 404 Not Found. The server could not find the requested URI. Please double check your URL, headers and body. Note: the Content-Type header MUST be application/json for POST and PUT requests."
 )
 
+// obpChallenge is OBP's WWW-Authenticate header of a 401.
+const obpChallenge = `OAuth realm="custgraph", Bearer realm="custgraph", DirectLogin realm="custgraph"`
+
 // obpChain joins OBP failures the way OBP does, outermost first.
 func obpChain(msgs ...string) string { return strings.Join(msgs, " <- ") }
 
@@ -71,7 +73,7 @@ func writeOBPError(w http.ResponseWriter, status int, msg string) {
 	case strings.Contains(msg, "OBP-20001"):
 		status = http.StatusUnauthorized
 		if len(w.Header().Values("WWW-Authenticate")) == 0 {
-			w.Header().Set("WWW-Authenticate", `OAuth realm="custgraph", Bearer realm="custgraph", DirectLogin realm="custgraph"`)
+			w.Header().Set("WWW-Authenticate", obpChallenge)
 		}
 	case strings.Contains(msg, "OBP-20006"):
 		status = http.StatusForbidden
@@ -81,17 +83,13 @@ func writeOBPError(w http.ResponseWriter, status int, msg string) {
 
 // obpUnauthorized answers refused credentials on OBP routes.
 func (a *api) obpUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+	msg, internal := refusal(err)
+	if internal {
 		writeOBPError(w, http.StatusInternalServerError, obpUnexpected)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", `OAuth realm="custgraph", Bearer realm="custgraph", DirectLogin realm="custgraph"`)
-	msg := obpNotLoggedIn
-	var ae *authn.AuthError
-	if apperrAs(err, &ae) {
-		msg += " " + ae.Description
-	}
-	writeOBPError(w, http.StatusUnauthorized, msg)
+	w.Header().Set("WWW-Authenticate", obpChallenge)
+	writeOBPError(w, http.StatusUnauthorized, obpNotLoggedIn+" "+msg)
 }
 
 // obpCall is one OBP request on its way through OBP's checks. Each check

@@ -14,12 +14,14 @@
 package rest
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"custgraph/ent"
+	"custgraph/internal/apperr"
 	"custgraph/internal/authn"
 )
 
@@ -73,4 +75,29 @@ func (a *api) authenticate(unauthorized func(w http.ResponseWriter, r *http.Requ
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// challenge sets the WWW-Authenticate header of a 401 (RFC 6750): the
+// authentication service's challenge, which names the error of a refused
+// token (err; nil for a request without credentials).
+func (a *api) challenge(w http.ResponseWriter, err error) {
+	if a.Auth != nil {
+		a.Auth.Challenge(w, err)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="custgraph"`)
+}
+
+// refusal is what a family says of refused credentials, and whether the
+// refusal is the server's failure to check them (a 500, logged by authn).
+func refusal(err error) (msg string, internal bool) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+		return "", true
+	}
+	msg = "the access token was refused"
+	var ae *authn.AuthError
+	if errors.As(err, &ae) && ae.Description != "" {
+		msg += ": " + ae.Description
+	}
+	return msg, false
 }

@@ -41,7 +41,6 @@ import (
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
-	"custgraph/internal/authn"
 	"custgraph/internal/filters"
 )
 
@@ -314,33 +313,20 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 func (a *api) tvWriteErr(w http.ResponseWriter, r *http.Request, err error) {
 	f := a.tvFailOf(r, err)
 	if f.status == http.StatusUnauthorized {
-		a.tvChallenge(w, nil)
+		a.challenge(w, nil)
 	}
 	f.write(w, r)
-}
-
-// tvChallenge sets the WWW-Authenticate header of a 401 (RFC 6750).
-func (a *api) tvChallenge(w http.ResponseWriter, err error) {
-	if a.Auth != nil {
-		a.Auth.Challenge(w, err)
-		return
-	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="custgraph"`)
 }
 
 // tvUnauthorized answers refused credentials: 401 with the challenge; 500
 // when checking them failed.
 func (a *api) tvUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+	msg, internal := refusal(err)
+	if internal {
 		(&tvFail{status: http.StatusInternalServerError, message: "internal error"}).write(w, r)
 		return
 	}
-	a.tvChallenge(w, err)
-	msg := "the access token was refused"
-	var ae *authn.AuthError
-	if errors.As(err, &ae) && ae.Description != "" {
-		msg += ": " + ae.Description
-	}
+	a.challenge(w, err)
 	(&tvFail{status: http.StatusUnauthorized, message: msg}).write(w, r)
 }
 
@@ -350,7 +336,7 @@ func (a *api) tvUnauthorized(w http.ResponseWriter, r *http.Request, err error) 
 func (a *api) tvViewer(w http.ResponseWriter, r *http.Request) *access.Viewer {
 	v := access.FromContext(r.Context())
 	if v == nil {
-		a.tvChallenge(w, nil)
+		a.challenge(w, nil)
 		(&tvFail{status: http.StatusUnauthorized,
 			message: "authentication is required: send Authorization: Bearer <access token>"}).write(w, r)
 	}
