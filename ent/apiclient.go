@@ -35,6 +35,8 @@ type APIClient struct {
 	ExternalSubject *string `json:"external_subject,omitempty"`
 	// A disabled client gets no tokens, and its tokens are refused.
 	Disabled bool `json:"disabled,omitempty"`
+	// Bumped when the secret or password changes; tokens issued before are refused.
+	CredentialGeneration int `json:"credential_generation,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the APIClientQuery when eager-loading is set.
 	Edges        APIClientEdges `json:"edges"`
@@ -85,6 +87,8 @@ func (*APIClient) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case apiclient.FieldDisabled:
 			values[i] = new(sql.NullBool)
+		case apiclient.FieldCredentialGeneration:
+			values[i] = new(sql.NullInt64)
 		case apiclient.FieldClientID, apiclient.FieldSecretHash, apiclient.FieldName, apiclient.FieldExternalSubject:
 			values[i] = new(sql.NullString)
 		case apiclient.FieldCreatedAt, apiclient.FieldUpdatedAt:
@@ -162,6 +166,12 @@ func (_m *APIClient) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Disabled = value.Bool
 			}
+		case apiclient.FieldCredentialGeneration:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field credential_generation", values[i])
+			} else if value.Valid {
+				_m.CredentialGeneration = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -234,6 +244,9 @@ func (_m *APIClient) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("disabled=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Disabled))
+	builder.WriteString(", ")
+	builder.WriteString("credential_generation=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CredentialGeneration))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -111,6 +111,20 @@ func (_c *APIClientCreate) SetNillableDisabled(v *bool) *APIClientCreate {
 	return _c
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (_c *APIClientCreate) SetCredentialGeneration(v int) *APIClientCreate {
+	_c.mutation.SetCredentialGeneration(v)
+	return _c
+}
+
+// SetNillableCredentialGeneration sets the "credential_generation" field if the given value is not nil.
+func (_c *APIClientCreate) SetNillableCredentialGeneration(v *int) *APIClientCreate {
+	if v != nil {
+		_c.SetCredentialGeneration(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *APIClientCreate) SetID(v uuid.UUID) *APIClientCreate {
 	_c.mutation.SetID(v)
@@ -200,6 +214,10 @@ func (_c *APIClientCreate) defaults() error {
 		v := apiclient.DefaultDisabled
 		_c.mutation.SetDisabled(v)
 	}
+	if _, ok := _c.mutation.CredentialGeneration(); !ok {
+		v := apiclient.DefaultCredentialGeneration
+		_c.mutation.SetCredentialGeneration(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if apiclient.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized apiclient.DefaultID (forgotten import ent/runtime?)")
@@ -249,6 +267,14 @@ func (_c *APIClientCreate) check() error {
 	}
 	if _, ok := _c.mutation.Disabled(); !ok {
 		return &ValidationError{Name: "disabled", err: errors.New(`ent: missing required field "APIClient.disabled"`)}
+	}
+	if _, ok := _c.mutation.CredentialGeneration(); !ok {
+		return &ValidationError{Name: "credential_generation", err: errors.New(`ent: missing required field "APIClient.credential_generation"`)}
+	}
+	if v, ok := _c.mutation.CredentialGeneration(); ok {
+		if err := apiclient.CredentialGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "credential_generation", err: fmt.Errorf(`ent: validator failed for field "APIClient.credential_generation": %w`, err)}
+		}
 	}
 	return nil
 }
@@ -312,6 +338,10 @@ func (_c *APIClientCreate) createSpec() (*APIClient, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Disabled(); ok {
 		_spec.SetField(apiclient.FieldDisabled, field.TypeBool, value)
 		_node.Disabled = value
+	}
+	if value, ok := _c.mutation.CredentialGeneration(); ok {
+		_spec.SetField(apiclient.FieldCredentialGeneration, field.TypeInt, value)
+		_node.CredentialGeneration = value
 	}
 	if nodes := _c.mutation.BankIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

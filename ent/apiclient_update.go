@@ -99,6 +99,27 @@ func (_u *APIClientUpdate) SetNillableDisabled(v *bool) *APIClientUpdate {
 	return _u
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (_u *APIClientUpdate) SetCredentialGeneration(v int) *APIClientUpdate {
+	_u.mutation.ResetCredentialGeneration()
+	_u.mutation.SetCredentialGeneration(v)
+	return _u
+}
+
+// SetNillableCredentialGeneration sets the "credential_generation" field if the given value is not nil.
+func (_u *APIClientUpdate) SetNillableCredentialGeneration(v *int) *APIClientUpdate {
+	if v != nil {
+		_u.SetCredentialGeneration(*v)
+	}
+	return _u
+}
+
+// AddCredentialGeneration adds value to the "credential_generation" field.
+func (_u *APIClientUpdate) AddCredentialGeneration(v int) *APIClientUpdate {
+	_u.mutation.AddCredentialGeneration(v)
+	return _u
+}
+
 // AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
 func (_u *APIClientUpdate) AddEntitlementIDs(ids ...uuid.UUID) *APIClientUpdate {
 	_u.mutation.AddEntitlementIDs(ids...)
@@ -199,6 +220,11 @@ func (_u *APIClientUpdate) check() error {
 			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "APIClient.external_subject": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CredentialGeneration(); ok {
+		if err := apiclient.CredentialGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "credential_generation", err: fmt.Errorf(`ent: validator failed for field "APIClient.credential_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -237,6 +263,12 @@ func (_u *APIClientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(apiclient.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CredentialGeneration(); ok {
+		_spec.SetField(apiclient.FieldCredentialGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialGeneration(); ok {
+		_spec.AddField(apiclient.FieldCredentialGeneration, field.TypeInt, value)
 	}
 	if _u.mutation.EntitlementsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -373,6 +405,27 @@ func (_u *APIClientUpdateOne) SetNillableDisabled(v *bool) *APIClientUpdateOne {
 	return _u
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (_u *APIClientUpdateOne) SetCredentialGeneration(v int) *APIClientUpdateOne {
+	_u.mutation.ResetCredentialGeneration()
+	_u.mutation.SetCredentialGeneration(v)
+	return _u
+}
+
+// SetNillableCredentialGeneration sets the "credential_generation" field if the given value is not nil.
+func (_u *APIClientUpdateOne) SetNillableCredentialGeneration(v *int) *APIClientUpdateOne {
+	if v != nil {
+		_u.SetCredentialGeneration(*v)
+	}
+	return _u
+}
+
+// AddCredentialGeneration adds value to the "credential_generation" field.
+func (_u *APIClientUpdateOne) AddCredentialGeneration(v int) *APIClientUpdateOne {
+	_u.mutation.AddCredentialGeneration(v)
+	return _u
+}
+
 // AddEntitlementIDs adds the "entitlements" edge to the Entitlement entity by IDs.
 func (_u *APIClientUpdateOne) AddEntitlementIDs(ids ...uuid.UUID) *APIClientUpdateOne {
 	_u.mutation.AddEntitlementIDs(ids...)
@@ -486,6 +539,11 @@ func (_u *APIClientUpdateOne) check() error {
 			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "APIClient.external_subject": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CredentialGeneration(); ok {
+		if err := apiclient.CredentialGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "credential_generation", err: fmt.Errorf(`ent: validator failed for field "APIClient.credential_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -541,6 +599,12 @@ func (_u *APIClientUpdateOne) sqlSave(ctx context.Context) (_node *APIClient, er
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(apiclient.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CredentialGeneration(); ok {
+		_spec.SetField(apiclient.FieldCredentialGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialGeneration(); ok {
+		_spec.AddField(apiclient.FieldCredentialGeneration, field.TypeInt, value)
 	}
 	if _u.mutation.EntitlementsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -41,14 +41,15 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "APIClient",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			apiclient.FieldCreatedAt:       {Type: field.TypeTime, Column: apiclient.FieldCreatedAt},
-			apiclient.FieldUpdatedAt:       {Type: field.TypeTime, Column: apiclient.FieldUpdatedAt},
-			apiclient.FieldClientID:        {Type: field.TypeString, Column: apiclient.FieldClientID},
-			apiclient.FieldSecretHash:      {Type: field.TypeString, Column: apiclient.FieldSecretHash},
-			apiclient.FieldName:            {Type: field.TypeString, Column: apiclient.FieldName},
-			apiclient.FieldBankID:          {Type: field.TypeUUID, Column: apiclient.FieldBankID},
-			apiclient.FieldExternalSubject: {Type: field.TypeString, Column: apiclient.FieldExternalSubject},
-			apiclient.FieldDisabled:        {Type: field.TypeBool, Column: apiclient.FieldDisabled},
+			apiclient.FieldCreatedAt:            {Type: field.TypeTime, Column: apiclient.FieldCreatedAt},
+			apiclient.FieldUpdatedAt:            {Type: field.TypeTime, Column: apiclient.FieldUpdatedAt},
+			apiclient.FieldClientID:             {Type: field.TypeString, Column: apiclient.FieldClientID},
+			apiclient.FieldSecretHash:           {Type: field.TypeString, Column: apiclient.FieldSecretHash},
+			apiclient.FieldName:                 {Type: field.TypeString, Column: apiclient.FieldName},
+			apiclient.FieldBankID:               {Type: field.TypeUUID, Column: apiclient.FieldBankID},
+			apiclient.FieldExternalSubject:      {Type: field.TypeString, Column: apiclient.FieldExternalSubject},
+			apiclient.FieldDisabled:             {Type: field.TypeBool, Column: apiclient.FieldDisabled},
+			apiclient.FieldCredentialGeneration: {Type: field.TypeInt, Column: apiclient.FieldCredentialGeneration},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -363,14 +364,15 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "User",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			user.FieldCreatedAt:       {Type: field.TypeTime, Column: user.FieldCreatedAt},
-			user.FieldUpdatedAt:       {Type: field.TypeTime, Column: user.FieldUpdatedAt},
-			user.FieldUsername:        {Type: field.TypeString, Column: user.FieldUsername},
-			user.FieldEmail:           {Type: field.TypeString, Column: user.FieldEmail},
-			user.FieldDisplayName:     {Type: field.TypeString, Column: user.FieldDisplayName},
-			user.FieldPasswordHash:    {Type: field.TypeString, Column: user.FieldPasswordHash},
-			user.FieldExternalSubject: {Type: field.TypeString, Column: user.FieldExternalSubject},
-			user.FieldDisabled:        {Type: field.TypeBool, Column: user.FieldDisabled},
+			user.FieldCreatedAt:            {Type: field.TypeTime, Column: user.FieldCreatedAt},
+			user.FieldUpdatedAt:            {Type: field.TypeTime, Column: user.FieldUpdatedAt},
+			user.FieldUsername:             {Type: field.TypeString, Column: user.FieldUsername},
+			user.FieldEmail:                {Type: field.TypeString, Column: user.FieldEmail},
+			user.FieldDisplayName:          {Type: field.TypeString, Column: user.FieldDisplayName},
+			user.FieldPasswordHash:         {Type: field.TypeString, Column: user.FieldPasswordHash},
+			user.FieldExternalSubject:      {Type: field.TypeString, Column: user.FieldExternalSubject},
+			user.FieldDisabled:             {Type: field.TypeBool, Column: user.FieldDisabled},
+			user.FieldCredentialGeneration: {Type: field.TypeInt, Column: user.FieldCredentialGeneration},
 		},
 	}
 	graph.Nodes[15] = &sqlgraph.Node{
@@ -839,6 +841,11 @@ func (f *APIClientFilter) WhereExternalSubject(p entql.StringP) {
 // WhereDisabled applies the entql bool predicate on the disabled field.
 func (f *APIClientFilter) WhereDisabled(p entql.BoolP) {
 	f.Where(p.Field(apiclient.FieldDisabled))
+}
+
+// WhereCredentialGeneration applies the entql int predicate on the credential_generation field.
+func (f *APIClientFilter) WhereCredentialGeneration(p entql.IntP) {
+	f.Where(p.Field(apiclient.FieldCredentialGeneration))
 }
 
 // WhereHasBank applies a predicate to check if query has an edge bank.
@@ -2463,6 +2470,11 @@ func (f *UserFilter) WhereExternalSubject(p entql.StringP) {
 // WhereDisabled applies the entql bool predicate on the disabled field.
 func (f *UserFilter) WhereDisabled(p entql.BoolP) {
 	f.Where(p.Field(user.FieldDisabled))
+}
+
+// WhereCredentialGeneration applies the entql int predicate on the credential_generation field.
+func (f *UserFilter) WhereCredentialGeneration(p entql.IntP) {
+	f.Where(p.Field(user.FieldCredentialGeneration))
 }
 
 // WhereHasCustomerLinks applies a predicate to check if query has an edge customer_links.

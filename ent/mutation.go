@@ -62,25 +62,27 @@ const (
 // APIClientMutation represents an operation that mutates the APIClient nodes in the graph.
 type APIClientMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *uuid.UUID
-	created_at          *time.Time
-	updated_at          *time.Time
-	client_id           *string
-	secret_hash         *string
-	name                *string
-	external_subject    *string
-	disabled            *bool
-	clearedFields       map[string]struct{}
-	bank                *uuid.UUID
-	clearedbank         bool
-	entitlements        map[uuid.UUID]struct{}
-	removedentitlements map[uuid.UUID]struct{}
-	clearedentitlements bool
-	done                bool
-	oldValue            func(context.Context) (*APIClient, error)
-	predicates          []predicate.APIClient
+	op                       Op
+	typ                      string
+	id                       *uuid.UUID
+	created_at               *time.Time
+	updated_at               *time.Time
+	client_id                *string
+	secret_hash              *string
+	name                     *string
+	external_subject         *string
+	disabled                 *bool
+	credential_generation    *int
+	addcredential_generation *int
+	clearedFields            map[string]struct{}
+	bank                     *uuid.UUID
+	clearedbank              bool
+	entitlements             map[uuid.UUID]struct{}
+	removedentitlements      map[uuid.UUID]struct{}
+	clearedentitlements      bool
+	done                     bool
+	oldValue                 func(context.Context) (*APIClient, error)
+	predicates               []predicate.APIClient
 }
 
 var _ ent.Mutation = (*APIClientMutation)(nil)
@@ -501,6 +503,62 @@ func (m *APIClientMutation) ResetDisabled() {
 	m.disabled = nil
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (m *APIClientMutation) SetCredentialGeneration(i int) {
+	m.credential_generation = &i
+	m.addcredential_generation = nil
+}
+
+// CredentialGeneration returns the value of the "credential_generation" field in the mutation.
+func (m *APIClientMutation) CredentialGeneration() (r int, exists bool) {
+	v := m.credential_generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCredentialGeneration returns the old "credential_generation" field's value of the APIClient entity.
+// If the APIClient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIClientMutation) OldCredentialGeneration(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCredentialGeneration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCredentialGeneration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCredentialGeneration: %w", err)
+	}
+	return oldValue.CredentialGeneration, nil
+}
+
+// AddCredentialGeneration adds i to the "credential_generation" field.
+func (m *APIClientMutation) AddCredentialGeneration(i int) {
+	if m.addcredential_generation != nil {
+		*m.addcredential_generation += i
+	} else {
+		m.addcredential_generation = &i
+	}
+}
+
+// AddedCredentialGeneration returns the value that was added to the "credential_generation" field in this mutation.
+func (m *APIClientMutation) AddedCredentialGeneration() (r int, exists bool) {
+	v := m.addcredential_generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCredentialGeneration resets all changes to the "credential_generation" field.
+func (m *APIClientMutation) ResetCredentialGeneration() {
+	m.credential_generation = nil
+	m.addcredential_generation = nil
+}
+
 // ClearBank clears the "bank" edge to the Bank entity.
 func (m *APIClientMutation) ClearBank() {
 	m.clearedbank = true
@@ -616,7 +674,7 @@ func (m *APIClientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *APIClientMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, apiclient.FieldCreatedAt)
 	}
@@ -640,6 +698,9 @@ func (m *APIClientMutation) Fields() []string {
 	}
 	if m.disabled != nil {
 		fields = append(fields, apiclient.FieldDisabled)
+	}
+	if m.credential_generation != nil {
+		fields = append(fields, apiclient.FieldCredentialGeneration)
 	}
 	return fields
 }
@@ -665,6 +726,8 @@ func (m *APIClientMutation) Field(name string) (ent.Value, bool) {
 		return m.ExternalSubject()
 	case apiclient.FieldDisabled:
 		return m.Disabled()
+	case apiclient.FieldCredentialGeneration:
+		return m.CredentialGeneration()
 	}
 	return nil, false
 }
@@ -690,6 +753,8 @@ func (m *APIClientMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldExternalSubject(ctx)
 	case apiclient.FieldDisabled:
 		return m.OldDisabled(ctx)
+	case apiclient.FieldCredentialGeneration:
+		return m.OldCredentialGeneration(ctx)
 	}
 	return nil, fmt.Errorf("unknown APIClient field %s", name)
 }
@@ -755,6 +820,13 @@ func (m *APIClientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabled(v)
 		return nil
+	case apiclient.FieldCredentialGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCredentialGeneration(v)
+		return nil
 	}
 	return fmt.Errorf("unknown APIClient field %s", name)
 }
@@ -762,13 +834,21 @@ func (m *APIClientMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *APIClientMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addcredential_generation != nil {
+		fields = append(fields, apiclient.FieldCredentialGeneration)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *APIClientMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case apiclient.FieldCredentialGeneration:
+		return m.AddedCredentialGeneration()
+	}
 	return nil, false
 }
 
@@ -777,6 +857,13 @@ func (m *APIClientMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *APIClientMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case apiclient.FieldCredentialGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCredentialGeneration(v)
+		return nil
 	}
 	return fmt.Errorf("unknown APIClient numeric field %s", name)
 }
@@ -842,6 +929,9 @@ func (m *APIClientMutation) ResetField(name string) error {
 		return nil
 	case apiclient.FieldDisabled:
 		m.ResetDisabled()
+		return nil
+	case apiclient.FieldCredentialGeneration:
+		m.ResetCredentialGeneration()
 		return nil
 	}
 	return fmt.Errorf("unknown APIClient field %s", name)
@@ -14820,27 +14910,29 @@ func (m *TaxResidenceMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op                    Op
-	typ                   string
-	id                    *uuid.UUID
-	created_at            *time.Time
-	updated_at            *time.Time
-	username              *string
-	email                 *string
-	display_name          *string
-	password_hash         *string
-	external_subject      *string
-	disabled              *bool
-	clearedFields         map[string]struct{}
-	customer_links        map[uuid.UUID]struct{}
-	removedcustomer_links map[uuid.UUID]struct{}
-	clearedcustomer_links bool
-	entitlements          map[uuid.UUID]struct{}
-	removedentitlements   map[uuid.UUID]struct{}
-	clearedentitlements   bool
-	done                  bool
-	oldValue              func(context.Context) (*User, error)
-	predicates            []predicate.User
+	op                       Op
+	typ                      string
+	id                       *uuid.UUID
+	created_at               *time.Time
+	updated_at               *time.Time
+	username                 *string
+	email                    *string
+	display_name             *string
+	password_hash            *string
+	external_subject         *string
+	disabled                 *bool
+	credential_generation    *int
+	addcredential_generation *int
+	clearedFields            map[string]struct{}
+	customer_links           map[uuid.UUID]struct{}
+	removedcustomer_links    map[uuid.UUID]struct{}
+	clearedcustomer_links    bool
+	entitlements             map[uuid.UUID]struct{}
+	removedentitlements      map[uuid.UUID]struct{}
+	clearedentitlements      bool
+	done                     bool
+	oldValue                 func(context.Context) (*User, error)
+	predicates               []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -15287,6 +15379,62 @@ func (m *UserMutation) ResetDisabled() {
 	m.disabled = nil
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (m *UserMutation) SetCredentialGeneration(i int) {
+	m.credential_generation = &i
+	m.addcredential_generation = nil
+}
+
+// CredentialGeneration returns the value of the "credential_generation" field in the mutation.
+func (m *UserMutation) CredentialGeneration() (r int, exists bool) {
+	v := m.credential_generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCredentialGeneration returns the old "credential_generation" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldCredentialGeneration(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCredentialGeneration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCredentialGeneration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCredentialGeneration: %w", err)
+	}
+	return oldValue.CredentialGeneration, nil
+}
+
+// AddCredentialGeneration adds i to the "credential_generation" field.
+func (m *UserMutation) AddCredentialGeneration(i int) {
+	if m.addcredential_generation != nil {
+		*m.addcredential_generation += i
+	} else {
+		m.addcredential_generation = &i
+	}
+}
+
+// AddedCredentialGeneration returns the value that was added to the "credential_generation" field in this mutation.
+func (m *UserMutation) AddedCredentialGeneration() (r int, exists bool) {
+	v := m.addcredential_generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCredentialGeneration resets all changes to the "credential_generation" field.
+func (m *UserMutation) ResetCredentialGeneration() {
+	m.credential_generation = nil
+	m.addcredential_generation = nil
+}
+
 // AddCustomerLinkIDs adds the "customer_links" edge to the UserCustomerLink entity by ids.
 func (m *UserMutation) AddCustomerLinkIDs(ids ...uuid.UUID) {
 	if m.customer_links == nil {
@@ -15429,7 +15577,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -15453,6 +15601,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.disabled != nil {
 		fields = append(fields, user.FieldDisabled)
+	}
+	if m.credential_generation != nil {
+		fields = append(fields, user.FieldCredentialGeneration)
 	}
 	return fields
 }
@@ -15478,6 +15629,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.ExternalSubject()
 	case user.FieldDisabled:
 		return m.Disabled()
+	case user.FieldCredentialGeneration:
+		return m.CredentialGeneration()
 	}
 	return nil, false
 }
@@ -15503,6 +15656,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldExternalSubject(ctx)
 	case user.FieldDisabled:
 		return m.OldDisabled(ctx)
+	case user.FieldCredentialGeneration:
+		return m.OldCredentialGeneration(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -15568,6 +15723,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabled(v)
 		return nil
+	case user.FieldCredentialGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCredentialGeneration(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -15575,13 +15737,21 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *UserMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addcredential_generation != nil {
+		fields = append(fields, user.FieldCredentialGeneration)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *UserMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case user.FieldCredentialGeneration:
+		return m.AddedCredentialGeneration()
+	}
 	return nil, false
 }
 
@@ -15590,6 +15760,13 @@ func (m *UserMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *UserMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case user.FieldCredentialGeneration:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCredentialGeneration(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User numeric field %s", name)
 }
@@ -15667,6 +15844,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldDisabled:
 		m.ResetDisabled()
+		return nil
+	case user.FieldCredentialGeneration:
+		m.ResetCredentialGeneration()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

@@ -146,6 +146,27 @@ func (_u *UserUpdate) SetNillableDisabled(v *bool) *UserUpdate {
 	return _u
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (_u *UserUpdate) SetCredentialGeneration(v int) *UserUpdate {
+	_u.mutation.ResetCredentialGeneration()
+	_u.mutation.SetCredentialGeneration(v)
+	return _u
+}
+
+// SetNillableCredentialGeneration sets the "credential_generation" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableCredentialGeneration(v *int) *UserUpdate {
+	if v != nil {
+		_u.SetCredentialGeneration(*v)
+	}
+	return _u
+}
+
+// AddCredentialGeneration adds value to the "credential_generation" field.
+func (_u *UserUpdate) AddCredentialGeneration(v int) *UserUpdate {
+	_u.mutation.AddCredentialGeneration(v)
+	return _u
+}
+
 // AddCustomerLinkIDs adds the "customer_links" edge to the UserCustomerLink entity by IDs.
 func (_u *UserUpdate) AddCustomerLinkIDs(ids ...uuid.UUID) *UserUpdate {
 	_u.mutation.AddCustomerLinkIDs(ids...)
@@ -292,6 +313,11 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "User.external_subject": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CredentialGeneration(); ok {
+		if err := user.CredentialGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "credential_generation", err: fmt.Errorf(`ent: validator failed for field "User.credential_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -345,6 +371,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CredentialGeneration(); ok {
+		_spec.SetField(user.FieldCredentialGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialGeneration(); ok {
+		_spec.AddField(user.FieldCredentialGeneration, field.TypeInt, value)
 	}
 	if _u.mutation.CustomerLinksCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -572,6 +604,27 @@ func (_u *UserUpdateOne) SetNillableDisabled(v *bool) *UserUpdateOne {
 	return _u
 }
 
+// SetCredentialGeneration sets the "credential_generation" field.
+func (_u *UserUpdateOne) SetCredentialGeneration(v int) *UserUpdateOne {
+	_u.mutation.ResetCredentialGeneration()
+	_u.mutation.SetCredentialGeneration(v)
+	return _u
+}
+
+// SetNillableCredentialGeneration sets the "credential_generation" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableCredentialGeneration(v *int) *UserUpdateOne {
+	if v != nil {
+		_u.SetCredentialGeneration(*v)
+	}
+	return _u
+}
+
+// AddCredentialGeneration adds value to the "credential_generation" field.
+func (_u *UserUpdateOne) AddCredentialGeneration(v int) *UserUpdateOne {
+	_u.mutation.AddCredentialGeneration(v)
+	return _u
+}
+
 // AddCustomerLinkIDs adds the "customer_links" edge to the UserCustomerLink entity by IDs.
 func (_u *UserUpdateOne) AddCustomerLinkIDs(ids ...uuid.UUID) *UserUpdateOne {
 	_u.mutation.AddCustomerLinkIDs(ids...)
@@ -731,6 +784,11 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "external_subject", err: fmt.Errorf(`ent: validator failed for field "User.external_subject": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CredentialGeneration(); ok {
+		if err := user.CredentialGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "credential_generation", err: fmt.Errorf(`ent: validator failed for field "User.credential_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -801,6 +859,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CredentialGeneration(); ok {
+		_spec.SetField(user.FieldCredentialGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialGeneration(); ok {
+		_spec.AddField(user.FieldCredentialGeneration, field.TypeInt, value)
 	}
 	if _u.mutation.CustomerLinksCleared() {
 		edge := &sqlgraph.EdgeSpec{

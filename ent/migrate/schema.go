@@ -19,6 +19,7 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 255},
 		{Name: "external_subject", Type: field.TypeString, Unique: true, Nullable: true, Size: 255},
 		{Name: "disabled", Type: field.TypeBool, Default: false},
+		{Name: "credential_generation", Type: field.TypeInt, Default: 0},
 		{Name: "bank_id", Type: field.TypeUUID, Nullable: true},
 	}
 	// APIClientsTable holds the schema information for the "api_clients" table.
@@ -29,7 +30,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "api_clients_banks_api_clients",
-				Columns:    []*schema.Column{APIClientsColumns[8]},
+				Columns:    []*schema.Column{APIClientsColumns[9]},
 				RefColumns: []*schema.Column{BanksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -804,6 +805,7 @@ var (
 		{Name: "password_hash", Type: field.TypeString, Nullable: true},
 		{Name: "external_subject", Type: field.TypeString, Unique: true, Nullable: true, Size: 255},
 		{Name: "disabled", Type: field.TypeBool, Default: false},
+		{Name: "credential_generation", Type: field.TypeInt, Default: 0},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{

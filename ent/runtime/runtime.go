@@ -44,12 +44,17 @@ func init() {
 		})
 	}
 	apiclientMixinHooks0 := apiclientMixin[0].Hooks()
+	apiclientHooks := schema.APIClient{}.Hooks()
 
 	apiclient.Hooks[1] = apiclientMixinHooks0[0]
 
 	apiclient.Hooks[2] = apiclientMixinHooks0[1]
 
 	apiclient.Hooks[3] = apiclientMixinHooks0[2]
+
+	apiclient.Hooks[4] = apiclientMixinHooks0[3]
+
+	apiclient.Hooks[5] = apiclientHooks[0]
 	apiclientMixinFields0 := apiclientMixin[0].Fields()
 	_ = apiclientMixinFields0
 	apiclientFields := schema.APIClient{}.Fields()
@@ -112,6 +117,12 @@ func init() {
 	apiclientDescDisabled := apiclientFields[5].Descriptor()
 	// apiclient.DefaultDisabled holds the default value on creation for the disabled field.
 	apiclient.DefaultDisabled = apiclientDescDisabled.Default.(bool)
+	// apiclientDescCredentialGeneration is the schema descriptor for credential_generation field.
+	apiclientDescCredentialGeneration := apiclientFields[6].Descriptor()
+	// apiclient.DefaultCredentialGeneration holds the default value on creation for the credential_generation field.
+	apiclient.DefaultCredentialGeneration = apiclientDescCredentialGeneration.Default.(int)
+	// apiclient.CredentialGenerationValidator is a validator for the "credential_generation" field. It is called by the builders before save.
+	apiclient.CredentialGenerationValidator = apiclientDescCredentialGeneration.Validators[0].(func(int) error)
 	// apiclientDescID is the schema descriptor for id field.
 	apiclientDescID := apiclientMixinFields0[0].Descriptor()
 	// apiclient.DefaultID holds the default value on creation for the id field.
@@ -135,7 +146,9 @@ func init() {
 
 	address.Hooks[3] = addressMixinHooks0[2]
 
-	address.Hooks[4] = addressHooks[0]
+	address.Hooks[4] = addressMixinHooks0[3]
+
+	address.Hooks[5] = addressHooks[0]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -241,6 +254,8 @@ func init() {
 	auditevent.Hooks[2] = auditeventMixinHooks0[1]
 
 	auditevent.Hooks[3] = auditeventMixinHooks0[2]
+
+	auditevent.Hooks[4] = auditeventMixinHooks0[3]
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
@@ -286,7 +301,9 @@ func init() {
 
 	bank.Hooks[3] = bankMixinHooks0[2]
 
-	bank.Hooks[4] = bankHooks[0]
+	bank.Hooks[4] = bankMixinHooks0[3]
+
+	bank.Hooks[5] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -360,7 +377,9 @@ func init() {
 
 	crmevent.Hooks[3] = crmeventMixinHooks0[2]
 
-	crmevent.Hooks[4] = crmeventHooks[0]
+	crmevent.Hooks[4] = crmeventMixinHooks0[3]
+
+	crmevent.Hooks[5] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -422,11 +441,13 @@ func init() {
 
 	customer.Hooks[3] = customerMixinHooks0[2]
 
-	customer.Hooks[4] = customerHooks[0]
+	customer.Hooks[4] = customerMixinHooks0[3]
 
-	customer.Hooks[5] = customerHooks[1]
+	customer.Hooks[5] = customerHooks[0]
 
-	customer.Hooks[6] = customerHooks[2]
+	customer.Hooks[6] = customerHooks[1]
+
+	customer.Hooks[7] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -627,7 +648,9 @@ func init() {
 
 	customerattribute.Hooks[3] = customerattributeMixinHooks0[2]
 
-	customerattribute.Hooks[4] = customerattributeHooks[0]
+	customerattribute.Hooks[4] = customerattributeMixinHooks0[3]
+
+	customerattribute.Hooks[5] = customerattributeHooks[0]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -685,6 +708,8 @@ func init() {
 	customermessage.Hooks[2] = customermessageMixinHooks0[1]
 
 	customermessage.Hooks[3] = customermessageMixinHooks0[2]
+
+	customermessage.Hooks[4] = customermessageMixinHooks0[3]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -752,7 +777,9 @@ func init() {
 
 	entitlement.Hooks[3] = entitlementMixinHooks0[2]
 
-	entitlement.Hooks[4] = entitlementHooks[0]
+	entitlement.Hooks[4] = entitlementMixinHooks0[3]
+
+	entitlement.Hooks[5] = entitlementHooks[0]
 	entitlementMixinFields0 := entitlementMixin[0].Fields()
 	_ = entitlementMixinFields0
 	entitlementFields := schema.Entitlement{}.Fields()
@@ -794,13 +821,15 @@ func init() {
 
 	product.Hooks[3] = productMixinHooks0[2]
 
-	product.Hooks[4] = productHooks[0]
+	product.Hooks[4] = productMixinHooks0[3]
 
-	product.Hooks[5] = productHooks[1]
+	product.Hooks[5] = productHooks[0]
 
-	product.Hooks[6] = productHooks[2]
+	product.Hooks[6] = productHooks[1]
 
-	product.Hooks[7] = productHooks[3]
+	product.Hooks[7] = productHooks[2]
+
+	product.Hooks[8] = productHooks[3]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -872,6 +901,8 @@ func init() {
 	requestreplay.Hooks[2] = requestreplayMixinHooks0[1]
 
 	requestreplay.Hooks[3] = requestreplayMixinHooks0[2]
+
+	requestreplay.Hooks[4] = requestreplayMixinHooks0[3]
 	requestreplayMixinFields0 := requestreplayMixin[0].Fields()
 	_ = requestreplayMixinFields0
 	requestreplayFields := schema.RequestReplay{}.Fields()
@@ -961,6 +992,8 @@ func init() {
 	signingkey.Hooks[2] = signingkeyMixinHooks0[1]
 
 	signingkey.Hooks[3] = signingkeyMixinHooks0[2]
+
+	signingkey.Hooks[4] = signingkeyMixinHooks0[3]
 	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
 	_ = signingkeyMixinFields0
 	signingkeyFields := schema.SigningKey{}.Fields()
@@ -996,6 +1029,8 @@ func init() {
 	socialhandle.Hooks[2] = socialhandleMixinHooks0[1]
 
 	socialhandle.Hooks[3] = socialhandleMixinHooks0[2]
+
+	socialhandle.Hooks[4] = socialhandleMixinHooks0[3]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -1071,6 +1106,8 @@ func init() {
 	taxresidence.Hooks[2] = taxresidenceMixinHooks0[1]
 
 	taxresidence.Hooks[3] = taxresidenceMixinHooks0[2]
+
+	taxresidence.Hooks[4] = taxresidenceMixinHooks0[3]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -1136,12 +1173,17 @@ func init() {
 		})
 	}
 	userMixinHooks0 := userMixin[0].Hooks()
+	userHooks := schema.User{}.Hooks()
 
 	user.Hooks[1] = userMixinHooks0[0]
 
 	user.Hooks[2] = userMixinHooks0[1]
 
 	user.Hooks[3] = userMixinHooks0[2]
+
+	user.Hooks[4] = userMixinHooks0[3]
+
+	user.Hooks[5] = userHooks[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -1209,6 +1251,12 @@ func init() {
 	userDescDisabled := userFields[5].Descriptor()
 	// user.DefaultDisabled holds the default value on creation for the disabled field.
 	user.DefaultDisabled = userDescDisabled.Default.(bool)
+	// userDescCredentialGeneration is the schema descriptor for credential_generation field.
+	userDescCredentialGeneration := userFields[6].Descriptor()
+	// user.DefaultCredentialGeneration holds the default value on creation for the credential_generation field.
+	user.DefaultCredentialGeneration = userDescCredentialGeneration.Default.(int)
+	// user.CredentialGenerationValidator is a validator for the "credential_generation" field. It is called by the builders before save.
+	user.CredentialGenerationValidator = userDescCredentialGeneration.Validators[0].(func(int) error)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.
@@ -1232,7 +1280,9 @@ func init() {
 
 	usercustomerlink.Hooks[3] = usercustomerlinkMixinHooks0[2]
 
-	usercustomerlink.Hooks[4] = usercustomerlinkHooks[0]
+	usercustomerlink.Hooks[4] = usercustomerlinkMixinHooks0[3]
+
+	usercustomerlink.Hooks[5] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

@@ -43,7 +43,17 @@ func (APIClient) Fields() []ent.Field {
 			Comment("The subject (sub claim) by which the external identity provider names this client."),
 		field.Bool("disabled").Default(false).
 			Comment("A disabled client gets no tokens, and its tokens are refused."),
+		credentialGeneration(),
 	}
+}
+
+// credentialGeneration counts a caller's secret or password changes; its
+// tokens carry the value they were issued under and die when it moves on
+// (hooks_callers.go).
+func credentialGeneration() ent.Field {
+	return field.Int("credential_generation").NonNegative().Default(0).
+		Comment("Bumped when the secret or password changes; tokens issued before are refused.").
+		Annotations(entgql.Skip(entgql.SkipAll))
 }
 
 // Edges of APIClient.

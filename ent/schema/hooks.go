@@ -35,6 +35,7 @@ import (
 func (BaseMixin) Hooks() []ent.Hook {
 	return []ent.Hook{
 		guard,
+		callerSignals,
 		hook.On(stampFromID, ent.OpCreate),
 		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
 	}

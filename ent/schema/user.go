@@ -37,6 +37,7 @@ func (User) Fields() []ent.Field {
 		field.String("external_subject").Optional().Nillable().Unique().MaxLen(255).
 			Comment("The subject (sub claim) by which the external identity provider names this user."),
 		field.Bool("disabled").Default(false).Comment("A disabled user cannot log in, and its tokens are refused."),
+		credentialGeneration(),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	FieldExternalSubject = "external_subject"
 	// FieldDisabled holds the string denoting the disabled field in the database.
 	FieldDisabled = "disabled"
+	// FieldCredentialGeneration holds the string denoting the credential_generation field in the database.
+	FieldCredentialGeneration = "credential_generation"
 	// EdgeCustomerLinks holds the string denoting the customer_links edge name in mutations.
 	EdgeCustomerLinks = "customer_links"
 	// EdgeEntitlements holds the string denoting the entitlements edge name in mutations.
@@ -65,6 +67,7 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldExternalSubject,
 	FieldDisabled,
+	FieldCredentialGeneration,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -83,7 +86,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "custgraph/ent/runtime"
 var (
-	Hooks  [4]ent.Hook
+	Hooks  [6]ent.Hook
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -103,6 +106,10 @@ var (
 	ExternalSubjectValidator func(string) error
 	// DefaultDisabled holds the default value on creation for the "disabled" field.
 	DefaultDisabled bool
+	// DefaultCredentialGeneration holds the default value on creation for the "credential_generation" field.
+	DefaultCredentialGeneration int
+	// CredentialGenerationValidator is a validator for the "credential_generation" field. It is called by the builders before save.
+	CredentialGenerationValidator func(int) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -153,6 +160,11 @@ func ByExternalSubject(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabled orders the results by the disabled field.
 func ByDisabled(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabled, opts...).ToFunc()
+}
+
+// ByCredentialGeneration orders the results by the credential_generation field.
+func ByCredentialGeneration(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCredentialGeneration, opts...).ToFunc()
 }
 
 // ByCustomerLinksCount orders the results by customer_links count.

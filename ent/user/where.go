@@ -96,6 +96,11 @@ func Disabled(v bool) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldDisabled, v))
 }
 
+// CredentialGeneration applies equality check predicate on the "credential_generation" field. It's identical to CredentialGenerationEQ.
+func CredentialGeneration(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCredentialGeneration, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -549,6 +554,46 @@ func DisabledEQ(v bool) predicate.User {
 // DisabledNEQ applies the NEQ predicate on the "disabled" field.
 func DisabledNEQ(v bool) predicate.User {
 	return predicate.User(sql.FieldNEQ(FieldDisabled, v))
+}
+
+// CredentialGenerationEQ applies the EQ predicate on the "credential_generation" field.
+func CredentialGenerationEQ(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCredentialGeneration, v))
+}
+
+// CredentialGenerationNEQ applies the NEQ predicate on the "credential_generation" field.
+func CredentialGenerationNEQ(v int) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldCredentialGeneration, v))
+}
+
+// CredentialGenerationIn applies the In predicate on the "credential_generation" field.
+func CredentialGenerationIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldIn(FieldCredentialGeneration, vs...))
+}
+
+// CredentialGenerationNotIn applies the NotIn predicate on the "credential_generation" field.
+func CredentialGenerationNotIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldCredentialGeneration, vs...))
+}
+
+// CredentialGenerationGT applies the GT predicate on the "credential_generation" field.
+func CredentialGenerationGT(v int) predicate.User {
+	return predicate.User(sql.FieldGT(FieldCredentialGeneration, v))
+}
+
+// CredentialGenerationGTE applies the GTE predicate on the "credential_generation" field.
+func CredentialGenerationGTE(v int) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldCredentialGeneration, v))
+}
+
+// CredentialGenerationLT applies the LT predicate on the "credential_generation" field.
+func CredentialGenerationLT(v int) predicate.User {
+	return predicate.User(sql.FieldLT(FieldCredentialGeneration, v))
+}
+
+// CredentialGenerationLTE applies the LTE predicate on the "credential_generation" field.
+func CredentialGenerationLTE(v int) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldCredentialGeneration, v))
 }
 
 // HasCustomerLinks applies the HasEdge predicate on the "customer_links" edge.

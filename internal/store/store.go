@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"runtime"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"custgraph/ent"
 	_ "custgraph/ent/runtime" // the schema's hooks and defaults
+	"custgraph/internal/notify"
 )
 
 // DB is an open database: the ent driver and client on top of it.
@@ -30,6 +32,9 @@ type DB struct {
 	Driver  *entsql.Driver
 	SQL     *sql.DB
 	Dialect string
+	// Hub delivers the signals of committed changes (internal/notify): from
+	// every replica on PostgreSQL, from this process on SQLite.
+	Hub     *notify.Hub
 	closeFn func()
 }
 
@@ -39,6 +44,9 @@ type Options struct {
 	Wrap func(dialect.Driver) dialect.Driver
 	// MaxOpenConns caps the pool; 0 picks a default per dialect.
 	MaxOpenConns int
+	// Logger logs the state of the PostgreSQL listening connection; default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // IsPostgres reports whether a database URL names PostgreSQL.
@@ -86,8 +94,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	var (
 		db      *sql.DB
 		dial    string
+		pool    *pgxpool.Pool
 		closeFn func()
 	)
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	if IsPostgres(dsn) {
 		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
@@ -102,7 +114,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 		cfg.MaxConnIdleTime = 5 * time.Minute
 		cfg.HealthCheckPeriod = 30 * time.Second
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		pool, err = pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err))
 		}
@@ -138,10 +150,22 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Wrap != nil {
 		d = opts.Wrap(drv)
 	}
-	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, closeFn: closeFn}
+	hub := notify.NewHub(pool != nil)
+	d = signals(d, hub, pool != nil)
+	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, Hub: hub, closeFn: closeFn}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if pool != nil {
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		l := &listener{pool: pool, hub: hub, log: opts.Logger}
+		if err := l.start(lctx); err != nil {
+			stop()
+			s.Close()
+			return nil, fmt.Errorf("listening for changes: %w", redact(err))
+		}
+		s.closeFn = func() { stop(); closeFn() }
 	}
 	return s, nil
 }

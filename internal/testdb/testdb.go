@@ -28,13 +28,28 @@ const Env = "TEST_DATABASE_URL"
 // Open returns a fresh database and its statement counter.
 func Open(t testing.TB) (*store.DB, *atomic.Int64) {
 	t.Helper()
-	ctx := context.Background()
+	db, statements, _ := OpenDSN(t)
+	return db, statements
+}
+
+// OpenDSN is Open that also returns the database's address, for opening
+// it again as another replica would (Reopen).
+func OpenDSN(t testing.TB) (*store.DB, *atomic.Int64, string) {
+	t.Helper()
 	dsn := filepath.Join(t.TempDir(), "test.db")
 	if admin := os.Getenv(Env); admin != "" {
 		dsn = freshPostgres(t, admin)
 	}
+	db, statements := Reopen(t, dsn)
+	return db, statements, dsn
+}
+
+// Reopen opens the database at dsn (from OpenDSN) once more, with a pool,
+// a statement counter and a change listener of its own: another replica.
+func Reopen(t testing.TB, dsn string) (*store.DB, *atomic.Int64) {
+	t.Helper()
 	statements := new(atomic.Int64)
-	db, err := store.Open(ctx, dsn, store.Options{
+	db, err := store.Open(context.Background(), dsn, store.Options{
 		Wrap: func(d dialect.Driver) dialect.Driver { return store.Counting(d, statements) },
 	})
 	if err != nil {

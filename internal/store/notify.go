@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	stdsql "database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"custgraph/internal/notify"
+)
+
+// This file delivers internal/notify's signals. A driver wrapper publishes
+// each signal to this process's hub as soon as its transaction has
+// committed (before Commit returns, so the replica that made a change never
+// serves what it derived from the old data); on PostgreSQL the statement
+// also runs, and the other replicas hear of it on their LISTEN connection.
+
+// signals wraps a driver: the statement notify.SQL is published to hub, at
+// once outside a transaction, after the commit inside one (never when it
+// rolls back). On SQLite it is not run (there is no pg_notify); on
+// PostgreSQL (run true) it is, for the other replicas.
+func signals(d dialect.Driver, hub *notify.Hub, run bool) dialect.Driver {
+	return &signalDriver{Driver: d, hub: hub, run: run}
+}
+
+type signalDriver struct {
+	dialect.Driver
+	hub *notify.Hub
+	run bool
+}
+
+// signal reads the channel and payload of a notify.SQL statement.
+func signal(q string, args []any) (notify.Event, bool, error) {
+	if q != notify.SQL {
+		return notify.Event{}, false, nil
+	}
+	if len(args) != 2 {
+		return notify.Event{}, true, fmt.Errorf("store: %s takes 2 arguments, got %d", notify.SQL, len(args))
+	}
+	ch, ok1 := args[0].(string)
+	p, ok2 := args[1].(string)
+	if !ok1 || !ok2 {
+		return notify.Event{}, true, errors.New("store: the arguments of a signal are strings")
+	}
+	return notify.Event{Channel: ch, Payload: p}, true, nil
+}
+
+func (d *signalDriver) Exec(ctx context.Context, q string, args, v any) error {
+	a, _ := args.([]any)
+	e, ok, err := signal(q, a)
+	switch {
+	case !ok:
+		return d.Driver.Exec(ctx, q, args, v)
+	case err != nil:
+		return err
+	case d.run:
+		if err := d.Driver.Exec(ctx, q, args, v); err != nil {
+			return err
+		}
+	}
+	d.hub.Publish(e.Channel, e.Payload)
+	return nil
+}
+
+func (d *signalDriver) ExecContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
+	e, ok, err := signal(q, args)
+	var res stdsql.Result = driverResult{}
+	switch {
+	case !ok:
+		return d.execContext(ctx, q, args...)
+	case err != nil:
+		return nil, err
+	case d.run:
+		if res, err = d.execContext(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	d.hub.Publish(e.Channel, e.Payload)
+	return res, nil
+}
+
+func (d *signalDriver) execContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
+	return d.Driver.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	}).ExecContext(ctx, q, args...)
+}
+
+// QueryContext is forwarded explicitly (stack notes P11).
+func (d *signalDriver) QueryContext(ctx context.Context, q string, args ...any) (*stdsql.Rows, error) {
+	return d.Driver.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	}).QueryContext(ctx, q, args...)
+}
+
+func (d *signalDriver) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := d.Driver.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run}, nil
+}
+
+// BeginTx keeps ent's transaction options working.
+func (d *signalDriver) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dialect.Tx, error) {
+	b, ok := d.Driver.(interface {
+		BeginTx(context.Context, *stdsql.TxOptions) (dialect.Tx, error)
+	})
+	if !ok {
+		return d.Tx(ctx)
+	}
+	tx, err := b.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run}, nil
+}
+
+type signalTx struct {
+	dialect.Tx
+	hub     *notify.Hub
+	run     bool
+	mu      sync.Mutex
+	pending []notify.Event
+}
+
+func (t *signalTx) keep(e notify.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = append(t.pending, e)
+}
+
+func (t *signalTx) Exec(ctx context.Context, q string, args, v any) error {
+	a, _ := args.([]any)
+	e, ok, err := signal(q, a)
+	switch {
+	case !ok:
+		return t.Tx.Exec(ctx, q, args, v)
+	case err != nil:
+		return err
+	case t.run:
+		if err := t.Tx.Exec(ctx, q, args, v); err != nil {
+			return err
+		}
+	}
+	t.keep(e)
+	return nil
+}
+
+func (t *signalTx) ExecContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
+	e, ok, err := signal(q, args)
+	var res stdsql.Result = driverResult{}
+	switch {
+	case !ok:
+		return t.execContext(ctx, q, args...)
+	case err != nil:
+		return nil, err
+	case t.run:
+		if res, err = t.execContext(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	t.keep(e)
+	return res, nil
+}
+
+func (t *signalTx) execContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
+	return t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	}).ExecContext(ctx, q, args...)
+}
+
+func (t *signalTx) QueryContext(ctx context.Context, q string, args ...any) (*stdsql.Rows, error) {
+	return t.Tx.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	}).QueryContext(ctx, q, args...)
+}
+
+// Commit publishes the transaction's signals once it has committed; like
+// pg_notify, the same signal twice in one transaction is delivered once.
+func (t *signalTx) Commit() error {
+	if err := t.Tx.Commit(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	pending := t.pending
+	t.pending = nil
+	t.mu.Unlock()
+	seen := make(map[notify.Event]bool, len(pending))
+	for _, e := range pending {
+		if !seen[e] {
+			seen[e] = true
+			t.hub.Publish(e.Channel, e.Payload)
+		}
+	}
+	return nil
+}
+
+func (t *signalTx) Rollback() error {
+	t.mu.Lock()
+	t.pending = nil
+	t.mu.Unlock()
+	return t.Tx.Rollback()
+}
+
+// driverResult is the result of a signal that was not run as a statement.
+type driverResult struct{}
+
+func (driverResult) LastInsertId() (int64, error) { return 0, nil }
+func (driverResult) RowsAffected() (int64, error) { return 0, nil }
+
+// listener keeps one connection of pool LISTENing on notify.Channels and
+// publishes what arrives to hub, until ctx ends. When the connection breaks
+// the hub is marked Lost, and Restored once a new connection listens again.
+type listener struct {
+	pool *pgxpool.Pool
+	hub  *notify.Hub
+	log  *slog.Logger
+}
+
+// listen returns once the first connection listens (or fails to), and
+// goes on in the background.
+func (l *listener) start(ctx context.Context) error {
+	conn, err := l.connect(ctx)
+	if err != nil {
+		return err
+	}
+	l.hub.Restored()
+	go l.run(ctx, conn)
+	return nil
+}
+
+func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
+	c, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn := c.Hijack() // ours alone: a listening session cannot go back to the pool
+	for _, ch := range notify.Channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("listening on %s: %w", ch, err)
+		}
+	}
+	return conn, nil
+}
+
+func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
+	backoff := 100 * time.Millisecond
+	for {
+		for conn != nil {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				conn.Close(context.WithoutCancel(ctx))
+				conn = nil
+				if ctx.Err() != nil {
+					return
+				}
+				l.log.Warn("the listening connection broke: caches are bypassed until it is back", "err", err)
+				l.hub.Lost()
+				break
+			}
+			backoff = 100 * time.Millisecond
+			l.hub.Publish(n.Channel, n.Payload)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		c, err := l.connect(ctx)
+		if err != nil {
+			continue
+		}
+		conn = c
+		l.log.Info("listening again: caches are in use")
+		l.hub.Restored()
+	}
+}
