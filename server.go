@@ -266,7 +266,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if err := admin.Bootstrap(ctx, db.Client, db.Dialect, os.Stdout, log); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	auth, err := authn.New(ctx, db.Client, authConfig(c, log))
+	authCfg := authConfig(c, log)
+	authCfg.Hub = db.Hub
+	auth, err := authn.New(ctx, db.Client, authCfg)
 	if err != nil {
 		return fmt.Errorf("authentication: %w", err)
 	}

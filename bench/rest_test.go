@@ -31,7 +31,7 @@ import (
 func BenchmarkREST(b *testing.B) {
 	e := setup(b)
 	ctx := access.System(context.Background())
-	auth, err := authn.New(ctx, e.db.Client, authn.Config{})
+	auth, err := authn.New(ctx, e.db.Client, authn.Config{Hub: e.db.Hub})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	require.NoError(t, err)
 	b, err := db.Client.Bank.Create().SetCode(bankB).SetName("Demo Bank Austria").Save(sys)
 	require.NoError(t, err)
-	auth, err := authn.New(sys, db.Client, authn.Config{})
+	auth, err := authn.New(sys, db.Client, authn.Config{Hub: db.Hub})
 	require.NoError(t, err)
 	cfg := server.Config{Auth: auth, Logger: slog.New(slog.DiscardHandler), CustomerFirehose: !o.noFirehose}
 	cfg.GraphQL.MaxBodyBytes = o.maxBodyBytes

@@ -54,6 +54,13 @@ func NewViewer(kind Kind, id uuid.UUID, name string, bank *uuid.UUID, grants []G
 	return &Viewer{Kind: kind, ID: id, Name: name, Bank: bank, grants: slices.Clone(grants)}
 }
 
+// Copy returns a copy of v for one request (its grants are shared: they
+// never change).
+func (v *Viewer) Copy() *Viewer {
+	c := *v
+	return &c
+}
+
 // Grants returns the viewer's entitlements.
 func (v *Viewer) Grants() []Grant { return slices.Clone(v.grants) }
 

@@ -100,7 +100,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 			"known", u != nil, "password_ok", ok)
 		return "", &obpError{http.StatusUnauthorized, obpInvalidCredentials}
 	}
-	token, _, err := s.Issue(access.KindUser, u.ID.String(), consumer.ClientID)
+	token, _, err := s.Issue(UserSubject(u, consumer.ClientID))
 	if err != nil {
 		return "", unexpected("issuing a token", err)
 	}

@@ -93,7 +93,7 @@ func TestDirectLogin(t *testing.T) {
 	f.db.Client.User.DeleteOne(alice).ExecX(f.ctx)
 	_, err = s.Verify(context.Background(), token)
 	refused(t, err, authn.CodeInvalidToken, "the token's user does not exist")
-	forged, _, err := s.Issue(access.KindUser, uuid.NewString(), "nobody-app")
+	forged, _, err := s.Issue(authn.Subject{Kind: access.KindUser, ID: uuid.New(), Consumer: "nobody-app"})
 	require.NoError(t, err)
 	_, err = s.Verify(context.Background(), forged)
 	refused(t, err, authn.CodeInvalidToken, "the token's client does not exist")

@@ -151,7 +151,7 @@ func TestExternalIssuer(t *testing.T) {
 	refused(t, err, authn.CodeInvalidToken, "the access token's signature is invalid")
 
 	// custgraph's own tokens are still accepted alongside.
-	own, _, err := s.Issue(access.KindClient, "partner-x", "")
+	own, _, err := s.Issue(authn.ClientSubject(partner))
 	require.NoError(t, err)
 	v, err = s.Verify(ctx, own)
 	require.NoError(t, err)

@@ -18,17 +18,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"custgraph/ent/apiclient"
 	"custgraph/ent/signingkey"
-	"custgraph/internal/access"
 	"custgraph/internal/authn"
 )
 
 // issue returns a client token of s for acme-app and its kid.
-func issue(t *testing.T, s *authn.Service) (token, kid string) {
-	t.Helper()
-	token, _, err := s.Issue(access.KindClient, "acme-app", "")
-	require.NoError(t, err)
-	header, _ := inspect(t, token)
+func (f *fixture) issue(s *authn.Service) (token, kid string) {
+	f.t.Helper()
+	cl := f.db.Client.APIClient.Query().Where(apiclient.ClientID("acme-app")).OnlyX(f.ctx)
+	token, _, err := s.Issue(authn.ClientSubject(cl))
+	require.NoError(f.t, err)
+	header, _ := inspect(f.t, token)
 	return token, header["kid"].(string)
 }
 
@@ -51,7 +52,7 @@ func TestKeyRotationByConfiguration(t *testing.T) {
 	ctx := context.Background()
 
 	before := f.service(authn.Config{KeyFiles: []string{file1}})
-	old, kid := issue(t, before)
+	old, kid := f.issue(before)
 	assert.Equal(t, kid1, kid)
 	assert.Equal(t, []string{kid1}, kids(t, before))
 
@@ -61,7 +62,7 @@ func TestKeyRotationByConfiguration(t *testing.T) {
 		s := f.service(authn.Config{KeyFiles: []string{files[step[0]], files[step[1]]}})
 		_, err := s.Verify(ctx, old)
 		require.NoError(t, err)
-		_, kid := issue(t, s)
+		_, kid := f.issue(s)
 		assert.Equal(t, step[0], kid)
 		assert.Equal(t, step[:], kids(t, s))
 	}
@@ -71,7 +72,7 @@ func TestKeyRotationByConfiguration(t *testing.T) {
 	_, err := after.Verify(ctx, old)
 	refused(t, err, authn.CodeInvalidToken, "the access token's signing key is unknown")
 	assert.ErrorIs(t, err, jwt.ErrTokenUnverifiable)
-	fresh, kid := issue(t, after)
+	fresh, kid := f.issue(after)
 	assert.Equal(t, kid2, kid)
 	_, err = after.Verify(ctx, fresh)
 	require.NoError(t, err)
@@ -93,7 +94,7 @@ func TestKeyFiles(t *testing.T) {
 	openssl := append(pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: params}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})...)
 	s := f.service(authn.Config{KeyFiles: []string{writeFile(t, openssl)}})
-	token, kid := issue(t, s)
+	token, kid := f.issue(s)
 	assert.Equal(t, thumbprint(t, &priv.PublicKey), kid)
 	_, err = s.Verify(context.Background(), token)
 	require.NoError(t, err)
@@ -136,8 +137,8 @@ func TestDatabaseKeysAreShared(t *testing.T) {
 	require.Len(t, rows, 1)
 	s2 := f.service(authn.Config{})
 	assert.Equal(t, 1, f.db.Client.SigningKey.Query().CountX(f.ctx))
-	t1, kid1 := issue(t, s1)
-	t2, kid2 := issue(t, s2)
+	t1, kid1 := f.issue(s1)
+	t2, kid2 := f.issue(s2)
 	assert.Equal(t, rows[0].Kid, kid1)
 	assert.Equal(t, rows[0].Kid, kid2)
 	for _, s := range []*authn.Service{s1, s2} {
@@ -156,11 +157,11 @@ func TestDatabaseKeysAreShared(t *testing.T) {
 	f.db.Client.SigningKey.Create().SetID(uuid.New()).SetKid(kid0).SetPrivateKeyPem(string(pem0)).
 		SetCreatedAt(rows[0].CreatedAt.Add(-time.Minute)).ExecX(f.ctx)
 	s3 := f.service(authn.Config{})
-	t3, kid := issue(t, s3)
+	t3, kid := f.issue(s3)
 	assert.Equal(t, kid0, kid)
 	_, err := s2.Verify(ctx, t3) // unknown kid: s2 reloads the keys
 	require.NoError(t, err)
-	_, kid = issue(t, s2)
+	_, kid = f.issue(s2)
 	assert.Equal(t, kid0, kid, "s2 now signs with the oldest key")
 	assert.Equal(t, []string{kid1}, kids(t, s1), "s1 reloaded less than ten seconds ago")
 	f.clock.Advance(10 * time.Second)
@@ -171,7 +172,7 @@ func TestDatabaseKeysAreShared(t *testing.T) {
 	pem4, key4 := newKey(t)
 	kid4 := thumbprint(t, &key4.PublicKey)
 	f.db.Client.SigningKey.Create().SetKid(kid4).SetPrivateKeyPem(string(pem4)).ExecX(f.ctx)
-	t4, kid := issue(t, f.service(authn.Config{KeyFiles: []string{writeFile(t, pem4)}}))
+	t4, kid := f.issue(f.service(authn.Config{KeyFiles: []string{writeFile(t, pem4)}}))
 	require.Equal(t, kid4, kid)
 	f.clock.Advance(9 * time.Second)
 	_, err = s2.Verify(ctx, t4)
@@ -179,7 +180,7 @@ func TestDatabaseKeysAreShared(t *testing.T) {
 	f.clock.Advance(time.Second)
 	_, err = s2.Verify(ctx, t4)
 	require.NoError(t, err)
-	_, kid = issue(t, s2)
+	_, kid = f.issue(s2)
 	assert.Equal(t, kid0, kid, "a newer key does not sign")
 	assert.Equal(t, []string{kid0, kid1, kid4},
 		f.db.Client.SigningKey.Query().Order(signingkey.ByCreatedAt()).Select(signingkey.FieldKid).StringsX(f.ctx))

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"custgraph/ent"
-	"custgraph/internal/access"
 )
 
 // The paths where custgraph serves the endpoints of this package; the
@@ -75,7 +74,7 @@ func (s *Service) TokenHandler() http.Handler {
 		cl, e := s.clientGrant(w, r)
 		if e == nil {
 			var err error
-			if resp.AccessToken, resp.ExpiresIn, err = s.Issue(access.KindClient, cl.ClientID, ""); err != nil {
+			if resp.AccessToken, resp.ExpiresIn, err = s.Issue(ClientSubject(cl)); err != nil {
 				s.log.ErrorContext(r.Context(), "issuing a token", "client_id", cl.ClientID, "err", err)
 				e = oauthFail(http.StatusInternalServerError, "server_error", "the token could not be issued")
 			}

@@ -231,7 +231,7 @@ func TestJWKSVerifiesIssuedTokens(t *testing.T) {
 	pub := jwksKey(t, k)
 	assert.True(t, pub.Equal(&priv.PublicKey))
 
-	token, expiresIn, err := s.Issue(access.KindClient, "acme-app", "")
+	token, expiresIn, err := s.Issue(authn.Subject{Kind: access.KindClient, ID: uuid.New(), ClientID: "acme-app"})
 	require.NoError(t, err)
 	assert.Equal(t, 900, expiresIn)
 	parsed, err := jwt.Parse(token, func(tok *jwt.Token) (any, error) {

@@ -21,6 +21,7 @@ import (
 	"custgraph/ent/user"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/notify"
 )
 
 // Config configures a Service. The zero value is usable: custgraph's own
@@ -48,6 +49,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs refused credentials and failures; default slog.Default().
 	Logger *slog.Logger
+	// Hub signals committed changes of callers (store.DB.Hub). With it,
+	// verified tokens and loaded callers are cached (cache.go); without it,
+	// every request loads its caller.
+	Hub *notify.Hub
 }
 
 // External is an OpenID Connect provider whose access tokens custgraph
@@ -98,6 +103,9 @@ type Service struct {
 	ext  *jwt.Parser // the external issuer's tokens; nil when none
 	jwks keyfunc.Keyfunc
 	log  *slog.Logger
+	// cache keeps verified tokens and loaded callers (cache.go); nil
+	// without a Hub.
+	cache *cache
 }
 
 // New returns a service. It reads the key files or loads (and, the first
@@ -138,6 +146,9 @@ func New(ctx context.Context, db *ent.Client, cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, db: db, keys: keys, log: cfg.Logger,
 		own: newParser(cfg.Now, []string{ownAlg}, cfg.Issuer, cfg.Audience),
+	}
+	if cfg.Hub != nil {
+		s.cache = newCache(cfg.Hub, cfg.Now)
 	}
 	if x := cfg.External; x != nil {
 		if s.jwks, err = newJWKS(ctx, *x, cfg.Logger); err != nil {
@@ -182,16 +193,46 @@ type ownClaims struct {
 	// AZP (authorized party) is, in a user's token, the client_id of the
 	// client the user logged in through.
 	AZP string `json:"azp,omitempty"`
+	// CallerID is the caller's id (a client's sub is its client_id, which
+	// a deleted and re-created client shares with its predecessor).
+	CallerID uuid.UUID `json:"cid"`
+	// Generation is the caller's credential_generation when the token was
+	// issued: a new secret or password moves it on, and the token dies.
+	Generation int `json:"cgg"`
 }
 
-// Issue returns a token for a caller: for an API client (kind
-// access.KindClient) subject is its client_id and azp empty; for a user
-// (access.KindUser) subject is the user's id and azp the client_id of the
-// client it logged in through. expiresIn is the token's lifetime in seconds.
-// Issue does not check that the caller exists: its callers have.
-func (s *Service) Issue(kind access.Kind, subject, azp string) (token string, expiresIn int, err error) {
-	if subject == "" || !(kind == access.KindClient && azp == "" || kind == access.KindUser && azp != "") {
-		return "", 0, fmt.Errorf("authn: cannot issue a %q token for subject %q and azp %q", kind, subject, azp)
+// Subject is whom a token is issued to.
+type Subject struct {
+	Kind       access.Kind
+	ID         uuid.UUID // the APIClient's or User's id
+	ClientID   string    // a client's client_id
+	Consumer   string    // for a user, the client_id of the client it logged in through
+	Generation int       // the caller's credential_generation
+}
+
+// ClientSubject is the subject of a token for cl.
+func ClientSubject(cl *ent.APIClient) Subject {
+	return Subject{Kind: access.KindClient, ID: cl.ID, ClientID: cl.ClientID, Generation: cl.CredentialGeneration}
+}
+
+// UserSubject is the subject of a token for u, logged in through the
+// client whose client_id is consumer.
+func UserSubject(u *ent.User, consumer string) Subject {
+	return Subject{Kind: access.KindUser, ID: u.ID, Consumer: consumer, Generation: u.CredentialGeneration}
+}
+
+// Issue returns a token for a caller. expiresIn is the token's lifetime in
+// seconds. Issue does not check that the caller exists: its callers have.
+func (s *Service) Issue(sub Subject) (token string, expiresIn int, err error) {
+	subject, azp := sub.ClientID, ""
+	if sub.Kind == access.KindUser {
+		subject, azp = sub.ID.String(), sub.Consumer
+	}
+	valid := sub.ID != uuid.Nil && sub.Generation >= 0 &&
+		(sub.Kind == access.KindClient && sub.ClientID != "" && sub.Consumer == "" ||
+			sub.Kind == access.KindUser && sub.Consumer != "" && sub.ClientID == "")
+	if !valid {
+		return "", 0, fmt.Errorf("authn: cannot issue a token for %+v", sub)
 	}
 	now := s.cfg.Now()
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, ownClaims{
@@ -204,8 +245,10 @@ func (s *Service) Issue(kind access.Kind, subject, azp string) (token string, ex
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        uuid.NewString(),
 		},
-		Kind: kind,
-		AZP:  azp,
+		Kind:       sub.Kind,
+		AZP:        azp,
+		CallerID:   sub.ID,
+		Generation: sub.Generation,
 	})
 	key := s.keys.signer()
 	t.Header["kid"] = key.kid()
@@ -315,99 +358,158 @@ func (s *Service) verify(ctx context.Context, raw string) (*access.Viewer, error
 }
 
 func (s *Service) verifyOwn(ctx context.Context, raw string) (*access.Viewer, error) {
-	var (
-		c       ownClaims
-		failure error // the database failing while looking for the key
-	)
-	_, err := s.own.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		pub, err := s.keys.publicKey(ctx, kid)
-		if err != nil {
-			if !errors.Is(err, errUnknownKey) {
-				failure = err
+	c, ok := s.cache.token(raw)
+	if !ok {
+		var failure error // the database failing while looking for the key
+		_, err := s.own.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+			kid, _ := t.Header["kid"].(string)
+			pub, err := s.keys.publicKey(ctx, kid)
+			if err != nil {
+				if !errors.Is(err, errUnknownKey) {
+					failure = err
+				}
+				return nil, err
 			}
-			return nil, err
+			return pub, nil
+		})
+		switch {
+		case failure != nil:
+			return nil, failure
+		case err != nil:
+			return nil, tokenError(err)
 		}
-		return pub, nil
-	})
+		s.cache.keepToken(raw, c)
+	}
+	var (
+		e   *callerEntry
+		err error
+	)
+	what := "client"
 	switch {
-	case failure != nil:
-		return nil, failure
-	case err != nil:
-		return nil, tokenError(err)
+	case c.CallerID == uuid.Nil: // tokens of custgraph before credential generations
+		return nil, invalidToken("the access token is invalid", errors.New("no cid"))
+	case c.Kind == access.KindClient && c.AZP == "":
+		e, err = s.cache.caller(callerKey{kind: access.KindClient, by: "client_id", subject: c.Subject},
+			func() (*callerEntry, error) { return s.loadClient(ctx, apiclient.ClientID(c.Subject)) })
+	case c.Kind == access.KindUser && c.AZP != "" && c.Subject == c.CallerID.String():
+		what = "user"
+		e, err = s.cache.caller(callerKey{kind: access.KindUser, by: "id", subject: c.Subject, consumer: c.AZP},
+			func() (*callerEntry, error) { return s.loadUser(ctx, user.ID(c.CallerID), c.AZP) })
+	default:
+		return nil, invalidToken("the access token is invalid", fmt.Errorf("cgk %q, sub %q, azp %q, cid %s", c.Kind, c.Subject, c.AZP, c.CallerID))
 	}
-	switch c.Kind {
-	case access.KindClient:
-		return s.clientViewer(ctx, apiclient.ClientID(c.Subject))
-	case access.KindUser:
-		if id, err := uuid.Parse(c.Subject); err == nil && c.AZP != "" {
-			return s.userViewer(ctx, user.ID(id), c.AZP)
-		}
+	if err != nil {
+		return nil, err
 	}
-	return nil, invalidToken("the access token is invalid", fmt.Errorf("cgk %q, sub %q, azp %q", c.Kind, c.Subject, c.AZP))
+	switch {
+	case e.viewer.ID != c.CallerID:
+		// The client was deleted, and another made under its client_id.
+		return nil, invalidToken("the token's "+what+" does not exist", fmt.Errorf("cid %s, now %s", c.CallerID, e.viewer.ID))
+	case e.generation != c.Generation:
+		return nil, invalidToken("the access token was revoked: the "+what+"'s credentials changed",
+			fmt.Errorf("generation %d, now %d", c.Generation, e.generation))
+	case e.disabled != "":
+		return nil, invalidToken("the token's "+e.disabled+" is disabled", nil)
+	}
+	return e.viewer.Copy(), nil
 }
 
 // verifyExternal checks a token of the external issuer, whose sub names a
 // user or, failing that, an API client by its external_subject.
 func (s *Service) verifyExternal(ctx context.Context, raw string) (*access.Viewer, error) {
 	var c jwt.RegisteredClaims
-	if _, err := s.ext.ParseWithClaims(raw, &c, s.jwks.KeyfuncCtx(ctx)); err != nil {
-		return nil, tokenError(err)
+	if cached, ok := s.cache.token(raw); ok {
+		c = cached.RegisteredClaims
+	} else {
+		if _, err := s.ext.ParseWithClaims(raw, &c, s.jwks.KeyfuncCtx(ctx)); err != nil {
+			return nil, tokenError(err)
+		}
+		if c.Subject == "" {
+			return nil, tokenError(jwt.ErrTokenRequiredClaimMissing)
+		}
+		s.cache.keepToken(raw, ownClaims{RegisteredClaims: c})
 	}
-	if c.Subject == "" {
-		return nil, tokenError(jwt.ErrTokenRequiredClaimMissing)
-	}
-	v, err := s.userViewer(ctx, user.ExternalSubject(c.Subject), "")
-	if errors.Is(err, errNoCaller) {
-		v, err = s.clientViewer(ctx, apiclient.ExternalSubject(c.Subject))
-	}
+	e, err := s.cache.caller(callerKey{by: "external", subject: c.Subject}, func() (*callerEntry, error) {
+		e, err := s.loadUser(ctx, user.ExternalSubject(c.Subject), "")
+		if errors.Is(err, errNoCaller) {
+			e, err = s.loadClient(ctx, apiclient.ExternalSubject(c.Subject))
+		}
+		return e, err
+	})
 	if errors.Is(err, errNoCaller) {
 		return nil, invalidToken("the token's subject is not a custgraph caller", fmt.Errorf("unknown subject %q", c.Subject))
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	if e.disabled != "" {
+		return nil, invalidToken("the token's "+e.disabled+" is disabled", nil)
+	}
+	return e.viewer.Copy(), nil
 }
 
-// checkCaller turns the result of loading a caller into a refusal: what is
-// the kind of caller, err the query's error, disabled whether it may not
-// call (called only when it was found).
-func checkCaller(what string, err error, disabled func() bool) error {
+// checkCaller turns the error of loading a caller into a refusal (what is
+// the kind of caller) or the server's failure.
+func checkCaller(what string, err error) error {
 	switch {
 	case ent.IsNotFound(err):
 		return invalidToken("the token's "+what+" does not exist", errNoCaller)
 	case err != nil:
 		return fmt.Errorf("loading the token's %s: %w", what, err)
-	case disabled():
-		return invalidToken("the token's "+what+" is disabled", nil)
 	}
 	return nil
 }
 
-// clientViewer loads an API client and its entitlements (two queries).
-func (s *Service) clientViewer(ctx context.Context, where predicate.APIClient) (*access.Viewer, error) {
+// loadClient loads an API client and its entitlements (two queries).
+func (s *Service) loadClient(ctx context.Context, where predicate.APIClient) (*callerEntry, error) {
 	cl, err := s.db.APIClient.Query().Where(where).WithEntitlements().Only(access.System(ctx))
-	if err := checkCaller("client", err, func() bool { return cl.Disabled }); err != nil {
+	if err := checkCaller("client", err); err != nil {
 		return nil, err
 	}
-	return access.NewViewer(access.KindClient, cl.ID, cl.ClientID, cl.BankID, grants(cl.Edges.Entitlements)), nil
+	e := &callerEntry{
+		viewer:     access.NewViewer(access.KindClient, cl.ID, cl.ClientID, cl.BankID, grants(cl.Edges.Entitlements)),
+		generation: cl.CredentialGeneration,
+		deps:       []uuid.UUID{cl.ID},
+	}
+	if cl.Disabled {
+		e.disabled = "client"
+	}
+	return e, nil
 }
 
-// userViewer loads a user and its entitlements (two queries) and, when it
+// loadUser loads a user and its entitlements (two queries) and, when it
 // logged in through a client (consumer, its client_id), that client (one
-// more), whose binding to a bank binds the user.
-func (s *Service) userViewer(ctx context.Context, where predicate.User, consumer string) (*access.Viewer, error) {
-	var bank *uuid.UUID
+// more), whose binding to a bank binds the user and whose being disabled
+// disables the user's token.
+func (s *Service) loadUser(ctx context.Context, where predicate.User, consumer string) (*callerEntry, error) {
+	var (
+		bank     *uuid.UUID
+		deps     []uuid.UUID
+		disabled string
+	)
 	if consumer != "" {
 		cl, err := s.consumer(ctx, consumer)
-		if err := checkCaller("client", err, func() bool { return cl.Disabled }); err != nil {
+		if err := checkCaller("client", err); err != nil {
 			return nil, err
 		}
-		bank = cl.BankID
+		bank, deps = cl.BankID, []uuid.UUID{cl.ID}
+		if cl.Disabled {
+			disabled = "client"
+		}
 	}
 	u, err := s.db.User.Query().Where(where).WithEntitlements().Only(access.System(ctx))
-	if err := checkCaller("user", err, func() bool { return u.Disabled }); err != nil {
+	if err := checkCaller("user", err); err != nil {
 		return nil, err
 	}
-	return access.NewViewer(access.KindUser, u.ID, u.Username, bank, grants(u.Edges.Entitlements)), nil
+	if u.Disabled {
+		disabled = "user"
+	}
+	return &callerEntry{
+		viewer:     access.NewViewer(access.KindUser, u.ID, u.Username, bank, grants(u.Edges.Entitlements)),
+		generation: u.CredentialGeneration,
+		disabled:   disabled,
+		deps:       append(deps, u.ID),
+	}, nil
 }
 
 // consumer loads the API client whose client_id is clientID.

@@ -31,12 +31,13 @@ func TestTokensAreRefused(t *testing.T) {
 	data, priv := newKey(t)
 	_, other := newKey(t)
 	s := f.service(authn.Config{KeyFiles: []string{writeFile(t, data)}})
-	f.client("acme-app", nil)
+	cl := f.client("acme-app", nil)
 	kid := thumbprint(t, &priv.PublicKey)
 	now := f.clock.Now()
 
 	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": "custgraph", "aud": "custgraph", "sub": "acme-app", "cgk": "client",
+			"cid": cl.ID.String(), "cgg": 0,
 			"exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(), "jti": "j1"}
 		if change != nil {
 			change(c)
@@ -101,7 +102,14 @@ func TestTokensAreRefused(t *testing.T) {
 		{"no caller kind", es256(func(c jwt.MapClaims) { delete(c, "cgk") }), invalid, nil},
 		{"user token without azp", es256(func(c jwt.MapClaims) { c["cgk"] = "user"; c["sub"] = uuid.NewString() }), invalid, nil},
 		{"user token without a user id", es256(func(c jwt.MapClaims) { c["cgk"] = "user"; c["azp"] = "acme-app" }), invalid, nil},
+		{"user token naming another user", es256(func(c jwt.MapClaims) {
+			c["cgk"], c["azp"], c["sub"] = "user", "acme-app", uuid.NewString()
+		}), invalid, nil},
 		{"unknown client", es256(func(c jwt.MapClaims) { c["sub"] = "nobody-app" }), "the token's client does not exist", nil},
+		{"without a caller id", es256(func(c jwt.MapClaims) { delete(c, "cid") }), invalid, nil},
+		{"a former client's id", es256(func(c jwt.MapClaims) { c["cid"] = uuid.NewString() }), "the token's client does not exist", nil},
+		{"an older credential generation", es256(func(c jwt.MapClaims) { c["cgg"] = -1 }),
+			"the access token was revoked: the client's credentials changed", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := s.Verify(context.Background(), tc.token)
@@ -132,7 +140,7 @@ func TestCallersAreLoadedOnEveryRequest(t *testing.T) {
 	cl := f.client("acme-app", &bank)
 	g1 := f.grant(&cl.ID, nil, access.CanGetCustomer, &bank)
 	f.grant(&cl.ID, nil, access.CanCreateCustomer, &bank)
-	token, _, err := s.Issue(access.KindClient, "acme-app", "")
+	token, _, err := s.Issue(authn.ClientSubject(cl))
 	require.NoError(t, err)
 
 	// One query for the client, one for its entitlements.
@@ -176,13 +184,17 @@ func entitlementOf(t *testing.T, f *fixture, clientID uuid.UUID, role access.Rol
 func TestIssueChecksItsArguments(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(authn.Config{TokenTTL: time.Hour, Issuer: "https://custgraph.bank.test", Audience: "customers"})
-	for _, args := range [][3]string{
-		{"client", "", ""}, {"client", "acme-app", "other-app"}, {"user", uuid.NewString(), ""}, {"system", "x", ""},
+	id := uuid.New()
+	for _, sub := range []authn.Subject{
+		{Kind: access.KindClient, ID: id}, {Kind: access.KindClient, ClientID: "acme-app"},
+		{Kind: access.KindClient, ID: id, ClientID: "acme-app", Consumer: "other-app"},
+		{Kind: access.KindUser, ID: id}, {Kind: access.KindUser, Consumer: "acme-app"},
+		{Kind: access.KindUser, ID: id, Consumer: "acme-app", Generation: -1}, {Kind: access.KindSystem, ID: id},
 	} {
-		_, _, err := s.Issue(access.Kind(args[0]), args[1], args[2])
-		assert.Error(t, err, args)
+		_, _, err := s.Issue(sub)
+		assert.Error(t, err, sub)
 	}
-	token, expiresIn, err := s.Issue(access.KindUser, "u-1", "acme-app")
+	token, expiresIn, err := s.Issue(authn.Subject{Kind: access.KindUser, ID: id, Consumer: "acme-app", Generation: 3})
 	require.NoError(t, err)
 	assert.Equal(t, 3600, expiresIn)
 	_, claims := inspect(t, token)
@@ -190,6 +202,9 @@ func TestIssueChecksItsArguments(t *testing.T) {
 	assert.Equal(t, []any{"customers"}, claims["aud"])
 	assert.Equal(t, "acme-app", claims["azp"])
 	assert.Equal(t, "user", claims["cgk"])
+	assert.Equal(t, id.String(), claims["sub"])
+	assert.Equal(t, id.String(), claims["cid"])
+	assert.Equal(t, float64(3), claims["cgg"])
 	assert.Equal(t, float64(f.clock.Now().Add(time.Hour).Unix()), claims["exp"])
 
 	// Another issuer's or audience's service refuses it.
@@ -203,7 +218,7 @@ func TestAuthenticateFindsTheCredentials(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(authn.Config{})
 	cl := f.client("acme-app", nil)
-	token, _, err := s.Issue(access.KindClient, "acme-app", "")
+	token, _, err := s.Issue(authn.ClientSubject(cl))
 	require.NoError(t, err)
 
 	for _, h := range [][]string{
@@ -258,7 +273,7 @@ func TestMiddleware(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(authn.Config{})
 	cl := f.client("acme-app", nil)
-	token, _, err := s.Issue(access.KindClient, "acme-app", "")
+	token, _, err := s.Issue(authn.ClientSubject(cl))
 	require.NoError(t, err)
 
 	var (

@@ -41,7 +41,7 @@ func authEnv(t *testing.T, requests int) (*env, uuid.UUID) {
 	require.NoError(t, err)
 	_, err = admin.Grant(ctx, db.Client, &cl.ID, nil, access.CanGetCustomer, &bank.ID)
 	require.NoError(t, err)
-	auth, err := authn.New(ctx, db.Client, authn.Config{})
+	auth, err := authn.New(ctx, db.Client, authn.Config{Hub: db.Hub})
 	require.NoError(t, err)
 	cfg := testConfig()
 	cfg.Auth = auth
@@ -138,8 +138,14 @@ func TestAuthenticatedGraphQL(t *testing.T) {
 		require.JSONEq(t, `{"code":401,"message":"OBP-20004: Invalid login credentials. Check username/password."}`, string(r.body))
 	})
 	t.Run("a database failure while loading the caller is a 500, not a 401", func(t *testing.T) {
+		// A fresh token: its caller is loaded from the database on first
+		// use (a cached one is not: see internal/authn's cache tests).
+		ctx := access.System(context.Background())
+		_, _, err := admin.CreateClient(ctx, e.db.Client, admin.ClientInput{ClientID: "partner-late", Name: "Late", Secret: partnerSecret})
+		require.NoError(t, err)
+		late := e.token(t, "partner-late", partnerSecret)
 		require.NoError(t, e.db.SQL.Close())
-		r := e.as(t, "Bearer "+tok, `{ __typename }`)
+		r := e.as(t, "Bearer "+late, `{ __typename }`)
 		require.Equal(t, http.StatusInternalServerError, r.status, "%s", r.body)
 		r.onlyError(t, "INTERNAL")
 	})
