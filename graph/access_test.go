@@ -978,17 +978,21 @@ func TestAccessCrossTenant(t *testing.T) {
 			leaks := []string{"Bravo", "bravo", B.Bank.Code}
 
 			t.Run("node with B's ids is not found", func(t *testing.T) {
-				const q = `query($id: ID!) { node(id: $id) { id } }`
-				unknown := uuid.New()
-				nobody := x.refused(t, v, q, map[string]any{"id": unknown})
-				requireNotFound(t, nobody)
-				for _, r := range bRecords {
-					e := x.refused(t, v, q, map[string]any{"id": r.id})
-					requireNotFound(t, e, leaks...)
-					// The same answer as for an id that does not exist.
-					require.Equal(t, nobody.Extensions, e.Extensions, r.what)
-					require.Equal(t, strings.ReplaceAll(nobody.Message, unknown.String(), "ID"),
-						strings.ReplaceAll(e.Message, r.id.String(), "ID"), r.what)
+				// Plain, and through a fragment on one type (read first).
+				for _, q := range []string{`query($id: ID!) { node(id: $id) { id } }`,
+					`query($id: ID!) { node(id: $id) { id ... on Customer { legalName } } }`,
+					`query($id: ID!) { node(id: $id) { ... on Product { id } } }`} {
+					unknown := uuid.New()
+					nobody := x.refused(t, v, q, map[string]any{"id": unknown})
+					requireNotFound(t, nobody)
+					for _, r := range bRecords {
+						e := x.refused(t, v, q, map[string]any{"id": r.id})
+						requireNotFound(t, e, leaks...)
+						// The same answer as for an id that does not exist.
+						require.Equal(t, nobody.Extensions, e.Extensions, r.what)
+						require.Equal(t, strings.ReplaceAll(nobody.Message, unknown.String(), "ID"),
+							strings.ReplaceAll(e.Message, r.id.String(), "ID"), r.what)
+					}
 				}
 			})
 

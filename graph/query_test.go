@@ -154,6 +154,30 @@ func TestNodeRefetchesEveryType(t *testing.T) {
 		require.EqualValues(t, 2, e.sql(), "node: one type lookup, one fetch")
 	}
 
+	// A refetch through a fragment on one type reads that type's table
+	// first: one statement (plus the nested ones) when the id is of that
+	// type; the type lookup only when it is not.
+	const refetch = `query($id:ID!){ node(id:$id){ id ... on Customer { legalName products { totalCount } } } }`
+	var rc struct {
+		Node struct {
+			ID        string
+			LegalName *string
+			Products  *struct{ TotalCount int }
+		}
+	}
+	e.do(refetch, &rc, "id", cust[0])
+	require.Equal(t, cust[0].String(), rc.Node.ID)
+	require.NotNil(t, rc.Node.Products)
+	require.Equal(t, 1, rc.Node.Products.TotalCount)
+	require.EqualValues(t, 2, e.sql(), "the customer, its products' count")
+	rc.Node.Products, rc.Node.LegalName = nil, nil
+	e.do(refetch, &rc, "id", p.ID)
+	require.Equal(t, p.ID.String(), rc.Node.ID, "a product through a Customer fragment is still found")
+	require.Nil(t, rc.Node.Products)
+	require.EqualValues(t, 3, e.sql(), "the guess, the type lookup, the product")
+	e.do(`query($id:ID!){ node(id:$id){ ...f } } fragment f on Address { city }`, &rc, "id", a.ID)
+	require.EqualValues(t, 1, e.sql(), "named fragments too")
+
 	unknown := uuid.New()
 	ids := []uuid.UUID{p.ID, cust[0], unknown, a.ID, cust[2]}
 	var r struct{ Nodes []*struct{ ID string } }
