@@ -191,10 +191,20 @@ func WithAPIClientFilter(filter func(*APIClientQuery) (*APIClientQuery, error)) 
 	}
 }
 
+// WithAPIClientTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithAPIClientTotal(total func(context.Context) (int, bool, error)) APIClientPaginateOption {
+	return func(pager *apiclientPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type apiclientPager struct {
 	reverse bool
 	order   []*APIClientOrder
 	filter  func(*APIClientQuery) (*APIClientQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newAPIClientPager(opts []APIClientPaginateOption, reverse bool) (*apiclientPager, error) {
@@ -326,10 +336,18 @@ func (_m *APIClientQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -579,10 +597,20 @@ func WithAddressFilter(filter func(*AddressQuery) (*AddressQuery, error)) Addres
 	}
 }
 
+// WithAddressTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithAddressTotal(total func(context.Context) (int, bool, error)) AddressPaginateOption {
+	return func(pager *addressPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type addressPager struct {
 	reverse bool
 	order   []*AddressOrder
 	filter  func(*AddressQuery) (*AddressQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newAddressPager(opts []AddressPaginateOption, reverse bool) (*addressPager, error) {
@@ -714,10 +742,18 @@ func (_m *AddressQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -949,10 +985,20 @@ func WithAuditEventFilter(filter func(*AuditEventQuery) (*AuditEventQuery, error
 	}
 }
 
+// WithAuditEventTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithAuditEventTotal(total func(context.Context) (int, bool, error)) AuditEventPaginateOption {
+	return func(pager *auditeventPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type auditeventPager struct {
 	reverse bool
 	order   []*AuditEventOrder
 	filter  func(*AuditEventQuery) (*AuditEventQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newAuditEventPager(opts []AuditEventPaginateOption, reverse bool) (*auditeventPager, error) {
@@ -1084,10 +1130,18 @@ func (_m *AuditEventQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -1301,10 +1355,20 @@ func WithBankFilter(filter func(*BankQuery) (*BankQuery, error)) BankPaginateOpt
 	}
 }
 
+// WithBankTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithBankTotal(total func(context.Context) (int, bool, error)) BankPaginateOption {
+	return func(pager *bankPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type bankPager struct {
 	reverse bool
 	order   []*BankOrder
 	filter  func(*BankQuery) (*BankQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newBankPager(opts []BankPaginateOption, reverse bool) (*bankPager, error) {
@@ -1436,10 +1500,18 @@ func (_m *BankQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -1689,10 +1761,20 @@ func WithCrmEventFilter(filter func(*CrmEventQuery) (*CrmEventQuery, error)) Crm
 	}
 }
 
+// WithCrmEventTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithCrmEventTotal(total func(context.Context) (int, bool, error)) CrmEventPaginateOption {
+	return func(pager *crmeventPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type crmeventPager struct {
 	reverse bool
 	order   []*CrmEventOrder
 	filter  func(*CrmEventQuery) (*CrmEventQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newCrmEventPager(opts []CrmEventPaginateOption, reverse bool) (*crmeventPager, error) {
@@ -1824,10 +1906,18 @@ func (_m *CrmEventQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -2059,10 +2149,20 @@ func WithCustomerFilter(filter func(*CustomerQuery) (*CustomerQuery, error)) Cus
 	}
 }
 
+// WithCustomerTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithCustomerTotal(total func(context.Context) (int, bool, error)) CustomerPaginateOption {
+	return func(pager *customerPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type customerPager struct {
 	reverse bool
 	order   []*CustomerOrder
 	filter  func(*CustomerQuery) (*CustomerQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newCustomerPager(opts []CustomerPaginateOption, reverse bool) (*customerPager, error) {
@@ -2194,10 +2294,18 @@ func (_m *CustomerQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -2519,10 +2627,20 @@ func WithCustomerAttributeFilter(filter func(*CustomerAttributeQuery) (*Customer
 	}
 }
 
+// WithCustomerAttributeTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithCustomerAttributeTotal(total func(context.Context) (int, bool, error)) CustomerAttributePaginateOption {
+	return func(pager *customerattributePager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type customerattributePager struct {
 	reverse bool
 	order   []*CustomerAttributeOrder
 	filter  func(*CustomerAttributeQuery) (*CustomerAttributeQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newCustomerAttributePager(opts []CustomerAttributePaginateOption, reverse bool) (*customerattributePager, error) {
@@ -2654,10 +2772,18 @@ func (_m *CustomerAttributeQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -2889,10 +3015,20 @@ func WithCustomerMessageFilter(filter func(*CustomerMessageQuery) (*CustomerMess
 	}
 }
 
+// WithCustomerMessageTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithCustomerMessageTotal(total func(context.Context) (int, bool, error)) CustomerMessagePaginateOption {
+	return func(pager *customermessagePager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type customermessagePager struct {
 	reverse bool
 	order   []*CustomerMessageOrder
 	filter  func(*CustomerMessageQuery) (*CustomerMessageQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newCustomerMessagePager(opts []CustomerMessagePaginateOption, reverse bool) (*customermessagePager, error) {
@@ -3024,10 +3160,18 @@ func (_m *CustomerMessageQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -3241,10 +3385,20 @@ func WithEntitlementFilter(filter func(*EntitlementQuery) (*EntitlementQuery, er
 	}
 }
 
+// WithEntitlementTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithEntitlementTotal(total func(context.Context) (int, bool, error)) EntitlementPaginateOption {
+	return func(pager *entitlementPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type entitlementPager struct {
 	reverse bool
 	order   []*EntitlementOrder
 	filter  func(*EntitlementQuery) (*EntitlementQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newEntitlementPager(opts []EntitlementPaginateOption, reverse bool) (*entitlementPager, error) {
@@ -3376,10 +3530,18 @@ func (_m *EntitlementQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -3611,10 +3773,20 @@ func WithProductFilter(filter func(*ProductQuery) (*ProductQuery, error)) Produc
 	}
 }
 
+// WithProductTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithProductTotal(total func(context.Context) (int, bool, error)) ProductPaginateOption {
+	return func(pager *productPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type productPager struct {
 	reverse bool
 	order   []*ProductOrder
 	filter  func(*ProductQuery) (*ProductQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newProductPager(opts []ProductPaginateOption, reverse bool) (*productPager, error) {
@@ -3746,10 +3918,18 @@ func (_m *ProductQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -4017,10 +4197,20 @@ func WithSocialHandleFilter(filter func(*SocialHandleQuery) (*SocialHandleQuery,
 	}
 }
 
+// WithSocialHandleTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithSocialHandleTotal(total func(context.Context) (int, bool, error)) SocialHandlePaginateOption {
+	return func(pager *socialhandlePager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type socialhandlePager struct {
 	reverse bool
 	order   []*SocialHandleOrder
 	filter  func(*SocialHandleQuery) (*SocialHandleQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newSocialHandlePager(opts []SocialHandlePaginateOption, reverse bool) (*socialhandlePager, error) {
@@ -4152,10 +4342,18 @@ func (_m *SocialHandleQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -4387,10 +4585,20 @@ func WithTaxResidenceFilter(filter func(*TaxResidenceQuery) (*TaxResidenceQuery,
 	}
 }
 
+// WithTaxResidenceTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithTaxResidenceTotal(total func(context.Context) (int, bool, error)) TaxResidencePaginateOption {
+	return func(pager *taxresidencePager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type taxresidencePager struct {
 	reverse bool
 	order   []*TaxResidenceOrder
 	filter  func(*TaxResidenceQuery) (*TaxResidenceQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newTaxResidencePager(opts []TaxResidencePaginateOption, reverse bool) (*taxresidencePager, error) {
@@ -4522,10 +4730,18 @@ func (_m *TaxResidenceQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -4757,10 +4973,20 @@ func WithUserFilter(filter func(*UserQuery) (*UserQuery, error)) UserPaginateOpt
 	}
 }
 
+// WithUserTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithUserTotal(total func(context.Context) (int, bool, error)) UserPaginateOption {
+	return func(pager *userPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type userPager struct {
 	reverse bool
 	order   []*UserOrder
 	filter  func(*UserQuery) (*UserQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newUserPager(opts []UserPaginateOption, reverse bool) (*userPager, error) {
@@ -4892,10 +5118,18 @@ func (_m *UserQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
@@ -5127,10 +5361,20 @@ func WithUserCustomerLinkFilter(filter func(*UserCustomerLinkQuery) (*UserCustom
 	}
 }
 
+// WithUserCustomerLinkTotal gives the list's totalCount without counting it (custgraph):
+// total returns the count and true, or false when the list must be counted.
+func WithUserCustomerLinkTotal(total func(context.Context) (int, bool, error)) UserCustomerLinkPaginateOption {
+	return func(pager *usercustomerlinkPager) error {
+		pager.total = total
+		return nil
+	}
+}
+
 type usercustomerlinkPager struct {
 	reverse bool
 	order   []*UserCustomerLinkOrder
 	filter  func(*UserCustomerLinkQuery) (*UserCustomerLinkQuery, error)
+	total   func(context.Context) (int, bool, error)
 }
 
 func newUserCustomerLinkPager(opts []UserCustomerLinkPaginateOption, reverse bool) (*usercustomerlinkPager, error) {
@@ -5262,10 +5506,18 @@ func (_m *UserCustomerLinkQuery) Paginate(
 	if hasCollectedField(ctx, totalCountField) || (ignoredEdges && hasCollectedField(ctx, pageInfoField)) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if conn.TotalCount, err = c.Count(ctx); err != nil {
-				return nil, err
+			counted := false
+			if pager.total != nil {
+				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if !counted {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
+					return nil, err
+				}
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
