@@ -18,6 +18,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
+	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
@@ -56,6 +57,8 @@ type Client struct {
 	Customer *CustomerClient
 	// CustomerAttribute is the client for interacting with the CustomerAttribute builders.
 	CustomerAttribute *CustomerAttributeClient
+	// CustomerCount is the client for interacting with the CustomerCount builders.
+	CustomerCount *CustomerCountClient
 	// CustomerMessage is the client for interacting with the CustomerMessage builders.
 	CustomerMessage *CustomerMessageClient
 	// Entitlement is the client for interacting with the Entitlement builders.
@@ -92,6 +95,7 @@ func (c *Client) init() {
 	c.CrmEvent = NewCrmEventClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
 	c.CustomerAttribute = NewCustomerAttributeClient(c.config)
+	c.CustomerCount = NewCustomerCountClient(c.config)
 	c.CustomerMessage = NewCustomerMessageClient(c.config)
 	c.Entitlement = NewEntitlementClient(c.config)
 	c.Product = NewProductClient(c.config)
@@ -200,6 +204,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CrmEvent:          NewCrmEventClient(cfg),
 		Customer:          NewCustomerClient(cfg),
 		CustomerAttribute: NewCustomerAttributeClient(cfg),
+		CustomerCount:     NewCustomerCountClient(cfg),
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
 		Product:           NewProductClient(cfg),
@@ -235,6 +240,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CrmEvent:          NewCrmEventClient(cfg),
 		Customer:          NewCustomerClient(cfg),
 		CustomerAttribute: NewCustomerAttributeClient(cfg),
+		CustomerCount:     NewCustomerCountClient(cfg),
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
 		Product:           NewProductClient(cfg),
@@ -274,9 +280,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product,
-		c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence, c.User,
-		c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
+		c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence,
+		c.User, c.UserCustomerLink,
 	} {
 		n.Use(hooks...)
 	}
@@ -287,9 +293,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerMessage, c.Entitlement, c.Product,
-		c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence, c.User,
-		c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
+		c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence,
+		c.User, c.UserCustomerLink,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -312,6 +318,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Customer.mutate(ctx, m)
 	case *CustomerAttributeMutation:
 		return c.CustomerAttribute.mutate(ctx, m)
+	case *CustomerCountMutation:
+		return c.CustomerCount.mutate(ctx, m)
 	case *CustomerMessageMutation:
 		return c.CustomerMessage.mutate(ctx, m)
 	case *EntitlementMutation:
@@ -1574,6 +1582,139 @@ func (c *CustomerAttributeClient) mutate(ctx context.Context, m *CustomerAttribu
 		return (&CustomerAttributeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CustomerAttribute mutation op: %q", m.Op())
+	}
+}
+
+// CustomerCountClient is a client for the CustomerCount schema.
+type CustomerCountClient struct {
+	config
+}
+
+// NewCustomerCountClient returns a client for the CustomerCount from the given config.
+func NewCustomerCountClient(c config) *CustomerCountClient {
+	return &CustomerCountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `customercount.Hooks(f(g(h())))`.
+func (c *CustomerCountClient) Use(hooks ...Hook) {
+	c.hooks.CustomerCount = append(c.hooks.CustomerCount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `customercount.Intercept(f(g(h())))`.
+func (c *CustomerCountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CustomerCount = append(c.inters.CustomerCount, interceptors...)
+}
+
+// Create returns a builder for creating a CustomerCount entity.
+func (c *CustomerCountClient) Create() *CustomerCountCreate {
+	mutation := newCustomerCountMutation(c.config, OpCreate)
+	return &CustomerCountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CustomerCount entities.
+func (c *CustomerCountClient) CreateBulk(builders ...*CustomerCountCreate) *CustomerCountCreateBulk {
+	return &CustomerCountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CustomerCountClient) MapCreateBulk(slice any, setFunc func(*CustomerCountCreate, int)) *CustomerCountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CustomerCountCreateBulk{err: fmt.Errorf("calling to CustomerCountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CustomerCountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CustomerCountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CustomerCount.
+func (c *CustomerCountClient) Update() *CustomerCountUpdate {
+	mutation := newCustomerCountMutation(c.config, OpUpdate)
+	return &CustomerCountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CustomerCountClient) UpdateOne(_m *CustomerCount) *CustomerCountUpdateOne {
+	mutation := newCustomerCountMutation(c.config, OpUpdateOne, withCustomerCount(_m))
+	return &CustomerCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CustomerCountClient) UpdateOneID(id int) *CustomerCountUpdateOne {
+	mutation := newCustomerCountMutation(c.config, OpUpdateOne, withCustomerCountID(id))
+	return &CustomerCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CustomerCount.
+func (c *CustomerCountClient) Delete() *CustomerCountDelete {
+	mutation := newCustomerCountMutation(c.config, OpDelete)
+	return &CustomerCountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CustomerCountClient) DeleteOne(_m *CustomerCount) *CustomerCountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CustomerCountClient) DeleteOneID(id int) *CustomerCountDeleteOne {
+	builder := c.Delete().Where(customercount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CustomerCountDeleteOne{builder}
+}
+
+// Query returns a query builder for CustomerCount.
+func (c *CustomerCountClient) Query() *CustomerCountQuery {
+	return &CustomerCountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCustomerCount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CustomerCount entity by its id.
+func (c *CustomerCountClient) Get(ctx context.Context, id int) (*CustomerCount, error) {
+	return c.Query().Where(customercount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CustomerCountClient) GetX(ctx context.Context, id int) *CustomerCount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CustomerCountClient) Hooks() []Hook {
+	return c.hooks.CustomerCount
+}
+
+// Interceptors returns the client interceptors.
+func (c *CustomerCountClient) Interceptors() []Interceptor {
+	return c.inters.CustomerCount
+}
+
+func (c *CustomerCountClient) mutate(ctx context.Context, m *CustomerCountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CustomerCountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CustomerCountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CustomerCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CustomerCountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CustomerCount mutation op: %q", m.Op())
 	}
 }
 
@@ -2963,13 +3104,14 @@ func (c *UserCustomerLinkClient) mutate(ctx context.Context, m *UserCustomerLink
 type (
 	hooks struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerMessage, Entitlement, Product, RequestReplay, SigningKey, SocialHandle,
-		TaxResidence, User, UserCustomerLink []ent.Hook
+		CustomerCount, CustomerMessage, Entitlement, Product, RequestReplay,
+		SigningKey, SocialHandle, TaxResidence, User, UserCustomerLink []ent.Hook
 	}
 	inters struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerMessage, Entitlement, Product, RequestReplay, SigningKey, SocialHandle,
-		TaxResidence, User, UserCustomerLink []ent.Interceptor
+		CustomerCount, CustomerMessage, Entitlement, Product, RequestReplay,
+		SigningKey, SocialHandle, TaxResidence, User,
+		UserCustomerLink []ent.Interceptor
 	}
 )
 

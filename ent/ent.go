@@ -11,6 +11,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
+	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
@@ -95,6 +96,7 @@ func checkColumn(t, c string) error {
 			crmevent.Table:          crmevent.ValidColumn,
 			customer.Table:          customer.ValidColumn,
 			customerattribute.Table: customerattribute.ValidColumn,
+			customercount.Table:     customercount.ValidColumn,
 			customermessage.Table:   customermessage.ValidColumn,
 			entitlement.Table:       entitlement.ValidColumn,
 			product.Table:           product.ValidColumn,

@@ -10,6 +10,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
+	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
@@ -29,7 +30,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apiclient.Table,
@@ -216,6 +217,22 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   customercount.Table,
+			Columns: customercount.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: customercount.FieldID,
+			},
+		},
+		Type: "CustomerCount",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			customercount.FieldBankID: {Type: field.TypeUUID, Column: customercount.FieldBankID},
+			customercount.FieldShard:  {Type: field.TypeInt, Column: customercount.FieldShard},
+			customercount.FieldN:      {Type: field.TypeInt64, Column: customercount.FieldN},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customermessage.Table,
 			Columns: customermessage.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -234,7 +251,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customermessage.FieldFromPerson:     {Type: field.TypeString, Column: customermessage.FieldFromPerson},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   entitlement.Table,
 			Columns: entitlement.Columns,
@@ -254,7 +271,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			entitlement.FieldGrantKey:    {Type: field.TypeString, Column: entitlement.FieldGrantKey},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   product.Table,
 			Columns: product.Columns,
@@ -278,7 +295,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			product.FieldClosedOn:    {Type: field.TypeTime, Column: product.FieldClosedOn},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   requestreplay.Table,
 			Columns: requestreplay.Columns,
@@ -298,7 +315,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			requestreplay.FieldResponse:    {Type: field.TypeBytes, Column: requestreplay.FieldResponse},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -315,7 +332,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldPrivateKeyPem: {Type: field.TypeString, Column: signingkey.FieldPrivateKeyPem},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   socialhandle.Table,
 			Columns: socialhandle.Columns,
@@ -335,7 +352,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			socialhandle.FieldDateActivated: {Type: field.TypeTime, Column: socialhandle.FieldDateActivated},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxresidence.Table,
 			Columns: taxresidence.Columns,
@@ -353,7 +370,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxresidence.FieldTaxNumber:  {Type: field.TypeString, Column: taxresidence.FieldTaxNumber},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -375,7 +392,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldCredentialGeneration: {Type: field.TypeInt, Column: user.FieldCredentialGeneration},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usercustomerlink.Table,
 			Columns: usercustomerlink.Columns,
@@ -1775,6 +1792,61 @@ func (f *CustomerAttributeFilter) WhereHasCustomerWith(preds ...predicate.Custom
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CustomerCountQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CustomerCountQuery builder.
+func (_q *CustomerCountQuery) Filter() *CustomerCountFilter {
+	return &CustomerCountFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CustomerCountMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CustomerCountMutation builder.
+func (m *CustomerCountMutation) Filter() *CustomerCountFilter {
+	return &CustomerCountFilter{config: m.config, predicateAdder: m}
+}
+
+// CustomerCountFilter provides a generic filtering capability at runtime for CustomerCountQuery.
+type CustomerCountFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CustomerCountFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CustomerCountFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(customercount.FieldID))
+}
+
+// WhereBankID applies the entql [16]byte predicate on the bank_id field.
+func (f *CustomerCountFilter) WhereBankID(p entql.ValueP) {
+	f.Where(p.Field(customercount.FieldBankID))
+}
+
+// WhereShard applies the entql int predicate on the shard field.
+func (f *CustomerCountFilter) WhereShard(p entql.IntP) {
+	f.Where(p.Field(customercount.FieldShard))
+}
+
+// WhereN applies the entql int64 predicate on the n field.
+func (f *CustomerCountFilter) WhereN(p entql.Int64P) {
+	f.Where(p.Field(customercount.FieldN))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CustomerMessageQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1803,7 +1875,7 @@ type CustomerMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1892,7 +1964,7 @@ type EntitlementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EntitlementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2009,7 +2081,7 @@ type ProductFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProductFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2118,7 +2190,7 @@ type RequestReplayFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RequestReplayFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2193,7 +2265,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2253,7 +2325,7 @@ type SocialHandleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SocialHandleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2342,7 +2414,7 @@ type TaxResidenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxResidenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2421,7 +2493,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2534,7 +2606,7 @@ type UserCustomerLinkFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserCustomerLinkFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

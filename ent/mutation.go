@@ -11,6 +11,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
+	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
@@ -48,6 +49,7 @@ const (
 	TypeCrmEvent          = "CrmEvent"
 	TypeCustomer          = "Customer"
 	TypeCustomerAttribute = "CustomerAttribute"
+	TypeCustomerCount     = "CustomerCount"
 	TypeCustomerMessage   = "CustomerMessage"
 	TypeEntitlement       = "Entitlement"
 	TypeProduct           = "Product"
@@ -9690,6 +9692,509 @@ func (m *CustomerAttributeMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown CustomerAttribute edge %s", name)
+}
+
+// CustomerCountMutation represents an operation that mutates the CustomerCount nodes in the graph.
+type CustomerCountMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	bank_id       *uuid.UUID
+	shard         *int
+	addshard      *int
+	n             *int64
+	addn          *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*CustomerCount, error)
+	predicates    []predicate.CustomerCount
+}
+
+var _ ent.Mutation = (*CustomerCountMutation)(nil)
+
+// customercountOption allows management of the mutation configuration using functional options.
+type customercountOption func(*CustomerCountMutation)
+
+// newCustomerCountMutation creates new mutation for the CustomerCount entity.
+func newCustomerCountMutation(c config, op Op, opts ...customercountOption) *CustomerCountMutation {
+	m := &CustomerCountMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCustomerCount,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCustomerCountID sets the ID field of the mutation.
+func withCustomerCountID(id int) customercountOption {
+	return func(m *CustomerCountMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CustomerCount
+		)
+		m.oldValue = func(ctx context.Context) (*CustomerCount, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CustomerCount.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCustomerCount sets the old CustomerCount of the mutation.
+func withCustomerCount(node *CustomerCount) customercountOption {
+	return func(m *CustomerCountMutation) {
+		m.oldValue = func(context.Context) (*CustomerCount, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CustomerCountMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CustomerCountMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CustomerCountMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CustomerCountMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CustomerCount.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetBankID sets the "bank_id" field.
+func (m *CustomerCountMutation) SetBankID(u uuid.UUID) {
+	m.bank_id = &u
+}
+
+// BankID returns the value of the "bank_id" field in the mutation.
+func (m *CustomerCountMutation) BankID() (r uuid.UUID, exists bool) {
+	v := m.bank_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankID returns the old "bank_id" field's value of the CustomerCount entity.
+// If the CustomerCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerCountMutation) OldBankID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankID: %w", err)
+	}
+	return oldValue.BankID, nil
+}
+
+// ResetBankID resets all changes to the "bank_id" field.
+func (m *CustomerCountMutation) ResetBankID() {
+	m.bank_id = nil
+}
+
+// SetShard sets the "shard" field.
+func (m *CustomerCountMutation) SetShard(i int) {
+	m.shard = &i
+	m.addshard = nil
+}
+
+// Shard returns the value of the "shard" field in the mutation.
+func (m *CustomerCountMutation) Shard() (r int, exists bool) {
+	v := m.shard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShard returns the old "shard" field's value of the CustomerCount entity.
+// If the CustomerCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerCountMutation) OldShard(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShard: %w", err)
+	}
+	return oldValue.Shard, nil
+}
+
+// AddShard adds i to the "shard" field.
+func (m *CustomerCountMutation) AddShard(i int) {
+	if m.addshard != nil {
+		*m.addshard += i
+	} else {
+		m.addshard = &i
+	}
+}
+
+// AddedShard returns the value that was added to the "shard" field in this mutation.
+func (m *CustomerCountMutation) AddedShard() (r int, exists bool) {
+	v := m.addshard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetShard resets all changes to the "shard" field.
+func (m *CustomerCountMutation) ResetShard() {
+	m.shard = nil
+	m.addshard = nil
+}
+
+// SetN sets the "n" field.
+func (m *CustomerCountMutation) SetN(i int64) {
+	m.n = &i
+	m.addn = nil
+}
+
+// N returns the value of the "n" field in the mutation.
+func (m *CustomerCountMutation) N() (r int64, exists bool) {
+	v := m.n
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldN returns the old "n" field's value of the CustomerCount entity.
+// If the CustomerCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerCountMutation) OldN(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldN is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldN requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldN: %w", err)
+	}
+	return oldValue.N, nil
+}
+
+// AddN adds i to the "n" field.
+func (m *CustomerCountMutation) AddN(i int64) {
+	if m.addn != nil {
+		*m.addn += i
+	} else {
+		m.addn = &i
+	}
+}
+
+// AddedN returns the value that was added to the "n" field in this mutation.
+func (m *CustomerCountMutation) AddedN() (r int64, exists bool) {
+	v := m.addn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetN resets all changes to the "n" field.
+func (m *CustomerCountMutation) ResetN() {
+	m.n = nil
+	m.addn = nil
+}
+
+// Where appends a list predicates to the CustomerCountMutation builder.
+func (m *CustomerCountMutation) Where(ps ...predicate.CustomerCount) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CustomerCountMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CustomerCountMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CustomerCount, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CustomerCountMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CustomerCountMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CustomerCount).
+func (m *CustomerCountMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CustomerCountMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.bank_id != nil {
+		fields = append(fields, customercount.FieldBankID)
+	}
+	if m.shard != nil {
+		fields = append(fields, customercount.FieldShard)
+	}
+	if m.n != nil {
+		fields = append(fields, customercount.FieldN)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CustomerCountMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case customercount.FieldBankID:
+		return m.BankID()
+	case customercount.FieldShard:
+		return m.Shard()
+	case customercount.FieldN:
+		return m.N()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CustomerCountMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case customercount.FieldBankID:
+		return m.OldBankID(ctx)
+	case customercount.FieldShard:
+		return m.OldShard(ctx)
+	case customercount.FieldN:
+		return m.OldN(ctx)
+	}
+	return nil, fmt.Errorf("unknown CustomerCount field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CustomerCountMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case customercount.FieldBankID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankID(v)
+		return nil
+	case customercount.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShard(v)
+		return nil
+	case customercount.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetN(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerCount field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CustomerCountMutation) AddedFields() []string {
+	var fields []string
+	if m.addshard != nil {
+		fields = append(fields, customercount.FieldShard)
+	}
+	if m.addn != nil {
+		fields = append(fields, customercount.FieldN)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CustomerCountMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case customercount.FieldShard:
+		return m.AddedShard()
+	case customercount.FieldN:
+		return m.AddedN()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CustomerCountMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case customercount.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddShard(v)
+		return nil
+	case customercount.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddN(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerCount numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CustomerCountMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CustomerCountMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CustomerCountMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CustomerCount nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CustomerCountMutation) ResetField(name string) error {
+	switch name {
+	case customercount.FieldBankID:
+		m.ResetBankID()
+		return nil
+	case customercount.FieldShard:
+		m.ResetShard()
+		return nil
+	case customercount.FieldN:
+		m.ResetN()
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerCount field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CustomerCountMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CustomerCountMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CustomerCountMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CustomerCountMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CustomerCountMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CustomerCountMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CustomerCountMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CustomerCount unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CustomerCountMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CustomerCount edge %s", name)
 }
 
 // CustomerMessageMutation represents an operation that mutates the CustomerMessage nodes in the graph.

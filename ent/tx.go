@@ -28,6 +28,8 @@ type Tx struct {
 	Customer *CustomerClient
 	// CustomerAttribute is the client for interacting with the CustomerAttribute builders.
 	CustomerAttribute *CustomerAttributeClient
+	// CustomerCount is the client for interacting with the CustomerCount builders.
+	CustomerCount *CustomerCountClient
 	// CustomerMessage is the client for interacting with the CustomerMessage builders.
 	CustomerMessage *CustomerMessageClient
 	// Entitlement is the client for interacting with the Entitlement builders.
@@ -184,6 +186,7 @@ func (tx *Tx) init() {
 	tx.CrmEvent = NewCrmEventClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.CustomerAttribute = NewCustomerAttributeClient(tx.config)
+	tx.CustomerCount = NewCustomerCountClient(tx.config)
 	tx.CustomerMessage = NewCustomerMessageClient(tx.config)
 	tx.Entitlement = NewEntitlementClient(tx.config)
 	tx.Product = NewProductClient(tx.config)

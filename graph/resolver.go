@@ -4,10 +4,13 @@
 package graph
 
 import (
+	"context"
+
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 
 	"custgraph/ent"
+	"custgraph/ent/schema"
 )
 
 // This file will not be regenerated automatically.
@@ -35,4 +38,15 @@ func orDefault[O any](given []*O, def *O) []*O {
 		return []*O{def}
 	}
 	return given
+}
+
+// customerTotal gives an unfiltered customer list's totalCount from the
+// banks' maintained counts (schema.CustomerTotal) instead of counting it.
+func (r *Resolver) customerTotal(where *ent.CustomerWhereInput) ent.CustomerPaginateOption {
+	if where != nil {
+		return ent.WithCustomerTotal(nil)
+	}
+	return ent.WithCustomerTotal(func(ctx context.Context) (int, bool, error) {
+		return schema.CustomerTotal(ctx, r.client)
+	})
 }

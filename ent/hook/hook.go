@@ -92,6 +92,18 @@ func (f CustomerAttributeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CustomerAttributeMutation", m)
 }
 
+// The CustomerCountFunc type is an adapter to allow the use of ordinary
+// function as CustomerCount mutator.
+type CustomerCountFunc func(context.Context, *ent.CustomerCountMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CustomerCountFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CustomerCountMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CustomerCountMutation", m)
+}
+
 // The CustomerMessageFunc type is an adapter to allow the use of ordinary
 // function as CustomerMessage mutator.
 type CustomerMessageFunc func(context.Context, *ent.CustomerMessageMutation) (ent.Value, error)

@@ -460,6 +460,26 @@ var (
 			},
 		},
 	}
+	// CustomerCountsColumns holds the columns for the "customer_counts" table.
+	CustomerCountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "bank_id", Type: field.TypeUUID},
+		{Name: "shard", Type: field.TypeInt},
+		{Name: "n", Type: field.TypeInt64},
+	}
+	// CustomerCountsTable holds the schema information for the "customer_counts" table.
+	CustomerCountsTable = &schema.Table{
+		Name:       "customer_counts",
+		Columns:    CustomerCountsColumns,
+		PrimaryKey: []*schema.Column{CustomerCountsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "customercount_bank_id_shard",
+				Unique:  true,
+				Columns: []*schema.Column{CustomerCountsColumns[1], CustomerCountsColumns[2]},
+			},
+		},
+	}
 	// CustomerMessagesColumns holds the columns for the "customer_messages" table.
 	CustomerMessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -886,6 +906,7 @@ var (
 		CrmEventsTable,
 		CustomersTable,
 		CustomerAttributesTable,
+		CustomerCountsTable,
 		CustomerMessagesTable,
 		EntitlementsTable,
 		ProductsTable,

@@ -27,6 +27,9 @@ type Customer func(*sql.Selector)
 // CustomerAttribute is the predicate function for customerattribute builders.
 type CustomerAttribute func(*sql.Selector)
 
+// CustomerCount is the predicate function for customercount builders.
+type CustomerCount func(*sql.Selector)
+
 // CustomerMessage is the predicate function for customermessage builders.
 type CustomerMessage func(*sql.Selector)
 

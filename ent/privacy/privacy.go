@@ -279,6 +279,30 @@ func (f CustomerAttributeMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CustomerAttributeMutation", m)
 }
 
+// The CustomerCountQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CustomerCountQueryRuleFunc func(context.Context, *ent.CustomerCountQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CustomerCountQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CustomerCountQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CustomerCountQuery", q)
+}
+
+// The CustomerCountMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CustomerCountMutationRuleFunc func(context.Context, *ent.CustomerCountMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CustomerCountMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CustomerCountMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CustomerCountMutation", m)
+}
+
 // The CustomerMessageQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CustomerMessageQueryRuleFunc func(context.Context, *ent.CustomerMessageQuery) error
@@ -544,6 +568,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.CustomerAttributeQuery:
 		return q.Filter(), nil
+	case *ent.CustomerCountQuery:
+		return q.Filter(), nil
 	case *ent.CustomerMessageQuery:
 		return q.Filter(), nil
 	case *ent.EntitlementQuery:
@@ -582,6 +608,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.CustomerMutation:
 		return m.Filter(), nil
 	case *ent.CustomerAttributeMutation:
+		return m.Filter(), nil
+	case *ent.CustomerCountMutation:
 		return m.Filter(), nil
 	case *ent.CustomerMessageMutation:
 		return m.Filter(), nil

@@ -11,6 +11,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
+	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
@@ -691,6 +692,26 @@ func init() {
 	customerattributeDescID := customerattributeMixinFields0[0].Descriptor()
 	// customerattribute.DefaultID holds the default value on creation for the id field.
 	customerattribute.DefaultID = customerattributeDescID.Default.(func() uuid.UUID)
+	customercountFields := schema.CustomerCount{}.Fields()
+	_ = customercountFields
+	// customercountDescShard is the schema descriptor for shard field.
+	customercountDescShard := customercountFields[1].Descriptor()
+	// customercount.ShardValidator is a validator for the "shard" field. It is called by the builders before save.
+	customercount.ShardValidator = func() func(int) error {
+		validators := customercountDescShard.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(shard int) error {
+			for _, fn := range fns {
+				if err := fn(shard); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	customermessageMixin := schema.CustomerMessage{}.Mixin()
 	customermessage.Policy = privacy.NewPolicies(customermessageMixin[0], schema.CustomerMessage{})
 	customermessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {

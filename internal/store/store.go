@@ -189,7 +189,7 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err := s.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}
-	return nil
+	return s.installCounters(ctx)
 }
 
 // Ping reports whether the database answers.

@@ -1,0 +1,73 @@
+package schema
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+
+	gen "custgraph/ent"
+	"custgraph/ent/customercount"
+	"custgraph/internal/access"
+)
+
+// CustomerCount holds the number of each bank's customers, so that the
+// count of an unfiltered list needs no scan of the customers. The rows are
+// written by database triggers on customers, in the inserting or deleting
+// transaction (internal/store, counters.go), so the count is exact whoever
+// writes; a bank's count is split over a few shards so that concurrent
+// inserts do not wait on one row. Never exposed over GraphQL.
+type CustomerCount struct{ ent.Schema }
+
+// CountShards is the number of rows a bank's count is spread over.
+const CountShards = 8
+
+// Fields of CustomerCount.
+func (CustomerCount) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("bank_id", uuid.UUID{}).Immutable(),
+		field.Int("shard").Immutable().Min(0).Max(CountShards - 1),
+		field.Int64("n"),
+	}
+}
+
+// Indexes of CustomerCount.
+func (CustomerCount) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("bank_id", "shard").Unique()}
+}
+
+// Annotations of CustomerCount.
+func (CustomerCount) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// CustomerTotal is the number of customers the viewer of ctx may read, from
+// the maintained counts: what counting its unfiltered customer list would
+// give. ok is false where the count must be made by the query itself (a
+// viewer that reads no bank, OBP's own-customers and firehose reads).
+func CustomerTotal(ctx context.Context, c *gen.Client) (n int, ok bool, err error) {
+	v := access.FromContext(ctx)
+	if v == nil || firehose(ctx) || ownCustomers(ctx) {
+		return 0, false, nil
+	}
+	b := v.BanksWith(ReadRoles[gen.TypeCustomer]...)
+	if b.Empty() {
+		return 0, false, nil
+	}
+	q := c.CustomerCount.Query()
+	if !b.All {
+		q.Where(customercount.BankIDIn(b.IDs...))
+	}
+	n, err = q.Modify(func(s *sql.Selector) {
+		s.Select("COALESCE(SUM(" + s.C(customercount.FieldN) + "), 0)")
+	}).Int(access.System(ctx))
+	if err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
