@@ -21,6 +21,7 @@ import (
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
+	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
 	"custgraph/ent/requestreplay"
 	"custgraph/ent/signingkey"
@@ -63,6 +64,8 @@ type Client struct {
 	CustomerMessage *CustomerMessageClient
 	// Entitlement is the client for interacting with the Entitlement builders.
 	Entitlement *EntitlementClient
+	// LoginFailure is the client for interacting with the LoginFailure builders.
+	LoginFailure *LoginFailureClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// RequestReplay is the client for interacting with the RequestReplay builders.
@@ -98,6 +101,7 @@ func (c *Client) init() {
 	c.CustomerCount = NewCustomerCountClient(c.config)
 	c.CustomerMessage = NewCustomerMessageClient(c.config)
 	c.Entitlement = NewEntitlementClient(c.config)
+	c.LoginFailure = NewLoginFailureClient(c.config)
 	c.Product = NewProductClient(c.config)
 	c.RequestReplay = NewRequestReplayClient(c.config)
 	c.SigningKey = NewSigningKeyClient(c.config)
@@ -207,6 +211,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CustomerCount:     NewCustomerCountClient(cfg),
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
+		LoginFailure:      NewLoginFailureClient(cfg),
 		Product:           NewProductClient(cfg),
 		RequestReplay:     NewRequestReplayClient(cfg),
 		SigningKey:        NewSigningKeyClient(cfg),
@@ -243,6 +248,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CustomerCount:     NewCustomerCountClient(cfg),
 		CustomerMessage:   NewCustomerMessageClient(cfg),
 		Entitlement:       NewEntitlementClient(cfg),
+		LoginFailure:      NewLoginFailureClient(cfg),
 		Product:           NewProductClient(cfg),
 		RequestReplay:     NewRequestReplayClient(cfg),
 		SigningKey:        NewSigningKeyClient(cfg),
@@ -281,8 +287,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
 		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
-		c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence,
-		c.User, c.UserCustomerLink,
+		c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle,
+		c.TaxResidence, c.User, c.UserCustomerLink,
 	} {
 		n.Use(hooks...)
 	}
@@ -294,8 +300,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
 		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
-		c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle, c.TaxResidence,
-		c.User, c.UserCustomerLink,
+		c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle,
+		c.TaxResidence, c.User, c.UserCustomerLink,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -324,6 +330,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CustomerMessage.mutate(ctx, m)
 	case *EntitlementMutation:
 		return c.Entitlement.mutate(ctx, m)
+	case *LoginFailureMutation:
+		return c.LoginFailure.mutate(ctx, m)
 	case *ProductMutation:
 		return c.Product.mutate(ctx, m)
 	case *RequestReplayMutation:
@@ -2050,6 +2058,139 @@ func (c *EntitlementClient) mutate(ctx context.Context, m *EntitlementMutation) 
 	}
 }
 
+// LoginFailureClient is a client for the LoginFailure schema.
+type LoginFailureClient struct {
+	config
+}
+
+// NewLoginFailureClient returns a client for the LoginFailure from the given config.
+func NewLoginFailureClient(c config) *LoginFailureClient {
+	return &LoginFailureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `loginfailure.Hooks(f(g(h())))`.
+func (c *LoginFailureClient) Use(hooks ...Hook) {
+	c.hooks.LoginFailure = append(c.hooks.LoginFailure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `loginfailure.Intercept(f(g(h())))`.
+func (c *LoginFailureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LoginFailure = append(c.inters.LoginFailure, interceptors...)
+}
+
+// Create returns a builder for creating a LoginFailure entity.
+func (c *LoginFailureClient) Create() *LoginFailureCreate {
+	mutation := newLoginFailureMutation(c.config, OpCreate)
+	return &LoginFailureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LoginFailure entities.
+func (c *LoginFailureClient) CreateBulk(builders ...*LoginFailureCreate) *LoginFailureCreateBulk {
+	return &LoginFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LoginFailureClient) MapCreateBulk(slice any, setFunc func(*LoginFailureCreate, int)) *LoginFailureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LoginFailureCreateBulk{err: fmt.Errorf("calling to LoginFailureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LoginFailureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LoginFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LoginFailure.
+func (c *LoginFailureClient) Update() *LoginFailureUpdate {
+	mutation := newLoginFailureMutation(c.config, OpUpdate)
+	return &LoginFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LoginFailureClient) UpdateOne(_m *LoginFailure) *LoginFailureUpdateOne {
+	mutation := newLoginFailureMutation(c.config, OpUpdateOne, withLoginFailure(_m))
+	return &LoginFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LoginFailureClient) UpdateOneID(id int) *LoginFailureUpdateOne {
+	mutation := newLoginFailureMutation(c.config, OpUpdateOne, withLoginFailureID(id))
+	return &LoginFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LoginFailure.
+func (c *LoginFailureClient) Delete() *LoginFailureDelete {
+	mutation := newLoginFailureMutation(c.config, OpDelete)
+	return &LoginFailureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LoginFailureClient) DeleteOne(_m *LoginFailure) *LoginFailureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LoginFailureClient) DeleteOneID(id int) *LoginFailureDeleteOne {
+	builder := c.Delete().Where(loginfailure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LoginFailureDeleteOne{builder}
+}
+
+// Query returns a query builder for LoginFailure.
+func (c *LoginFailureClient) Query() *LoginFailureQuery {
+	return &LoginFailureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLoginFailure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LoginFailure entity by its id.
+func (c *LoginFailureClient) Get(ctx context.Context, id int) (*LoginFailure, error) {
+	return c.Query().Where(loginfailure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LoginFailureClient) GetX(ctx context.Context, id int) *LoginFailure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LoginFailureClient) Hooks() []Hook {
+	return c.hooks.LoginFailure
+}
+
+// Interceptors returns the client interceptors.
+func (c *LoginFailureClient) Interceptors() []Interceptor {
+	return c.inters.LoginFailure
+}
+
+func (c *LoginFailureClient) mutate(ctx context.Context, m *LoginFailureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LoginFailureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LoginFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LoginFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LoginFailureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LoginFailure mutation op: %q", m.Op())
+	}
+}
+
 // ProductClient is a client for the Product schema.
 type ProductClient struct {
 	config
@@ -3104,13 +3245,14 @@ func (c *UserCustomerLinkClient) mutate(ctx context.Context, m *UserCustomerLink
 type (
 	hooks struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerCount, CustomerMessage, Entitlement, Product, RequestReplay,
-		SigningKey, SocialHandle, TaxResidence, User, UserCustomerLink []ent.Hook
+		CustomerCount, CustomerMessage, Entitlement, LoginFailure, Product,
+		RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
+		UserCustomerLink []ent.Hook
 	}
 	inters struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerCount, CustomerMessage, Entitlement, Product, RequestReplay,
-		SigningKey, SocialHandle, TaxResidence, User,
+		CustomerCount, CustomerMessage, Entitlement, LoginFailure, Product,
+		RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
 		UserCustomerLink []ent.Interceptor
 	}
 )

@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
+	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
 	"custgraph/ent/requestreplay"
 	"custgraph/ent/signingkey"
@@ -99,6 +100,7 @@ func checkColumn(t, c string) error {
 			customercount.Table:     customercount.ValidColumn,
 			customermessage.Table:   customermessage.ValidColumn,
 			entitlement.Table:       entitlement.ValidColumn,
+			loginfailure.Table:      loginfailure.ValidColumn,
 			product.Table:           product.ValidColumn,
 			requestreplay.Table:     requestreplay.ValidColumn,
 			signingkey.Table:        signingkey.ValidColumn,

@@ -13,6 +13,7 @@ import (
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
+	"custgraph/ent/loginfailure"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
 	"custgraph/ent/requestreplay"
@@ -30,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apiclient.Table,
@@ -273,6 +274,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   loginfailure.Table,
+			Columns: loginfailure.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: loginfailure.FieldID,
+			},
+		},
+		Type: "LoginFailure",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			loginfailure.FieldAccount:     {Type: field.TypeString, Column: loginfailure.FieldAccount},
+			loginfailure.FieldFailures:    {Type: field.TypeInt, Column: loginfailure.FieldFailures},
+			loginfailure.FieldLockedUntil: {Type: field.TypeTime, Column: loginfailure.FieldLockedUntil},
+			loginfailure.FieldUpdatedAt:   {Type: field.TypeTime, Column: loginfailure.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   product.Table,
 			Columns: product.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -295,7 +313,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			product.FieldClosedOn:    {Type: field.TypeTime, Column: product.FieldClosedOn},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   requestreplay.Table,
 			Columns: requestreplay.Columns,
@@ -315,7 +333,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			requestreplay.FieldResponse:    {Type: field.TypeBytes, Column: requestreplay.FieldResponse},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -332,7 +350,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldPrivateKeyPem: {Type: field.TypeString, Column: signingkey.FieldPrivateKeyPem},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   socialhandle.Table,
 			Columns: socialhandle.Columns,
@@ -352,7 +370,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			socialhandle.FieldDateActivated: {Type: field.TypeTime, Column: socialhandle.FieldDateActivated},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxresidence.Table,
 			Columns: taxresidence.Columns,
@@ -370,7 +388,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxresidence.FieldTaxNumber:  {Type: field.TypeString, Column: taxresidence.FieldTaxNumber},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -392,7 +410,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldCredentialGeneration: {Type: field.TypeInt, Column: user.FieldCredentialGeneration},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usercustomerlink.Table,
 			Columns: usercustomerlink.Columns,
@@ -2053,6 +2071,66 @@ func (f *EntitlementFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LoginFailureQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LoginFailureQuery builder.
+func (_q *LoginFailureQuery) Filter() *LoginFailureFilter {
+	return &LoginFailureFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LoginFailureMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LoginFailureMutation builder.
+func (m *LoginFailureMutation) Filter() *LoginFailureFilter {
+	return &LoginFailureFilter{config: m.config, predicateAdder: m}
+}
+
+// LoginFailureFilter provides a generic filtering capability at runtime for LoginFailureQuery.
+type LoginFailureFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LoginFailureFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *LoginFailureFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(loginfailure.FieldID))
+}
+
+// WhereAccount applies the entql string predicate on the account field.
+func (f *LoginFailureFilter) WhereAccount(p entql.StringP) {
+	f.Where(p.Field(loginfailure.FieldAccount))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *LoginFailureFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(loginfailure.FieldFailures))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *LoginFailureFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(loginfailure.FieldLockedUntil))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *LoginFailureFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(loginfailure.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProductQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2081,7 +2159,7 @@ type ProductFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProductFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2190,7 +2268,7 @@ type RequestReplayFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RequestReplayFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2265,7 +2343,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2325,7 +2403,7 @@ type SocialHandleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SocialHandleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2414,7 +2492,7 @@ type TaxResidenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxResidenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2493,7 +2571,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2606,7 +2684,7 @@ type UserCustomerLinkFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserCustomerLinkFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

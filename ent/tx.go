@@ -34,6 +34,8 @@ type Tx struct {
 	CustomerMessage *CustomerMessageClient
 	// Entitlement is the client for interacting with the Entitlement builders.
 	Entitlement *EntitlementClient
+	// LoginFailure is the client for interacting with the LoginFailure builders.
+	LoginFailure *LoginFailureClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// RequestReplay is the client for interacting with the RequestReplay builders.
@@ -189,6 +191,7 @@ func (tx *Tx) init() {
 	tx.CustomerCount = NewCustomerCountClient(tx.config)
 	tx.CustomerMessage = NewCustomerMessageClient(tx.config)
 	tx.Entitlement = NewEntitlementClient(tx.config)
+	tx.LoginFailure = NewLoginFailureClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
 	tx.RequestReplay = NewRequestReplayClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)

@@ -586,6 +586,27 @@ var (
 			},
 		},
 	}
+	// LoginFailuresColumns holds the columns for the "login_failures" table.
+	LoginFailuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "account", Type: field.TypeString, Unique: true, Size: 320},
+		{Name: "failures", Type: field.TypeInt},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// LoginFailuresTable holds the schema information for the "login_failures" table.
+	LoginFailuresTable = &schema.Table{
+		Name:       "login_failures",
+		Columns:    LoginFailuresColumns,
+		PrimaryKey: []*schema.Column{LoginFailuresColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "loginfailure_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginFailuresColumns[4]},
+			},
+		},
+	}
 	// ProductsColumns holds the columns for the "products" table.
 	ProductsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -909,6 +930,7 @@ var (
 		CustomerCountsTable,
 		CustomerMessagesTable,
 		EntitlementsTable,
+		LoginFailuresTable,
 		ProductsTable,
 		RequestReplaysTable,
 		SigningKeysTable,

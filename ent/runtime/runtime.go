@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
+	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
 	"custgraph/ent/requestreplay"
 	"custgraph/ent/schema"
@@ -823,6 +824,36 @@ func init() {
 	entitlementDescID := entitlementMixinFields0[0].Descriptor()
 	// entitlement.DefaultID holds the default value on creation for the id field.
 	entitlement.DefaultID = entitlementDescID.Default.(func() uuid.UUID)
+	loginfailureFields := schema.LoginFailure{}.Fields()
+	_ = loginfailureFields
+	// loginfailureDescAccount is the schema descriptor for account field.
+	loginfailureDescAccount := loginfailureFields[0].Descriptor()
+	// loginfailure.AccountValidator is a validator for the "account" field. It is called by the builders before save.
+	loginfailure.AccountValidator = func() func(string) error {
+		validators := loginfailureDescAccount.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(account string) error {
+			for _, fn := range fns {
+				if err := fn(account); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// loginfailureDescFailures is the schema descriptor for failures field.
+	loginfailureDescFailures := loginfailureFields[1].Descriptor()
+	// loginfailure.FailuresValidator is a validator for the "failures" field. It is called by the builders before save.
+	loginfailure.FailuresValidator = loginfailureDescFailures.Validators[0].(func(int) error)
+	// loginfailureDescUpdatedAt is the schema descriptor for updated_at field.
+	loginfailureDescUpdatedAt := loginfailureFields[3].Descriptor()
+	// loginfailure.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	loginfailure.DefaultUpdatedAt = loginfailureDescUpdatedAt.Default.(func() time.Time)
+	// loginfailure.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	loginfailure.UpdateDefaultUpdatedAt = loginfailureDescUpdatedAt.UpdateDefault.(func() time.Time)
 	productMixin := schema.Product{}.Mixin()
 	product.Policy = privacy.NewPolicies(productMixin[0], schema.Product{})
 	product.Hooks[0] = func(next ent.Mutator) ent.Mutator {

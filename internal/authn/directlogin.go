@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"custgraph/ent"
 	"custgraph/ent/user"
@@ -17,13 +19,15 @@ const (
 	obpInvalidCredentials = "OBP-20004: Invalid login credentials. Check username/password."
 	obpInvalidConsumerKey = "OBP-20008: Invalid Consumer Key."
 	obpInvalidParameters  = "OBP-20012: Invalid direct login parameters"
+	obpLocked             = "OBP-20009: The account has been locked, please contact Administrator! Too many failed attempts: try again in "
 	obpUnexpected         = "OBP-50015: The server encountered an unexpected condition which prevented it from fulfilling the request."
 )
 
 // obpError is OBP's error body; Code is the HTTP status.
 type obpError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
+	Code       int    `json:"code"`
+	Message    string `json:"message"`
+	retryAfter time.Duration
 }
 
 // DirectLoginHandler serves OBP's POST /my/logins/direct. The parameters
@@ -47,6 +51,9 @@ func (s *Service) DirectLoginHandler() http.Handler {
 			case http.StatusUnauthorized:
 				h.Set("WWW-Authenticate", `DirectLogin realm="`+realm+`"`)
 			}
+			if e.retryAfter > 0 {
+				h.Set("Retry-After", strconv.Itoa(retrySeconds(e.retryAfter)))
+			}
 			writeJSON(w, e.Code, e)
 			return
 		}
@@ -58,11 +65,11 @@ func (s *Service) DirectLoginHandler() http.Handler {
 
 func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	if r.Method != http.MethodPost {
-		return "", &obpError{http.StatusMethodNotAllowed, "Method Not Allowed: DirectLogin takes POST"}
+		return "", &obpError{Code: http.StatusMethodNotAllowed, Message: "Method Not Allowed: DirectLogin takes POST"}
 	}
 	p, err := loginParams(r.Header)
 	if err != nil {
-		return "", &obpError{http.StatusBadRequest, obpInvalidParameters}
+		return "", &obpError{Code: http.StatusBadRequest, Message: obpInvalidParameters}
 	}
 	var missing []string
 	for _, k := range []string{"username", "password", "consumer_key"} {
@@ -71,20 +78,30 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 		}
 	}
 	if len(missing) > 0 {
-		return "", &obpError{http.StatusBadRequest, obpMissingParameters + strings.Join(missing, ", ")}
+		return "", &obpError{Code: http.StatusBadRequest, Message: obpMissingParameters + strings.Join(missing, ", ")}
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *obpError {
 		s.log.ErrorContext(ctx, "DirectLogin: "+what, "err", err)
-		return &obpError{http.StatusInternalServerError, obpUnexpected}
+		return &obpError{Code: http.StatusInternalServerError, Message: obpUnexpected}
 	}
 	consumer, err := s.consumer(ctx, p["consumer_key"])
 	switch {
 	case ent.IsNotFound(err) || err == nil && consumer.Disabled:
 		s.log.InfoContext(ctx, "DirectLogin refused: unknown or disabled consumer", "consumer_key", p["consumer_key"])
-		return "", &obpError{http.StatusUnauthorized, obpInvalidConsumerKey}
+		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidConsumerKey}
 	case err != nil:
 		return "", unexpected("loading the consumer", err)
+	}
+	account := userAccount(p["username"])
+	wait, recorded, err := s.throttle.wait(ctx, account)
+	switch {
+	case err != nil:
+		return "", unexpected("reading the user's failed attempts", err)
+	case wait > 0:
+		s.log.InfoContext(ctx, "DirectLogin refused: too many failed attempts", "username", p["username"])
+		return "", &obpError{Code: http.StatusTooManyRequests, retryAfter: wait,
+			Message: obpLocked + strconv.Itoa(retrySeconds(wait)) + " s"}
 	}
 	u, err := s.db.User.Query().Where(user.Username(p["username"])).Only(access.System(ctx))
 	if err != nil && !ent.IsNotFound(err) {
@@ -96,9 +113,18 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	}
 	// One hash computation whether the user exists or not.
 	if ok := CheckSecret(p["password"], hash); !ok || u.Disabled {
+		lock, err := s.throttle.failed(ctx, account)
+		if err != nil {
+			return "", unexpected("counting a failed attempt", err)
+		}
 		s.log.InfoContext(ctx, "DirectLogin refused: invalid credentials", "username", p["username"],
-			"known", u != nil, "password_ok", ok)
-		return "", &obpError{http.StatusUnauthorized, obpInvalidCredentials}
+			"known", u != nil, "password_ok", ok, "locked_for", lock)
+		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidCredentials}
+	}
+	if recorded {
+		if err := s.throttle.succeeded(ctx, account); err != nil {
+			return "", unexpected("clearing the user's failed attempts", err)
+		}
 	}
 	token, _, err := s.Issue(UserSubject(u, consumer.ClientID))
 	if err != nil {

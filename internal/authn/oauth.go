@@ -8,7 +8,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"custgraph/ent"
 )
@@ -32,6 +34,7 @@ type oauthError struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description"`
 	basic       bool   // the client authenticated with HTTP Basic: challenge it
+	retryAfter  time.Duration
 }
 
 func oauthFail(status int, code, format string, args ...any) *oauthError {
@@ -49,6 +52,18 @@ func badClient(basic bool, description string) *oauthError {
 	e.basic = basic
 	return e
 }
+
+// retryLater is the answer to an account locked by failed attempts
+// (throttle.go): 429 with Retry-After.
+func retryLater(d time.Duration) *oauthError {
+	e := oauthFail(http.StatusTooManyRequests, "invalid_client",
+		"too many failed attempts for this client: try again in %d s", retrySeconds(d))
+	e.retryAfter = d
+	return e
+}
+
+// retrySeconds is d in whole seconds, rounded up, at least 1.
+func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 // tokenResponse is the token endpoint's success answer (RFC 6749 §5.1).
 type tokenResponse struct {
@@ -85,6 +100,9 @@ func (s *Service) TokenHandler() http.Handler {
 				h.Set("Allow", http.MethodPost)
 			case e.basic:
 				h.Set("WWW-Authenticate", `Basic realm="`+realm+`"`)
+			}
+			if e.retryAfter > 0 {
+				h.Set("Retry-After", strconv.Itoa(retrySeconds(e.retryAfter)))
 			}
 			writeJSON(w, e.status, e)
 			return
@@ -130,10 +148,23 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	if e != nil {
 		return nil, e
 	}
-	cl, err := s.consumer(r.Context(), id)
+	ctx := r.Context()
+	unexpected := func(what string, err error) *oauthError {
+		s.log.ErrorContext(ctx, what, "client_id", id, "err", err)
+		return oauthFail(http.StatusInternalServerError, "server_error", "the client could not be authenticated")
+	}
+	account := clientAccount(id)
+	wait, recorded, err := s.throttle.wait(ctx, account)
+	switch {
+	case err != nil:
+		return nil, unexpected("reading the client's failed attempts", err)
+	case wait > 0:
+		s.log.InfoContext(ctx, "client authentication refused: too many failed attempts", "client_id", id)
+		return nil, retryLater(wait)
+	}
+	cl, err := s.consumer(ctx, id)
 	if err != nil && !ent.IsNotFound(err) {
-		s.log.ErrorContext(r.Context(), "loading a client", "client_id", id, "err", err)
-		return nil, oauthFail(http.StatusInternalServerError, "server_error", "the client could not be authenticated")
+		return nil, unexpected("loading a client", err)
 	}
 	hash := ""
 	if cl != nil {
@@ -141,9 +172,18 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	}
 	// One hash computation whether the client exists or not.
 	if ok := CheckSecret(secret, hash); !ok || cl.Disabled {
-		s.log.InfoContext(r.Context(), "client authentication failed", "client_id", id,
-			"known", cl != nil, "secret_ok", ok)
+		lock, err := s.throttle.failed(ctx, account)
+		if err != nil {
+			return nil, unexpected("counting a failed attempt", err)
+		}
+		s.log.InfoContext(ctx, "client authentication failed", "client_id", id,
+			"known", cl != nil, "secret_ok", ok, "locked_for", lock)
 		return nil, badClient(basic, "client authentication failed")
+	}
+	if recorded {
+		if err := s.throttle.succeeded(ctx, account); err != nil {
+			return nil, unexpected("clearing the client's failed attempts", err)
+		}
 	}
 	return cl, nil
 }

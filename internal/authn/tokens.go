@@ -106,6 +106,8 @@ type Service struct {
 	// cache keeps verified tokens and loaded callers (cache.go); nil
 	// without a Hub.
 	cache *cache
+	// throttle slows down the guessing of secrets (throttle.go).
+	throttle *throttle
 }
 
 // New returns a service. It reads the key files or loads (and, the first
@@ -145,7 +147,8 @@ func New(ctx context.Context, db *ent.Client, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, db: db, keys: keys, log: cfg.Logger,
-		own: newParser(cfg.Now, []string{ownAlg}, cfg.Issuer, cfg.Audience),
+		own:      newParser(cfg.Now, []string{ownAlg}, cfg.Issuer, cfg.Audience),
+		throttle: &throttle{db: db, now: cfg.Now},
 	}
 	if cfg.Hub != nil {
 		s.cache = newCache(cfg.Hub, cfg.Now)
