@@ -61,6 +61,8 @@ type config struct {
 	oidcAudience    string
 	oidcJWKSURL     string
 	rateLimit       int
+	maxConcurrent   int
+	maxPerCaller    int
 	rateWindow      time.Duration
 	rateStore       string
 	trustProxy      bool
@@ -166,6 +168,10 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"requests per caller per --rate-window; 0 disables (CUSTGRAPH_RATE_LIMIT)")
 	fs.DurationVar(&c.rateWindow, "rate-window", envDuration("CUSTGRAPH_RATE_WINDOW", time.Minute),
 		"rate-limit window (CUSTGRAPH_RATE_WINDOW)")
+	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", envInt("CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
+		"requests one caller may have in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT_PER_CALLER)")
+	fs.IntVar(&c.maxConcurrent, "max-concurrent", envInt("CUSTGRAPH_MAX_CONCURRENT", 256),
+		"requests in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT)")
 	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",
@@ -279,10 +285,12 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 			counts = "database"
 		}
 	}
-	limit, err := ratelimit.New(db, ratelimit.Config{Requests: c.rateLimit, Window: c.rateWindow, Store: counts})
+	rate, err := ratelimit.New(db, ratelimit.Config{Requests: c.rateLimit, Window: c.rateWindow, Store: counts})
 	if err != nil {
 		return fmt.Errorf("rate limiting: %w", err)
 	}
+	concurrency := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: c.maxPerCaller, Total: c.maxConcurrent})
+	limit := func(h http.Handler) http.Handler { return rate(concurrency(h)) }
 	draining := new(atomic.Bool)
 	var origins []string
 	for _, o := range strings.Split(c.corsOrigins, ",") {

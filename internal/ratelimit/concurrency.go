@@ -1,0 +1,94 @@
+package ratelimit
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Concurrency bounds how many requests run at once: per caller (the Key of
+// the rate limit: a client or user, or an IP before authentication) and in
+// all. A request beyond either bound is refused at once with 429 and
+// Retry-After, before any work: one caller sending many expensive requests
+// in parallel holds at most PerCaller of the server's workers, and the
+// others' requests keep being served.
+//
+// The bounds are per replica: they protect this process's CPU and memory,
+// which is what concurrency uses up. (The rate limit, which bounds what a
+// caller may ask of the whole deployment, is shared by the replicas.)
+type ConcurrencyConfig struct {
+	// PerCaller is how many requests one caller may have in flight; 0 or
+	// less: no bound.
+	PerCaller int
+	// Total is how many requests may be in flight in all; 0 or less: no
+	// bound.
+	Total int
+	// RetryAfter is the delay suggested to a refused caller; default 1 s.
+	RetryAfter time.Duration
+	// OnLimit writes the refusal (Retry-After is already set); nil writes
+	// a JSON 429.
+	OnLimit func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration)
+}
+
+// Concurrency returns the middleware of cfg. Mount it after
+// authentication, so that requests are counted against their caller.
+func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
+	if cfg.PerCaller <= 0 && cfg.Total <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if cfg.OnLimit == nil {
+		cfg.OnLimit = func(w http.ResponseWriter, _ *http.Request, d time.Duration) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":"too_many_concurrent_requests","message":"too many requests at once; retry after ` +
+				strconv.Itoa(int(d/time.Second)) + ` seconds"}` + "\n"))
+		}
+	}
+	g := &gate{cfg: cfg, inFlight: map[string]int{}}
+	retry := strconv.Itoa(max(1, int(cfg.RetryAfter/time.Second)))
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := Key(r)
+			if !g.enter(key) {
+				w.Header().Set("Retry-After", retry)
+				cfg.OnLimit(w, r, cfg.RetryAfter)
+				return
+			}
+			defer g.leave(key)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// gate counts the requests in flight.
+type gate struct {
+	cfg      ConcurrencyConfig
+	mu       sync.Mutex
+	total    int
+	inFlight map[string]int // only callers with requests in flight
+}
+
+func (g *gate) enter(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cfg.Total > 0 && g.total >= g.cfg.Total ||
+		g.cfg.PerCaller > 0 && g.inFlight[key] >= g.cfg.PerCaller {
+		return false
+	}
+	g.total++
+	g.inFlight[key]++
+	return true
+}
+
+func (g *gate) leave(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.total--
+	if g.inFlight[key]--; g.inFlight[key] <= 0 {
+		delete(g.inFlight, key)
+	}
+}

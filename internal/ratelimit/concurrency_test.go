@@ -1,0 +1,64 @@
+package ratelimit_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"custgraph/internal/access"
+	"custgraph/internal/ratelimit"
+)
+
+// TestConcurrencyBounds: a caller with PerCaller requests in flight is
+// refused more (429, Retry-After) while another caller is served; past
+// Total in flight everyone is refused; a finished request frees its place.
+func TestConcurrencyBounds(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 16)
+	h := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: 2, Total: 3})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("block") != "" {
+				entered <- struct{}{}
+				<-release
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+	a := access.NewViewer(access.KindClient, uuid.New(), "a", nil, nil)
+	b := access.NewViewer(access.KindClient, uuid.New(), "b", nil, nil)
+	c := access.NewViewer(access.KindClient, uuid.New(), "c", nil, nil)
+	call := func(v *access.Viewer, block bool) *httptest.ResponseRecorder {
+		url := "/query"
+		if block {
+			url += "?block=1"
+		}
+		r := httptest.NewRequest(http.MethodGet, url, nil)
+		r = r.WithContext(access.NewContext(r.Context(), v))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	var wg sync.WaitGroup
+	blocked := func(v *access.Viewer) {
+		wg.Add(1)
+		go func() { defer wg.Done(); assert.Equal(t, http.StatusNoContent, call(v, true).Code) }()
+		<-entered
+	}
+	blocked(a)
+	blocked(a)
+	w := call(a, false)
+	require.Equal(t, http.StatusTooManyRequests, w.Code, "a's third request at once")
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	require.Equal(t, http.StatusNoContent, call(b, false).Code, "b is served meanwhile")
+	blocked(b)
+	require.Equal(t, http.StatusTooManyRequests, call(c, false).Code, "three in flight in all")
+	close(release)
+	wg.Wait()
+	for _, v := range []*access.Viewer{a, b, c} {
+		require.Equal(t, http.StatusNoContent, call(v, false).Code, "places are freed")
+	}
+}
