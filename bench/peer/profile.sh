@@ -14,7 +14,7 @@ GO=${GO:-go}; OPS=${PROFILE_OPS:-"q2 q3 q1 q4b"}; SECS=${PROFILE_SECONDS:-15}
 PORT=${CG_PROF_PORT:-5690}; PP=127.0.0.1:${PPROF_PORT:-6060}
 sep='?'; [[ $DATABASE_URL == *\?* ]] && sep='&'
 P=$OUT_DIR/profiles; mkdir -p "$P"
-CUSTGRAPH_PPROF_ADDR=$PP "$CG_PPROF_BIN" --database-url "${DATABASE_URL}${sep}pool_max_conns=${PG_POOL_MAX:-10}" \
+CUSTGRAPH_MAX_CONCURRENT_PER_CALLER=0 CUSTGRAPH_PPROF_ADDR=$PP "$CG_PPROF_BIN" --database-url "${DATABASE_URL}${sep}pool_max_conns=${PG_POOL_MAX:-10}" \
   --addr "127.0.0.1:$PORT" --rate-limit 0 --token-ttl 2h --log-level warn > "$P/custgraph.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
