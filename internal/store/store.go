@@ -17,6 +17,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -113,6 +115,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			cfg.MaxConns = int32(opts.MaxOpenConns)
 		}
 		cfg.MaxConnIdleTime = 5 * time.Minute
+		// A cancelled request (its client went away, its time ran out)
+		// cancels its statement with a cancel request and keeps the
+		// connection, instead of closing it (pgx's default): a burst of
+		// abandoned requests must not empty the pool.
+		cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+		}
 		cfg.HealthCheckPeriod = 30 * time.Second
 		pool, err = pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
