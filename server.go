@@ -9,7 +9,7 @@
 package main
 
 //go:generate go run ./ent/entc.go
-//go:generate go tool gqlgen generate
+//go:generate go run ./graph/gqlgen.go
 
 import (
 	"context"
