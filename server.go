@@ -141,9 +141,9 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"after SIGTERM, how long /readyz answers 503 while still serving, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
-	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", 12), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
-	fs.IntVar(&c.maxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", 30), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
-	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", 50000),
+	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", graph.DefaultLimits.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
+	fs.IntVar(&c.maxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", graph.DefaultLimits.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
+	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity),
 		"operation complexity: fields weighted by page sizes (CUSTGRAPH_MAX_COMPLEXITY)")
 	fs.IntVar(&c.apqCacheSize, "apq-cache-size", envInt("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
 		"automatic persisted queries kept in memory (CUSTGRAPH_APQ_CACHE_SIZE)")

@@ -59,7 +59,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.SetQueryCache(pagedCache{lru.New[*ast.QueryDocument](1000)})
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
-	srv.Use(limitsExt{o.Limits})
+	srv.Use(&limitsExt{Limits: o.Limits})
 	srv.Use(transactioner{entgql.Transactioner{TxOpener: client}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))

@@ -35,7 +35,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	db, _ := testdb.Open(t)
 	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{
-		Limits: graph.Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000},
+		Limits: graph.DefaultLimits,
 	})
 	e := &env{t: t, client: db.Client, viewer: access.FromContext(access.System(context.Background()))}
 	e.gql = client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -20,29 +20,49 @@ const (
 )
 
 // Limits bound the cost of one operation. Zero disables a limit.
+//
+// The limits measure the data fields. The meta-fields do not count: a
+// __typename costs like any other field but adds no depth, and the
+// introspection fields (__schema, __type, with everything below them) are
+// measured apart, by the number of values their answer has (see
+// introspectionBudget), so that every tool's introspection query passes
+// while introspection cannot be used to get around the limits.
 type Limits struct {
 	MaxDepth      int // deepest field nesting
 	MaxAliases    int // aliased fields in the operation
 	MaxComplexity int // fields weighted by the page sizes above them
 }
 
-// limitsExt checks an operation against Limits and the page-size rules before
-// anything runs, so an oversized request is refused without touching the
-// database.
-type limitsExt struct{ Limits }
+// DefaultLimits are the limits custgraph serves with unless told otherwise
+// (--max-depth, --max-aliases, --max-complexity).
+var DefaultLimits = Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000}
+
+// limitsExt checks an operation against Limits, the introspection budget
+// and the page-size rules before anything runs, so an oversized request is
+// refused without touching the database.
+type limitsExt struct {
+	Limits
+	intro *introspectionCounter // set by Validate, from the schema
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = limitsExt{}
+} = (*limitsExt)(nil)
 
-func (limitsExt) ExtensionName() string                   { return "Limits" }
-func (limitsExt) Validate(graphql.ExecutableSchema) error { return nil }
-func (l limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (*limitsExt) ExtensionName() string { return "Limits" }
+
+func (l *limitsExt) Validate(es graphql.ExecutableSchema) error {
+	c, err := newIntrospectionCounter(es.Schema())
+	l.intro = c
+	return err
+}
+
+func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
-	w := walker{vars: oc.Variables, doc: oc.Doc}
+	w := walker{vars: oc.Variables, doc: oc.Doc, intro: l.intro.start(oc.Variables)}
 	cost := w.selections(oc.Operation.SelectionSet, 1, 1)
 	switch {
 	case w.err != nil:
@@ -54,6 +74,10 @@ func (l limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 	case l.MaxComplexity > 0 && cost > l.MaxComplexity:
 		return limitErr("COMPLEXITY_LIMIT_EXCEEDED",
 			"the operation's complexity is %d (fields × page sizes); at most %d is allowed", cost, l.MaxComplexity)
+	case w.intro.over():
+		return limitErr("INTROSPECTION_LIMIT_EXCEEDED",
+			"the operation's introspection (__schema, __type) would answer more than %d values, twice a full introspection of the schema: ask for the schema once",
+			w.intro.budget)
 	}
 	return nil
 }
@@ -62,12 +86,14 @@ func limitErr(code, format string, args ...any) *gqlerror.Error {
 	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
 }
 
-// walker measures an operation: depth, aliases and complexity, where each
-// field costs 1 and the fields below a connection count once per row of the
-// page it asks for.
+// walker measures an operation's data fields: depth, aliases and
+// complexity, where each field costs 1 and the fields below a connection
+// count once per row of the page it asks for. The introspection fields are
+// handed to the introspection counter instead.
 type walker struct {
 	vars    map[string]any
 	doc     *ast.QueryDocument
+	intro   *introspectionCount
 	depth   int
 	aliases int
 	err     *gqlerror.Error
@@ -86,10 +112,16 @@ func (w *walker) selections(set ast.SelectionSet, depth, mult int) int {
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
+			if isIntrospection(s) {
+				w.intro.root(s)
+				continue
+			}
 			if s.Alias != "" && s.Alias != s.Name {
 				w.aliases++
 			}
-			w.depth = max(w.depth, depth)
+			if !strings.HasPrefix(s.Name, "__") { // __typename: a leaf of its parent
+				w.depth = max(w.depth, depth)
+			}
 			m := mult
 			if isConnection(s) {
 				m = mult * w.pageSize(s)
