@@ -1058,7 +1058,7 @@ func TestAccessCrossTenant(t *testing.T) {
 					}
 					q := fmt.Sprintf(`query%s { %s(first: 100, where: %s) { totalCount edges { node { id } } } }`, decl, f.field, f.where)
 					t.Run(f.field+" "+f.where, func(t *testing.T) {
-						if r := x.post(t, v, q, f.vars); (strings.Contains(f.where, "hasCustomerLinksWith") || strings.Contains(f.where, "hasCustomersWith")) && r.Status == 422 {
+						if r := x.post(t, v, q, f.vars); (strings.Contains(f.where, "hasCustomerLinksWith") || strings.Contains(f.where, "hasCustomersWith")) && len(r.Errors) > 0 && r.Data == nil {
 							// A schema without this edge predicate leaks nothing either.
 							require.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.Errors[0].Extensions["code"], r.Body)
 							return

@@ -399,43 +399,98 @@ func TestLimits(t *testing.T) {
 	})
 }
 
+// TestBadRequests follows GraphQL-over-HTTP: parameters of the wrong type
+// are 400 whatever the client accepts; a request error (parse, validation,
+// variable coercion, a limit: nothing executed) has no data entry and is
+// 200 as application/json, 400 as application/graphql-response+json; a
+// field error (a malformed id: the resolver ran) is 200 with data.
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t, testConfig())
+	const (
+		json200 = http.StatusOK // status when the client accepts application/json
+		both400 = -1            // 400 whatever the client accepts
+	)
 	for _, tc := range []struct {
 		name   string
 		body   string
-		status int
+		status int // for application/json; application/graphql-response+json gets 400 unless data is set
 		code   string
 		data   string // the data member expected next to the error, if any
 		path   []any
 	}{
-		{name: "malformed JSON", body: `{"query": "{ banks { totalCount } }"`, status: http.StatusBadRequest, code: "BAD_REQUEST"},
-		{name: "not an object", body: `[1, 2]`, status: http.StatusBadRequest, code: "BAD_REQUEST"},
-		{name: "empty body", body: ``, status: http.StatusBadRequest, code: "BAD_REQUEST"},
-		{name: "no query", body: `{}`, status: http.StatusUnprocessableEntity, code: "GRAPHQL_VALIDATION_FAILED"},
-		{name: "syntax error", body: `{"query": "{ banks { "}`, status: http.StatusUnprocessableEntity, code: "GRAPHQL_PARSE_FAILED"},
-		{name: "unknown field", body: `{"query": "{ banks { nope } }"}`, status: http.StatusUnprocessableEntity, code: "GRAPHQL_VALIDATION_FAILED"},
+		{name: "malformed JSON", body: `{"query": "{ banks { totalCount } }"`, status: both400, code: "BAD_REQUEST"},
+		{name: "not an object", body: `[1, 2]`, status: both400, code: "BAD_REQUEST"},
+		{name: "two objects", body: `{"query": "{ banks { totalCount } }"} {}`, status: both400, code: "BAD_REQUEST"},
+		{name: "empty body", body: ``, status: both400, code: "BAD_REQUEST"},
+		{name: "no query", body: `{}`, status: both400, code: "BAD_REQUEST"},
+		{name: "misspelt query", body: `{"qeury": "{ banks { totalCount } }"}`, status: both400, code: "BAD_REQUEST"},
+		{name: "query not a string", body: `{"query": {"banks": true}}`, status: both400, code: "BAD_REQUEST"},
+		{name: "operationName not a string", body: `{"query": "{ banks { totalCount } }", "operationName": 1}`, status: both400, code: "BAD_REQUEST"},
+		{name: "variables not an object", body: `{"query": "{ banks { totalCount } }", "variables": "{}"}`, status: both400, code: "BAD_REQUEST"},
+		{name: "extensions not an object", body: `{"query": "{ banks { totalCount } }", "extensions": ["x"]}`, status: both400, code: "BAD_REQUEST"},
+		{name: "syntax error", body: `{"query": "{ banks { "}`, status: json200, code: "GRAPHQL_PARSE_FAILED"},
+		{name: "unknown field", body: `{"query": "{ banks { nope } }"}`, status: json200, code: "GRAPHQL_VALIDATION_FAILED"},
+		{name: "unknown operation", body: `{"query": "query A { banks { totalCount } }", "operationName": "B"}`, status: json200, code: "GRAPHQL_VALIDATION_FAILED"},
+		{name: "variable of the wrong type", body: `{"query": "query($n: Int) { banks(first: $n) { totalCount } }", "variables": {"n": "ten"}}`,
+			status: json200, code: "GRAPHQL_VALIDATION_FAILED"},
+		{name: "required variable null", body: `{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": null}}`,
+			status: json200, code: "GRAPHQL_VALIDATION_FAILED"},
+		{name: "a limit", body: `{"query": "{ banks(first: 101) { totalCount } }"}`, status: json200, code: "BAD_USER_INPUT"},
 		// A malformed id is a field error: node is nullable, so data.node is null.
 		{name: "malformed UUID", body: `{"query": "{ node(id: \"nope\") { id } }"}`,
 			status: http.StatusOK, code: "BAD_USER_INPUT", data: `{"node": null}`, path: []any{"node", "id"}},
 		{name: "malformed UUID in a variable", body: `{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": "nope"}}`,
 			status: http.StatusOK, code: "BAD_USER_INPUT", data: `{"node": null}`, path: []any{"node", "id"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := e.do(t, e.request(t, http.MethodPost, "/query", "application/json", strings.NewReader(tc.body)))
-			require.Equal(t, tc.status, r.status, "%s", r.body)
-			require.Equal(t, "application/json", r.mediaType(t))
-			g := r.gql(t)
-			require.Len(t, g.Errors, 1, "%s", r.body)
-			require.Equal(t, tc.code, g.Errors[0].Extensions["code"], "%s", r.body)
-			if tc.data == "" {
-				require.False(t, g.hasData(), "%s", r.body)
-			} else {
-				require.JSONEq(t, tc.data, string(g.Data))
-				require.Equal(t, tc.path, g.Errors[0].Path)
-			}
-		})
+		for _, accept := range []string{"", "application/json", "*/*", "application/graphql-response+json", "application/graphql-response+json, application/json;q=0.9"} {
+			t.Run(tc.name+"/accept "+accept, func(t *testing.T) {
+				req := e.request(t, http.MethodPost, "/query", "application/json", strings.NewReader(tc.body))
+				if accept != "" {
+					req.Header.Set("Accept", accept)
+				}
+				r := e.do(t, req)
+				media, status := "application/json", tc.status
+				if strings.HasPrefix(accept, "application/graphql-response+json") {
+					media = "application/graphql-response+json"
+					if tc.data == "" {
+						status = http.StatusBadRequest
+					}
+				}
+				if status == both400 {
+					status = http.StatusBadRequest
+				}
+				require.Equal(t, status, r.status, "%s", r.body)
+				require.Equal(t, media, r.mediaType(t))
+				g := r.gql(t)
+				require.Len(t, g.Errors, 1, "%s", r.body)
+				require.Equal(t, tc.code, g.Errors[0].Extensions["code"], "%s", r.body)
+				if tc.data == "" {
+					require.Nil(t, g.Data, "a request error has no data entry: %s", r.body)
+				} else {
+					require.JSONEq(t, tc.data, string(g.Data))
+					require.Equal(t, tc.path, g.Errors[0].Path)
+				}
+			})
+		}
 	}
+
+	t.Run("GET with variables that are not JSON", func(t *testing.T) {
+		r := e.get(t, "/query?query="+url.QueryEscape(`query($n: Int) { banks(first: $n) { totalCount } }`)+"&variables=%7Bnope")
+		require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+		r.onlyError(t, "BAD_REQUEST")
+	})
+	t.Run("GET with variables", func(t *testing.T) {
+		r := e.get(t, "/query?query="+url.QueryEscape(`query($n: Int) { banks(first: $n) { totalCount } }`)+"&variables="+url.QueryEscape(`{"n": 1}`))
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.JSONEq(t, `{"data":{"banks":{"totalCount":0}}}`, string(r.body))
+	})
+	t.Run("an Accept header without a JSON type is 406", func(t *testing.T) {
+		req := e.request(t, http.MethodPost, "/query", "application/json", strings.NewReader(`{"query": "{ banks { totalCount } }"}`))
+		req.Header.Set("Accept", "application/xml, text/html;q=0.5, application/json;q=0")
+		r := e.do(t, req)
+		require.Equal(t, http.StatusNotAcceptable, r.status, "%s", r.body)
+		r.onlyError(t, "NOT_ACCEPTABLE")
+	})
 }
 
 func TestRequestTimeout(t *testing.T) {
