@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"custgraph/internal/apperr"
@@ -38,11 +39,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 				path = gqlErr.Path
 			}
 			if argument && store.Classify(gqlErr.Err).Code == apperr.Internal {
-				return &gqlerror.Error{
-					Message:    gqlErr.Message,
-					Path:       path,
-					Extensions: map[string]any{"code": string(apperr.BadUserInput)},
-				}
+				return argumentError(gqlErr.Message, path)
 			}
 			err = gqlErr.Err
 		}
@@ -64,6 +61,28 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
 	}
+}
+
+// argumentError is the error for an argument gqlgen could not coerce (a
+// malformed UUID, Decimal, Time or cursor, in an argument or anywhere in an
+// input object): BAD_USER_INPUT with extensions.field, the GraphQL name of
+// the offending input (the last name of its path: bankID in
+// createCustomer.input.bankID, ids in nodes.ids.1), as the errors of the
+// data layer have it.
+func argumentError(msg string, path ast.Path) *gqlerror.Error {
+	ext := map[string]any{"code": string(apperr.BadUserInput)}
+	for i := len(path) - 1; i >= 0; i-- {
+		if name, ok := path[i].(ast.PathName); ok {
+			field := string(name)
+			ext["field"] = field
+			if strings.HasPrefix(msg, "invalid UUID") {
+				msg = "must be a UUID (" + msg + ")"
+			}
+			msg = field + ": " + msg
+			break
+		}
+	}
+	return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
 }
 
 // recoverPanic turns a panic in a resolver into an INTERNAL error and logs it.
