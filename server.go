@@ -4,6 +4,7 @@
 //	go run . --demo                 # embedded SQLite file custgraph.db, demo data, http://127.0.0.1:8080/
 //	DATABASE_URL=postgres://… go run .
 //	go run . demo --customers 5000  # load the demo data and exit
+//	go run . schema                 # print the GraphQL schema (SDL), as GET /schema.graphql serves it
 //
 // Every flag can also be set by the environment variable named in its help.
 package main
@@ -89,8 +90,11 @@ func main() {
 		err = loadDemo(ctx, cfg, log)
 	case "admin":
 		err = runAdmin(ctx, cfg, fsArgs(args))
+	case "schema":
+		// The SDL that GET /schema.graphql serves, for code generators.
+		_, err = os.Stdout.WriteString(graph.SDL())
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin, schema)", cmd)
 	}
 	if err != nil {
 		if cmd == "admin" { // a command line tool: its errors are for a person

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"custgraph/graph"
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
 	"custgraph/internal/authn"
@@ -101,6 +102,18 @@ func TestAuthenticatedGraphQL(t *testing.T) {
 		r := e.as(t, "", `{ __schema { queryType { name } } }`)
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		require.JSONEq(t, `{"data":{"__schema":{"queryType":{"name":"Query"}}}}`, string(r.body))
+	})
+	t.Run("the schema's SDL needs no credentials", func(t *testing.T) {
+		r := e.get(t, "/schema.graphql")
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.Equal(t, "text/plain", r.mediaType(t))
+		require.Equal(t, graph.SDL(), string(r.body))
+		require.Contains(t, string(r.body), "type Customer implements Node {")
+		etag := r.header.Get("ETag")
+		require.NotEmpty(t, etag)
+		req := e.request(t, http.MethodGet, "/schema.graphql", "", nil)
+		req.Header.Set("If-None-Match", etag)
+		require.Equal(t, http.StatusNotModified, e.do(t, req).status)
 	})
 	t.Run("a bad token: 401 invalid_token", func(t *testing.T) {
 		for _, bad := range []string{"Bearer " + tok[:len(tok)-4] + "AAAA", "Bearer not.a.jwt", "DirectLogin token=\"x\""} {

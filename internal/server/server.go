@@ -1,12 +1,15 @@
 // Package server assembles custgraph's HTTP surface: the GraphQL endpoint,
-// GraphiQL, health and readiness probes, metrics, CORS, request ids,
+// GraphiQL, the schema's SDL, health and readiness probes, metrics, CORS, request ids,
 // structured request logs and the per-request timeout.
 package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -151,11 +154,29 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		Logger:           log,
 		After:            []func(http.Handler) http.Handler{timeout(cfg.RequestTimeout), limit},
 	})
+	// The schema in SDL, open like introspection (the API's shape is no
+	// secret; its data is).
+	r.Get("/schema.graphql", schemaSDL(graph.SDL()))
 	r.Handle("/graphiql/assets/*", graphiql.Assets())
 	page := graphiql.Page("custgraph", "/query")
 	r.Handle("/", page)
 	r.Handle("/graphiql", page)
 	return r
+}
+
+// schemaSDL serves the schema's SDL as text, with an ETag, revalidated on
+// every use (it changes with a new release).
+func schemaSDL(sdl string) http.HandlerFunc {
+	sum := sha256.Sum256([]byte(sdl))
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", etag)
+		h.Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, "schema.graphql", time.Time{}, strings.NewReader(sdl))
+	}
 }
 
 // echoRequestID returns the request's id (the client's X-Request-Id, or the
