@@ -158,7 +158,9 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	// secret; its data is).
 	r.Get("/schema.graphql", schemaSDL(graph.SDL()))
 	r.Handle("/graphiql/assets/*", graphiql.Assets())
-	page := graphiql.Page("custgraph", "/query")
+	page := graphiql.Page(graphiql.Options{
+		Endpoint: "/query", TokenPath: authn.TokenPath, DirectLoginPath: authn.DirectLoginPath,
+	})
 	r.Handle("/", page)
 	r.Handle("/graphiql", page)
 	return r
