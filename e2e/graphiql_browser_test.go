@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,36 +16,57 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
+const testTimeout = 3 * time.Minute // server start + browser session
+
+// The README's demo callers (internal/demo): the test signs in as they would.
 const (
-	query       = `{ banks(first: 5) { totalCount } }`
-	testTimeout = 2 * time.Minute // server start + browser session
+	demoClientID     = "demo-partner-gh"
+	demoClientSecret = "demo-partner-gh-secret-not-for-production"
+	demoUser         = "demo.banker"
+	demoUserPassword = "demo-banker-password"
+	demoConsumerKey  = "demo-obp-consumer"
 )
 
-// Selectors of GraphiQL 4.1.2's page. The tools section under the query
-// editor holds both the variables and the headers editor; it is labelled
-// after the active tab, and the inactive editor is hidden.
+// Selectors of GraphiQL 4.1.2's page and of custgraph's sign-in panel
+// (internal/graphiql/assets/custgraph-graphiql.js). The tools section under
+// the query editor holds both the variables and the headers editor, the
+// inactive one hidden.
 const (
-	queryEditor    = `.graphiql-query-editor .CodeMirror`
-	responseEditor = `.graphiql-response .CodeMirror`
-	executeButton  = `.graphiql-execute-button`
-	headersTab     = `.graphiql-editor-tools button[data-name="headers"]`
-	headersEditor  = `section.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .CodeMirror`
+	queryEditor     = `.graphiql-query-editor .CodeMirror`
+	responseEditor  = `.graphiql-response .CodeMirror`
+	variablesTab    = `.graphiql-editor-tools button[data-name="variables"]`
+	variablesEditor = `section.graphiql-editor-tool[aria-label="Variables"] .graphiql-editor:not(.hidden) .CodeMirror`
+	executeButton   = `.graphiql-execute-button`
+	docsButton      = `.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`
+	docsSearch      = `input[data-cy="doc-explorer-input"]`
+	docsTitle       = `.graphiql-doc-explorer-title`
+	explorerButton  = `.graphiql-sidebar button[aria-label="Show GraphiQL Explorer"]`
+	signInButton    = `.graphiql-sidebar button[aria-label="Show Sign in"]`
+	signInPanel     = `.custgraph-signin`
+	badge           = `.custgraph-badge`
 )
 
-// TestGraphiQLBrowser follows the README in a real browser: a query run
-// without credentials is refused, and the same query runs once the
-// administrator's "Authorization: Bearer" header is pasted into the Headers
-// tab. No request may leave loopback.
+// TestGraphiQLBrowser follows the README in a real browser, on a server
+// with the demo data and 20-second tokens, with no network beyond
+// loopback: on first open the docs, the schema search and autocomplete work
+// without signing in; a query run before signing in is refused; the person
+// signs in in the panel with the demo partner's id and secret, sees who is
+// signed in, runs the README's queries and its mutation; the token is
+// renewed before it expires and is never stored; the explorer renders the
+// schema; signing out, and signing in again as a user through DirectLogin,
+// work.
 func TestGraphiQLBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	bin := buildBinary(t)
+	examples := readmeExamples(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
-	p := startServer(t, ctx, bin)
-	headers := fmt.Sprintf(`{"Authorization": "Bearer %s"}`, p.accessToken(t))
+	p := launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "e2e.db"),
+		"--demo", "--customers", "20", "--token-ttl", "20s")
 
 	// Browser, with a fresh profile. Host resolution is mapped to NOTFOUND for everything but
 	// loopback, so even a stray request cannot leave the machine; it would
@@ -57,7 +79,7 @@ func TestGraphiQLBrowser(t *testing.T) {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 800),
+		chromedp.WindowSize(1400, 900),
 	)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
@@ -74,76 +96,214 @@ func TestGraphiQLBrowser(t *testing.T) {
 	}()
 
 	// The first Run starts the browser and binds its lifetime to its context,
-	// so start it on bctx, not on the shorter UI context below.
+	// so start it on bctx, not on the shorter UI contexts below.
 	if err := chromedp.Run(bctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	reqs := recordNetwork(bctx)
-
-	// The UI flow gets its own deadline so that on failure the browser is
-	// still alive for the diagnostics below.
-	uictx, uicancel := context.WithTimeout(bctx, 60*time.Second)
-	defer uicancel()
-	var anonymous, authorized string
-	err := chromedp.Run(uictx,
-		chromedp.Navigate(p.base+"/"),
-		chromedp.WaitVisible(queryEditor, chromedp.ByQuery),
-		setEditor(queryEditor, query),
-		runQuery(&anonymous),
-		chromedp.Click(headersTab, chromedp.ByQuery),
-		chromedp.WaitVisible(headersEditor, chromedp.ByQuery),
-		setEditor(headersEditor, headers),
-		runQuery(&authorized),
-	)
-	if shot := os.Getenv("CUSTGRAPH_E2E_SCREENSHOT"); shot != "" {
-		var png []byte
-		if serr := chromedp.Run(bctx, chromedp.FullScreenshot(&png, 100)); serr == nil {
-			_ = os.WriteFile(shot, png, 0o644)
+	step := func(name string, actions ...chromedp.Action) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(bctx, 45*time.Second)
+		defer scancel()
+		if err := chromedp.Run(sctx, actions...); err != nil {
+			var body string
+			_ = chromedp.Run(bctx, chromedp.Evaluate(`document.body.innerText`, &body))
+			screenshot(t, bctx)
+			reqs.log(t)
+			var opts string
+			_ = chromedp.Run(bctx, chromedp.Evaluate(`JSON.stringify([...document.querySelectorAll('[data-cy="doc-explorer-option"]')].map(e => e.outerHTML.slice(0, 300)))`, &opts))
+			t.Fatalf("%s: %v\noptions: %s\npage text:\n%s", name, err, opts, body[:min(len(body), 3000)])
 		}
 	}
-	if err != nil {
-		var body string
-		_ = chromedp.Run(bctx, chromedp.Evaluate(`document.body.innerText`, &body))
-		reqs.log(t)
-		reqs.check(t)
-		t.Fatalf("browser: %v\nresponse without the header:\n%s\npage text:\n%s", err, anonymous, body)
+	defer screenshot(t, bctx)
+
+	// First open: the sign-in panel is shown, nobody is signed in.
+	step("open GraphiQL",
+		chromedp.Navigate(p.base+"/"),
+		chromedp.WaitVisible(queryEditor, chromedp.ByQuery),
+		chromedp.WaitVisible(signInPanel, chromedp.ByQuery),
+		waitText(badge, "Not signed in"),
+	)
+
+	// Docs and schema search, before signing in: the introspection GraphiQL
+	// sent on opening was answered.
+	step("docs: search for a type",
+		chromedp.Click(docsButton, chromedp.ByQuery),
+		chromedp.WaitVisible(`.graphiql-doc-explorer-root-type`, chromedp.ByQuery),
+		chromedp.Click(docsSearch, chromedp.ByQuery),
+		chromedp.SendKeys(docsSearch, "CustomerWhereInput", chromedp.ByQuery),
+		// The search lists the type first; Enter picks it.
+		waitText(`[data-cy="doc-explorer-option"]`, "CustomerWhereInput"),
+		chromedp.SendKeys(docsSearch, kb.Enter, chromedp.ByQuery),
+		waitText(docsTitle, "CustomerWhereInput"),
+		waitText(`.graphiql-doc-explorer-content`, "hasLabel"),
+	)
+
+	// Autocomplete: the hints for "{ cust" come from the schema.
+	var hints string
+	step("autocomplete",
+		setEditor(queryEditor, "{ cust"),
+		chromedp.Evaluate(fmt.Sprintf(`(() => { const cm = document.querySelector(%q).CodeMirror; cm.focus(); cm.setCursor(cm.lineCount(), 0); cm.showHint({completeSingle: false}); })()`, queryEditor), nil),
+		chromedp.Poll(`(() => { const h = document.querySelector('.CodeMirror-hints'); return h && h.innerText.includes('customers') ? h.innerText : false; })()`,
+			&hints, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	t.Logf("autocomplete for \"{ cust\": %q", hints)
+
+	// Before signing in, data is refused.
+	var anonymous string
+	step("a query before signing in", setEditor(queryEditor, examples.viewer), runQuery(&anonymous))
+	var refused gqlReply
+	decodeReply(t, anonymous, &refused)
+	if len(refused.Errors) == 0 || refused.Errors[0].Extensions.Code != "UNAUTHENTICATED" || refused.Data != nil {
+		t.Fatalf("before signing in: want an UNAUTHENTICATED error and no data, got\n%s", anonymous)
 	}
 
-	// Without the header: refused, and nothing of the data.
-	var refused struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []struct {
-			Extensions struct {
-				Code string `json:"code"`
-			} `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal([]byte(anonymous), &refused); err != nil {
-		t.Fatalf("rendered response without the header is not JSON: %v\n%s", err, anonymous)
-	}
-	if len(refused.Errors) == 0 || refused.Errors[0].Extensions.Code != "UNAUTHENTICATED" ||
-		(len(refused.Data) > 0 && string(refused.Data) != "null") {
-		t.Fatalf("rendered response without the header: want an UNAUTHENTICATED error and no data, got\n%s", anonymous)
-	}
-	t.Logf("rendered response without the header:\n%s", anonymous)
+	// Sign in as the demo partner, in the panel.
+	step("sign in as an API client",
+		chromedp.Click(signInButton, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name="client_id"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="client_id"]`, demoClientID, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="client_secret"]`, demoClientSecret, chromedp.ByQuery),
+		chromedp.Click(`.custgraph-submit`, chromedp.ByQuery),
+		waitText(`.custgraph-who`, "Signed in as "+demoClientID+" (client)"),
+		waitText(`.custgraph-bank`, "gh.29.uk"),
+		waitText(badge, demoClientID),
+	)
 
-	// With the header: the answer.
-	var result banksReply
-	if err := json.Unmarshal([]byte(authorized), &result); err != nil {
-		t.Fatalf("rendered response with the header is not JSON: %v\n%s", err, authorized)
+	// The README's queries, as written.
+	var viewer string
+	step("the README's first query", setEditor(queryEditor, examples.viewer), runQuery(&viewer))
+	var vr gqlReply
+	decodeReply(t, viewer, &vr)
+	if len(vr.Errors) > 0 || vr.Data["viewer"] == nil || !strings.Contains(viewer, `"name": "`+demoClientID+`"`) {
+		t.Fatalf("README's first query: want the demo partner's viewer and customers, got\n%s", viewer)
 	}
-	if tc := result.Data.Banks.TotalCount; tc == nil || *tc != 0 || len(result.Errors) > 0 {
-		t.Fatalf("rendered response with the header: want totalCount 0 and no errors, got\n%s", authorized)
+	var search string
+	step("the README's customer search", setEditor(queryEditor, examples.search), runQuery(&search))
+	if !strings.Contains(search, `"legalName": "Eveline Tripman"`) || strings.Contains(search, `"errors"`) {
+		t.Fatalf("README's customer search: want Eveline Tripman, got\n%s", search)
 	}
-	t.Logf("rendered response with the header:\n%s", authorized)
+	var bank string
+	step("the README's bank id query", setEditor(queryEditor, examples.bankID), runQuery(&bank))
+	var br struct {
+		Data struct {
+			Banks struct {
+				Edges []struct{ Node struct{ ID, Code string } }
+			}
+		}
+	}
+	decodeReply(t, bank, &br)
+	if len(br.Data.Banks.Edges) != 1 || br.Data.Banks.Edges[0].Node.Code != "gh.29.uk" {
+		t.Fatalf("README's bank query: want bank gh.29.uk, got\n%s", bank)
+	}
+	vars := strings.Replace(examples.mutationVars, examples.bankIDPlaceholder, br.Data.Banks.Edges[0].Node.ID, 1)
+	var created string
+	step("the README's mutation",
+		setEditor(queryEditor, examples.mutation),
+		chromedp.Click(variablesTab, chromedp.ByQuery),
+		chromedp.WaitVisible(variablesEditor, chromedp.ByQuery),
+		setEditor(variablesEditor, vars),
+		runQuery(&created),
+	)
+	if !strings.Contains(created, `"legalName": "John Doe"`) || strings.Contains(created, `"errors"`) {
+		t.Fatalf("README's mutation: want John Doe created, got\n%s", created)
+	}
+
+	// The token is renewed before it expires (20 s tokens: after 16 s), and
+	// requests after the renewal carry the new one.
+	step("the token is renewed",
+		chromedp.Poll(`document.querySelectorAll('.custgraph-who').length === 1 && window.performance.getEntriesByType('resource').filter(e => e.name.endsWith('/oauth/token')).length >= 2`,
+			nil, chromedp.WithPollingTimeout(40*time.Second)),
+	)
+	var afterRenewal string
+	step("a query after the renewal", setEditor(variablesEditor, ""), setEditor(queryEditor, examples.viewer), runQuery(&afterRenewal))
+	if !strings.Contains(afterRenewal, `"name": "`+demoClientID+`"`) {
+		t.Fatalf("after the renewal: want the demo partner's viewer, got\n%s", afterRenewal)
+	}
+
+	// Nothing of the token is stored: not in localStorage, sessionStorage,
+	// cookies or the headers editor.
+	var stored string
+	step("storage", chromedp.Evaluate(`JSON.stringify({local: Object.entries(localStorage), session: Object.entries(sessionStorage), cookies: document.cookie})`, &stored))
+	for _, secret := range []string{"eyJ", "Bearer", demoClientSecret} {
+		if strings.Contains(stored, secret) {
+			t.Fatalf("the browser's storage holds %q: %s", secret, stored)
+		}
+	}
+
+	// The explorer lists the schema's root fields.
+	step("explorer",
+		chromedp.Click(explorerButton, chromedp.ByQuery),
+		waitText(`.graphiql-explorer-root`, "customers"),
+		waitText(`.graphiql-explorer-root`, "viewer"),
+	)
+
+	// Sign out: refused again; then sign in as a user with DirectLogin.
+	var signedOut string
+	step("sign out",
+		chromedp.Click(badge, chromedp.ByQuery),
+		chromedp.Click(`.custgraph-signout`, chromedp.ByQuery),
+		waitText(badge, "Not signed in"),
+		setEditor(queryEditor, examples.viewer), runQuery(&signedOut),
+	)
+	if !strings.Contains(signedOut, "UNAUTHENTICATED") {
+		t.Fatalf("after signing out: want UNAUTHENTICATED, got\n%s", signedOut)
+	}
+	var asUser string
+	step("sign in as a user (DirectLogin)",
+		chromedp.Click(`.custgraph-tab[data-mode="user"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="username"]`, demoUser, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="password"]`, demoUserPassword, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="consumer_key"]`, demoConsumerKey, chromedp.ByQuery),
+		chromedp.Click(`.custgraph-submit`, chromedp.ByQuery),
+		waitText(`.custgraph-who`, "Signed in as "+demoUser+" (user)"),
+		setEditor(queryEditor, examples.viewer), runQuery(&asUser),
+	)
+	if !strings.Contains(asUser, `"kind": "user"`) || !strings.Contains(asUser, `"totalCount"`) {
+		t.Fatalf("as demo.banker: want a user viewer and customers, got\n%s", asUser)
+	}
 
 	reqs.log(t)
 	reqs.check(t)
-	// The run without the header, and only it: the page's own introspection
-	// is open to anonymous callers.
-	if n := reqs.unauthorizedQueries(); n != 1 {
-		t.Errorf("%d requests to /query answered 401, want 1 (the run without the header)", n)
+	// The two runs without credentials, and only they, were refused.
+	if n := reqs.unauthorizedQueries(); n != 2 {
+		t.Errorf("%d requests to /query answered 401, want 2 (before signing in, after signing out)", n)
 	}
+}
+
+// gqlReply is a rendered GraphQL response.
+type gqlReply struct {
+	Data   map[string]any `json:"data"`
+	Errors []struct {
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+}
+
+func decodeReply(t *testing.T, text string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		t.Fatalf("rendered response is not JSON: %v\n%s", err, text)
+	}
+}
+
+// screenshot saves the page to CUSTGRAPH_E2E_SCREENSHOT, when set.
+func screenshot(t *testing.T, ctx context.Context) {
+	shot := os.Getenv("CUSTGRAPH_E2E_SCREENSHOT")
+	if shot == "" {
+		return
+	}
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err == nil {
+		_ = os.WriteFile(shot, png, 0o644)
+	}
+}
+
+// waitText waits until the element at selector contains text.
+func waitText(selector, text string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.innerText.includes(%q); })()`, selector, text),
+		nil, chromedp.WithPollingTimeout(30*time.Second))
 }
 
 // setEditor replaces the text of the CodeMirror editor at selector, as
