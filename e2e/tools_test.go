@@ -62,6 +62,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) (s
 // queries are judged as GraphQL, not refused as anonymous. No MUST or SHOULD
 // may fail.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
+	t.Parallel() // light: they run together once the serial tests are done
 	dir, node := nodeTools(t)
 	bin := buildBinary(t)
 	p := startServer(t, t.Context(), bin)
@@ -81,6 +82,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // /schema.graphql: both generate the same TypeScript types, every custom
 // scalar mapped (strictScalars would fail otherwise).
 func TestCodegenFromURL(t *testing.T) {
+	t.Parallel() // light: they run together once the serial tests are done
 	dir, node := nodeTools(t)
 	b, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
@@ -143,6 +145,7 @@ func TestCodegenFromURL(t *testing.T) {
 // TestIntrospectionQueryFiles checks that graph/testdata/introspection
 // still holds what the pinned graphql package generates.
 func TestIntrospectionQueryFiles(t *testing.T) {
+	t.Parallel() // light: they run together once the serial tests are done
 	dir, node := nodeTools(t)
 	for option, file := range map[string]string{
 		"all":      "graphql-js-16.11.0-all-options.graphql",
