@@ -38,7 +38,7 @@ type Options struct {
 
 // NewHandler returns the GraphQL endpoint over HTTP, following the
 // GraphQL-over-HTTP specification, its MUSTs and SHOULDs (the graphql-http
-// audit checks them, e2e/graphql_http_audit_test.go): POST with
+// audit checks them, e2e/tools_test.go): POST with
 // application/json, answered as application/graphql-response+json or
 // application/json as the Accept header asks (status codes and request
 // errors: overHTTP), GET for queries only (a mutation over GET is 405), any

@@ -25,7 +25,7 @@ const (
 // __typename costs like any other field but adds no depth, and the
 // introspection fields (__schema, __type, with everything below them) are
 // measured apart, by the number of values their answer has (see
-// introspectionBudget), so that every tool's introspection query passes
+// introspectionCounter), so that every tool's introspection query passes
 // while introspection cannot be used to get around the limits.
 type Limits struct {
 	MaxDepth      int // deepest field nesting
