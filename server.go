@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -63,6 +64,7 @@ type config struct {
 	oidcJWKSURL     string
 	rateLimit       int
 	maxConcurrent   int
+	maxRunning      int
 	maxPerCaller    int
 	rateWindow      time.Duration
 	rateStore       string
@@ -176,6 +178,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"requests one caller may have in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT_PER_CALLER)")
 	fs.IntVar(&c.maxConcurrent, "max-concurrent", envInt("CUSTGRAPH_MAX_CONCURRENT", 256),
 		"requests in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT)")
+	fs.IntVar(&c.maxRunning, "max-running", envInt("CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
+		"requests executing at once on this replica (the others wait their turn); 0 disables (CUSTGRAPH_MAX_RUNNING)")
 	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",
@@ -293,7 +297,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("rate limiting: %w", err)
 	}
-	concurrency := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: c.maxPerCaller, Total: c.maxConcurrent})
+	concurrency := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: c.maxPerCaller, Total: c.maxConcurrent, Running: c.maxRunning})
 	limit := func(h http.Handler) http.Handler { return rate(concurrency(h)) }
 	draining := new(atomic.Bool)
 	var origins []string

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Concurrency bounds how many requests run at once: per caller (the Key of
@@ -14,6 +16,12 @@ import (
 // in parallel holds at most PerCaller of the server's workers, and the
 // others' requests keep being served.
 //
+// Of the requests let in, at most Running execute at once; the others wait
+// their turn in arrival order (until their context ends: then they are
+// refused like the others). On a server with few cores, running more
+// requests at once than the CPUs can serve only adds memory (every request
+// in flight holds its answer being built) and latency.
+//
 // The bounds are per replica: they protect this process's CPU and memory,
 // which is what concurrency uses up. (The rate limit, which bounds what a
 // caller may ask of the whole deployment, is shared by the replicas.)
@@ -21,9 +29,12 @@ type ConcurrencyConfig struct {
 	// PerCaller is how many requests one caller may have in flight; 0 or
 	// less: no bound.
 	PerCaller int
-	// Total is how many requests may be in flight in all; 0 or less: no
-	// bound.
+	// Total is how many requests may be in flight in all, running or
+	// waiting; 0 or less: no bound.
 	Total int
+	// Running is how many requests may execute at once; 0 or less: no
+	// bound.
+	Running int
 	// RetryAfter is the delay suggested to a refused caller; default 1 s.
 	RetryAfter time.Duration
 	// OnLimit writes the refusal (Retry-After is already set); nil writes
@@ -34,7 +45,7 @@ type ConcurrencyConfig struct {
 // Concurrency returns the middleware of cfg. Mount it after
 // authentication, so that requests are counted against their caller.
 func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
-	if cfg.PerCaller <= 0 && cfg.Total <= 0 {
+	if cfg.PerCaller <= 0 && cfg.Total <= 0 && cfg.Running <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
 	if cfg.RetryAfter <= 0 {
@@ -49,16 +60,29 @@ func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
 		}
 	}
 	g := &gate{cfg: cfg, inFlight: map[string]int{}}
+	if cfg.Running > 0 {
+		g.running = semaphore.NewWeighted(int64(cfg.Running))
+	}
 	retry := strconv.Itoa(max(1, int(cfg.RetryAfter/time.Second)))
+	refuse := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", retry)
+		cfg.OnLimit(w, r, cfg.RetryAfter)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := Key(r)
 			if !g.enter(key) {
-				w.Header().Set("Retry-After", retry)
-				cfg.OnLimit(w, r, cfg.RetryAfter)
+				refuse(w, r)
 				return
 			}
 			defer g.leave(key)
+			if g.running != nil {
+				if err := g.running.Acquire(r.Context(), 1); err != nil {
+					refuse(w, r) // its time ran out, or its client left, while it waited
+					return
+				}
+				defer g.running.Release(1)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -67,6 +91,7 @@ func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
 // gate counts the requests in flight.
 type gate struct {
 	cfg      ConcurrencyConfig
+	running  *semaphore.Weighted // FIFO
 	mu       sync.Mutex
 	total    int
 	inFlight map[string]int // only callers with requests in flight

@@ -1,10 +1,14 @@
 package ratelimit_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -61,4 +65,51 @@ func TestConcurrencyBounds(t *testing.T) {
 	for _, v := range []*access.Viewer{a, b, c} {
 		require.Equal(t, http.StatusNoContent, call(v, false).Code, "places are freed")
 	}
+}
+
+// TestRunningRequestsQueue: past Running, requests wait for a turn instead
+// of running; one that waits past its deadline is refused.
+func TestRunningRequestsQueue(t *testing.T) {
+	var running, peak atomic.Int32
+	release := make(chan struct{})
+	h := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{Running: 2})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			<-release
+			running.Add(-1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+	var wg sync.WaitGroup
+	codes := make(chan int, 6)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/query", nil))
+			codes <- w.Code
+		}()
+	}
+	for running.Load() < 2 {
+		runtime.Gosched()
+	}
+	// One more, whose deadline passes while it waits.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/query", nil).WithContext(ctx))
+	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	close(release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		require.Equal(t, http.StatusNoContent, c, "the waiting requests all ran")
+	}
+	require.EqualValues(t, 2, peak.Load(), "never more than two at once")
 }
