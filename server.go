@@ -141,10 +141,12 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"comma-separated origins allowed to call the API from browsers (CUSTGRAPH_CORS_ORIGINS)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", envDuration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
 		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 25*time.Second),
-		"how long in-flight requests may finish after SIGTERM (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.drainDelay, "drain-delay", envDuration("CUSTGRAPH_DRAIN_DELAY", 0),
-		"after SIGTERM, how long /readyz answers 503 while still serving, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
+	// The defaults add up to 25s, within the 30s Kubernetes gives a pod
+	// between SIGTERM and SIGKILL (terminationGracePeriodSeconds).
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 20*time.Second),
+		"after the drain, how long in-flight requests may finish (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.drainDelay, "drain-delay", envDuration("CUSTGRAPH_DRAIN_DELAY", 5*time.Second),
+		"after SIGTERM, how long to keep serving with /readyz at 503 and Connection: close on every answer, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
 	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", graph.DefaultLimits.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
@@ -343,9 +345,16 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	case <-ctx.Done():
 	}
 	stop() // a second signal now ends the process at once
+	// Drain: keep serving, with /readyz at 503 so that load balancers stop
+	// routing here, and "Connection: close" on every answer so that clients
+	// leave their keep-alive connections one answer at a time. Only then
+	// does Shutdown close the listener and the connections still idle:
+	// closing an idle connection at the instant a client writes a request
+	// on it resets that request, which is what an immediate Shutdown did to
+	// requests arriving with the signal.
 	draining.Store(true)
 	if c.drainDelay > 0 {
-		log.Info("draining: /readyz answers 503 so load balancers stop routing here", "delay", c.drainDelay)
+		log.Info("draining: still serving, /readyz answers 503, every answer closes its connection", "delay", c.drainDelay)
 		time.Sleep(c.drainDelay)
 	}
 	log.Info("shutting down: draining in-flight requests", "timeout", c.shutdownTimeout)

@@ -23,5 +23,7 @@
 // CUSTGRAPH_REQUIRE_NODE=1 (set by CI).
 //
 // The shutdown tests send SIGTERM while an authenticated POST /query is in
-// flight and check how the process drains it or gives up on it.
+// flight and check how the process drains it or gives up on it; and race
+// keep-alive clients against SIGTERM with the default settings, checking that
+// every request gets a complete answer.
 package e2e

@@ -34,7 +34,7 @@ type Config struct {
 	RequestTimeout time.Duration // per request; 0 means 30s
 	CORSOrigins    []string      // origins allowed to call the API from a browser
 	Logger         *slog.Logger
-	Draining       *atomic.Bool // when set and true, /readyz answers 503 (shutting down)
+	Draining       *atomic.Bool // when set and true (shutting down): /readyz answers 503, responses say Connection: close
 	// Auth authenticates callers and serves the token endpoints; nil
 	// serves no token endpoints and lets every request in as anonymous
 	// (which ent's privacy layer then refuses).
@@ -75,6 +75,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}, func() float64 { return float64(statements.Load()) }))
 
 	r := chi.NewRouter()
+	r.Use(closeWhileDraining(cfg.Draining))
 	r.Use(middleware.RequestID)
 	r.Use(echoRequestID)
 	if cfg.TrustProxyHeaders {

@@ -99,6 +99,7 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	close  bool // the answer said "Connection: close" (net/http removes that header)
 }
 
 func (r reply) mediaType(t *testing.T) string {
@@ -136,7 +137,7 @@ func (e *env) do(t *testing.T, req *http.Request) reply {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return reply{status: resp.StatusCode, header: resp.Header, body: body}
+	return reply{status: resp.StatusCode, header: resp.Header, body: body, close: resp.Close}
 }
 
 func (e *env) request(t *testing.T, method, path, contentType string, body io.Reader) *http.Request {
@@ -555,10 +556,16 @@ func TestProbesAndMetrics(t *testing.T) {
 		cfg.Draining = new(atomic.Bool)
 		d := newEnv(t, cfg)
 		require.Equal(t, http.StatusOK, d.get(t, "/readyz").status)
+		require.False(t, d.post(t, params{Query: `{ banks { totalCount } }`}).close, "keep-alive before draining")
 		cfg.Draining.Store(true)
-		require.Equal(t, http.StatusServiceUnavailable, d.get(t, "/readyz").status, "load balancers stop routing")
+		r := d.get(t, "/readyz")
+		require.Equal(t, http.StatusServiceUnavailable, r.status, "load balancers stop routing")
+		require.True(t, r.close, "Connection: close")
 		require.Equal(t, http.StatusOK, d.get(t, "/healthz").status)
 		require.Equal(t, 0, d.bankCount(t), "requests are still served while draining")
+		q := d.post(t, params{Query: `{ banks { totalCount } }`})
+		require.Equal(t, http.StatusOK, q.status, "%s", q.body)
+		require.True(t, q.close, "Connection: close: clients leave their keep-alive connections one answer at a time")
 	})
 
 	t.Run("metrics", func(t *testing.T) {
