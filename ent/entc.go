@@ -34,6 +34,7 @@ func main() {
 			gen.FeaturePrivacy,
 			gen.FeatureEntQL,
 			gen.FeatureLock,
+			gen.FeatureVersionedMigration,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {
