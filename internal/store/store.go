@@ -1,7 +1,8 @@
 // Package store opens custgraph's database: an embedded SQLite file (pure
 // Go, no cgo) by default, or PostgreSQL through pgx when the URL says so.
-// It creates or migrates the schema at start-up and translates database
-// errors into client-facing ones.
+// It migrates the schema at start-up with the versioned migration files of
+// ent/migrate/migrations (migrate.go) and translates database errors into
+// client-facing ones.
 package store
 
 import (
@@ -46,9 +47,12 @@ type Options struct {
 	Wrap func(dialect.Driver) dialect.Driver
 	// MaxOpenConns caps the pool; 0 picks a default per dialect.
 	MaxOpenConns int
-	// Logger logs the state of the PostgreSQL listening connection; default
-	// slog.Default().
+	// Logger logs the migrations and the state of the PostgreSQL listening
+	// connection; default slog.Default().
 	Logger *slog.Logger
+	// NoMigrate opens the database without migrating its schema (for
+	// Migrate with DryRun, or a server told not to migrate).
+	NoMigrate bool
 }
 
 // IsPostgres reports whether a database URL names PostgreSQL.
@@ -162,9 +166,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	hub := notify.NewHub(pool != nil)
 	d = signals(d, hub, pool != nil)
 	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, Hub: hub, closeFn: closeFn}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
+	if !opts.NoMigrate {
+		if _, err := s.Migrate(ctx, MigrateOptions{Logger: opts.Logger}); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if pool != nil {
 		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -182,24 +188,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 // migrateLock is the PostgreSQL advisory lock key that serialises schema
 // migrations of replicas starting at the same time.
 const migrateLock = 0x637573746772 // "custgr"
-
-func (s *DB) migrate(ctx context.Context) error {
-	if s.Dialect == dialect.Postgres {
-		conn, err := s.SQL.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
-			return fmt.Errorf("taking the migration lock: %w", err)
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLock) //nolint:errcheck
-	}
-	if err := s.Client.Schema.Create(ctx); err != nil {
-		return fmt.Errorf("migrating the schema: %w", err)
-	}
-	return s.installCounters(ctx)
-}
 
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.SQL.PingContext(ctx) }

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,6 +45,17 @@ func OpenDSN(t testing.TB) (*store.DB, *atomic.Int64, string) {
 	return db, statements, dsn
 }
 
+// EmptyDSN returns the address of a new, empty database (nothing
+// migrated): a SQLite file in the test's temporary directory, or a new
+// PostgreSQL database when TEST_DATABASE_URL is set.
+func EmptyDSN(t testing.TB) string {
+	t.Helper()
+	if admin := os.Getenv(Env); admin != "" {
+		return freshPostgres(t, admin)
+	}
+	return filepath.Join(t.TempDir(), "empty.db")
+}
+
 // Reopen opens the database at dsn (from OpenDSN) once more, with a pool,
 // a statement counter and a change listener of its own: another replica.
 func Reopen(t testing.TB, dsn string) (*store.DB, *atomic.Int64) {
@@ -51,6 +63,8 @@ func Reopen(t testing.TB, dsn string) (*store.DB, *atomic.Int64) {
 	statements := new(atomic.Int64)
 	db, err := store.Open(context.Background(), dsn, store.Options{
 		Wrap: func(d dialect.Driver) dialect.Driver { return store.Counting(d, statements) },
+		// Quiet: every test database logs its migration otherwise.
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatalf("opening the test database: %v", err)

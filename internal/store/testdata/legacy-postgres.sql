@@ -1,0 +1,1814 @@
+-- A database made by custgraph 1f11022 (ent's automatic migration, before versioned
+-- migrations) holding its demo data (go run . demo --customers 3), dumped with
+-- pg_dump --inserts --no-owner --no-privileges (psql meta-commands and the search_path reset removed).
+-- The upgrade test (migrate_test.go) starts the current code on it.
+--
+-- PostgreSQL database dump
+--
+
+
+-- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
+-- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: custgraph_count_customers(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.custgraph_count_customers() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO customer_counts (bank_id, shard, n) VALUES (NEW.bank_id, floor(random() * 8)::int, 1)
+    ON CONFLICT (bank_id, shard) DO UPDATE SET n = customer_counts.n + 1;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO customer_counts (bank_id, shard, n) VALUES (OLD.bank_id, floor(random() * 8)::int, -1)
+    ON CONFLICT (bank_id, shard) DO UPDATE SET n = customer_counts.n - 1;
+  END IF;
+  RETURN NULL;
+END $$;
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: addresses; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.addresses (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    line_1 character varying,
+    line_2 character varying,
+    line_3 character varying,
+    city character varying,
+    county character varying,
+    state character varying,
+    postcode character varying,
+    country_code character varying,
+    tags jsonb,
+    status character varying,
+    premise bigint,
+    sub_premise character varying,
+    building character varying,
+    thoroughfare character varying,
+    is_primary boolean DEFAULT false NOT NULL,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: api_clients; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.api_clients (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    client_id character varying NOT NULL,
+    secret_hash character varying NOT NULL,
+    name character varying NOT NULL,
+    external_subject character varying,
+    disabled boolean DEFAULT false NOT NULL,
+    credential_generation bigint DEFAULT 0 NOT NULL,
+    bank_id uuid
+);
+
+
+--
+-- Name: audit_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_events (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    actor_kind character varying NOT NULL,
+    actor_id uuid,
+    actor_name character varying NOT NULL,
+    requestor_id character varying,
+    request_id character varying,
+    operation character varying NOT NULL,
+    entity_type character varying NOT NULL,
+    entity_id uuid NOT NULL,
+    bank_id uuid,
+    fields jsonb
+);
+
+
+--
+-- Name: banks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.banks (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    code character varying NOT NULL,
+    name character varying NOT NULL
+);
+
+
+--
+-- Name: crm_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.crm_events (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    customer_name character varying,
+    customer_number character varying,
+    category character varying,
+    detail character varying,
+    channel character varying,
+    scheduled_date timestamp with time zone,
+    actual_date timestamp with time zone,
+    result character varying,
+    bank_id uuid NOT NULL,
+    customer_id uuid
+);
+
+
+--
+-- Name: customer_attributes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.customer_attributes (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    name character varying NOT NULL,
+    type character varying NOT NULL,
+    value character varying NOT NULL,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: customer_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.customer_counts (
+    id bigint NOT NULL,
+    bank_id uuid NOT NULL,
+    shard bigint NOT NULL,
+    n bigint NOT NULL
+);
+
+
+--
+-- Name: customer_counts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.customer_counts ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.customer_counts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: customer_messages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.customer_messages (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    message character varying NOT NULL,
+    transport character varying,
+    from_department character varying,
+    from_person character varying,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: customers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.customers (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    customer_number character varying,
+    legal_name character varying,
+    first_name character varying,
+    last_name character varying,
+    company character varying,
+    email character varying,
+    mobile_phone_number character varying,
+    face_image_url character varying,
+    face_image_date timestamp with time zone,
+    date_of_birth timestamp with time zone,
+    relationship_status character varying,
+    dependants bigint DEFAULT 0 NOT NULL,
+    dob_of_dependants jsonb,
+    credit_rating character varying,
+    credit_source character varying,
+    credit_limit_currency character varying,
+    credit_limit_amount numeric,
+    highest_education_attained character varying,
+    employment_status character varying,
+    kyc_status boolean DEFAULT false NOT NULL,
+    last_ok_date timestamp with time zone,
+    title character varying,
+    branch_id character varying,
+    name_suffix character varying,
+    entity_id uuid,
+    entity_type character varying,
+    customer_status character varying DEFAULT 'CREATED'::character varying NOT NULL,
+    customer_type character varying,
+    labels jsonb,
+    bank_id uuid NOT NULL
+);
+
+
+--
+-- Name: entitlements; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.entitlements (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    role_name character varying NOT NULL,
+    grant_key character varying NOT NULL,
+    api_client_id uuid,
+    bank_id uuid,
+    user_id uuid
+);
+
+
+--
+-- Name: login_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.login_failures (
+    id bigint NOT NULL,
+    account character varying NOT NULL,
+    failures bigint NOT NULL,
+    locked_until timestamp with time zone,
+    updated_at timestamp with time zone NOT NULL
+);
+
+
+--
+-- Name: login_failures_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.login_failures ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.login_failures_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: products; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.products (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    product_code character varying NOT NULL,
+    product_type character varying NOT NULL,
+    currency character varying,
+    status character varying DEFAULT 'RECEIVED'::character varying NOT NULL,
+    proxy_ids jsonb,
+    iban character varying,
+    opened_on timestamp with time zone,
+    closed_on timestamp with time zone,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: request_replays; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.request_replays (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    caller character varying NOT NULL,
+    key character varying NOT NULL,
+    requestor_id character varying NOT NULL,
+    status bigint NOT NULL,
+    response bytea
+);
+
+
+--
+-- Name: signing_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.signing_keys (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    kid character varying NOT NULL,
+    private_key_pem text NOT NULL
+);
+
+
+--
+-- Name: social_handles; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.social_handles (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    type character varying NOT NULL,
+    handle character varying NOT NULL,
+    date_added timestamp with time zone NOT NULL,
+    date_activated timestamp with time zone,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: tax_residences; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tax_residences (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    domain character varying NOT NULL,
+    tax_number character varying NOT NULL,
+    customer_id uuid NOT NULL
+);
+
+
+--
+-- Name: user_customer_links; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_customer_links (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    bank_id uuid NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    customer_id uuid NOT NULL,
+    user_id uuid NOT NULL
+);
+
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    username character varying NOT NULL,
+    email character varying,
+    display_name character varying,
+    password_hash character varying,
+    external_subject character varying,
+    disabled boolean DEFAULT false NOT NULL,
+    credential_generation bigint DEFAULT 0 NOT NULL
+);
+
+
+--
+-- Data for Name: addresses; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.addresses VALUES ('01a2488e-c002-7c44-ac76-7fd6babc585c', '2026-12-05 23:34:04.546+00', '2026-12-05 23:34:04.546+00', 'No 1 the Road', 'The Place', 'The Hill', 'Berlin', '', 'Brandenburg', '13359', 'DE', '["mailing", "home"]', 'OK', NULL, NULL, NULL, NULL, true, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.addresses VALUES ('01a2488e-c008-78fb-a5b0-2673d8773b82', '2026-12-05 23:34:04.552+00', '2026-12-05 23:34:04.552+00', 'Polarisavenue 58A', 'Polaris Avenue Offices', NULL, 'Hoofddorp', NULL, 'Noord-Holland', '2132 JH', 'NL', '["work"]', 'OK', 58, 'A', 'Polaris Avenue Offices', 'Polarisavenue', false, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.addresses VALUES ('01a2488e-c05f-7259-ba55-fb436ad02f79', '2026-12-05 23:34:04.639+00', '2026-12-05 23:34:04.639+00', 'Dame Street 8', NULL, NULL, 'Dublin', NULL, 'Leinster', 'D07 X683', 'IE', '["home", "mailing"]', 'OK', 8, NULL, NULL, 'Dame Street', true, '01a2488e-c051-7ea0-a054-96f095d221c1');
+INSERT INTO public.addresses VALUES ('01a2488e-c05f-7264-a619-8fb9d2b7ed59', '2026-12-05 23:34:04.639+00', '2026-12-05 23:34:04.639+00', '178 Baker Street', NULL, NULL, 'London', NULL, 'Greater London', 'N18 3CD', 'GB', '["home", "mailing"]', 'OK', NULL, NULL, NULL, NULL, true, '01a2488e-c051-7ede-8f50-82ac326727fc');
+INSERT INTO public.addresses VALUES ('01a2488e-c05f-7269-8948-42a1a9ec4086', '2026-12-05 23:34:04.639+00', '2026-12-05 23:34:04.639+00', 'Prinsengracht 128', NULL, NULL, 'Amsterdam', NULL, 'Noord-Holland', '1043 SY', 'NL', '["home", "mailing"]', 'OK', NULL, NULL, NULL, NULL, true, '01a2488e-c051-7eed-a7e7-fbd74314bc16');
+
+
+--
+-- Data for Name: api_clients; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.api_clients VALUES ('01a2488e-bd24-7bc4-9ecf-5c524eed3875', '2026-12-05 23:34:03.812+00', '2026-12-05 23:34:03.812+00', 'demo-admin', '$argon2id$v=19$m=19456,t=2,p=1$f7cezymeWmLB+vn+Wkoqjg$QlOQsrAUgegQYu+mv7B8uep83v29ScpWQEGewhUkIGA', 'Demo administrator', NULL, false, 0, NULL);
+INSERT INTO public.api_clients VALUES ('01a2488e-beab-7593-9b0f-35242a266dad', '2026-12-05 23:34:04.203+00', '2026-12-05 23:34:04.203+00', 'demo-partner-gh', '$argon2id$v=19$m=19456,t=2,p=1$tWw0bl1lrNCdTQdd/AYTaA$3wn7ol3XFSLeJFCYogRHQT5Sh36Ctx/TQQVo6wzehn8', 'Demo partner of Test Bank', NULL, false, 0, '01a2488e-bc03-77cd-be5d-6cfa716a2663');
+INSERT INTO public.api_clients VALUES ('01a2488e-bef7-7bf4-967d-b377867e1046', '2026-12-05 23:34:04.279+00', '2026-12-05 23:34:04.279+00', 'demo-partner-at', '$argon2id$v=19$m=19456,t=2,p=1$ZOfw/v17Ls8pu3mRelqrOQ$o2P5S9IR3YJOHpucbXkNMIqkSu0K3WvGtkwUxITqDzE', 'Demo partner of Demo Bank Austria', NULL, false, 0, '01a2488e-bc03-7833-aabc-4d95d8124908');
+INSERT INTO public.api_clients VALUES ('01a2488e-bf33-7c82-89c6-3fbe34bd80b6', '2026-12-05 23:34:04.339+00', '2026-12-05 23:34:04.339+00', 'demo-obp-consumer', '$argon2id$v=19$m=19456,t=2,p=1$o55BUCZoumWkjXoa9o886Q$P8ZixgYY+T+3XhwRXc2iO/Ka1uwzpCCip5fmELYJH0o', 'Demo OBP consumer', NULL, false, 0, NULL);
+
+
+--
+-- Data for Name: audit_events; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.audit_events VALUES ('01a2488e-bc08-7296-98de-4b9b3f901cc3', '2026-12-05 23:34:03.528+00', '2026-12-05 23:34:03.528+00', 'system', NULL, 'demo', '', '', 'create', 'Bank', '01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bc03-7833-aabc-4d95d8124908', '["code", "name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bc0f-72d3-a586-cd47220b58a5', '2026-12-05 23:34:03.535+00', '2026-12-05 23:34:03.535+00', 'system', NULL, 'demo', '', '', 'create', 'Bank', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["code", "name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd4c-7e0c-a4ab-9640eb79bcf5', '2026-12-05 23:34:03.852+00', '2026-12-05 23:34:03.852+00', 'system', NULL, 'demo', '', '', 'create', 'APIClient', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, '["client_id", "credential_generation", "disabled", "name", "secret_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd60-7e36-8a75-dd909819cf72', '2026-12-05 23:34:03.872+00', '2026-12-05 23:34:03.872+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd4f-701c-9dc8-b40d03e164e4', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd64-7e35-bf72-3f5b2b902d77', '2026-12-05 23:34:03.876+00', '2026-12-05 23:34:03.876+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd61-7660-ad9c-29635ffc7e2f', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd68-7a20-bd6e-289aed88d079', '2026-12-05 23:34:03.88+00', '2026-12-05 23:34:03.88+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd65-77b0-a13c-4ac5085de762', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd6d-7d8c-a903-e90171348c05', '2026-12-05 23:34:03.885+00', '2026-12-05 23:34:03.885+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd69-7330-974d-b2754c009fdc', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd71-7381-9c28-87c85ac63a17', '2026-12-05 23:34:03.889+00', '2026-12-05 23:34:03.889+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd6e-73ec-869a-faeb865b4ff8', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd75-7c99-a6ac-fbf6f99e19a4', '2026-12-05 23:34:03.893+00', '2026-12-05 23:34:03.893+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd71-7efa-bf1c-5f903532fb47', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd77-7c53-a8d3-146ba35fcec1', '2026-12-05 23:34:03.895+00', '2026-12-05 23:34:03.895+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd76-7349-9842-950f4e0264aa', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd7c-7186-96e8-e1a4c321219b', '2026-12-05 23:34:03.9+00', '2026-12-05 23:34:03.9+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd78-7440-ac9e-8876326566f6', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd7f-73fb-9958-107b52170f99', '2026-12-05 23:34:03.903+00', '2026-12-05 23:34:03.903+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd7c-76ca-a07b-493e352be6aa', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd83-77c7-bee2-a0f64c00f0e5', '2026-12-05 23:34:03.907+00', '2026-12-05 23:34:03.907+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd7f-7ab2-9709-2e9781c7f37f', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bd88-7ab4-98f0-938b5e2fcc8a', '2026-12-05 23:34:03.912+00', '2026-12-05 23:34:03.912+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd84-7470-82c3-18f5cb0bc4bc', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bda1-784d-9e9d-61bd32ca3199', '2026-12-05 23:34:03.937+00', '2026-12-05 23:34:03.937+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bd88-7ee2-91f3-56944fa60ebd', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bda3-70e6-be4f-5a8a15f830b6', '2026-12-05 23:34:03.939+00', '2026-12-05 23:34:03.939+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bda1-7f39-b775-79fdaf0aaee0', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bda9-7f21-b931-cfdad68c7ca5', '2026-12-05 23:34:03.945+00', '2026-12-05 23:34:03.945+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bda3-75be-94ea-407f57520ee4', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdab-7abd-a178-84d73793e717', '2026-12-05 23:34:03.947+00', '2026-12-05 23:34:03.947+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdaa-7502-b0f5-ddb755d63447', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdb4-7e93-920a-7c2243edda4e', '2026-12-05 23:34:03.956+00', '2026-12-05 23:34:03.956+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdac-700f-bcc3-3eee5e4b0702', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdb5-7d82-9cc5-4412dcd83a7a', '2026-12-05 23:34:03.957+00', '2026-12-05 23:34:03.957+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdb5-730f-bc6a-347c93461520', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdb6-7621-9a67-0936475178bb', '2026-12-05 23:34:03.958+00', '2026-12-05 23:34:03.958+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdb6-70be-9a1a-c8e9eacbf03e', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdba-74c2-8222-c8f8de6d6f23', '2026-12-05 23:34:03.962+00', '2026-12-05 23:34:03.962+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdb6-78db-8d2a-098ce290677f', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdc0-7cc1-836c-2d8b06d4c1a4', '2026-12-05 23:34:03.968+00', '2026-12-05 23:34:03.968+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdbd-70b6-a3b0-151e5e65109a', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdc2-77b2-8966-f3d85b1fa7df', '2026-12-05 23:34:03.97+00', '2026-12-05 23:34:03.97+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdc1-7a0c-a6ea-fd5decbfbe25', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdc6-757a-a75e-52c841a0e181', '2026-12-05 23:34:03.974+00', '2026-12-05 23:34:03.974+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdc5-7906-be30-e5d1bd688f9d', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdc7-791c-9fd0-1ff0b8c03cca', '2026-12-05 23:34:03.975+00', '2026-12-05 23:34:03.975+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdc6-794b-85b5-bd96cd75274a', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdca-7b68-955d-7dbb65555016', '2026-12-05 23:34:03.978+00', '2026-12-05 23:34:03.978+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdc7-7ef2-9214-05e350f7e889', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdce-7913-9d5f-cc2a1a95aece', '2026-12-05 23:34:03.982+00', '2026-12-05 23:34:03.982+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdcd-7818-a72c-17cb1a7aec8c', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdd0-7136-bbca-e325eac5842f', '2026-12-05 23:34:03.984+00', '2026-12-05 23:34:03.984+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdce-7f3e-a713-ced22b724f83', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bde1-7723-8388-724704e27062', '2026-12-05 23:34:04.001+00', '2026-12-05 23:34:04.001+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdd0-7585-86ea-7758d82daa8a', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bde4-75fc-b175-859d4f981e41', '2026-12-05 23:34:04.004+00', '2026-12-05 23:34:04.004+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bde3-7462-83a0-43ca420840a0', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bde7-7f00-a9a9-5f2b59abbb20', '2026-12-05 23:34:04.007+00', '2026-12-05 23:34:04.007+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bde5-734e-91b9-125f427c2d9e', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdea-76ed-84c7-33604528b439', '2026-12-05 23:34:04.01+00', '2026-12-05 23:34:04.01+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bde8-763c-add7-25820bceff80', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bded-7e9d-95f9-41e92a323cc4', '2026-12-05 23:34:04.013+00', '2026-12-05 23:34:04.013+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdea-7f0a-ad00-6db41facb41c', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdf9-75b8-8243-536fdddf6085', '2026-12-05 23:34:04.025+00', '2026-12-05 23:34:04.025+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdef-7b5c-b2e3-ac7fac4b53d8', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bdfc-7a44-b9a8-9a05fa770cb7', '2026-12-05 23:34:04.028+00', '2026-12-05 23:34:04.028+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdf9-7d9d-adba-42c1acbb9d47', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be01-7767-9d2e-e3257932b6f8', '2026-12-05 23:34:04.033+00', '2026-12-05 23:34:04.033+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bdfe-718a-8d11-a746a9ab9c17', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be03-7294-8475-cec4c651c43f', '2026-12-05 23:34:04.035+00', '2026-12-05 23:34:04.035+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be01-7d99-8fb8-a0ca1e8b0105', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be04-7064-bfcc-b0c2f9e3c980', '2026-12-05 23:34:04.036+00', '2026-12-05 23:34:04.036+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be03-7688-88a0-983871900ce7', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be06-7402-824a-28f9ee247867', '2026-12-05 23:34:04.038+00', '2026-12-05 23:34:04.038+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be04-7228-8f52-29a47a8b8339', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be07-7150-b0b7-c0522c23bd90', '2026-12-05 23:34:04.039+00', '2026-12-05 23:34:04.039+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be06-7686-aec7-a2b94e5ca130', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be0d-7ec9-8e32-c933f0a2e990', '2026-12-05 23:34:04.045+00', '2026-12-05 23:34:04.045+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be07-7343-afcd-70a1f53dba3b', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be10-70f2-9e3f-82f26bc96318', '2026-12-05 23:34:04.048+00', '2026-12-05 23:34:04.048+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be0f-7114-9581-3bc6208e2c98', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-be10-7ae2-94af-4942a8ae65e7', '2026-12-05 23:34:04.048+00', '2026-12-05 23:34:04.048+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-be10-73de-a7d2-c24827ab7651', NULL, '["api_client_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beac-7cd1-96a9-e430566a5911', '2026-12-05 23:34:04.204+00', '2026-12-05 23:34:04.204+00', 'system', NULL, 'demo', '', '', 'create', 'APIClient', '01a2488e-beab-7593-9b0f-35242a266dad', NULL, '["bank_id", "client_id", "credential_generation", "disabled", "name", "secret_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beb3-7cd2-ae75-ece435db4f29', '2026-12-05 23:34:04.211+00', '2026-12-05 23:34:04.211+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bead-7215-b509-e1e75f686232', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beb5-71bb-a4cc-da279661dd2c', '2026-12-05 23:34:04.213+00', '2026-12-05 23:34:04.213+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beb4-76d7-9bd0-15ec31d40565', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beb5-7c3b-9eb1-b92a828d8423', '2026-12-05 23:34:04.213+00', '2026-12-05 23:34:04.213+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beb5-73e6-8b40-e2c2790864e4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beb8-7613-9ed5-a348e516a0f8', '2026-12-05 23:34:04.216+00', '2026-12-05 23:34:04.216+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beb6-7090-ae2b-46c442ae0ad1', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beb9-70a4-898a-ff57d0995fb1', '2026-12-05 23:34:04.217+00', '2026-12-05 23:34:04.217+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beb8-78d6-8bae-ce05d690d69d', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beba-7144-b4ef-d624c8e9b2b1', '2026-12-05 23:34:04.218+00', '2026-12-05 23:34:04.218+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beb9-729a-92b4-5f38f487e754', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebb-7c3b-87f3-0454217bb034', '2026-12-05 23:34:04.219+00', '2026-12-05 23:34:04.219+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebb-753c-8141-a9ed5e18d457', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebc-7463-98f9-6d2ff7e6c982', '2026-12-05 23:34:04.22+00', '2026-12-05 23:34:04.22+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebb-7e7e-befe-779d743eb93b', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebc-7af0-bf83-aafb3dd4c7d7', '2026-12-05 23:34:04.22+00', '2026-12-05 23:34:04.22+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebc-75f0-a74a-a6c41684d8bc', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebd-7479-b748-85d635d55acb', '2026-12-05 23:34:04.221+00', '2026-12-05 23:34:04.221+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebc-7e8f-9832-303397f467d7', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebe-7091-9db9-5982b8100c92', '2026-12-05 23:34:04.222+00', '2026-12-05 23:34:04.222+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebd-77d5-a6aa-7f7b8a62a894', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebe-7873-b044-5a2ef86dc933', '2026-12-05 23:34:04.222+00', '2026-12-05 23:34:04.222+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebe-72cc-a3e0-ec7043da357a', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebf-7363-b1a8-f36719ab6e56', '2026-12-05 23:34:04.223+00', '2026-12-05 23:34:04.223+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebe-79ed-924e-954df525c50d', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bebf-7ca5-8cae-8ec869155108', '2026-12-05 23:34:04.223+00', '2026-12-05 23:34:04.223+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bebf-74f6-ae18-39626ba11393', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec0-7dc4-88c2-3b17d5ae6b5f', '2026-12-05 23:34:04.224+00', '2026-12-05 23:34:04.224+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec0-7553-b30a-184a368ca3cd', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec1-7632-9c5c-16e0b9b15e82', '2026-12-05 23:34:04.225+00', '2026-12-05 23:34:04.225+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec1-7036-bc61-9a4440bba86e', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec2-7045-89d4-54bc72204f62', '2026-12-05 23:34:04.226+00', '2026-12-05 23:34:04.226+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec1-791e-bad0-cbf498502945', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec2-7952-8526-18710e6bf405', '2026-12-05 23:34:04.226+00', '2026-12-05 23:34:04.226+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec2-720e-9f95-2014ce409bbe', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec3-729c-b51c-2a3862020d71', '2026-12-05 23:34:04.227+00', '2026-12-05 23:34:04.227+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec2-7acf-b61f-2bb632751d69', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bec3-7acf-942f-207e6f696b1a', '2026-12-05 23:34:04.227+00', '2026-12-05 23:34:04.227+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec3-7413-9499-cf4a47893e4a', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-becf-7ec5-b837-1c73b7204149', '2026-12-05 23:34:04.239+00', '2026-12-05 23:34:04.239+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bec3-7c4b-9a6b-6a1c7c6e4979', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed0-7c82-9d81-e988da6eec21', '2026-12-05 23:34:04.24+00', '2026-12-05 23:34:04.24+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed0-7293-9502-336785d9fc35', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed1-787f-ad45-3c35fd672085', '2026-12-05 23:34:04.241+00', '2026-12-05 23:34:04.241+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed1-7081-836a-0773a5a3b3a3', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed2-731a-a48e-05ee59dc1651', '2026-12-05 23:34:04.242+00', '2026-12-05 23:34:04.242+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed1-7c0f-87a8-1015c976208e', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed2-7db3-843c-78c93d457a7d', '2026-12-05 23:34:04.242+00', '2026-12-05 23:34:04.242+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed2-763d-9122-517ffadd808d', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed3-768f-87da-e590f57aa2c4', '2026-12-05 23:34:04.243+00', '2026-12-05 23:34:04.243+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed3-7017-8742-abfdd20eea58', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed4-7004-aa75-3d1c6a191bcf', '2026-12-05 23:34:04.244+00', '2026-12-05 23:34:04.244+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed3-7817-8e5a-3cd3356d4f24', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed4-7ca2-a2f6-3b2ebd238758', '2026-12-05 23:34:04.244+00', '2026-12-05 23:34:04.244+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed4-739d-8222-9941373338f6', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed5-791c-a89d-0b24cb90f89d', '2026-12-05 23:34:04.245+00', '2026-12-05 23:34:04.245+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed4-7ec6-bf49-b627b1f80484', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed6-779d-94c4-5adb57af4c9c', '2026-12-05 23:34:04.246+00', '2026-12-05 23:34:04.246+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed5-7e35-831c-afe0a8cbc4ab', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed7-7272-8bc2-2da94846f098', '2026-12-05 23:34:04.247+00', '2026-12-05 23:34:04.247+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed6-7937-9ff8-ee0cba8a62b5', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed7-7f3c-872c-6b2df41d9d31', '2026-12-05 23:34:04.247+00', '2026-12-05 23:34:04.247+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed7-7551-b98c-cdaf6b32c4b8', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed8-7c95-bcab-d934ae5c26c4', '2026-12-05 23:34:04.248+00', '2026-12-05 23:34:04.248+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed8-756e-b818-7794eaa071a9', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bed9-7537-a4f0-658421539476', '2026-12-05 23:34:04.249+00', '2026-12-05 23:34:04.249+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed8-7e8f-9113-0961af90ed03', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beda-716e-8650-99327d975f0d', '2026-12-05 23:34:04.25+00', '2026-12-05 23:34:04.25+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bed9-783a-a63d-37de29edb89e', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beda-7bb1-98ba-d51a6e095765', '2026-12-05 23:34:04.25+00', '2026-12-05 23:34:04.25+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beda-733f-b417-e274d3ba2791', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bef8-7e87-9de8-3e7f9871dc48', '2026-12-05 23:34:04.28+00', '2026-12-05 23:34:04.28+00', 'system', NULL, 'demo', '', '', 'create', 'APIClient', '01a2488e-bef7-7bf4-967d-b377867e1046', NULL, '["bank_id", "client_id", "credential_generation", "disabled", "name", "secret_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befa-7bdf-8e2c-b933dcb23fc6', '2026-12-05 23:34:04.282+00', '2026-12-05 23:34:04.282+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bef9-79bd-b0f0-2544a150cccf', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befb-763b-8e9c-cdecc819ca32', '2026-12-05 23:34:04.283+00', '2026-12-05 23:34:04.283+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befa-7eee-8cda-1e3bb7526380', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befc-71eb-8d30-c342a9b80b83', '2026-12-05 23:34:04.284+00', '2026-12-05 23:34:04.284+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befb-77ee-8c46-62f5a73450cd', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befc-7a83-961d-ef97a2e33316', '2026-12-05 23:34:04.284+00', '2026-12-05 23:34:04.284+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befc-739b-833a-5673b89d4582', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befd-79d9-b600-f76ba5a6ece1', '2026-12-05 23:34:04.285+00', '2026-12-05 23:34:04.285+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befc-7cc1-bc32-4cbac67706ed', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befe-7219-b3c3-bccd2e151d21', '2026-12-05 23:34:04.286+00', '2026-12-05 23:34:04.286+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befd-7ba5-9efa-117d92cf688d', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-befe-77cd-8ce1-a208cc2f445f', '2026-12-05 23:34:04.286+00', '2026-12-05 23:34:04.286+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befe-73ce-b451-5d66c2c4492e', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beff-73ba-99f7-5cbbaaf48102', '2026-12-05 23:34:04.287+00', '2026-12-05 23:34:04.287+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-befe-7b02-9bc7-7972ef9f5c4e', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-beff-7e20-b676-583b766578c5', '2026-12-05 23:34:04.287+00', '2026-12-05 23:34:04.287+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-beff-765b-91ca-3e4c6de70e18', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf00-76b8-aec2-4e906781c694', '2026-12-05 23:34:04.288+00', '2026-12-05 23:34:04.288+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf00-7097-b7cd-f298c42d0d9c', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf00-7f05-97ac-ee1da69988e1', '2026-12-05 23:34:04.288+00', '2026-12-05 23:34:04.288+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf00-7850-bbff-42772dfb14f0', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf01-76db-ba9a-866b8c869d71', '2026-12-05 23:34:04.289+00', '2026-12-05 23:34:04.289+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf01-71c0-a74c-7c24d41a29e9', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf02-7135-b8b1-6b85ea453def', '2026-12-05 23:34:04.29+00', '2026-12-05 23:34:04.29+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf01-78a0-9cb3-f73dc5f32340', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf02-7a00-ba9d-15c68bc4baca', '2026-12-05 23:34:04.29+00', '2026-12-05 23:34:04.29+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf02-7325-bdd9-bf8e2f90a292', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf03-75ab-a60b-e7025b94023b', '2026-12-05 23:34:04.291+00', '2026-12-05 23:34:04.291+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf03-7026-9df1-d87a68755743', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf03-7e2d-bca9-7b7e51132594', '2026-12-05 23:34:04.291+00', '2026-12-05 23:34:04.291+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf03-78b2-9222-a1a209b7b28c', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf04-7c5d-a2b1-ff27878d6781', '2026-12-05 23:34:04.292+00', '2026-12-05 23:34:04.292+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf04-7190-837c-4f7ae0001403', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf05-7c84-9ca2-43785caff160', '2026-12-05 23:34:04.293+00', '2026-12-05 23:34:04.293+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf05-728d-8591-97d89197f7d6', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf07-7474-a602-eac90b7f3cd9', '2026-12-05 23:34:04.295+00', '2026-12-05 23:34:04.295+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf06-7166-94cd-5407bbed0301', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf07-7cb7-b7fd-86c0d92fcbb5', '2026-12-05 23:34:04.295+00', '2026-12-05 23:34:04.295+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf07-7667-8e59-cbf5d8c1ae47', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf08-751d-9e61-cd16337e4432', '2026-12-05 23:34:04.296+00', '2026-12-05 23:34:04.296+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf08-7100-a62d-4a8b8e55598a', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf08-7a3b-b4b3-ededa5e7c29b', '2026-12-05 23:34:04.296+00', '2026-12-05 23:34:04.296+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf08-76ac-935f-1fddc896845c', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf09-737f-9c8f-815472c47270', '2026-12-05 23:34:04.297+00', '2026-12-05 23:34:04.297+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf08-7d6b-b22f-a20d47413723', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf09-7d74-ae72-c4ee0811c389', '2026-12-05 23:34:04.297+00', '2026-12-05 23:34:04.297+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf09-76f5-a9fd-98429467bb41', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0a-7894-a0b3-d47680c6694e', '2026-12-05 23:34:04.298+00', '2026-12-05 23:34:04.298+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0a-72e2-ad4c-42f2b6f53442', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0b-7328-8b0c-1b9b7b2d0ec0', '2026-12-05 23:34:04.299+00', '2026-12-05 23:34:04.299+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0a-7b32-9b46-c4a10e4bbcbc', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0b-789a-86a6-095099e93262', '2026-12-05 23:34:04.299+00', '2026-12-05 23:34:04.299+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0b-74aa-8261-a77c7389ddf2', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0b-7e27-8d6b-a3711d0a19b5', '2026-12-05 23:34:04.299+00', '2026-12-05 23:34:04.299+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0b-79fb-9374-750808b74dbe', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0c-74e3-92be-88ebfce29069', '2026-12-05 23:34:04.3+00', '2026-12-05 23:34:04.3+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0c-704f-a5c6-cc1c7a12e40e', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0c-7ee6-aa15-31aec42574cc', '2026-12-05 23:34:04.3+00', '2026-12-05 23:34:04.3+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0c-7653-ac4a-b8f83abc5aa4', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0d-7c54-aa72-0fc79ae6d73d', '2026-12-05 23:34:04.301+00', '2026-12-05 23:34:04.301+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0d-7300-9663-0ebce5c66450', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0e-776d-b442-86eae3508646', '2026-12-05 23:34:04.302+00', '2026-12-05 23:34:04.302+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0d-7f0d-8cab-092d62bc46be', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf0f-7304-a81f-79c5b40b7b94', '2026-12-05 23:34:04.303+00', '2026-12-05 23:34:04.303+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0e-79d6-b14e-43e07db13fac', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf10-7012-94c0-5117fc97936a', '2026-12-05 23:34:04.304+00', '2026-12-05 23:34:04.304+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf0f-75d3-8c53-3eef3e26b373', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf10-7593-a156-e5e60d667e36', '2026-12-05 23:34:04.304+00', '2026-12-05 23:34:04.304+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf10-71bf-8739-db7010399612', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf10-7aad-8460-1d3dd967071b', '2026-12-05 23:34:04.304+00', '2026-12-05 23:34:04.304+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bf10-7716-80d8-722d0da3cf99', '01a2488e-bc03-7833-aabc-4d95d8124908', '["api_client_id", "bank_id", "role_name"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf34-76ff-a166-64cf4bd7e2a8', '2026-12-05 23:34:04.34+00', '2026-12-05 23:34:04.34+00', 'system', NULL, 'demo', '', '', 'create', 'APIClient', '01a2488e-bf33-7c82-89c6-3fbe34bd80b6', NULL, '["client_id", "credential_generation", "disabled", "name", "secret_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bf36-722a-9003-f8f6c9ddd430', '2026-12-05 23:34:04.342+00', '2026-12-05 23:34:04.342+00', 'system', NULL, 'demo', '', '', 'create', 'User', '01a2488e-bf34-7c34-9cb2-943b784bf15a', NULL, '["credential_generation", "disabled", "display_name", "username"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfd3-73cf-b7b9-d86f2c1f4c2d', '2026-12-05 23:34:04.499+00', '2026-12-05 23:34:04.499+00', 'system', NULL, 'demo', '', '', 'update', 'User', '01a2488e-bf34-7c34-9cb2-943b784bf15a', NULL, '["password_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfd5-7e20-b4c1-83bfe4978fb1', '2026-12-05 23:34:04.501+00', '2026-12-05 23:34:04.501+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfd3-7855-bb5f-8e4d69a9fa12', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfd7-7c26-a6e5-feeb3aa383b4', '2026-12-05 23:34:04.503+00', '2026-12-05 23:34:04.503+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfd6-73d0-924f-c9c033e63322', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfd8-7698-a6a6-6e9b4edae748', '2026-12-05 23:34:04.504+00', '2026-12-05 23:34:04.504+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfd8-70c5-b227-7d5890bc47cb', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfd9-78b3-bede-40e9e921e8ce', '2026-12-05 23:34:04.505+00', '2026-12-05 23:34:04.505+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfd9-7045-ad9a-40250201dcf6', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfdb-75d5-b3f5-131d92d2e33e', '2026-12-05 23:34:04.507+00', '2026-12-05 23:34:04.507+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfda-7bfb-b74e-07714f9cc25a', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfdc-7b16-a497-a3d1b686cd80', '2026-12-05 23:34:04.508+00', '2026-12-05 23:34:04.508+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfdb-7894-9c61-faa75aaa57cd', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfde-7ea6-926e-c40b818ac258', '2026-12-05 23:34:04.51+00', '2026-12-05 23:34:04.51+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfde-7394-a165-39f8e71916b9', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfdf-7b9a-aa8f-08ae7d37033a', '2026-12-05 23:34:04.511+00', '2026-12-05 23:34:04.511+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfdf-7354-ac7b-3985e9188670', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe1-77e2-bf0f-85711d82404c', '2026-12-05 23:34:04.513+00', '2026-12-05 23:34:04.513+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe0-74b4-ba71-cd06fb2184b1', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe2-731d-801f-8fba1fb908c0', '2026-12-05 23:34:04.514+00', '2026-12-05 23:34:04.514+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe1-7b85-8231-898b27384cd0', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe2-7e2b-8f71-5b05623456a0', '2026-12-05 23:34:04.514+00', '2026-12-05 23:34:04.514+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe2-769b-87e9-79d1fa4a133f', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe3-7825-b768-f86e26ace117', '2026-12-05 23:34:04.515+00', '2026-12-05 23:34:04.515+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe3-71a3-adfb-87e54163e2d4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe4-7284-8369-c88eadd49b70', '2026-12-05 23:34:04.516+00', '2026-12-05 23:34:04.516+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe3-7af1-a11f-a0a705f45340', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe5-7e39-a0fe-e423d9d77353', '2026-12-05 23:34:04.517+00', '2026-12-05 23:34:04.517+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe4-7a69-8221-cafe8163538f', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe6-7874-8a05-c747be3bd594', '2026-12-05 23:34:04.518+00', '2026-12-05 23:34:04.518+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe6-730d-844a-fbd19d6f2fd6', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe7-77f2-a60c-45c6fa646f13', '2026-12-05 23:34:04.519+00', '2026-12-05 23:34:04.519+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe6-7b0d-b205-77ca92c1ff06', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe9-71d6-9ea5-74641238438d', '2026-12-05 23:34:04.521+00', '2026-12-05 23:34:04.521+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe7-7f15-a018-cccc1c5b9290', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfe9-7a54-b861-2f7f2397c4d6', '2026-12-05 23:34:04.521+00', '2026-12-05 23:34:04.521+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe9-7677-9d2f-8edb2bfd12cc', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfea-761f-a601-515addd17d1d', '2026-12-05 23:34:04.522+00', '2026-12-05 23:34:04.522+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfe9-7e42-bf2b-9f9573c2c34b', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfeb-7e61-9fad-f6c79918c75f', '2026-12-05 23:34:04.523+00', '2026-12-05 23:34:04.523+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfea-798f-b533-8a221b3ec984', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfec-7e6f-a01f-970fb94e7b2e', '2026-12-05 23:34:04.524+00', '2026-12-05 23:34:04.524+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfec-7656-8459-e19d7a0388ee', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfef-72fe-9269-19cc67bafd8f', '2026-12-05 23:34:04.527+00', '2026-12-05 23:34:04.527+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfed-72c9-bc3b-5bd91443237a', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bfef-7b3c-ac9d-50592a55e63e', '2026-12-05 23:34:04.527+00', '2026-12-05 23:34:04.527+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfef-766a-96e5-a3c230435727', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff0-71d7-9222-c3b03966062c', '2026-12-05 23:34:04.528+00', '2026-12-05 23:34:04.528+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bfef-7dd2-98a0-f078faaac200', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff0-78ba-a133-59c3f4f429c9', '2026-12-05 23:34:04.528+00', '2026-12-05 23:34:04.528+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff0-7465-9838-cdd6d3e32c32', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff1-70df-80f9-b07e8e4d3837', '2026-12-05 23:34:04.529+00', '2026-12-05 23:34:04.529+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff0-7b48-af64-0e19b257bc61', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff1-7b50-9141-99b7f7cd7382', '2026-12-05 23:34:04.529+00', '2026-12-05 23:34:04.529+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff1-762a-b4f3-00e99e1049f0', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff3-71bb-8979-eace58124089', '2026-12-05 23:34:04.531+00', '2026-12-05 23:34:04.531+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff2-7a2e-8657-3e0a9ab9c7df', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff3-78c9-afff-7f1af84c8ec2', '2026-12-05 23:34:04.531+00', '2026-12-05 23:34:04.531+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff3-743f-93a7-dc3a463e7395', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff5-78ab-a3c3-c9ae3005808d', '2026-12-05 23:34:04.533+00', '2026-12-05 23:34:04.533+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff3-7f27-b991-700acef1ce2c', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff7-71ba-866b-b20a6d134144', '2026-12-05 23:34:04.535+00', '2026-12-05 23:34:04.535+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff5-7bed-8249-641ce33e8168', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bff7-7a66-a0d3-eb8be6a236df', '2026-12-05 23:34:04.535+00', '2026-12-05 23:34:04.535+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bff7-74f5-b400-efa098364fd8', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bffb-74ee-a32b-ac6296caa076', '2026-12-05 23:34:04.539+00', '2026-12-05 23:34:04.539+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bffa-7ebb-b155-ee743c4e672d', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bffb-7b5a-90f3-6870cda50000', '2026-12-05 23:34:04.539+00', '2026-12-05 23:34:04.539+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bffb-7765-ab61-32442e8d4bd6', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bffc-73e1-8dd2-dcaefa2ead7f', '2026-12-05 23:34:04.54+00', '2026-12-05 23:34:04.54+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bffc-701b-a4a3-00c0d6b65ea2', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-bffc-7a3f-9d2c-e81de8b027e3', '2026-12-05 23:34:04.54+00', '2026-12-05 23:34:04.54+00', 'system', NULL, 'demo', '', '', 'create', 'Entitlement', '01a2488e-bffc-768a-be45-58c6b420861e', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "role_name", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c002-7530-ac87-1cf62775d47a', '2026-12-05 23:34:04.546+00', '2026-12-05 23:34:04.546+00', 'system', NULL, 'demo', '', '', 'create', 'Customer', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "branch_id", "credit_limit_amount", "credit_limit_currency", "credit_rating", "credit_source", "customer_number", "customer_status", "customer_type", "date_of_birth", "dependants", "dob_of_dependants", "email", "employment_status", "entity_id", "entity_type", "face_image_date", "face_image_url", "first_name", "highest_education_attained", "kyc_status", "labels", "last_name", "last_ok_date", "legal_name", "mobile_phone_number", "name_suffix", "relationship_status", "title"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c008-7285-b14b-b7f1cb7a7055', '2026-12-05 23:34:04.552+00', '2026-12-05 23:34:04.552+00', 'system', NULL, 'demo', '', '', 'create', 'Address', '01a2488e-c002-7c44-ac76-7fd6babc585c', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["city", "country_code", "county", "customer_id", "is_primary", "line_1", "line_2", "line_3", "postcode", "state", "status", "tags"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c009-7eb1-8007-773d3ca504af', '2026-12-05 23:34:04.553+00', '2026-12-05 23:34:04.553+00', 'system', NULL, 'demo', '', '', 'create', 'Address', '01a2488e-c008-78fb-a5b0-2673d8773b82', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["building", "city", "country_code", "customer_id", "is_primary", "line_1", "line_2", "postcode", "premise", "state", "status", "sub_premise", "tags", "thoroughfare"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c00c-7b06-81e3-ec36dd2d8264', '2026-12-05 23:34:04.556+00', '2026-12-05 23:34:04.556+00', 'system', NULL, 'demo', '', '', 'create', 'TaxResidence', '01a2488e-c00a-760f-9fb2-18171f4573dc', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["customer_id", "domain", "tax_number"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c00f-7d81-9bbb-17b90a5c7706', '2026-12-05 23:34:04.559+00', '2026-12-05 23:34:04.559+00', 'system', NULL, 'demo', '', '', 'create', 'SocialHandle', '01a2488e-c00d-7238-9f72-e494628b36a1', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["customer_id", "date_activated", "date_added", "handle", "type"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c013-73b3-ba3d-aebd174a8d4c', '2026-12-05 23:34:04.563+00', '2026-12-05 23:34:04.563+00', 'system', NULL, 'demo', '', '', 'create', 'CustomerAttribute', '01a2488e-c010-763e-9382-3557ff228663', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["customer_id", "name", "type", "value"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c016-7087-8bf7-34ed05d5ecb5', '2026-12-05 23:34:04.566+00', '2026-12-05 23:34:04.566+00', 'system', NULL, 'demo', '', '', 'create', 'CustomerMessage', '01a2488e-c013-79d3-9332-914cd6f17347', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["customer_id", "from_department", "from_person", "message", "transport"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c019-7cd4-874e-87b572476c45', '2026-12-05 23:34:04.569+00', '2026-12-05 23:34:04.569+00', 'system', NULL, 'demo', '', '', 'create', 'CrmEvent', '01a2488e-c016-7643-bfa3-bcb3d4111c0a', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["actual_date", "bank_id", "category", "channel", "customer_id", "customer_name", "customer_number", "detail", "result", "scheduled_date"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c01e-736c-9e3b-2caaa1fab3dc', '2026-12-05 23:34:04.574+00', '2026-12-05 23:34:04.574+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c01a-7406-b0ab-99493b620ad4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "proxy_ids", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c01e-7aed-bf30-44033a161182', '2026-12-05 23:34:04.574+00', '2026-12-05 23:34:04.574+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c01a-7404-ade5-b423287276c9', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c01e-7eb9-8418-e10c3d8a5b06', '2026-12-05 23:34:04.574+00', '2026-12-05 23:34:04.574+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c01a-7400-9b3b-a872129350d4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "iban", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c01f-73b6-8cea-acc14cb8cd9b', '2026-12-05 23:34:04.575+00', '2026-12-05 23:34:04.575+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c01a-73ed-b4ad-f1cb19a3a1fa', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c022-7a1f-a0f6-a95de311d1d7', '2026-12-05 23:34:04.578+00', '2026-12-05 23:34:04.578+00', 'system', NULL, 'demo', '', '', 'update', 'Product', '01a2488e-c01a-7400-9b3b-a872129350d4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["opened_on", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c023-773c-ab80-e5feb4887a0f', '2026-12-05 23:34:04.579+00', '2026-12-05 23:34:04.579+00', 'system', NULL, 'demo', '', '', 'create', 'User', '01a2488e-c022-7ea2-9209-e35e2a8a35c3', NULL, '["credential_generation", "disabled", "display_name", "email", "username"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c026-708d-b7fb-4fb102dfe481', '2026-12-05 23:34:04.582+00', '2026-12-05 23:34:04.582+00', 'system', NULL, 'demo', '', '', 'create', 'UserCustomerLink', '01a2488e-c023-7b1b-8096-1b6e7699ed38', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "customer_id", "is_active", "user_id"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c051-780d-8aea-4030ef1379f0', '2026-12-05 23:34:04.625+00', '2026-12-05 23:34:04.625+00', 'system', NULL, 'demo', '', '', 'update', 'User', '01a2488e-c022-7ea2-9209-e35e2a8a35c3', NULL, '["password_hash"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c056-707b-8f3a-a0a9563d7788', '2026-12-05 23:34:04.63+00', '2026-12-05 23:34:04.63+00', 'system', NULL, 'demo', '', '', 'create', 'Customer', '01a2488e-c051-7eed-a7e7-fbd74314bc16', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "branch_id", "credit_limit_amount", "credit_limit_currency", "credit_rating", "credit_source", "customer_number", "customer_status", "customer_type", "date_of_birth", "dependants", "dob_of_dependants", "email", "employment_status", "entity_id", "entity_type", "first_name", "highest_education_attained", "kyc_status", "labels", "last_name", "legal_name", "mobile_phone_number", "relationship_status", "title"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c056-7828-9f67-1e3b2615ab55', '2026-12-05 23:34:04.63+00', '2026-12-05 23:34:04.63+00', 'system', NULL, 'demo', '', '', 'create', 'Customer', '01a2488e-c051-7ede-8f50-82ac326727fc', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "branch_id", "credit_limit_amount", "credit_limit_currency", "credit_rating", "credit_source", "customer_number", "customer_status", "customer_type", "date_of_birth", "dependants", "email", "employment_status", "entity_id", "entity_type", "first_name", "highest_education_attained", "kyc_status", "labels", "last_name", "legal_name", "mobile_phone_number", "relationship_status", "title"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c056-7aac-8843-6d7b201e47a6', '2026-12-05 23:34:04.63+00', '2026-12-05 23:34:04.63+00', 'system', NULL, 'demo', '', '', 'create', 'Customer', '01a2488e-c051-7ea0-a054-96f095d221c1', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["bank_id", "branch_id", "customer_number", "customer_status", "customer_type", "date_of_birth", "dependants", "email", "employment_status", "entity_id", "entity_type", "first_name", "highest_education_attained", "kyc_status", "labels", "last_name", "last_ok_date", "legal_name", "mobile_phone_number", "relationship_status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-711d-aaf9-8f0d478c64bb', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7064-b22b-dd5b8eab4b1c', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "iban", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-74e0-a6a5-963039d0470a', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7061-b59c-1539632ff45f', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-768c-8f62-4be4b6eed8d1', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-705f-a285-54ac3a2af698', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-77e7-8f2f-4a908d202f44', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-705d-b49b-e475ab87d553', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-796a-bc22-b1871690c0b2', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-705a-8a1d-dace325633e4', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["closed_on", "currency", "customer_id", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-7ab8-9d00-69d5f7520828', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7052-9de4-b955053d77d8', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05a-7bf3-94e9-ff473f245759', '2026-12-05 23:34:04.634+00', '2026-12-05 23:34:04.634+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-704e-bbb6-e9e4558600cd', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "iban", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05e-7b66-9b9e-5eae9577be6e', '2026-12-05 23:34:04.638+00', '2026-12-05 23:34:04.638+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7049-9447-892964cd0310', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05e-7dc7-8980-768455e6d118', '2026-12-05 23:34:04.638+00', '2026-12-05 23:34:04.638+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7046-89d0-f8cc85f34bcd', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["closed_on", "currency", "customer_id", "iban", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05f-7006-b0e6-63e5520496fb', '2026-12-05 23:34:04.639+00', '2026-12-05 23:34:04.639+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7040-bdf5-2c319ee202ac', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["closed_on", "currency", "customer_id", "opened_on", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c05f-7139-9330-cff51aa7f9d5', '2026-12-05 23:34:04.639+00', '2026-12-05 23:34:04.639+00', 'system', NULL, 'demo', '', '', 'create', 'Product', '01a2488e-c057-7035-bd1b-4d8b2210335e', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["currency", "customer_id", "iban", "product_code", "product_type", "status"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c061-720d-9119-0e51c4ed78cb', '2026-12-05 23:34:04.641+00', '2026-12-05 23:34:04.641+00', 'system', NULL, 'demo', '', '', 'create', 'Address', '01a2488e-c05f-7269-8948-42a1a9ec4086', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["city", "country_code", "customer_id", "is_primary", "line_1", "postcode", "state", "status", "tags"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c061-765d-a73c-fe19f9958b0e', '2026-12-05 23:34:04.641+00', '2026-12-05 23:34:04.641+00', 'system', NULL, 'demo', '', '', 'create', 'Address', '01a2488e-c05f-7264-a619-8fb9d2b7ed59', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["city", "country_code", "customer_id", "is_primary", "line_1", "postcode", "state", "status", "tags"]');
+INSERT INTO public.audit_events VALUES ('01a2488e-c061-77f6-af28-ac3fbc639ad1', '2026-12-05 23:34:04.641+00', '2026-12-05 23:34:04.641+00', 'system', NULL, 'demo', '', '', 'create', 'Address', '01a2488e-c05f-7259-ba55-fb436ad02f79', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '["city", "country_code", "customer_id", "is_primary", "line_1", "postcode", "premise", "state", "status", "tags", "thoroughfare"]');
+
+
+--
+-- Data for Name: banks; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.banks VALUES ('01a2488e-bc03-77cd-be5d-6cfa716a2663', '2026-12-05 23:34:03.523+00', '2026-12-05 23:34:03.523+00', 'gh.29.uk', 'Test Bank');
+INSERT INTO public.banks VALUES ('01a2488e-bc03-7833-aabc-4d95d8124908', '2026-12-05 23:34:03.523+00', '2026-12-05 23:34:03.523+00', 'at.02.0061', 'Demo Bank Austria');
+
+
+--
+-- Data for Name: crm_events; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.crm_events VALUES ('01a2488e-c016-7643-bfa3-bcb3d4111c0a', '2026-12-05 23:34:04.566+00', '2026-12-05 23:34:04.566+00', 'Eveline Tripman', '5987953', 'Onboarding', 'Welcome call after account opening', 'Phone', '2020-01-27 00:00:00+00', '2020-01-27 00:00:00+00', 'Completed', '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+
+
+--
+-- Data for Name: customer_attributes; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.customer_attributes VALUES ('01a2488e-c010-763e-9382-3557ff228663', '2026-12-05 23:34:04.56+00', '2026-12-05 23:34:04.56+00', 'SPECIAL_TAX_NUMBER', 'STRING', '123456789', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+
+
+--
+-- Data for Name: customer_counts; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.customer_counts VALUES (1, '01a2488e-bc03-77cd-be5d-6cfa716a2663', 2, 1);
+INSERT INTO public.customer_counts VALUES (2, '01a2488e-bc03-77cd-be5d-6cfa716a2663', 6, 1);
+INSERT INTO public.customer_counts VALUES (3, '01a2488e-bc03-77cd-be5d-6cfa716a2663', 4, 1);
+INSERT INTO public.customer_counts VALUES (4, '01a2488e-bc03-77cd-be5d-6cfa716a2663', 1, 1);
+
+
+--
+-- Data for Name: customer_messages; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.customer_messages VALUES ('01a2488e-c013-79d3-9332-914cd6f17347', '2026-12-05 23:34:04.563+00', '2026-12-05 23:34:04.563+00', 'Your one-time code is 123456', 'SMS', 'Open Bank', 'Tom', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+
+
+--
+-- Data for Name: customers; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.customers VALUES ('01a2488e-bffc-7ebf-8be9-3bb432d0f7df', '2026-12-05 23:34:04.54+00', '2026-12-05 23:34:04.54+00', '5987953', 'Eveline Tripman', 'Eveline', 'Tripman', NULL, 'felixsmith@example.com', '+44 07972 444 876', 'http://www.example.com/id-docs/123/image.png', '2020-01-27 00:00:00+00', '2018-03-09 00:00:00+00', 'single', 1, '["2019-09-08T00:00:00Z"]', 'OBP', 'OBP', 'EUR', 0, 'Master', 'worker', false, '2023-09-16 11:32:33.422+00', 'Dr.', 'DERBY6', 'Sr', '0190a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b', 'NATURAL_PERSON', 'ACTIVE', 'NATURAL_PERSON', '["obp-example", "vip"]', '01a2488e-bc03-77cd-be5d-6cfa716a2663');
+INSERT INTO public.customers VALUES ('01a2488e-c051-7ea0-a054-96f095d221c1', '2026-12-05 23:34:04.625+00', '2026-12-05 23:34:04.625+00', '300000000001', 'Ana O''Brien', 'Ana', 'O''Brien', NULL, 'ana.obrien0@example.net', '+353 87 074 8719', NULL, NULL, '1987-07-20 00:00:00+00', 'divorced', 0, NULL, NULL, NULL, NULL, NULL, 'Vocational', 'retired', true, '2023-09-25 07:18:00+00', NULL, 'DUBLI6', NULL, 'e8998154-827b-4120-8013-927faa800579', 'NATURAL_PERSON', 'ACTIVE', 'NATURAL_PERSON', '["dormant", "newsletter", "vip"]', '01a2488e-bc03-77cd-be5d-6cfa716a2663');
+INSERT INTO public.customers VALUES ('01a2488e-c051-7ede-8f50-82ac326727fc', '2026-12-05 23:34:04.625+00', '2026-12-05 23:34:04.625+00', '300000000008', 'Noah Meyer', 'Noah', 'Meyer', NULL, 'noah.meyer1@example.net', '+44 79 565 8062', NULL, NULL, '1993-01-11 00:00:00+00', 'single', 0, NULL, 'B', 'internal', 'GBP', 10250, 'Master', 'employed', false, NULL, 'Prof.', 'LONDO4', NULL, '3d2cd2e6-b830-4848-b97e-edc3dbc49d4a', 'NATURAL_PERSON', 'ACTIVE', 'NATURAL_PERSON', '["pep", "student", "mortgage-lead"]', '01a2488e-bc03-77cd-be5d-6cfa716a2663');
+INSERT INTO public.customers VALUES ('01a2488e-c051-7eed-a7e7-fbd74314bc16', '2026-12-05 23:34:04.625+00', '2026-12-05 23:34:04.625+00', '300000000015', 'Oliver Nowak', 'Oliver', 'Nowak', NULL, 'oliver.nowak2@example.net', '+31 65 159 6984', NULL, NULL, '1940-05-06 00:00:00+00', 'partnership', 2, '["1995-08-07T00:00:00Z", "2008-01-19T00:00:00Z"]', 'AAA', 'internal', 'EUR', 32500, 'Apprenticeship', 'worker', false, NULL, 'Mr.', 'AMSTE3', NULL, '21fc4e90-ad21-4273-b519-0cd51c887743', 'NATURAL_PERSON', 'PENDING', 'NATURAL_PERSON', '["online-only", "referral"]', '01a2488e-bc03-77cd-be5d-6cfa716a2663');
+
+
+--
+-- Data for Name: entitlements; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.entitlements VALUES ('01a2488e-bd4f-701c-9dc8-b40d03e164e4', '2026-12-05 23:34:03.855+00', '2026-12-05 23:34:03.855+00', 'CanCreateCustomerAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCustomerAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd61-7660-ad9c-29635ffc7e2f', '2026-12-05 23:34:03.873+00', '2026-12-05 23:34:03.873+00', 'CanGetCustomerAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetCustomerAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd65-77b0-a13c-4ac5085de762', '2026-12-05 23:34:03.877+00', '2026-12-05 23:34:03.877+00', 'CanUpdateCustomerAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd69-7330-974d-b2754c009fdc', '2026-12-05 23:34:03.881+00', '2026-12-05 23:34:03.881+00', 'CanDeleteCustomerAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteCustomerAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd6e-73ec-869a-faeb865b4ff8', '2026-12-05 23:34:03.886+00', '2026-12-05 23:34:03.886+00', 'CanUpdateCustomerEmailAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerEmailAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd71-7efa-bf1c-5f903532fb47', '2026-12-05 23:34:03.889+00', '2026-12-05 23:34:03.889+00', 'CanUpdateCustomerNumberAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerNumberAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd76-7349-9842-950f4e0264aa', '2026-12-05 23:34:03.894+00', '2026-12-05 23:34:03.894+00', 'CanUpdateCustomerMobilePhoneNumberAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerMobilePhoneNumberAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd78-7440-ac9e-8876326566f6', '2026-12-05 23:34:03.896+00', '2026-12-05 23:34:03.896+00', 'CanUpdateCustomerIdentityAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerIdentityAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd7c-76ca-a07b-493e352be6aa', '2026-12-05 23:34:03.9+00', '2026-12-05 23:34:03.9+00', 'CanUpdateCustomerCreditLimitAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerCreditLimitAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd7f-7ab2-9709-2e9781c7f37f', '2026-12-05 23:34:03.903+00', '2026-12-05 23:34:03.903+00', 'CanUpdateCustomerCreditRatingAndSourceAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerCreditRatingAndSourceAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd84-7470-82c3-18f5cb0bc4bc', '2026-12-05 23:34:03.908+00', '2026-12-05 23:34:03.908+00', 'CanUpdateCustomerBranchAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerBranchAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bd88-7ee2-91f3-56944fa60ebd', '2026-12-05 23:34:03.912+00', '2026-12-05 23:34:03.912+00', 'CanUpdateCustomerDataAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerDataAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bda1-7f39-b775-79fdaf0aaee0', '2026-12-05 23:34:03.937+00', '2026-12-05 23:34:03.937+00', 'CanCreateCustomerAddressAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCustomerAddressAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bda3-75be-94ea-407f57520ee4', '2026-12-05 23:34:03.939+00', '2026-12-05 23:34:03.939+00', 'CanGetCustomerAddressAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetCustomerAddressAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdaa-7502-b0f5-ddb755d63447', '2026-12-05 23:34:03.946+00', '2026-12-05 23:34:03.946+00', 'CanDeleteCustomerAddressAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteCustomerAddressAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdac-700f-bcc3-3eee5e4b0702', '2026-12-05 23:34:03.948+00', '2026-12-05 23:34:03.948+00', 'CanCreateTaxResidenceAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateTaxResidenceAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdb5-730f-bc6a-347c93461520', '2026-12-05 23:34:03.957+00', '2026-12-05 23:34:03.957+00', 'CanGetTaxResidenceAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetTaxResidenceAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdb6-70be-9a1a-c8e9eacbf03e', '2026-12-05 23:34:03.958+00', '2026-12-05 23:34:03.958+00', 'CanDeleteTaxResidenceAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteTaxResidenceAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdb6-78db-8d2a-098ce290677f', '2026-12-05 23:34:03.958+00', '2026-12-05 23:34:03.958+00', 'CanAddSocialMediaHandleAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanAddSocialMediaHandleAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdbd-70b6-a3b0-151e5e65109a', '2026-12-05 23:34:03.965+00', '2026-12-05 23:34:03.965+00', 'CanGetSocialMediaHandlesAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetSocialMediaHandlesAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdc1-7a0c-a6ea-fd5decbfbe25', '2026-12-05 23:34:03.969+00', '2026-12-05 23:34:03.969+00', 'CanCreateCustomerAttributeAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCustomerAttributeAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdc5-7906-be30-e5d1bd688f9d', '2026-12-05 23:34:03.973+00', '2026-12-05 23:34:03.973+00', 'CanGetCustomerAttributeAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetCustomerAttributeAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdc6-794b-85b5-bd96cd75274a', '2026-12-05 23:34:03.974+00', '2026-12-05 23:34:03.974+00', 'CanUpdateCustomerAttributeAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerAttributeAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdc7-7ef2-9214-05e350f7e889', '2026-12-05 23:34:03.975+00', '2026-12-05 23:34:03.975+00', 'CanDeleteCustomerAttributeAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteCustomerAttributeAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdcd-7818-a72c-17cb1a7aec8c', '2026-12-05 23:34:03.981+00', '2026-12-05 23:34:03.981+00', 'CanCreateUserCustomerLinkAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateUserCustomerLinkAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdce-7f3e-a713-ced22b724f83', '2026-12-05 23:34:03.982+00', '2026-12-05 23:34:03.982+00', 'CanGetUserCustomerLinkAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetUserCustomerLinkAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdd0-7585-86ea-7758d82daa8a', '2026-12-05 23:34:03.984+00', '2026-12-05 23:34:03.984+00', 'CanDeleteUserCustomerLinkAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteUserCustomerLinkAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bde3-7462-83a0-43ca420840a0', '2026-12-05 23:34:04.003+00', '2026-12-05 23:34:04.003+00', 'CanCreateCustomerMessageAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCustomerMessageAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bde5-734e-91b9-125f427c2d9e', '2026-12-05 23:34:04.005+00', '2026-12-05 23:34:04.005+00', 'CanGetCustomerMessagesAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetCustomerMessagesAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bde8-763c-add7-25820bceff80', '2026-12-05 23:34:04.008+00', '2026-12-05 23:34:04.008+00', 'CanCreateCustomerProductAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCustomerProductAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdea-7f0a-ad00-6db41facb41c', '2026-12-05 23:34:04.01+00', '2026-12-05 23:34:04.01+00', 'CanGetCustomerProductAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanGetCustomerProductAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdef-7b5c-b2e3-ac7fac4b53d8', '2026-12-05 23:34:04.015+00', '2026-12-05 23:34:04.015+00', 'CanUpdateCustomerProductAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCustomerProductAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdf9-7d9d-adba-42c1acbb9d47', '2026-12-05 23:34:04.025+00', '2026-12-05 23:34:04.025+00', 'CanCreateCrmEventAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateCrmEventAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bdfe-718a-8d11-a746a9ab9c17', '2026-12-05 23:34:04.03+00', '2026-12-05 23:34:04.03+00', 'CanUpdateCrmEventAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateCrmEventAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be01-7d99-8fb8-a0ca1e8b0105', '2026-12-05 23:34:04.033+00', '2026-12-05 23:34:04.033+00', 'CanDeleteCrmEventAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteCrmEventAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be03-7688-88a0-983871900ce7', '2026-12-05 23:34:04.035+00', '2026-12-05 23:34:04.035+00', 'CanReadAuditEventsAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanReadAuditEventsAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be04-7228-8f52-29a47a8b8339', '2026-12-05 23:34:04.036+00', '2026-12-05 23:34:04.036+00', 'CanCreateBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanCreateBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be06-7686-aec7-a2b94e5ca130', '2026-12-05 23:34:04.038+00', '2026-12-05 23:34:04.038+00', 'CanUpdateBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUpdateBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be07-7343-afcd-70a1f53dba3b', '2026-12-05 23:34:04.039+00', '2026-12-05 23:34:04.039+00', 'CanDeleteBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanDeleteBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be0f-7114-9581-3bc6208e2c98', '2026-12-05 23:34:04.047+00', '2026-12-05 23:34:04.047+00', 'CanManageCallers', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanManageCallers|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-be10-73de-a7d2-c24827ab7651', '2026-12-05 23:34:04.048+00', '2026-12-05 23:34:04.048+00', 'CanUseCustomerFirehoseAtAnyBank', '01a2488e-bd24-7bc4-9ecf-5c524eed3875|CanUseCustomerFirehoseAtAnyBank|*', '01a2488e-bd24-7bc4-9ecf-5c524eed3875', NULL, NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bead-7215-b509-e1e75f686232', '2026-12-05 23:34:04.205+00', '2026-12-05 23:34:04.205+00', 'CanCreateCustomer', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beb4-76d7-9bd0-15ec31d40565', '2026-12-05 23:34:04.212+00', '2026-12-05 23:34:04.212+00', 'CanGetCustomer', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beb5-73e6-8b40-e2c2790864e4', '2026-12-05 23:34:04.213+00', '2026-12-05 23:34:04.213+00', 'CanUpdateCustomer', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beb6-7090-ae2b-46c442ae0ad1', '2026-12-05 23:34:04.214+00', '2026-12-05 23:34:04.214+00', 'CanDeleteCustomer', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beb8-78d6-8bae-ce05d690d69d', '2026-12-05 23:34:04.216+00', '2026-12-05 23:34:04.216+00', 'CanUpdateCustomerEmail', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerEmail|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beb9-729a-92b4-5f38f487e754', '2026-12-05 23:34:04.217+00', '2026-12-05 23:34:04.217+00', 'CanUpdateCustomerNumber', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerNumber|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebb-753c-8141-a9ed5e18d457', '2026-12-05 23:34:04.219+00', '2026-12-05 23:34:04.219+00', 'CanUpdateCustomerMobilePhoneNumber', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerMobilePhoneNumber|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebb-7e7e-befe-779d743eb93b', '2026-12-05 23:34:04.219+00', '2026-12-05 23:34:04.219+00', 'CanUpdateCustomerIdentity', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerIdentity|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebc-75f0-a74a-a6c41684d8bc', '2026-12-05 23:34:04.22+00', '2026-12-05 23:34:04.22+00', 'CanUpdateCustomerCreditLimit', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerCreditLimit|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebc-7e8f-9832-303397f467d7', '2026-12-05 23:34:04.22+00', '2026-12-05 23:34:04.22+00', 'CanUpdateCustomerCreditRatingAndSource', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerCreditRatingAndSource|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebd-77d5-a6aa-7f7b8a62a894', '2026-12-05 23:34:04.221+00', '2026-12-05 23:34:04.221+00', 'CanUpdateCustomerBranch', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerBranch|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebe-72cc-a3e0-ec7043da357a', '2026-12-05 23:34:04.222+00', '2026-12-05 23:34:04.222+00', 'CanUpdateCustomerData', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerData|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebe-79ed-924e-954df525c50d', '2026-12-05 23:34:04.222+00', '2026-12-05 23:34:04.222+00', 'CanCreateCustomerAddress', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bebf-74f6-ae18-39626ba11393', '2026-12-05 23:34:04.223+00', '2026-12-05 23:34:04.223+00', 'CanGetCustomerAddress', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec0-7553-b30a-184a368ca3cd', '2026-12-05 23:34:04.224+00', '2026-12-05 23:34:04.224+00', 'CanDeleteCustomerAddress', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec1-7036-bc61-9a4440bba86e', '2026-12-05 23:34:04.225+00', '2026-12-05 23:34:04.225+00', 'CanCreateTaxResidence', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec1-791e-bad0-cbf498502945', '2026-12-05 23:34:04.225+00', '2026-12-05 23:34:04.225+00', 'CanGetTaxResidence', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec2-720e-9f95-2014ce409bbe', '2026-12-05 23:34:04.226+00', '2026-12-05 23:34:04.226+00', 'CanDeleteTaxResidence', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec2-7acf-b61f-2bb632751d69', '2026-12-05 23:34:04.226+00', '2026-12-05 23:34:04.226+00', 'CanAddSocialMediaHandle', '01a2488e-beab-7593-9b0f-35242a266dad|CanAddSocialMediaHandle|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec3-7413-9499-cf4a47893e4a', '2026-12-05 23:34:04.227+00', '2026-12-05 23:34:04.227+00', 'CanGetSocialMediaHandles', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetSocialMediaHandles|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bec3-7c4b-9a6b-6a1c7c6e4979', '2026-12-05 23:34:04.227+00', '2026-12-05 23:34:04.227+00', 'CanCreateCustomerAttributeAtOneBank', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed0-7293-9502-336785d9fc35', '2026-12-05 23:34:04.24+00', '2026-12-05 23:34:04.24+00', 'CanGetCustomerAttributeAtOneBank', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed1-7081-836a-0773a5a3b3a3', '2026-12-05 23:34:04.241+00', '2026-12-05 23:34:04.241+00', 'CanUpdateCustomerAttributeAtOneBank', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed1-7c0f-87a8-1015c976208e', '2026-12-05 23:34:04.241+00', '2026-12-05 23:34:04.241+00', 'CanDeleteCustomerAttributeAtOneBank', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed2-763d-9122-517ffadd808d', '2026-12-05 23:34:04.242+00', '2026-12-05 23:34:04.242+00', 'CanCreateUserCustomerLink', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed3-7017-8742-abfdd20eea58', '2026-12-05 23:34:04.243+00', '2026-12-05 23:34:04.243+00', 'CanGetUserCustomerLink', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed3-7817-8e5a-3cd3356d4f24', '2026-12-05 23:34:04.243+00', '2026-12-05 23:34:04.243+00', 'CanDeleteUserCustomerLink', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed4-739d-8222-9941373338f6', '2026-12-05 23:34:04.244+00', '2026-12-05 23:34:04.244+00', 'CanCreateCustomerMessage', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCustomerMessage|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed4-7ec6-bf49-b627b1f80484', '2026-12-05 23:34:04.244+00', '2026-12-05 23:34:04.244+00', 'CanGetCustomerMessages', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetCustomerMessages|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed5-7e35-831c-afe0a8cbc4ab', '2026-12-05 23:34:04.245+00', '2026-12-05 23:34:04.245+00', 'CanCreateCustomerProduct', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed6-7937-9ff8-ee0cba8a62b5', '2026-12-05 23:34:04.246+00', '2026-12-05 23:34:04.246+00', 'CanGetCustomerProduct', '01a2488e-beab-7593-9b0f-35242a266dad|CanGetCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed7-7551-b98c-cdaf6b32c4b8', '2026-12-05 23:34:04.247+00', '2026-12-05 23:34:04.247+00', 'CanUpdateCustomerProduct', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed8-756e-b818-7794eaa071a9', '2026-12-05 23:34:04.248+00', '2026-12-05 23:34:04.248+00', 'CanCreateCrmEvent', '01a2488e-beab-7593-9b0f-35242a266dad|CanCreateCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed8-7e8f-9113-0961af90ed03', '2026-12-05 23:34:04.248+00', '2026-12-05 23:34:04.248+00', 'CanUpdateCrmEvent', '01a2488e-beab-7593-9b0f-35242a266dad|CanUpdateCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bed9-783a-a63d-37de29edb89e', '2026-12-05 23:34:04.249+00', '2026-12-05 23:34:04.249+00', 'CanDeleteCrmEvent', '01a2488e-beab-7593-9b0f-35242a266dad|CanDeleteCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beda-733f-b417-e274d3ba2791', '2026-12-05 23:34:04.25+00', '2026-12-05 23:34:04.25+00', 'CanReadAuditEvents', '01a2488e-beab-7593-9b0f-35242a266dad|CanReadAuditEvents|01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-beab-7593-9b0f-35242a266dad', '01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bef9-79bd-b0f0-2544a150cccf', '2026-12-05 23:34:04.281+00', '2026-12-05 23:34:04.281+00', 'CanCreateCustomer', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCustomer|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befa-7eee-8cda-1e3bb7526380', '2026-12-05 23:34:04.282+00', '2026-12-05 23:34:04.282+00', 'CanGetCustomer', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetCustomer|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befb-77ee-8c46-62f5a73450cd', '2026-12-05 23:34:04.283+00', '2026-12-05 23:34:04.283+00', 'CanUpdateCustomer', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomer|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befc-739b-833a-5673b89d4582', '2026-12-05 23:34:04.284+00', '2026-12-05 23:34:04.284+00', 'CanDeleteCustomer', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteCustomer|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befc-7cc1-bc32-4cbac67706ed', '2026-12-05 23:34:04.284+00', '2026-12-05 23:34:04.284+00', 'CanUpdateCustomerEmail', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerEmail|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befd-7ba5-9efa-117d92cf688d', '2026-12-05 23:34:04.285+00', '2026-12-05 23:34:04.285+00', 'CanUpdateCustomerNumber', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerNumber|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befe-73ce-b451-5d66c2c4492e', '2026-12-05 23:34:04.286+00', '2026-12-05 23:34:04.286+00', 'CanUpdateCustomerMobilePhoneNumber', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerMobilePhoneNumber|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-befe-7b02-9bc7-7972ef9f5c4e', '2026-12-05 23:34:04.286+00', '2026-12-05 23:34:04.286+00', 'CanUpdateCustomerIdentity', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerIdentity|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-beff-765b-91ca-3e4c6de70e18', '2026-12-05 23:34:04.287+00', '2026-12-05 23:34:04.287+00', 'CanUpdateCustomerCreditLimit', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerCreditLimit|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf00-7097-b7cd-f298c42d0d9c', '2026-12-05 23:34:04.288+00', '2026-12-05 23:34:04.288+00', 'CanUpdateCustomerCreditRatingAndSource', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerCreditRatingAndSource|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf00-7850-bbff-42772dfb14f0', '2026-12-05 23:34:04.288+00', '2026-12-05 23:34:04.288+00', 'CanUpdateCustomerBranch', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerBranch|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf01-71c0-a74c-7c24d41a29e9', '2026-12-05 23:34:04.289+00', '2026-12-05 23:34:04.289+00', 'CanUpdateCustomerData', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerData|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf01-78a0-9cb3-f73dc5f32340', '2026-12-05 23:34:04.289+00', '2026-12-05 23:34:04.289+00', 'CanCreateCustomerAddress', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCustomerAddress|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf02-7325-bdd9-bf8e2f90a292', '2026-12-05 23:34:04.29+00', '2026-12-05 23:34:04.29+00', 'CanGetCustomerAddress', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetCustomerAddress|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf03-7026-9df1-d87a68755743', '2026-12-05 23:34:04.291+00', '2026-12-05 23:34:04.291+00', 'CanDeleteCustomerAddress', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteCustomerAddress|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf03-78b2-9222-a1a209b7b28c', '2026-12-05 23:34:04.291+00', '2026-12-05 23:34:04.291+00', 'CanCreateTaxResidence', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateTaxResidence|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf04-7190-837c-4f7ae0001403', '2026-12-05 23:34:04.292+00', '2026-12-05 23:34:04.292+00', 'CanGetTaxResidence', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetTaxResidence|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf05-728d-8591-97d89197f7d6', '2026-12-05 23:34:04.293+00', '2026-12-05 23:34:04.293+00', 'CanDeleteTaxResidence', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteTaxResidence|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf06-7166-94cd-5407bbed0301', '2026-12-05 23:34:04.294+00', '2026-12-05 23:34:04.294+00', 'CanAddSocialMediaHandle', '01a2488e-bef7-7bf4-967d-b377867e1046|CanAddSocialMediaHandle|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf07-7667-8e59-cbf5d8c1ae47', '2026-12-05 23:34:04.295+00', '2026-12-05 23:34:04.295+00', 'CanGetSocialMediaHandles', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetSocialMediaHandles|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf08-7100-a62d-4a8b8e55598a', '2026-12-05 23:34:04.296+00', '2026-12-05 23:34:04.296+00', 'CanCreateCustomerAttributeAtOneBank', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCustomerAttributeAtOneBank|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf08-76ac-935f-1fddc896845c', '2026-12-05 23:34:04.296+00', '2026-12-05 23:34:04.296+00', 'CanGetCustomerAttributeAtOneBank', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetCustomerAttributeAtOneBank|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf08-7d6b-b22f-a20d47413723', '2026-12-05 23:34:04.296+00', '2026-12-05 23:34:04.296+00', 'CanUpdateCustomerAttributeAtOneBank', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerAttributeAtOneBank|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf09-76f5-a9fd-98429467bb41', '2026-12-05 23:34:04.297+00', '2026-12-05 23:34:04.297+00', 'CanDeleteCustomerAttributeAtOneBank', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteCustomerAttributeAtOneBank|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0a-72e2-ad4c-42f2b6f53442', '2026-12-05 23:34:04.298+00', '2026-12-05 23:34:04.298+00', 'CanCreateUserCustomerLink', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateUserCustomerLink|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0a-7b32-9b46-c4a10e4bbcbc', '2026-12-05 23:34:04.298+00', '2026-12-05 23:34:04.298+00', 'CanGetUserCustomerLink', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetUserCustomerLink|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0b-74aa-8261-a77c7389ddf2', '2026-12-05 23:34:04.299+00', '2026-12-05 23:34:04.299+00', 'CanDeleteUserCustomerLink', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteUserCustomerLink|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0b-79fb-9374-750808b74dbe', '2026-12-05 23:34:04.299+00', '2026-12-05 23:34:04.299+00', 'CanCreateCustomerMessage', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCustomerMessage|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0c-704f-a5c6-cc1c7a12e40e', '2026-12-05 23:34:04.3+00', '2026-12-05 23:34:04.3+00', 'CanGetCustomerMessages', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetCustomerMessages|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0c-7653-ac4a-b8f83abc5aa4', '2026-12-05 23:34:04.3+00', '2026-12-05 23:34:04.3+00', 'CanCreateCustomerProduct', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCustomerProduct|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0d-7300-9663-0ebce5c66450', '2026-12-05 23:34:04.301+00', '2026-12-05 23:34:04.301+00', 'CanGetCustomerProduct', '01a2488e-bef7-7bf4-967d-b377867e1046|CanGetCustomerProduct|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0d-7f0d-8cab-092d62bc46be', '2026-12-05 23:34:04.301+00', '2026-12-05 23:34:04.301+00', 'CanUpdateCustomerProduct', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCustomerProduct|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0e-79d6-b14e-43e07db13fac', '2026-12-05 23:34:04.302+00', '2026-12-05 23:34:04.302+00', 'CanCreateCrmEvent', '01a2488e-bef7-7bf4-967d-b377867e1046|CanCreateCrmEvent|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf0f-75d3-8c53-3eef3e26b373', '2026-12-05 23:34:04.303+00', '2026-12-05 23:34:04.303+00', 'CanUpdateCrmEvent', '01a2488e-bef7-7bf4-967d-b377867e1046|CanUpdateCrmEvent|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf10-71bf-8739-db7010399612', '2026-12-05 23:34:04.304+00', '2026-12-05 23:34:04.304+00', 'CanDeleteCrmEvent', '01a2488e-bef7-7bf4-967d-b377867e1046|CanDeleteCrmEvent|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bf10-7716-80d8-722d0da3cf99', '2026-12-05 23:34:04.304+00', '2026-12-05 23:34:04.304+00', 'CanReadAuditEvents', '01a2488e-bef7-7bf4-967d-b377867e1046|CanReadAuditEvents|01a2488e-bc03-7833-aabc-4d95d8124908', '01a2488e-bef7-7bf4-967d-b377867e1046', '01a2488e-bc03-7833-aabc-4d95d8124908', NULL);
+INSERT INTO public.entitlements VALUES ('01a2488e-bfd3-7855-bb5f-8e4d69a9fa12', '2026-12-05 23:34:04.499+00', '2026-12-05 23:34:04.499+00', 'CanCreateCustomer', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfd6-73d0-924f-c9c033e63322', '2026-12-05 23:34:04.502+00', '2026-12-05 23:34:04.502+00', 'CanGetCustomer', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfd8-70c5-b227-7d5890bc47cb', '2026-12-05 23:34:04.504+00', '2026-12-05 23:34:04.504+00', 'CanUpdateCustomer', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfd9-7045-ad9a-40250201dcf6', '2026-12-05 23:34:04.505+00', '2026-12-05 23:34:04.505+00', 'CanDeleteCustomer', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteCustomer|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfda-7bfb-b74e-07714f9cc25a', '2026-12-05 23:34:04.506+00', '2026-12-05 23:34:04.506+00', 'CanUpdateCustomerEmail', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerEmail|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfdb-7894-9c61-faa75aaa57cd', '2026-12-05 23:34:04.507+00', '2026-12-05 23:34:04.507+00', 'CanUpdateCustomerNumber', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerNumber|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfde-7394-a165-39f8e71916b9', '2026-12-05 23:34:04.51+00', '2026-12-05 23:34:04.51+00', 'CanUpdateCustomerMobilePhoneNumber', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerMobilePhoneNumber|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfdf-7354-ac7b-3985e9188670', '2026-12-05 23:34:04.511+00', '2026-12-05 23:34:04.511+00', 'CanUpdateCustomerIdentity', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerIdentity|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe0-74b4-ba71-cd06fb2184b1', '2026-12-05 23:34:04.512+00', '2026-12-05 23:34:04.512+00', 'CanUpdateCustomerCreditLimit', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerCreditLimit|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe1-7b85-8231-898b27384cd0', '2026-12-05 23:34:04.513+00', '2026-12-05 23:34:04.513+00', 'CanUpdateCustomerCreditRatingAndSource', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerCreditRatingAndSource|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe2-769b-87e9-79d1fa4a133f', '2026-12-05 23:34:04.514+00', '2026-12-05 23:34:04.514+00', 'CanUpdateCustomerBranch', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerBranch|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe3-71a3-adfb-87e54163e2d4', '2026-12-05 23:34:04.515+00', '2026-12-05 23:34:04.515+00', 'CanUpdateCustomerData', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerData|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe3-7af1-a11f-a0a705f45340', '2026-12-05 23:34:04.515+00', '2026-12-05 23:34:04.515+00', 'CanCreateCustomerAddress', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe4-7a69-8221-cafe8163538f', '2026-12-05 23:34:04.516+00', '2026-12-05 23:34:04.516+00', 'CanGetCustomerAddress', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe6-730d-844a-fbd19d6f2fd6', '2026-12-05 23:34:04.518+00', '2026-12-05 23:34:04.518+00', 'CanDeleteCustomerAddress', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteCustomerAddress|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe6-7b0d-b205-77ca92c1ff06', '2026-12-05 23:34:04.518+00', '2026-12-05 23:34:04.518+00', 'CanCreateTaxResidence', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe7-7f15-a018-cccc1c5b9290', '2026-12-05 23:34:04.519+00', '2026-12-05 23:34:04.519+00', 'CanGetTaxResidence', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe9-7677-9d2f-8edb2bfd12cc', '2026-12-05 23:34:04.521+00', '2026-12-05 23:34:04.521+00', 'CanDeleteTaxResidence', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteTaxResidence|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfe9-7e42-bf2b-9f9573c2c34b', '2026-12-05 23:34:04.521+00', '2026-12-05 23:34:04.521+00', 'CanAddSocialMediaHandle', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanAddSocialMediaHandle|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfea-798f-b533-8a221b3ec984', '2026-12-05 23:34:04.522+00', '2026-12-05 23:34:04.522+00', 'CanGetSocialMediaHandles', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetSocialMediaHandles|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfec-7656-8459-e19d7a0388ee', '2026-12-05 23:34:04.524+00', '2026-12-05 23:34:04.524+00', 'CanCreateCustomerAttributeAtOneBank', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfed-72c9-bc3b-5bd91443237a', '2026-12-05 23:34:04.525+00', '2026-12-05 23:34:04.525+00', 'CanGetCustomerAttributeAtOneBank', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfef-766a-96e5-a3c230435727', '2026-12-05 23:34:04.527+00', '2026-12-05 23:34:04.527+00', 'CanUpdateCustomerAttributeAtOneBank', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bfef-7dd2-98a0-f078faaac200', '2026-12-05 23:34:04.527+00', '2026-12-05 23:34:04.527+00', 'CanDeleteCustomerAttributeAtOneBank', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteCustomerAttributeAtOneBank|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff0-7465-9838-cdd6d3e32c32', '2026-12-05 23:34:04.528+00', '2026-12-05 23:34:04.528+00', 'CanCreateUserCustomerLink', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff0-7b48-af64-0e19b257bc61', '2026-12-05 23:34:04.528+00', '2026-12-05 23:34:04.528+00', 'CanGetUserCustomerLink', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff1-762a-b4f3-00e99e1049f0', '2026-12-05 23:34:04.529+00', '2026-12-05 23:34:04.529+00', 'CanDeleteUserCustomerLink', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteUserCustomerLink|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff2-7a2e-8657-3e0a9ab9c7df', '2026-12-05 23:34:04.53+00', '2026-12-05 23:34:04.53+00', 'CanCreateCustomerMessage', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCustomerMessage|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff3-743f-93a7-dc3a463e7395', '2026-12-05 23:34:04.531+00', '2026-12-05 23:34:04.531+00', 'CanGetCustomerMessages', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetCustomerMessages|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff3-7f27-b991-700acef1ce2c', '2026-12-05 23:34:04.531+00', '2026-12-05 23:34:04.531+00', 'CanCreateCustomerProduct', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff5-7bed-8249-641ce33e8168', '2026-12-05 23:34:04.533+00', '2026-12-05 23:34:04.533+00', 'CanGetCustomerProduct', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanGetCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bff7-74f5-b400-efa098364fd8', '2026-12-05 23:34:04.535+00', '2026-12-05 23:34:04.535+00', 'CanUpdateCustomerProduct', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCustomerProduct|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bffa-7ebb-b155-ee743c4e672d', '2026-12-05 23:34:04.538+00', '2026-12-05 23:34:04.538+00', 'CanCreateCrmEvent', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanCreateCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bffb-7765-ab61-32442e8d4bd6', '2026-12-05 23:34:04.539+00', '2026-12-05 23:34:04.539+00', 'CanUpdateCrmEvent', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanUpdateCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bffc-701b-a4a3-00c0d6b65ea2', '2026-12-05 23:34:04.54+00', '2026-12-05 23:34:04.54+00', 'CanDeleteCrmEvent', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanDeleteCrmEvent|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+INSERT INTO public.entitlements VALUES ('01a2488e-bffc-768a-be45-58c6b420861e', '2026-12-05 23:34:04.54+00', '2026-12-05 23:34:04.54+00', 'CanReadAuditEvents', '01a2488e-bf34-7c34-9cb2-943b784bf15a|CanReadAuditEvents|01a2488e-bc03-77cd-be5d-6cfa716a2663', NULL, '01a2488e-bc03-77cd-be5d-6cfa716a2663', '01a2488e-bf34-7c34-9cb2-943b784bf15a');
+
+
+--
+-- Data for Name: login_failures; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+
+
+--
+-- Data for Name: products; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.products VALUES ('01a2488e-c01a-73ed-b4ad-f1cb19a3a1fa', '2026-12-05 23:34:04.57+00', '2026-12-05 23:34:04.57+00', 'WALLET', 'WALLET', 'EUR', 'RECEIVED', NULL, NULL, NULL, NULL, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.products VALUES ('01a2488e-c01a-7404-ade5-b423287276c9', '2026-12-05 23:34:04.57+00', '2026-12-05 23:34:04.57+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'PENDING', NULL, NULL, NULL, NULL, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.products VALUES ('01a2488e-c01a-7406-b0ab-99493b620ad4', '2026-12-05 23:34:04.57+00', '2026-12-05 23:34:04.57+00', 'CURRENCY_WALLET', 'WALLET', 'USD', 'RECEIVED', '["0190a1b2-7c3d-7e4f-9a5b-000000000001"]', NULL, NULL, NULL, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.products VALUES ('01a2488e-c01a-7400-9b3b-a872129350d4', '2026-12-05 23:34:04.57+00', '2026-12-05 23:34:04.575527+00', 'BALANCE_ACCOUNT', 'CASH', 'EUR', 'ACTIVE', NULL, 'DE89370400440532013000', '2026-12-05 23:34:04.576998+00', NULL, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+INSERT INTO public.products VALUES ('01a2488e-c057-7035-bd1b-4d8b2210335e', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'BALANCE_ACCOUNT', 'CASH', 'EUR', 'RECEIVED', NULL, 'DE65509630051831759176', NULL, NULL, '01a2488e-c051-7ea0-a054-96f095d221c1');
+INSERT INTO public.products VALUES ('01a2488e-c057-7040-bdf5-2c319ee202ac', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'WALLET', 'WALLET', 'EUR', 'CLOSED', NULL, NULL, '2022-03-12 14:10:00+00', '2026-12-05 23:34:04.631411+00', '01a2488e-c051-7ea0-a054-96f095d221c1');
+INSERT INTO public.products VALUES ('01a2488e-c057-7046-89d0-f8cc85f34bcd', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'BALANCE_ACCOUNT', 'CASH', 'EUR', 'CLOSED', NULL, 'DE16348591326640270360', '2020-11-02 09:32:00+00', '2026-12-05 23:34:04.631513+00', '01a2488e-c051-7ea0-a054-96f095d221c1');
+INSERT INTO public.products VALUES ('01a2488e-c057-7049-9447-892964cd0310', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'ACTIVE', NULL, NULL, '2026-12-05 23:34:04.631633+00', NULL, '01a2488e-c051-7ea0-a054-96f095d221c1');
+INSERT INTO public.products VALUES ('01a2488e-c057-704e-bbb6-e9e4558600cd', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'BALANCE_ACCOUNT', 'CASH', 'EUR', 'ACTIVE', NULL, 'DE05474872681797597115', '2026-12-05 23:34:04.631735+00', NULL, '01a2488e-c051-7ede-8f50-82ac326727fc');
+INSERT INTO public.products VALUES ('01a2488e-c057-7052-9de4-b955053d77d8', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'CURRENCY_WALLET', 'WALLET', 'JPY', 'ACTIVE', NULL, NULL, '2026-12-05 23:34:04.631918+00', NULL, '01a2488e-c051-7ede-8f50-82ac326727fc');
+INSERT INTO public.products VALUES ('01a2488e-c057-705a-8a1d-dace325633e4', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'CLOSED', NULL, NULL, '2022-04-05 10:20:00+00', '2026-12-05 23:34:04.632052+00', '01a2488e-c051-7ede-8f50-82ac326727fc');
+INSERT INTO public.products VALUES ('01a2488e-c057-705d-b49b-e475ab87d553', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'REJECTED', NULL, NULL, NULL, NULL, '01a2488e-c051-7ede-8f50-82ac326727fc');
+INSERT INTO public.products VALUES ('01a2488e-c057-705f-a285-54ac3a2af698', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'PENDING', NULL, NULL, NULL, NULL, '01a2488e-c051-7eed-a7e7-fbd74314bc16');
+INSERT INTO public.products VALUES ('01a2488e-c057-7061-b59c-1539632ff45f', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'DEPOSITORY_ACCOUNT', 'DEPOSITORY', 'EUR', 'RECEIVED', NULL, NULL, NULL, NULL, '01a2488e-c051-7eed-a7e7-fbd74314bc16');
+INSERT INTO public.products VALUES ('01a2488e-c057-7064-b22b-dd5b8eab4b1c', '2026-12-05 23:34:04.631+00', '2026-12-05 23:34:04.631+00', 'BALANCE_ACCOUNT', 'CASH', 'EUR', 'REJECTED', NULL, 'DE44330896920883314407', NULL, NULL, '01a2488e-c051-7eed-a7e7-fbd74314bc16');
+
+
+--
+-- Data for Name: request_replays; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+
+
+--
+-- Data for Name: signing_keys; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+
+
+--
+-- Data for Name: social_handles; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.social_handles VALUES ('01a2488e-c00d-7238-9f72-e494628b36a1', '2026-12-05 23:34:04.557+00', '2026-12-05 23:34:04.557+00', 'twitter', '@eveline_tripman', '2020-01-27 00:00:00+00', '2020-01-28 00:00:00+00', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+
+
+--
+-- Data for Name: tax_residences; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.tax_residences VALUES ('01a2488e-c00a-760f-9fb2-18171f4573dc', '2026-12-05 23:34:04.554+00', '2026-12-05 23:34:04.554+00', 'DE', '456', '01a2488e-bffc-7ebf-8be9-3bb432d0f7df');
+
+
+--
+-- Data for Name: user_customer_links; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.user_customer_links VALUES ('01a2488e-c023-7b1b-8096-1b6e7699ed38', '2026-12-05 23:34:04.579+00', '2026-12-05 23:34:04.579+00', '01a2488e-bc03-77cd-be5d-6cfa716a2663', true, '01a2488e-bffc-7ebf-8be9-3bb432d0f7df', '01a2488e-c022-7ea2-9209-e35e2a8a35c3');
+
+
+--
+-- Data for Name: users; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+INSERT INTO public.users VALUES ('01a2488e-bf34-7c34-9cb2-943b784bf15a', '2026-12-05 23:34:04.34+00', '2026-12-05 23:34:04.492356+00', 'demo.banker', NULL, 'Demo banker', '$argon2id$v=19$m=19456,t=2,p=1$Y3Vlgq9s0gluNbjIjrSDeA$TPtSLqlhJ+CK4o7VKqKvFtff1XTZgchrIhaC+Nv8aOc', NULL, false, 1);
+INSERT INTO public.users VALUES ('01a2488e-c022-7ea2-9209-e35e2a8a35c3', '2026-12-05 23:34:04.578+00', '2026-12-05 23:34:04.623265+00', 'eveline.tripman', 'felixsmith@example.com', 'Eveline Tripman', '$argon2id$v=19$m=19456,t=2,p=1$G7CRDHq23mifHbR8XJqW5A$8W1qreY+ykDdoo1eSDVecEx+Ax3ni/TlpOCE752WpdI', NULL, false, 1);
+
+
+--
+-- Name: customer_counts_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.customer_counts_id_seq', 4, true);
+
+
+--
+-- Name: login_failures_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.login_failures_id_seq', 1, false);
+
+
+--
+-- Name: addresses addresses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.addresses
+    ADD CONSTRAINT addresses_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_clients api_clients_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_clients
+    ADD CONSTRAINT api_clients_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: banks banks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.banks
+    ADD CONSTRAINT banks_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: crm_events crm_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.crm_events
+    ADD CONSTRAINT crm_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: customer_attributes customer_attributes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_attributes
+    ADD CONSTRAINT customer_attributes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: customer_counts customer_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_counts
+    ADD CONSTRAINT customer_counts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: customer_messages customer_messages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_messages
+    ADD CONSTRAINT customer_messages_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: customers customers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customers
+    ADD CONSTRAINT customers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: entitlements entitlements_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entitlements
+    ADD CONSTRAINT entitlements_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: login_failures login_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: products products_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: request_replays request_replays_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.request_replays
+    ADD CONSTRAINT request_replays_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: signing_keys signing_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.signing_keys
+    ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: social_handles social_handles_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.social_handles
+    ADD CONSTRAINT social_handles_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: tax_residences tax_residences_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tax_residences
+    ADD CONSTRAINT tax_residences_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: user_customer_links user_customer_links_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_customer_links
+    ADD CONSTRAINT user_customer_links_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: address_city; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_city ON public.addresses USING btree (city);
+
+
+--
+-- Name: address_country_code; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_country_code ON public.addresses USING btree (country_code);
+
+
+--
+-- Name: address_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_created_at_id ON public.addresses USING btree (created_at, id);
+
+
+--
+-- Name: address_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_customer_id_created_at_id ON public.addresses USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: address_one_primary_per_customer; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX address_one_primary_per_customer ON public.addresses USING btree (customer_id) WHERE is_primary;
+
+
+--
+-- Name: address_postcode; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_postcode ON public.addresses USING btree (postcode);
+
+
+--
+-- Name: address_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX address_updated_at ON public.addresses USING btree (updated_at);
+
+
+--
+-- Name: api_clients_client_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX api_clients_client_id_key ON public.api_clients USING btree (client_id);
+
+
+--
+-- Name: api_clients_external_subject_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX api_clients_external_subject_key ON public.api_clients USING btree (external_subject);
+
+
+--
+-- Name: apiclient_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX apiclient_created_at_id ON public.api_clients USING btree (created_at, id);
+
+
+--
+-- Name: apiclient_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX apiclient_updated_at ON public.api_clients USING btree (updated_at);
+
+
+--
+-- Name: auditevent_actor_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_actor_id ON public.audit_events USING btree (actor_id);
+
+
+--
+-- Name: auditevent_bank_id_created_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_bank_id_created_at ON public.audit_events USING btree (bank_id, created_at);
+
+
+--
+-- Name: auditevent_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_created_at_id ON public.audit_events USING btree (created_at, id);
+
+
+--
+-- Name: auditevent_entity_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_entity_id ON public.audit_events USING btree (entity_id);
+
+
+--
+-- Name: auditevent_requestor_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_requestor_id ON public.audit_events USING btree (requestor_id);
+
+
+--
+-- Name: auditevent_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auditevent_updated_at ON public.audit_events USING btree (updated_at);
+
+
+--
+-- Name: bank_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX bank_created_at_id ON public.banks USING btree (created_at, id);
+
+
+--
+-- Name: bank_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX bank_name ON public.banks USING btree (name);
+
+
+--
+-- Name: bank_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX bank_updated_at ON public.banks USING btree (updated_at);
+
+
+--
+-- Name: banks_code_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX banks_code_key ON public.banks USING btree (code);
+
+
+--
+-- Name: crmevent_bank_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX crmevent_bank_id_created_at_id ON public.crm_events USING btree (bank_id, created_at, id);
+
+
+--
+-- Name: crmevent_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX crmevent_created_at_id ON public.crm_events USING btree (created_at, id);
+
+
+--
+-- Name: crmevent_customer_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX crmevent_customer_id ON public.crm_events USING btree (customer_id);
+
+
+--
+-- Name: crmevent_scheduled_date; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX crmevent_scheduled_date ON public.crm_events USING btree (scheduled_date);
+
+
+--
+-- Name: crmevent_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX crmevent_updated_at ON public.crm_events USING btree (updated_at);
+
+
+--
+-- Name: customer_bank_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_bank_id_created_at_id ON public.customers USING btree (bank_id, created_at, id);
+
+
+--
+-- Name: customer_bank_id_customer_number; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX customer_bank_id_customer_number ON public.customers USING btree (bank_id, customer_number);
+
+
+--
+-- Name: customer_bank_id_entity_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX customer_bank_id_entity_id ON public.customers USING btree (bank_id, entity_id);
+
+
+--
+-- Name: customer_branch_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_branch_id ON public.customers USING btree (branch_id);
+
+
+--
+-- Name: customer_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_created_at_id ON public.customers USING btree (created_at, id);
+
+
+--
+-- Name: customer_customer_number; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_customer_number ON public.customers USING btree (customer_number);
+
+
+--
+-- Name: customer_customer_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_customer_status ON public.customers USING btree (customer_status);
+
+
+--
+-- Name: customer_customer_type; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_customer_type ON public.customers USING btree (customer_type);
+
+
+--
+-- Name: customer_date_of_birth; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_date_of_birth ON public.customers USING btree (date_of_birth);
+
+
+--
+-- Name: customer_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_email ON public.customers USING btree (email);
+
+
+--
+-- Name: customer_entity_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_entity_id ON public.customers USING btree (entity_id);
+
+
+--
+-- Name: customer_labels; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_labels ON public.customers USING gin (labels);
+
+
+--
+-- Name: customer_last_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_last_name ON public.customers USING btree (last_name);
+
+
+--
+-- Name: customer_last_ok_date; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_last_ok_date ON public.customers USING btree (last_ok_date);
+
+
+--
+-- Name: customer_legal_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_legal_name ON public.customers USING btree (legal_name);
+
+
+--
+-- Name: customer_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_updated_at ON public.customers USING btree (updated_at);
+
+
+--
+-- Name: customerattribute_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customerattribute_created_at_id ON public.customer_attributes USING btree (created_at, id);
+
+
+--
+-- Name: customerattribute_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customerattribute_customer_id_created_at_id ON public.customer_attributes USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: customerattribute_customer_id_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX customerattribute_customer_id_name ON public.customer_attributes USING btree (customer_id, name);
+
+
+--
+-- Name: customerattribute_name_value; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customerattribute_name_value ON public.customer_attributes USING btree (name, value);
+
+
+--
+-- Name: customerattribute_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customerattribute_updated_at ON public.customer_attributes USING btree (updated_at);
+
+
+--
+-- Name: customercount_bank_id_shard; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX customercount_bank_id_shard ON public.customer_counts USING btree (bank_id, shard);
+
+
+--
+-- Name: customermessage_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customermessage_created_at_id ON public.customer_messages USING btree (created_at, id);
+
+
+--
+-- Name: customermessage_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customermessage_customer_id_created_at_id ON public.customer_messages USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: customermessage_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customermessage_updated_at ON public.customer_messages USING btree (updated_at);
+
+
+--
+-- Name: entitlement_api_client_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entitlement_api_client_id ON public.entitlements USING btree (api_client_id);
+
+
+--
+-- Name: entitlement_bank_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entitlement_bank_id ON public.entitlements USING btree (bank_id);
+
+
+--
+-- Name: entitlement_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entitlement_created_at_id ON public.entitlements USING btree (created_at, id);
+
+
+--
+-- Name: entitlement_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entitlement_updated_at ON public.entitlements USING btree (updated_at);
+
+
+--
+-- Name: entitlement_user_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entitlement_user_id ON public.entitlements USING btree (user_id);
+
+
+--
+-- Name: entitlements_grant_key_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX entitlements_grant_key_key ON public.entitlements USING btree (grant_key);
+
+
+--
+-- Name: login_failures_account_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX login_failures_account_key ON public.login_failures USING btree (account);
+
+
+--
+-- Name: loginfailure_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loginfailure_updated_at ON public.login_failures USING btree (updated_at);
+
+
+--
+-- Name: product_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_created_at_id ON public.products USING btree (created_at, id);
+
+
+--
+-- Name: product_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_customer_id_created_at_id ON public.products USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: product_iban; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_iban ON public.products USING btree (iban);
+
+
+--
+-- Name: product_opened_on; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_opened_on ON public.products USING btree (opened_on);
+
+
+--
+-- Name: product_product_code; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_product_code ON public.products USING btree (product_code);
+
+
+--
+-- Name: product_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_status ON public.products USING btree (status);
+
+
+--
+-- Name: product_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX product_updated_at ON public.products USING btree (updated_at);
+
+
+--
+-- Name: request_replays_key_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX request_replays_key_key ON public.request_replays USING btree (key);
+
+
+--
+-- Name: requestreplay_caller_created_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX requestreplay_caller_created_at ON public.request_replays USING btree (caller, created_at);
+
+
+--
+-- Name: requestreplay_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX requestreplay_created_at_id ON public.request_replays USING btree (created_at, id);
+
+
+--
+-- Name: requestreplay_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX requestreplay_updated_at ON public.request_replays USING btree (updated_at);
+
+
+--
+-- Name: signing_keys_kid_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX signing_keys_kid_key ON public.signing_keys USING btree (kid);
+
+
+--
+-- Name: signingkey_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX signingkey_created_at_id ON public.signing_keys USING btree (created_at, id);
+
+
+--
+-- Name: signingkey_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX signingkey_updated_at ON public.signing_keys USING btree (updated_at);
+
+
+--
+-- Name: socialhandle_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX socialhandle_created_at_id ON public.social_handles USING btree (created_at, id);
+
+
+--
+-- Name: socialhandle_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX socialhandle_customer_id_created_at_id ON public.social_handles USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: socialhandle_customer_id_type_handle; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX socialhandle_customer_id_type_handle ON public.social_handles USING btree (customer_id, type, handle);
+
+
+--
+-- Name: socialhandle_date_added; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX socialhandle_date_added ON public.social_handles USING btree (date_added);
+
+
+--
+-- Name: socialhandle_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX socialhandle_updated_at ON public.social_handles USING btree (updated_at);
+
+
+--
+-- Name: taxresidence_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX taxresidence_created_at_id ON public.tax_residences USING btree (created_at, id);
+
+
+--
+-- Name: taxresidence_customer_id_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX taxresidence_customer_id_created_at_id ON public.tax_residences USING btree (customer_id, created_at, id);
+
+
+--
+-- Name: taxresidence_customer_id_domain_tax_number; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX taxresidence_customer_id_domain_tax_number ON public.tax_residences USING btree (customer_id, domain, tax_number);
+
+
+--
+-- Name: taxresidence_domain; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX taxresidence_domain ON public.tax_residences USING btree (domain);
+
+
+--
+-- Name: taxresidence_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX taxresidence_updated_at ON public.tax_residences USING btree (updated_at);
+
+
+--
+-- Name: user_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX user_created_at_id ON public.users USING btree (created_at, id);
+
+
+--
+-- Name: user_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX user_updated_at ON public.users USING btree (updated_at);
+
+
+--
+-- Name: usercustomerlink_created_at_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usercustomerlink_created_at_id ON public.user_customer_links USING btree (created_at, id);
+
+
+--
+-- Name: usercustomerlink_customer_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usercustomerlink_customer_id ON public.user_customer_links USING btree (customer_id);
+
+
+--
+-- Name: usercustomerlink_updated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usercustomerlink_updated_at ON public.user_customer_links USING btree (updated_at);
+
+
+--
+-- Name: usercustomerlink_user_id_bank_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX usercustomerlink_user_id_bank_id ON public.user_customer_links USING btree (user_id, bank_id);
+
+
+--
+-- Name: users_external_subject_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_external_subject_key ON public.users USING btree (external_subject);
+
+
+--
+-- Name: users_username_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
+
+
+--
+-- Name: customers customers_count; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER customers_count AFTER INSERT OR DELETE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.custgraph_count_customers();
+
+
+--
+-- Name: addresses addresses_customers_addresses; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.addresses
+    ADD CONSTRAINT addresses_customers_addresses FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: api_clients api_clients_banks_api_clients; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_clients
+    ADD CONSTRAINT api_clients_banks_api_clients FOREIGN KEY (bank_id) REFERENCES public.banks(id) ON DELETE SET NULL;
+
+
+--
+-- Name: crm_events crm_events_banks_crm_events; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.crm_events
+    ADD CONSTRAINT crm_events_banks_crm_events FOREIGN KEY (bank_id) REFERENCES public.banks(id);
+
+
+--
+-- Name: crm_events crm_events_customers_crm_events; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.crm_events
+    ADD CONSTRAINT crm_events_customers_crm_events FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE SET NULL;
+
+
+--
+-- Name: customer_attributes customer_attributes_customers_attributes; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_attributes
+    ADD CONSTRAINT customer_attributes_customers_attributes FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: customer_messages customer_messages_customers_messages; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_messages
+    ADD CONSTRAINT customer_messages_customers_messages FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: customers customers_banks_customers; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customers
+    ADD CONSTRAINT customers_banks_customers FOREIGN KEY (bank_id) REFERENCES public.banks(id);
+
+
+--
+-- Name: entitlements entitlements_api_clients_entitlements; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entitlements
+    ADD CONSTRAINT entitlements_api_clients_entitlements FOREIGN KEY (api_client_id) REFERENCES public.api_clients(id) ON DELETE CASCADE;
+
+
+--
+-- Name: entitlements entitlements_banks_entitlements; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entitlements
+    ADD CONSTRAINT entitlements_banks_entitlements FOREIGN KEY (bank_id) REFERENCES public.banks(id) ON DELETE SET NULL;
+
+
+--
+-- Name: entitlements entitlements_users_entitlements; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entitlements
+    ADD CONSTRAINT entitlements_users_entitlements FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: products products_customers_products; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.products
+    ADD CONSTRAINT products_customers_products FOREIGN KEY (customer_id) REFERENCES public.customers(id);
+
+
+--
+-- Name: social_handles social_handles_customers_social_handles; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.social_handles
+    ADD CONSTRAINT social_handles_customers_social_handles FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: tax_residences tax_residences_customers_tax_residences; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tax_residences
+    ADD CONSTRAINT tax_residences_customers_tax_residences FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_customer_links user_customer_links_customers_user_links; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_customer_links
+    ADD CONSTRAINT user_customer_links_customers_user_links FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_customer_links user_customer_links_users_customer_links; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_customer_links
+    ADD CONSTRAINT user_customer_links_users_customer_links FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
