@@ -5,15 +5,18 @@
 //	DATABASE_URL=postgres://… go run .
 //	go run . demo --customers 5000  # load the demo data and exit
 //	go run . schema                 # print the GraphQL schema (SDL), as GET /schema.graphql serves it
+//	go run . migrate [--dry-run]    # migrate the database's schema and exit
 //
 // Every flag can also be set by the environment variable named in its help.
 package main
 
 //go:generate go run ./ent/entc.go
 //go:generate go run ./graph/gqlgen.go
+//go:generate go run ./ent/migrate/main.go
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -70,6 +73,8 @@ type config struct {
 	rateStore       string
 	trustProxy      bool
 	firehose        bool
+	autoMigrate     bool
+	dryRun          bool
 }
 
 func main() {
@@ -95,8 +100,10 @@ func main() {
 	case "schema":
 		// The SDL that GET /schema.graphql serves, for code generators.
 		_, err = os.Stdout.WriteString(graph.SDL())
+	case "migrate":
+		err = runMigrate(ctx, cfg, log)
 	default:
-		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin, schema)", cmd)
+		err = fmt.Errorf("unknown command %q (commands: serve, demo, admin, schema, migrate)", cmd)
 	}
 	if err != nil {
 		if cmd == "admin" { // a command line tool: its errors are for a person
@@ -188,6 +195,9 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"take the client IP from X-Forwarded-For/X-Real-IP: only behind a proxy that sets them (CUSTGRAPH_TRUST_PROXY_HEADERS=true)")
 	fs.BoolVar(&c.firehose, "customer-firehose", env("CUSTGRAPH_CUSTOMER_FIREHOSE", "true") != "false",
 		"serve OBP's customer firehose route; false answers OBP-00012 (CUSTGRAPH_CUSTOMER_FIREHOSE)")
+	fs.BoolVar(&c.autoMigrate, "auto-migrate", env("CUSTGRAPH_AUTO_MIGRATE", "true") != "false",
+		"migrate the schema at start-up; false: refuse to start while a migration is pending, for `custgraph migrate` to apply (CUSTGRAPH_AUTO_MIGRATE)")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "migrate: print what would be done, do nothing")
 	if cmd == "admin" {
 		// Flags end at the admin command's name (custgraph admin grant --role …).
 		return c, fs.Parse(flagsBeforeCommand(args))
@@ -240,9 +250,55 @@ func newLogger(c config) *slog.Logger {
 }
 
 func open(ctx context.Context, c config, statements *atomic.Int64) (*store.DB, error) {
-	return store.Open(ctx, c.databaseURL, store.Options{
-		Wrap: func(d dialect.Driver) dialect.Driver { return store.Counting(d, statements) },
+	db, err := store.Open(ctx, c.databaseURL, store.Options{
+		Wrap:      func(d dialect.Driver) dialect.Driver { return store.Counting(d, statements) },
+		NoMigrate: !c.autoMigrate,
 	})
+	if err != nil || c.autoMigrate {
+		return db, err
+	}
+	m, err := db.Migrate(ctx, store.MigrateOptions{DryRun: true})
+	if err == nil && (m.Baseline != "" || len(m.Files) > 0) {
+		err = errors.New("the database's schema needs migrating and --auto-migrate is false: run `custgraph migrate` first")
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// runMigrate applies the pending migration files and exits, or with
+// --dry-run prints them (their SQL) and applies nothing.
+func runMigrate(ctx context.Context, c config, log *slog.Logger) error {
+	db, err := store.Open(ctx, c.databaseURL, store.Options{NoMigrate: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := db.Migrate(ctx, store.MigrateOptions{DryRun: c.dryRun, Logger: log})
+	if err != nil {
+		return err
+	}
+	verb, adopt := "applied", "adopted"
+	if c.dryRun {
+		verb, adopt = "pending", "to adopt"
+	}
+	if m.Baseline != "" {
+		fmt.Printf("-- %s: a database made before versioned migrations; version %s recorded as its baseline\n", adopt, m.Baseline)
+	}
+	for _, f := range m.Files {
+		fmt.Printf("-- %s: %s\n", verb, f.Name)
+		if c.dryRun {
+			for _, stmt := range f.Statements {
+				fmt.Println(stmt)
+			}
+		}
+	}
+	if len(m.Files) == 0 {
+		fmt.Println("-- the schema is current: no migration pending")
+	}
+	return nil
 }
 
 func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
