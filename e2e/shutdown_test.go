@@ -258,9 +258,11 @@ type raceStats struct {
 func raceSIGTERM(t *testing.T, bin string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	// Default settings but for the per-caller rate limit, which the clients'
-	// thousands of requests as one caller would meet.
-	p := launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "r.db"), "--rate-limit", "0")
+	// Default settings but for the per-caller limits (requests per minute,
+	// requests in flight), which the clients' thousands of requests as one
+	// caller, 24 at a time, would meet.
+	p := launch(t, ctx, bin, "--database-url", filepath.Join(t.TempDir(), "r.db"), "--rate-limit", "0",
+		"--max-concurrent-per-caller", "0")
 	token := p.accessToken(t)
 	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	if code := readyz(probe, p); code != http.StatusOK {
