@@ -153,6 +153,13 @@ func TestAccessReadMatrix(t *testing.T) {
 			allow: allow, got: node, sees: fixed(id), denied: denied}
 	}
 	allEntitlements := slices.Concat(w.A.Entitlements, w.B.Entitlements, []uuid.UUID{w.StaffEntitlement})
+	// Banks are public reference data: every authenticated caller sees
+	// every bank, whatever it holds (the viewer without the role holds nothing).
+	banks := []uuid.UUID{A, w.B.Bank.ID}
+	public := func(row readRow) readRow {
+		row.sees = fixed(row.deniedSees...)
+		return row
+	}
 
 	rows := []readRow{
 		nodeRow("Customer", w.A.Customers[0], "NOT_FOUND", access.CanGetCustomer),
@@ -163,7 +170,8 @@ func TestAccessReadMatrix(t *testing.T) {
 		nodeRow("CustomerAttribute", w.A.Attributes[0], "NOT_FOUND", access.CanGetCustomerAttributeAtOneBank, access.CanGetCustomer),
 		nodeRow("CustomerMessage", w.A.Messages[0], "NOT_FOUND", access.CanGetCustomerMessages),
 		nodeRow("UserCustomerLink", w.A.Links[1], "NOT_FOUND", access.CanGetUserCustomerLink),
-		nodeRow("Bank", A, "NOT_FOUND"),
+		public(readRow{name: "node/Bank", query: `query($id: ID!) { node(id: $id) { id } }`, vars: map[string]any{"id": A},
+			got: node, deniedSees: []uuid.UUID{A}}),
 		nodeRow("CrmEvent", w.A.CrmEvents[0], "NOT_FOUND"),
 		nodeRow("User", w.A.Users[1], "NOT_FOUND", access.CanGetUserCustomerLink, access.CanManageCallers),
 		nodeRow("APIClient", w.A.Client, "NOT_FOUND", access.CanManageCallers),
@@ -172,8 +180,7 @@ func TestAccessReadMatrix(t *testing.T) {
 		{name: "nodes", query: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, vars: map[string]any{"ids": w.A.Customers},
 			// Without the read role, nodes answers like unknown ids: nulls.
 			allow: []access.Role{access.CanGetCustomer}, got: nodes, sees: fixed(w.A.Customers...), deniedSees: []uuid.UUID{}},
-		{name: "banks", query: list("banks"), got: conn("banks"),
-			sees: perBank(func(b acBank) []uuid.UUID { return []uuid.UUID{b.Bank.ID} })},
+		public(readRow{name: "banks", query: list("banks"), got: conn("banks"), deniedSees: banks}),
 		{name: "customers", query: list("customers"), allow: []access.Role{access.CanGetCustomer}, got: conn("customers"),
 			sees: perBank(func(b acBank) []uuid.UUID { return b.Customers }), denied: "FORBIDDEN"},
 		{name: "products", query: list("products"), allow: []access.Role{access.CanGetCustomerProduct}, got: conn("products"),
@@ -759,7 +766,12 @@ func TestAccessWriteMatrix(t *testing.T) {
 				v := acClient("bound", &bankA.ID, acAnyBank(row.allow[0]))
 				op := row.prep(t, bankB)
 				before := x.dump(t)
-				requireNotFound(t, x.refused(t, v, op.query, op.vars), bankB.Code)
+				if e := x.refused(t, v, op.query, op.vars); createsAtBank(row.name) {
+					// Banks are public: the binding refuses the role at B.
+					requireForbidden(t, e, bankB.Code, row.allow[0])
+				} else {
+					requireNotFound(t, e, bankB.Code)
+				}
 				require.Equal(t, before, x.dump(t), "another bank's records do not exist for a bound client")
 				op = row.prep(t, bankA)
 				op.check(t, x.ok(t, v, op.query, op.vars))
@@ -780,6 +792,10 @@ func TestAccessWriteMatrix(t *testing.T) {
 		require.Equal(t, []string{"both@example.com", "Both Changed"}, []string{c.Email, c.LegalName})
 	})
 }
+
+// createsAtBank tells the mutations that name a bank (rather than a record
+// of it): banks are public, so they are refused by role, not "not found".
+func createsAtBank(name string) bool { return name == "createCustomer" || name == "createCrmEvent" }
 
 // requireAudited checks that v's change was recorded, at bank for a change
 // at a bank.
@@ -823,7 +839,7 @@ func TestAccessCrossTenant(t *testing.T) {
 
 			t.Run("root lists show A only", func(t *testing.T) {
 				for field, want := range map[string][]uuid.UUID{
-					"banks": {A.Bank.ID}, "customers": A.Customers, "products": A.Products, "addresses": A.Addresses,
+					"banks": {A.Bank.ID, B.Bank.ID}, "customers": A.Customers, "products": A.Products, "addresses": A.Addresses,
 					"taxResidences": A.TaxResidences, "socialHandles": A.SocialHandles, "customerAttributes": A.Attributes,
 					"customerMessages": A.Messages, "crmEvents": A.CrmEvents, "userCustomerLinks": A.Links, "users": A.Users,
 					"apiClients": {vc.self}, "entitlements": vc.ents, "auditEvents": x.auditIDs(t, A.Bank.ID),
@@ -844,12 +860,19 @@ func TestAccessCrossTenant(t *testing.T) {
 					}
 				}
 				acDecode(t, query(t, `{ banks(first: 10) { edges { node { id customers`+c+` crmEvents`+c+` } } } }`, nil)["banks"], &banks)
-				require.Len(t, banks.Edges, 1)
+				// Both banks are listed (public reference data); B's
+				// customers and CRM events are not.
+				require.Len(t, banks.Edges, 2)
 				require.Equal(t, A.Bank.ID, banks.Edges[0].Node.ID)
 				acSame(t, A.Customers, banks.Edges[0].Node.Customers.ids())
 				require.Equal(t, len(A.Customers), banks.Edges[0].Node.Customers.TotalCount)
 				acSame(t, A.CrmEvents, banks.Edges[0].Node.CrmEvents.ids())
 				require.Equal(t, len(A.CrmEvents), banks.Edges[0].Node.CrmEvents.TotalCount)
+				require.Equal(t, B.Bank.ID, banks.Edges[1].Node.ID)
+				require.Empty(t, banks.Edges[1].Node.Customers.ids())
+				require.Zero(t, banks.Edges[1].Node.Customers.TotalCount)
+				require.Empty(t, banks.Edges[1].Node.CrmEvents.ids())
+				require.Zero(t, banks.Edges[1].Node.CrmEvents.TotalCount)
 
 				// The customer linked to the shared user, who is linked at B too.
 				var cu struct {
@@ -970,12 +993,28 @@ func TestAccessCrossTenant(t *testing.T) {
 				id   uuid.UUID
 				what string
 			}{
-				{B.Bank.ID, "bank"}, {B.Customers[0], "customer"}, {B.Products[0], "product"}, {B.Addresses[0], "address"},
+				{B.Customers[0], "customer"}, {B.Products[0], "product"}, {B.Addresses[0], "address"},
 				{B.TaxResidences[0], "tax residence"}, {B.SocialHandles[0], "social handle"}, {B.Attributes[0], "attribute"},
 				{B.Messages[0], "message"}, {B.CrmEvents[0], "CRM event"}, {B.Links[0], "user link"}, {B.Users[1], "B's user"},
 				{B.Client, "B's client"}, {B.Entitlements[0], "B's entitlement"}, {x.auditIDs(t, B.Bank.ID)[0], "B's audit event"},
 			}
 			leaks := []string{"Bravo", "bravo", B.Bank.Code}
+
+			t.Run("B's bank is public, nothing under it is", func(t *testing.T) {
+				var b struct {
+					ID                   uuid.UUID
+					Code, Name           string
+					Customers, CrmEvents acConn
+				}
+				const c = `(first: 100) { totalCount edges { node { id } } }`
+				acDecode(t, query(t, `query($id: ID!) { node(id: $id) { ... on Bank { id code name customers`+c+` crmEvents`+c+` } } }`,
+					map[string]any{"id": B.Bank.ID})["node"], &b)
+				require.Equal(t, []any{B.Bank.ID, B.Bank.Code, B.Bank.Name}, []any{b.ID, b.Code, b.Name})
+				require.Empty(t, b.Customers.ids())
+				require.Zero(t, b.Customers.TotalCount)
+				require.Empty(t, b.CrmEvents.ids())
+				require.Zero(t, b.CrmEvents.TotalCount)
+			})
 
 			t.Run("node with B's ids is not found", func(t *testing.T) {
 				// Plain, and through a fragment on one type (read first).
@@ -998,7 +1037,7 @@ func TestAccessCrossTenant(t *testing.T) {
 
 			t.Run("nodes with B's ids among A's resolve them to null", func(t *testing.T) {
 				var ids, want []uuid.UUID
-				aIDs := []uuid.UUID{A.Bank.ID, A.Customers[0], A.Products[0], A.Addresses[0], A.TaxResidences[0], A.SocialHandles[0],
+				aIDs := []uuid.UUID{A.Customers[0], A.Products[0], A.Addresses[0], A.TaxResidences[0], A.SocialHandles[0],
 					A.Attributes[0], A.Messages[0], A.CrmEvents[0], A.Links[0], A.Users[1], vc.self, vc.ents[0], x.auditIDs(t, A.Bank.ID)[0]}
 				for i, r := range bRecords {
 					if i < len(aIDs) {
@@ -1006,6 +1045,7 @@ func TestAccessCrossTenant(t *testing.T) {
 					}
 					ids, want = append(ids, r.id), append(want, uuid.Nil)
 				}
+				ids, want = append(ids, B.Bank.ID), append(want, B.Bank.ID) // banks are public
 				var got []*struct{ ID uuid.UUID }
 				acDecode(t, query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids})["nodes"], &got)
 				require.Len(t, got, len(want))
@@ -1044,7 +1084,7 @@ func TestAccessCrossTenant(t *testing.T) {
 					{"userCustomerLinks", "$u: ID", `{userID: $u}`, sh, A.Links[:1]},
 					{"auditEvents", "$b: UUID", `{bankID: $b}`, bID, nil},
 					{"auditEvents", "$ids: [UUID!]", `{entityIDIn: $ids}`, map[string]any{"ids": B.Customers}, nil},
-					{"banks", "", `{code: "bank.bravo"}`, nil, nil},
+					{"banks", "", `{code: "bank.bravo"}`, nil, []uuid.UUID{B.Bank.ID}}, // banks are public
 					{"banks", "$b: ID", `{hasCustomersWith: [{bankID: $b}]}`, bID, nil},
 					// Edge predicates reach past the rows the viewer may read:
 					// they must not reveal B's records either.
@@ -1075,7 +1115,6 @@ func TestAccessCrossTenant(t *testing.T) {
 					vars        map[string]any
 					unknownVar  string // the variable whose unknown value must give the same answer
 				}{
-					{"createCustomer at B", `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "X"}) { id } }`, map[string]any{"b": B.Bank.ID}, "b"},
 					{"updateCustomer", `mutation($id: ID!) { updateCustomer(id: $id, input: {email: "x@example.com"}) { id } }`, map[string]any{"id": B.Customers[0]}, "id"},
 					{"updateCustomer labels", `mutation($id: ID!) { updateCustomer(id: $id, input: {appendLabels: ["x"]}) { id } }`, map[string]any{"id": B.Customers[0]}, "id"},
 					{"deleteCustomer", `mutation($id: ID!) { deleteCustomer(id: $id) }`, map[string]any{"id": B.Customers[2]}, "id"},
@@ -1097,7 +1136,6 @@ func TestAccessCrossTenant(t *testing.T) {
 					{"createCustomerMessage", `mutation($c: ID!) { createCustomerMessage(input: {customerID: $c, message: "m"}) { id } }`, map[string]any{"c": B.Customers[0]}, "c"},
 					{"updateCustomerMessage", `mutation($id: ID!) { updateCustomerMessage(id: $id, input: {message: "m"}) { id } }`, map[string]any{"id": B.Messages[0]}, "id"},
 					{"deleteCustomerMessage", `mutation($id: ID!) { deleteCustomerMessage(id: $id) }`, map[string]any{"id": B.Messages[0]}, "id"},
-					{"createCrmEvent at B", `mutation($b: ID!) { createCrmEvent(input: {bankID: $b, category: "c"}) { id } }`, map[string]any{"b": B.Bank.ID}, "b"},
 					{"createCrmEvent at A about B's customer", `mutation($a: ID!, $c: ID!) { createCrmEvent(input: {bankID: $a, customerID: $c}) { id } }`,
 						map[string]any{"a": A.Bank.ID, "c": B.Customers[0]}, "c"},
 					{"updateCrmEvent", `mutation($id: ID!) { updateCrmEvent(id: $id, input: {detail: "d"}) { id } }`, map[string]any{"id": B.CrmEvents[0]}, "id"},
@@ -1108,10 +1146,6 @@ func TestAccessCrossTenant(t *testing.T) {
 						map[string]any{"u": A.Users[1], "c": B.Customers[1]}, "c"},
 					{"updateUserCustomerLink", `mutation($id: ID!) { updateUserCustomerLink(id: $id, input: {isActive: false}) { id } }`, map[string]any{"id": B.Links[0]}, "id"},
 					{"deleteUserCustomerLink", `mutation($id: ID!) { deleteUserCustomerLink(id: $id) }`, map[string]any{"id": B.Links[0]}, "id"},
-					{"updateBank", `mutation($id: ID!) { updateBank(id: $id, input: {name: "X"}) { id } }`, map[string]any{"id": B.Bank.ID}, "id"},
-					{"deleteBank", `mutation($id: ID!) { deleteBank(id: $id) }`, map[string]any{"id": B.Bank.ID}, "id"},
-					{"createEntitlement at B", `mutation($b: ID!, $cl: ID!) { createEntitlement(input: {roleName: "CanGetCustomer", bankID: $b, apiClientID: $cl}) { id } }`,
-						map[string]any{"b": B.Bank.ID, "cl": vc.self}, "b"},
 					{"deleteEntitlement", `mutation($id: ID!) { deleteEntitlement(id: $id) }`, map[string]any{"id": B.Entitlements[0]}, "id"},
 				} {
 					t.Run(mu.name, func(t *testing.T) {
@@ -1129,6 +1163,39 @@ func TestAccessCrossTenant(t *testing.T) {
 						require.Equal(t, e2.Extensions, e.Extensions)
 						require.Equal(t, strings.ReplaceAll(e2.Message, unknown.String(), "ID"),
 							strings.ReplaceAll(e.Message, fmt.Sprint(mu.vars[mu.unknownVar]), "ID"))
+					})
+				}
+			})
+
+			t.Run("changes at B itself are refused by role, an unknown bank is not found", func(t *testing.T) {
+				unknown := uuid.New()
+				for _, mu := range []struct {
+					name, query string
+					vars        map[string]any
+					unknownVar  string
+					roles       []access.Role
+				}{
+					{"createCustomer at B", `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "X"}) { id } }`, map[string]any{"b": B.Bank.ID}, "b",
+						roles(access.CanCreateCustomer)},
+					{"createCrmEvent at B", `mutation($b: ID!) { createCrmEvent(input: {bankID: $b, category: "c"}) { id } }`, map[string]any{"b": B.Bank.ID}, "b",
+						roles(access.CanCreateCrmEvent)},
+					{"updateBank", `mutation($id: ID!) { updateBank(id: $id, input: {name: "X"}) { id } }`, map[string]any{"id": B.Bank.ID}, "id",
+						roles(access.CanUpdateBank)},
+					{"deleteBank", `mutation($id: ID!) { deleteBank(id: $id) }`, map[string]any{"id": B.Bank.ID}, "id", roles(access.CanDeleteBank)},
+					{"createEntitlement at B", `mutation($b: ID!, $cl: ID!) { createEntitlement(input: {roleName: "CanGetCustomer", bankID: $b, apiClientID: $cl}) { id } }`,
+						map[string]any{"b": B.Bank.ID, "cl": vc.self}, "b", roles(access.CanManageCallers)},
+				} {
+					t.Run(mu.name, func(t *testing.T) {
+						before := x.dump(t)
+						requireForbidden(t, x.refused(t, v, mu.query, mu.vars), B.Bank.Code, mu.roles...)
+						require.Equal(t, before, x.dump(t), "B is unchanged and no audit event is recorded")
+						vars := map[string]any{}
+						for k, val := range mu.vars {
+							vars[k] = val
+						}
+						vars[mu.unknownVar] = unknown
+						requireNotFound(t, x.refused(t, v, mu.query, vars))
+						require.Equal(t, before, x.dump(t))
 					})
 				}
 			})
@@ -1357,4 +1424,31 @@ func TestAccessReviewFindings(t *testing.T) {
 			auditevent.OperationEQ(auditevent.OperationDelete)).CountX(x.sys)
 		require.Equal(t, 1, n)
 	})
+}
+
+// TestAccessRoleHeldNowhere checks that a caller holding a change's role at
+// no bank is told so (FORBIDDEN, without a bank), with the same answer for
+// another bank's record and for one that does not exist.
+func TestAccessRoleHeldNowhere(t *testing.T) {
+	x := newACEnv(t)
+	w := x.seedWorld(t)
+	v := acClient("nothing", nil, acAt(w.B.Bank.ID, access.CanGetCustomer))
+	unknown := uuid.New()
+	for _, mu := range []struct {
+		query string
+		id    uuid.UUID
+		roles []access.Role
+	}{
+		{`mutation($id: ID!) { updateCustomer(id: $id, input: {email: "x@example.com"}) { id } }`, w.A.Customers[0],
+			roles(access.CanUpdateCustomerEmail, access.CanUpdateCustomer)},
+		{`mutation($id: ID!) { createProduct(input: {customerID: $id, productCode: WALLET}) { id } }`, w.A.Customers[0],
+			roles(access.CanCreateCustomerProduct)},
+		{`mutation($id: ID!) { deleteAddress(id: $id) }`, w.A.Addresses[0], roles(access.CanDeleteCustomerAddress)},
+	} {
+		before := x.dump(t)
+		e := x.refused(t, v, mu.query, map[string]any{"id": mu.id})
+		requireForbidden(t, e, "", mu.roles...)
+		require.Equal(t, e, x.refused(t, v, mu.query, map[string]any{"id": unknown}), "the same answer for an unknown record")
+		require.Equal(t, before, x.dump(t))
+	}
 }

@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 
+	entgo "entgo.io/ent"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"custgraph/ent"
 	"custgraph/ent/address"
 	"custgraph/ent/customer"
+	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 )
@@ -221,10 +223,12 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 
 // --- the request's profile, customer and body ---------------------------------
 
-// bsaiProfile checks the caller's credentials and finds the profile's bank
-// among the banks the caller may see (another tenant's bank, or an unknown
-// code, is 404). It writes the error and returns nil when it fails.
-func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request) *ent.Bank {
+// bsaiProfile checks the caller's credentials, finds the profile's bank
+// (banks are public: only an unknown code is 404) and checks that the
+// caller holds, at that bank, one role of each of roles (ent's role
+// tables; 403 naming them otherwise), in that order, as OBP does. It
+// writes the error and returns nil when it fails.
+func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request, roles ...[]access.Role) *ent.Bank {
 	if access.FromContext(r.Context()) == nil {
 		a.challenge(w, nil)
 		bsaiWriteError(w, http.StatusUnauthorized, "unauthorized",
@@ -241,8 +245,24 @@ func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request) *ent.Bank {
 		a.bsaiFail(w, r, err)
 		return nil
 	}
+	v := access.FromContext(r.Context())
+	for _, set := range roles {
+		if !v.HasAny(b.ID, set...) {
+			a.bsaiFail(w, r, access.Missing(b.Code, set...))
+			return nil
+		}
+	}
 	return b
 }
+
+// The roles of the routes, from ent's tables: reading a customer, and
+// creating and deleting one (a PUT's update roles depend on the fields it
+// changes: ent checks them, after the read).
+var (
+	bsaiRead   = schema.ReadRoles[ent.TypeCustomer]
+	bsaiCreate = schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
+	bsaiDelete = schema.WriteRoles[ent.TypeCustomer][entgo.OpDeleteOne]
+)
 
 // bsaiCustomerID reads the customerId path parameter: a malformed id names
 // no customer, so it is 404 like an unknown one.
@@ -330,6 +350,10 @@ func bsaiView(c *ent.Customer, ad *ent.Address) bsaiCustomer {
 // COUNT and one LIMIT/OFFSET query (plus the eager load of the page's
 // primary addresses).
 func (a *api) bsaiList(w http.ResponseWriter, r *http.Request) {
+	b := a.bsaiProfile(w, r, bsaiRead)
+	if b == nil {
+		return
+	}
 	q := r.URL.Query()
 	page, ok := bsaiParam(w, q.Get("page"), q.Has("page"), "page", 0, 0, 0)
 	if !ok {
@@ -337,10 +361,6 @@ func (a *api) bsaiList(w http.ResponseWriter, r *http.Request) {
 	}
 	size, ok := bsaiParam(w, q.Get("size"), q.Has("size"), "size", bsaiDefaultSize, 1, bsaiMaxSize)
 	if !ok {
-		return
-	}
-	b := a.bsaiProfile(w, r)
-	if b == nil {
 		return
 	}
 	ctx := r.Context()
@@ -390,7 +410,7 @@ func bsaiParam(w http.ResponseWriter, s string, given bool, name string, def, lo
 // bsaiCreate answers POST …/customers: the customer and its primary
 // address are created in one transaction; 200 with the new Customer.
 func (a *api) bsaiCreate(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r)
+	b := a.bsaiProfile(w, r, bsaiCreate)
 	if b == nil {
 		return
 	}
@@ -481,7 +501,7 @@ func bsaiCreateAddress(ctx context.Context, tx *ent.Client, id uuid.UUID, in *bs
 
 // bsaiGet answers GET …/customers/{customerId}.
 func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r)
+	b := a.bsaiProfile(w, r, bsaiRead)
 	if b == nil {
 		return
 	}
@@ -507,15 +527,15 @@ func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
 // a legal name and address lines that ent derived follow the new names
 // and street (ent's rule), ones set through OBP are kept.
 func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r)
+	b := a.bsaiProfile(w, r, bsaiRead)
 	if b == nil {
 		return
 	}
-	id, ok := bsaiCustomerID(w, r)
+	in, ok := a.bsaiDecode(w, r)
 	if !ok {
 		return
 	}
-	in, ok := a.bsaiDecode(w, r)
+	id, ok := bsaiCustomerID(w, r)
 	if !ok {
 		return
 	}
@@ -623,7 +643,7 @@ func bsaiReplaceAddress(ctx context.Context, tx *ent.Client, old *ent.Address, i
 // as it was. Its addresses and other records go with it (ent's cascade);
 // ent refuses to delete a customer holding products (409 conflict).
 func (a *api) bsaiDelete(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r)
+	b := a.bsaiProfile(w, r, bsaiRead, bsaiDelete)
 	if b == nil {
 		return
 	}

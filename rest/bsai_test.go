@@ -534,13 +534,16 @@ func TestBsaiTenancy(t *testing.T) {
 		bsaiCheckCustomer(t, res.object(t), bsaiSeedBody())
 	}
 
-	t.Run("a client bound to bank B gets 404 under profile gh.29.uk", func(t *testing.T) {
+	t.Run("a client bound to bank B gets 403 under profile gh.29.uk", func(t *testing.T) {
+		// Banks are public: the profile exists, the client holds no role at it.
 		tokB := e.client(t, e.B, allBankRoles(e.B)...)
-		bsaiRequireError(t, e.call(t, http.MethodGet, bsaiPath, tokB, nil), http.StatusNotFound, "not_found", "profile ")
-		bsaiRequireError(t, e.call(t, http.MethodPost, bsaiPath, tokB, bsaiSeedBody()), http.StatusNotFound, "not_found", "profile ")
-		bsaiRequireError(t, e.call(t, http.MethodGet, bsaiPath+"/"+id, tokB, nil), http.StatusNotFound, "not_found", "profile ")
-		bsaiRequireError(t, e.call(t, http.MethodPut, bsaiPath+"/"+id, tokB, map[string]any{}), http.StatusNotFound, "not_found", "profile ")
-		bsaiRequireError(t, e.call(t, http.MethodDelete, bsaiPath+"/"+id, tokB, nil), http.StatusNotFound, "not_found", "profile ")
+		read := "missing role: CanGetCustomer or CanGetCustomerAtAnyBank at bank " + bankA
+		bsaiRequireError(t, e.call(t, http.MethodGet, bsaiPath, tokB, nil), http.StatusForbidden, "forbidden", read)
+		bsaiRequireError(t, e.call(t, http.MethodPost, bsaiPath, tokB, bsaiSeedBody()), http.StatusForbidden, "forbidden",
+			"missing role: CanCreateCustomer or CanCreateCustomerAtAnyBank at bank "+bankA)
+		bsaiRequireError(t, e.call(t, http.MethodGet, bsaiPath+"/"+id, tokB, nil), http.StatusForbidden, "forbidden", read)
+		bsaiRequireError(t, e.call(t, http.MethodPut, bsaiPath+"/"+id, tokB, map[string]any{}), http.StatusForbidden, "forbidden", read)
+		bsaiRequireError(t, e.call(t, http.MethodDelete, bsaiPath+"/"+id, tokB, nil), http.StatusForbidden, "forbidden", read)
 		// …and under its own profile A's customer does not exist.
 		other := "/v1/profiles/" + bankB + "/customers/" + id
 		bsaiRequireError(t, e.call(t, http.MethodGet, other, tokB, nil), http.StatusNotFound, "not_found", "customer ")

@@ -41,24 +41,34 @@ func (e *BodyError) Error() string {
 // wrong type is an error naming its field). raw, when not nil, gets the
 // body's bytes.
 func (a *api) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, raw *[]byte) error {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		*raw = body
+	}
+	return unmarshal(body, dst)
+}
+
+// readBody reads r's body, which must be JSON (by its Content-Type, when
+// given) and at most MaxBodyBytes long.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &BodyError{Status: http.StatusUnsupportedMediaType, Message: "the body must be JSON (Content-Type: application/json)"}
+			return nil, &BodyError{Status: http.StatusUnsupportedMediaType, Message: "the body must be JSON (Content-Type: application/json)"}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &BodyError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", a.MaxBodyBytes)}
+			return nil, &BodyError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", a.MaxBodyBytes)}
 		}
-		return &BodyError{Status: http.StatusBadRequest, Message: "the body could not be read"}
+		return nil, &BodyError{Status: http.StatusBadRequest, Message: "the body could not be read"}
 	}
-	if raw != nil {
-		*raw = body
-	}
-	return unmarshal(body, dst)
+	return body, nil
 }
 
 // unmarshal decodes one JSON value into dst, with errors for clients.

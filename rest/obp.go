@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -102,7 +104,29 @@ type obpCall struct {
 	ctx    context.Context
 	viewer *access.Viewer
 	bankID string    // the BANK_ID path parameter
-	bank   *ent.Bank // set by findBank; nil when the bank does not exist for the caller
+	bank   *ent.Bank // set by findBank; nil when no bank has the code
+
+	body     []byte // the request body, once read (rawBody)
+	bodyErr  error
+	bodyRead bool
+}
+
+// rawBody reads the request's body once (size and Content-Type checked).
+func (o *obpCall) rawBody() ([]byte, error) {
+	if !o.bodyRead {
+		o.body, o.bodyErr = o.a.readBody(o.w, o.r)
+		o.bodyRead = true
+	}
+	return o.body, o.bodyErr
+}
+
+// decodeBody decodes the request's body into dst.
+func (o *obpCall) decodeBody(dst any) error {
+	raw, err := o.rawBody()
+	if err != nil {
+		return err
+	}
+	return unmarshal(raw, dst)
 }
 
 func (a *api) obp(w http.ResponseWriter, r *http.Request) *obpCall {
@@ -131,8 +155,9 @@ func (o *obpCall) bankFormat() bool {
 	return true
 }
 
-// findBank looks BANK_ID up among the banks the caller may see; a bank of
-// another tenant is not found. It does not fail: see requireBank.
+// findBank looks BANK_ID up. Banks are public (ent's privacy rules show
+// every bank to every authenticated caller), so only a code no bank has
+// is not found. It does not fail: see requireBank.
 func (o *obpCall) findBank() bool {
 	if o.bank != nil {
 		return true
@@ -148,7 +173,9 @@ func (o *obpCall) findBank() bool {
 	return true
 }
 
-// requireBank (B): BANK_ID must name a bank the caller may see (OBP-30001).
+// requireBank (B): BANK_ID must name a bank (OBP-30001). It comes before
+// the role check, as in OBP: a client learns from the 403 which
+// entitlement to ask for at a bank that exists.
 func (o *obpCall) requireBank() bool {
 	if !o.findBank() {
 		return false
@@ -209,7 +236,7 @@ func rolesText(bankID string, roles, listed []access.Role) string {
 // decode (J): the body must be the JSON of dst (OBP-10001, naming OBP's
 // case class of the body as OBP does).
 func (o *obpCall) decode(dst any, caseClass string) bool {
-	if err := o.a.decodeJSON(o.w, o.r, dst, nil); err != nil {
+	if err := o.decodeBody(dst); err != nil {
 		be, _ := err.(*BodyError)
 		status, msg := http.StatusBadRequest, obpInvalidJSONFormat+" The Json body should be the "+caseClass+" "
 		if be != nil {
@@ -224,8 +251,8 @@ func (o *obpCall) decode(dst any, caseClass string) bool {
 }
 
 // customer (C): CUSTOMER_ID must name a customer of BANK_ID that the
-// caller may see (OBP-30046); read is the caller's context or a
-// transaction's client.
+// caller may see (OBP-30046): a customer of another bank is not found
+// under this one; c is the caller's client or a transaction's.
 func (o *obpCall) customer(c *ent.Client, id string) (*ent.Customer, bool) {
 	notFound := func() (*ent.Customer, bool) {
 		return nil, o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
@@ -376,4 +403,72 @@ func (a *api) mountOBP(r chi.Router) {
 		a.obpCustomerRoutes(r)
 		a.obpRecordRoutes(r)
 	})
+}
+
+// obpIDFields are the body fields OBP checks as OBP ids before anything
+// else of a POST body (APIUtil.getAllObpIdKeyValuePairs, v4.0.0 and later).
+var obpIDFields = map[string]bool{
+	"id": true, "user_id": true, "bank_id": true, "account_id": true, "customer_id": true, "branch_id": true,
+	"atm_id": true, "transaction_id": true, "transaction_request_id": true, "card_id": true, "view_id": true,
+}
+
+// obpIDChars are the characters of an OBP id (APIUtil.checkObpId).
+var obpIDChars = regexp.MustCompile(`^[A-Za-z0-9\-._]+$`)
+
+// obpIDMaxLen is the longest OBP id (a UUID's length).
+const obpIDMaxLen = 36
+
+// ids is OBP's check of the ids in a POST body (v4.0.0 and later: after
+// authentication, before the bank): every string field named as an id
+// (obpIDFields), at any depth, must be empty or OBP id characters, at most
+// 36 long; else 400 "OBP-10001: Incorrect json format. Here are all
+// invalid values: List((branch_id,a b))". A body that is not JSON is left
+// to the J check.
+func (o *obpCall) ids() bool {
+	raw, err := o.rawBody()
+	if err != nil {
+		return true
+	}
+	var bad []string
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var walk func(key string) error
+	walk = func(key string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				for dec.More() {
+					k, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					name, _ := k.(string)
+					if err := walk(name); err != nil {
+						return err
+					}
+				}
+			case '[':
+				for dec.More() {
+					if err := walk(""); err != nil {
+						return err
+					}
+				}
+			}
+			_, err = dec.Token() // the closing delimiter
+			return err
+		case string:
+			if obpIDFields[key] && t != "" && (!obpIDChars.MatchString(t) || len(t) > obpIDMaxLen) {
+				bad = append(bad, "("+key+","+t+")")
+			}
+		}
+		return nil
+	}
+	if walk("") != nil || len(bad) == 0 {
+		return true
+	}
+	return o.fail(http.StatusBadRequest, obpInvalidJSONFormat+" Here are all invalid values: List("+strings.Join(bad, ", ")+")")
 }

@@ -78,7 +78,7 @@ func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 // obpRecDecodeBare is OBP v2.0.0's JSON check: the bare
 // "OBP-10001: Incorrect json format." without the case class.
 func (o *obpCall) obpRecDecodeBare(dst any) bool {
-	if err := o.a.decodeJSON(o.w, o.r, dst, nil); err != nil {
+	if err := o.decodeBody(dst); err != nil {
 		status := http.StatusBadRequest
 		if be, ok := err.(*BodyError); ok && be.Status == http.StatusRequestEntityTooLarge {
 			status = be.Status
@@ -432,14 +432,14 @@ type obpRecSocialHandle struct {
 }
 
 // obpRecCreateSocialHandle is #15: POST …/social_media_handles, 201
-// {"success":"Success"}. Order (v2.0.0) A→J (bare OBP-10001)→ BANK_ID
-// format (OBP-30111)→B→R→C→ body customer_number of another customer (400
-// OBP-10001) → save (ent's rules).
+// {"success":"Success"}. Order A → BANK_ID format (OBP-30111) →B→R→ J
+// (v2.0.0's bare OBP-10001) →C→ body customer_number of another customer
+// (400 OBP-10001) → save (ent's rules).
 func (a *api) obpRecCreateSocialHandle(w http.ResponseWriter, r *http.Request) {
 	o := a.obp(w, r)
 	var body obpRecSocialHandleBody
-	if !o.auth() || !o.obpRecDecodeBare(&body) || !body.complete(o) || !o.bankFormat() || !o.requireBank() ||
-		!o.need(schema.WriteRoles[gen.TypeSocialHandle][ent.OpCreate]) {
+	if !o.auth() || !o.bankFormat() || !o.requireBank() || !o.need(schema.WriteRoles[gen.TypeSocialHandle][ent.OpCreate]) ||
+		!o.obpRecDecodeBare(&body) || !body.complete(o) {
 		return
 	}
 	cu, ok := a.obpRecCustomer(o, chi.URLParam(r, "customerId"))
@@ -513,7 +513,7 @@ type obpRecUserCustomerLink struct {
 
 // obpRecCreateUserCustomerLink is #17: POST /banks/{bankId}/user_customer_links,
 // 201 (§5.10: login and CanCreateUserCustomerLink or …AtAnyBank). Order:
-// A → BANK_ID format (OBP-30111) → R → J → user_id (OBP-20057) → missing
+// A → BANK_ID format (OBP-30111) → B → R → J → user_id (OBP-20057) → missing
 // customer_id → C (OBP-30046; a customer of a bank the caller cannot see
 // does not exist) → the customer's bank is not BANK_ID (400) → create:
 // an existing link of the user at the bank (ent's unique (user_id,
@@ -527,7 +527,7 @@ func (a *api) obpRecCreateUserCustomerLink(w http.ResponseWriter, r *http.Reques
 	roles := schema.WriteRoles[gen.TypeUserCustomerLink][ent.OpCreate]
 	listed := []access.Role{roles[0], access.AtAnyBank(roles[0])}
 	var body obpRecUserCustomerLinkBody
-	if !o.auth() || !o.bankFormat() || !o.need(roles, listed...) || !o.decode(&body, "CreateUserCustomerLinkJson") {
+	if !o.auth() || !o.bankFormat() || !o.requireBank() || !o.need(roles, listed...) || !o.decode(&body, "CreateUserCustomerLinkJson") {
 		return
 	}
 	uid, ok := parseUUID(body.UserID)
@@ -556,7 +556,7 @@ func (a *api) obpRecCreateUserCustomerLink(w http.ResponseWriter, r *http.Reques
 		o.err(err, "")
 		return
 	}
-	if o.bank == nil || cu.BankID != o.bank.ID {
+	if cu.BankID != o.bank.ID {
 		o.fail(http.StatusBadRequest, "Bank of the customer specified by the CUSTOMER_ID("+body.CustomerID+
 			") has to matches BANK_ID("+o.bankID+") in URL")
 		return
@@ -665,14 +665,16 @@ func (a *api) obpRecSaveMessage(o *obpCall, cu *gen.Customer, body obpRecMessage
 }
 
 // obpRecAddCustomerMessage is #27: POST /v5.1.0/banks/{bankId}/customer/
-// {customerId}/messages (v1.4.0 addCustomerMessage). Order A→J→B→C→ the
-// customer has no linked user (400 OBP-30008) → create (ent: the role
-// CanCreateCustomerMessage, the fields; other failures 400 OBP-50200). The
-// message is the customer's (ent's CustomerMessage belongs to a customer).
+// {customerId}/messages (v1.4.0 addCustomerMessage). Order A→B→R (ent's
+// role for a message, CanCreateCustomerMessage) →J→C→ the customer has no
+// linked user (400 OBP-30008) → create (ent: the fields; other failures
+// 400 OBP-50200). The message is the customer's (ent's CustomerMessage
+// belongs to a customer).
 func (a *api) obpRecAddCustomerMessage(w http.ResponseWriter, r *http.Request) {
 	o := a.obp(w, r)
 	var body obpRecMessageBody
-	if !o.auth() || !o.decode(&body, "AddCustomerMessageJson") || !o.requireBank() {
+	if !o.auth() || !o.requireBank() || !o.need(schema.WriteRoles[gen.TypeCustomerMessage][ent.OpCreate]) ||
+		!o.decode(&body, "AddCustomerMessageJson") {
 		return
 	}
 	cu, ok := a.obpRecCustomer(o, chi.URLParam(r, "customerId"))

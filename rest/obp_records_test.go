@@ -157,9 +157,9 @@ func TestObpRecordAddresses(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodPost, base+"/address", "Bearer not-a-token", body))
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+"no.such.bank/customers/"+cust.ID.String()+"/address", full, body),
 			http.StatusNotFound, obpRecBankNotFound("no.such.bank"))
-		// Another tenant's bank does not exist for the caller.
+		// Banks are public: another bank, where the caller holds no role, is 403.
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+bankB+"/customers/"+custB.ID.String()+"/address", full, body),
-			http.StatusNotFound, obpRecBankNotFound(bankB))
+			http.StatusForbidden, obpRecMissing("CanCreateCustomerAddress at Bank(at.02.0061)"))
 		// R before J: no role and a broken body is 403.
 		obpRecErr(t, e.call(t, http.MethodPost, base+"/address", getOnly, "{"),
 			http.StatusForbidden, obpRecMissing("CanCreateCustomerAddress at Bank(gh.29.uk)"))
@@ -223,7 +223,7 @@ func TestObpRecordAddresses(t *testing.T) {
 		obpRecErr(t, e.call(t, http.MethodGet, base+"/addresses", getOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanGetCustomerAddress at Bank(gh.29.uk)"))
 		// Bank B's client: bank A does not exist for it.
-		obpRecErr(t, e.call(t, http.MethodGet, base+"/addresses", tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodGet, base+"/addresses", tokB, nil), http.StatusForbidden, obpRecMissing("CanGetCustomerAddress at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodGet, obpRecV3+bankB+"/customers/"+cust.ID.String()+"/addresses", tokB, nil),
 			http.StatusNotFound, obpRecCustomerNotFound(cust.ID.String()))
 	})
@@ -275,10 +275,10 @@ func TestObpRecordAddresses(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodDelete, path, "", nil))
 		obpRecErr(t, e.call(t, http.MethodDelete, path, createOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanDeleteCustomerAddress at Bank(gh.29.uk)"))
-		obpRecErr(t, e.call(t, http.MethodDelete, path, tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodDelete, path, tokB, nil), http.StatusForbidden, obpRecMissing("CanDeleteCustomerAddress at Bank(gh.29.uk)"))
 		// A DirectLogin user of bank B: neither through A's path nor through B's.
 		_, userB := e.user(t, "banker.b", allBankRoles(e.B)...)
-		obpRecErr(t, e.call(t, http.MethodDelete, path, userB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodDelete, path, userB, nil), http.StatusForbidden, obpRecMissing("CanDeleteCustomerAddress at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodDelete, obpRecV3+bankB+"/customers/"+custB.ID.String()+"/addresses/"+addrID, userB, nil),
 			http.StatusBadRequest, "OBP-50200: Connector cannot return the data we requested. <- OBP-30310: Customer's Address not found by CUSTOMER_ADDRESS_ID. ")
 		unknown := uuid.NewString()
@@ -340,7 +340,7 @@ func TestObpRecordTaxResidences(t *testing.T) {
 	t.Run("create errors, nothing written", func(t *testing.T) {
 		before := count()
 		obpRec401(t, e.call(t, http.MethodPost, base+"/tax-residence", "", seed))
-		obpRecErr(t, e.call(t, http.MethodPost, base+"/tax-residence", tokB, seed), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodPost, base+"/tax-residence", tokB, seed), http.StatusForbidden, obpRecMissing("CanCreateTaxResidence at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodPost, base+"/tax-residence", getOnly, "{"),
 			http.StatusForbidden, obpRecMissing("CanCreateTaxResidence at Bank(gh.29.uk)"))
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, base+"/tax-residence", full, "{"),
@@ -364,7 +364,7 @@ func TestObpRecordTaxResidences(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodGet, base+"/tax-residences", "", nil))
 		obpRecErr(t, e.call(t, http.MethodGet, base+"/tax-residences", getOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanGetTaxResidence at Bank(gh.29.uk)"))
-		obpRecErr(t, e.call(t, http.MethodGet, base+"/tax-residences", tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodGet, base+"/tax-residences", tokB, nil), http.StatusForbidden, obpRecMissing("CanGetTaxResidence at Bank(gh.29.uk)"))
 	})
 
 	t.Run("delete", func(t *testing.T) {
@@ -373,7 +373,7 @@ func TestObpRecordTaxResidences(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodDelete, path, "", nil))
 		obpRecErr(t, e.call(t, http.MethodDelete, path, getOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanDeleteTaxResidence at Bank(gh.29.uk)"))
-		obpRecErr(t, e.call(t, http.MethodDelete, path, tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodDelete, path, tokB, nil), http.StatusForbidden, obpRecMissing("CanDeleteTaxResidence at Bank(gh.29.uk)"))
 		unknown := uuid.NewString()
 		obpRecErr(t, e.call(t, http.MethodDelete, obpRecV3+bankA+"/customers/"+unknown+"/tax_residencies/"+taxID, full, nil),
 			http.StatusNotFound, obpRecCustomerNotFound(unknown))
@@ -447,9 +447,10 @@ func TestObpRecordSocialHandles(t *testing.T) {
 		before := count()
 		body := map[string]any{"type": "x", "handle": "@a"}
 		obpRec401(t, e.call(t, http.MethodPost, path, "", body))
-		// J comes before the bank and the role, and is OBP's bare text.
-		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+"bad!bank/customers/"+cust.ID.String()+"/social_media_handles", getOnly, "{"),
-			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
+		// J comes after the bank and the role, and is OBP's bare text.
+		obpRecErr(t, e.call(t, http.MethodPost, path, getOnly, "{"),
+			http.StatusForbidden, obpRecMissing("CanAddSocialMediaHandle at Bank(gh.29.uk)"))
+		obpRecErr(t, e.call(t, http.MethodPost, path, full, "{"), http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"date_added": "yesterday"}),
 			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"type": "twitter"}),
@@ -458,7 +459,7 @@ func TestObpRecordSocialHandles(t *testing.T) {
 			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+"bad!bank/customers/"+cust.ID.String()+"/social_media_handles", getOnly, body),
 			http.StatusBadRequest, "OBP-30111: Invalid Bank Id. The BANK_ID should only contain 0-9/a-z/A-Z/'-'/'.'/'_', the length should be smaller than 255.")
-		obpRecErr(t, e.call(t, http.MethodPost, path, tokB, body), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodPost, path, tokB, body), http.StatusForbidden, obpRecMissing("CanAddSocialMediaHandle at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodPost, path, getOnly, body),
 			http.StatusForbidden, obpRecMissing("CanAddSocialMediaHandle at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+bankA+"/customers/"+custB.ID.String()+"/social_media_handles", full, body),
@@ -480,7 +481,7 @@ func TestObpRecordSocialHandles(t *testing.T) {
 
 	t.Run("list errors", func(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodGet, path, "", nil))
-		obpRecErr(t, e.call(t, http.MethodGet, path, tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodGet, path, tokB, nil), http.StatusForbidden, obpRecMissing("CanGetSocialMediaHandles at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodGet, path, getOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanGetSocialMediaHandles at Bank(gh.29.uk)"))
 		unknown := uuid.NewString()
@@ -608,7 +609,10 @@ func TestObpRecordCrmEvents(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodGet, path, "", nil))
 		obpRec401(t, e.call(t, http.MethodGet, path, `DirectLogin token="forged"`, nil))
-		obpRecErr(t, e.call(t, http.MethodGet, path, tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		// Banks are public; CRM events are not: B's client sees none of A's.
+		res := e.call(t, http.MethodGet, path, tokB, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		require.JSONEq(t, `{"crm_events":[]}`, string(res.body))
 		obpRecErr(t, e.call(t, http.MethodGet, obpRecV3+"nope/crm-events", full, nil), http.StatusNotFound, obpRecBankNotFound("nope"))
 	})
 }
@@ -646,7 +650,7 @@ func TestObpRecordMessages(t *testing.T) {
 	t.Run("create (v4.0.0) errors, nothing written", func(t *testing.T) {
 		before := count()
 		obpRec401(t, e.call(t, http.MethodPost, plural, "", body))
-		obpRecErr(t, e.call(t, http.MethodPost, plural, tokB, body), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodPost, plural, tokB, body), http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
 		obpRecErr(t, e.call(t, http.MethodPost, plural, getOnly, "{"),
 			http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV5+bankA+"/customers/"+uuid.NewString()+"/messages", full, "{"),
@@ -662,18 +666,20 @@ func TestObpRecordMessages(t *testing.T) {
 		obpRec401(t, e.call(t, http.MethodGet, plural, "", nil))
 		obpRecErr(t, e.call(t, http.MethodGet, plural, getOnly, nil),
 			http.StatusForbidden, obpRecMissing("CanGetCustomerMessages at Bank(gh.29.uk)"))
-		obpRecErr(t, e.call(t, http.MethodGet, plural, tokB, nil), http.StatusNotFound, obpRecBankNotFound(bankA))
+		obpRecErr(t, e.call(t, http.MethodGet, plural, tokB, nil), http.StatusForbidden, obpRecMissing("CanGetCustomerMessages at Bank(gh.29.uk)"))
 	})
 
 	t.Run("add (v1.4.0, singular customer)", func(t *testing.T) {
 		before := count()
 		msg := map[string]any{"message": "Welcome", "from_department": "Front desk", "from_person": "Carol"}
 		obpRec401(t, e.call(t, http.MethodPost, singular, "", msg))
-		// J before B.
-		obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV5+"nope/customer/"+cust.ID.String()+"/messages", full, "{"),
-			http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the AddCustomerMessageJson")
-		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+"nope/customer/"+cust.ID.String()+"/messages", full, msg),
+		// B, then R (ent's role for a message), then J.
+		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+"nope/customer/"+cust.ID.String()+"/messages", full, "{"),
 			http.StatusNotFound, obpRecBankNotFound("nope"))
+		obpRecErr(t, e.call(t, http.MethodPost, singular, getOnly, "{"),
+			http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
+		obpRecErrPrefix(t, e.call(t, http.MethodPost, singular, full, "{"),
+			http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the AddCustomerMessageJson")
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+bankA+"/customer/"+custB.ID.String()+"/messages", full, msg),
 			http.StatusNotFound, obpRecCustomerNotFound(custB.ID.String()))
 		obpRecErr(t, e.call(t, http.MethodPost, singular, full, msg),

@@ -58,15 +58,14 @@ func TestSecurityLinkedUser(t *testing.T) {
 		res.decode(t, &mine)
 		require.Len(t, mine.Customers, 1)
 
-		// Every other door asks for the read role.
-		// (a bank where the user holds no entitlement does not exist for it)
+		// Every other door asks for the read role (banks are public: 403).
 		res = e.call(t, http.MethodGet, "/obp/v3.1.0/banks/"+bankA+"/customers/"+id, dl, nil)
-		require.Equal(t, http.StatusNotFound, res.status, "%s", res.body)
-		require.Contains(t, res.object(t)["message"], "OBP-30001")
+		require.Equal(t, http.StatusForbidden, res.status, "%s", res.body)
+		require.Equal(t, "OBP-20006: User is missing one or more roles: CanGetCustomer at Bank("+bankA+")", res.object(t)["message"])
 		res = e.call(t, http.MethodGet, "/roles/customers/"+id, dl, nil)
-		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, res.status, "%s", res.body)
+		require.Equal(t, http.StatusForbidden, res.status, "%s", res.body)
 		res = e.call(t, http.MethodGet, "/v1/profiles/"+bankA+"/customers/"+id, dl, nil)
-		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, res.status, "%s", res.body)
+		require.Equal(t, http.StatusForbidden, res.status, "%s", res.body)
 		res = e.call(t, http.MethodPost, "/query", dl, map[string]any{"query": `{ customers { totalCount } }`})
 		require.Equal(t, http.StatusOK, res.status)
 		require.Contains(t, string(res.body), `"FORBIDDEN"`)

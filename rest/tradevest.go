@@ -29,6 +29,7 @@ import (
 	"time"
 	"unicode"
 
+	entgo "entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -531,18 +532,23 @@ type tvCustomerInput struct {
 }
 
 // tvBank is the bank new customers of the caller belong to: the bank its
-// client is bound to, or, for an unbound caller, the one bank it has any
-// entitlement at. A caller that reaches several banks (or every bank)
-// cannot say which one it means: 400.
+// client is bound to, or, for an unbound caller, the one bank where it may
+// create customers (ent's role table). A caller that may create customers
+// nowhere is 403 naming the role; one that may at several banks (or every
+// bank) cannot say which one it means: 400.
 func tvBank(v *access.Viewer) (uuid.UUID, error) {
 	if v.Bank != nil {
-		return *v.Bank, nil
+		return *v.Bank, nil // ent checks the role at it
 	}
-	if s := v.Scope(); !s.All && len(s.IDs) == 1 {
-		return s.IDs[0], nil
+	roles := schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
+	switch b := v.BanksWith(roles...); {
+	case b.Empty():
+		return uuid.Nil, access.Missing("", roles...)
+	case !b.All && len(b.IDs) == 1:
+		return b.IDs[0], nil
 	}
 	return uuid.Nil, &tvFail{status: http.StatusBadRequest,
-		message: "the caller is not bound to one bank: creating customers needs an API client bound to a bank (or entitlements at exactly one bank)"}
+		message: "the caller is not bound to one bank: creating customers needs an API client bound to a bank (or the role to create customers at exactly one bank)"}
 }
 
 // tvCreateCustomer is POST /roles/customers: the entity becomes a customer
@@ -817,15 +823,19 @@ func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
 	} else if ok {
 		q.Where(product.Iban(s))
 	}
-	// The customer must exist for the caller: an unknown one (or another
-	// bank's) is 404, not an empty list. ent's CustomerRef answers that
-	// without CanGetCustomer: reading products needs CanGetCustomerProduct only.
-	if _, err := schema.CustomerRef(ctx, a.Client, id); err != nil {
-		return nil, tvNotFound(err, "customer")
-	}
+	// ent refuses the read to a caller without CanGetCustomerProduct (403).
 	rows, err := q.Order(product.ByCreatedAt(sql.OrderDesc()), product.ByID(sql.OrderDesc())).All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// No products: the customer must exist for the caller, an unknown one
+	// (or another bank's) is 404, not an empty list. ent's CustomerRef
+	// answers that without CanGetCustomer: reading products needs
+	// CanGetCustomerProduct only.
+	if len(rows) == 0 {
+		if _, err := schema.CustomerRef(ctx, a.Client, id); err != nil {
+			return nil, tvNotFound(err, "customer")
+		}
 	}
 	out := make([]tvCustomerProduct, len(rows))
 	for i, p := range rows {

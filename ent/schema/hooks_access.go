@@ -37,8 +37,10 @@ import (
 // is the first hook of every entity, so no change, whichever door it comes
 // through, escapes it:
 //  1. it finds the bank the change is at (the record's, or for a new record
-//     the bank or customer it names); a bank outside the viewer's scope does
-//     not exist for it (NOT_FOUND);
+//     the bank or customer it names); a record (customer, …) of a bank
+//     outside the viewer's scope does not exist for it (NOT_FOUND), while
+//     banks themselves are public: a change at a bank the viewer has no
+//     role at is refused by step 2;
 //  2. it checks that the viewer holds the operation's role at that bank
 //     (WriteRoles; FORBIDDEN naming the role otherwise);
 //  3. it runs the change, whose own hooks then act with full read access
@@ -168,6 +170,11 @@ func guard(next ent.Mutator) ent.Mutator {
 		default:
 			var err error
 			if g.bank, g.customer, err = target(sys, c, m); err != nil {
+				if e, ok := apperr.As(err); ok && e.Code == apperr.NotFound && !v.IsSystem() {
+					if missing := heldAnywhere(v, m); missing != nil {
+						return nil, missing
+					}
+				}
 				return nil, err
 			}
 			if !v.IsSystem() {
@@ -270,8 +277,13 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 			if bankID == uuid.Nil {
 				return uuid.Nil, uuid.Nil, nil
 			}
-			manager := m.Type() == gen.TypeEntitlement && v.Has(access.CanManageCallers, uuid.Nil)
-			if !v.Scope().Contains(bankID) && !manager {
+			// Banks are public (policy.go): an unknown bank is not found,
+			// a known one is refused by the role check if need be.
+			known, err := c.Bank.Query().Where(bank.ID(bankID)).Exist(ctx)
+			if err != nil {
+				return uuid.Nil, uuid.Nil, err
+			}
+			if !known {
 				return uuid.Nil, uuid.Nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
 			}
 			return bankID, uuid.Nil, nil
@@ -293,10 +305,10 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 	}
 	id, _ := idOf(m)
 	bankID, err = bankOf(ctx, c, m.Type(), id)
-	// Callers' records (checked above) and banks, for bank administrators,
+	// Callers' records (checked above) and banks (public reference data)
 	// are not confined to the viewer's scope.
 	unscoped := m.Type() == gen.TypeUser || m.Type() == gen.TypeAPIClient || m.Type() == gen.TypeEntitlement ||
-		(m.Type() == gen.TypeBank && v.HasAny(uuid.Nil, access.CanCreateBank, access.CanUpdateBank, access.CanDeleteBank))
+		m.Type() == gen.TypeBank
 	if gen.IsNotFound(err) || (err == nil && bankID != uuid.Nil && !unscoped && !v.Scope().Contains(bankID)) {
 		// What ent answers for an unknown id: a record of another bank and
 		// a record that does not exist look the same.
@@ -391,6 +403,40 @@ func bankOf(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) (uuid.
 		return uuid.Nil, err
 	}
 	return cu.BankID, nil
+}
+
+// heldAnywhere is the answer to a change of a record target did not find
+// for the viewer, when the viewer holds the change's role at no bank at
+// all: FORBIDDEN naming the roles (without a bank), rather than "not
+// found". It is the same answer for a record of another bank and for one
+// that does not exist, so it tells nothing of the record; a viewer that
+// holds the role at some bank is told the record is not found. Callers'
+// records keep their own rule (not found), banks are public (authorize).
+func heldAnywhere(v *access.Viewer, m ent.Mutation) error {
+	switch m.Type() {
+	case gen.TypeUser, gen.TypeAPIClient, gen.TypeEntitlement, gen.TypeBank:
+		return nil
+	}
+	roles, ok := WriteRoles[m.Type()][m.Op()]
+	if !ok {
+		return nil // authorize refuses it
+	}
+	need := [][]access.Role{roles}
+	if m.Type() == gen.TypeCustomer && m.Op().Is(ent.OpUpdateOne) && v.BanksWith(access.CanUpdateCustomer).Empty() {
+		need = nil
+		for _, f := range changedFields(m) {
+			need = append(need, append(slices.Clone(FieldRoles[f]), access.CanUpdateCustomer))
+		}
+		if len(need) == 0 {
+			need = [][]access.Role{roles}
+		}
+	}
+	for _, roles := range need {
+		if v.BanksWith(roles...).Empty() {
+			return access.Missing("", roles...)
+		}
+	}
+	return nil
 }
 
 // authorize checks that v holds the roles m needs at bankID.

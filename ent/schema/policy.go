@@ -11,7 +11,6 @@ import (
 	"custgraph/ent/address"
 	"custgraph/ent/apiclient"
 	"custgraph/ent/auditevent"
-	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
@@ -32,7 +31,8 @@ import (
 // entity, whichever door it comes through (GraphQL root lists, nested
 // edges, node/nodes, counts; REST), passes the rule below, which
 // narrows it to the banks where the viewer holds the entity's read role. A
-// record of another bank is then simply not found. A viewer that holds the
+// record of another bank is then simply not found. Banks themselves are
+// the exception: public reference data to every authenticated caller. A viewer that holds the
 // read role nowhere is refused with FORBIDDEN naming the role; one that is
 // not logged in with UNAUTHENTICATED. The write half is guard, in
 // hooks_access.go.
@@ -68,24 +68,12 @@ func readRule(ctx context.Context, q ent.Query) error {
 	manager := v.Has(access.CanManageCallers, uuid.Nil)
 	switch q := q.(type) {
 	case *gen.BankQuery:
-		if manager || v.HasAny(uuid.Nil, access.CanCreateBank, access.CanUpdateBank, access.CanDeleteBank) {
-			return privacy.Allow // administrators see every bank's code and name (no customer data)
-		}
-		if firehose(ctx) && v.Has(access.CanUseCustomerFirehoseAtAnyBank, uuid.Nil) {
-			return privacy.Allow
-		}
-		s := v.Scope()
-		switch {
-		case s.All:
-		case v.Kind == access.KindUser && ownCustomers(ctx): // …and the banks of the customers it is linked to
-			own := bank.HasCustomersWith(customer.HasUserLinksWith(usercustomerlink.UserID(v.ID)))
-			if v.Bank != nil {
-				own = bank.And(own, bank.ID(*v.Bank))
-			}
-			q.Where(bank.Or(bank.IDIn(s.IDs...), own))
-		default:
-			q.Where(bank.IDIn(s.IDs...))
-		}
+		// Banks are public reference data, as OBP's GET /banks: every
+		// authenticated caller, bound or not, with or without roles, sees
+		// every bank's id, code and name, in every door. Nothing under a
+		// bank comes with it: its customers and CRM events are read
+		// through their own queries, which pass their own rules below.
+		return privacy.Allow
 	case *gen.CrmEventQuery:
 		if s := v.Scope(); !s.All {
 			q.Where(crmevent.BankIDIn(s.IDs...))
@@ -229,7 +217,7 @@ type ownCustomersKey struct{}
 
 // OwnCustomers marks ctx's reads as OBP's "customers of the current user":
 // a user reads there, without any role, the customers it is linked to
-// (UserCustomerLink), their attributes and their banks. Elsewhere a user
+// (UserCustomerLink) and their attributes. Elsewhere a user
 // needs the read roles like any caller, so a link alone opens no other
 // door. Linking oneself needs CanGetCustomer (UserCustomerLink's rules).
 func OwnCustomers(ctx context.Context) context.Context {
