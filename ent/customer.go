@@ -5,6 +5,7 @@ package ent
 import (
 	"custgraph/ent/bank"
 	"custgraph/ent/customer"
+	"custgraph/internal/exact"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 // Customer is the model entity for the Customer schema.
@@ -59,8 +59,8 @@ type Customer struct {
 	CreditSource string `json:"credit_source,omitempty"`
 	// CreditLimitCurrency holds the value of the "credit_limit_currency" field.
 	CreditLimitCurrency string `json:"credit_limit_currency,omitempty"`
-	// An exact decimal (numeric on PostgreSQL, text on SQLite), never a float.
-	CreditLimitAmount *decimal.Decimal `json:"credit_limit_amount,omitempty"`
+	// An exact decimal that keeps the digits and scale it was given (numeric on PostgreSQL, text on SQLite), never a float.
+	CreditLimitAmount *exact.Decimal `json:"credit_limit_amount,omitempty"`
 	// HighestEducationAttained holds the value of the "highest_education_attained" field.
 	HighestEducationAttained string `json:"highest_education_attained,omitempty"`
 	// EmploymentStatus holds the value of the "employment_status" field.
@@ -216,7 +216,7 @@ func (*Customer) scanValues(columns []string) ([]any, error) {
 	for i := range columns {
 		switch columns[i] {
 		case customer.FieldCreditLimitAmount:
-			values[i] = &sql.NullScanner{S: new(decimal.Decimal)}
+			values[i] = &sql.NullScanner{S: new(exact.Decimal)}
 		case customer.FieldEntityID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case customer.FieldDobOfDependants, customer.FieldLabels:
@@ -374,8 +374,8 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullScanner); !ok {
 				return fmt.Errorf("unexpected type %T for field credit_limit_amount", values[i])
 			} else if value.Valid {
-				_m.CreditLimitAmount = new(decimal.Decimal)
-				*_m.CreditLimitAmount = *value.S.(*decimal.Decimal)
+				_m.CreditLimitAmount = new(exact.Decimal)
+				*_m.CreditLimitAmount = *value.S.(*exact.Decimal)
 			}
 		case customer.FieldHighestEducationAttained:
 			if value, ok := values[i].(*sql.NullString); !ok {

@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/exact"
 	"errors"
 	"fmt"
 	"time"
@@ -21,7 +22,6 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 // CustomerCreate is the builder for creating a Customer entity.
@@ -282,13 +282,13 @@ func (_c *CustomerCreate) SetNillableCreditLimitCurrency(v *string) *CustomerCre
 }
 
 // SetCreditLimitAmount sets the "credit_limit_amount" field.
-func (_c *CustomerCreate) SetCreditLimitAmount(v decimal.Decimal) *CustomerCreate {
+func (_c *CustomerCreate) SetCreditLimitAmount(v exact.Decimal) *CustomerCreate {
 	_c.mutation.SetCreditLimitAmount(v)
 	return _c
 }
 
 // SetNillableCreditLimitAmount sets the "credit_limit_amount" field if the given value is not nil.
-func (_c *CustomerCreate) SetNillableCreditLimitAmount(v *decimal.Decimal) *CustomerCreate {
+func (_c *CustomerCreate) SetNillableCreditLimitAmount(v *exact.Decimal) *CustomerCreate {
 	if v != nil {
 		_c.SetCreditLimitAmount(*v)
 	}

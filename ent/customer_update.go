@@ -14,6 +14,7 @@ import (
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/exact"
 	"errors"
 	"fmt"
 	"time"
@@ -23,7 +24,6 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 // CustomerUpdate is the builder for updating Customer entities.
@@ -366,13 +366,13 @@ func (_u *CustomerUpdate) ClearCreditLimitCurrency() *CustomerUpdate {
 }
 
 // SetCreditLimitAmount sets the "credit_limit_amount" field.
-func (_u *CustomerUpdate) SetCreditLimitAmount(v decimal.Decimal) *CustomerUpdate {
+func (_u *CustomerUpdate) SetCreditLimitAmount(v exact.Decimal) *CustomerUpdate {
 	_u.mutation.SetCreditLimitAmount(v)
 	return _u
 }
 
 // SetNillableCreditLimitAmount sets the "credit_limit_amount" field if the given value is not nil.
-func (_u *CustomerUpdate) SetNillableCreditLimitAmount(v *decimal.Decimal) *CustomerUpdate {
+func (_u *CustomerUpdate) SetNillableCreditLimitAmount(v *exact.Decimal) *CustomerUpdate {
 	if v != nil {
 		_u.SetCreditLimitAmount(*v)
 	}
@@ -1966,13 +1966,13 @@ func (_u *CustomerUpdateOne) ClearCreditLimitCurrency() *CustomerUpdateOne {
 }
 
 // SetCreditLimitAmount sets the "credit_limit_amount" field.
-func (_u *CustomerUpdateOne) SetCreditLimitAmount(v decimal.Decimal) *CustomerUpdateOne {
+func (_u *CustomerUpdateOne) SetCreditLimitAmount(v exact.Decimal) *CustomerUpdateOne {
 	_u.mutation.SetCreditLimitAmount(v)
 	return _u
 }
 
 // SetNillableCreditLimitAmount sets the "credit_limit_amount" field if the given value is not nil.
-func (_u *CustomerUpdateOne) SetNillableCreditLimitAmount(v *decimal.Decimal) *CustomerUpdateOne {
+func (_u *CustomerUpdateOne) SetNillableCreditLimitAmount(v *exact.Decimal) *CustomerUpdateOne {
 	if v != nil {
 		_u.SetCreditLimitAmount(*v)
 	}

@@ -6,10 +6,10 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/product"
+	"custgraph/internal/exact"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 // UpdateAPIClientInput represents a mutation input for updating apiclients.
@@ -468,7 +468,7 @@ type CreateCustomerInput struct {
 	CreditRating             *string
 	CreditSource             *string
 	CreditLimitCurrency      *string
-	CreditLimitAmount        *decimal.Decimal
+	CreditLimitAmount        *exact.Decimal
 	HighestEducationAttained *string
 	EmploymentStatus         *string
 	KycStatus                *bool
@@ -617,7 +617,7 @@ type UpdateCustomerInput struct {
 	ClearCreditLimitCurrency      bool
 	CreditLimitCurrency           *string
 	ClearCreditLimitAmount        bool
-	CreditLimitAmount             *decimal.Decimal
+	CreditLimitAmount             *exact.Decimal
 	ClearHighestEducationAttained bool
 	HighestEducationAttained      *string
 	ClearEmploymentStatus         bool

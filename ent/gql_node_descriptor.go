@@ -763,7 +763,7 @@ func (_m *Customer) Node(ctx context.Context) (node *Node, err error) {
 		return nil, err
 	}
 	node.Fields[19] = &Field{
-		Type:  "decimal.Decimal",
+		Type:  "exact.Decimal",
 		Name:  "credit_limit_amount",
 		Value: string(buf),
 	}

@@ -23,6 +23,7 @@ import (
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/exact"
 	"errors"
 	"fmt"
 	"sync"
@@ -31,7 +32,6 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 const (
@@ -5773,7 +5773,7 @@ type CustomerMutation struct {
 	credit_rating              *string
 	credit_source              *string
 	credit_limit_currency      *string
-	credit_limit_amount        *decimal.Decimal
+	credit_limit_amount        *exact.Decimal
 	highest_education_attained *string
 	employment_status          *string
 	kyc_status                 *bool
@@ -6839,12 +6839,12 @@ func (m *CustomerMutation) ResetCreditLimitCurrency() {
 }
 
 // SetCreditLimitAmount sets the "credit_limit_amount" field.
-func (m *CustomerMutation) SetCreditLimitAmount(d decimal.Decimal) {
-	m.credit_limit_amount = &d
+func (m *CustomerMutation) SetCreditLimitAmount(e exact.Decimal) {
+	m.credit_limit_amount = &e
 }
 
 // CreditLimitAmount returns the value of the "credit_limit_amount" field in the mutation.
-func (m *CustomerMutation) CreditLimitAmount() (r decimal.Decimal, exists bool) {
+func (m *CustomerMutation) CreditLimitAmount() (r exact.Decimal, exists bool) {
 	v := m.credit_limit_amount
 	if v == nil {
 		return
@@ -6855,7 +6855,7 @@ func (m *CustomerMutation) CreditLimitAmount() (r decimal.Decimal, exists bool) 
 // OldCreditLimitAmount returns the old "credit_limit_amount" field's value of the Customer entity.
 // If the Customer object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CustomerMutation) OldCreditLimitAmount(ctx context.Context) (v *decimal.Decimal, err error) {
+func (m *CustomerMutation) OldCreditLimitAmount(ctx context.Context) (v *exact.Decimal, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldCreditLimitAmount is only allowed on UpdateOne operations")
 	}
@@ -8343,7 +8343,7 @@ func (m *CustomerMutation) SetField(name string, value ent.Value) error {
 		m.SetCreditLimitCurrency(v)
 		return nil
 	case customer.FieldCreditLimitAmount:
-		v, ok := value.(decimal.Decimal)
+		v, ok := value.(exact.Decimal)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

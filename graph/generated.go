@@ -11,6 +11,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/product"
 	"custgraph/graph/scalars"
+	"custgraph/internal/exact"
 	"embed"
 	"errors"
 	"fmt"
@@ -23,7 +24,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -9168,8 +9168,8 @@ func (ec *executionContext) _Customer_creditLimitAmount(ctx context.Context, fie
 			return obj.CreditLimitAmount, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *exact.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx, selections, v)
 		},
 		true,
 		false,
@@ -20856,7 +20856,7 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 			it.CreditLimitCurrency = data
 		case "creditLimitAmount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditLimitAmount"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -28346,7 +28346,7 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 			it.ClearCreditLimitCurrency = data
 		case "creditLimitAmount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditLimitAmount"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -35934,7 +35934,7 @@ func (ec *executionContext) unmarshalOCustomerWhereInput2ᚖcustgraphᚋentᚐCu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
+func (ec *executionContext) unmarshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx context.Context, v any) (*exact.Decimal, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -35942,7 +35942,7 @@ func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdec
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+func (ec *executionContext) marshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *exact.Decimal) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -13,7 +13,6 @@ import (
 	entgo "entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/go-chi/chi/v5"
-	"github.com/shopspring/decimal"
 
 	"custgraph/ent"
 	"custgraph/ent/customer"
@@ -23,6 +22,7 @@ import (
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/exact"
 )
 
 // This file serves the Open Bank Project's customer routes (rest-compat
@@ -202,7 +202,7 @@ func obpCustomerBankCode(c *ent.Customer) string {
 // obpAmount is credit_limit.amount: a decimal written as a JSON string
 // ("10.12"); "" is no amount. Anything else is OBP-10001 naming the field.
 type obpAmount struct {
-	Value *decimal.Decimal
+	Value *exact.Decimal
 }
 
 func init() {
@@ -219,8 +219,8 @@ func (a *obpAmount) UnmarshalJSON(data []byte) error {
 		*a = obpAmount{}
 		return nil
 	}
-	d, err := decimal.NewFromString(s)
-	if err != nil || strings.ContainsAny(s, "eE") {
+	d, err := exact.Parse(s)
+	if err != nil {
 		return badValue[obpAmount](data)
 	}
 	*a = obpAmount{Value: &d}

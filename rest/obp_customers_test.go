@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
+
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
 	"custgraph/ent/customer"
 	"custgraph/internal/access"
+	"custgraph/internal/exact"
 )
 
 // The OBP customer routes (rest-compat §3.4 #1–#7, #19–#26): each test
@@ -178,7 +179,7 @@ func (e *env) obpCustMake(t *testing.T, b *ent.Bank, name, number string) *ent.C
 		SetDependants(1).SetDobOfDependants([]time.Time{time.Date(2019, 9, 8, 0, 0, 0, 0, time.UTC)}).
 		SetDateOfBirth(time.Date(1980, 3, 9, 0, 0, 0, 0, time.UTC)).
 		SetFaceImageURL("http://www.example.com/id-docs/123/image.png").SetFaceImageDate(time.Date(2020, 1, 27, 0, 0, 0, 0, time.UTC)).
-		SetCreditLimitCurrency("EUR").SetCreditLimitAmount(decimal.RequireFromString("10.12")).
+		SetCreditLimitCurrency("EUR").SetCreditLimitAmount(exact.MustParse("10.12")).
 		SetCreditRating("OBP").SetCreditSource("OBP").
 		SetLastOkDate(time.Date(2024, 2, 13, 20, 38, 16, 606_000_000, time.UTC)).
 		SetTitle("Dr.").SetBranchID("DERBY6").SetNameSuffix("Sr").
@@ -681,8 +682,8 @@ func TestObpCustomerUpdates(t *testing.T) {
 		{"credit-limit", access.CanUpdateCustomerCreditLimit, "CanUpdateCustomerCreditLimit at Bank(gh.29.uk)",
 			map[string]any{"credit_limit": map[string]any{"currency": "EUR", "amount": "1000.50"}},
 			func(t *testing.T, m map[string]any, db *ent.Customer) {
-				require.Equal(t, map[string]any{"currency": "EUR", "amount": "1000.5"}, m["credit_limit"])
-				require.True(t, decimal.RequireFromString("1000.50").Equal(*db.CreditLimitAmount))
+				require.Equal(t, map[string]any{"currency": "EUR", "amount": "1000.50"}, m["credit_limit"], "the scale is kept")
+				require.Equal(t, "1000.50", db.CreditLimitAmount.String())
 			}},
 		{"credit-rating-and-source", access.CanUpdateCustomerCreditRatingAndSource,
 			"CanUpdateCustomerCreditRatingAndSource or CanUpdateCustomerCreditRatingAndSourceAtAnyBank for BankId(gh.29.uk).",

@@ -4,12 +4,12 @@ package customer
 
 import (
 	"custgraph/ent/predicate"
+	"custgraph/internal/exact"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
 // ID filters vertices based on their ID field.
@@ -148,7 +148,7 @@ func CreditLimitCurrency(v string) predicate.Customer {
 }
 
 // CreditLimitAmount applies equality check predicate on the "credit_limit_amount" field. It's identical to CreditLimitAmountEQ.
-func CreditLimitAmount(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmount(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldCreditLimitAmount, v))
 }
 
@@ -1343,42 +1343,42 @@ func CreditLimitCurrencyContainsFold(v string) predicate.Customer {
 }
 
 // CreditLimitAmountEQ applies the EQ predicate on the "credit_limit_amount" field.
-func CreditLimitAmountEQ(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountEQ(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldCreditLimitAmount, v))
 }
 
 // CreditLimitAmountNEQ applies the NEQ predicate on the "credit_limit_amount" field.
-func CreditLimitAmountNEQ(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountNEQ(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldNEQ(FieldCreditLimitAmount, v))
 }
 
 // CreditLimitAmountIn applies the In predicate on the "credit_limit_amount" field.
-func CreditLimitAmountIn(vs ...decimal.Decimal) predicate.Customer {
+func CreditLimitAmountIn(vs ...exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldIn(FieldCreditLimitAmount, vs...))
 }
 
 // CreditLimitAmountNotIn applies the NotIn predicate on the "credit_limit_amount" field.
-func CreditLimitAmountNotIn(vs ...decimal.Decimal) predicate.Customer {
+func CreditLimitAmountNotIn(vs ...exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldNotIn(FieldCreditLimitAmount, vs...))
 }
 
 // CreditLimitAmountGT applies the GT predicate on the "credit_limit_amount" field.
-func CreditLimitAmountGT(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountGT(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldGT(FieldCreditLimitAmount, v))
 }
 
 // CreditLimitAmountGTE applies the GTE predicate on the "credit_limit_amount" field.
-func CreditLimitAmountGTE(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountGTE(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldGTE(FieldCreditLimitAmount, v))
 }
 
 // CreditLimitAmountLT applies the LT predicate on the "credit_limit_amount" field.
-func CreditLimitAmountLT(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountLT(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldLT(FieldCreditLimitAmount, v))
 }
 
 // CreditLimitAmountLTE applies the LTE predicate on the "credit_limit_amount" field.
-func CreditLimitAmountLTE(v decimal.Decimal) predicate.Customer {
+func CreditLimitAmountLTE(v exact.Decimal) predicate.Customer {
 	return predicate.Customer(sql.FieldLTE(FieldCreditLimitAmount, v))
 }
 

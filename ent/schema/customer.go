@@ -12,8 +12,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
+	"custgraph/internal/exact"
 	"custgraph/internal/validate"
 )
 
@@ -58,8 +58,8 @@ func (Customer) Fields() []ent.Field {
 		field.String("credit_rating").Optional().MaxLen(100).Annotations(noWhere()),
 		field.String("credit_source").Optional().MaxLen(100).Annotations(noWhere()),
 		field.String("credit_limit_currency").Optional().MaxLen(3).Validate(validate.Currency).Annotations(noWhere()),
-		field.Other("credit_limit_amount", decimal.Decimal{}).Optional().Nillable().
-			Comment("An exact decimal (numeric on PostgreSQL, text on SQLite), never a float.").
+		field.Other("credit_limit_amount", exact.Decimal{}).Optional().Nillable().
+			Comment("An exact decimal that keeps the digits and scale it was given (numeric on PostgreSQL, text on SQLite), never a float.").
 			SchemaType(map[string]string{dialect.Postgres: "numeric", dialect.SQLite: "text"}).
 			Annotations(noWhere(), entgql.Type("Decimal")),
 		field.String("highest_education_attained").Optional().MaxLen(32).Annotations(noWhere()),

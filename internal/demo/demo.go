@@ -36,6 +36,7 @@ import (
 	"custgraph/ent/product"
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
+	"custgraph/internal/exact"
 )
 
 // Options of Load.
@@ -199,7 +200,7 @@ func seedCustomer(ctx context.Context, c *ent.Client, b *ent.Bank) error {
 		SetCreditRating("OBP").
 		SetCreditSource("OBP").
 		SetCreditLimitCurrency("EUR").
-		SetCreditLimitAmount(decimal.Zero).
+		SetCreditLimitAmount(exact.New(decimal.Zero)).
 		SetHighestEducationAttained("Master").
 		SetEmploymentStatus("worker").
 		SetKycStatus(false).
@@ -662,7 +663,7 @@ func customerCreate(c *ent.Client, p *person) *ent.CustomerCreate {
 	}
 	if p.CreditLimit != nil {
 		b.SetCreditRating(p.CreditRating).SetCreditSource("internal").
-			SetCreditLimitCurrency(p.CreditCurrency).SetCreditLimitAmount(*p.CreditLimit)
+			SetCreditLimitCurrency(p.CreditCurrency).SetCreditLimitAmount(exact.New(*p.CreditLimit))
 	}
 	if len(p.Labels) > 0 {
 		b.SetLabels(p.Labels)

@@ -146,7 +146,7 @@ func TestLoad(t *testing.T) {
 	str("branch_id", eve.BranchID, "DERBY6")
 	str("name_suffix", eve.NameSuffix, "Sr")
 	str("face_image_url", eve.FaceImageURL, "http://www.example.com/id-docs/123/image.png")
-	if eve.CreditLimitAmount == nil || !eve.CreditLimitAmount.Equal(decimal.Zero) {
+	if eve.CreditLimitAmount == nil || !eve.CreditLimitAmount.Decimal.Equal(decimal.Zero) {
 		t.Errorf("credit_limit_amount = %v, want 0", eve.CreditLimitAmount)
 	}
 	if eve.Dependants != 1 || len(eve.DobOfDependants) != 1 || !eve.DobOfDependants[0].Equal(day(2019, 9, 8)) {
