@@ -110,20 +110,29 @@ func tvCustomerOf(c *ent.Customer) tvCustomer {
 	return out
 }
 
-// tvCustomerProduct is Tradevest's CustomerProduct (§2.4), with the
-// product's IBAN when it has one (the list filters on it).
+// tvCustomerProduct is Tradevest's CustomerProduct (§2.4), exactly its
+// documented fields: the product's IBAN, when it has one, is in
+// accountData (Tradevest's place for it; the list filters on it).
 type tvCustomerProduct struct {
-	CustomerProductID string      `json:"customerProductId"`
-	ProductCode       string      `json:"productCode"`
-	ProductType       string      `json:"productType"`
-	Currency          *string     `json:"currency"`
-	Status            string      `json:"status"`
-	ProxyIDs          []uuid.UUID `json:"proxyIds"`
-	IBAN              *string     `json:"iban"`
-	CreatedOn         string      `json:"createdOn"`
-	ModifiedOn        string      `json:"modifiedOn"`
-	OpenedOn          *string     `json:"openedOn"`
-	ClosedOn          *string     `json:"closedOn"`
+	CustomerProductID string         `json:"customerProductId"`
+	ProductCode       string         `json:"productCode"`
+	ProductType       string         `json:"productType"`
+	Currency          *string        `json:"currency"`
+	Status            string         `json:"status"`
+	ProxyIDs          []uuid.UUID    `json:"proxyIds"`
+	CreatedOn         string         `json:"createdOn"`
+	ModifiedOn        string         `json:"modifiedOn"`
+	OpenedOn          *string        `json:"openedOn"`
+	ClosedOn          *string        `json:"closedOn"`
+	AccountData       *tvAccountData `json:"accountData,omitempty"`
+}
+
+// tvAccountData is the account of a cash product (§2.4 accountData): its
+// IBAN, and its BIC when known (custgraph keeps none yet: left out).
+// Balances are not kept by custgraph and are left out.
+type tvAccountData struct {
+	IBAN string `json:"iban"`
+	BIC  string `json:"bic,omitempty"`
 }
 
 func tvProductOf(p *ent.Product) tvCustomerProduct {
@@ -145,7 +154,7 @@ func tvProductOf(p *ent.Product) tvCustomerProduct {
 		out.Currency = &p.Currency
 	}
 	if p.Iban != "" {
-		out.IBAN = &p.Iban
+		out.AccountData = &tvAccountData{IBAN: p.Iban}
 	}
 	return out
 }
