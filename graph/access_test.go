@@ -1246,7 +1246,8 @@ func TestAccessAuditTrail(t *testing.T) {
 	evs := x.c.AuditEvent.Query().Where(auditevent.RequestorID("req-4711")).Order(ent.Asc(auditevent.FieldCreatedAt, auditevent.FieldID)).AllX(sys)
 	require.Len(t, evs, 3)
 	for i, want := range []event{
-		{auditevent.OperationUpdate, "Customer", A.Customers[0], []string{"email", "legal_name"}},
+		// first_name and last_name follow the legal name (the name mapping).
+		{auditevent.OperationUpdate, "Customer", A.Customers[0], []string{"email", "first_name", "last_name", "legal_name"}},
 		{auditevent.OperationCreate, "Product", pid, evs[1].Fields},
 		{auditevent.OperationDelete, "Address", A.Addresses[0], nil},
 	} {
@@ -1301,7 +1302,7 @@ func TestAccessAuditTrail(t *testing.T) {
 		require.Equal(t, []string{"client", "alpha-client", "req-4711", "update", "Customer"},
 			[]string{n.ActorKind, n.ActorName, n.RequestorID, n.Operation, n.EntityType})
 		require.Equal(t, []uuid.UUID{A.Client, A.Customers[0], A.Bank.ID}, []uuid.UUID{n.ActorID, n.EntityID, n.BankID})
-		require.Equal(t, []string{"email", "legal_name"}, n.Fields)
+		require.Equal(t, []string{"email", "first_name", "last_name", "legal_name"}, n.Fields)
 
 		atB := acClient("auditor-b", nil, acAt(B.Bank.ID, access.CanReadAuditEvents))
 		acSame(t, x.auditIDs(t, B.Bank.ID), connIDs(t, x.ok(t, atB, q, nil)["auditEvents"]))

@@ -24,6 +24,7 @@ func TestCrossDoor(t *testing.T) {
 	type view struct {
 		email, phone, legalName string
 		labels                  []string
+		first, last, company    string // bankingservice.ai's names (the name mapping)
 	}
 	readAll := func(t *testing.T, id string, want view) {
 		t.Helper()
@@ -33,6 +34,8 @@ func TestCrossDoor(t *testing.T) {
 		require.Equal(t, id, bs["id"])
 		require.Equal(t, want.email, bs["email"])
 		require.Equal(t, want.phone, bs["phone"])
+		require.Equal(t, []any{want.first, want.last, want.company}, []any{bs["first_name"], bs["last_name"], bs["company"]},
+			"bankingservice.ai's names")
 
 		res = e.call(t, http.MethodGet, "/roles/customers/"+id, tok, nil)
 		require.Equal(t, http.StatusOK, res.status, "Tradevest: %s", res.body)
@@ -82,7 +85,7 @@ func TestCrossDoor(t *testing.T) {
 		})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		viaBS = res.object(t)["id"].(string)
-		readAll(t, viaBS, view{email: "john@example.com", phone: "318000201068", legalName: "John Doe"})
+		readAll(t, viaBS, view{email: "john@example.com", phone: "318000201068", legalName: "John Doe", first: "John", last: "Doe"})
 
 		// The embedded address is an address of the customer everywhere.
 		res = e.call(t, http.MethodGet, obp+viaBS+"/addresses", tok, nil)
@@ -114,30 +117,59 @@ func TestCrossDoor(t *testing.T) {
 		})
 		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
 		viaOBP = res.object(t)["customer_id"].(string)
-		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Tripman"})
+		// Only a legal_name: bankingservice.ai shows it as first and last name.
+		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Tripman",
+			first: "Eveline", last: "Tripman"})
 	})
 
 	t.Run("a change through one door shows through the others", func(t *testing.T) {
 		res := e.call(t, http.MethodPut, obp+viaBS+"/email", tok, map[string]any{"email": "john.doe@example.com"})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
-		readAll(t, viaBS, view{email: "john.doe@example.com", phone: "318000201068", legalName: "John Doe"})
+		readAll(t, viaBS, view{email: "john.doe@example.com", phone: "318000201068", legalName: "John Doe", first: "John", last: "Doe"})
 
 		res = e.call(t, http.MethodPatch, "/roles/customers/"+viaOBP, tok, map[string]any{"labels": []string{"gold"}},
 			"Requestor-ID", uuid.NewString())
 		require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
-		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Tripman", labels: []string{"gold"}})
+		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Tripman", labels: []string{"gold"},
+			first: "Eveline", last: "Tripman"})
+
+		// An OBP identity update renames the customer for bankingservice.ai.
+		res = e.call(t, http.MethodPut, obp+viaOBP+"/identity", tok, map[string]any{"legal_name": "Eveline Maria  Tripman-Smith",
+			"date_of_birth": "1980-03-09", "title": "Dr.", "name_suffix": ""})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Maria  Tripman-Smith",
+			labels: []string{"gold"}, first: "Eveline Maria", last: "Tripman-Smith"})
+		// …and a bankingservice.ai rename renames it for OBP (the two agree).
+		res = e.call(t, http.MethodPut, profile+viaOBP, tok, map[string]any{"first_name": "Eve", "last_name": "Tripman",
+			"email": "eveline@example.com", "phone": "+44 07972 444 876"})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eve Tripman",
+			labels: []string{"gold"}, first: "Eve", last: "Tripman"})
+
+		// A legal entity's legal name is its company.
+		res = e.call(t, http.MethodPost, "/roles/customers", tok, map[string]any{"entityId": uuid.NewString(), "entityType": "LEGAL_ENTITY"})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		company := res.object(t)["customerId"].(string)
+		res = e.call(t, http.MethodPut, obp+company+"/identity", tok, map[string]any{"legal_name": "Acme Trading GmbH",
+			"date_of_birth": "1999-01-01", "title": "", "name_suffix": ""})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		readAll(t, company, view{legalName: "Acme Trading GmbH", company: "Acme Trading GmbH"})
 
 		// A bankingservice.ai rename renames the customer for OBP and
 		// GraphQL (a derived legal name follows the names).
 		res = e.call(t, http.MethodPut, profile+viaTV, tok, map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
-		readAll(t, viaTV, view{email: "ada@example.com", legalName: "Ada Lovelace", labels: []string{"vip", "berlin"}})
+		readAll(t, viaTV, view{email: "ada@example.com", legalName: "Ada Lovelace", labels: []string{"vip", "berlin"}, first: "Ada", last: "Lovelace"})
 
-		// A legal name set through OBP is the customer's own: a rename
-		// through bankingservice.ai leaves it.
-		res = e.call(t, http.MethodPut, profile+viaOBP, tok, map[string]any{"first_name": "Eve", "email": "eveline@example.com", "phone": "+44 07972 444 876"})
+		// A legal name and names set each on their own (GraphQL) are kept
+		// as set: a rename through one side leaves the other.
+		d := e.gql(t, tok, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Lovelace Holdings Ltd",
+			firstName: "Ada", lastName: "Lovelace"}) { id } }`, map[string]any{"b": e.A.ID})
+		var own struct{ ID string }
+		require.NoError(t, json.Unmarshal(d["createCustomer"], &own))
+		res = e.call(t, http.MethodPut, profile+own.ID, tok, map[string]any{"first_name": "Augusta", "last_name": "King"})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
-		readAll(t, viaOBP, view{email: "eveline@example.com", phone: "+44 07972 444 876", legalName: "Eveline Tripman", labels: []string{"gold"}})
+		readAll(t, own.ID, view{legalName: "Lovelace Holdings Ltd", first: "Augusta", last: "King"})
 
 		// …and a new street shows in OBP's address lines.
 		res = e.call(t, http.MethodPut, profile+viaBS, tok, map[string]any{

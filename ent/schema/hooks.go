@@ -218,6 +218,9 @@ func customerRules(next ent.Mutator) ent.Mutator {
 			if err := followLegalName(ctx, m); err != nil {
 				return nil, err
 			}
+			if err := followNames(ctx, m); err != nil {
+				return nil, err
+			}
 		}
 		if op.Is(ent.OpCreate) {
 			bankID, _ := m.BankID()
@@ -233,15 +236,30 @@ func customerRules(next ent.Mutator) ent.Mutator {
 					m.SetCustomerType(customer.CustomerType(t)) // Tradevest: the customer is of its entity's type
 				}
 			}
-			if _, ok := m.LegalName(); !ok {
+			if legal, ok := m.LegalName(); !ok {
 				if name := defaultLegalName(m); name != "" {
 					m.SetLegalName(name)
 				}
+			} else if !hasNameParts(m) {
+				setNameParts(m, legal, isLegalEntity(m, nil), [3]string{})
 			}
 		}
 		return next.Mutate(ctx, m)
 	})
 }
+
+// The name mapping between the doors (README, "The data rules"): OBP and
+// GraphQL's legal_name, bankingservice.ai's first_name, last_name and
+// company are one name, kept in step both ways.
+//   - names → legal name: legal_name is "first_name last_name", or the
+//     company when both are empty (defaultLegalName, legalNameOf);
+//   - legal name → names: a legal_name given without any of them is split
+//     (nameParts): a legal entity's (customer_type LEGAL_ENTITY) is its
+//     company; a person's last word is last_name, the words before it
+//     first_name;
+//   - while the two sides agree (legal_name is what the names make, spaces
+//     aside), a change of one side carries to the other (followLegalName,
+//     followNames); a side set on its own is kept as set.
 
 // defaultLegalName is "first last", or the company, for customers created
 // with bankingservice.ai's fields only.
@@ -279,7 +297,7 @@ func followLegalName(ctx context.Context, m *gen.CustomerMutation) error {
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return err
 	}
-	if oldName != legalNameOf(oldFirst, oldLast, oldCompany) {
+	if !sameName(oldName, legalNameOf(oldFirst, oldLast, oldCompany)) {
 		return nil
 	}
 	first := pick(m.FirstName, m.FirstNameCleared(), oldFirst)
@@ -293,6 +311,101 @@ func followLegalName(ctx context.Context, m *gen.CustomerMutation) error {
 		}
 	}
 	return nil
+}
+
+// followNames keeps derived names derived: when an update changes
+// legal_name but none of first_name, last_name and company, and the stored
+// names made the stored legal name (or there were none), the names become
+// what the new legal name makes (an OBP identity update renames the
+// customer for bankingservice.ai too). Names set on their own are kept.
+func followNames(ctx context.Context, m *gen.CustomerMutation) error {
+	legal, set := m.LegalName()
+	if !set && !m.LegalNameCleared() {
+		return nil
+	}
+	if hasNameParts(m) {
+		return nil
+	}
+	oldFirst, err1 := m.OldFirstName(ctx)
+	oldLast, err2 := m.OldLastName(ctx)
+	oldCompany, err3 := m.OldCompany(ctx)
+	oldName, err4 := m.OldLegalName(ctx)
+	oldType, err5 := m.OldCustomerType(ctx)
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+		return err
+	}
+	none := oldFirst == "" && oldLast == "" && oldCompany == ""
+	if !none && !sameName(oldName, legalNameOf(oldFirst, oldLast, oldCompany)) {
+		return nil
+	}
+	company := oldCompany != "" && oldFirst == "" && oldLast == ""
+	setNameParts(m, legal, company || isLegalEntity(m, oldType), [3]string{oldFirst, oldLast, oldCompany})
+	return nil
+}
+
+// hasNameParts reports whether the mutation sets or clears first_name,
+// last_name or company.
+func hasNameParts(m *gen.CustomerMutation) bool {
+	_, f := m.FirstName()
+	_, l := m.LastName()
+	_, c := m.Company()
+	return f || l || c || m.FirstNameCleared() || m.LastNameCleared() || m.CompanyCleared()
+}
+
+// isLegalEntity reports whether the customer is a legal entity: its
+// customer_type (or entity_type) after the mutation is LEGAL_ENTITY; old is
+// the stored customer_type of an update.
+func isLegalEntity(m *gen.CustomerMutation, old *customer.CustomerType) bool {
+	if t, ok := m.CustomerType(); ok {
+		return t == customer.CustomerTypeLEGAL_ENTITY
+	}
+	if t, ok := m.EntityType(); ok && old == nil {
+		return t == customer.EntityTypeLEGAL_ENTITY
+	}
+	return old != nil && *old == customer.CustomerTypeLEGAL_ENTITY && !m.CustomerTypeCleared()
+}
+
+// nameParts splits a legal name into bankingservice.ai's names: a legal
+// entity's is its company; a person's last word is the last name, the
+// words before it the first name.
+func nameParts(legal string, company bool) (first, last, comp string) {
+	words := strings.Fields(legal)
+	switch {
+	case len(words) == 0:
+		return "", "", ""
+	case company:
+		return "", "", strings.Join(words, " ")
+	default:
+		return strings.Join(words[:len(words)-1], " "), words[len(words)-1], ""
+	}
+}
+
+// setNameParts gives the customer the names legal makes (nameParts),
+// changing those that differ from old (first, last, company as stored).
+func setNameParts(m *gen.CustomerMutation, legal string, company bool, old [3]string) {
+	first, last, comp := nameParts(legal, company)
+	for i, f := range []struct {
+		v     string
+		set   func(string)
+		clear func()
+	}{
+		{first, m.SetFirstName, m.ClearFirstName},
+		{last, m.SetLastName, m.ClearLastName},
+		{comp, m.SetCompany, m.ClearCompany},
+	} {
+		switch {
+		case f.v == old[i]:
+		case f.v != "":
+			f.set(f.v)
+		default:
+			f.clear()
+		}
+	}
+}
+
+// sameName reports whether two names are the same, spaces aside.
+func sameName(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
 // pick is a string field's value after a mutation.
