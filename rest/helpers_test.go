@@ -154,8 +154,15 @@ func (e *env) user(t *testing.T, username string, roles ...role) (*ent.User, str
 		_, err := admin.Grant(e.sys, e.db.Client, nil, &u.ID, r.name, b)
 		require.NoError(t, err, "granting %s", r.name)
 	}
+	return u, e.directLogin(t, username, password)
+}
+
+// directLogin logs a user in with OBP DirectLogin (through a new consumer)
+// and returns the Authorization header value (DirectLogin token="…").
+func (e *env) directLogin(t *testing.T, username, password string) string {
+	t.Helper()
 	consumer := "consumer-" + uuid.NewString()[:8]
-	_, _, err = admin.CreateClient(e.sys, e.db.Client, admin.ClientInput{ClientID: consumer, Name: consumer, Secret: "secret-" + uuid.NewString()})
+	_, _, err := admin.CreateClient(e.sys, e.db.Client, admin.ClientInput{ClientID: consumer, Name: consumer, Secret: "secret-" + uuid.NewString()})
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/my/logins/direct", nil)
 	require.NoError(t, err)
@@ -167,7 +174,7 @@ func (e *env) user(t *testing.T, username string, roles ...role) (*ent.User, str
 		Token string `json:"token"`
 	}
 	res.decode(t, &tok)
-	return u, `DirectLogin token="` + tok.Token + `"`
+	return `DirectLogin token="` + tok.Token + `"`
 }
 
 // reply is a finished HTTP exchange.

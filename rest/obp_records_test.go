@@ -18,6 +18,7 @@ import (
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/access"
+	"custgraph/internal/admin"
 )
 
 // The OBP record routes (rest-compat §3.4 #8–#18, #27, #28): each test
@@ -539,6 +540,31 @@ func TestObpRecordUserCustomerLinks(t *testing.T) {
 		require.Equal(t, m["user_customer_link_id"], g.UserLinks.Edges[0].Node.ID)
 	})
 
+	t.Run("a user is linked to several customers of a bank, as in OBP", func(t *testing.T) {
+		cust3 := obpRecCustomer(t, e, e.A, "Alice 3")
+		res := e.call(t, http.MethodPost, path, full, map[string]any{"user_id": u.ID.String(), "customer_id": cust3.ID.String()})
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		// …each once.
+		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"user_id": u.ID.String(), "customer_id": cust3.ID.String()}),
+			http.StatusBadRequest, "OBP-30007: The User is already linked to a Customer at the bank specified by BANK_ID")
+		// The user sees both through OBP's routes of the current user.
+		password := "pw-" + uuid.NewString()
+		_, err := admin.SetPassword(e.sys, e.db.Client, u.ID, password)
+		require.NoError(t, err)
+		dl := e.directLogin(t, u.Username, password)
+		for _, p := range []string{"/obp/v3.1.0/users/current/customers", obpRecV3 + bankA + "/customers"} {
+			res = e.call(t, http.MethodGet, p, dl, nil)
+			require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+			var mine struct{ Customers []map[string]any }
+			res.decode(t, &mine)
+			got := []any{}
+			for _, c := range mine.Customers {
+				got = append(got, c["customer_id"])
+			}
+			require.ElementsMatch(t, []any{cust.ID.String(), cust3.ID.String()}, got, p)
+		}
+	})
+
 	t.Run("errors in OBP's order, nothing written", func(t *testing.T) {
 		before := count()
 		body := map[string]any{"user_id": u2.ID.String(), "customer_id": cust.ID.String()}
@@ -562,8 +588,8 @@ func TestObpRecordUserCustomerLinks(t *testing.T) {
 		// A caller of both banks: the customer's bank must be BANK_ID.
 		obpRecErr(t, e.call(t, http.MethodPost, path, both, map[string]any{"user_id": u2.ID.String(), "customer_id": custB.ID.String()}),
 			http.StatusBadRequest, "Bank of the customer specified by the CUSTOMER_ID("+custB.ID.String()+") has to matches BANK_ID(gh.29.uk) in URL")
-		// The user is already linked to a customer of this bank.
-		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"user_id": u.ID.String(), "customer_id": cust2.ID.String()}),
+		// The user is already linked to this customer.
+		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"user_id": u.ID.String(), "customer_id": cust.ID.String()}),
 			http.StatusBadRequest, "OBP-30007: The User is already linked to a Customer at the bank specified by BANK_ID")
 		// A well-formed id of no user.
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, path, full, map[string]any{"user_id": uuid.NewString(), "customer_id": cust.ID.String()}),

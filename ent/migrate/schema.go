@@ -907,14 +907,19 @@ var (
 				Columns: []*schema.Column{UserCustomerLinksColumns[2]},
 			},
 			{
-				Name:    "usercustomerlink_user_id_bank_id",
+				Name:    "usercustomerlink_user_id_customer_id",
 				Unique:  true,
-				Columns: []*schema.Column{UserCustomerLinksColumns[6], UserCustomerLinksColumns[3]},
+				Columns: []*schema.Column{UserCustomerLinksColumns[6], UserCustomerLinksColumns[5]},
 			},
 			{
 				Name:    "usercustomerlink_customer_id",
 				Unique:  false,
 				Columns: []*schema.Column{UserCustomerLinksColumns[5]},
+			},
+			{
+				Name:    "usercustomerlink_bank_id",
+				Unique:  false,
+				Columns: []*schema.Column{UserCustomerLinksColumns[3]},
 			},
 		},
 	}

@@ -65,9 +65,10 @@ func (User) Annotations() []schema.Annotation {
 }
 
 // UserCustomerLink links a user to a customer (OBP user_customer_links; its
-// id is OBP's user_customer_link_id and created_at its date_inserted). A
-// user is linked to at most one customer per bank: bank_id is copied from the
-// customer so the database can enforce that.
+// id is OBP's user_customer_link_id and created_at its date_inserted). As in
+// OBP, a user may be linked to several customers, at one bank or several,
+// but to each customer once. bank_id is copied from the customer, for the
+// privacy rules.
 type UserCustomerLink struct{ ent.Schema }
 
 // Mixin of UserCustomerLink.
@@ -96,8 +97,9 @@ func (UserCustomerLink) Edges() []ent.Edge {
 // Indexes of UserCustomerLink.
 func (UserCustomerLink) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("user_id", "bank_id").Unique(),
+		index.Fields("user_id", "customer_id").Unique(),
 		index.Fields("customer_id"),
+		index.Fields("bank_id"),
 	}
 }
 

@@ -26,7 +26,7 @@ var uniqueRules = []uniqueRule{
 	{"taxresidence_customer_id_domain_tax_number", "tax_residences.customer_id, tax_residences.domain, tax_residences.tax_number", "tax_number", "the customer already has this tax residence"},
 	{"socialhandle_customer_id_type_handle", "social_handles.customer_id, social_handles.type, social_handles.handle", "handle", "the customer already has this handle"},
 	{"customerattribute_customer_id_name", "customer_attributes.customer_id, customer_attributes.name", "name", "the customer already has an attribute with this name"},
-	{"usercustomerlink_user_id_bank_id", "user_customer_links.user_id, user_customer_links.bank_id", "user_id", "the user is already linked to a customer at this bank"},
+	{"usercustomerlink_user_id_customer_id", "user_customer_links.user_id, user_customer_links.customer_id", "user_id", "the user is already linked to this customer"},
 	{"address_one_primary_per_customer", "addresses.customer_id", "is_primary", "the customer already has a primary address"},
 }
 

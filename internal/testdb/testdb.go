@@ -26,6 +26,16 @@ import (
 // Env is the variable that switches tests to PostgreSQL.
 const Env = "TEST_DATABASE_URL"
 
+// DSN returns the address of a fresh, empty database (removed when the
+// test ends), for tests that open it themselves.
+func DSN(t testing.TB) string {
+	t.Helper()
+	if admin := os.Getenv(Env); admin != "" {
+		return freshPostgres(t, admin)
+	}
+	return filepath.Join(t.TempDir(), "test.db")
+}
+
 // Open returns a fresh database and its statement counter.
 func Open(t testing.TB) (*store.DB, *atomic.Int64) {
 	t.Helper()
