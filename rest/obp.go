@@ -392,6 +392,7 @@ func parseOBPDate(s string) (time.Time, bool) {
 // OBP's 404 (OBP-10404).
 func (a *api) mountOBP(r chi.Router) {
 	r.Route("/obp", func(r chi.Router) {
+		r.Use(obpCorrelationID)
 		r.Use(a.authenticate(a.obpUnauthorized))
 		r.Use(a.After...)
 		notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -400,6 +401,7 @@ func (a *api) mountOBP(r chi.Router) {
 		}
 		r.NotFound(notFound)
 		r.MethodNotAllowed(notFound)
+		a.obpDiscoveryRoutes(r)
 		a.obpCustomerRoutes(r)
 		a.obpRecordRoutes(r)
 	})
