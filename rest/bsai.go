@@ -255,13 +255,15 @@ func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request, roles ...[]acc
 	return b
 }
 
-// The roles of the routes, from ent's tables: reading a customer, and
-// creating and deleting one (a PUT's update roles depend on the fields it
-// changes: ent checks them, after the read).
+// The roles of the routes, from ent's tables: reading a customer (and
+// its embedded address, an Address), creating and deleting one (a PUT's
+// update roles depend on the fields and the address it changes: ent checks
+// them, after the read).
 var (
-	bsaiRead   = schema.ReadRoles[ent.TypeCustomer]
-	bsaiCreate = schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
-	bsaiDelete = schema.WriteRoles[ent.TypeCustomer][entgo.OpDeleteOne]
+	bsaiRead        = schema.ReadRoles[ent.TypeCustomer]
+	bsaiReadAddress = schema.ReadRoles[ent.TypeAddress]
+	bsaiCreate      = schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
+	bsaiDelete      = schema.WriteRoles[ent.TypeCustomer][entgo.OpDeleteOne]
 )
 
 // bsaiCustomerID reads the customerId path parameter: a malformed id names
@@ -350,7 +352,7 @@ func bsaiView(c *ent.Customer, ad *ent.Address) bsaiCustomer {
 // COUNT and one LIMIT/OFFSET query (plus the eager load of the page's
 // primary addresses).
 func (a *api) bsaiList(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r, bsaiRead)
+	b := a.bsaiProfile(w, r, bsaiRead, bsaiReadAddress)
 	if b == nil {
 		return
 	}
@@ -501,7 +503,7 @@ func bsaiCreateAddress(ctx context.Context, tx *ent.Client, id uuid.UUID, in *bs
 
 // bsaiGet answers GET …/customers/{customerId}.
 func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r, bsaiRead)
+	b := a.bsaiProfile(w, r, bsaiRead, bsaiReadAddress)
 	if b == nil {
 		return
 	}
@@ -527,7 +529,7 @@ func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
 // a legal name and address lines that ent derived follow the new names
 // and street (ent's rule), ones set through OBP are kept.
 func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r, bsaiRead)
+	b := a.bsaiProfile(w, r, bsaiRead, bsaiReadAddress)
 	if b == nil {
 		return
 	}
@@ -643,7 +645,7 @@ func bsaiReplaceAddress(ctx context.Context, tx *ent.Client, old *ent.Address, i
 // as it was. Its addresses and other records go with it (ent's cascade);
 // ent refuses to delete a customer holding products (409 conflict).
 func (a *api) bsaiDelete(w http.ResponseWriter, r *http.Request) {
-	b := a.bsaiProfile(w, r, bsaiRead, bsaiDelete)
+	b := a.bsaiProfile(w, r, bsaiRead, bsaiReadAddress, bsaiDelete)
 	if b == nil {
 		return
 	}
