@@ -1,4 +1,6 @@
-package rest
+// Package tradevest serves the Tradevest-style BaaS routes: customers as
+// roles of entities and their products (rest-compat §2, §5 items 4–9).
+package tradevest
 
 // The Tradevest-style BaaS family (rest-compat §2 and §5 items 4–9):
 // customers as roles of entities (/roles/customers) and their products
@@ -43,13 +45,18 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/filters"
+	"custgraph/rest/restcore"
 )
 
-// mountTradevest registers the Tradevest-style routes at the root (their
-// paths are the provider's own, without a prefix).
-func (a *api) mountTradevest(r chi.Router) {
+// api is the state every route of the family shares.
+type api struct{ *restcore.Core }
+
+// Mount registers the Tradevest-style routes on r at the root (their paths
+// are the provider's own, without a prefix).
+func Mount(r chi.Router, core *restcore.Core) {
+	a := &api{core}
 	r.Group(func(r chi.Router) {
-		r.Use(a.authenticate(a.tvUnauthorized))
+		r.Use(a.Authenticate(a.tvUnauthorized))
 		r.Use(a.After...)
 		r.Post("/roles/customers", a.tvCreateCustomer)
 		r.Get("/roles/customers", a.tvListCustomers)
@@ -87,8 +94,8 @@ func tvCustomerOf(c *ent.Customer) tvCustomer {
 		CustomerID:                       c.ID.String(),
 		CustomerStatus:                   string(c.CustomerStatus),
 		Labels:                           c.Labels,
-		CreatedOn:                        stamp(c.CreatedAt),
-		ModifiedOn:                       stamp(c.UpdatedAt),
+		CreatedOn:                        restcore.Stamp(c.CreatedAt),
+		ModifiedOn:                       restcore.Stamp(c.UpdatedAt),
 		SignedDocumentsRelatedToCustomer: []struct{}{},
 		RefAccounts:                      []struct{}{},
 	}
@@ -142,10 +149,10 @@ func tvProductOf(p *ent.Product) tvCustomerProduct {
 		ProductType:       string(p.ProductType),
 		Status:            string(p.Status),
 		ProxyIDs:          p.ProxyIds,
-		CreatedOn:         stamp(p.CreatedAt),
-		ModifiedOn:        stamp(p.UpdatedAt),
-		OpenedOn:          stampPtr(p.OpenedOn),
-		ClosedOn:          stampPtr(p.ClosedOn),
+		CreatedOn:         restcore.Stamp(p.CreatedAt),
+		ModifiedOn:        restcore.Stamp(p.UpdatedAt),
+		OpenedOn:          restcore.StampPtr(p.OpenedOn),
+		ClosedOn:          restcore.StampPtr(p.ClosedOn),
 	}
 	if out.ProxyIDs == nil {
 		out.ProxyIDs = []uuid.UUID{}
@@ -244,7 +251,7 @@ func (f *tvFail) write(w http.ResponseWriter, r *http.Request) {
 			Errors: []tvFieldError{{Code: f.code, Message: f.message, Parameter: f.param}}})
 		body.ValidationString = f.field + ": " + f.message
 	}
-	writeJSON(w, f.status, body)
+	restcore.WriteJSON(w, f.status, body)
 }
 
 // tvFieldNames maps ent's field names to this family's JSON names where
@@ -275,14 +282,14 @@ func tvJSONName(field string) string {
 	return b.String()
 }
 
-// tvFailOf turns any error of a request (a *tvFail, a *BodyError, an
+// tvFailOf turns any error of a request (a *tvFail, a *restcore.BodyError, an
 // error of ent) into its answer.
 func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 	var f *tvFail
 	if errors.As(err, &f) {
 		return f
 	}
-	var be *BodyError
+	var be *restcore.BodyError
 	if errors.As(err, &be) {
 		out := &tvFail{status: be.Status, message: be.Error()}
 		if be.Field != "" {
@@ -290,7 +297,7 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 		}
 		return out
 	}
-	e := a.classify(r, err)
+	e := a.Classify(r, err)
 	out := &tvFail{message: e.Message}
 	switch e.Code {
 	case apperr.BadUserInput:
@@ -323,7 +330,7 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 func (a *api) tvWriteErr(w http.ResponseWriter, r *http.Request, err error) {
 	f := a.tvFailOf(r, err)
 	if f.status == http.StatusUnauthorized {
-		a.challenge(w, nil)
+		a.Challenge(w, nil)
 	}
 	f.write(w, r)
 }
@@ -331,12 +338,12 @@ func (a *api) tvWriteErr(w http.ResponseWriter, r *http.Request, err error) {
 // tvUnauthorized answers refused credentials: 401 with the challenge; 500
 // when checking them failed.
 func (a *api) tvUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	msg, internal := refusal(err)
+	msg, internal := restcore.Refusal(err)
 	if internal {
 		(&tvFail{status: http.StatusInternalServerError, message: "internal error"}).write(w, r)
 		return
 	}
-	a.challenge(w, err)
+	a.Challenge(w, err)
 	(&tvFail{status: http.StatusUnauthorized, message: msg}).write(w, r)
 }
 
@@ -346,7 +353,7 @@ func (a *api) tvUnauthorized(w http.ResponseWriter, r *http.Request, err error) 
 func (a *api) tvViewer(w http.ResponseWriter, r *http.Request) *access.Viewer {
 	v := access.FromContext(r.Context())
 	if v == nil {
-		a.challenge(w, nil)
+		a.Challenge(w, nil)
 		(&tvFail{status: http.StatusUnauthorized,
 			message: "authentication is required: send Authorization: Bearer <access token>"}).write(w, r)
 	}
@@ -365,7 +372,7 @@ func tvRequestor(r *http.Request, required bool) (string, error) {
 		}
 		return "", nil
 	}
-	if _, ok := parseUUID(vals[0]); len(vals) > 1 || !ok {
+	if _, ok := restcore.ParseUUID(vals[0]); len(vals) > 1 || !ok {
 		return "", tvBad(tvRequestorHeader, tvCodeInvalid, "the Requestor-ID header must be one UUID")
 	}
 	return vals[0], nil
@@ -374,7 +381,7 @@ func tvRequestor(r *http.Request, required bool) (string, error) {
 // tvPathID reads a UUID path parameter; a malformed one is 400.
 func tvPathID(r *http.Request, name string) (uuid.UUID, error) {
 	s := chi.URLParam(r, name)
-	id, ok := parseUUID(s)
+	id, ok := restcore.ParseUUID(s)
 	if !ok {
 		return uuid.Nil, tvBad(name, tvCodeInvalid, "must be a UUID, not %q", s)
 	}
@@ -485,7 +492,7 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 	ctx := r.Context()
 	caller := schema.ReplayCaller(v)
 	var ans tvAnswer
-	err := a.inTx(ctx, func(tx *ent.Client) error {
+	err := a.InTx(ctx, func(tx *ent.Client) error {
 		key := ""
 		if requestor != "" {
 			key = tvReplayKey(caller, requestor, r, body)
@@ -534,10 +541,10 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 // tvCustomerInput is the body of POST /roles/customers (CustomerData).
 // customerType is an extension: it defaults to entityType (ent's rule).
 type tvCustomerInput struct {
-	EntityID     *UUID    `json:"entityId"`
-	EntityType   *string  `json:"entityType"`
-	CustomerType *string  `json:"customerType"`
-	Labels       []string `json:"labels"`
+	EntityID     *restcore.UUID `json:"entityId"`
+	EntityType   *string        `json:"entityType"`
+	CustomerType *string        `json:"customerType"`
+	Labels       []string       `json:"labels"`
 }
 
 // tvBank is the bank new customers of the caller belong to: the bank its
@@ -574,7 +581,7 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	var in tvCustomerInput
 	var raw []byte
-	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
 		a.tvWriteErr(w, r, err)
 		return
 	}
@@ -650,7 +657,7 @@ func (a *api) tvListCustomers(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	restcore.WriteJSON(w, http.StatusOK, page)
 }
 
 func (a *api) tvCustomerPage(r *http.Request) (*tvPage, error) {
@@ -679,7 +686,7 @@ func (a *api) tvCustomerPage(r *http.Request) (*tvPage, error) {
 	if s, ok, err := tvQuery(r, "entityId"); err != nil {
 		return nil, err
 	} else if ok {
-		id, valid := parseUUID(s)
+		id, valid := restcore.ParseUUID(s)
 		if !valid {
 			return nil, tvBad("entityId", tvCodeInvalid, "must be a UUID, not %q", s)
 		}
@@ -734,12 +741,12 @@ func (a *api) tvGetCustomer(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, tvNotFound(err, "customer"))
 		return
 	}
-	writeJSON(w, http.StatusOK, tvCustomerOf(c))
+	restcore.WriteJSON(w, http.StatusOK, tvCustomerOf(c))
 }
 
 // tvNotFound words ent's not-found error of a path id for this family.
 func tvNotFound(err error, what string) error {
-	if ent.IsNotFound(err) || apperrCode(err) == apperr.NotFound {
+	if ent.IsNotFound(err) || restcore.ApperrCode(err) == apperr.NotFound {
 		return &tvFail{status: http.StatusNotFound, message: what + " not found"}
 	}
 	return err
@@ -769,7 +776,7 @@ func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	var in tvLabelsInput
 	var raw []byte
-	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
 		a.tvWriteErr(w, r, err)
 		return
 	}
@@ -802,7 +809,7 @@ func (a *api) tvListProducts(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	restcore.WriteJSON(w, http.StatusOK, list)
 }
 
 func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
@@ -881,7 +888,7 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 	}
 	var in tvProductInput
 	var raw []byte
-	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
 		a.tvWriteErr(w, r, err)
 		return
 	}
@@ -917,7 +924,7 @@ func (a *api) tvGetProduct(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, tvNotFound(err, "product"))
 		return
 	}
-	writeJSON(w, http.StatusOK, tvProductOf(p))
+	restcore.WriteJSON(w, http.StatusOK, tvProductOf(p))
 }
 
 // tvProductStatusInput is the body of PATCH /products/{customerProductId}
@@ -945,7 +952,7 @@ func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
 	}
 	var in tvProductStatusInput
 	var raw []byte
-	if err := a.decodeJSON(w, r, &in, &raw); err != nil {
+	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
 		a.tvWriteErr(w, r, err)
 		return
 	}

@@ -1,4 +1,4 @@
-package rest
+package obp
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/ent/entitlement"
 	"custgraph/internal/access"
+	"custgraph/rest/restcore"
 )
 
 // This file serves OBP's discovery routes, with which an OBP client finds
@@ -93,10 +94,10 @@ func (a *api) obpRoot(version string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		hosted := obpHostedBy{Organisation: "custgraph"}
 		if version == "v3.1.0" {
-			writeJSON(w, http.StatusOK, obpAPIInfo{Version: version, VersionStatus: "STABLE", Connector: obpConnectorName, HostedBy: hosted})
+			restcore.WriteJSON(w, http.StatusOK, obpAPIInfo{Version: version, VersionStatus: "STABLE", Connector: obpConnectorName, HostedBy: hosted})
 			return
 		}
-		writeJSON(w, http.StatusOK, obpAPIInfoV510{Version: version, VersionStatus: "BLEEDING_EDGE", Stage: "production",
+		restcore.WriteJSON(w, http.StatusOK, obpAPIInfoV510{Version: version, VersionStatus: "BLEEDING_EDGE", Stage: "production",
 			Connector: obpConnectorName, Hostname: "http://" + r.Host, LocalIdentityProvider: "http://" + r.Host,
 			HostedBy: hosted, HostedAt: obpOrganisation{Organisation: "custgraph"}, EnergySource: obpOrganisation{}})
 	}
@@ -166,7 +167,7 @@ func (a *api) obpBanks(v510 bool) http.HandlerFunc {
 			for i, b := range banks {
 				out.Banks[i] = obpBankJSON400{ID: b.Code, ShortName: b.Name, FullName: b.Name, BankRoutings: []obpBankRouting{obpRouting(b)}}
 			}
-			writeJSON(w, http.StatusOK, out)
+			restcore.WriteJSON(w, http.StatusOK, out)
 			return
 		}
 		out := struct {
@@ -175,7 +176,7 @@ func (a *api) obpBanks(v510 bool) http.HandlerFunc {
 		for i, b := range banks {
 			out.Banks[i] = obpBankV310(b)
 		}
-		writeJSON(w, http.StatusOK, out)
+		restcore.WriteJSON(w, http.StatusOK, out)
 	}
 }
 
@@ -188,10 +189,10 @@ func (a *api) obpBank(v510 bool) http.HandlerFunc {
 		}
 		b := o.bank
 		if v510 {
-			writeJSON(w, http.StatusOK, obpBankJSON500{ID: b.Code, BankCode: b.Code, FullName: b.Name, BankRoutings: []obpBankRouting{obpRouting(b)}})
+			restcore.WriteJSON(w, http.StatusOK, obpBankJSON500{ID: b.Code, BankCode: b.Code, FullName: b.Name, BankRoutings: []obpBankRouting{obpRouting(b)}})
 			return
 		}
-		writeJSON(w, http.StatusOK, obpBankV310(b))
+		restcore.WriteJSON(w, http.StatusOK, obpBankV310(b))
 	}
 }
 
@@ -263,5 +264,5 @@ func (a *api) obpCurrentUser(w http.ResponseWriter, r *http.Request) {
 			out.Entitlements.List = append(out.Entitlements.List, obpEntitlement{EntitlementID: e.ID.String(), RoleName: e.RoleName, BankID: code})
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }

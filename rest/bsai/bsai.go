@@ -1,4 +1,6 @@
-package rest
+// Package bsai serves bankingservice.ai's customer routes,
+// /v1/profiles/{profileId}/customers (rest-compat §1, §5 items 1–3).
+package bsai
 
 import (
 	"bytes"
@@ -20,6 +22,7 @@ import (
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/rest/restcore"
 )
 
 // This file serves bankingservice.ai's customer routes (rest-compat §1, §5
@@ -138,10 +141,14 @@ func bsaiNamed(err error, names map[string]string) error {
 	return &bsaiFieldsOf{err: err, names: names}
 }
 
-// mountBSAI registers the five customer routes.
-func (a *api) mountBSAI(r chi.Router) {
+// api is the state every route of the family shares.
+type api struct{ *restcore.Core }
+
+// Mount registers the five customer routes on r.
+func Mount(r chi.Router, core *restcore.Core) {
+	a := &api{core}
 	r.Group(func(r chi.Router) {
-		r.Use(a.authenticate(a.bsaiUnauthorized))
+		r.Use(a.Authenticate(a.bsaiUnauthorized))
 		r.Use(a.After...)
 		r.Get("/v1/profiles/{profileId}/customers", a.bsaiList)
 		r.Post("/v1/profiles/{profileId}/customers", a.bsaiCreate)
@@ -154,25 +161,25 @@ func (a *api) mountBSAI(r chi.Router) {
 // --- errors -----------------------------------------------------------------
 
 func bsaiWriteError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, bsaiErrorBody{Status: status, Error: code, Message: msg})
+	restcore.WriteJSON(w, status, bsaiErrorBody{Status: status, Error: code, Message: msg})
 }
 
 // bsaiUnauthorized answers refused credentials (a garbage, expired or
 // revoked token): 401 with the challenge; 500 when checking them failed.
 func (a *api) bsaiUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	msg, internal := refusal(err)
+	msg, internal := restcore.Refusal(err)
 	if internal {
 		bsaiWriteError(w, http.StatusInternalServerError, "internal_error", "internal error")
 		return
 	}
-	a.challenge(w, err)
+	a.Challenge(w, err)
 	bsaiWriteError(w, http.StatusUnauthorized, "unauthorized", msg)
 }
 
 // bsaiFail answers the error of a data operation (or of reading the body)
 // in bankingservice.ai's format. ent's field names become the client's.
 func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
-	var be *BodyError
+	var be *restcore.BodyError
 	if errors.As(err, &be) {
 		code := "invalid_request"
 		switch be.Status {
@@ -184,7 +191,7 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 		bsaiWriteError(w, be.Status, code, be.Error())
 		return
 	}
-	e := a.classify(r, err)
+	e := a.Classify(r, err)
 	field := e.Field
 	var named *bsaiFieldsOf
 	if field != "" && errors.As(err, &named) {
@@ -204,7 +211,7 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 	case apperr.Conflict:
 		bsaiWriteError(w, http.StatusConflict, "conflict", msg)
 	case apperr.Unauthenticated:
-		a.challenge(w, nil)
+		a.Challenge(w, nil)
 		bsaiWriteError(w, http.StatusUnauthorized, "unauthorized", msg)
 	case apperr.Forbidden:
 		if len(e.Roles) > 0 {
@@ -230,13 +237,13 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 // writes the error and returns nil when it fails.
 func (a *api) bsaiProfile(w http.ResponseWriter, r *http.Request, roles ...[]access.Role) *ent.Bank {
 	if access.FromContext(r.Context()) == nil {
-		a.challenge(w, nil)
+		a.Challenge(w, nil)
 		bsaiWriteError(w, http.StatusUnauthorized, "unauthorized",
 			"authentication is required: send Authorization: Bearer <access token>")
 		return nil
 	}
 	code := chi.URLParam(r, "profileId")
-	b, err := bankByCode(r.Context(), a.Client, code)
+	b, err := restcore.BankByCode(r.Context(), a.Client, code)
 	if ent.IsNotFound(err) {
 		bsaiWriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("profile %q not found", code))
 		return nil
@@ -270,7 +277,7 @@ var (
 // no customer, so it is 404 like an unknown one.
 func bsaiCustomerID(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
 	s := chi.URLParam(r, "customerId")
-	id, ok := parseUUID(s)
+	id, ok := restcore.ParseUUID(s)
 	if !ok {
 		bsaiWriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("customer %q not found", s))
 	}
@@ -281,9 +288,9 @@ func bsaiCustomerID(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
 func (a *api) bsaiDecode(w http.ResponseWriter, r *http.Request) (*bsaiCustomerInput, bool) {
 	var in bsaiCustomerInput
 	var raw []byte
-	err := a.decodeJSON(w, r, &in, &raw)
+	err := a.DecodeJSON(w, r, &in, &raw)
 	if err == nil && bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		err = &BodyError{Status: http.StatusBadRequest, Message: "the body must be a JSON object"}
+		err = &restcore.BodyError{Status: http.StatusBadRequest, Message: "the body must be a JSON object"}
 	}
 	if err != nil {
 		a.bsaiFail(w, r, err)
@@ -328,7 +335,7 @@ func bsaiView(c *ent.Customer, ad *ent.Address) bsaiCustomer {
 		LastName:  c.LastName,
 		Email:     c.Email,
 		Phone:     c.MobilePhoneNumber,
-		Created:   stamp(c.CreatedAt),
+		Created:   restcore.Stamp(c.CreatedAt),
 	}
 	if ad != nil {
 		out.Address = &bsaiAddress{
@@ -387,7 +394,7 @@ func (a *api) bsaiList(w http.ResponseWriter, r *http.Request) {
 			out.Data = append(out.Data, bsaiView(c, primaryOf(c)))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 // bsaiParam reads a paging parameter: digits only, at least low and (when
@@ -422,7 +429,7 @@ func (a *api) bsaiCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	var out bsaiCustomer
-	err := a.inTx(ctx, func(tx *ent.Client) error {
+	err := a.InTx(ctx, func(tx *ent.Client) error {
 		create := tx.Customer.Create().SetBankID(b.ID)
 		for _, f := range []struct {
 			v   string
@@ -455,7 +462,7 @@ func (a *api) bsaiCreate(w http.ResponseWriter, r *http.Request) {
 		a.bsaiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 // bsaiLegalName is bsaiCustomerFields for a write of in: ent derives
@@ -516,7 +523,7 @@ func (a *api) bsaiGet(w http.ResponseWriter, r *http.Request) {
 		a.bsaiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, bsaiView(c, primaryOf(c)))
+	restcore.WriteJSON(w, http.StatusOK, bsaiView(c, primaryOf(c)))
 }
 
 // bsaiReplace answers PUT …/customers/{customerId}: the body replaces the
@@ -543,7 +550,7 @@ func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	var out bsaiCustomer
-	err := a.inTx(ctx, func(tx *ent.Client) error {
+	err := a.InTx(ctx, func(tx *ent.Client) error {
 		old, err := bsaiLoad(ctx, tx, b.ID, id)
 		if err != nil {
 			return err
@@ -595,7 +602,7 @@ func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
 		a.bsaiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 // bsaiReplaceAddress gives the primary address old the values of in,
@@ -655,7 +662,7 @@ func (a *api) bsaiDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	var out bsaiCustomer
-	err := a.inTx(ctx, func(tx *ent.Client) error {
+	err := a.InTx(ctx, func(tx *ent.Client) error {
 		old, err := bsaiLoad(ctx, tx, b.ID, id)
 		if err != nil {
 			return err
@@ -667,5 +674,5 @@ func (a *api) bsaiDelete(w http.ResponseWriter, r *http.Request) {
 		a.bsaiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }

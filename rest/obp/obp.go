@@ -1,4 +1,7 @@
-package rest
+// Package obp serves the Open Bank Project's customer routes under
+// /obp/v3.1.0 and /obp/v5.1.0 (rest-compat §3, §5 items 10–15) and OBP's
+// discovery routes (root, banks, users/current).
+package obp
 
 import (
 	"bytes"
@@ -17,6 +20,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/validate"
+	"custgraph/rest/restcore"
 )
 
 // This file is what every Open Bank Project route shares: OBP's error
@@ -80,12 +84,12 @@ func writeOBPError(w http.ResponseWriter, status int, msg string) {
 	case strings.Contains(msg, "OBP-20006"):
 		status = http.StatusForbidden
 	}
-	writeJSON(w, status, obpErrorBody{Code: status, Message: msg})
+	restcore.WriteJSON(w, status, obpErrorBody{Code: status, Message: msg})
 }
 
 // obpUnauthorized answers refused credentials on OBP routes.
 func (a *api) obpUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	msg, internal := refusal(err)
+	msg, internal := restcore.Refusal(err)
 	if internal {
 		writeOBPError(w, http.StatusInternalServerError, obpUnexpected)
 		return
@@ -114,7 +118,7 @@ type obpCall struct {
 // rawBody reads the request's body once (size and Content-Type checked).
 func (o *obpCall) rawBody() ([]byte, error) {
 	if !o.bodyRead {
-		o.body, o.bodyErr = o.a.readBody(o.w, o.r)
+		o.body, o.bodyErr = o.a.ReadBody(o.w, o.r)
 		o.bodyRead = true
 	}
 	return o.body, o.bodyErr
@@ -126,7 +130,7 @@ func (o *obpCall) decodeBody(dst any) error {
 	if err != nil {
 		return err
 	}
-	return unmarshal(raw, dst)
+	return restcore.Unmarshal(raw, dst)
 }
 
 func (a *api) obp(w http.ResponseWriter, r *http.Request) *obpCall {
@@ -162,9 +166,9 @@ func (o *obpCall) findBank() bool {
 	if o.bank != nil {
 		return true
 	}
-	b, err := bankByCode(o.ctx, o.a.Client, o.bankID)
+	b, err := restcore.BankByCode(o.ctx, o.a.Client, o.bankID)
 	switch {
-	case ent.IsNotFound(err), err != nil && apperrCode(err) == apperr.Forbidden:
+	case ent.IsNotFound(err), err != nil && restcore.ApperrCode(err) == apperr.Forbidden:
 		return true
 	case err != nil:
 		return o.err(err, "")
@@ -237,7 +241,7 @@ func rolesText(bankID string, roles, listed []access.Role) string {
 // case class of the body as OBP does).
 func (o *obpCall) decode(dst any, caseClass string) bool {
 	if err := o.decodeBody(dst); err != nil {
-		be, _ := err.(*BodyError)
+		be, _ := err.(*restcore.BodyError)
 		status, msg := http.StatusBadRequest, obpInvalidJSONFormat+" The Json body should be the "+caseClass+" "
 		if be != nil {
 			if be.Status == http.StatusRequestEntityTooLarge {
@@ -257,7 +261,7 @@ func (o *obpCall) customer(c *ent.Client, id string) (*ent.Customer, bool) {
 	notFound := func() (*ent.Customer, bool) {
 		return nil, o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
 	}
-	cid, ok := parseUUID(id)
+	cid, ok := restcore.ParseUUID(id)
 	if !ok || o.bank == nil {
 		return notFound()
 	}
@@ -276,7 +280,7 @@ func (o *obpCall) customer(c *ent.Client, id string) (*ent.Customer, bool) {
 // OBP-20006, not found → 404, other bad input → 400 with fallback's code),
 // anything else is OBP-50015 (500, logged).
 func (o *obpCall) err(err error, fallback string) bool {
-	e := o.a.classify(o.r, err)
+	e := o.a.Classify(o.r, err)
 	if fallback == "" {
 		fallback = obpUnknownError
 	}
@@ -347,7 +351,7 @@ type OBPDate struct {
 }
 
 func init() {
-	typeNames[reflectType[OBPDate]()] = "date (yyyy-MM-dd'T'HH:mm:ss'Z' or yyyy-MM-dd)"
+	restcore.TypeNames[restcore.ReflectType[OBPDate]()] = "date (yyyy-MM-dd'T'HH:mm:ss'Z' or yyyy-MM-dd)"
 }
 
 // UnmarshalJSON reads one of the accepted date forms.
@@ -358,11 +362,11 @@ func (d *OBPDate) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return badValue[OBPDate](data)
+		return restcore.BadValue[OBPDate](data)
 	}
 	t, ok := parseOBPDate(s)
 	if !ok {
-		return badValue[OBPDate](data)
+		return restcore.BadValue[OBPDate](data)
 	}
 	*d = OBPDate{Time: t, Set: true}
 	return nil
@@ -388,12 +392,21 @@ func parseOBPDate(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// mountOBP registers the OBP routes under /obp, whose unknown URLs answer
-// OBP's 404 (OBP-10404).
-func (a *api) mountOBP(r chi.Router) {
+// api is the state every route of the family shares.
+type api struct {
+	*restcore.Core
+	// customerFirehose allows OBP's customer firehose (OBP's
+	// allow_customer_firehose); off answers OBP-00012.
+	customerFirehose bool
+}
+
+// Mount registers the OBP routes on r under /obp, whose unknown URLs answer
+// OBP's 404 (OBP-10404); firehose is OBP's allow_customer_firehose.
+func Mount(r chi.Router, core *restcore.Core, firehose bool) {
+	a := &api{Core: core, customerFirehose: firehose}
 	r.Route("/obp", func(r chi.Router) {
 		r.Use(obpCorrelationID)
-		r.Use(a.authenticate(a.obpUnauthorized))
+		r.Use(a.Authenticate(a.obpUnauthorized))
 		r.Use(a.After...)
 		notFound := func(w http.ResponseWriter, r *http.Request) {
 			writeOBPError(w, http.StatusNotFound, obpNotFoundURL+" Current Url is ("+r.URL.String()+

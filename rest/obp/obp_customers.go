@@ -1,4 +1,4 @@
-package rest
+package obp
 
 import (
 	"encoding/json"
@@ -23,6 +23,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/exact"
+	"custgraph/rest/restcore"
 )
 
 // This file serves the Open Bank Project's customer routes (rest-compat
@@ -206,14 +207,14 @@ type obpAmount struct {
 }
 
 func init() {
-	typeNames[reflectType[obpAmount]()] = `decimal number written as a string (e.g. "10.12")`
+	restcore.TypeNames[restcore.ReflectType[obpAmount]()] = `decimal number written as a string (e.g. "10.12")`
 }
 
 // UnmarshalJSON reads the decimal string.
 func (a *obpAmount) UnmarshalJSON(data []byte) error {
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return badValue[obpAmount](data)
+		return restcore.BadValue[obpAmount](data)
 	}
 	if s = strings.TrimSpace(s); s == "" {
 		*a = obpAmount{}
@@ -221,7 +222,7 @@ func (a *obpAmount) UnmarshalJSON(data []byte) error {
 	}
 	d, err := exact.Parse(s)
 	if err != nil {
-		return badValue[obpAmount](data)
+		return restcore.BadValue[obpAmount](data)
 	}
 	*a = obpAmount{Value: &d}
 	return nil
@@ -480,7 +481,7 @@ func (a *api) obpCreateCustomerV510(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) obpCreateCustomer(o *obpCall, in *obpCustomerIn) {
 	var cu *ent.Customer
-	err := a.inTx(o.ctx, func(tx *ent.Client) error {
+	err := a.InTx(o.ctx, func(tx *ent.Client) error {
 		b := tx.Customer.Create().SetBankID(o.bank.ID)
 		in.apply(b.Mutation())
 		var err error
@@ -488,10 +489,10 @@ func (a *api) obpCreateCustomer(o *obpCall, in *obpCustomerIn) {
 		return err
 	})
 	if err != nil {
-		obpCustomerWriteError(o, a.classify(o.r, err), obpCreateCustomer, in, "")
+		obpCustomerWriteError(o, a.Classify(o.r, err), obpCreateCustomer, in, "")
 		return
 	}
-	writeJSON(o.w, http.StatusCreated, obpCustomerV310(o.bank.Code, cu, nil))
+	restcore.WriteJSON(o.w, http.StatusCreated, obpCustomerV310(o.bank.Code, cu, nil))
 }
 
 // --- #3, #4 read one -----------------------------------------------------
@@ -521,7 +522,7 @@ func (a *api) obpGetCustomer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, attrs))
+	restcore.WriteJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, attrs))
 }
 
 // obpCustomerNumberIn is PostCustomerNumberJsonV310.
@@ -554,7 +555,7 @@ func (a *api) obpCustomerByNumber(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, attrs))
+	restcore.WriteJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, attrs))
 }
 
 // --- #5, #6 the current user's customers ---------------------------------
@@ -599,7 +600,7 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 			out.Customers = append(out.Customers, obpCustomerV300(obpCustomerBankCode(c), c, attrs))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 // obpCustomersOfUserAtBank is #6, GET /v3.1.0/banks/{bankId}/customers:
@@ -623,7 +624,7 @@ func (a *api) obpCustomersOfUserAtBank(w http.ResponseWriter, r *http.Request) {
 			out.Customers = append(out.Customers, obpCustomerV210(o.bank.Code, c))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 // --- #7 firehose ---------------------------------------------------------
@@ -666,7 +667,7 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 	if !o.auth() {
 		return
 	}
-	if !a.CustomerFirehose {
+	if !a.customerFirehose {
 		o.fail(http.StatusBadRequest, obpFirehoseNotAllowed)
 		return
 	}
@@ -747,7 +748,7 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 	for _, c := range list {
 		out.Customers = append(out.Customers, obpCustomerV300(o.bank.Code, c, nil))
 	}
-	writeJSON(w, http.StatusOK, out)
+	restcore.WriteJSON(w, http.StatusOK, out)
 }
 
 func obpIsFirehoseParam(name string) bool {
@@ -931,14 +932,14 @@ func (a *api) obpUpdateCustomer(u obpCustomerUpdate) http.HandlerFunc {
 			return
 		}
 		id := chi.URLParam(r, "customerId")
-		cid, ok := parseUUID(id)
+		cid, ok := restcore.ParseUUID(id)
 		if !ok {
 			o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
 			return
 		}
 		var cu *ent.Customer
 		number, isNumber := body.(*obpNumberIn)
-		err := a.inTx(o.ctx, func(tx *ent.Client) error {
+		err := a.InTx(o.ctx, func(tx *ent.Client) error {
 			upd := tx.Customer.UpdateOneID(cid).Where(customer.BankID(o.bank.ID))
 			if isNumber {
 				upd.Where(customer.CustomerNumberNEQ(*number.CustomerNumber))
@@ -956,12 +957,12 @@ func (a *api) obpUpdateCustomer(u obpCustomerUpdate) http.HandlerFunc {
 			return err
 		})
 		if err == nil {
-			writeJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, nil))
+			restcore.WriteJSON(w, http.StatusOK, obpCustomerV310(o.bank.Code, cu, nil))
 			return
 		}
 		var e *apperr.Error
 		if !errors.Is(err, errOBPOwnNumber) {
-			e = a.classify(r, err)
+			e = a.Classify(r, err)
 		}
 		if isNumber && (e == nil || e.Code == apperr.Conflict && e.Field == customer.FieldCustomerNumber) {
 			o.fail(http.StatusBadRequest, obpCustomerNumberTaken+" Current customer_number("+*number.CustomerNumber+

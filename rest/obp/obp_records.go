@@ -1,4 +1,4 @@
-package rest
+package obp
 
 import (
 	"net/http"
@@ -19,6 +19,7 @@ import (
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/rest/restcore"
 )
 
 // This file serves the Open Bank Project routes of the records that hang off
@@ -105,7 +106,7 @@ type obpRecNoBody struct{}
 // obpRecPathID reads a record id of the path: one that is not a UUID names
 // no record, OBP's chained not-found (400 OBP-50200 <- notFound).
 func obpRecPathID(o *obpCall, name, notFound string) (uuid.UUID, bool) {
-	id, ok := parseUUID(chi.URLParam(o.r, name))
+	id, ok := restcore.ParseUUID(chi.URLParam(o.r, name))
 	if !ok {
 		return uuid.Nil, o.fail(http.StatusBadRequest, obpChain(obpConnector, notFound))
 	}
@@ -115,7 +116,7 @@ func obpRecPathID(o *obpCall, name, notFound string) (uuid.UUID, bool) {
 // obpRecWrite runs write in one transaction; a failure is answered by
 // obpRecFailData (notFound: the chained not-found of the route's record).
 func obpRecWrite(o *obpCall, notFound string, write func(tx *gen.Client) error) bool {
-	if err := o.a.inTx(o.ctx, write); err != nil {
+	if err := o.a.InTx(o.ctx, write); err != nil {
 		return o.obpRecFailData(err, notFound)
 	}
 	return true
@@ -132,12 +133,12 @@ func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 	notFound := func() (*gen.Customer, bool) {
 		return nil, o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+id+")")
 	}
-	cid, ok := parseUUID(id)
+	cid, ok := restcore.ParseUUID(id)
 	if !ok || o.bank == nil {
 		return notFound()
 	}
 	cu, err := schema.CustomerRef(o.ctx, a.Client, cid)
-	if apperrCode(err) == apperr.NotFound || (err == nil && cu.BankID != o.bank.ID) {
+	if restcore.ApperrCode(err) == apperr.NotFound || (err == nil && cu.BankID != o.bank.ID) {
 		return notFound()
 	}
 	if err != nil {
@@ -151,7 +152,7 @@ func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 func (o *obpCall) obpRecDecodeBare(dst any) bool {
 	if err := o.decodeBody(dst); err != nil {
 		status := http.StatusBadRequest
-		if be, ok := err.(*BodyError); ok && be.Status == http.StatusRequestEntityTooLarge {
+		if be, ok := err.(*restcore.BodyError); ok && be.Status == http.StatusRequestEntityTooLarge {
 			status = be.Status
 		}
 		return o.fail(status, obpInvalidJSONFormat)
@@ -181,7 +182,7 @@ func (o *obpCall) obpRecRequired(body any, caseClass string) bool {
 // (obpCall.err); a unique-index conflict is OBP-50200 (the connector's
 // failure, as OBP reports a duplicate tax residence).
 func (o *obpCall) obpRecFailData(err error, notFound string) bool {
-	e := o.a.classify(o.r, err)
+	e := o.a.Classify(o.r, err)
 	switch {
 	case e.Code == apperr.NotFound && notFound != "":
 		return o.fail(http.StatusBadRequest, obpChain(obpConnector, notFound))
@@ -192,7 +193,7 @@ func (o *obpCall) obpRecFailData(err error, notFound string) bool {
 }
 
 // writeOBPTrue answers a successful OBP delete: 200 with the JSON body true.
-func writeOBPTrue(w http.ResponseWriter) { writeJSON(w, http.StatusOK, true) }
+func writeOBPTrue(w http.ResponseWriter) { restcore.WriteJSON(w, http.StatusOK, true) }
 
 // obpRecSuccess is OBP's {"success":"Success"}.
 type obpRecSuccess struct {
@@ -263,7 +264,7 @@ var obpRecCreateAddress = obpRecRoute[obpRecAddressBody]{
 				Save(o.ctx)
 			return err
 		}) {
-			writeJSON(o.w, http.StatusCreated, obpRecAddressJSON(ad))
+			restcore.WriteJSON(o.w, http.StatusCreated, obpRecAddressJSON(ad))
 		}
 	},
 }
@@ -285,7 +286,7 @@ var obpRecListAddresses = obpRecRoute[obpRecNoBody]{
 		for i, ad := range ads {
 			out.Addresses[i] = obpRecAddressJSON(ad)
 		}
-		writeJSON(o.w, http.StatusOK, out)
+		restcore.WriteJSON(o.w, http.StatusOK, out)
 	},
 }
 
@@ -310,7 +311,7 @@ var obpRecUpdateAddress = obpRecRoute[obpRecAddressBody]{
 				Save(o.ctx)
 			return err
 		}) {
-			writeJSON(o.w, http.StatusOK, obpRecAddressJSON(ad))
+			restcore.WriteJSON(o.w, http.StatusOK, obpRecAddressJSON(ad))
 		}
 	},
 }
@@ -360,7 +361,7 @@ var obpRecCreateTaxResidence = obpRecRoute[obpRecTaxResidenceBody]{
 			t, err = tx.TaxResidence.Create().SetCustomerID(cu.ID).SetDomain(*body.Domain).SetTaxNumber(*body.TaxNumber).Save(o.ctx)
 			return err
 		}) {
-			writeJSON(o.w, http.StatusCreated, obpRecTaxResidenceJSON(t))
+			restcore.WriteJSON(o.w, http.StatusCreated, obpRecTaxResidenceJSON(t))
 		}
 	},
 }
@@ -382,7 +383,7 @@ var obpRecListTaxResidences = obpRecRoute[obpRecNoBody]{
 		for i, t := range ts {
 			out.TaxResidence[i] = obpRecTaxResidenceJSON(t)
 		}
-		writeJSON(o.w, http.StatusOK, out)
+		restcore.WriteJSON(o.w, http.StatusOK, out)
 	},
 }
 
@@ -455,7 +456,7 @@ var obpRecCreateSocialHandle = obpRecRoute[obpRecSocialHandleBody]{
 			}
 			return c.Exec(o.ctx)
 		}) {
-			writeJSON(o.w, http.StatusCreated, obpRecSuccess{Success: "Success"})
+			restcore.WriteJSON(o.w, http.StatusCreated, obpRecSuccess{Success: "Success"})
 		}
 	},
 }
@@ -479,7 +480,7 @@ var obpRecListSocialHandles = obpRecRoute[obpRecNoBody]{
 			out.Checks[i] = obpRecSocialHandle{CustomerNumber: cu.CustomerNumber, Type: h.Type, Handle: h.Handle,
 				DateAdded: obpStamp(h.DateAdded), DateActivated: obpStampPtr(h.DateActivated)}
 		}
-		writeJSON(o.w, http.StatusOK, out)
+		restcore.WriteJSON(o.w, http.StatusOK, out)
 	},
 }
 
@@ -518,7 +519,7 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 		access.AtAnyBank(schema.WriteRoles[gen.TypeUserCustomerLink][ent.OpCreate][0])},
 	body: obpRecDecodeOptional[obpRecUserCustomerLinkBody]("CreateUserCustomerLinkJson"),
 	do: func(o *obpCall, _ *gen.Customer, body *obpRecUserCustomerLinkBody) {
-		uid, ok := parseUUID(body.UserID)
+		uid, ok := restcore.ParseUUID(body.UserID)
 		if !ok {
 			o.fail(http.StatusNotFound, obpUserNotFoundByUserID+" Current UserId("+body.UserID+")")
 			return
@@ -530,14 +531,14 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 		notFound := func() {
 			o.fail(http.StatusNotFound, obpCustomerNotFoundByID+". Current CustomerId("+body.CustomerID+")")
 		}
-		cid, ok := parseUUID(body.CustomerID)
+		cid, ok := restcore.ParseUUID(body.CustomerID)
 		if !ok {
 			notFound()
 			return
 		}
 		cu, err := schema.CustomerRef(o.ctx, o.a.Client, cid)
 		switch {
-		case apperrCode(err) == apperr.NotFound:
+		case restcore.ApperrCode(err) == apperr.NotFound:
 			notFound()
 			return
 		case err != nil:
@@ -550,12 +551,12 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 			return
 		}
 		var l *gen.UserCustomerLink
-		err = o.a.inTx(o.ctx, func(tx *gen.Client) (err error) {
+		err = o.a.InTx(o.ctx, func(tx *gen.Client) (err error) {
 			l, err = tx.UserCustomerLink.Create().SetUserID(uid).SetCustomerID(cu.ID).Save(o.ctx)
 			return err
 		})
 		if err != nil {
-			e := o.a.classify(o.r, err)
+			e := o.a.Classify(o.r, err)
 			switch {
 			case e.Code == apperr.Conflict && e.Field == usercustomerlink.FieldUserID:
 				o.fail(http.StatusBadRequest, obpUserAlreadyLinked)
@@ -568,7 +569,7 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 			}
 			return
 		}
-		writeJSON(o.w, http.StatusCreated, obpRecUserCustomerLink{
+		restcore.WriteJSON(o.w, http.StatusCreated, obpRecUserCustomerLink{
 			UserCustomerLinkID: l.ID.String(), CustomerID: l.CustomerID.String(), UserID: l.UserID.String(),
 			DateInserted: obpStamp(l.CreatedAt), IsActive: l.IsActive,
 		})
@@ -612,7 +613,7 @@ var obpRecListCrmEvents = obpRecRoute[obpRecNoBody]{
 				CustomerNumber: e.CustomerNumber, Category: e.Category, Detail: e.Detail, Channel: e.Channel,
 				ScheduledDate: obpStampPtr(e.ScheduledDate), ActualDate: obpStampPtr(e.ActualDate), Result: e.Result}
 		}
-		writeJSON(o.w, http.StatusOK, out)
+		restcore.WriteJSON(o.w, http.StatusOK, out)
 	},
 }
 
@@ -645,7 +646,7 @@ func obpRecSaveMessage(o *obpCall, cu *gen.Customer, body *obpRecMessageBody) {
 		return tx.CustomerMessage.Create().SetCustomerID(cu.ID).SetMessage(body.Message).SetTransport(body.Transport).
 			SetFromDepartment(body.FromDepartment).SetFromPerson(body.FromPerson).Exec(o.ctx)
 	}) {
-		writeJSON(o.w, http.StatusCreated, obpRecSuccess{Success: "Success"})
+		restcore.WriteJSON(o.w, http.StatusCreated, obpRecSuccess{Success: "Success"})
 	}
 }
 
@@ -701,6 +702,6 @@ var obpRecListCustomerMessages = obpRecRoute[obpRecNoBody]{
 			out.Messages[i] = obpRecMessage{ID: m.ID.String(), Date: obpStamp(m.CreatedAt), Transport: m.Transport,
 				Message: m.Message, FromDepartment: m.FromDepartment, FromPerson: m.FromPerson}
 		}
-		writeJSON(o.w, http.StatusOK, out)
+		restcore.WriteJSON(o.w, http.StatusOK, out)
 	},
 }

@@ -1,4 +1,10 @@
-package rest
+// Package restcore is what the three REST families (rest/bsai,
+// rest/tradevest, rest/obp) share: the Core every route holds (the ent
+// client, authentication, limits, logging), reading JSON bodies
+// (BodyError), writing JSON, transactions, the client-facing form of ent's
+// errors, and the date and id formats. It has no routes and no business
+// rule: those are ent's (ent/schema).
+package restcore
 
 import (
 	"bytes"
@@ -7,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"reflect"
@@ -18,6 +25,7 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/bank"
 	"custgraph/internal/apperr"
+	"custgraph/internal/authn"
 	"custgraph/internal/store"
 )
 
@@ -36,24 +44,24 @@ func (e *BodyError) Error() string {
 	return e.Message
 }
 
-// decodeJSON reads r's body, which must be one JSON value of dst's shape
+// DecodeJSON reads r's body, which must be one JSON value of dst's shape
 // (unknown fields are ignored, as the original APIs do; a value of the
 // wrong type is an error naming its field). raw, when not nil, gets the
 // body's bytes.
-func (a *api) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, raw *[]byte) error {
-	body, err := a.readBody(w, r)
+func (a *Core) DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, raw *[]byte) error {
+	body, err := a.ReadBody(w, r)
 	if err != nil {
 		return err
 	}
 	if raw != nil {
 		*raw = body
 	}
-	return unmarshal(body, dst)
+	return Unmarshal(body, dst)
 }
 
-// readBody reads r's body, which must be JSON (by its Content-Type, when
+// ReadBody reads r's body, which must be JSON (by its Content-Type, when
 // given) and at most MaxBodyBytes long.
-func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+func (a *Core) ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -71,8 +79,8 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// unmarshal decodes one JSON value into dst, with errors for clients.
-func unmarshal(body []byte, dst any) error {
+// Unmarshal decodes one JSON value into dst, with errors for clients.
+func Unmarshal(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &BodyError{Status: http.StatusBadRequest, Message: "the body is empty; a JSON object is required"}
 	}
@@ -115,21 +123,21 @@ func kind(dst any) string {
 	return "object"
 }
 
-// typeNames names, for clients, the request field types that check their
+// TypeNames names, for clients, the request field types that check their
 // own JSON (dates, UUIDs, enums); their UnmarshalJSON fails with a
 // *json.UnmarshalTypeError of their type, which encoding/json fills with
 // the field's name.
-var typeNames = map[reflect.Type]string{
+var TypeNames = map[reflect.Type]string{
 	reflect.TypeFor[uuid.UUID](): "UUID string",
 }
 
-// badValue is the error of a request field type's UnmarshalJSON.
-func badValue[T any](data []byte) error {
+// BadValue is the error of a request field type's UnmarshalJSON.
+func BadValue[T any](data []byte) error {
 	return &json.UnmarshalTypeError{Value: "value " + string(data), Type: reflect.TypeFor[T]()}
 }
 
 func typeName(e *json.UnmarshalTypeError) string {
-	if n, ok := typeNames[e.Type]; ok {
+	if n, ok := TypeNames[e.Type]; ok {
 		return n
 	}
 	switch e.Type.Kind().String() {
@@ -149,8 +157,8 @@ func typeName(e *json.UnmarshalTypeError) string {
 	return e.Type.String()
 }
 
-// writeJSON writes v as the JSON answer with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as the JSON answer with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if v == nil {
@@ -161,8 +169,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// inTx runs fn in one transaction: everything it writes lands, or nothing.
-func (a *api) inTx(ctx context.Context, fn func(tx *ent.Client) error) error {
+// InTx runs fn in one transaction: everything it writes lands, or nothing.
+func (a *Core) InTx(ctx context.Context, fn func(tx *ent.Client) error) error {
 	tx, err := a.Client.Tx(ctx)
 	if err != nil {
 		return err
@@ -179,9 +187,9 @@ func (a *api) inTx(ctx context.Context, fn func(tx *ent.Client) error) error {
 	return tx.Commit()
 }
 
-// classify turns an error of a data operation into its client-facing
+// Classify turns an error of a data operation into its client-facing
 // form, logging the ones that are not the client's doing.
-func (a *api) classify(r *http.Request, err error) *apperr.Error {
+func (a *Core) Classify(r *http.Request, err error) *apperr.Error {
 	e := store.Classify(err)
 	if e.Code == apperr.Internal {
 		a.Logger.ErrorContext(r.Context(), "REST route failed", "err", err, "method", r.Method, "path", r.URL.Path)
@@ -189,14 +197,14 @@ func (a *api) classify(r *http.Request, err error) *apperr.Error {
 	return e
 }
 
-// bankByCode finds the bank with this code among those the caller may see
+// BankByCode finds the bank with this code among those the caller may see
 // (ent's privacy rules); another tenant's bank is not found.
-func bankByCode(ctx context.Context, c *ent.Client, code string) (*ent.Bank, error) {
+func BankByCode(ctx context.Context, c *ent.Client, code string) (*ent.Bank, error) {
 	return c.Bank.Query().Where(bank.Code(code)).Only(ctx)
 }
 
-// parseUUID reads a UUID from a path or query parameter.
-func parseUUID(s string) (uuid.UUID, bool) {
+// ParseUUID reads a UUID from a path or query parameter.
+func ParseUUID(s string) (uuid.UUID, bool) {
 	id, err := uuid.Parse(s)
 	if err != nil || len(s) != 36 {
 		return uuid.Nil, false
@@ -204,47 +212,103 @@ func parseUUID(s string) (uuid.UUID, bool) {
 	return id, true
 }
 
-// rfc3339ms is the date-time format of bankingservice.ai and Tradevest:
+// RFC3339ms is the date-time format of bankingservice.ai and Tradevest:
 // RFC 3339 in UTC with milliseconds (2024-09-25T12:01:00.103Z).
-const rfc3339ms = "2006-01-02T15:04:05.000Z07:00"
+const RFC3339ms = "2006-01-02T15:04:05.000Z07:00"
 
-// stamp formats t as rfc3339ms in UTC.
-func stamp(t time.Time) string { return t.UTC().Format(rfc3339ms) }
+// Stamp formats t as RFC3339ms in UTC.
+func Stamp(t time.Time) string { return t.UTC().Format(RFC3339ms) }
 
-// stampPtr is stamp of an optional time: nil stays nil.
-func stampPtr(t *time.Time) *string {
+// StampPtr is Stamp of an optional time: nil stays nil.
+func StampPtr(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	s := stamp(*t)
+	s := Stamp(*t)
 	return &s
 }
 
 // UUID is a UUID in a request body: a malformed one is an error naming its field.
 type UUID uuid.UUID
 
-func init() { typeNames[reflect.TypeFor[UUID]()] = "UUID string" }
+func init() { TypeNames[reflect.TypeFor[UUID]()] = "UUID string" }
 
 // UnmarshalJSON reads a canonical UUID string.
 func (u *UUID) UnmarshalJSON(data []byte) error {
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return badValue[UUID](data)
+		return BadValue[UUID](data)
 	}
-	id, ok := parseUUID(s)
+	id, ok := ParseUUID(s)
 	if !ok {
-		return badValue[UUID](data)
+		return BadValue[UUID](data)
 	}
 	*u = UUID(id)
 	return nil
 }
 
-func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
+func ReflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
-// apperrCode is the client-facing code of err, if it carries one.
-func apperrCode(err error) apperr.Code {
+// ApperrCode is the client-facing code of err, if it carries one.
+func ApperrCode(err error) apperr.Code {
 	if e, ok := apperr.As(err); ok {
 		return e.Code
 	}
 	return ""
+}
+
+// Core is what every route of every family holds.
+type Core struct {
+	Client *ent.Client
+	// Auth authenticates callers; nil lets requests through with whatever
+	// viewer their context already holds (tests).
+	Auth         *authn.Service
+	MaxBodyBytes int64 // largest request body
+	Logger       *slog.Logger
+	// After are middlewares run after authentication (the request
+	// timeout, the per-caller rate limit).
+	After []func(http.Handler) http.Handler
+}
+
+// Authenticate puts the caller's viewer in the request's context; refused
+// credentials are answered by unauthorized (the family's 401 or, when the
+// database failed, its 500).
+func (a *Core) Authenticate(unauthorized func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
+	if a.Auth == nil {
+		return func(h http.Handler) http.Handler { return h }
+	}
+	return a.Auth.Middleware(func(w http.ResponseWriter, r *http.Request, err error) {
+		// Refusals pass the rate limit too, so that a flood of bad tokens
+		// meets it (keyed by IP, as for anonymous callers).
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { unauthorized(w, r, err) })
+		for i := len(a.After) - 1; i >= 0; i-- {
+			h = a.After[i](h)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Challenge sets the WWW-Authenticate header of a 401 (RFC 6750): the
+// authentication service's challenge, which names the error of a refused
+// token (err; nil for a request without credentials).
+func (a *Core) Challenge(w http.ResponseWriter, err error) {
+	if a.Auth != nil {
+		a.Auth.Challenge(w, err)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="custgraph"`)
+}
+
+// Refusal is what a family says of refused credentials, and whether the
+// refusal is the server's failure to check them (a 500, logged by authn).
+func Refusal(err error) (msg string, internal bool) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
+		return "", true
+	}
+	msg = "the access token was refused"
+	var ae *authn.AuthError
+	if errors.As(err, &ae) && ae.Description != "" {
+		msg += ": " + ae.Description
+	}
+	return msg, false
 }
