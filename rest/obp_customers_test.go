@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -390,6 +391,18 @@ func TestObpCustomerCreateV510(t *testing.T) {
 		none := e.client(t, e.A, at(e.A, access.CanGetCustomer)...)
 		obpCustErr(t, e.call(t, http.MethodPost, path, none, "{"), http.StatusForbidden,
 			obpCustMissing+"CanCreateCustomer or CanCreateCustomerAtAnyBank for BankId(gh.29.uk).")
+		// OBP v4+ checks the body's OBP ids right after authentication:
+		// before the bank and the roles.
+		badIDs := map[string]any{"legal_name": "X", "mobile_phone_number": "+49 30 901820", "branch_id": "DERBY 6",
+			"face_image": map[string]any{"url": "u", "date": "2020-01-27", "customer_id": strings.Repeat("x", 37)}}
+		for _, who := range []string{none, creator} {
+			for _, p := range []string{path, obpCustV5 + "nowhere/customers"} {
+				obpCustErr(t, e.call(t, http.MethodPost, p, who, badIDs), http.StatusBadRequest,
+					obpCustBadJSON+" Here are all invalid values: List((branch_id,DERBY 6), (customer_id,"+strings.Repeat("x", 37)+"))")
+			}
+		}
+		obpCustErr(t, e.call(t, http.MethodPost, path, creator, map[string]any{"legal_name": "X", "mobile_phone_number": "+49 30 901820",
+			"branch_id": "D@RBY"}), http.StatusBadRequest, obpCustBadJSON+" Here are all invalid values: List((branch_id,D@RBY))")
 		obpCustErrPrefix(t, e.call(t, http.MethodPost, path, creator, "[1]"), http.StatusBadRequest,
 			obpCustBadJSON+" The Json body should be the PostCustomerJsonV500")
 		obpCustErr(t, e.call(t, http.MethodPost, path, creator, map[string]any{"legal_name": "X"}), http.StatusBadRequest,

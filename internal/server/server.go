@@ -90,7 +90,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 			AllowedOrigins: cfg.CORSOrigins,
 			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Request-Id", "Requestor-ID"},
-			ExposedHeaders: []string{"X-Request-Id"},
+			ExposedHeaders: []string{"X-Request-Id", "Correlation-Id"},
 			MaxAge:         600,
 		}).Handler)
 	}
