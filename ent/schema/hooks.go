@@ -381,7 +381,9 @@ func nameParts(legal string, company bool) (first, last, comp string) {
 }
 
 // setNameParts gives the customer the names legal makes (nameParts),
-// changing those that differ from old (first, last, company as stored).
+// changing those that differ from old (first, last, company as stored): a
+// legal entity's company, or a person's first and last name (a person's
+// company, which the legal name does not hold, is left alone).
 func setNameParts(m *gen.CustomerMutation, legal string, company bool, old [3]string) {
 	first, last, comp := nameParts(legal, company)
 	for i, f := range []struct {
@@ -393,6 +395,9 @@ func setNameParts(m *gen.CustomerMutation, legal string, company bool, old [3]st
 		{last, m.SetLastName, m.ClearLastName},
 		{comp, m.SetCompany, m.ClearCompany},
 	} {
+		if (i == 2) != company {
+			continue
+		}
 		switch {
 		case f.v == old[i]:
 		case f.v != "":
