@@ -19,6 +19,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/hook"
+	"custgraph/ent/predicate"
 	"custgraph/ent/product"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
@@ -848,5 +849,43 @@ func (CrmEvent) Hooks() []ent.Hook {
 				return next.Mutate(ctx, m)
 			})
 		}, ent.OpCreate|ent.OpUpdateOne),
+	}
+}
+
+// DeriveNames gives every customer that has a legal name but none of
+// first_name, last_name and company the names its legal name makes (the
+// name mapping; as an update, audited): the migration of customers created
+// before the mapping existed. It pages by id, so it ends, and returns how
+// many customers it changed. ctx must act as custgraph itself.
+func DeriveNames(ctx context.Context, c *gen.Client) (int, error) {
+	const page = 500
+	empty := func(isNil, eq predicate.Customer) predicate.Customer { return customer.Or(isNil, eq) }
+	n, after := 0, uuid.Nil
+	for {
+		list, err := c.Customer.Query().
+			Where(customer.IDGT(after), customer.LegalNameNEQ(""), customer.LegalNameNotNil(),
+				empty(customer.FirstNameIsNil(), customer.FirstNameEQ("")),
+				empty(customer.LastNameIsNil(), customer.LastNameEQ("")),
+				empty(customer.CompanyIsNil(), customer.CompanyEQ(""))).
+			Order(customer.ByID()).Limit(page).
+			Select(customer.FieldID, customer.FieldLegalName).All(ctx)
+		if err != nil {
+			return n, err
+		}
+		for _, cu := range list {
+			after = cu.ID
+			if strings.TrimSpace(cu.LegalName) == "" {
+				continue
+			}
+			// Setting the legal name it has runs followNames, which derives
+			// the names from it (the customer has none).
+			if err := c.Customer.UpdateOneID(cu.ID).SetLegalName(cu.LegalName).Exec(ctx); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(list) < page {
+			return n, nil
+		}
 	}
 }

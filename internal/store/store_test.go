@@ -4,8 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
@@ -29,4 +31,37 @@ func TestUserCustomerLinkUniqueness(t *testing.T) {
 		require.Equal(t, "CONFLICT", string(e.Code), "%v", err)
 		require.Equal(t, "user_id", e.Field)
 	}
+}
+
+// TestDeriveNames checks that customers created before the name mapping (a
+// legal name and no names) get their names from schema.DeriveNames, which
+// the migration runs once when it applies the files of an upgrade, and that
+// the others are left alone.
+func TestDeriveNames(t *testing.T) {
+	ctx := context.Background()
+	sys := access.System(ctx)
+	db, _ := testdb.Open(t)
+	c := db.Client
+	b := c.Bank.Create().SetCode("gh.29.uk").SetName("Test Bank").SaveX(sys)
+	old := c.Customer.Create().SetBankID(b.ID).SetLegalName("Eveline Tripman").SaveX(sys)
+	firm := c.Customer.Create().SetBankID(b.ID).SetLegalName("Acme GmbH").SetCustomerType("LEGAL_ENTITY").SaveX(sys)
+	blank := c.Customer.Create().SetBankID(b.ID).SetLegalName("   ").SaveX(sys)
+	own := c.Customer.Create().SetBankID(b.ID).SetLegalName("Holding Ltd").SetFirstName("Ada").SaveX(sys)
+	// As an older custgraph left them: no names.
+	_, err := db.SQL.ExecContext(ctx, "UPDATE customers SET first_name = NULL, last_name = NULL, company = NULL WHERE legal_name <> 'Holding Ltd'")
+	require.NoError(t, err)
+
+	n, err := schema.DeriveNames(access.SystemAs(ctx, "migration"), c)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for _, want := range []struct {
+		id                   uuid.UUID
+		first, last, company string
+	}{{old.ID, "Eveline", "Tripman", ""}, {firm.ID, "", "", "Acme GmbH"}, {blank.ID, "", "", ""}, {own.ID, "Ada", "", ""}} {
+		cu := c.Customer.GetX(sys, want.id)
+		require.Equal(t, []string{want.first, want.last, want.company}, []string{cu.FirstName, cu.LastName, cu.Company}, cu.LegalName)
+	}
+	n, err = schema.DeriveNames(access.System(ctx), c)
+	require.NoError(t, err)
+	require.Zero(t, n, "once done, nothing is left to derive")
 }
