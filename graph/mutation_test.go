@@ -91,6 +91,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"unknown currency", cust(`creditLimitCurrency: "EURO"`), "BAD_USER_INPUT", "creditLimitCurrency"},
 		{"lower-case currency", cust(`creditLimitCurrency: "eur"`), "BAD_USER_INPUT", "creditLimitCurrency"},
 		{"amount not a number", cust(`creditLimitAmount: "ten"`), "BAD_USER_INPUT", "creditLimitAmount"},
+		{"amount in exponent notation", cust(`creditLimitAmount: "1e3000000"`), "BAD_USER_INPUT", "creditLimitAmount"},
+		{"amount of 39 digits", cust(`creditLimitAmount: "` + strings.Repeat("9", 39) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},
+		{"amount of 19 decimals", cust(`creditLimitAmount: "0.` + strings.Repeat("1", 19) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},
+		{"amount of a million digits", cust(`creditLimitAmount: "` + strings.Repeat("9", 1_000_000) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},
 		{"malformed bank id", `mutation { createCustomer(input: {bankID: "gh.29.uk", firstName: "J"}) { id } }`, "BAD_USER_INPUT", "bankID"},
 		{"malformed date in a list", cust(`dependants: 1, dobOfDependants: ["last year"]`), "BAD_USER_INPUT", "dobOfDependants"},
 		{"unknown status", cust(`customerStatus: FROZEN`), "GRAPHQL_VALIDATION_FAILED", ""},
@@ -106,6 +110,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"empty customer number", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {customerNumber: ""}) { id } }`, f.customer), "BAD_USER_INPUT", "customerNumber"},
 		{"NUL character in text", `mutation { createBank(input:{code:"nul.bank", name:"a\u0000b"}) { id } }`, "BAD_USER_INPUT", "name"},
 		{"NUL character in a label", cust(`labels: ["a\u0000"]`), "BAD_USER_INPUT", "labels"},
+		{"NUL character in an appended label", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {appendLabels: ["a\u0000"]}) { id } }`, f.customer), "BAD_USER_INPUT", "labels"},
+		{"17 proxy ids", fmt.Sprintf(`mutation { updateProduct(id: "%s", input: {proxyIds: [%s]}) { id } }`, f.product, uuidList(17)), "BAD_USER_INPUT", "proxyIds"},
+		{"17 appended proxy ids", fmt.Sprintf(`mutation { updateProduct(id: "%s", input: {appendProxyIds: [%s]}) { id } }`, f.product, uuidList(17)), "BAD_USER_INPUT", "proxyIds"},
 		{"delete bank with CRM events", fmt.Sprintf(`mutation { deleteBank(id: "%s") }`, crmOnly.ID), "CONFLICT", ""},
 		{"malformed uuid", `mutation { updateCustomer(id: "nope", input: {}) { id } }`, "BAD_USER_INPUT", "id"},
 		{"unknown customer update", fmt.Sprintf(`mutation { updateCustomer(id: "%s", input: {legalName: "x"}) { id } }`, uuid.New()), "NOT_FOUND", ""},
@@ -286,4 +293,13 @@ func TestMutationsCreateUpdateDeleteEveryEntity(t *testing.T) {
 	e.do(`mutation($id:ID!){ deleteCustomer(id:$id) }`, &del, "id", c2.CreateCustomer.ID)
 	require.Equal(t, c2.CreateCustomer.ID, del.DeleteCustomer)
 	require.Zero(t, e.client.TaxResidence.Query().CountX(access.System(context.Background())), "its tax residence went with it")
+}
+
+// uuidList is n distinct UUIDs as a GraphQL list's items.
+func uuidList(n int) string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = `"` + uuid.NewString() + `"`
+	}
+	return strings.Join(ids, ", ")
 }

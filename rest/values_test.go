@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -75,4 +76,27 @@ func uuidOf(t *testing.T, s string) uuid.UUID {
 	id, err := uuid.Parse(s)
 	require.NoError(t, err)
 	return id
+}
+
+// TestAmountsAreBounded: an amount beyond 38 digits, or 18 after the
+// point, or written with an exponent, is OBP's 400 on create and update,
+// and writes nothing; a million-digit amount is refused like the others.
+func TestAmountsAreBounded(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, nil, allBankRoles(e.A)...)
+	body := obpCustSeedBody()
+	res := e.call(t, http.MethodPost, "/obp/v3.1.0/banks/"+bankA+"/customers", tok, body)
+	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+	id := res.object(t)["customer_id"].(string)
+	before := e.db.Client.Customer.Query().CountX(e.sys)
+	for _, v := range []string{"1e3", "1e3000000", strings.Repeat("9", 39), "0." + strings.Repeat("1", 19), strings.Repeat("9", 1_000_000)} {
+		body["credit_limit"] = map[string]any{"currency": "EUR", "amount": v}
+		res := e.call(t, http.MethodPost, "/obp/v3.1.0/banks/"+bankA+"/customers", tok, body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%.60s: %s", v, res.body)
+		require.Contains(t, res.object(t)["message"], "OBP-10001")
+		res = e.call(t, http.MethodPut, "/obp/v3.1.0/banks/"+bankA+"/customers/"+id+"/credit-limit", tok,
+			map[string]any{"credit_limit": map[string]any{"currency": "EUR", "amount": v}})
+		require.Equal(t, http.StatusBadRequest, res.status, "%.60s: %s", v, res.body)
+	}
+	require.Equal(t, before, e.db.Client.Customer.Query().CountX(e.sys), "nothing written")
 }

@@ -154,6 +154,11 @@ func customerRules(next ent.Mutator) ent.Mutator {
 		if m.CustomerNumberCleared() {
 			return nil, apperr.Invalid("customer_number", "a customer always has a customer number; set another one instead")
 		}
+		if amount, ok := m.CreditLimitAmount(); ok {
+			if err := amount.Check(); err != nil {
+				return nil, apperr.Invalid("credit_limit_amount", "%s", err)
+			}
+		}
 		labels, touched, err := list(ctx, op, m.Labels, m.AppendedLabels, m.LabelsCleared(), m.OldLabels)
 		if err != nil {
 			return nil, err
@@ -541,6 +546,7 @@ func ProductTransitionAllowed(from, to product.Status) bool {
 // Hooks of Product.
 func (Product) Hooks() []ent.Hook {
 	return []ent.Hook{
+		hook.On(proxyIDs, ent.OpCreate|ent.OpUpdateOne|ent.OpUpdate),
 		hook.On(productCreate, ent.OpCreate),
 		hook.On(productStatus, ent.OpUpdateOne),
 		hook.On(func(ent.Mutator) ent.Mutator {
@@ -557,6 +563,32 @@ func (Product) Hooks() []ent.Hook {
 			})
 		}, ent.OpUpdate),
 	}
+}
+
+// MaxProxyIDs bounds a product's proxy ids.
+const MaxProxyIDs = 16
+
+// proxyIDs: at most MaxProxyIDs, each once.
+func proxyIDs(next ent.Mutator) ent.Mutator {
+	return hook.ProductFunc(func(ctx context.Context, m *gen.ProductMutation) (ent.Value, error) {
+		ids, touched, err := list(ctx, m.Op(), m.ProxyIds, m.AppendedProxyIds, m.ProxyIdsCleared(), m.OldProxyIds)
+		if err != nil {
+			return nil, err
+		}
+		if touched {
+			if len(ids) > MaxProxyIDs {
+				return nil, apperr.Invalid("proxy_ids", "at most %d proxy ids are allowed, got %d", MaxProxyIDs, len(ids))
+			}
+			seen := make(map[uuid.UUID]bool, len(ids))
+			for _, id := range ids {
+				if seen[id] {
+					return nil, apperr.Invalid("proxy_ids", "proxy id %s is given twice", id)
+				}
+				seen[id] = true
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
 }
 
 func productCreate(next ent.Mutator) ent.Mutator {

@@ -20,12 +20,43 @@ import (
 // Decimal is an exact decimal that keeps its scale. The zero value is 0.
 type Decimal struct{ decimal.Decimal }
 
+// The bounds of every decimal custgraph accepts: at most MaxDigits
+// significant digits in all, at most MaxScale of them after the point
+// (what PostgreSQL's numeric(38, 18) holds; amounts of money need far
+// less). A value outside them is refused before any arithmetic on it.
+const (
+	MaxDigits = 38
+	MaxScale  = 18
+	// maxText bounds the text read: the digits, a sign, a point and some
+	// leading or trailing zeros.
+	maxText = 64
+)
+
+// Check reports whether d is within MaxDigits and MaxScale.
+func (d Decimal) Check() error {
+	scale := max(0, -int(d.Exponent()))
+	if scale > MaxScale {
+		return fmt.Errorf("at most %d digits after the decimal point are allowed, got %d", MaxScale, scale)
+	}
+	digits := len(d.Coefficient().Abs(d.Coefficient()).String())
+	if e := int(d.Exponent()); e > 0 {
+		digits += e
+	}
+	if digits > MaxDigits {
+		return fmt.Errorf("at most %d digits are allowed, got %d", MaxDigits, digits)
+	}
+	return nil
+}
+
 // New wraps d, keeping its exponent as it is.
 func New(d decimal.Decimal) Decimal { return Decimal{d} }
 
 // Parse reads a plain decimal ("2500.50", "-3", "0.001"); exponent
 // notation ("1e3") is refused, so that what is read is what is written back.
 func Parse(s string) (Decimal, error) {
+	if len(s) > maxText {
+		return Decimal{}, fmt.Errorf("a decimal has at most %d digits (%d after the point), got %d characters", MaxDigits, MaxScale, len(s))
+	}
 	if strings.ContainsAny(s, "eE") {
 		return Decimal{}, fmt.Errorf("%q is not a plain decimal number", s)
 	}
@@ -33,7 +64,11 @@ func Parse(s string) (Decimal, error) {
 	if err != nil {
 		return Decimal{}, fmt.Errorf("%q is not a decimal number", s)
 	}
-	return Decimal{d}, nil
+	v := Decimal{d}
+	if err := v.Check(); err != nil {
+		return Decimal{}, err
+	}
+	return v, nil
 }
 
 // MustParse is Parse for constants; it panics on a bad value.

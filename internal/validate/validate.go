@@ -151,6 +151,8 @@ func StringSet(what string, items []string, max, maxLen int) error {
 		switch {
 		case strings.TrimSpace(l) == "":
 			return fmt.Errorf("a %s must not be empty", what)
+		case strings.ContainsRune(l, 0):
+			return fmt.Errorf("a %s must not contain NUL characters", what)
 		case utf8.RuneCountInString(l) > maxLen:
 			return fmt.Errorf("a %s must be at most %d characters", what, maxLen)
 		case seen[l]:
