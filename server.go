@@ -49,6 +49,7 @@ type config struct {
 	logFormat       string
 	corsOrigins     string
 	requestTimeout  time.Duration
+	writeTimeout    time.Duration
 	shutdownTimeout time.Duration
 	drainDelay      time.Duration
 	maxBodyBytes    int64
@@ -146,6 +147,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", env("CUSTGRAPH_LOG_FORMAT", "text"), "text or json (CUSTGRAPH_LOG_FORMAT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", env("CUSTGRAPH_CORS_ORIGINS", ""),
 		"comma-separated origins allowed to call the API from browsers (CUSTGRAPH_CORS_ORIGINS)")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", envDuration("CUSTGRAPH_WRITE_TIMEOUT", 5*time.Second),
+		"longest life of a write transaction (SQLite's write lock); 0: none (CUSTGRAPH_WRITE_TIMEOUT)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", envDuration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
 		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
 	// The defaults add up to 25s, within the 30s Kubernetes gives a pod
@@ -338,6 +341,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if err := admin.Bootstrap(ctx, db.Client, db.Dialect, os.Stdout, log); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	// From here on, every change is a request's: none may hold the write
+	// lock for long (the demo data above is loaded without the bound).
+	db.SetWriteTimeout(c.writeTimeout)
 	authCfg := authConfig(c, log)
 	authCfg.Hub = db.Hub
 	auth, err := authn.New(ctx, db.Client, authCfg)

@@ -81,6 +81,9 @@ func Classify(err error) *apperr.Error {
 		strings.Contains(msg, "extended protocol limited to") {
 		return apperr.Invalid("", "the request holds too many values; split it")
 	}
+	if errors.Is(err, ErrWriteTimeout) {
+		return &apperr.Error{Code: apperr.Timeout, Message: "the change took too long and was rolled back"}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the request took too long and was cancelled"}
 	}

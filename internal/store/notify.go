@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -26,7 +27,7 @@ import (
 // once outside a transaction, after the commit inside one (never when it
 // rolls back). On SQLite it is not run (there is no pg_notify); on
 // PostgreSQL (run true) it is, for the other replicas.
-func signals(d dialect.Driver, hub *notify.Hub, run bool) dialect.Driver {
+func signals(d dialect.Driver, hub *notify.Hub, run bool) *signalDriver {
 	return &signalDriver{Driver: d, hub: hub, run: run}
 }
 
@@ -34,6 +35,18 @@ type signalDriver struct {
 	dialect.Driver
 	hub *notify.Hub
 	run bool
+	// txTimeout bounds every transaction's life (nanoseconds; 0: none):
+	// see DB.SetWriteTimeout.
+	txTimeout atomic.Int64
+}
+
+// bound returns ctx bounded by the transaction timeout, and its cancel.
+func (d *signalDriver) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t := d.txTimeout.Load(); t > 0 {
+		ctx, cancel := context.WithTimeoutCause(ctx, time.Duration(t), ErrWriteTimeout)
+		return ctx, cancel
+	}
+	return ctx, func() {}
 }
 
 // signal reads the channel and payload of a notify.SQL statement.
@@ -100,11 +113,13 @@ func (d *signalDriver) QueryContext(ctx context.Context, q string, args ...any) 
 }
 
 func (d *signalDriver) Tx(ctx context.Context) (dialect.Tx, error) {
+	ctx, cancel := d.bound(ctx)
 	tx, err := d.Driver.Tx(ctx)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return &signalTx{Tx: tx, hub: d.hub, run: d.run}, nil
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run, ctx: ctx, cancel: cancel}, nil
 }
 
 // BeginTx keeps ent's transaction options working.
@@ -115,17 +130,21 @@ func (d *signalDriver) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dia
 	if !ok {
 		return d.Tx(ctx)
 	}
+	ctx, cancel := d.bound(ctx)
 	tx, err := b.BeginTx(ctx, opts)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return &signalTx{Tx: tx, hub: d.hub, run: d.run}, nil
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run, ctx: ctx, cancel: cancel}, nil
 }
 
 type signalTx struct {
 	dialect.Tx
 	hub     *notify.Hub
 	run     bool
+	ctx     context.Context // the transaction's own: its end rolls it back
+	cancel  context.CancelFunc
 	mu      sync.Mutex
 	pending []notify.Event
 }
@@ -136,17 +155,30 @@ func (t *signalTx) keep(e notify.Event) {
 	t.pending = append(t.pending, e)
 }
 
+// expired turns the error of a statement in a transaction whose time ran
+// out into ErrWriteTimeout.
+func (t *signalTx) expired(err error) error {
+	if err != nil && context.Cause(t.ctx) == ErrWriteTimeout {
+		return fmt.Errorf("%w (%w)", ErrWriteTimeout, err)
+	}
+	return err
+}
+
+func (t *signalTx) Query(ctx context.Context, q string, args, v any) error {
+	return t.expired(t.Tx.Query(ctx, q, args, v))
+}
+
 func (t *signalTx) Exec(ctx context.Context, q string, args, v any) error {
 	a, _ := args.([]any)
 	e, ok, err := signal(q, a)
 	switch {
 	case !ok:
-		return t.Tx.Exec(ctx, q, args, v)
+		return t.expired(t.Tx.Exec(ctx, q, args, v))
 	case err != nil:
 		return err
 	case t.run:
 		if err := t.Tx.Exec(ctx, q, args, v); err != nil {
-			return err
+			return t.expired(err)
 		}
 	}
 	t.keep(e)
@@ -171,22 +203,25 @@ func (t *signalTx) ExecContext(ctx context.Context, q string, args ...any) (stds
 }
 
 func (t *signalTx) execContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
-	return t.Tx.(interface {
+	res, err := t.Tx.(interface {
 		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
 	}).ExecContext(ctx, q, args...)
+	return res, t.expired(err)
 }
 
 func (t *signalTx) QueryContext(ctx context.Context, q string, args ...any) (*stdsql.Rows, error) {
-	return t.Tx.(interface {
+	rows, err := t.Tx.(interface {
 		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
 	}).QueryContext(ctx, q, args...)
+	return rows, t.expired(err)
 }
 
 // Commit publishes the transaction's signals once it has committed; like
 // pg_notify, the same signal twice in one transaction is delivered once.
 func (t *signalTx) Commit() error {
+	defer t.cancel()
 	if err := t.Tx.Commit(); err != nil {
-		return err
+		return t.expired(err)
 	}
 	t.mu.Lock()
 	pending := t.pending
@@ -203,11 +238,16 @@ func (t *signalTx) Commit() error {
 }
 
 func (t *signalTx) Rollback() error {
+	defer t.cancel()
 	t.mu.Lock()
 	t.pending = nil
 	t.mu.Unlock()
 	return t.Tx.Rollback()
 }
+
+// ErrWriteTimeout is the error of a statement in a transaction that lived
+// longer than DB.SetWriteTimeout allows (the transaction is rolled back).
+var ErrWriteTimeout = errors.New("the write took too long and was rolled back")
 
 // driverResult is the result of a signal that was not run as a statement.
 type driverResult struct{}

@@ -39,7 +39,14 @@ type DB struct {
 	// every replica on PostgreSQL, from this process on SQLite.
 	Hub     *notify.Hub
 	closeFn func()
+	signals *signalDriver
 }
+
+// SetWriteTimeout bounds every transaction opened from now on (through the
+// ent client: every change) to d; 0 lifts the bound. A transaction past it
+// is rolled back and its statements fail with ErrWriteTimeout (TIMEOUT), so
+// no write holds SQLite's write lock, or PostgreSQL's row locks, longer.
+func (s *DB) SetWriteTimeout(d time.Duration) { s.signals.txTimeout.Store(int64(d)) }
 
 // Options tune how the database is opened.
 type Options struct {
@@ -164,8 +171,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		d = opts.Wrap(drv)
 	}
 	hub := notify.NewHub(pool != nil)
-	d = signals(d, hub, pool != nil)
-	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, Hub: hub, closeFn: closeFn}
+	sig := signals(d, hub, pool != nil)
+	d = sig
+	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig}
 	if !opts.NoMigrate {
 		if _, err := s.Migrate(ctx, MigrateOptions{Logger: opts.Logger}); err != nil {
 			s.Close()
