@@ -51,19 +51,42 @@ func (CustomerCount) Annotations() []schema.Annotation {
 // give. ok is false where the count must be made by the query itself (a
 // viewer that reads no bank, OBP's own-customers and firehose reads).
 func CustomerTotal(ctx context.Context, c *gen.Client) (n int, ok bool, err error) {
+	b, ok := countable(ctx)
+	if !ok {
+		return 0, false, nil
+	}
+	return sumCounts(ctx, c, b)
+}
+
+// BankCustomerTotal is CustomerTotal for one bank's customers (ok false, to
+// count by query, when the viewer may not read them all).
+func BankCustomerTotal(ctx context.Context, c *gen.Client, bank uuid.UUID) (n int, ok bool, err error) {
+	b, ok := countable(ctx)
+	if !ok || !b.Contains(bank) {
+		return 0, false, nil
+	}
+	return sumCounts(ctx, c, access.Banks{IDs: []uuid.UUID{bank}})
+}
+
+// countable returns the banks whose customers the viewer reads in full,
+// under the same rule as the customers' read rule (policy.go), or false
+// where that rule narrows by more than banks.
+func countable(ctx context.Context) (access.Banks, bool) {
 	v := access.FromContext(ctx)
 	if v == nil || firehose(ctx) || ownCustomers(ctx) {
-		return 0, false, nil
+		return access.Banks{}, false
 	}
 	b := v.BanksWith(ReadRoles[gen.TypeCustomer]...)
-	if b.Empty() {
-		return 0, false, nil
-	}
+	return b, !b.Empty()
+}
+
+// sumCounts adds up the counts of banks.
+func sumCounts(ctx context.Context, c *gen.Client, b access.Banks) (int, bool, error) {
 	q := c.CustomerCount.Query()
 	if !b.All {
 		q.Where(customercount.BankIDIn(b.IDs...))
 	}
-	n, err = q.Modify(func(s *sql.Selector) {
+	n, err := q.Modify(func(s *sql.Selector) {
 		s.Select("COALESCE(SUM(" + s.C(customercount.FieldN) + "), 0)")
 	}).Int(access.System(ctx))
 	if err != nil {
