@@ -140,7 +140,7 @@ for g, want_pgl, want_floor in (("q2", 2, 0.5), ("q3", 2, 0.5), ("q1", 1.5, None
            + " (16, 64 conns)", vals, ok)
 auth = [(v, sq[("auth", v)]) for v in ("admin", "partner") if ("auth", v) in sq]
 if auth:
-    target("authentication: 0 SQL statements per request", [f"{v} {s['sql_per_req']:g}" for v, s in auth],
+    target("authentication: 0 SQL statements per request", [f"{v} {(s['sql_per_req'] or 0):g}" for v, s in auth],
            all((s["sql_per_req"] or 0) == 0 for _, s in auth))
 c64 = [r for (g, c, v), rs in cell.items() if c == 64 and v in ("custgraph", "custgraph-partner", "custgraph-where", "rest", "graphql") for r in rs]
 if c64:
