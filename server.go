@@ -53,9 +53,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	drainDelay      time.Duration
 	maxBodyBytes    int64
-	maxDepth        int
-	maxAliases      int
-	maxComplexity   int
+	limits          graph.Limits
 	apqCacheSize    int
 	demo            bool
 	demoCustomers   int
@@ -159,10 +157,24 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"after SIGTERM, how long to keep serving with /readyz at 503 and Connection: close on every answer, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
-	fs.IntVar(&c.maxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", graph.DefaultLimits.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
-	fs.IntVar(&c.maxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", graph.DefaultLimits.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
-	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity),
+	// The limits of one GraphQL request (graph.Limits; README, "Limits and the cost model").
+	d := graph.DefaultLimits
+	fs.IntVar(&c.limits.MaxTokens, "max-tokens", envInt("CUSTGRAPH_MAX_TOKENS", d.MaxTokens),
+		"lexical tokens of a GraphQL document, counted before it is parsed (CUSTGRAPH_MAX_TOKENS)")
+	fs.IntVar(&c.limits.MaxFields, "max-fields", envInt("CUSTGRAPH_MAX_FIELDS", d.MaxFields),
+		"fields of a GraphQL document, fragments expanded, counted before validation (CUSTGRAPH_MAX_FIELDS)")
+	fs.IntVar(&c.limits.MaxRepeats, "max-repeats", envInt("CUSTGRAPH_MAX_REPEATS", d.MaxRepeats),
+		"fields answering under one response key, counted before validation (CUSTGRAPH_MAX_REPEATS)")
+	fs.IntVar(&c.limits.MaxVariableCost, "max-variable-cost", envInt("CUSTGRAPH_MAX_VARIABLE_COST", d.MaxVariableCost),
+		"GraphQL variables, counted before coercion: each value 1, each input object its type's declared fields (CUSTGRAPH_MAX_VARIABLE_COST)")
+	fs.IntVar(&c.limits.MaxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", d.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
+	fs.IntVar(&c.limits.MaxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", d.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
+	fs.IntVar(&c.limits.MaxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", d.MaxComplexity),
 		"operation complexity: fields weighted by page sizes (CUSTGRAPH_MAX_COMPLEXITY)")
+	fs.IntVar(&c.limits.MaxFilterDepth, "max-filter-depth", envInt("CUSTGRAPH_MAX_FILTER_DEPTH", d.MaxFilterDepth),
+		"nesting of and/or/not/has…With in one where (CUSTGRAPH_MAX_FILTER_DEPTH)")
+	fs.IntVar(&c.limits.MaxFilterCost, "max-filter-cost", envInt("CUSTGRAPH_MAX_FILTER_COST", d.MaxFilterCost),
+		"cost of an operation's filters and orderings (CUSTGRAPH_MAX_FILTER_COST)")
 	fs.IntVar(&c.apqCacheSize, "apq-cache-size", envInt("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
 		"automatic persisted queries kept in memory (CUSTGRAPH_APQ_CACHE_SIZE)")
 	fs.BoolVar(&c.demo, "demo", env("CUSTGRAPH_DEMO", "") == "true", "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
@@ -372,7 +384,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	}
 	h := server.New(db, statements, server.Config{
 		GraphQL: graph.Options{
-			Limits:       graph.Limits{MaxDepth: c.maxDepth, MaxAliases: c.maxAliases, MaxComplexity: c.maxComplexity},
+			Limits:       c.limits,
 			MaxBodyBytes: c.maxBodyBytes,
 			APQCacheSize: c.apqCacheSize,
 		},

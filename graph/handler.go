@@ -57,19 +57,26 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	}
 	srv := handler.New(NewSchema(client, dialectName))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(overHTTP{})
-	srv.SetQueryCache(pagedCache{lru.New[*ast.QueryDocument](1000)})
+	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost})
+	cache := pagedCache{lru.New[*ast.QueryDocument](1000)}
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
+	// After the persisted query has filled in the query, before parsing.
+	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
 	srv.Use(&limitsExt{Limits: o.Limits})
 	srv.Use(transactioner{entgql.Transactioner{TxOpener: client}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
-	return guard(srv, o.MaxBodyBytes)
+	return guard(srv, o.MaxBodyBytes, o.MaxTokens)
 }
 
 // guard applies the HTTP-level rules gqlgen's transports do not.
-func guard(next http.Handler, maxBody int64) http.Handler {
+// The documents it parses itself (to let introspection in without
+// credentials, to refuse a mutation over GET) are parsed with at most
+// maxTokens tokens.
+func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost:
@@ -98,17 +105,17 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 			if access.FromContext(r.Context()) == nil {
 				var p struct{ Query string }
 				_ = json.Unmarshal(body, &p)
-				if !introspectionOnly(p.Query) {
+				if !introspectionOnly(p.Query, maxTokens) {
 					unauthenticated(w)
 					return
 				}
 			}
 		case http.MethodGet:
-			if access.FromContext(r.Context()) == nil && !introspectionOnly(r.URL.Query().Get("query")) {
+			if access.FromContext(r.Context()) == nil && !introspectionOnly(r.URL.Query().Get("query"), maxTokens) {
 				unauthenticated(w)
 				return
 			}
-			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
+			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName"), maxTokens) {
 				w.Header().Set("Allow", "POST")
 				httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
 				return
@@ -124,12 +131,13 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 }
 
 // isMutation reports whether the operation a GET request would run is a
-// mutation (or a subscription). Unparsable queries are left to gqlgen.
-func isMutation(query, operationName string) bool {
+// mutation (or a subscription). Unparsable queries, and those above
+// maxTokens, are left to gqlgen (which refuses the latter).
+func isMutation(query, operationName string, maxTokens int) bool {
 	if query == "" {
 		return false
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
 	if err != nil {
 		return false
 	}
@@ -146,12 +154,13 @@ func isMutation(query, operationName string) bool {
 
 // introspectionOnly reports whether every operation of query asks only for
 // __schema, __type or __typename: what GraphiQL and tools may ask without
-// credentials. Anything else needs a logged-in caller.
-func introspectionOnly(query string) bool {
+// credentials. Anything else needs a logged-in caller, and so does a
+// document above maxTokens (whose parsing stops there).
+func introspectionOnly(query string, maxTokens int) bool {
 	if query == "" {
 		return false
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
 	if err != nil || len(doc.Operations) == 0 {
 		return false
 	}

@@ -46,7 +46,7 @@ func TestIntrospectionCountIsExact(t *testing.T) {
 			require.Empty(t, errs)
 			n := counter.start(nil)
 			w := walker{doc: doc, intro: n}
-			w.selections(doc.Operations[0].SelectionSet, 1, 1)
+			w.selections(doc.Operations[0].SelectionSet, 1, 1, "")
 			require.Equal(t, jsonValues(v), n.n)
 			if name == "full" {
 				require.Equal(t, counter.full, n.n)

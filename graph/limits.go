@@ -19,7 +19,16 @@ const (
 	MaxPageSize     = 100
 )
 
-// Limits bound the cost of one operation. Zero disables a limit.
+// Limits bound the cost of one request. Zero disables a limit.
+//
+// The cost model (README, "Limits and the cost model") has two stages.
+// Before gqlgen parses and validates the document (documentLimits), it is
+// measured in tokens, fields and fields repeated under one response key:
+// what validation's cost grows with. After validation, before anything
+// runs, the operation is measured with its variables (limitsExt): depth,
+// aliases, complexity (each data field counts once per row of the pages
+// above it; nodes(ids:) is a page of its ids) and the cost of its filters
+// and orderings (filterCost).
 //
 // The limits measure the data fields. The meta-fields do not count: a
 // __typename costs like any other field but adds no depth, and the
@@ -28,21 +37,33 @@ const (
 // introspectionCounter), so that every tool's introspection query passes
 // while introspection cannot be used to get around the limits.
 type Limits struct {
-	MaxDepth      int // deepest field nesting
-	MaxAliases    int // aliased fields in the operation
-	MaxComplexity int // fields weighted by the page sizes above them
+	MaxTokens       int // lexical tokens of the document
+	MaxFields       int // fields of the document, fragments expanded where spread
+	MaxRepeats      int // fields answering under one response key
+	MaxVariableCost int // the variables' values and their input objects' declared fields
+	MaxDepth        int // deepest field nesting
+	MaxAliases      int // aliased fields in the operation
+	MaxComplexity   int // fields weighted by the page sizes above them
+	MaxFilterDepth  int // nesting of and/or/not/has…With in one where
+	MaxFilterCost   int // the operation's filters and orderings (filterCost)
 }
 
 // DefaultLimits are the limits custgraph serves with unless told otherwise
-// (--max-depth, --max-aliases, --max-complexity).
-var DefaultLimits = Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000}
+// (--max-tokens, --max-fields, --max-repeats, --max-variable-cost, --max-depth, --max-aliases,
+// --max-complexity, --max-filter-depth, --max-filter-cost).
+var DefaultLimits = Limits{
+	MaxTokens: 2000, MaxFields: 1000, MaxRepeats: 10, MaxVariableCost: 10000,
+	MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000,
+	MaxFilterDepth: 4, MaxFilterCost: 60,
+}
 
-// limitsExt checks an operation against Limits, the introspection budget
-// and the page-size rules before anything runs, so an oversized request is
-// refused without touching the database.
+// limitsExt checks an operation against Limits, the introspection budget,
+// the page-size rules and the filter values before anything runs, so an
+// oversized request is refused without touching the database.
 type limitsExt struct {
 	Limits
-	intro *introspectionCounter // set by Validate, from the schema
+	schema *ast.Schema
+	intro  *introspectionCounter // set by Validate, from the schema
 }
 
 var _ interface {
@@ -53,7 +74,8 @@ var _ interface {
 func (*limitsExt) ExtensionName() string { return "Limits" }
 
 func (l *limitsExt) Validate(es graphql.ExecutableSchema) error {
-	c, err := newIntrospectionCounter(es.Schema())
+	l.schema = es.Schema()
+	c, err := newIntrospectionCounter(l.schema)
 	l.intro = c
 	return err
 }
@@ -62,8 +84,8 @@ func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	if oc.Operation == nil {
 		return nil
 	}
-	w := walker{vars: oc.Variables, doc: oc.Doc, intro: l.intro.start(oc.Variables)}
-	cost := w.selections(oc.Operation.SelectionSet, 1, 1)
+	w := walker{Limits: l.Limits, schema: l.schema, vars: oc.Variables, doc: oc.Doc, intro: l.intro.start(oc.Variables)}
+	cost := w.selections(oc.Operation.SelectionSet, 1, 1, "")
 	switch {
 	case w.err != nil:
 		return w.err
@@ -73,7 +95,13 @@ func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 		return limitErr("TOO_MANY_ALIASES", "the operation has %d aliases; at most %d are allowed", w.aliases, l.MaxAliases)
 	case l.MaxComplexity > 0 && cost > l.MaxComplexity:
 		return limitErr("COMPLEXITY_LIMIT_EXCEEDED",
-			"the operation's complexity is %d (fields × page sizes); at most %d is allowed", cost, l.MaxComplexity)
+			"the operation's complexity is %d (each field once per row of the pages above it; nodes(ids:) a page of its ids), %s the most: %d; at most %d is allowed",
+			cost, w.costliest.path, w.costliest.cost, l.MaxComplexity)
+	case l.MaxFilterCost > 0 && w.filters > l.MaxFilterCost:
+		return limitErr("FILTER_TOO_COMPLEX",
+			"the operation's filters and orderings cost %d, %s the most: %d; at most %d is allowed "+
+				"(a predicate or listed value counts 1, a search 6, an orderBy term 1, a where object at least 1; a has…With 5 × (1 + what is inside it))",
+			w.filters, w.costliestFilter.path, w.costliestFilter.cost, l.MaxFilterCost)
 	case w.intro.over():
 		return limitErr("INTROSPECTION_LIMIT_EXCEEDED",
 			"the operation's introspection (__schema, __type) would answer more than %d values, twice a full introspection of the schema: ask for the schema once",
@@ -82,25 +110,48 @@ func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	return nil
 }
 
+// limitErr is a refusal by a limit: a request error, answered 400
+// (limitCodes), with the code naming the limit.
 func limitErr(code, format string, args ...any) *gqlerror.Error {
 	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
 }
 
-// walker measures an operation's data fields: depth, aliases and
-// complexity, where each field costs 1 and the fields below a connection
-// count once per row of the page it asks for. The introspection fields are
-// handed to the introspection counter instead.
-type walker struct {
-	vars    map[string]any
-	doc     *ast.QueryDocument
-	intro   *introspectionCount
-	depth   int
-	aliases int
-	err     *gqlerror.Error
-	seen    int
+// limitCodes are the codes of the limits' refusals. They and BAD_USER_INPUT
+// refusals raised before execution are answered 400 whatever media type
+// the client accepts (transport.go).
+var limitCodes = map[string]bool{
+	"TOO_MANY_TOKENS": true, "TOO_MANY_FIELDS": true, "FIELD_REPEATED": true, "VARIABLES_TOO_LARGE": true, "VALUE_TOO_DEEP": true,
+	"QUERY_TOO_DEEP": true, "TOO_MANY_ALIASES": true, "COMPLEXITY_LIMIT_EXCEEDED": true,
+	"FILTER_TOO_DEEP": true, "FILTER_TOO_COMPLEX": true, "INTROSPECTION_LIMIT_EXCEEDED": true,
 }
 
-func (w *walker) selections(set ast.SelectionSet, depth, mult int) int {
+// costAt is a part of the operation and what it costs.
+type costAt struct {
+	path string
+	cost int
+}
+
+// walker measures an operation's data fields: depth, aliases and
+// complexity, where each field costs 1 and the fields below a connection
+// (or nodes) count once per row of the page it asks for, and the filters
+// (filterCost). The introspection fields are handed to the introspection
+// counter instead.
+type walker struct {
+	Limits
+	schema          *ast.Schema
+	vars            map[string]any
+	doc             *ast.QueryDocument
+	intro           *introspectionCount
+	depth           int
+	aliases         int
+	filters         int
+	costliest       costAt // the root field costing the most
+	costliestFilter costAt // the filter or ordering costing the most
+	err             *gqlerror.Error
+	seen            int
+}
+
+func (w *walker) selections(set ast.SelectionSet, depth, mult int, path string) int {
 	cost := 0
 	for _, sel := range set {
 		if w.err != nil {
@@ -122,20 +173,55 @@ func (w *walker) selections(set ast.SelectionSet, depth, mult int) int {
 			if !strings.HasPrefix(s.Name, "__") { // __typename: a leaf of its parent
 				w.depth = max(w.depth, depth)
 			}
-			m := mult
-			if isConnection(s) {
-				m = mult * w.pageSize(s)
+			at := s.Alias
+			if path != "" {
+				at = path + "." + s.Alias
 			}
-			cost += mult + w.selections(s.SelectionSet, depth+1, m)
+			m := mult
+			switch {
+			case isConnection(s):
+				m = mult * w.pageSize(s)
+			case s.Name == "nodes" && depth == 1:
+				m = mult * w.ids(s)
+			}
+			w.arguments(s, at)
+			c := mult + w.selections(s.SelectionSet, depth+1, m, at)
+			if depth == 1 && c > w.costliest.cost {
+				w.costliest = costAt{at, c}
+			}
+			cost += c
 		case *ast.InlineFragment:
-			cost += w.selections(s.SelectionSet, depth, mult)
+			cost += w.selections(s.SelectionSet, depth, mult, path)
 		case *ast.FragmentSpread:
 			if s.Definition != nil {
-				cost += w.selections(s.Definition.SelectionSet, depth, mult)
+				cost += w.selections(s.Definition.SelectionSet, depth, mult, path)
 			}
 		}
 	}
 	return cost
+}
+
+// ids checks the ids of nodes(ids:) and returns how many there are: the
+// selection of nodes is answered once per id.
+func (w *walker) ids(f *ast.Field) int {
+	a := f.Arguments.ForName("ids")
+	if a == nil {
+		return 1
+	}
+	v, err := a.Value.Value(w.vars)
+	if err != nil {
+		return 1
+	}
+	list, _ := v.([]any)
+	if len(list) > MaxPageSize {
+		w.err = &gqlerror.Error{
+			Message:    fmt.Sprintf("ids: at most %d ids at a time, got %d", MaxPageSize, len(list)),
+			Path:       ast.Path{ast.PathName(f.Alias)},
+			Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "ids"},
+		}
+		return 1
+	}
+	return max(len(list), 1)
 }
 
 func isConnection(f *ast.Field) bool {

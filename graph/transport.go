@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -10,10 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"custgraph/internal/apperr"
 )
 
 // Media types of GraphQL-over-HTTP answers.
@@ -31,15 +35,28 @@ const (
 //     application/json when it is preferred, absent, */* or application/*;
 //     406 when the header names neither;
 //   - a request error (the document does not parse or validate, a variable
-//     cannot be coerced, a limit is exceeded: nothing was executed) has no
-//     data entry, and is answered 200 as application/json (the status
-//     legacy clients expect) or 400 as application/graphql-response+json;
+//     cannot be coerced: nothing was executed) has no data entry, and is
+//     answered 200 as application/json (the status legacy clients expect)
+//     or 400 as application/graphql-response+json;
+//   - a refusal by one of custgraph's limits (limitCodes) or of an input
+//     checked before execution (BAD_USER_INPUT: a page size, ids, a filter
+//     value) is a request error answered 400 in both: the server forbids
+//     the request, which the specification leaves to a 4xx status;
 //   - parameters of the wrong JSON type (a query that is not a string,
-//     variables that are not an object…) or no query at all are 400 in both.
+//     variables that are not an object…) or no query at all are 400 in both;
+//   - an answer holds at most maxErrors errors, each message at most
+//     maxMessageBytes long (a document with a thousand unknown directives
+//     would otherwise answer a thousand errors).
 //
 // The checks before it (method, content type, body size, credentials) are
 // in guard.
-type overHTTP struct{}
+type overHTTP struct {
+	// maxVariables, when positive, is the most values the variables may
+	// hold; more are refused before they are decoded (VARIABLES_TOO_LARGE):
+	// decoding JSON into maps costs tens of bytes allocated per byte.
+	// documentLimits measures the rest (Limits.MaxVariableCost).
+	maxVariables int
+}
 
 var _ graphql.Transport = overHTTP{}
 
@@ -57,7 +74,7 @@ func (overHTTP) Supports(r *http.Request) bool {
 	return false
 }
 
-func (overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media, ok := responseMediaType(r.Header.Values("Accept"))
 	if !ok {
 		httpError(w, http.StatusNotAcceptable, "NOT_ACCEPTABLE",
@@ -66,10 +83,10 @@ func (overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	}
 	w.Header().Set("Content-Type", media)
 	start := graphql.Now()
-	params, perr := readParams(r)
-	if perr != "" {
+	params, perr := readParams(r, t.maxVariables)
+	if perr != nil {
 		w.WriteHeader(http.StatusBadRequest)
-		writeRequestErrors(w, gqlerror.List{{Message: perr, Extensions: map[string]any{"code": "BAD_REQUEST"}}})
+		writeRequestErrors(w, gqlerror.List{perr})
 		return
 	}
 	params.Headers = r.Header
@@ -79,14 +96,19 @@ func (overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
-		if media == mediaGraphQLResponse {
+		if media == mediaGraphQLResponse || refused(resp.Errors) {
 			w.WriteHeader(http.StatusBadRequest)
 		}
-		writeRequestErrors(w, resp.Errors)
+		writeRequestErrors(w, capErrors(resp.Errors))
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	_, _ = w.Write(appendResponse(nil, responses(ctx)))
+	resp := responses(ctx)
+	if resp == nil { // (gqlgen's end of a stream; never for a query)
+		resp = &graphql.Response{}
+	}
+	resp.Errors = capErrors(resp.Errors)
+	_, _ = w.Write(appendResponse(nil, resp))
 }
 
 // appendResponse appends resp's JSON to b as encoding/json would write
@@ -136,6 +158,54 @@ func writeRequestErrors(w io.Writer, errs gqlerror.List) {
 	}{errs})
 }
 
+// refused reports whether a request error is a refusal by custgraph's own
+// checks: a limit, or an input refused before execution.
+func refused(errs gqlerror.List) bool {
+	for _, e := range errs {
+		code, _ := e.Extensions["code"].(string)
+		if limitCodes[code] || code == string(apperr.BadUserInput) {
+			return true
+		}
+	}
+	return false
+}
+
+// The bounds of an answer's errors.
+const (
+	maxErrors       = 20
+	maxMessageBytes = 1000
+)
+
+// capErrors keeps the first maxErrors errors, with their messages cut to
+// maxMessageBytes (a message may quote a name of the document), and says
+// how many were left out in one more error, TOO_MANY_ERRORS.
+func capErrors(errs gqlerror.List) gqlerror.List {
+	n := min(len(errs), maxErrors)
+	if n == len(errs) && !slices.ContainsFunc(errs, func(e *gqlerror.Error) bool { return len(e.Message) > maxMessageBytes }) {
+		return errs
+	}
+	out := make(gqlerror.List, 0, n+1)
+	for _, e := range errs[:n] {
+		if len(e.Message) > maxMessageBytes {
+			c := *e // gqlgen's value, maybe shared: not changed in place
+			cut := maxMessageBytes
+			for cut > 0 && !utf8.RuneStart(c.Message[cut]) {
+				cut--
+			}
+			c.Message = c.Message[:cut] + "…"
+			e = &c
+		}
+		out = append(out, e)
+	}
+	if len(errs) > n {
+		out = append(out, &gqlerror.Error{
+			Message:    fmt.Sprintf("%d more errors were left out: an answer holds at most %d", len(errs)-n, maxErrors),
+			Extensions: map[string]any{"code": "TOO_MANY_ERRORS"},
+		})
+	}
+	return out
+}
+
 // responseMediaType picks the answer's media type from the Accept header
 // values: the supported type with the highest q-value (the first listed on
 // a tie), where */* and application/* stand for application/json. No
@@ -174,9 +244,25 @@ func responseMediaType(accept []string) (string, bool) {
 }
 
 // readParams reads the GraphQL request of a GET (URL parameters) or POST
-// (JSON body) and checks the parameters' JSON types; a non-empty string is
-// the reason it is a bad request.
-func readParams(r *http.Request) (*graphql.RawParams, string) {
+// (JSON body) and checks the parameters' JSON types and the number of
+// values of the variables (at most maxVariables when positive); an error
+// makes it a bad request.
+func readParams(r *http.Request, maxVariables int) (*graphql.RawParams, *gqlerror.Error) {
+	p, msg := decodeParams(r, maxVariables)
+	switch {
+	case msg == tooManyVariables:
+		return nil, limitErr("VARIABLES_TOO_LARGE", "the variables hold more than %d values", maxVariables)
+	case msg != "":
+		return nil, &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "BAD_REQUEST"}}
+	}
+	return p, nil
+}
+
+const tooManyVariables = "too many variables"
+
+// decodeParams is readParams; a non-empty string is the reason the request
+// is bad.
+func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string) {
 	var raw struct {
 		Query, OperationName, Variables, Extensions json.RawMessage
 	}
@@ -209,6 +295,9 @@ func readParams(r *http.Request) (*graphql.RawParams, string) {
 			return nil, "the request body must be one JSON object: {\"query\": \"…\", \"variables\": {…}}"
 		}
 	}
+	if maxVariables > 0 && jsonValueBound(raw.Variables) > maxVariables {
+		return nil, tooManyVariables
+	}
 	p := &graphql.RawParams{}
 	if !decodeParam(raw.Query, &p.Query) {
 		return nil, "query must be a string"
@@ -238,4 +327,29 @@ func decodeParam(raw json.RawMessage, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	return dec.Decode(v) == nil && !dec.More()
+}
+
+// jsonValueBound is an upper bound of the number of values in the JSON text b
+// (every value but the first follows a comma or opens an object or list),
+// counted in one pass over the bytes, without decoding.
+func jsonValueBound(b []byte) int {
+	n, inString, escaped := 1, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			switch c {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ',' || c == '{' || c == '[':
+			n++
+		}
+	}
+	return n
 }

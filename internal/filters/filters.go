@@ -4,6 +4,9 @@
 package filters
 
 import (
+	"strings"
+	"unicode/utf8"
+
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqljson"
 
@@ -13,12 +16,40 @@ import (
 	"custgraph/internal/validate"
 )
 
+// MaxValueLength is the longest text a filter compares with, in
+// characters: no stored text is longer (messages and CRM event details,
+// 4,096), so a longer value could never match, and on SQLite a LIKE pattern
+// above 50,000 bytes is an error.
+const MaxValueLength = 4096
+
+// Value checks one text value of a filter (a label, a search, an
+// …EQ/…Contains operand): valid UTF-8, no NUL character (PostgreSQL cannot
+// store or compare one) and at most MaxValueLength characters. field names
+// the input in the error.
+func Value(field, v string) error {
+	switch {
+	case strings.IndexByte(v, 0) >= 0:
+		return apperr.Invalid(field, "must not contain a NUL character")
+	case !utf8.ValidString(v):
+		return apperr.Invalid(field, "must be valid UTF-8")
+	case len(v) > MaxValueLength && utf8.RuneCountInString(v) > MaxValueLength:
+		return apperr.Invalid(field, "at most %d characters, got %d", MaxValueLength, utf8.RuneCountInString(v))
+	}
+	return nil
+}
+
 // Labels checks a label filter: a customer has at most validate.MaxLabels
 // labels, so a longer list is a mistake (and unbounded lists would grow the
-// SQL without limit). field names the input in the error.
+// SQL without limit), and each label is a filter Value. field names the
+// input in the error.
 func Labels(field string, labels []string) error {
 	if len(labels) > validate.MaxLabels {
 		return apperr.Invalid(field, "at most %d labels, got %d", validate.MaxLabels, len(labels))
+	}
+	for _, l := range labels {
+		if err := Value(field, l); err != nil {
+			return err
+		}
 	}
 	return nil
 }
