@@ -44,6 +44,7 @@ import (
 
 type config struct {
 	addr            string
+	publicURL       string
 	databaseURL     string
 	logLevel        string
 	logFormat       string
@@ -139,6 +140,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("custgraph "+cmd, flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", env("CUSTGRAPH_ADDR", "127.0.0.1:8080"), "listen address (CUSTGRAPH_ADDR)")
+	fs.StringVar(&c.publicURL, "public-url", env("CUSTGRAPH_PUBLIC_URL", ""),
+		"the URL clients reach custgraph at, for the OAuth discovery documents (CUSTGRAPH_PUBLIC_URL; default: http:// and --addr, localhost for a wildcard host)")
 	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", "custgraph.db"),
 		"SQLite file path or file: URL, or postgres://… (DATABASE_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("CUSTGRAPH_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTGRAPH_LOG_LEVEL)")
@@ -326,7 +329,8 @@ func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
 }
 
 func authConfig(c config, log *slog.Logger) authn.Config {
-	cfg := authn.Config{Issuer: c.jwtIssuer, Audience: c.jwtAudience, TokenTTL: c.tokenTTL, Logger: log}
+	cfg := authn.Config{Issuer: c.jwtIssuer, Audience: c.jwtAudience, TokenTTL: c.tokenTTL, Logger: log,
+		PublicURL: publicURL(c)}
 	for _, f := range strings.Split(c.jwtKeyFiles, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			cfg.KeyFiles = append(cfg.KeyFiles, f)
@@ -336,6 +340,22 @@ func authConfig(c config, log *slog.Logger) authn.Config {
 		cfg.External = &authn.External{Issuer: c.oidcIssuer, Audience: c.oidcAudience, JWKSURL: c.oidcJWKSURL}
 	}
 	return cfg
+}
+
+// publicURL is --public-url or, by default, http:// and the listen address,
+// with localhost for a wildcard host (":8080", "0.0.0.0:8080", "[::]:8080").
+func publicURL(c config) string {
+	if c.publicURL != "" {
+		return c.publicURL
+	}
+	host, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return "http://" + c.addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {

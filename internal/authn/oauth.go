@@ -260,21 +260,23 @@ type metadata struct {
 }
 
 // DiscoveryHandler serves the authorization server metadata (RFC 8414),
-// at DiscoveryPath and OpenIDDiscoveryPath. Its URLs are built on
-// Config.PublicURL or, when that is empty, on the request's host and scheme
-// (X-Forwarded-Proto, else TLS); the answer is then not cached.
+// at DiscoveryPath and OpenIDDiscoveryPath: the configured issuer, and
+// URLs built on Config.PublicURL, never on the request's Host or
+// X-Forwarded-* headers (which any client can set, and a cache in front
+// would then serve to everyone). Without a PublicURL there is no document
+// (404).
 func (s *Service) DiscoveryHandler() http.Handler {
+	base := strings.TrimSuffix(s.cfg.PublicURL, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !readOnly(w, r) {
 			return
 		}
-		base := strings.TrimSuffix(s.cfg.PublicURL, "/")
 		if base == "" {
-			base = requestBase(r)
-			w.Header().Set("Cache-Control", "no-cache")
-		} else {
-			w.Header().Set("Cache-Control", "public, max-age=300")
+			writeJSON(w, http.StatusNotFound, map[string]string{
+				"error": "not_found", "error_description": "no public URL is configured (--public-url)"})
+			return
 		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
 		writeJSON(w, http.StatusOK, metadata{
 			Issuer:            s.cfg.Issuer,
 			TokenEndpoint:     base + TokenPath,
@@ -284,20 +286,6 @@ func (s *Service) DiscoveryHandler() http.Handler {
 			TokenEndpointAuth: []string{"client_secret_basic", "client_secret_post"},
 		})
 	})
-}
-
-// requestBase is the base URL the client reached custgraph at.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	// The first proxy's view of the scheme, when proxies forward it.
-	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
-	if p := strings.ToLower(strings.TrimSpace(proto)); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
 }
 
 // readOnly answers 405 to a request that is not GET or HEAD.

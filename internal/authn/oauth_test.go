@@ -262,6 +262,10 @@ func TestDiscovery(t *testing.T) {
 	get := func(s *authn.Service, headers ...string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodGet, "http://api.bank.test"+authn.DiscoveryPath, nil)
 		for i := 0; i+1 < len(headers); i += 2 {
+			if headers[i] == "Host" {
+				r.Host = headers[i+1]
+				continue
+			}
 			r.Header.Set(headers[i], headers[i+1])
 		}
 		w := httptest.NewRecorder()
@@ -270,15 +274,24 @@ func TestDiscovery(t *testing.T) {
 		return w
 	}
 
-	s := f.service(authn.Config{})
-	w := get(s)
-	assert.Equal(t, want("http://api.bank.test"), decode[map[string]any](t, w))
-	assert.Equal(t, "no-cache", w.Header().Get("Cache-Control"))
-	assert.Equal(t, want("https://api.bank.test"), decode[map[string]any](t, get(s, "X-Forwarded-Proto", "https, http")))
-	assert.Equal(t, want("http://api.bank.test"), decode[map[string]any](t, get(s, "X-Forwarded-Proto", "gopher")))
+	// Without a public URL there is no document: it is never built on the
+	// request's Host.
+	r := httptest.NewRequest(http.MethodGet, "http://api.bank.test"+authn.DiscoveryPath, nil)
+	w := httptest.NewRecorder()
+	f.service(authn.Config{}).DiscoveryHandler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusNotFound, w.Code)
+	require.NotContains(t, w.Body.String(), "api.bank.test")
 
-	s = f.service(authn.Config{PublicURL: "https://custgraph.example.com/api/"})
+	for _, bad := range []string{"custgraph.example.com", "ftp://custgraph.example.com", "https://custgraph.example.com/?a=b", "https:///x"} {
+		_, err := f.newService(authn.Config{PublicURL: bad})
+		require.Error(t, err, bad)
+	}
+
+	s := f.service(authn.Config{PublicURL: "https://custgraph.example.com/api/"})
 	w = get(s, "X-Forwarded-Proto", "http")
 	assert.Equal(t, want("https://custgraph.example.com/api"), decode[map[string]any](t, w))
 	assert.Equal(t, "public, max-age=300", w.Header().Get("Cache-Control"))
+	// A Host or forwarded headers of the client's choosing change nothing.
+	w = get(s, "Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "http")
+	assert.Equal(t, want("https://custgraph.example.com/api"), decode[map[string]any](t, w))
 }

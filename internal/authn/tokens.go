@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -42,8 +43,8 @@ type Config struct {
 	// provider.
 	External *External
 	// PublicURL is custgraph's external base URL (e.g.
-	// https://api.example.com), used in the discovery document; empty: taken
-	// from each request (its Host, and X-Forwarded-Proto or TLS).
+	// https://api.example.com), on which the discovery document builds its
+	// URLs; empty: no discovery document.
 	PublicURL string
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
@@ -130,6 +131,12 @@ func New(ctx context.Context, db *ent.Client, cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("authn: the public URL %q must be an absolute http(s) URL without query or fragment", cfg.PublicURL)
+		}
 	}
 	if cfg.External != nil {
 		x := *cfg.External // a copy the caller cannot change

@@ -25,6 +25,7 @@ import (
 )
 
 const (
+	publicURL     = "https://api.bank.test" // the configured --public-url
 	partnerID     = "partner-a"
 	partnerSecret = "partner-a-secret-0123456789abcdefghijklmn"
 )
@@ -42,7 +43,7 @@ func authEnv(t *testing.T, requests int) (*env, uuid.UUID) {
 	require.NoError(t, err)
 	_, err = admin.Grant(ctx, db.Client, &cl.ID, nil, access.CanGetCustomer, &bank.ID)
 	require.NoError(t, err)
-	auth, err := authn.New(ctx, db.Client, authn.Config{Hub: db.Hub})
+	auth, err := authn.New(ctx, db.Client, authn.Config{Hub: db.Hub, PublicURL: publicURL})
 	require.NoError(t, err)
 	cfg := testConfig()
 	cfg.Auth = auth
@@ -140,9 +141,16 @@ func TestAuthenticatedGraphQL(t *testing.T) {
 		require.Len(t, set.Keys, 1)
 		require.Equal(t, "ES256", set.Keys[0]["alg"])
 		for _, p := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
-			r := e.get(t, p)
+			// The configured URL, whatever Host and forwarded headers say.
+			req := e.request(t, http.MethodGet, p, "", nil)
+			req.Host = "evil.example"
+			req.Header.Set("X-Forwarded-Host", "evil.example")
+			req.Header.Set("X-Forwarded-Proto", "http")
+			r := e.do(t, req)
 			require.Equal(t, http.StatusOK, r.status, p)
-			require.Contains(t, string(r.body), `"token_endpoint":"`+e.srv.URL+`/oauth/token"`, p)
+			require.Contains(t, string(r.body), `"token_endpoint":"`+publicURL+`/oauth/token"`, p)
+			require.Contains(t, string(r.body), `"issuer":"custgraph"`, p)
+			require.NotContains(t, string(r.body), "evil.example", p)
 		}
 		req := e.request(t, http.MethodPost, "/my/logins/direct", "", nil)
 		req.Header.Set("DirectLogin", `username="nobody", password="wrong-password", consumer_key="partner-a"`)
