@@ -78,6 +78,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	r.Use(closeWhileDraining(cfg.Draining))
 	r.Use(middleware.RequestID)
 	r.Use(echoRequestID)
+	r.Use(securityHeaders)
 	if cfg.TrustProxyHeaders {
 		// Only behind a proxy that sets these headers: anyone else could
 		// pick an IP and escape the per-IP rate limit.
@@ -180,6 +181,31 @@ func schemaSDL(sdl string) http.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		http.ServeContent(w, r, "schema.graphql", time.Time{}, strings.NewReader(sdl))
 	}
+}
+
+// apiCSP is the Content-Security-Policy of every answer but GraphiQL's
+// page (which sets its own): an API answer is data, never a document a
+// browser should render, run scripts of, or frame.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// securityHeaders gives every answer, of every door (GraphQL, REST, the
+// token endpoints, /schema.graphql, /openapi.json, probes, errors and 404s),
+// the headers that keep a browser from misusing it: no MIME sniffing, no
+// framing, a CSP that allows nothing, no Referer to other sites, and no
+// caching of customer data (a handler whose answer may be cached, like the
+// JWKS or GraphiQL's assets, sets its own Cache-Control; GraphiQL's page
+// sets its own CSP).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", apiCSP)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // echoRequestID returns the request's id (the client's X-Request-Id, or the
