@@ -54,7 +54,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxTokens: 2000, MaxFields: 1000, MaxRepeats: 10, MaxVariableCost: 10000,
 	MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000,
-	MaxFilterDepth: 4, MaxFilterCost: 60,
+	MaxFilterDepth: 4, MaxFilterCost: 30,
 }
 
 // limitsExt checks an operation against Limits, the introspection budget,
