@@ -36,7 +36,7 @@ func BenchmarkREST(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := server.New(e.db, e.statements, server.Config{
-		GraphQL: graph.Options{Limits: graph.Limits{MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000}},
+		GraphQL: graph.Options{Limits: graph.DefaultLimits},
 		Logger:  slog.New(slog.DiscardHandler),
 		Auth:    auth,
 	})
