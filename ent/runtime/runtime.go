@@ -882,6 +882,8 @@ func init() {
 	product.Hooks[7] = productHooks[2]
 
 	product.Hooks[8] = productHooks[3]
+
+	product.Hooks[9] = productHooks[4]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
