@@ -1,16 +1,24 @@
 //go:build ignore
 
 // gqlgen.go runs gqlgen (the version pinned in go.mod) on gqlgen.yml, as
-// `go tool gqlgen generate` would, with one plugin: the fields of every type
-// but the root Query resolve on their parent's goroutine. gqlgen starts a
-// goroutine per field bound to a method with a context; entgql's edges
-// (Customer.products, …) are such methods, but their rows are loaded with
-// the page (field collection), so the goroutines only cost: allocation and
-// scheduling for every row of every page. Root fields keep theirs (each may
-// run its own queries). Run through `go generate ./...` (see server.go).
+// `go tool gqlgen generate` would, with two changes that keep everything
+// below the root fields on one goroutine:
+//   - a plugin makes the fields of every type but the root Query resolve on
+//     their parent's goroutine (gqlgen starts one per field bound to a method
+//     with a context; entgql's edges, Customer.products, …, are such methods);
+//   - the generated code marshals lists with marshalSliceInline (inline.go)
+//     instead of graphql.MarshalSliceConcurrently, which starts a goroutine
+//     per element.
+//
+// entgql loads the rows of every nested page with the page (field
+// collection), so below the root these goroutines only cost: their start,
+// their stacks growing, scheduling, for every row of every page. Root fields
+// keep theirs (each may run its own queries). Run through `go generate ./...`
+// (see server.go).
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 
@@ -44,5 +52,21 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(inline{})); err != nil {
 		fmt.Fprintln(os.Stderr, "gqlgen:", err)
 		os.Exit(3)
+	}
+	exec := cfg.Exec.Filename
+	src, err := os.ReadFile(exec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gqlgen:", err)
+		os.Exit(4)
+	}
+	const concurrent = "graphql.MarshalSliceConcurrently("
+	if !bytes.Contains(src, []byte(concurrent)) {
+		fmt.Fprintln(os.Stderr, "gqlgen: no", concurrent, "in", exec, "(a new gqlgen? see graph/inline.go)")
+		os.Exit(5)
+	}
+	src = bytes.ReplaceAll(src, []byte(concurrent), []byte("marshalSliceInline("))
+	if err := os.WriteFile(exec, src, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "gqlgen:", err)
+		os.Exit(6)
 	}
 }
