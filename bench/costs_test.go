@@ -160,8 +160,8 @@ func costCases(ids []string) []costCase {
 	nodes := `query($ids: [ID!]!) {
 		a: nodes(ids: $ids) { ...C } b: nodes(ids: $ids) { ...C } c: nodes(ids: $ids) { ...C } d: nodes(ids: $ids) { ...C } }
 	fragment C on Customer { id legalName email products(first: 20) { edges { node { id productCode } } } }`
-	// The same through a fragment on Node: its products are loaded per
-	// customer (field collection does not see through it), not in one query.
+	// The same through a fragment on Node (field collection sees through it:
+	// the products of all the ids in one query).
 	nodesNode := strings.Replace(nodes, "fragment C on Customer { id legalName email products(first: 20) { edges { node { id productCode } } } }",
 		"fragment C on Node { ... on Customer { id legalName email products(first: 20) { edges { node { id productCode } } } } }", 1)
 

@@ -270,7 +270,7 @@ func collect[Q interface {
 	CollectFields(context.Context, ...string) (Q, error)
 	All(context.Context) ([]N, error)
 }, N ent.Noder](ctx context.Context, q Q, typ string) ([]ent.Noder, error) {
-	q, err := q.CollectFields(ctx, typ)
+	q, err := q.CollectFields(ctx, typ, "Node") // fragments on the interface too
 	if err != nil {
 		return nil, err
 	}

@@ -192,6 +192,17 @@ func TestNodeRefetchesEveryType(t *testing.T) {
 	}
 	require.EqualValues(t, 1+3, e.sql(), "nodes: one type lookup for all ids, one query per type")
 
+	// Through a fragment on the Node interface, the nested pages are loaded
+	// for all the ids at once too.
+	var rn struct {
+		Nodes []*struct{ Products *struct{ TotalCount int } }
+	}
+	e.do(`query($ids:[ID!]!){ nodes(ids:$ids){ ...N } } fragment N on Node { ... on Customer { products { totalCount } } }`,
+		&rn, "ids", []uuid.UUID{cust[0], cust[1], cust[2]})
+	require.Len(t, rn.Nodes, 3)
+	require.Equal(t, 1, rn.Nodes[0].Products.TotalCount)
+	require.EqualValues(t, 1+1+1, e.sql(), "the type lookup, the customers, one count of their products")
+
 	errs := e.fail(`query($id:ID!){ node(id:$id){ id } }`, "id", unknown)
 	require.Equal(t, "NOT_FOUND", errs[0].Extensions["code"])
 }
