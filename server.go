@@ -325,7 +325,10 @@ func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	return demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log})
+	if err := demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log}); err != nil {
+		return err
+	}
+	return db.Optimize(ctx)
 }
 
 func authConfig(c config, log *slog.Logger) authn.Config {
@@ -368,6 +371,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if c.demo {
 		if err := demo.Load(ctx, db.Client, demo.Options{Customers: c.demoCustomers, Logger: log}); err != nil {
 			return fmt.Errorf("loading demo data: %w", err)
+		}
+		if err := db.Optimize(ctx); err != nil {
+			return err
 		}
 	}
 	if err := admin.Bootstrap(ctx, db.Client, db.Dialect, os.Stdout, log); err != nil {

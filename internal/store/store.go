@@ -180,6 +180,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if pool == nil {
+		// SQLite's planner has statistics only when asked to gather them:
+		// without them a filter through another table (hasProductsWith)
+		// can read every customer for each one. Gathered now, after large
+		// changes (Optimize), and every hour.
+		if err := s.Optimize(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+		octx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		go s.optimizeEvery(octx, time.Hour, opts.Logger)
+		s.closeFn = stop
+	}
 	if pool != nil {
 		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		l := &listener{pool: pool, hub: hub, log: opts.Logger}
@@ -196,6 +209,42 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 // migrateLock is the PostgreSQL advisory lock key that serialises schema
 // migrations of replicas starting at the same time.
 const migrateLock = 0x637573746772 // "custgr"
+
+// Optimize refreshes SQLite's planner statistics where the tables changed
+// much since they were gathered (PRAGMA optimize, reading at most 1,000
+// rows of each index: milliseconds); PostgreSQL's autovacuum does it on its
+// own. Call it after loading much data.
+func (s *DB) Optimize(ctx context.Context) error {
+	if s.Dialect != dialect.SQLite {
+		return nil
+	}
+	conn, err := s.SQL.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, q := range []string{"PRAGMA analysis_limit = 1000", "PRAGMA optimize = 0x10002"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("gathering SQLite's statistics: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *DB) optimizeEvery(ctx context.Context, d time.Duration, log *slog.Logger) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Optimize(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("gathering SQLite's statistics failed", "err", err)
+			}
+		}
+	}
+}
 
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.SQL.PingContext(ctx) }
