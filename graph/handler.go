@@ -57,7 +57,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	}
 	srv := handler.New(NewSchema(client, dialectName))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost})
+	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache()})
 	cache := pagedCache{lru.New[*ast.QueryDocument](1000)}
 	srv.SetQueryCache(cache)
 	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop

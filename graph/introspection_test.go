@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,4 +163,42 @@ func TestIntrospectionBound(t *testing.T) {
 		errs := e.fail("{ __schema { queryType { name } } " + deep + strings.Repeat(" }", strings.Count(deep, "{")+1))
 		require.Equal(t, "QUERY_TOO_DEEP", errs[0].Extensions["code"])
 	})
+}
+
+// TestIntrospectionAnswersAreKept: the schema does not change while the
+// process runs, so the second full introspection of a tool is the first
+// answer again, byte for byte, at a fraction of the work (counted in bytes
+// allocated; building the answer costs about 12 MB).
+func TestIntrospectionAnswersAreKept(t *testing.T) {
+	h := defaultHandler(t)
+	post := func(file string) string {
+		q, err := os.ReadFile("testdata/introspection/" + file)
+		require.NoError(t, err)
+		body, err := json.Marshal(map[string]any{"query": string(q)})
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Contains(t, rec.Body.String(), `"__schema"`)
+		require.NotContains(t, rec.Body.String(), `"errors"`)
+		return rec.Body.String()
+	}
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	const js, graphiql = "graphql-js-16.11.0-all-options.graphql", "graphiql-4.1.2.graphql"
+	var first, second string
+	cold := allocated(func() { first = post(js) })
+	warm := allocated(func() { second = post(js) })
+	require.Equal(t, first, second)
+	// (What is left is copying the 780 KB out.)
+	require.Less(t, warm*3, cold, "a kept answer costs a third or less (%d against %d bytes)", warm, cold)
+	other := allocated(func() { post(graphiql) }) // another tool's query: answered, then kept
+	require.Less(t, warm*3, other)
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -56,6 +58,31 @@ type overHTTP struct {
 	// decoding JSON into maps costs tens of bytes allocated per byte.
 	// documentLimits measures the rest (Limits.MaxVariableCost).
 	maxVariables int
+	// maxTokens bounds the parse that tells an introspection query.
+	maxTokens int
+	// introspection keeps the answers to introspection queries: the schema
+	// does not change while the process runs, and a full introspection
+	// costs about 0.1 s and 780 KB to answer, to anyone, unauthenticated.
+	introspection *lru.Cache[[sha256.Size]byte, []byte]
+}
+
+// newAnswerCache holds the answers to the few introspection queries tools
+// send (graphql-js's, GraphiQL's, gqlgen's, codegen's).
+func newAnswerCache() *lru.Cache[[sha256.Size]byte, []byte] {
+	c, _ := lru.New[[sha256.Size]byte, []byte](32)
+	return c
+}
+
+// answerKey names an introspection request: its query, operation and
+// variables, and the media type it is answered in.
+func answerKey(p *graphql.RawParams, media string) [sha256.Size]byte {
+	h := sha256.New()
+	vars, _ := json.Marshal(p.Variables) // maps marshal in key order
+	for _, part := range [][]byte{[]byte(p.Query), []byte(p.OperationName), vars, []byte(media)} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return [sha256.Size]byte(h.Sum(nil))
 }
 
 var _ graphql.Transport = overHTTP{}
@@ -102,14 +129,32 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeRequestErrors(w, capErrors(resp.Errors))
 		return
 	}
+	var key [sha256.Size]byte
+	cacheable := t.introspection != nil && strings.Contains(params.Query, "__schema")
+	if cacheable {
+		key = answerKey(params, media)
+		if b, ok := t.introspection.Get(key); ok { // (only introspection is kept)
+			_, _ = w.Write(b)
+			return
+		}
+		cacheable = introspectionOnly(params.Query, t.maxTokens)
+	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
 	resp := responses(ctx)
 	if resp == nil { // (gqlgen's end of a stream; never for a query)
 		resp = &graphql.Response{}
 	}
 	resp.Errors = capErrors(resp.Errors)
-	_, _ = w.Write(appendResponse(nil, resp))
+	b := appendResponse(nil, resp)
+	if cacheable && len(resp.Errors) == 0 && len(b) <= maxCachedAnswer {
+		t.introspection.Add(key, b)
+	}
+	_, _ = w.Write(b)
 }
+
+// maxCachedAnswer bounds an introspection answer kept (a full one is about
+// 780 KB).
+const maxCachedAnswer = 2 << 20
 
 // appendResponse appends resp's JSON to b as encoding/json would write
 // graphql.Response, but copies data as it is: gqlgen wrote it, so it is
