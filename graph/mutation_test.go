@@ -92,6 +92,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"lower-case currency", cust(`creditLimitCurrency: "eur"`), "BAD_USER_INPUT", "creditLimitCurrency"},
 		{"amount not a number", cust(`creditLimitAmount: "ten"`), "BAD_USER_INPUT", "creditLimitAmount"},
 		{"amount in exponent notation", cust(`creditLimitAmount: "1e3000000"`), "BAD_USER_INPUT", "creditLimitAmount"},
+		{"amount as a float literal", cust(`creditLimitAmount: 1e300`), "BAD_USER_INPUT", "creditLimitAmount"},
 		{"amount of 39 digits", cust(`creditLimitAmount: "` + strings.Repeat("9", 39) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},
 		{"amount of 19 decimals", cust(`creditLimitAmount: "0.` + strings.Repeat("1", 19) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},
 		{"amount of a million digits", cust(`creditLimitAmount: "` + strings.Repeat("9", 1_000_000) + `"`), "BAD_USER_INPUT", "creditLimitAmount"},

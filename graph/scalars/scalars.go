@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -24,19 +25,25 @@ func MarshalDecimal(d exact.Decimal) graphql.Marshaler {
 
 // UnmarshalDecimal reads a decimal from a string ("10.12") or a JSON number,
 // keeping its digits.
+// Every form is held to exact's bounds (38 digits, 18 after the point).
 func UnmarshalDecimal(v any) (exact.Decimal, error) {
+	var d exact.Decimal
 	switch v := v.(type) {
 	case string:
 		return exact.Parse(v)
 	case json.Number:
 		return exact.Parse(string(v))
 	case int:
-		return exact.New(decimal.NewFromInt(int64(v))), nil
+		d = exact.New(decimal.NewFromInt(int64(v)))
 	case int64:
-		return exact.New(decimal.NewFromInt(v)), nil
+		d = exact.New(decimal.NewFromInt(v))
 	case float64:
-		return exact.New(decimal.NewFromFloat(v)), nil
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return exact.Decimal{}, fmt.Errorf("a Decimal must be a finite number")
+		}
+		d = exact.New(decimal.NewFromFloat(v))
 	default:
 		return exact.Decimal{}, fmt.Errorf("a Decimal must be a string such as \"10.12\", got %T", v)
 	}
+	return d, d.Check()
 }
