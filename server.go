@@ -70,6 +70,7 @@ type config struct {
 	maxRunning      int
 	maxPerCaller    int
 	rateWindow      time.Duration
+	rateSync        time.Duration
 	rateStore       string
 	trustProxy      bool
 	firehose        bool
@@ -201,6 +202,8 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"requests per caller per --rate-window; 0 disables (CUSTGRAPH_RATE_LIMIT)")
 	fs.DurationVar(&c.rateWindow, "rate-window", envDuration("CUSTGRAPH_RATE_WINDOW", time.Minute),
 		"rate-limit window (CUSTGRAPH_RATE_WINDOW)")
+	fs.DurationVar(&c.rateSync, "rate-limit-sync", envDuration("CUSTGRAPH_RATE_LIMIT_SYNC", ratelimit.DefaultSync),
+		"with the database store, how often each replica adds its counts to the shared table and reads the others' (CUSTGRAPH_RATE_LIMIT_SYNC)")
 	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", envInt("CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
 		"requests one caller may have in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT_PER_CALLER)")
 	fs.IntVar(&c.maxConcurrent, "max-concurrent", envInt("CUSTGRAPH_MAX_CONCURRENT", 256),
@@ -395,7 +398,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 			counts = "database"
 		}
 	}
-	rate, err := ratelimit.New(db, ratelimit.Config{Requests: c.rateLimit, Window: c.rateWindow, Store: counts})
+	rate, err := ratelimit.New(db, ratelimit.Config{Requests: c.rateLimit, Window: c.rateWindow, Store: counts, Sync: c.rateSync})
 	if err != nil {
 		return fmt.Errorf("rate limiting: %w", err)
 	}

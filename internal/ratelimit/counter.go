@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
-	"github.com/go-chi/httprate"
 )
 
 // dbTimeout bounds each statement of the database counter.
@@ -20,35 +18,28 @@ const dbTimeout = time.Second
 // (concurrent CREATE TABLE IF NOT EXISTS can fail on PostgreSQL).
 const createLock = 0x72617465_6c696d // "ratelim"
 
-// dbCounter is an httprate.LimitCounter on a table shared by all replicas.
-// Windows are stored as their start in Unix milliseconds.
+// dbCounter is the table of counts shared by all replicas, one row per key
+// and window; windows are stored as their start in Unix milliseconds.
+// syncedCounter reads and writes it in batches.
 type dbCounter struct {
-	db                   *sql.DB
-	get, upsert, cleanup string
-	window               time.Duration
-	lastCleanup          atomic.Int64 // start (Unix ms) of the window the last cleanup ran in
-	warn                 func(op string, err error)
+	db           *sql.DB
+	dialect      string
+	get, cleanup string
 }
-
-var _ httprate.LimitCounter = (*dbCounter)(nil)
 
 // newDBCounter creates the counter table if it does not exist and returns a
 // counter on it.
 func newDBCounter(ctx context.Context, db *sql.DB, dial string) (*dbCounter, error) {
-	c := &dbCounter{db: db, warn: func(string, error) {}}
+	c := &dbCounter{db: db, dialect: dial}
 	switch dial {
 	case dialect.Postgres:
 		c.get = `SELECT window_start, count FROM rate_limit_counters WHERE key = $1 AND window_start IN ($2, $3)`
-		c.upsert = `INSERT INTO rate_limit_counters (key, window_start, count) VALUES ($1, $2, $3)
-ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + excluded.count`
 		c.cleanup = `DELETE FROM rate_limit_counters WHERE window_start < $1`
 		if err := createPostgres(ctx, db); err != nil {
 			return nil, fmt.Errorf("ratelimit: creating the counter table: %w", err)
 		}
 	case dialect.SQLite:
 		c.get = `SELECT window_start, count FROM rate_limit_counters WHERE key = ? AND window_start IN (?, ?)`
-		c.upsert = `INSERT INTO rate_limit_counters (key, window_start, count) VALUES (?, ?, ?)
-ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + excluded.count`
 		c.cleanup = `DELETE FROM rate_limit_counters WHERE window_start < ?`
 		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS rate_limit_counters (
 	key text NOT NULL,
@@ -87,32 +78,6 @@ func createPostgres(ctx context.Context, db *sql.DB) (err error) {
 		return err
 	}
 	return tx.Commit()
-}
-
-// Config is called by httprate with the limiter's settings.
-func (c *dbCounter) Config(_ int, window time.Duration) { c.window = window }
-
-func (c *dbCounter) Increment(key string, current time.Time) error {
-	return c.IncrementBy(key, current, 1)
-}
-
-// IncrementBy adds amount to the key's count in the current window, in one
-// upsert, then deletes old windows if this process has not yet done so in
-// this window.
-func (c *dbCounter) IncrementBy(key string, current time.Time, amount int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-	defer cancel()
-	start := current.UnixMilli()
-	if _, err := c.db.ExecContext(ctx, c.upsert, key, start, amount); err != nil {
-		return err
-	}
-	if last := c.lastCleanup.Load(); start > last && c.lastCleanup.CompareAndSwap(last, start) {
-		// Keep the current and the previous window; Get reads no others.
-		if _, err := c.db.ExecContext(ctx, c.cleanup, current.Add(-c.window).UnixMilli()); err != nil {
-			c.warn("deleting old windows", err)
-		}
-	}
-	return nil
 }
 
 // Get returns the key's counts in the current and the previous window, in

@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -22,19 +23,26 @@ func rows(t *testing.T, db *store.DB, w time.Time) int {
 
 func TestDatabaseCounterWindows(t *testing.T) {
 	db, _ := testdb.Open(t)
-	c, err := ratelimit.NewDBCounter(db, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	w1, w2, w3 := w0.Add(time.Minute), w0.Add(2*time.Minute), w0.Add(3*time.Minute)
-	get := func(key string, cur, prev time.Time) (int, int) {
+	clock := w1.Add(30 * time.Second)
+	now := func() time.Time { return clock }
+	replica := func() ratelimit.SyncedCounter {
+		c, err := ratelimit.NewDBCounter(db, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ratelimit.SetClock(c, now)
+		return c
+	}
+	c, c2 := replica(), replica()
+	get := func(c ratelimit.SyncedCounter, key string, cur, prev time.Time) (int, int) {
 		t.Helper()
-		c, p, err := c.Get(key, cur, prev)
+		n, p, err := c.Get(key, cur, prev)
 		if err != nil {
 			t.Fatalf("Get: %v", err)
 		}
-		return c, p
+		return n, p
 	}
 	must := func(err error) {
 		t.Helper()
@@ -42,48 +50,68 @@ func TestDatabaseCounterWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	sync := func(c ratelimit.SyncedCounter) { c.Sync(context.Background()) }
 
-	if c, p := get("k", w1, w0); c != 0 || p != 0 {
-		t.Fatalf("empty table: Get = %d, %d, want 0, 0", c, p)
+	if n, p := get(c, "k", w1, w0); n != 0 || p != 0 {
+		t.Fatalf("empty table: Get = %d, %d, want 0, 0", n, p)
 	}
 	must(c.Increment("k", w0))
 	must(c.IncrementBy("k", w0, 1))
 	must(c.IncrementBy("k", w1, 3))
 	must(c.Increment("other", w1))
-	if c, p := get("k", w1, w0); c != 3 || p != 2 {
-		t.Errorf("Get(k, w1, w0) = %d, %d, want 3, 2", c, p)
+	// Counted in the replica's view at once, in the table at the sync.
+	if n, p := get(c, "k", w1, w0); n != 3 || p != 2 {
+		t.Errorf("Get(k, w1, w0) = %d, %d, want 3, 2", n, p)
 	}
-	if c, p := get("k", w2, w1); c != 0 || p != 3 {
-		t.Errorf("Get(k, w2, w1) = %d, %d, want 0, 3", c, p)
+	if rows(t, db, w0)+rows(t, db, w1) != 0 {
+		t.Fatalf("the table was written before the sync")
 	}
-	if c, p := get("other", w1, w0); c != 1 || p != 0 {
-		t.Errorf("Get(other, w1, w0) = %d, %d, want 1, 0", c, p)
+	sync(c)
+	if n, m := rows(t, db, w0), rows(t, db, w1); n != 1 || m != 2 {
+		t.Fatalf("after the sync: %d rows in w0, %d in w1, want 1 and 2", n, m)
+	}
+	if n, p := get(c, "k", w1, w0); n != 3 || p != 2 {
+		t.Errorf("after the sync: Get(k, w1, w0) = %d, %d, want 3, 2", n, p)
 	}
 
-	// The first increment in w2 deletes the windows before w1.
-	if rows(t, db, w0) != 1 {
-		t.Fatalf("w0 has no row before the cleanup")
+	// Another replica reads the table on first sight and adds to it; the
+	// first learns it at its next sync.
+	if n, p := get(c2, "k", w1, w0); n != 3 || p != 2 {
+		t.Errorf("second replica: Get(k, w1, w0) = %d, %d, want 3, 2", n, p)
 	}
+	must(c2.IncrementBy("k", w1, 2))
+	sync(c2)
+	get(c, "k", w1, w0)
+	sync(c)
+	if n, p := get(c, "k", w1, w0); n != 5 || p != 2 {
+		t.Errorf("after both syncs: Get(k, w1, w0) = %d, %d, want 5, 2", n, p)
+	}
+
+	// The first sync in w2 deletes the windows before w1.
+	clock = w2.Add(time.Second)
 	must(c.Increment("k", w2))
+	sync(c)
 	if n := rows(t, db, w0); n != 0 {
 		t.Errorf("w0 still has %d rows after the cleanup in w2", n)
 	}
 	if n := rows(t, db, w1); n != 2 {
 		t.Errorf("w1 has %d rows, want 2: the previous window is kept", n)
 	}
-	// Not again in the same window: a stale row written now survives...
-	must(c.Increment("late", w0))
-	must(c.Increment("k", w2))
-	if n := rows(t, db, w0); n != 1 {
-		t.Errorf("w0 has %d rows, want 1: cleanup ran twice in one window", n)
+	if n, p := get(c, "k", w2, w1); n != 1 || p != 5 {
+		t.Errorf("Get(k, w2, w1) = %d, %d, want 1, 5", n, p)
 	}
-	// ...until the next window.
-	must(c.Increment("k", w3))
-	if n := rows(t, db, w0) + rows(t, db, w1); n != 0 {
-		t.Errorf("%d rows before w2 left after the cleanup in w3", n)
+	// In w3 the table keeps w2 only, and the replica forgets "other",
+	// unused since w1.
+	if ratelimit.Keys(c) != 2 {
+		t.Fatalf("the replica holds %d callers, want 2", ratelimit.Keys(c))
 	}
-	if c, p := get("k", w3, w2); c != 1 || p != 2 {
-		t.Errorf("Get(k, w3, w2) = %d, %d, want 1, 2", c, p)
+	clock = w3.Add(time.Second)
+	sync(c)
+	if n := rows(t, db, w1); n != 0 {
+		t.Errorf("%d rows of w1 left after the cleanup in w3", n)
+	}
+	if ratelimit.Keys(c) != 1 {
+		t.Errorf("the replica holds %d callers after w3's cleanup, want 1 (k)", ratelimit.Keys(c))
 	}
 }
 
@@ -103,6 +131,7 @@ func TestThePreviousWindowCounts(t *testing.T) {
 	if err := c.IncrementBy("client:"+v.ID.String(), before.Add(-window), 1<<30); err != nil {
 		t.Fatal(err)
 	}
+	c.Sync(context.Background())
 	rec := rp.do(v, "192.0.2.1:1")
 	if after := time.Now().UTC().Truncate(window); after != before {
 		t.Skip("crossed a window boundary; the seeded window is no longer the previous one")

@@ -36,36 +36,42 @@
 //
 // Store "database" (the default) keeps the counters in the shared database
 // (table rate_limit_counters, one row per key and window), so every replica
-// reads and writes the same counts and the limit holds for the whole
-// deployment, however many replicas run; nothing about the limit lives in a
-// replica's memory. On PostgreSQL the table is UNLOGGED: counters need no
-// crash safety (after a crash PostgreSQL empties the table, which merely
-// forgives the current window), and unlogged tables skip the write-ahead log,
-// which every request would otherwise write to. Unlogged tables are not
-// replicated to standbys either, which is fine: only the primary serves the
-// counters. Checking a request costs two statements: one SELECT reading the
-// current and previous windows, and one upsert
-// (INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count) that
-// is atomic on its own. Windows older than the previous one are deleted by
-// each replica at most once per window, never on every request.
+// counts against the same totals and the limit holds for the whole
+// deployment, however many replicas run. On PostgreSQL the table is
+// UNLOGGED: counters need no crash safety (after a crash PostgreSQL empties
+// the table, which merely forgives the current window), and unlogged tables
+// skip the write-ahead log. Unlogged tables are not replicated to standbys
+// either, which is fine: only the primary serves the counters.
 //
-// httprate's LimitCounter interface separates the check (Get) from the
-// increment, so the check-then-increment pair is not one atomic step. Within
-// a replica, httprate serialises it per key (this package shards httprate's
-// single mutex by key so that unrelated callers do not wait on each other's
-// database round trips). Across replicas it is not serialised: R replicas
-// receiving the same caller's requests at the same instant can each read the
-// count just below the limit and each increment it, so a caller can exceed
-// Requests by at most R − 1 requests. Window boundaries come from each
-// replica's clock, so replicas' clocks should be synchronised (NTP).
+// A request runs no statement. Each replica decides on its view of a
+// caller's counts: the table's totals at its last sync plus the requests it
+// admitted since (the first request of a caller the replica has not seen
+// yet reads the caller's row once). Every Sync (250 ms by default) a
+// background loop adds the replica's new counts to the table in one batched
+// upsert (INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count,
+// atomic on its own) and reads back the totals of the callers it saw since
+// the last sync in one batched read; it stops when the replica is idle, so an
+// idle replica runs nothing. Windows older than the previous one are deleted
+// once per window. The cost of the limit is therefore two statements per
+// replica per Sync, whatever the request rate.
 //
-// Database errors never turn into errors for the caller: the limiter fails
-// open, letting the request through unlimited, and logs a warning with slog
-// (at most one every 10 seconds per middleware, with the number of
-// suppressed messages). Rate limiting protects the service from abuse; it is
-// not worth refusing every request because the counter table is unreachable,
-// and when the database itself is down the requests fail anyway. Each
-// database call is bounded by a one-second timeout.
+// Within a replica the count is exact: httprate serialises the check and
+// the increment per key (this package shards httprate's single mutex by key
+// so that unrelated callers do not wait on each other). Across replicas a
+// replica learns the others' requests at its next sync, so a caller spread
+// over R replicas can exceed Requests by what the other R − 1 replicas admit
+// to it within one Sync interval (plus one sync's round trip): at most
+// (R − 1) × its rate per replica × Sync. At 1,200 requests a minute and
+// 250 ms that is a few requests; a caller can never get more than Requests
+// from one replica. Window boundaries come from each replica's clock, so
+// replicas' clocks should be synchronised (NTP).
+//
+// Database errors never turn into errors for the caller: when a sync fails,
+// its counts stay pending for the next one and the replica goes on deciding
+// on its own view, so the limit then holds per replica (as with the memory
+// store) rather than not at all. Failures are logged with slog at warn
+// level, at most one every 10 seconds per middleware, with the number of
+// suppressed messages. Each sync is bounded by a two-second timeout.
 //
 // Store "memory" uses httprate's in-process counter instead: no database
 // round trip, but each replica counts only the requests it serves itself, so
@@ -112,6 +118,9 @@ type Config struct {
 	// Store is StoreDatabase ("database", the default when empty) or
 	// StoreMemory ("memory").
 	Store string
+	// Sync is how often the database store reconciles each replica's
+	// counts with the shared table; DefaultSync when zero.
+	Sync time.Duration
 	// OnLimit, when set, writes the response to a refused request. The
 	// Retry-After header (whole seconds, at least 1) is already set;
 	// retryAfter is the same delay. When nil, the response is a JSON 429.
@@ -125,29 +134,39 @@ const shards = 32
 // New returns the rate-limiting middleware described by cfg. With the
 // database store it creates the counter table in db if it does not exist.
 func New(db *store.DB, cfg Config) (func(http.Handler) http.Handler, error) {
+	mw, _, err := build(db, cfg)
+	return mw, err
+}
+
+// build is New that also returns the database store's counter (nil for the
+// memory store or when limiting is off).
+func build(db *store.DB, cfg Config) (func(http.Handler) http.Handler, *syncedCounter, error) {
 	if cfg.Requests <= 0 {
-		return func(next http.Handler) http.Handler { return next }, nil
+		return func(next http.Handler) http.Handler { return next }, nil, nil
 	}
 	if cfg.Window < time.Millisecond {
-		return nil, fmt.Errorf("ratelimit: the window must be at least a millisecond, got %v", cfg.Window)
+		return nil, nil, fmt.Errorf("ratelimit: the window must be at least a millisecond, got %v", cfg.Window)
 	}
 	warn := &warner{}
-	var counter httprate.LimitCounter
+	var (
+		counter httprate.LimitCounter
+		synced  *syncedCounter
+	)
 	switch cfg.Store {
 	case StoreDatabase, "":
 		if db == nil || db.SQL == nil {
-			return nil, errors.New("ratelimit: the database store needs a database")
+			return nil, nil, errors.New("ratelimit: the database store needs a database")
 		}
 		c, err := newDBCounter(context.Background(), db.SQL, db.Dialect)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		c.warn = warn.warn
-		counter = failOpen{c, warn}
+		synced = newSyncedCounter(c, cfg.Sync, warn.warn)
+		counter = synced
 	case StoreMemory:
 		counter = httprate.NewLocalLimitCounter(cfg.Window)
 	default:
-		return nil, fmt.Errorf("ratelimit: unknown store %q (want %q or %q)", cfg.Store, StoreDatabase, StoreMemory)
+		return nil, nil, fmt.Errorf("ratelimit: unknown store %q (want %q or %q)", cfg.Store, StoreDatabase, StoreMemory)
 	}
 
 	retry := retryAfter(cfg.Window)
@@ -177,7 +196,7 @@ func New(db *store.DB, cfg Config) (func(http.Handler) http.Handler, error) {
 			httprate.WithErrorHandler(func(http.ResponseWriter, *http.Request, error) {}),
 		)
 	}
-	return l.handler, nil
+	return l.handler, synced, nil
 }
 
 type limiter struct {
@@ -195,8 +214,8 @@ func (l *limiter) handler(next http.Handler) http.Handler {
 		rl := l.shards[maphash.String(l.seed, key)%shards]
 		// OnLimit checks the rate and, when the request is allowed, counts
 		// it. Its only other way of saying true is a counter error, which
-		// cannot happen: the database counter is wrapped in failOpen and
-		// the memory counter never fails.
+		// cannot happen: neither counter returns errors (the synced one
+		// logs them).
 		if !rl.OnLimit(w, r, key) {
 			next.ServeHTTP(w, r)
 			return
@@ -251,33 +270,6 @@ func canonicalIP(a netip.Addr) string {
 	return a.String()
 }
 
-// failOpen makes counter errors harmless: a failed Get reads as no requests
-// yet, a failed increment as done. Both are logged (rate-limited).
-type failOpen struct {
-	httprate.LimitCounter
-	warn *warner
-}
-
-func (f failOpen) Get(key string, current, previous time.Time) (int, int, error) {
-	c, p, err := f.LimitCounter.Get(key, current, previous)
-	if err != nil {
-		f.warn.warn("reading the counters", err)
-		return 0, 0, nil
-	}
-	return c, p, nil
-}
-
-func (f failOpen) Increment(key string, current time.Time) error {
-	return f.IncrementBy(key, current, 1)
-}
-
-func (f failOpen) IncrementBy(key string, current time.Time, amount int) error {
-	if err := f.LimitCounter.IncrementBy(key, current, amount); err != nil {
-		f.warn.warn("incrementing a counter", err)
-	}
-	return nil
-}
-
 // warnEvery is the least time between two warnings of one middleware.
 var warnEvery = 10 * time.Second
 
@@ -295,6 +287,6 @@ func (w *warner) warn(op string, err error) {
 		w.suppressed.Add(1)
 		return
 	}
-	slog.Warn("rate limiting: the database counter failed; letting requests through unlimited",
+	slog.Warn("rate limiting: the shared counter table failed; each replica limits on its own counts until it answers",
 		"op", op, "err", err, "suppressed", w.suppressed.Swap(0))
 }

@@ -33,15 +33,21 @@ var stores = []string{ratelimit.StoreDatabase, ratelimit.StoreMemory}
 type replica struct {
 	calls atomic.Int64
 	h     http.Handler
+	sync  func() // syncs the database store's counts with the table now
 }
 
+// newReplica starts a replica. Unless cfg says otherwise, its background
+// sync never ticks within a test: the tests call rp.sync.
 func newReplica(t *testing.T, db *store.DB, cfg ratelimit.Config) *replica {
 	t.Helper()
-	mw, err := ratelimit.New(db, cfg)
+	if cfg.Sync == 0 {
+		cfg.Sync = time.Hour
+	}
+	mw, sync, err := ratelimit.NewWithSync(db, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	rp := &replica{}
+	rp := &replica{sync: sync}
 	rp.h = mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		rp.calls.Add(1)
 		_, _ = w.Write([]byte("ok"))
@@ -161,6 +167,7 @@ func TestTheRequestAfterTheLimitIsRefused(t *testing.T) {
 			}
 			if st == ratelimit.StoreDatabase {
 				// Refused requests are not counted.
+				rp.sync()
 				if got := stored(t, db, "client:"+v.ID.String()); got != 3 {
 					t.Errorf("the database counts %d requests, want 3", got)
 				}
@@ -175,14 +182,52 @@ func TestReplicasShareTheDatabaseCount(t *testing.T) {
 	a, b := newReplica(t, db, cfg), newReplica(t, db, cfg)
 	v := client("a")
 	expect(t, a, v, "192.0.2.1:1", 2, http.StatusOK)
+	a.sync()
+	// b has not seen the caller: its first request reads a's two.
 	expect(t, b, v, "192.0.2.1:1", 2, http.StatusOK)
-	expect(t, a, v, "192.0.2.1:1", 1, http.StatusTooManyRequests)
 	expect(t, b, v, "192.0.2.1:1", 1, http.StatusTooManyRequests)
-	if a.calls.Load() != 2 || b.calls.Load() != 2 {
-		t.Errorf("handlers ran %d and %d times, want 2 and 2", a.calls.Load(), b.calls.Load())
+	b.sync()
+	// a learns b's two at its next sync (the caller's request touched it).
+	a.do(v, "192.0.2.1:1")
+	a.sync()
+	expect(t, a, v, "192.0.2.1:1", 1, http.StatusTooManyRequests)
+	if got := a.calls.Load() + b.calls.Load(); got > 5 {
+		t.Errorf("handlers ran %d times, want at most 5 (4 + what a admitted before its sync)", got)
 	}
-	if got := stored(t, db, "client:"+v.ID.String()); got != 4 {
-		t.Errorf("the database counts %d requests, want 4", got)
+	a.sync()
+	if got := stored(t, db, "client:"+v.ID.String()); got != int(a.calls.Load()+b.calls.Load()) {
+		t.Errorf("the database counts %d requests, want the %d admitted", got, a.calls.Load()+b.calls.Load())
+	}
+}
+
+// TestAStaleViewIsReadAgain: a replica whose view of a caller is older than
+// two sync intervals reads the caller's counts before deciding, so what the
+// other replicas admitted meanwhile counts at once.
+func TestAStaleViewIsReadAgain(t *testing.T) {
+	db, _ := testdb.Open(t)
+	a := newReplica(t, db, ratelimit.Config{Requests: 4, Window: window, Sync: 10 * time.Millisecond})
+	b := newReplica(t, db, ratelimit.Config{Requests: 4, Window: window})
+	v := client("a")
+	key := "client:" + v.ID.String()
+	expect(t, a, v, "192.0.2.1:1", 2, http.StatusOK)
+	waitStored(t, db, key, 2) // a's background loop synced
+	expect(t, b, v, "192.0.2.1:1", 2, http.StatusOK)
+	b.sync()
+	time.Sleep(30 * time.Millisecond) // a's view is now more than two intervals old
+	expect(t, a, v, "192.0.2.1:1", 1, http.StatusTooManyRequests)
+}
+
+// waitStored waits (up to 10 s) until the table holds want requests of key.
+func waitStored(t *testing.T, db *store.DB, key string, want int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got := stored(t, db, key)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the table holds %d requests of %s, want %d: the background sync did not run", got, key, want)
+		}
 	}
 }
 
@@ -260,6 +305,7 @@ func TestAnonymousCallersAreKeyedByIP(t *testing.T) {
 			t.Fatalf("request %d through %s: status %d, want %d", i+1, proxy, rec.Code, want)
 		}
 	}
+	rp.sync()
 	if got := stored(t, db, "ip:203.0.113.7"); got != 2 {
 		t.Errorf("the database counts %d requests for ip:203.0.113.7, want 2", got)
 	}
@@ -322,7 +368,39 @@ func TestZeroRequestsDisablesLimiting(t *testing.T) {
 	}
 }
 
-func TestABrokenDatabaseFailsOpen(t *testing.T) {
+// TestARequestRunsNoStatement: once a replica has read a caller's counts,
+// its requests touch no database (here: a closed one, which would fail and
+// warn); the sync does.
+func TestARequestRunsNoStatement(t *testing.T) {
+	// Not parallel: swaps the default logger.
+	defer ratelimit.SetWarnEvery(time.Hour)()
+	var logs bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer slog.SetDefault(old)
+
+	db, _ := testdb.Open(t)
+	rp := newReplica(t, db, ratelimit.Config{Requests: 100, Window: window})
+	v := client("a")
+	expect(t, rp, v, "192.0.2.1:1", 1, http.StatusOK)
+	rp.sync()
+	if err := db.SQL.Close(); err != nil {
+		t.Fatalf("closing the database: %v", err)
+	}
+	expect(t, rp, v, "192.0.2.1:1", 50, http.StatusOK)
+	if logs.Len() != 0 {
+		t.Fatalf("requests ran statements on the closed database:\n%s", logs.String())
+	}
+	rp.sync()
+	if !strings.Contains(logs.String(), "closed") {
+		t.Errorf("the sync logged %q, want the closed database's error", logs.String())
+	}
+}
+
+// TestABrokenDatabaseLimitsPerReplica: when the table cannot be reached, each
+// replica goes on counting on its own, so the limit holds per replica, and
+// the failures are logged once.
+func TestABrokenDatabaseLimitsPerReplica(t *testing.T) {
 	// Not parallel: swaps the default logger.
 	defer ratelimit.SetWarnEvery(time.Hour)()
 	var logs bytes.Buffer
@@ -332,18 +410,22 @@ func TestABrokenDatabaseFailsOpen(t *testing.T) {
 
 	db, _ := testdb.Open(t)
 	rp := newReplica(t, db, ratelimit.Config{Requests: 2, Window: window})
-	v := client("a")
+	v, w := client("a"), client("b")
 	expect(t, rp, v, "192.0.2.1:1", 2, http.StatusOK)
 	if err := db.SQL.Close(); err != nil {
 		t.Fatalf("closing the database: %v", err)
 	}
-	// Over the limit, but the limiter cannot tell: every request passes.
-	expect(t, rp, v, "192.0.2.1:1", 5, http.StatusOK)
-	if got := rp.calls.Load(); got != 7 {
-		t.Errorf("the handler ran %d times, want 7", got)
+	rp.sync()
+	expect(t, rp, v, "192.0.2.1:1", 3, http.StatusTooManyRequests)
+	// A caller first seen now cannot be read: counted from zero here.
+	expect(t, rp, w, "192.0.2.1:1", 2, http.StatusOK)
+	expect(t, rp, w, "192.0.2.1:1", 1, http.StatusTooManyRequests)
+	rp.sync()
+	if got := rp.calls.Load(); got != 4 {
+		t.Errorf("the handler ran %d times, want 4", got)
 	}
 
-	// Ten failures (a read and an increment per request), one warning.
+	// Several failures (syncs, a read), one warning.
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("logged %d lines, want 1 (rate-limited):\n%s", len(lines), logs.String())
@@ -474,12 +556,25 @@ func TestConcurrentRequestsInOneReplicaAreCountedExactly(t *testing.T) {
 	}
 }
 
-func TestConcurrentRequestsAcrossReplicasOvershootByAtMostReplicasMinusOne(t *testing.T) {
+// TestConcurrentRequestsAcrossReplicasAreReconciledAtTheSync: a burst spread
+// over two replicas between two syncs gets at most what each replica admits
+// on its own view (the documented bound); after the sync both replicas
+// refuse, and the table holds every admitted request.
+func TestConcurrentRequestsAcrossReplicasAreReconciledAtTheSync(t *testing.T) {
 	db, _ := testdb.Open(t)
 	cfg := ratelimit.Config{Requests: 10, Window: window}
 	a, b := newReplica(t, db, cfg), newReplica(t, db, cfg)
-	if got := hammer(t, client("a"), 40, a, b); got < 10 || got > 11 {
-		t.Errorf("%d of 40 concurrent requests through 2 replicas passed, want 10 or 11", got)
+	v := client("a")
+	if got := hammer(t, v, 40, a, b); got < 10 || got > 20 {
+		t.Errorf("%d of 40 concurrent requests through 2 replicas passed, want 10 to 20", got)
+	}
+	a.sync()
+	b.sync()
+	if got := hammer(t, v, 20, a, b); got != 0 {
+		t.Errorf("%d requests passed after the sync, want 0", got)
+	}
+	if got, want := stored(t, db, "client:"+v.ID.String()), int(a.calls.Load()+b.calls.Load()); got != want {
+		t.Errorf("the table holds %d requests, want the %d admitted", got, want)
 	}
 }
 
