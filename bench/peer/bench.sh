@@ -81,7 +81,7 @@ V
 start_server() { # $1 = cg|pgl|floor
   local log; log="$OUT_DIR/logs/$1.$(date +%s).log"
   case $1 in
-    cg) ( CUSTGRAPH_MAX_CONCURRENT_PER_CALLER=0 exec "$CG_BIN" --database-url "$CG_DSN" --addr "127.0.0.1:$CG_PORT" --rate-limit 0 --token-ttl 2h --log-level warn ) >"$log" 2>&1 & ;;
+    cg) ( CUSTGRAPH_MAX_CONCURRENT_PER_CALLER=0 exec "$CG_BIN" --database-url "$CG_DSN" --addr "127.0.0.1:$CG_PORT" --rate-limit 1000000000 --token-ttl 2h --log-level warn ) >"$log" 2>&1 & ;;
     pgl) ( cd "$PGL_DIR" && NODE_ENV=production GRAPHILE_ENV=production PORT=$PGL_PORT \
              exec "$NODE" node_modules/postgraphile/dist/cli-run.js -C graphile.config.mjs ) >"$log" 2>&1 & ;;
     floor) ( ADDR=127.0.0.1:$FLOOR_PORT exec "$FLOOR_BIN" ) >"$log" 2>&1 & ;;

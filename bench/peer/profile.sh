@@ -15,7 +15,7 @@ PORT=${CG_PROF_PORT:-5690}; PP=127.0.0.1:${PPROF_PORT:-6060}
 sep='?'; [[ $DATABASE_URL == *\?* ]] && sep='&'
 P=$OUT_DIR/profiles; mkdir -p "$P"
 CUSTGRAPH_MAX_CONCURRENT_PER_CALLER=0 CUSTGRAPH_PPROF_ADDR=$PP "$CG_PPROF_BIN" --database-url "${DATABASE_URL}${sep}pool_max_conns=${PG_POOL_MAX:-10}" \
-  --addr "127.0.0.1:$PORT" --rate-limit 0 --token-ttl 2h --log-level warn > "$P/custgraph.log" 2>&1 &
+  --addr "127.0.0.1:$PORT" --rate-limit 1000000000 --token-ttl 2h --log-level warn > "$P/custgraph.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.5; done
