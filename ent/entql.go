@@ -329,7 +329,9 @@ var schemaGraph = func() *sqlgraph.Schema {
 			requestreplay.FieldCaller:      {Type: field.TypeString, Column: requestreplay.FieldCaller},
 			requestreplay.FieldKey:         {Type: field.TypeString, Column: requestreplay.FieldKey},
 			requestreplay.FieldRequestorID: {Type: field.TypeString, Column: requestreplay.FieldRequestorID},
+			requestreplay.FieldFingerprint: {Type: field.TypeString, Column: requestreplay.FieldFingerprint},
 			requestreplay.FieldStatus:      {Type: field.TypeInt, Column: requestreplay.FieldStatus},
+			requestreplay.FieldHeaders:     {Type: field.TypeJSON, Column: requestreplay.FieldHeaders},
 			requestreplay.FieldResponse:    {Type: field.TypeBytes, Column: requestreplay.FieldResponse},
 		},
 	}
@@ -2304,9 +2306,19 @@ func (f *RequestReplayFilter) WhereRequestorID(p entql.StringP) {
 	f.Where(p.Field(requestreplay.FieldRequestorID))
 }
 
+// WhereFingerprint applies the entql string predicate on the fingerprint field.
+func (f *RequestReplayFilter) WhereFingerprint(p entql.StringP) {
+	f.Where(p.Field(requestreplay.FieldFingerprint))
+}
+
 // WhereStatus applies the entql int predicate on the status field.
 func (f *RequestReplayFilter) WhereStatus(p entql.IntP) {
 	f.Where(p.Field(requestreplay.FieldStatus))
+}
+
+// WhereHeaders applies the entql json.RawMessage predicate on the headers field.
+func (f *RequestReplayFilter) WhereHeaders(p entql.BytesP) {
+	f.Where(p.Field(requestreplay.FieldHeaders))
 }
 
 // WhereResponse applies the entql []byte predicate on the response field.

@@ -13429,8 +13429,10 @@ type RequestReplayMutation struct {
 	caller        *string
 	key           *string
 	requestor_id  *string
+	fingerprint   *string
 	status        *int
 	addstatus     *int
+	headers       *map[string]string
 	response      *[]byte
 	clearedFields map[string]struct{}
 	done          bool
@@ -13717,9 +13719,71 @@ func (m *RequestReplayMutation) OldRequestorID(ctx context.Context) (v string, e
 	return oldValue.RequestorID, nil
 }
 
+// ClearRequestorID clears the value of the "requestor_id" field.
+func (m *RequestReplayMutation) ClearRequestorID() {
+	m.requestor_id = nil
+	m.clearedFields[requestreplay.FieldRequestorID] = struct{}{}
+}
+
+// RequestorIDCleared returns if the "requestor_id" field was cleared in this mutation.
+func (m *RequestReplayMutation) RequestorIDCleared() bool {
+	_, ok := m.clearedFields[requestreplay.FieldRequestorID]
+	return ok
+}
+
 // ResetRequestorID resets all changes to the "requestor_id" field.
 func (m *RequestReplayMutation) ResetRequestorID() {
 	m.requestor_id = nil
+	delete(m.clearedFields, requestreplay.FieldRequestorID)
+}
+
+// SetFingerprint sets the "fingerprint" field.
+func (m *RequestReplayMutation) SetFingerprint(s string) {
+	m.fingerprint = &s
+}
+
+// Fingerprint returns the value of the "fingerprint" field in the mutation.
+func (m *RequestReplayMutation) Fingerprint() (r string, exists bool) {
+	v := m.fingerprint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFingerprint returns the old "fingerprint" field's value of the RequestReplay entity.
+// If the RequestReplay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestReplayMutation) OldFingerprint(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFingerprint is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFingerprint requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFingerprint: %w", err)
+	}
+	return oldValue.Fingerprint, nil
+}
+
+// ClearFingerprint clears the value of the "fingerprint" field.
+func (m *RequestReplayMutation) ClearFingerprint() {
+	m.fingerprint = nil
+	m.clearedFields[requestreplay.FieldFingerprint] = struct{}{}
+}
+
+// FingerprintCleared returns if the "fingerprint" field was cleared in this mutation.
+func (m *RequestReplayMutation) FingerprintCleared() bool {
+	_, ok := m.clearedFields[requestreplay.FieldFingerprint]
+	return ok
+}
+
+// ResetFingerprint resets all changes to the "fingerprint" field.
+func (m *RequestReplayMutation) ResetFingerprint() {
+	m.fingerprint = nil
+	delete(m.clearedFields, requestreplay.FieldFingerprint)
 }
 
 // SetStatus sets the "status" field.
@@ -13776,6 +13840,55 @@ func (m *RequestReplayMutation) AddedStatus() (r int, exists bool) {
 func (m *RequestReplayMutation) ResetStatus() {
 	m.status = nil
 	m.addstatus = nil
+}
+
+// SetHeaders sets the "headers" field.
+func (m *RequestReplayMutation) SetHeaders(value map[string]string) {
+	m.headers = &value
+}
+
+// Headers returns the value of the "headers" field in the mutation.
+func (m *RequestReplayMutation) Headers() (r map[string]string, exists bool) {
+	v := m.headers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaders returns the old "headers" field's value of the RequestReplay entity.
+// If the RequestReplay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestReplayMutation) OldHeaders(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaders is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaders requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaders: %w", err)
+	}
+	return oldValue.Headers, nil
+}
+
+// ClearHeaders clears the value of the "headers" field.
+func (m *RequestReplayMutation) ClearHeaders() {
+	m.headers = nil
+	m.clearedFields[requestreplay.FieldHeaders] = struct{}{}
+}
+
+// HeadersCleared returns if the "headers" field was cleared in this mutation.
+func (m *RequestReplayMutation) HeadersCleared() bool {
+	_, ok := m.clearedFields[requestreplay.FieldHeaders]
+	return ok
+}
+
+// ResetHeaders resets all changes to the "headers" field.
+func (m *RequestReplayMutation) ResetHeaders() {
+	m.headers = nil
+	delete(m.clearedFields, requestreplay.FieldHeaders)
 }
 
 // SetResponse sets the "response" field.
@@ -13861,7 +13974,7 @@ func (m *RequestReplayMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RequestReplayMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, requestreplay.FieldCreatedAt)
 	}
@@ -13877,8 +13990,14 @@ func (m *RequestReplayMutation) Fields() []string {
 	if m.requestor_id != nil {
 		fields = append(fields, requestreplay.FieldRequestorID)
 	}
+	if m.fingerprint != nil {
+		fields = append(fields, requestreplay.FieldFingerprint)
+	}
 	if m.status != nil {
 		fields = append(fields, requestreplay.FieldStatus)
+	}
+	if m.headers != nil {
+		fields = append(fields, requestreplay.FieldHeaders)
 	}
 	if m.response != nil {
 		fields = append(fields, requestreplay.FieldResponse)
@@ -13901,8 +14020,12 @@ func (m *RequestReplayMutation) Field(name string) (ent.Value, bool) {
 		return m.Key()
 	case requestreplay.FieldRequestorID:
 		return m.RequestorID()
+	case requestreplay.FieldFingerprint:
+		return m.Fingerprint()
 	case requestreplay.FieldStatus:
 		return m.Status()
+	case requestreplay.FieldHeaders:
+		return m.Headers()
 	case requestreplay.FieldResponse:
 		return m.Response()
 	}
@@ -13924,8 +14047,12 @@ func (m *RequestReplayMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldKey(ctx)
 	case requestreplay.FieldRequestorID:
 		return m.OldRequestorID(ctx)
+	case requestreplay.FieldFingerprint:
+		return m.OldFingerprint(ctx)
 	case requestreplay.FieldStatus:
 		return m.OldStatus(ctx)
+	case requestreplay.FieldHeaders:
+		return m.OldHeaders(ctx)
 	case requestreplay.FieldResponse:
 		return m.OldResponse(ctx)
 	}
@@ -13972,12 +14099,26 @@ func (m *RequestReplayMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRequestorID(v)
 		return nil
+	case requestreplay.FieldFingerprint:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFingerprint(v)
+		return nil
 	case requestreplay.FieldStatus:
 		v, ok := value.(int)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetStatus(v)
+		return nil
+	case requestreplay.FieldHeaders:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaders(v)
 		return nil
 	case requestreplay.FieldResponse:
 		v, ok := value.([]byte)
@@ -14031,6 +14172,15 @@ func (m *RequestReplayMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *RequestReplayMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(requestreplay.FieldRequestorID) {
+		fields = append(fields, requestreplay.FieldRequestorID)
+	}
+	if m.FieldCleared(requestreplay.FieldFingerprint) {
+		fields = append(fields, requestreplay.FieldFingerprint)
+	}
+	if m.FieldCleared(requestreplay.FieldHeaders) {
+		fields = append(fields, requestreplay.FieldHeaders)
+	}
 	if m.FieldCleared(requestreplay.FieldResponse) {
 		fields = append(fields, requestreplay.FieldResponse)
 	}
@@ -14048,6 +14198,15 @@ func (m *RequestReplayMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *RequestReplayMutation) ClearField(name string) error {
 	switch name {
+	case requestreplay.FieldRequestorID:
+		m.ClearRequestorID()
+		return nil
+	case requestreplay.FieldFingerprint:
+		m.ClearFingerprint()
+		return nil
+	case requestreplay.FieldHeaders:
+		m.ClearHeaders()
+		return nil
 	case requestreplay.FieldResponse:
 		m.ClearResponse()
 		return nil
@@ -14074,8 +14233,14 @@ func (m *RequestReplayMutation) ResetField(name string) error {
 	case requestreplay.FieldRequestorID:
 		m.ResetRequestorID()
 		return nil
+	case requestreplay.FieldFingerprint:
+		m.ResetFingerprint()
+		return nil
 	case requestreplay.FieldStatus:
 		m.ResetStatus()
+		return nil
+	case requestreplay.FieldHeaders:
+		m.ResetHeaders()
 		return nil
 	case requestreplay.FieldResponse:
 		m.ResetResponse()

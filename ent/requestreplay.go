@@ -4,6 +4,7 @@ package ent
 
 import (
 	"custgraph/ent/requestreplay"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -24,12 +25,16 @@ type RequestReplay struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// The caller's kind and id (client:<uuid>, user:<uuid>).
 	Caller string `json:"caller,omitempty"`
-	// SHA-256 (hex) of the caller, Requestor-ID, method, path and body.
+	// SHA-256 (hex) naming the request for its caller: of the caller and the Idempotency-Key, or of the caller, Requestor-ID, method, path and body.
 	Key string `json:"key,omitempty"`
-	// RequestorID holds the value of the "requestor_id" field.
+	// The Requestor-ID of a Tradevest-style replay; empty for an Idempotency-Key.
 	RequestorID string `json:"requestor_id,omitempty"`
+	// SHA-256 (hex) of the request's method, path and body: the same key with another fingerprint is refused (422). Empty in replays stored before it was kept.
+	Fingerprint string `json:"fingerprint,omitempty"`
 	// Status holds the value of the "status" field.
 	Status int `json:"status,omitempty"`
+	// The answer's headers that are replayed with it (Content-Type, Location).
+	Headers map[string]string `json:"headers,omitempty"`
 	// The answer's body (empty for answers without one).
 	Response     []byte `json:"response,omitempty"`
 	selectValues sql.SelectValues
@@ -40,11 +45,11 @@ func (*RequestReplay) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case requestreplay.FieldResponse:
+		case requestreplay.FieldHeaders, requestreplay.FieldResponse:
 			values[i] = new([]byte)
 		case requestreplay.FieldStatus:
 			values[i] = new(sql.NullInt64)
-		case requestreplay.FieldCaller, requestreplay.FieldKey, requestreplay.FieldRequestorID:
+		case requestreplay.FieldCaller, requestreplay.FieldKey, requestreplay.FieldRequestorID, requestreplay.FieldFingerprint:
 			values[i] = new(sql.NullString)
 		case requestreplay.FieldCreatedAt, requestreplay.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -101,11 +106,25 @@ func (_m *RequestReplay) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RequestorID = value.String
 			}
+		case requestreplay.FieldFingerprint:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field fingerprint", values[i])
+			} else if value.Valid {
+				_m.Fingerprint = value.String
+			}
 		case requestreplay.FieldStatus:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field status", values[i])
 			} else if value.Valid {
 				_m.Status = int(value.Int64)
+			}
+		case requestreplay.FieldHeaders:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field headers", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Headers); err != nil {
+					return fmt.Errorf("unmarshal field headers: %w", err)
+				}
 			}
 		case requestreplay.FieldResponse:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -164,8 +183,14 @@ func (_m *RequestReplay) String() string {
 	builder.WriteString("requestor_id=")
 	builder.WriteString(_m.RequestorID)
 	builder.WriteString(", ")
+	builder.WriteString("fingerprint=")
+	builder.WriteString(_m.Fingerprint)
+	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
+	builder.WriteString(", ")
+	builder.WriteString("headers=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Headers))
 	builder.WriteString(", ")
 	builder.WriteString("response=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Response))

@@ -67,9 +67,37 @@ func (_c *RequestReplayCreate) SetRequestorID(v string) *RequestReplayCreate {
 	return _c
 }
 
+// SetNillableRequestorID sets the "requestor_id" field if the given value is not nil.
+func (_c *RequestReplayCreate) SetNillableRequestorID(v *string) *RequestReplayCreate {
+	if v != nil {
+		_c.SetRequestorID(*v)
+	}
+	return _c
+}
+
+// SetFingerprint sets the "fingerprint" field.
+func (_c *RequestReplayCreate) SetFingerprint(v string) *RequestReplayCreate {
+	_c.mutation.SetFingerprint(v)
+	return _c
+}
+
+// SetNillableFingerprint sets the "fingerprint" field if the given value is not nil.
+func (_c *RequestReplayCreate) SetNillableFingerprint(v *string) *RequestReplayCreate {
+	if v != nil {
+		_c.SetFingerprint(*v)
+	}
+	return _c
+}
+
 // SetStatus sets the "status" field.
 func (_c *RequestReplayCreate) SetStatus(v int) *RequestReplayCreate {
 	_c.mutation.SetStatus(v)
+	return _c
+}
+
+// SetHeaders sets the "headers" field.
+func (_c *RequestReplayCreate) SetHeaders(v map[string]string) *RequestReplayCreate {
+	_c.mutation.SetHeaders(v)
 	return _c
 }
 
@@ -178,12 +206,14 @@ func (_c *RequestReplayCreate) check() error {
 			return &ValidationError{Name: "key", err: fmt.Errorf(`ent: validator failed for field "RequestReplay.key": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.RequestorID(); !ok {
-		return &ValidationError{Name: "requestor_id", err: errors.New(`ent: missing required field "RequestReplay.requestor_id"`)}
-	}
 	if v, ok := _c.mutation.RequestorID(); ok {
 		if err := requestreplay.RequestorIDValidator(v); err != nil {
 			return &ValidationError{Name: "requestor_id", err: fmt.Errorf(`ent: validator failed for field "RequestReplay.requestor_id": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.Fingerprint(); ok {
+		if err := requestreplay.FingerprintValidator(v); err != nil {
+			return &ValidationError{Name: "fingerprint", err: fmt.Errorf(`ent: validator failed for field "RequestReplay.fingerprint": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Status(); !ok {
@@ -244,9 +274,17 @@ func (_c *RequestReplayCreate) createSpec() (*RequestReplay, *sqlgraph.CreateSpe
 		_spec.SetField(requestreplay.FieldRequestorID, field.TypeString, value)
 		_node.RequestorID = value
 	}
+	if value, ok := _c.mutation.Fingerprint(); ok {
+		_spec.SetField(requestreplay.FieldFingerprint, field.TypeString, value)
+		_node.Fingerprint = value
+	}
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(requestreplay.FieldStatus, field.TypeInt, value)
 		_node.Status = value
+	}
+	if value, ok := _c.mutation.Headers(); ok {
+		_spec.SetField(requestreplay.FieldHeaders, field.TypeJSON, value)
+		_node.Headers = value
 	}
 	if value, ok := _c.mutation.Response(); ok {
 		_spec.SetField(requestreplay.FieldResponse, field.TypeBytes, value)

@@ -100,6 +100,15 @@ func (_u *RequestReplayUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(requestreplay.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.RequestorIDCleared() {
+		_spec.ClearField(requestreplay.FieldRequestorID, field.TypeString)
+	}
+	if _u.mutation.FingerprintCleared() {
+		_spec.ClearField(requestreplay.FieldFingerprint, field.TypeString)
+	}
+	if _u.mutation.HeadersCleared() {
+		_spec.ClearField(requestreplay.FieldHeaders, field.TypeJSON)
+	}
 	if _u.mutation.ResponseCleared() {
 		_spec.ClearField(requestreplay.FieldResponse, field.TypeBytes)
 	}
@@ -225,6 +234,15 @@ func (_u *RequestReplayUpdateOne) sqlSave(ctx context.Context) (_node *RequestRe
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(requestreplay.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RequestorIDCleared() {
+		_spec.ClearField(requestreplay.FieldRequestorID, field.TypeString)
+	}
+	if _u.mutation.FingerprintCleared() {
+		_spec.ClearField(requestreplay.FieldFingerprint, field.TypeString)
+	}
+	if _u.mutation.HeadersCleared() {
+		_spec.ClearField(requestreplay.FieldHeaders, field.TypeJSON)
 	}
 	if _u.mutation.ResponseCleared() {
 		_spec.ClearField(requestreplay.FieldResponse, field.TypeBytes)

@@ -680,8 +680,10 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "caller", Type: field.TypeString, Size: 100},
 		{Name: "key", Type: field.TypeString, Unique: true, Size: 64},
-		{Name: "requestor_id", Type: field.TypeString, Size: 100},
+		{Name: "requestor_id", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "fingerprint", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "status", Type: field.TypeInt},
+		{Name: "headers", Type: field.TypeJSON, Nullable: true},
 		{Name: "response", Type: field.TypeBytes, Nullable: true},
 	}
 	// RequestReplaysTable holds the schema information for the "request_replays" table.

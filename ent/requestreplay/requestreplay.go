@@ -25,8 +25,12 @@ const (
 	FieldKey = "key"
 	// FieldRequestorID holds the string denoting the requestor_id field in the database.
 	FieldRequestorID = "requestor_id"
+	// FieldFingerprint holds the string denoting the fingerprint field in the database.
+	FieldFingerprint = "fingerprint"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
+	// FieldHeaders holds the string denoting the headers field in the database.
+	FieldHeaders = "headers"
 	// FieldResponse holds the string denoting the response field in the database.
 	FieldResponse = "response"
 	// Table holds the table name of the requestreplay in the database.
@@ -41,7 +45,9 @@ var Columns = []string{
 	FieldCaller,
 	FieldKey,
 	FieldRequestorID,
+	FieldFingerprint,
 	FieldStatus,
+	FieldHeaders,
 	FieldResponse,
 }
 
@@ -75,6 +81,8 @@ var (
 	KeyValidator func(string) error
 	// RequestorIDValidator is a validator for the "requestor_id" field. It is called by the builders before save.
 	RequestorIDValidator func(string) error
+	// FingerprintValidator is a validator for the "fingerprint" field. It is called by the builders before save.
+	FingerprintValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -110,6 +118,11 @@ func ByKey(opts ...sql.OrderTermOption) OrderOption {
 // ByRequestorID orders the results by the requestor_id field.
 func ByRequestorID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRequestorID, opts...).ToFunc()
+}
+
+// ByFingerprint orders the results by the fingerprint field.
+func ByFingerprint(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFingerprint, opts...).ToFunc()
 }
 
 // ByStatus orders the results by the status field.

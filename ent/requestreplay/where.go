@@ -80,6 +80,11 @@ func RequestorID(v string) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldEQ(FieldRequestorID, v))
 }
 
+// Fingerprint applies equality check predicate on the "fingerprint" field. It's identical to FingerprintEQ.
+func Fingerprint(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldEQ(FieldFingerprint, v))
+}
+
 // Status applies equality check predicate on the "status" field. It's identical to StatusEQ.
 func Status(v int) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldEQ(FieldStatus, v))
@@ -355,6 +360,16 @@ func RequestorIDHasSuffix(v string) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldHasSuffix(FieldRequestorID, v))
 }
 
+// RequestorIDIsNil applies the IsNil predicate on the "requestor_id" field.
+func RequestorIDIsNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldIsNull(FieldRequestorID))
+}
+
+// RequestorIDNotNil applies the NotNil predicate on the "requestor_id" field.
+func RequestorIDNotNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldNotNull(FieldRequestorID))
+}
+
 // RequestorIDEqualFold applies the EqualFold predicate on the "requestor_id" field.
 func RequestorIDEqualFold(v string) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldEqualFold(FieldRequestorID, v))
@@ -363,6 +378,81 @@ func RequestorIDEqualFold(v string) predicate.RequestReplay {
 // RequestorIDContainsFold applies the ContainsFold predicate on the "requestor_id" field.
 func RequestorIDContainsFold(v string) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldContainsFold(FieldRequestorID, v))
+}
+
+// FingerprintEQ applies the EQ predicate on the "fingerprint" field.
+func FingerprintEQ(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldEQ(FieldFingerprint, v))
+}
+
+// FingerprintNEQ applies the NEQ predicate on the "fingerprint" field.
+func FingerprintNEQ(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldNEQ(FieldFingerprint, v))
+}
+
+// FingerprintIn applies the In predicate on the "fingerprint" field.
+func FingerprintIn(vs ...string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldIn(FieldFingerprint, vs...))
+}
+
+// FingerprintNotIn applies the NotIn predicate on the "fingerprint" field.
+func FingerprintNotIn(vs ...string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldNotIn(FieldFingerprint, vs...))
+}
+
+// FingerprintGT applies the GT predicate on the "fingerprint" field.
+func FingerprintGT(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldGT(FieldFingerprint, v))
+}
+
+// FingerprintGTE applies the GTE predicate on the "fingerprint" field.
+func FingerprintGTE(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldGTE(FieldFingerprint, v))
+}
+
+// FingerprintLT applies the LT predicate on the "fingerprint" field.
+func FingerprintLT(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldLT(FieldFingerprint, v))
+}
+
+// FingerprintLTE applies the LTE predicate on the "fingerprint" field.
+func FingerprintLTE(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldLTE(FieldFingerprint, v))
+}
+
+// FingerprintContains applies the Contains predicate on the "fingerprint" field.
+func FingerprintContains(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldContains(FieldFingerprint, v))
+}
+
+// FingerprintHasPrefix applies the HasPrefix predicate on the "fingerprint" field.
+func FingerprintHasPrefix(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldHasPrefix(FieldFingerprint, v))
+}
+
+// FingerprintHasSuffix applies the HasSuffix predicate on the "fingerprint" field.
+func FingerprintHasSuffix(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldHasSuffix(FieldFingerprint, v))
+}
+
+// FingerprintIsNil applies the IsNil predicate on the "fingerprint" field.
+func FingerprintIsNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldIsNull(FieldFingerprint))
+}
+
+// FingerprintNotNil applies the NotNil predicate on the "fingerprint" field.
+func FingerprintNotNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldNotNull(FieldFingerprint))
+}
+
+// FingerprintEqualFold applies the EqualFold predicate on the "fingerprint" field.
+func FingerprintEqualFold(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldEqualFold(FieldFingerprint, v))
+}
+
+// FingerprintContainsFold applies the ContainsFold predicate on the "fingerprint" field.
+func FingerprintContainsFold(v string) predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldContainsFold(FieldFingerprint, v))
 }
 
 // StatusEQ applies the EQ predicate on the "status" field.
@@ -403,6 +493,16 @@ func StatusLT(v int) predicate.RequestReplay {
 // StatusLTE applies the LTE predicate on the "status" field.
 func StatusLTE(v int) predicate.RequestReplay {
 	return predicate.RequestReplay(sql.FieldLTE(FieldStatus, v))
+}
+
+// HeadersIsNil applies the IsNil predicate on the "headers" field.
+func HeadersIsNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldIsNull(FieldHeaders))
+}
+
+// HeadersNotNil applies the NotNil predicate on the "headers" field.
+func HeadersNotNil() predicate.RequestReplay {
+	return predicate.RequestReplay(sql.FieldNotNull(FieldHeaders))
 }
 
 // ResponseEQ applies the EQ predicate on the "response" field.

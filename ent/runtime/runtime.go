@@ -1025,6 +1025,10 @@ func init() {
 			return nil
 		}
 	}()
+	// requestreplayDescFingerprint is the schema descriptor for fingerprint field.
+	requestreplayDescFingerprint := requestreplayFields[3].Descriptor()
+	// requestreplay.FingerprintValidator is a validator for the "fingerprint" field. It is called by the builders before save.
+	requestreplay.FingerprintValidator = requestreplayDescFingerprint.Validators[0].(func(string) error)
 	// requestreplayDescID is the schema descriptor for id field.
 	requestreplayDescID := requestreplayMixinFields0[0].Descriptor()
 	// requestreplay.DefaultID holds the default value on creation for the id field.

@@ -190,10 +190,11 @@ func (SigningKey) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// RequestReplay remembers the answer to a mutating request that carried a
-// Requestor-ID header (the Tradevest-style routes), so that the same request
-// sent again (same caller, Requestor-ID, method, path and body) gets the
-// first answer instead of doing the work twice (rest-compat §5.6). It is
+// RequestReplay remembers the answer to a mutating request that carried an
+// Idempotency-Key header (every door, internal/idempotency) or, on the
+// Tradevest-style routes, a Requestor-ID header, so that the same request
+// sent again gets the first answer instead of doing the work twice
+// (rest-compat §5.6; draft-ietf-httpapi-idempotency-key-header). It is
 // written in the transaction of the change it answers, so a replay exists
 // exactly when the change does. Never exposed over GraphQL; each caller
 // reads and writes only its own (policy.go, hooks_access.go).
@@ -208,9 +209,16 @@ func (RequestReplay) Fields() []ent.Field {
 		field.String("caller").Immutable().NotEmpty().MaxLen(100).
 			Comment("The caller's kind and id (client:<uuid>, user:<uuid>)."),
 		field.String("key").Unique().Immutable().NotEmpty().MaxLen(64).
-			Comment("SHA-256 (hex) of the caller, Requestor-ID, method, path and body."),
-		field.String("requestor_id").Immutable().NotEmpty().MaxLen(100),
+			Comment("SHA-256 (hex) naming the request for its caller: of the caller and the Idempotency-Key, " +
+				"or of the caller, Requestor-ID, method, path and body."),
+		field.String("requestor_id").Optional().Immutable().NotEmpty().MaxLen(100).
+			Comment("The Requestor-ID of a Tradevest-style replay; empty for an Idempotency-Key."),
+		field.String("fingerprint").Optional().Immutable().MaxLen(64).
+			Comment("SHA-256 (hex) of the request's method, path and body: the same key with another " +
+				"fingerprint is refused (422). Empty in replays stored before it was kept."),
 		field.Int("status").Immutable(),
+		field.JSON("headers", map[string]string{}).Optional().Immutable().
+			Comment("The answer's headers that are replayed with it (Content-Type, Location)."),
 		field.Bytes("response").Optional().Immutable().
 			Comment("The answer's body (empty for answers without one)."),
 	}

@@ -131,9 +131,11 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		if rm, ok := m.(*gen.RequestReplayMutation); ok {
 			// A caller records the answers to its own requests, and
-			// deletes (expired) ones of its own only.
+			// deletes (expired) ones of its own only; custgraph itself
+			// purges anyone's expired ones (internal/idempotency).
 			switch {
 			case m.Op().Is(ent.OpCreate) && ownReplay(v, rm):
+			case m.Op().Is(ent.OpDelete|ent.OpDeleteOne) && v.IsSystem():
 			case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
 				rm.Where(requestreplay.Caller(ReplayCaller(v)))
 			default:
