@@ -25,6 +25,7 @@ import (
 	"custgraph/ent"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/idempotency"
 	"custgraph/internal/store"
 )
 
@@ -57,7 +58,8 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	}
 	srv := handler.New(NewSchema(client, dialectName))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache()})
+	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache(),
+		client: client, log: o.Logger})
 	cache := pagedCache{lru.New[*ast.QueryDocument](1000)}
 	srv.SetQueryCache(cache)
 	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop
@@ -66,7 +68,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	// After the persisted query has filled in the query, before parsing.
 	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
 	srv.Use(&limitsExt{Limits: o.Limits})
-	srv.Use(transactioner{entgql.Transactioner{TxOpener: client}, o.Logger})
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: idempotency.TxOpener{Client: client}}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 	return guard(srv, o.MaxBodyBytes, o.MaxTokens)

@@ -2,10 +2,13 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -19,7 +22,10 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"custgraph/ent"
 	"custgraph/internal/apperr"
+	"custgraph/internal/idempotency"
+	"custgraph/internal/store"
 )
 
 // Media types of GraphQL-over-HTTP answers.
@@ -64,6 +70,10 @@ type overHTTP struct {
 	// does not change while the process runs, and a full introspection
 	// costs about 0.1 s and 780 KB to answer, to anyone, unauthenticated.
 	introspection *lru.Cache[[sha256.Size]byte, []byte]
+	// client stores the answers of mutations sent with an Idempotency-Key
+	// (keyed).
+	client *ent.Client
+	log    *slog.Logger
 }
 
 // newAnswerCache holds the answers to the few introspection queries tools
@@ -110,6 +120,11 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	w.Header().Set("Content-Type", media)
 	start := graphql.Now()
+	var body []byte // the body of a POST with an Idempotency-Key, for its fingerprint
+	if r.Method == http.MethodPost && len(r.Header.Values(idempotency.Header)) > 0 {
+		body, _ = io.ReadAll(r.Body) // (guard read it already, within the size limit)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	params, perr := readParams(r, t.maxVariables)
 	if perr != nil {
 		w.WriteHeader(http.StatusBadRequest)
@@ -139,6 +154,17 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		}
 		cacheable = introspectionOnly(params.Query, t.maxTokens)
 	}
+	var q *idempotency.Request
+	if oc.Operation != nil && oc.Operation.Operation == ast.Mutation && r.Method == http.MethodPost {
+		var done bool
+		if q, done = t.keyed(w, r, body); done {
+			return
+		}
+		if q != nil {
+			defer q.Close()
+			ctx = idempotency.NewContext(ctx, q)
+		}
+	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
 	resp := responses(ctx)
 	if resp == nil { // (gqlgen's end of a stream; never for a query)
@@ -149,7 +175,89 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	if cacheable && len(resp.Errors) == 0 && len(b) <= maxCachedAnswer {
 		t.introspection.Add(key, b)
 	}
+	if q != nil {
+		if t.commit(ctx, w, q, media, resp, b) {
+			return
+		}
+	}
 	_, _ = w.Write(b)
+}
+
+// keyed begins a mutation sent with an Idempotency-Key
+// (internal/idempotency): the whole document is one request, whose
+// answer is stored in its transaction. It answers (done) a repeated
+// request with the stored answer, and a malformed, in-flight or reused
+// key with 400, 409 or 422 (extensions.code IDEMPOTENCY_KEY_INVALID,
+// _IN_USE, _REUSED); q is nil for a request without a key.
+func (t overHTTP) keyed(w http.ResponseWriter, r *http.Request, body []byte) (q *idempotency.Request, done bool) {
+	caller := idempotency.Caller(r.Context())
+	key, err := idempotency.ParseKey(r.Header.Values(idempotency.Header))
+	if err == nil && (key == "" || caller == "") {
+		return nil, false
+	}
+	var ans *idempotency.Answer
+	if err == nil {
+		keys := []idempotency.Key{idempotency.IdempotencyKey(caller, key)}
+		q, ans, err = idempotency.Begin(r.Context(), t.client, keys, idempotency.Fingerprint(r, body))
+	}
+	return q, t.answered(w, r, ans, err)
+}
+
+// commit stores the answer b of a keyed mutation with its change (when
+// it made one) and commits them; done when it wrote another answer: the
+// stored answer of the same request by another replica, or the error of
+// the commit.
+func (t overHTTP) commit(ctx context.Context, w http.ResponseWriter, q *idempotency.Request, media string, resp *graphql.Response, b []byte) (done bool) {
+	if !q.Changed() && len(resp.Errors) > 0 {
+		if ans, err := q.Settled(ctx); ans != nil {
+			return t.answered(w, nil, ans, err)
+		}
+	}
+	ans, err := q.Commit(ctx, idempotency.Answer{Status: http.StatusOK, Header: map[string]string{"Content-Type": media}, Body: b})
+	if err != nil {
+		var refusal *idempotency.Refusal
+		if !errors.As(err, &refusal) {
+			// As the transactioner answers a failed commit.
+			e := store.Classify(err)
+			if e.Code == apperr.Internal {
+				t.log.ErrorContext(ctx, "graphql mutation transaction failed", "err", err)
+				e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+			}
+			_, _ = w.Write(appendResponse(nil, &graphql.Response{Errors: gqlerror.List{{
+				Message: e.Message, Extensions: map[string]any{"code": string(e.Code)},
+			}}}))
+			return true
+		}
+	}
+	return t.answered(w, nil, ans, err)
+}
+
+// answered writes a stored answer or a refusal, and reports whether it did.
+func (t overHTTP) answered(w http.ResponseWriter, _ *http.Request, ans *idempotency.Answer, err error) bool {
+	var refusal *idempotency.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		if refusal.Status == http.StatusConflict {
+			w.Header().Set("Retry-After", "1")
+		}
+		httpError(w, refusal.Status, refusal.Code, refusal.Message)
+	case err != nil:
+		e := store.Classify(err)
+		if e.Code == apperr.Internal {
+			t.log.Error("graphql idempotency-key lookup failed", "err", err)
+			e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+		}
+		status := http.StatusInternalServerError
+		if e.Code == apperr.Timeout {
+			status = http.StatusServiceUnavailable
+		}
+		httpError(w, status, string(e.Code), e.Message)
+	case ans != nil:
+		ans.Write(w)
+	default:
+		return false
+	}
+	return true
 }
 
 // maxCachedAnswer bounds an introspection answer kept (a full one is about

@@ -22,6 +22,7 @@ import (
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/idempotency"
 	"custgraph/rest/restcore"
 )
 
@@ -150,6 +151,7 @@ func Mount(r chi.Router, core *restcore.Core) {
 	r.Group(func(r chi.Router) {
 		r.Use(a.Authenticate(a.bsaiUnauthorized))
 		r.Use(a.After...)
+		r.Use(a.Keyed(bsaiRefuse, a.bsaiFail, nil))
 		r.Get("/v1/profiles/{profileId}/customers", a.bsaiList)
 		r.Post("/v1/profiles/{profileId}/customers", a.bsaiCreate)
 		r.Get("/v1/profiles/{profileId}/customers/{customerId}", a.bsaiGet)
@@ -162,6 +164,16 @@ func Mount(r chi.Router, core *restcore.Core) {
 
 func bsaiWriteError(w http.ResponseWriter, status int, code, msg string) {
 	restcore.WriteJSON(w, status, bsaiErrorBody{Status: status, Error: code, Message: msg})
+}
+
+// bsaiRefuse answers a refused Idempotency-Key: 400 invalid_request (a
+// malformed key), 409 idempotency_key_in_use, 422 idempotency_key_reused.
+func bsaiRefuse(w http.ResponseWriter, _ *http.Request, e *idempotency.Refusal) {
+	code := "invalid_request"
+	if e.Status != http.StatusBadRequest {
+		code = strings.ToLower(e.Code)
+	}
+	bsaiWriteError(w, e.Status, code, e.Message)
 }
 
 // bsaiUnauthorized answers refused credentials (a garbage, expired or

@@ -19,6 +19,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/idempotency"
 	"custgraph/internal/validate"
 	"custgraph/rest/restcore"
 )
@@ -85,6 +86,13 @@ func writeOBPError(w http.ResponseWriter, status int, msg string) {
 		status = http.StatusForbidden
 	}
 	restcore.WriteJSON(w, status, obpErrorBody{Code: status, Message: msg})
+}
+
+// obpRefuse answers a refused Idempotency-Key (400, 409, 422). OBP has no
+// such header, so no OBP-NNNNN code: the message starts with custgraph's
+// code (IDEMPOTENCY_KEY_INVALID, _IN_USE, _REUSED).
+func obpRefuse(w http.ResponseWriter, _ *http.Request, e *idempotency.Refusal) {
+	writeOBPError(w, e.Status, e.Code+": "+e.Message)
 }
 
 // obpUnauthorized answers refused credentials on OBP routes.
@@ -408,6 +416,7 @@ func Mount(r chi.Router, core *restcore.Core, firehose bool) {
 		r.Use(obpCorrelationID)
 		r.Use(a.Authenticate(a.obpUnauthorized))
 		r.Use(a.After...)
+		r.Use(a.Keyed(obpRefuse, func(w http.ResponseWriter, r *http.Request, err error) { a.obp(w, r).err(err, "") }, nil))
 		notFound := func(w http.ResponseWriter, r *http.Request) {
 			writeOBPError(w, http.StatusNotFound, obpNotFoundURL+" Current Url is ("+r.URL.String()+
 				"), Current Content-Type Header is ("+r.Header.Get("Content-Type")+")")

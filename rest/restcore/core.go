@@ -26,6 +26,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/internal/apperr"
 	"custgraph/internal/authn"
+	"custgraph/internal/idempotency"
 	"custgraph/internal/store"
 )
 
@@ -170,7 +171,13 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // InTx runs fn in one transaction: everything it writes lands, or nothing.
+// In a keyed request (an Idempotency-Key or a Tradevest Requestor-ID: see
+// Keyed) the transaction is the request's, committed with the route's
+// answer once the route has written it.
 func (a *Core) InTx(ctx context.Context, fn func(tx *ent.Client) error) error {
+	if q := idempotency.FromContext(ctx); q != nil {
+		return q.InTx(ctx, fn)
+	}
 	tx, err := a.Client.Tx(ctx)
 	if err != nil {
 		return err
@@ -311,4 +318,16 @@ func Refusal(err error) (msg string, internal bool) {
 		msg += ": " + ae.Description
 	}
 	return msg, false
+}
+
+// Keyed makes a family's mutating routes (POST, PUT, PATCH, DELETE)
+// answer a retried request with its stored answer (internal/idempotency):
+// refuse writes the family's 400/409/422 for a malformed, in-flight or
+// reused Idempotency-Key, fail its answer to a failure to store the answer,
+// extra (nil for none) gives a request's other key (Tradevest's
+// Requestor-ID). Used after authentication.
+func (a *Core) Keyed(refuse func(w http.ResponseWriter, r *http.Request, e *idempotency.Refusal),
+	fail func(w http.ResponseWriter, r *http.Request, err error),
+	extra func(r *http.Request, caller string, body []byte) *idempotency.Key) func(http.Handler) http.Handler {
+	return idempotency.Door{Client: a.Client, MaxBodyBytes: a.MaxBodyBytes, Refuse: refuse, Fail: fail, Extra: extra}.Middleware
 }

@@ -14,14 +14,13 @@ package tradevest
 //
 // Mutations carry a Requestor-ID header (a UUID) that ent records as the
 // actor in the audit trail, and that makes them replayable: the same
-// request sent again gets the first answer (tvMutate).
+// request sent again gets the first answer (tvRequestorKey), as does one
+// with the same Idempotency-Key (every door: internal/idempotency).
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,11 +39,11 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/customer"
 	"custgraph/ent/product"
-	"custgraph/ent/requestreplay"
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/filters"
+	"custgraph/internal/idempotency"
 	"custgraph/rest/restcore"
 )
 
@@ -58,6 +57,7 @@ func Mount(r chi.Router, core *restcore.Core) {
 	r.Group(func(r chi.Router) {
 		r.Use(a.Authenticate(a.tvUnauthorized))
 		r.Use(a.After...)
+		r.Use(a.Keyed(tvRefuse, a.tvWriteErr, tvRequestorKey))
 		r.Post("/roles/customers", a.tvCreateCustomer)
 		r.Get("/roles/customers", a.tvListCustomers)
 		r.Get("/roles/customers/{customerId}", a.tvGetCustomer)
@@ -216,6 +216,7 @@ var tvResponseTypes = map[int]string{
 	http.StatusForbidden:             "FORBIDDEN",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusConflict:              "CONFLICT",
+	http.StatusUnprocessableEntity:   "UNPROCESSABLE_ENTITY",
 	http.StatusRequestEntityTooLarge: "PAYLOAD_TOO_LARGE",
 	http.StatusUnsupportedMediaType:  "UNSUPPORTED_MEDIA_TYPE",
 	http.StatusServiceUnavailable:    "SERVICE_UNAVAILABLE",
@@ -225,11 +226,12 @@ var tvResponseTypes = map[int]string{
 // tvFail is one error answer: a status, a message and, for errors about
 // one input, the field (JSON, query or header name) and its error code.
 type tvFail struct {
-	status  int
-	message string
-	field   string
-	code    string
-	param   string
+	status    int
+	message   string
+	field     string
+	code      string
+	param     string
+	errorCode string // ErrorMessage.errorCode, for errors about no one field
 }
 
 func (f *tvFail) Error() string { return f.message }
@@ -244,6 +246,7 @@ func (f *tvFail) write(w http.ResponseWriter, r *http.Request) {
 		Message:      f.message,
 		ResponseType: tvResponseTypes[f.status],
 		RequestID:    middleware.GetReqID(r.Context()),
+		ErrorCode:    f.errorCode,
 		ErrorDetails: []tvErrorDetail{},
 	}
 	if f.field != "" {
@@ -415,11 +418,6 @@ func tvEnum[T ~string](r *http.Request, name string, check func(T) error, set fu
 
 // --- replays -----------------------------------------------------------------
 
-// tvReplayTTL is how long a request's answer is replayed: a request
-// repeated later is done again (Tradevest does not document a window; a
-// day covers every retry policy we know of).
-const tvReplayTTL = 24 * time.Hour
-
 // tvAnswer is the answer of a mutation: status and body (nil for none).
 type tvAnswer struct {
 	status int
@@ -447,85 +445,18 @@ func tvJSON(status int, v any) (tvAnswer, error) {
 	return tvAnswer{status: status, body: buf.Bytes()}, nil
 }
 
-// tvReplayKey is the key of a request: SHA-256 of the caller,
-// Requestor-ID, method, path and body.
-func tvReplayKey(caller, requestor string, r *http.Request, body []byte) string {
-	h := sha256.New()
-	for _, part := range []string{caller, requestor, r.Method, r.URL.Path} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// tvFindReplay looks up the replay of a request's key (nil when there is
-// none). Expired replays are deleted before each lookup (tvPurgeReplays),
-// so what it finds is live.
-func tvFindReplay(ctx context.Context, c *ent.Client, key string) (*ent.RequestReplay, error) {
-	rec, err := c.RequestReplay.Query().Where(requestreplay.Key(key)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	return rec, err
-}
-
-// tvPurgeReplays deletes the caller's replays older than tvReplayTTL (ent
-// confines the delete to the caller's own), so a request repeated after
-// that is done again and the table keeps one day of answers.
-func tvPurgeReplays(ctx context.Context, c *ent.Client) error {
-	_, err := c.RequestReplay.Delete().Where(requestreplay.CreatedAtLT(time.Now().Add(-tvReplayTTL))).Exec(ctx)
-	return err
-}
-
-// tvMutate runs work in one transaction and answers its result. When the
-// request carries a Requestor-ID, the same request (same caller,
-// Requestor-ID, method, path and body) sent again within tvReplayTTL gets
-// the first answer without the work being done again: the answer is
-// stored (RequestReplay) in the transaction of the change, so it exists
-// exactly when the change does. A concurrent duplicate that loses the race
-// (on the replay's unique key, or on a unique key of the change itself)
-// answers the winner's replay. Only successes are kept: a refused request
-// changed nothing and is refused again.
-func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer, requestor string, body []byte,
+// tvMutate runs work in one transaction and answers its result. A keyed
+// request (an Idempotency-Key, or a Requestor-ID: tvKeyed) runs it in the
+// request's transaction, committed with this answer (internal/idempotency).
+func (a *api) tvMutate(w http.ResponseWriter, r *http.Request,
 	work func(ctx context.Context, tx *ent.Client) (tvAnswer, error)) {
 	ctx := r.Context()
-	caller := schema.ReplayCaller(v)
 	var ans tvAnswer
 	err := a.InTx(ctx, func(tx *ent.Client) error {
-		key := ""
-		if requestor != "" {
-			key = tvReplayKey(caller, requestor, r, body)
-			if err := tvPurgeReplays(ctx, tx); err != nil {
-				return err
-			}
-			rec, err := tvFindReplay(ctx, tx, key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				ans = tvAnswer{status: rec.Status, body: rec.Response}
-				return nil
-			}
-		}
 		var err error
-		if ans, err = work(ctx, tx); err != nil {
-			return err
-		}
-		if key == "" {
-			return nil
-		}
-		create := tx.RequestReplay.Create().SetCaller(caller).SetKey(key).SetRequestorID(requestor).SetStatus(ans.status)
-		if ans.body != nil {
-			create.SetResponse(ans.body)
-		}
-		return create.Exec(ctx)
+		ans, err = work(ctx, tx)
+		return err
 	})
-	if err != nil && requestor != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		if rec, ferr := tvFindReplay(ctx, a.Client, tvReplayKey(caller, requestor, r, body)); ferr == nil && rec != nil {
-			ans, err = tvAnswer{status: rec.Status, body: rec.Response}, nil
-		}
-	}
 	if err != nil {
 		a.tvWriteErr(w, r, err)
 		return
@@ -534,6 +465,34 @@ func (a *api) tvMutate(w http.ResponseWriter, r *http.Request, v *access.Viewer,
 		ans.body = nil
 	}
 	ans.write(w)
+}
+
+// tvRequestorKey is the replay key of a request with a Requestor-ID (one
+// UUID; tvRequestor refuses others): the same request (same caller,
+// Requestor-ID, method, path and body) sent again within
+// idempotency.TTL gets the first answer, also when the duplicates arrive
+// at the same time (they wait for the first); another body under the same
+// Requestor-ID is new work (rest-compat §5.6).
+func tvRequestorKey(r *http.Request, caller string, body []byte) *idempotency.Key {
+	requestor, err := tvRequestor(r, false)
+	if err != nil || requestor == "" {
+		return nil
+	}
+	k := idempotency.RequestorKey(caller, requestor, r, body)
+	return &k
+}
+
+// tvRefuse answers a refused Idempotency-Key in the ErrorMessage format:
+// 400 naming the header (INVALID_VALUE), 409 and 422 with errorCode
+// IDEMPOTENCY_KEY_IN_USE or IDEMPOTENCY_KEY_REUSED.
+func tvRefuse(w http.ResponseWriter, r *http.Request, e *idempotency.Refusal) {
+	f := &tvFail{status: e.Status, message: e.Message}
+	if e.Status == http.StatusBadRequest {
+		f.field, f.code = idempotency.Header, tvCodeInvalid
+	} else {
+		f.errorCode = e.Code
+	}
+	f.write(w, r)
 }
 
 // --- customers ---------------------------------------------------------------
@@ -574,7 +533,7 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	requestor, err := tvRequestor(r, false)
+	_, err := tvRequestor(r, false)
 	if err != nil {
 		a.tvWriteErr(w, r, err)
 		return
@@ -600,7 +559,7 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		create := tx.Customer.Create().
 			SetBankID(bankID).
 			SetEntityID(uuid.UUID(*in.EntityID)).
@@ -769,7 +728,7 @@ func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	requestor, err := tvRequestor(r, true)
+	_, err = tvRequestor(r, true)
 	if err != nil {
 		a.tvWriteErr(w, r, err)
 		return
@@ -780,7 +739,7 @@ func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		update := tx.Customer.UpdateOneID(id)
 		if in.Labels != nil {
 			if len(*in.Labels) == 0 {
@@ -881,7 +840,7 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	requestor, err := tvRequestor(r, true)
+	_, err = tvRequestor(r, true)
 	if err != nil {
 		a.tvWriteErr(w, r, err)
 		return
@@ -896,7 +855,7 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, tvBad("productCode", tvCodeRequired, "productCode is required"))
 		return
 	}
-	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		create := tx.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCode(*in.ProductCode))
 		if in.Currency != nil {
 			create.SetCurrency(*in.Currency)
@@ -945,7 +904,7 @@ func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	requestor, err := tvRequestor(r, true)
+	_, err = tvRequestor(r, true)
 	if err != nil {
 		a.tvWriteErr(w, r, err)
 		return
@@ -967,7 +926,7 @@ func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
 		a.tvWriteErr(w, r, err)
 		return
 	}
-	a.tvMutate(w, r, v, requestor, raw, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
+	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		if _, err := tx.Product.UpdateOneID(id).SetStatus(product.StatusCLOSED).Save(ctx); err != nil {
 			return tvAnswer{}, tvNotFound(err, "product")
 		}
