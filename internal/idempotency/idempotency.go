@@ -206,25 +206,31 @@ func answerOf(rec *ent.RequestReplay) *Answer {
 
 // --- requests in flight on this server ----------------------------------------
 
-// inFlight holds the keys of the requests being served by this process;
-// a closed channel frees its key.
-var inFlight = struct {
-	sync.Mutex
+// InFlight holds the keys of the requests being served by one server; a
+// closed channel frees its key.
+type InFlight struct {
+	mu   sync.Mutex
 	keys map[string]chan struct{}
-}{keys: map[string]chan struct{}{}}
+}
 
-// acquire takes key k for this request: when another request holds it,
+// NewInFlight returns an empty set of keys in flight.
+func NewInFlight() *InFlight { return &InFlight{keys: map[string]chan struct{}{}} }
+
+// process is the keys in flight in this process, shared by its doors.
+var process = NewInFlight()
+
+// acquire takes key k for a request: when another request holds it,
 // refuses 409 or (k.wait) waits until it is free.
-func acquire(ctx context.Context, k Key) error {
+func (f *InFlight) acquire(ctx context.Context, k Key) error {
 	for {
-		inFlight.Lock()
-		held, busy := inFlight.keys[k.id]
+		f.mu.Lock()
+		held, busy := f.keys[k.id]
 		if !busy {
-			inFlight.keys[k.id] = make(chan struct{})
-			inFlight.Unlock()
+			f.keys[k.id] = make(chan struct{})
+			f.mu.Unlock()
 			return nil
 		}
-		inFlight.Unlock()
+		f.mu.Unlock()
 		if !k.wait {
 			return &Refusal{Status: http.StatusConflict, Code: CodeInUse,
 				Message: "a request with this Idempotency-Key is still being processed: retry it later"}
@@ -237,13 +243,13 @@ func acquire(ctx context.Context, k Key) error {
 	}
 }
 
-func release(k Key) {
-	inFlight.Lock()
-	if ch, ok := inFlight.keys[k.id]; ok {
+func (f *InFlight) release(k Key) {
+	f.mu.Lock()
+	if ch, ok := f.keys[k.id]; ok {
 		close(ch)
-		delete(inFlight.keys, k.id)
+		delete(f.keys, k.id)
 	}
-	inFlight.Unlock()
+	f.mu.Unlock()
 }
 
 // --- a keyed request -----------------------------------------------------------
@@ -252,6 +258,7 @@ func release(k Key) {
 // until Close, and the transaction of its change stays open until Commit
 // stores the answer with it.
 type Request struct {
+	inFlight    *InFlight
 	client      *ent.Client
 	caller      string
 	keys        []Key
@@ -276,9 +283,13 @@ func Caller(ctx context.Context) string {
 // done), a *Refusal when the key is in flight or was used for another
 // request, or the Request to serve, which the caller must Close.
 func Begin(ctx context.Context, client *ent.Client, keys []Key, fingerprint string) (*Request, *Answer, error) {
-	q := &Request{client: client, caller: Caller(ctx), fingerprint: fingerprint}
+	return begin(ctx, process, client, keys, fingerprint)
+}
+
+func begin(ctx context.Context, f *InFlight, client *ent.Client, keys []Key, fingerprint string) (*Request, *Answer, error) {
+	q := &Request{inFlight: f, client: client, caller: Caller(ctx), fingerprint: fingerprint}
 	for _, k := range keys {
-		if err := acquire(ctx, k); err != nil {
+		if err := f.acquire(ctx, k); err != nil {
 			q.Close()
 			return nil, nil, err
 		}
@@ -469,7 +480,7 @@ func (q *Request) Close() {
 	q.closed = true
 	_ = q.rollback()
 	for _, k := range q.keys {
-		release(k)
+		q.inFlight.release(k)
 	}
 }
 
@@ -514,6 +525,9 @@ type Door struct {
 	// Extra, when set, gives one more key of a request (Tradevest's
 	// Requestor-ID), nil when it has none.
 	Extra func(r *http.Request, caller string, body []byte) *Key
+	// InFlight is the set of keys in flight the door shares (nil: the
+	// process's, shared by every door; tests give replicas their own).
+	InFlight *InFlight
 }
 
 // Mutating reports whether method is one whose requests are keyed.
@@ -566,7 +580,11 @@ func (d Door) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		q, ans, err := Begin(ctx, d.Client, keys, Fingerprint(r, body))
+		inFlight := d.InFlight
+		if inFlight == nil {
+			inFlight = process
+		}
+		q, ans, err := begin(ctx, inFlight, d.Client, keys, Fingerprint(r, body))
 		if d.answered(w, r, ans, err) {
 			return
 		}
