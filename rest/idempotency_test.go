@@ -11,8 +11,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/google/uuid"
@@ -329,4 +332,63 @@ func TestIdempotencyKeyGraphQL(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 	require.Empty(t, res.header.Get(idempotency.ReplayedHeader), "the key is free: the new document is done")
 	require.Equal(t, 4, e.idemCount(t, n))
+}
+
+// TestIdempotencyCost measures what a key costs a create
+// (CUSTGRAPH_IDEM_BENCH=<creates per mode>; skipped otherwise): the same
+// bankingservice.ai and GraphQL creates without a key, with a new key each
+// (lookup, purge query, stored answer), and repeated with one key (the
+// replay), interleaved in rounds. It logs times, asserts nothing.
+func TestIdempotencyCost(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("CUSTGRAPH_IDEM_BENCH"))
+	if n <= 0 {
+		t.Skip("set CUSTGRAPH_IDEM_BENCH=<creates per mode> to measure")
+	}
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	for _, d := range idemDoors(e) {
+		if d.name != "bankingservice.ai" && d.name != "GraphQL" {
+			continue
+		}
+		send := func(body []byte, key string) {
+			req, err := http.NewRequest(http.MethodPost, e.srv.URL+d.path, bytes.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", tok)
+			if key != "" {
+				req.Header.Set(idempotency.Header, key)
+			}
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			require.Equal(t, d.created, res.StatusCode)
+		}
+		body, err := json.Marshal(d.body("Cost"))
+		require.NoError(t, err)
+		replayKey := uuid.NewString()
+		send(body, replayKey)
+		var plain, keyed, replay time.Duration
+		const rounds = 10
+		for range rounds {
+			start := time.Now()
+			for range n / rounds {
+				send(body, "")
+			}
+			plain += time.Since(start)
+			start = time.Now()
+			for range n / rounds {
+				send(body, uuid.NewString())
+			}
+			keyed += time.Since(start)
+			start = time.Now()
+			for range n / rounds {
+				send(body, replayKey)
+			}
+			replay += time.Since(start)
+		}
+		per := func(d time.Duration) time.Duration { return d / time.Duration(n/rounds*rounds) }
+		t.Logf("%s: no key %v/create; new key %v/create (%.2fx); replay %v (%.2fx)", d.name,
+			per(plain), per(keyed), float64(keyed)/float64(plain), per(replay), float64(replay)/float64(plain))
+	}
 }
