@@ -173,7 +173,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // InTx runs fn in one transaction: everything it writes lands, or nothing.
 // In a keyed request (an Idempotency-Key or a Tradevest Requestor-ID: see
 // Keyed) the transaction is the request's, committed with the route's
-// answer once the route has written it.
+// answer once the route has written it: a route reads what it needs for
+// its answer in fn (through tx), not through a.Client after InTx, which
+// would not see the change yet (and on SQLite would wait for its lock).
 func (a *Core) InTx(ctx context.Context, fn func(tx *ent.Client) error) error {
 	if q := idempotency.FromContext(ctx); q != nil {
 		return q.InTx(ctx, fn)
