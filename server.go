@@ -142,7 +142,7 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs := flag.NewFlagSet("custgraph "+cmd, flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", env("CUSTGRAPH_ADDR", "127.0.0.1:8080"), "listen address (CUSTGRAPH_ADDR)")
 	fs.StringVar(&c.publicURL, "public-url", env("CUSTGRAPH_PUBLIC_URL", ""),
-		"the URL clients reach custgraph at, for the OAuth discovery documents (CUSTGRAPH_PUBLIC_URL; default: http:// and --addr, localhost for a wildcard host)")
+		"the URL clients reach custgraph at, for the OAuth discovery documents and the OpenAPI document's server (CUSTGRAPH_PUBLIC_URL; default: http:// and --addr, localhost for a wildcard host, and \"/\" in the OpenAPI document)")
 	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", "custgraph.db"),
 		"SQLite file path or file: URL, or postgres://… (DATABASE_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("CUSTGRAPH_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTGRAPH_LOG_LEVEL)")
@@ -425,6 +425,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		RateLimit:         limit,
 		TrustProxyHeaders: c.trustProxy,
 		CustomerFirehose:  c.firehose,
+		// Only a configured URL: the OpenAPI document's server is
+		// otherwise "/", where the client fetched it, not the listen address.
+		PublicURL: c.publicURL,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -243,9 +243,12 @@ func (e *env) send(t *testing.T, req *http.Request) reply {
 	return rep
 }
 
-// isREST reports whether path is one of the REST routes' (described by
-// the OpenAPI document), not GraphQL's or the token endpoints'.
+// isREST reports whether path is one of the routes the OpenAPI document
+// describes (the REST routes and the token endpoints), not GraphQL's.
 func isREST(path string) bool {
+	if path == authn.TokenPath || path == authn.DirectLoginPath {
+		return true
+	}
 	for _, p := range []string{"/v1/", "/roles/", "/customers/", "/products/", "/obp/"} {
 		if strings.HasPrefix(path, p) {
 			return true

@@ -44,6 +44,9 @@ type Config struct {
 	// After are middlewares run after authentication (the request
 	// timeout, the per-caller rate limit).
 	After []func(http.Handler) http.Handler
+	// PublicURL is the configured public URL (--public-url), the OpenAPI
+	// document's server; "" serves it with the relative server "/".
+	PublicURL string
 }
 
 // Mount registers every REST route on r.
@@ -55,7 +58,7 @@ func Mount(r chi.Router, cfg Config) {
 		cfg.Logger = slog.Default()
 	}
 	core := &restcore.Core{Client: cfg.Client, Auth: cfg.Auth, MaxBodyBytes: cfg.MaxBodyBytes, Logger: cfg.Logger, After: cfg.After}
-	r.Get(OpenAPIPath, serveOpenAPI)
+	r.Get(OpenAPIPath, serveOpenAPI(cfg.PublicURL))
 	bsai.Mount(r, core)
 	tradevest.Mount(r, core)
 	obp.Mount(r, core, cfg.CustomerFirehose)

@@ -47,6 +47,9 @@ type Config struct {
 	// TrustProxyHeaders takes the client's IP (logs, the rate limit of
 	// anonymous callers) from X-Forwarded-For / X-Real-IP.
 	TrustProxyHeaders bool
+	// PublicURL is the configured public URL (--public-url; "" when none
+	// is), the server of the OpenAPI document.
+	PublicURL string
 }
 
 // New returns the router. statements is the database's statement counter
@@ -155,6 +158,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		MaxBodyBytes:     cfg.GraphQL.MaxBodyBytes,
 		Logger:           log,
 		After:            []func(http.Handler) http.Handler{timeout(cfg.RequestTimeout), limit},
+		PublicURL:        cfg.PublicURL,
 	})
 	// The schema in SDL, open like introspection (the API's shape is no
 	// secret; its data is).
