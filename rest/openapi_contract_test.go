@@ -206,6 +206,14 @@ func TestOpenAPIEveryOperation(t *testing.T) {
 			for _, status := range []string{"400", "409", "422"} {
 				require.Contains(t, responses, status, "%s: the Idempotency-Key's %s", route, status)
 			}
+			inProgress, _ := d.obj(t, responses["409"])["headers"].(map[string]any)
+			require.Contains(t, inProgress, "Retry-After", "%s 409: a key in progress says when to retry", route)
+			for status, r := range responses {
+				if status[0] == '2' {
+					headers, _ := d.obj(t, r)["headers"].(map[string]any)
+					require.Contains(t, headers, "Idempotent-Replayed", "%s %s: a replayed answer is marked", route, status)
+				}
+			}
 		}
 	}
 	require.Equal(t, 52, operations, "operations described")
@@ -214,7 +222,7 @@ func TestOpenAPIEveryOperation(t *testing.T) {
 	key := d.obj(t, d.at(t, "#/components/parameters/IdempotencyKey"))
 	require.Equal(t, "Idempotency-Key", key["name"])
 	require.Equal(t, false, key["required"])
-	for _, want := range []string{"24 hours", "422", "409", "400"} {
+	for _, want := range []string{"24 hours", "422", "409", "400", "Idempotent-Replayed"} {
 		require.Contains(t, key["description"], want)
 	}
 }
