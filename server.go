@@ -37,6 +37,7 @@ import (
 	"custgraph/internal/admin"
 	"custgraph/internal/authn"
 	"custgraph/internal/demo"
+	"custgraph/internal/observe"
 	"custgraph/internal/ratelimit"
 	"custgraph/internal/server"
 	"custgraph/internal/store"
@@ -267,7 +268,7 @@ func newLogger(c config) *slog.Logger {
 	if c.logFormat == "json" {
 		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
-	return slog.New(h)
+	return observe.Logger(slog.New(h)) // a request's lines carry its trace, caller and operation
 }
 
 func open(ctx context.Context, c config, statements *atomic.Int64) (*store.DB, error) {
@@ -365,6 +366,22 @@ func publicURL(c config) string {
 }
 
 func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {
+	// Tracing, when the OTEL_* environment asks for it (README, "Observability").
+	tracing, err := observe.TracingFromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		tracing.Install(log)
+		log.Info("tracing on", "exporters", strings.Join(tracing.Exporters, ","))
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracing.Shutdown(sctx); err != nil {
+				log.Warn("tracing: flushing the last spans failed", "err", err)
+			}
+		}()
+	}
 	statements := new(atomic.Int64)
 	db, err := open(ctx, c, statements)
 	if err != nil {
@@ -428,6 +445,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		// Only a configured URL: the OpenAPI document's server is
 		// otherwise "/", where the client fetched it, not the listen address.
 		PublicURL: c.publicURL,
+		Tracing:   tracing,
 	})
 	srv := &http.Server{
 		Handler:           h,

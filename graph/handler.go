@@ -57,6 +57,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 		o.Logger = slog.Default()
 	}
 	srv := handler.New(NewSchema(client, dialectName))
+	srv.Use(observer{}) // first: it sees the final answer (observe.go)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache(),
 		client: client, log: o.Logger})

@@ -11,6 +11,7 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/user"
 	"custgraph/internal/access"
+	"custgraph/internal/observe"
 )
 
 // OBP's messages (obp-api, code/api/util/ErrorMessages.scala).
@@ -88,6 +89,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	consumer, err := s.consumer(ctx, p["consumer_key"])
 	switch {
 	case ent.IsNotFound(err) || err == nil && consumer.Disabled:
+		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidLogin)
 		s.log.InfoContext(ctx, "DirectLogin refused: unknown or disabled consumer", "consumer_key", p["consumer_key"])
 		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidConsumerKey}
 	case err != nil:
@@ -99,6 +101,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	case err != nil:
 		return "", unexpected("reading the user's failed attempts", err)
 	case wait > 0:
+		observe.FromContext(ctx).AuthFailed(observe.AuthLocked)
 		s.log.InfoContext(ctx, "DirectLogin refused: too many failed attempts", "username", p["username"])
 		return "", &obpError{Code: http.StatusTooManyRequests, retryAfter: wait,
 			Message: obpLocked + strconv.Itoa(retrySeconds(wait)) + " s"}
@@ -117,6 +120,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 		if err != nil {
 			return "", unexpected("counting a failed attempt", err)
 		}
+		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidLogin)
 		s.log.InfoContext(ctx, "DirectLogin refused: invalid credentials", "username", p["username"],
 			"known", u != nil, "password_ok", ok, "locked_for", lock)
 		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidCredentials}

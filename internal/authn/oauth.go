@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"custgraph/ent"
+	"custgraph/internal/observe"
 )
 
 // The paths where custgraph serves the endpoints of this package; the
@@ -159,6 +160,7 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	case err != nil:
 		return nil, unexpected("reading the client's failed attempts", err)
 	case wait > 0:
+		observe.FromContext(ctx).AuthFailed(observe.AuthLocked)
 		s.log.InfoContext(ctx, "client authentication refused: too many failed attempts", "client_id", id)
 		return nil, retryLater(wait)
 	}
@@ -176,6 +178,7 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 		if err != nil {
 			return nil, unexpected("counting a failed attempt", err)
 		}
+		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidClient)
 		s.log.InfoContext(ctx, "client authentication failed", "client_id", id,
 			"known", cl != nil, "secret_ok", ok, "locked_for", lock)
 		return nil, badClient(basic, "client authentication failed")

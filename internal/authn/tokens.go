@@ -23,6 +23,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/notify"
+	"custgraph/internal/observe"
 )
 
 // Config configures a Service. The zero value is usable: custgraph's own
@@ -341,6 +342,7 @@ func (s *Service) Verify(ctx context.Context, token string) (*access.Viewer, err
 func (s *Service) failed(ctx context.Context, err error) error {
 	var ae *AuthError
 	if errors.As(err, &ae) {
+		observe.FromContext(ctx).AuthFailed(ae.Code) // invalid_token, invalid_request
 		s.log.InfoContext(ctx, "credentials refused", "reason", ae.Description, "cause", ae.cause,
 			"request_id", middleware.GetReqID(ctx))
 		return ae
@@ -667,6 +669,7 @@ func (s *Service) Middleware(onError func(w http.ResponseWriter, r *http.Request
 			case v == nil:
 				next.ServeHTTP(w, r)
 			default:
+				observe.FromContext(r.Context()).SetCaller(string(v.Kind), v.Name) // for the request's log lines
 				next.ServeHTTP(w, r.WithContext(access.NewContext(r.Context(), v)))
 			}
 		})

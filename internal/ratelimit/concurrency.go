@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"custgraph/internal/observe"
 )
 
 // Concurrency bounds how many requests run at once: per caller (the Key of
@@ -64,21 +66,22 @@ func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
 		g.running = semaphore.NewWeighted(int64(cfg.Running))
 	}
 	retry := strconv.Itoa(max(1, int(cfg.RetryAfter/time.Second)))
-	refuse := func(w http.ResponseWriter, r *http.Request) {
+	refuse := func(w http.ResponseWriter, r *http.Request, limit string) {
+		observe.FromContext(r.Context()).Limited(limit)
 		w.Header().Set("Retry-After", retry)
 		cfg.OnLimit(w, r, cfg.RetryAfter)
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := Key(r)
-			if !g.enter(key) {
-				refuse(w, r)
+			if limit := g.enter(key); limit != "" {
+				refuse(w, r, limit)
 				return
 			}
 			defer g.leave(key)
 			if g.running != nil {
 				if err := g.running.Acquire(r.Context(), 1); err != nil {
-					refuse(w, r) // its time ran out, or its client left, while it waited
+					refuse(w, r, observe.LimitQueue) // its time ran out, or its client left, while it waited
 					return
 				}
 				defer g.running.Release(1)
@@ -97,16 +100,21 @@ type gate struct {
 	inFlight map[string]int // only callers with requests in flight
 }
 
-func (g *gate) enter(key string) bool {
+// enter admits a request of key's caller and returns "", or returns the
+// bound it would exceed (observe.LimitTotalConcurrency,
+// observe.LimitCallerConcurrency).
+func (g *gate) enter(key string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.cfg.Total > 0 && g.total >= g.cfg.Total ||
-		g.cfg.PerCaller > 0 && g.inFlight[key] >= g.cfg.PerCaller {
-		return false
+	switch {
+	case g.cfg.Total > 0 && g.total >= g.cfg.Total:
+		return observe.LimitTotalConcurrency
+	case g.cfg.PerCaller > 0 && g.inFlight[key] >= g.cfg.PerCaller:
+		return observe.LimitCallerConcurrency
 	}
 	g.total++
 	g.inFlight[key]++
-	return true
+	return ""
 }
 
 func (g *gate) leave(key string) {

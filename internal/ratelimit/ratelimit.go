@@ -98,6 +98,7 @@ import (
 	"github.com/go-chi/httprate"
 
 	"custgraph/internal/access"
+	"custgraph/internal/observe"
 	"custgraph/internal/store"
 )
 
@@ -220,6 +221,7 @@ func (l *limiter) handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		observe.FromContext(r.Context()).Limited(observe.LimitRate)
 		h := w.Header()
 		// Across replicas the count may overshoot the limit (see the
 		// package comment); never advertise a negative remainder.

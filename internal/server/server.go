@@ -16,7 +16,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
@@ -24,6 +23,7 @@ import (
 	"custgraph/internal/apperr"
 	"custgraph/internal/authn"
 	"custgraph/internal/graphiql"
+	"custgraph/internal/observe"
 	"custgraph/internal/store"
 	"custgraph/rest"
 )
@@ -50,6 +50,12 @@ type Config struct {
 	// PublicURL is the configured public URL (--public-url; "" when none
 	// is), the server of the OpenAPI document.
 	PublicURL string
+	// Metrics, when set, are the metrics /metrics serves (the database's
+	// are added to them: one server per Metrics); nil: new ones.
+	Metrics *observe.Metrics
+	// Tracing, when set, traces each request (internal/observe); nil:
+	// tracing off, at no cost.
+	Tracing *observe.Tracing
 }
 
 // New returns the router. statements is the database's statement counter
@@ -62,22 +68,24 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = observe.Logger(log) // trace ids, caller and operation in the request's lines
 	cfg.GraphQL.Logger = log
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "custgraph_http_request_duration_seconds",
-		Help:    "HTTP requests by route pattern, method and status.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"route", "method", "status"})
-	reg.MustRegister(requests)
+	metrics := cfg.Metrics
+	if metrics == nil {
+		metrics = observe.NewMetrics()
+	}
+	reg := metrics.Registry
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "custgraph_sql_statements_total",
 		Help: "SQL statements (queries and execs) sent to the database.",
 	}, func() float64 { return float64(statements.Load()) }))
+	metrics.RegisterDB(db.SQL, db.Pool, db.Dialect)
 
 	r := chi.NewRouter()
+	if cfg.Tracing != nil {
+		r.Use(cfg.Tracing.Middleware()) // first: the span covers the whole request
+	}
 	r.Use(closeWhileDraining(cfg.Draining))
 	r.Use(middleware.RequestID)
 	r.Use(echoRequestID)
@@ -87,7 +95,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		// pick an IP and escape the per-IP rate limit.
 		r.Use(middleware.RealIP)
 	}
-	r.Use(accessLog(log, requests))
+	r.Use(accessLog(log, metrics))
 	r.Use(middleware.Recoverer)
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Options{
@@ -237,12 +245,16 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 }
 
 // accessLog writes one structured line per request, with its id, status,
-// duration and the number of SQL statements it ran, and records the metric.
-func accessLog(log *slog.Logger, hist *prometheus.HistogramVec) func(http.Handler) http.Handler {
+// duration and the number of SQL statements it ran (and, through the
+// observe.Logger, its trace, caller and GraphQL operation), and records
+// the metric. It gives the request its observe.Request, which the handlers
+// after it fill in and count their refusals with.
+func accessLog(log *slog.Logger, metrics *observe.Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ctx, sqlCount := store.WithCounter(r.Context())
+			ctx, _ = observe.NewContext(ctx, metrics)
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r.WithContext(ctx))
 			d := time.Since(start)
@@ -254,12 +266,12 @@ func accessLog(log *slog.Logger, hist *prometheus.HistogramVec) func(http.Handle
 			if status == 0 {
 				status = http.StatusOK
 			}
-			hist.WithLabelValues(route, r.Method, http.StatusText(status)).Observe(d.Seconds())
+			metrics.ObserveHTTP(route, r.Method, status, d)
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.Log(r.Context(), level, "request",
+			log.Log(ctx, level, "request",
 				"request_id", middleware.GetReqID(r.Context()),
 				"method", r.Method, "path", r.URL.Path, "status", status,
 				"duration_ms", float64(d.Microseconds())/1000, "sql", sqlCount.N(),

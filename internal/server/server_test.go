@@ -578,7 +578,7 @@ func TestProbesAndMetrics(t *testing.T) {
 		m := regexp.MustCompile(`(?m)^custgraph_sql_statements_total (\d+)`).FindSubmatch(r.body)
 		require.NotNil(t, m, "custgraph_sql_statements_total missing:\n%s", r.body)
 		require.NotEqual(t, "0", string(m[1]))
-		require.Contains(t, string(r.body), `custgraph_http_request_duration_seconds_count{method="POST",route="/query",status="OK"}`)
+		require.Contains(t, string(r.body), `custgraph_http_request_duration_seconds_count{method="POST",route="/query",status="200"}`)
 	})
 }
 

@@ -31,9 +31,12 @@ import (
 
 // DB is an open database: the ent driver and client on top of it.
 type DB struct {
-	Client  *ent.Client
-	Driver  *entsql.Driver
-	SQL     *sql.DB
+	Client *ent.Client
+	Driver *entsql.Driver
+	SQL    *sql.DB
+	// Pool is the pgx pool under SQL on PostgreSQL (for its statistics);
+	// nil on SQLite.
+	Pool    *pgxpool.Pool
 	Dialect string
 	// Hub delivers the signals of committed changes (internal/notify): from
 	// every replica on PostgreSQL, from this process on SQLite.
@@ -173,7 +176,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	hub := notify.NewHub(pool != nil)
 	sig := signals(d, hub, pool != nil)
 	d = sig
-	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig}
+	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Pool: pool, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig}
 	if !opts.NoMigrate {
 		if _, err := s.Migrate(ctx, MigrateOptions{Logger: opts.Logger}); err != nil {
 			s.Close()
