@@ -15,13 +15,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/internal/access"
+	"custgraph/internal/observe"
 	"custgraph/internal/ratelimit"
 )
+
+// refusals returns custgraph_rate_limited_total by its limit label.
+func refusals(t *testing.T, m *observe.Metrics) map[string]float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() == "custgraph_rate_limited_total" {
+			for _, s := range f.Metric {
+				out[s.Label[0].GetValue()] = s.Counter.GetValue()
+			}
+		}
+	}
+	return out
+}
 
 // TestConcurrencyBounds: a caller with PerCaller requests in flight is
 // refused more (429, Retry-After) while another caller is served; past
 // Total in flight everyone is refused; a finished request frees its place.
+// Each refusal is counted by the bound it met.
 func TestConcurrencyBounds(t *testing.T) {
+	metrics := observe.NewMetrics()
 	release := make(chan struct{})
 	entered := make(chan struct{}, 16)
 	h := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: 2, Total: 3})(
@@ -41,7 +60,8 @@ func TestConcurrencyBounds(t *testing.T) {
 			url += "?block=1"
 		}
 		r := httptest.NewRequest(http.MethodGet, url, nil)
-		r = r.WithContext(access.NewContext(r.Context(), v))
+		ctx, _ := observe.NewContext(r.Context(), metrics)
+		r = r.WithContext(access.NewContext(ctx, v))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w
@@ -60,6 +80,7 @@ func TestConcurrencyBounds(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, call(b, false).Code, "b is served meanwhile")
 	blocked(b)
 	require.Equal(t, http.StatusTooManyRequests, call(c, false).Code, "three in flight in all")
+	require.Equal(t, map[string]float64{"caller_concurrency": 1, "total_concurrency": 1}, refusals(t, metrics))
 	close(release)
 	wg.Wait()
 	for _, v := range []*access.Viewer{a, b, c} {
