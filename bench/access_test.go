@@ -75,7 +75,7 @@ func BenchmarkAccess(b *testing.B) {
 				b.Fatalf("%s as %s: %v", scenario, caller, err)
 			}
 			b.Run(scenario+"/"+caller, func(b *testing.B) {
-				start := e.statements.Load()
+				start, cpu := e.statements.Load(), cpuNow()
 				for b.Loop() {
 					if _, err := post(rctx, tok, body); err != nil {
 						b.Fatal(err)
@@ -87,6 +87,7 @@ func BenchmarkAccess(b *testing.B) {
 				}
 				sqlPerOp := float64(e.statements.Load()-start) / float64(b.N)
 				b.ReportMetric(sqlPerOp, "sql/op")
+				b.ReportMetric(float64(cpuNow()-cpu)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(ns/baseline, "x_baseline")
 				fmt.Fprintf(&sum, "\n  %-28s %10.0f ns/op  %7.1f× baseline  %5.1f sql/op", scenario+"/"+caller, ns, ns/baseline, sqlPerOp)
 			})

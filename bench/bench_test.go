@@ -24,6 +24,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -39,10 +40,13 @@ import (
 
 	"entgo.io/ent/dialect"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"custgraph/graph"
 	"custgraph/internal/access"
 	"custgraph/internal/demo"
+	"custgraph/internal/observe"
 	"custgraph/internal/server"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
@@ -73,9 +77,25 @@ func newEnv(db *store.DB, statements *atomic.Int64) *env {
 			MaxBodyBytes: 1 << 20,
 			APQCacheSize: 1000,
 		},
-		Logger: slog.New(slog.DiscardHandler),
+		Logger:  slog.New(slog.DiscardHandler),
+		Tracing: benchTracing(),
 	})
 	return &env{db: db, handler: h, statements: statements}
+}
+
+// benchTracing is tracing on when BENCH_TRACING=1: every request traced
+// (the SDK's default sampler, no incoming trace), its spans batched and
+// encoded by the console exporter into io.Discard; nil (tracing off, the
+// default) otherwise.
+func benchTracing() *observe.Tracing {
+	if os.Getenv("BENCH_TRACING") != "1" {
+		return nil
+	}
+	exp, err := stdouttrace.New(stdouttrace.WithWriter(io.Discard))
+	if err != nil {
+		panic(err)
+	}
+	return &observe.Tracing{Provider: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))}
 }
 
 // post sends one request through the real HTTP handler, in process.
@@ -143,7 +163,7 @@ func BenchmarkGraphQL(b *testing.B) {
 		body := reqs[name]
 		b.Run(name, func(b *testing.B) {
 			ctx := access.System(context.Background())
-			start := e.statements.Load()
+			start, cpu := e.statements.Load(), cpuNow()
 			for b.Loop() {
 				resp, err := e.post(ctx, body)
 				if err != nil {
@@ -159,6 +179,7 @@ func BenchmarkGraphQL(b *testing.B) {
 				baseline = ns
 			}
 			b.ReportMetric(sqlPerOp, "sql/op")
+			b.ReportMetric(float64(cpuNow()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(1e9/ns, "req/s")
 			b.ReportMetric(ns/baseline, "x_baseline")
 			results[name] = [2]float64{ns, sqlPerOp}

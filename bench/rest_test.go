@@ -76,7 +76,7 @@ func BenchmarkREST(b *testing.B) {
 			b.Fatalf("%s: %v", s.name, err)
 		}
 		b.Run(s.name, func(b *testing.B) {
-			start := e.statements.Load()
+			start, cpu := e.statements.Load(), cpuNow()
 			for b.Loop() {
 				if err := s.req.do(h, tok); err != nil {
 					b.Fatal(err)
@@ -88,6 +88,7 @@ func BenchmarkREST(b *testing.B) {
 			}
 			sqlPerOp := float64(e.statements.Load()-start) / float64(b.N)
 			b.ReportMetric(sqlPerOp, "sql/op")
+			b.ReportMetric(float64(cpuNow()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(ns/baseline, "x_baseline")
 			fmt.Fprintf(&sum, "\n  %-28s %10.0f ns/op  %7.1f× baseline  %5.1f sql/op", s.name, ns, ns/baseline, sqlPerOp)
 		})

@@ -26,10 +26,13 @@ import (
 //     graphql.error.codes. The document is not recorded: its literals may
 //     be customer data.
 //
-// An operation that runs is seen by InterceptOperation; one refused
-// before it could run (it does not parse or validate, a limit refuses it)
-// only by InterceptResponse. Register it first, so that it sees the final
-// answer (after the transactioner's commit).
+// Every operation's answer passes InterceptResponse, which records it: one
+// that runs, and one refused before it could run (it does not parse or
+// validate, a limit refuses it). InterceptOperation only starts the span of
+// an operation that runs, when traced, so that its statements' spans are
+// the operation's children; with tracing off it costs nothing. Register
+// the extension first, so that it sees the final answer (after the
+// transactioner's commit).
 type observer struct{}
 
 var _ interface {
@@ -41,44 +44,42 @@ var _ interface {
 func (observer) ExtensionName() string                   { return "Observe" }
 func (observer) Validate(graphql.ExecutableSchema) error { return nil }
 
-// inOperation marks the context of an operation InterceptOperation saw.
-type inOperation struct{}
+// opSpanKey holds the span InterceptOperation started.
+type opSpanKey struct{}
 
 // tracerName is the instrumentation scope of the operations' spans.
 const tracerName = "custgraph/graph"
 
-func (o observer) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+func (observer) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	name, typ := operationOf(oc)
-	observe.FromContext(ctx).SetOperation(name)
-	start := operationStart(oc)
-	span := startSpan(ctx, name, typ, start)
-	if span != nil {
-		ctx = trace.ContextWithSpan(ctx, span)
+	observe.FromContext(ctx).SetOperation(name) // for the lines logged while it runs
+	span := startSpan(ctx, name, typ, operationStart(oc))
+	if span == nil {
+		return next(ctx)
 	}
-	h := next(context.WithValue(ctx, inOperation{}, true))
-	done := false
+	ctx = context.WithValue(trace.ContextWithSpan(ctx, span), opSpanKey{}, span)
+	h := next(ctx)
 	return func(ctx context.Context) *graphql.Response {
-		resp := h(ctx)
-		if !done { // (a stream answers more than once; an HTTP request once)
-			done = true
-			finish(ctx, name, typ, start, span, resp)
-		}
-		return resp
+		defer span.End() // (ended already by InterceptResponse, unless gqlgen skipped it)
+		return h(ctx)
 	}
 }
 
-func (o observer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+func (observer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
-	if ctx.Value(inOperation{}) != nil || !graphql.HasOperationContext(ctx) {
+	if !graphql.HasOperationContext(ctx) {
 		return resp
 	}
-	// Refused before it could run.
 	oc := graphql.GetOperationContext(ctx)
 	name, typ := operationOf(oc)
-	observe.FromContext(ctx).SetOperation(name)
 	start := operationStart(oc)
-	finish(ctx, name, typ, start, startSpan(ctx, name, typ, start), resp)
+	span, ran := ctx.Value(opSpanKey{}).(trace.Span)
+	if !ran { // refused before it could run (or not traced)
+		observe.FromContext(ctx).SetOperation(name)
+		span = startSpan(ctx, name, typ, start)
+	}
+	finish(ctx, name, typ, start, span, resp)
 	return resp
 }
 
