@@ -187,7 +187,7 @@ func (t *Tracing) Middleware() func(http.Handler) http.Handler {
 	if t == nil {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	otel := otelhttp.NewMiddleware("http.server",
+	server := otelhttp.NewMiddleware("http.server",
 		otelhttp.WithTracerProvider(t.Provider),
 		otelhttp.WithPropagators(t.propagator()),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()), // the metrics are Prometheus's
@@ -195,7 +195,7 @@ func (t *Tracing) Middleware() func(http.Handler) http.Handler {
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	)
 	return func(next http.Handler) http.Handler {
-		return otel(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next.ServeHTTP(w, r)
 			// Routed now: name the span after the route.
 			if rc := chi.RouteContext(r.Context()); rc != nil {
