@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	stdsql "database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,15 +28,43 @@ import (
 // signals wraps a driver: the statement notify.SQL is published to hub, at
 // once outside a transaction, after the commit inside one (never when it
 // rolls back). On SQLite it is not run (there is no pg_notify); on
-// PostgreSQL (run true) it is, for the other replicas.
-func signals(d dialect.Driver, hub *notify.Hub, run bool) *signalDriver {
-	return &signalDriver{Driver: d, hub: hub, run: run}
+// PostgreSQL (run true) it is, for the other replicas, with the payload
+// prefixed by origin: the listener of this process skips its own signals,
+// which it published already (a second eviction of the same caches would
+// only cost a reload).
+func signals(d dialect.Driver, hub *notify.Hub, run bool, origin string) *signalDriver {
+	return &signalDriver{Driver: d, hub: hub, run: run, origin: origin}
+}
+
+// newOrigin returns a process's random origin: originLen hex digits.
+func newOrigin() string {
+	b := make([]byte, originLen/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const originLen = 16
+
+// tagged is args with the payload (args[1]) prefixed by origin and "|".
+func tagged(origin string, args []any) []any {
+	p, _ := args[1].(string)
+	return []any{args[0], origin + "|" + p}
+}
+
+// untag splits a received payload into its origin ("" when it has none) and
+// the payload proper.
+func untag(p string) (origin, payload string) {
+	if len(p) > originLen && p[originLen] == '|' {
+		return p[:originLen], p[originLen+1:]
+	}
+	return "", p
 }
 
 type signalDriver struct {
 	dialect.Driver
-	hub *notify.Hub
-	run bool
+	hub    *notify.Hub
+	run    bool
+	origin string
 	// txTimeout bounds every transaction's life (nanoseconds; 0: none):
 	// see DB.SetWriteTimeout.
 	txTimeout atomic.Int64
@@ -74,7 +104,7 @@ func (d *signalDriver) Exec(ctx context.Context, q string, args, v any) error {
 	case err != nil:
 		return err
 	case d.run:
-		if err := d.Driver.Exec(ctx, q, args, v); err != nil {
+		if err := d.Driver.Exec(ctx, q, tagged(d.origin, a), v); err != nil {
 			return err
 		}
 	}
@@ -91,7 +121,7 @@ func (d *signalDriver) ExecContext(ctx context.Context, q string, args ...any) (
 	case err != nil:
 		return nil, err
 	case d.run:
-		if res, err = d.execContext(ctx, q, args...); err != nil {
+		if res, err = d.execContext(ctx, q, tagged(d.origin, args)...); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +149,7 @@ func (d *signalDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 		cancel()
 		return nil, err
 	}
-	return &signalTx{Tx: tx, hub: d.hub, run: d.run, ctx: ctx, cancel: cancel}, nil
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run, origin: d.origin, ctx: ctx, cancel: cancel}, nil
 }
 
 // BeginTx keeps ent's transaction options working.
@@ -136,13 +166,14 @@ func (d *signalDriver) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dia
 		cancel()
 		return nil, err
 	}
-	return &signalTx{Tx: tx, hub: d.hub, run: d.run, ctx: ctx, cancel: cancel}, nil
+	return &signalTx{Tx: tx, hub: d.hub, run: d.run, origin: d.origin, ctx: ctx, cancel: cancel}, nil
 }
 
 type signalTx struct {
 	dialect.Tx
 	hub     *notify.Hub
 	run     bool
+	origin  string
 	ctx     context.Context // the transaction's own: its end rolls it back
 	cancel  context.CancelFunc
 	mu      sync.Mutex
@@ -177,7 +208,7 @@ func (t *signalTx) Exec(ctx context.Context, q string, args, v any) error {
 	case err != nil:
 		return err
 	case t.run:
-		if err := t.Tx.Exec(ctx, q, args, v); err != nil {
+		if err := t.Tx.Exec(ctx, q, tagged(t.origin, a), v); err != nil {
 			return t.expired(err)
 		}
 	}
@@ -194,7 +225,7 @@ func (t *signalTx) ExecContext(ctx context.Context, q string, args ...any) (stds
 	case err != nil:
 		return nil, err
 	case t.run:
-		if res, err = t.execContext(ctx, q, args...); err != nil {
+		if res, err = t.execContext(ctx, q, tagged(t.origin, args)...); err != nil {
 			return nil, err
 		}
 	}
@@ -218,11 +249,13 @@ func (t *signalTx) QueryContext(ctx context.Context, q string, args ...any) (*st
 
 // Commit publishes the transaction's signals once it has committed; like
 // pg_notify, the same signal twice in one transaction is delivered once.
+// When the commit fails they are published all the same: a commit can fail
+// after the database committed (the connection broke on the way back), and
+// this process skips its own signals when they come back through LISTEN,
+// so a signal too many (a cache reloaded for nothing) is the safe side.
 func (t *signalTx) Commit() error {
 	defer t.cancel()
-	if err := t.Tx.Commit(); err != nil {
-		return t.expired(err)
-	}
+	err := t.Tx.Commit()
 	t.mu.Lock()
 	pending := t.pending
 	t.pending = nil
@@ -234,7 +267,7 @@ func (t *signalTx) Commit() error {
 			t.hub.Publish(e.Channel, e.Payload)
 		}
 	}
-	return nil
+	return t.expired(err)
 }
 
 func (t *signalTx) Rollback() error {
@@ -259,9 +292,10 @@ func (driverResult) RowsAffected() (int64, error) { return 0, nil }
 // publishes what arrives to hub, until ctx ends. When the connection breaks
 // the hub is marked Lost, and Restored once a new connection listens again.
 type listener struct {
-	pool *pgxpool.Pool
-	hub  *notify.Hub
-	log  *slog.Logger
+	pool   *pgxpool.Pool
+	hub    *notify.Hub
+	log    *slog.Logger
+	origin string // this process's: its own signals were published at their commit
 }
 
 // listen returns once the first connection listens (or fails to), and
@@ -307,7 +341,9 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 				break
 			}
 			backoff = 100 * time.Millisecond
-			l.hub.Publish(n.Channel, n.Payload)
+			if origin, payload := untag(n.Payload); origin != l.origin {
+				l.hub.Publish(n.Channel, payload)
+			}
 		}
 		select {
 		case <-ctx.Done():

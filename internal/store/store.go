@@ -174,7 +174,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		d = opts.Wrap(drv)
 	}
 	hub := notify.NewHub(pool != nil)
-	sig := signals(d, hub, pool != nil)
+	origin := newOrigin()
+	sig := signals(d, hub, pool != nil, origin)
 	d = sig
 	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Pool: pool, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig}
 	if !opts.NoMigrate {
@@ -198,7 +199,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	if pool != nil {
 		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		l := &listener{pool: pool, hub: hub, log: opts.Logger}
+		l := &listener{pool: pool, hub: hub, log: opts.Logger, origin: origin}
 		if err := l.start(lctx); err != nil {
 			stop()
 			s.Close()
