@@ -19,9 +19,10 @@ import (
 // presentError gives every error an extensions.code. Errors of the data layer
 // (ent validators and hooks, constraint violations) become BAD_USER_INPUT,
 // NOT_FOUND or CONFLICT with the offending GraphQL field name; errors gqlgen
-// raised about the request keep their message; anything else is INTERNAL
-// with a generic message, logged here with the request's id. SQL, driver
-// text and stack traces never reach the client.
+// raised about the request keep their message; the database being
+// unreachable is UNAVAILABLE (answered 503 with Retry-After: overHTTP);
+// anything else is INTERNAL with a generic message, logged here with the
+// request's id. SQL, driver text and stack traces never reach the client.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
@@ -43,7 +44,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			err = gqlErr.Err
 		}
-		e := store.Classify(err)
+		// INTERNAL is logged here with the request's id; UNAVAILABLE (the
+		// database unreachable) is noted for the request's one log line.
+		e := store.Report(ctx, log, err, "graphql resolver error", "path", path.String())
 		ext := map[string]any{"code": string(e.Code)}
 		msg := e.Message
 		if len(e.Roles) > 0 {
@@ -55,9 +58,6 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if e.Field != "" {
 			ext["field"] = camel(e.Field)
 			msg = camel(e.Field) + ": " + e.Message
-		}
-		if e.Code == apperr.Internal {
-			log.ErrorContext(ctx, "graphql resolver error", "err", err, "path", path.String())
 		}
 		return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
 	}

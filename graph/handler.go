@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/internal/store"
 )
 
@@ -69,7 +71,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	// After the persisted query has filled in the query, before parsing.
 	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
 	srv.Use(&limitsExt{Limits: o.Limits})
-	srv.Use(transactioner{entgql.Transactioner{TxOpener: idempotency.TxOpener{Client: client}}, o.Logger})
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: txErrors{idempotency.TxOpener{Client: client}}}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 	return guard(srv, o.MaxBodyBytes, o.MaxTokens)
@@ -210,6 +212,14 @@ func unauthenticated(w http.ResponseWriter) {
 		"authentication is required: send Authorization: Bearer <token> (POST /oauth/token issues one)")
 }
 
+// WriteRefusal is the GraphQL door's refusal.Writer: a GraphQL-shaped error
+// with the refusal's status and its code in extensions.code
+// (RATE_LIMITED, TOO_MANY_CONCURRENT_REQUESTS, REQUEST_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE).
+func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
+	httpError(w, f.Status, f.Code, f.Message)
+}
+
 // WriteError writes a GraphQL-shaped error response with an HTTP status,
 // for answers given before GraphQL runs (e.g. bad credentials).
 func WriteError(w http.ResponseWriter, status int, code, msg string) { httpError(w, status, code, msg) }
@@ -237,7 +247,8 @@ func (t transactioner) InterceptResponse(ctx context.Context, next graphql.Respo
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
-	resp := t.Transactioner.InterceptResponse(ctx, next)
+	failed := new(txFailure)
+	resp := t.Transactioner.InterceptResponse(context.WithValue(ctx, txFailureKey{}, failed), next)
 	if resp == nil || len(resp.Errors) != 1 || resp.Errors[0].Extensions != nil {
 		return resp
 	}
@@ -245,15 +256,56 @@ func (t transactioner) InterceptResponse(ctx context.Context, next graphql.Respo
 	if !strings.HasPrefix(msg, "cannot create transaction: ") && !strings.HasPrefix(msg, "cannot commit transaction: ") {
 		return resp
 	}
-	e := &apperr.Error{Code: apperr.Internal, Message: "internal error"}
-	if ctx.Err() != nil {
+	var e *apperr.Error
+	switch err := failed.err; {
+	case ctx.Err() != nil:
 		e = store.Classify(ctx.Err())
-	} else {
+	case err != nil: // INTERNAL is logged, UNAVAILABLE noted for the request's log line
+		e = store.Report(ctx, t.log, err, "graphql mutation transaction failed")
+	default:
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
 		t.log.ErrorContext(ctx, "graphql mutation transaction failed", "err", msg)
 	}
 	return &graphql.Response{Errors: gqlerror.List{{
 		Message: e.Message, Extensions: map[string]any{"code": string(e.Code)},
 	}}}
+}
+
+// txErrors opens the transactions of mutations, keeping the error of
+// opening or committing one (in the context's txFailure) for transactioner,
+// to which entgql passes only its text.
+type txErrors struct{ entgql.TxOpener }
+
+// txFailure holds the error of opening or committing a mutation's
+// transaction.
+type txFailure struct{ err error }
+
+type txFailureKey struct{}
+
+func (o txErrors) OpenTx(ctx context.Context) (context.Context, driver.Tx, error) {
+	f, _ := ctx.Value(txFailureKey{}).(*txFailure)
+	ctx, tx, err := o.TxOpener.OpenTx(ctx)
+	if err != nil {
+		if f != nil {
+			f.err = err
+		}
+		return ctx, tx, err
+	}
+	return ctx, txCommit{Tx: tx, f: f}, nil
+}
+
+// txCommit keeps the error of its commit.
+type txCommit struct {
+	driver.Tx
+	f *txFailure
+}
+
+func (t txCommit) Commit() error {
+	err := t.Tx.Commit()
+	if err != nil && t.f != nil {
+		t.f.err = err
+	}
+	return err
 }
 
 // requestErrorCode gives BAD_REQUEST to the errors gqlgen raises without a

@@ -25,6 +25,7 @@ import (
 	"custgraph/ent"
 	"custgraph/internal/apperr"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/internal/store"
 )
 
@@ -52,6 +53,9 @@ const (
 //     the request, which the specification leaves to a 4xx status;
 //   - parameters of the wrong JSON type (a query that is not a string,
 //     variables that are not an object…) or no query at all are 400 in both;
+//   - an answer with an UNAVAILABLE error (the database could not be
+//     reached) is 503 with Retry-After in both: an outage, which a client
+//     retries later, never a 200 nor a 500;
 //   - an answer holds at most maxErrors errors, each message at most
 //     maxMessageBytes long (a document with a thousand unknown directives
 //     would otherwise answer a thousand errors).
@@ -179,6 +183,12 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		if t.commit(ctx, w, q, media, resp, b) {
 			return
 		}
+	}
+	if unavailable(resp.Errors) {
+		// The database could not be reached: an outage, not a fault.
+		f := refusal.DatabaseUnavailable()
+		refusal.SetRetryAfter(w, f)
+		w.WriteHeader(f.Status)
 	}
 	_, _ = w.Write(b)
 }
@@ -317,6 +327,18 @@ func refused(errs gqlerror.List) bool {
 	for _, e := range errs {
 		code, _ := e.Extensions["code"].(string)
 		if limitCodes[code] || code == string(apperr.BadUserInput) {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailable reports whether an error says the database was unreachable
+// (UNAVAILABLE): the answer is then 503 with Retry-After, in both media
+// types, with the errors (and whatever data was read) as its body.
+func unavailable(errs gqlerror.List) bool {
+	for _, e := range errs {
+		if code, _ := e.Extensions["code"].(string); code == string(apperr.Unavailable) {
 			return true
 		}
 	}

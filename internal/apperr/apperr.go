@@ -24,6 +24,13 @@ const (
 	Forbidden       Code = "FORBIDDEN"
 	Timeout         Code = "TIMEOUT"
 	Internal        Code = "INTERNAL"
+	// Unavailable is the database being unreachable (stopped, restarting,
+	// refusing or dropping connections, SQLite's write lock held past its
+	// bound): not a fault of the request nor a bug, and a retry after a
+	// while may succeed. Every door answers it 503 with Retry-After,
+	// distinct from INTERNAL's 500. (When the connection died at the
+	// commit, the change may or may not have been stored.)
+	Unavailable Code = "UNAVAILABLE"
 )
 
 // Error is an error with a client-facing code, the offending field (in the

@@ -11,7 +11,10 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/user"
 	"custgraph/internal/access"
+	"custgraph/internal/apperr"
 	"custgraph/internal/observe"
+	"custgraph/internal/refusal"
+	"custgraph/internal/store"
 )
 
 // OBP's messages (obp-api, code/api/util/ErrorMessages.scala).
@@ -22,6 +25,7 @@ const (
 	obpInvalidParameters  = "OBP-20012: Invalid direct login parameters"
 	obpLocked             = "OBP-20009: The account has been locked, please contact Administrator! Too many failed attempts: try again in "
 	obpUnexpected         = "OBP-50015: The server encountered an unexpected condition which prevented it from fulfilling the request."
+	obpUnavailable        = "OBP-50019: Cannot connect to the OBP database." // as rest/obp answers an outage
 )
 
 // obpError is OBP's error body; Code is the HTTP status.
@@ -83,7 +87,9 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *obpError {
-		s.log.ErrorContext(ctx, "DirectLogin: "+what, "err", err)
+		if store.Report(ctx, s.log, err, "DirectLogin: "+what).Code == apperr.Unavailable {
+			return &obpError{Code: http.StatusServiceUnavailable, Message: obpUnavailable, retryAfter: refusal.UnavailableRetryAfter}
+		}
 		return &obpError{Code: http.StatusInternalServerError, Message: obpUnexpected}
 	}
 	consumer, err := s.consumer(ctx, p["consumer_key"])

@@ -3,6 +3,7 @@ package authn
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -13,7 +14,10 @@ import (
 	"time"
 
 	"custgraph/ent"
+	"custgraph/internal/apperr"
 	"custgraph/internal/observe"
+	"custgraph/internal/refusal"
+	"custgraph/internal/store"
 )
 
 // The paths where custgraph serves the endpoints of this package; the
@@ -63,6 +67,29 @@ func retryLater(d time.Duration) *oauthError {
 	return e
 }
 
+// oauthRefusal is a refusal in RFC 6749's error format (§5.2): a body too
+// large (413) or not a form (415) is invalid_request; too many requests
+// (429) and the database unreachable (503) are temporarily_unavailable
+// (RFC 6749 §4.1.2.1's code for a server that cannot handle the request
+// now), each with Retry-After.
+func oauthRefusal(f *refusal.Refusal) *oauthError {
+	code := "invalid_request"
+	if f.Status == http.StatusTooManyRequests || f.Status >= 500 {
+		code = "temporarily_unavailable"
+	}
+	e := oauthFail(f.Status, code, "%s", f.Message)
+	e.retryAfter = f.RetryAfter
+	return e
+}
+
+// WriteOAuthRefusal is the token endpoint's refusal.Writer (the rate and
+// concurrency limits in front of it): RFC 6749's error body.
+func WriteOAuthRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, f.Status, oauthRefusal(f))
+}
+
 // retrySeconds is d in whole seconds, rounded up, at least 1.
 func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
@@ -91,8 +118,10 @@ func (s *Service) TokenHandler() http.Handler {
 		if e == nil {
 			var err error
 			if resp.AccessToken, resp.ExpiresIn, err = s.Issue(ClientSubject(cl)); err != nil {
-				s.log.ErrorContext(r.Context(), "issuing a token", "client_id", cl.ClientID, "err", err)
 				e = oauthFail(http.StatusInternalServerError, "server_error", "the token could not be issued")
+				if store.Report(r.Context(), s.log, err, "issuing a token", "client_id", cl.ClientID).Code == apperr.Unavailable {
+					e = oauthRefusal(refusal.DatabaseUnavailable())
+				}
 			}
 		}
 		if e != nil {
@@ -119,11 +148,14 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 		return nil, oauthFail(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, badRequest("the body must be application/x-www-form-urlencoded")
+		return nil, oauthRefusal(refusal.WrongMediaType("application/x-www-form-urlencoded"))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBody))
+	if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+		return nil, oauthRefusal(refusal.BodyTooLarge(maxFormBody))
+	}
 	if err != nil {
-		return nil, badRequest("the body is unreadable or longer than %d bytes", maxFormBody)
+		return nil, badRequest("the body is unreadable")
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -151,7 +183,9 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *oauthError {
-		s.log.ErrorContext(ctx, what, "client_id", id, "err", err)
+		if e := store.Report(ctx, s.log, err, what, "client_id", id); e.Code == apperr.Unavailable {
+			return oauthRefusal(refusal.DatabaseUnavailable())
+		}
 		return oauthFail(http.StatusInternalServerError, "server_error", "the client could not be authenticated")
 	}
 	account := clientAccount(id)

@@ -24,6 +24,7 @@ import (
 	"custgraph/internal/apperr"
 	"custgraph/internal/notify"
 	"custgraph/internal/observe"
+	"custgraph/internal/store"
 )
 
 // Config configures a Service. The zero value is usable: custgraph's own
@@ -338,7 +339,8 @@ func (s *Service) Verify(ctx context.Context, token string) (*access.Viewer, err
 }
 
 // failed logs err: a refusal for the security log, any other error as the
-// server's failure, which it replaces with errUnavailable.
+// server's failure, which it replaces with errUnavailable (or, when the
+// database could not be reached, with an UNAVAILABLE *apperr.Error).
 func (s *Service) failed(ctx context.Context, err error) error {
 	var ae *AuthError
 	if errors.As(err, &ae) {
@@ -347,7 +349,11 @@ func (s *Service) failed(ctx context.Context, err error) error {
 			"request_id", middleware.GetReqID(ctx))
 		return ae
 	}
-	s.log.ErrorContext(ctx, "checking credentials failed", "err", err, "request_id", middleware.GetReqID(ctx))
+	// INTERNAL is logged; the database being unreachable is noted for the
+	// request's one log line and answered 503 by the door.
+	if e := store.Report(ctx, s.log, err, "checking credentials failed", "request_id", middleware.GetReqID(ctx)); e.Code == apperr.Unavailable {
+		return e
+	}
 	return errUnavailable
 }
 
@@ -657,8 +663,8 @@ func headerSafe(s string) string {
 // a request without credentials goes on unchanged, anonymous (what an
 // anonymous caller may do is the handler's business); refused credentials,
 // or a failure to check them, go to onError instead of the handler. onError
-// must answer: 401 for an *AuthError (Challenge sets its headers), 500
-// otherwise.
+// must answer: 401 for an *AuthError (Challenge sets its headers), 503 for
+// an UNAVAILABLE *apperr.Error (the database unreachable), 500 otherwise.
 func (s *Service) Middleware(onError func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

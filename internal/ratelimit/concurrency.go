@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"custgraph/internal/observe"
+	"custgraph/internal/refusal"
 )
 
 // Concurrency bounds how many requests run at once: per caller (the Key of
@@ -40,7 +41,8 @@ type ConcurrencyConfig struct {
 	// RetryAfter is the delay suggested to a refused caller; default 1 s.
 	RetryAfter time.Duration
 	// OnLimit writes the refusal (Retry-After is already set); nil writes
-	// a JSON 429.
+	// the 429 of the request's door (refusal.Write:
+	// TOO_MANY_CONCURRENT_REQUESTS in its format).
 	OnLimit func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration)
 }
 
@@ -54,11 +56,8 @@ func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
 		cfg.RetryAfter = time.Second
 	}
 	if cfg.OnLimit == nil {
-		cfg.OnLimit = func(w http.ResponseWriter, _ *http.Request, d time.Duration) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = w.Write([]byte(`{"error":"too_many_concurrent_requests","message":"too many requests at once; retry after ` +
-				strconv.Itoa(int(d/time.Second)) + ` seconds"}` + "\n"))
+		cfg.OnLimit = func(w http.ResponseWriter, r *http.Request, d time.Duration) {
+			refusal.Write(w, r, refusal.TooManyConcurrentAfter(d))
 		}
 	}
 	g := &gate{cfg: cfg, inFlight: map[string]int{}}

@@ -99,6 +99,7 @@ import (
 
 	"custgraph/internal/access"
 	"custgraph/internal/observe"
+	"custgraph/internal/refusal"
 	"custgraph/internal/store"
 )
 
@@ -124,7 +125,8 @@ type Config struct {
 	Sync time.Duration
 	// OnLimit, when set, writes the response to a refused request. The
 	// Retry-After header (whole seconds, at least 1) is already set;
-	// retryAfter is the same delay. When nil, the response is a JSON 429.
+	// retryAfter is the same delay. When nil, the response is the 429 of
+	// the request's door (refusal.Write: RATE_LIMITED in its format).
 	OnLimit func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration)
 }
 
@@ -178,8 +180,9 @@ func build(db *store.DB, cfg Config) (func(http.Handler) http.Handler, *syncedCo
 		onLimit:    cfg.OnLimit,
 	}
 	if l.onLimit == nil {
-		l.body = fmt.Appendf(nil, `{"error":"rate_limited","message":"too many requests; retry after %d seconds"}`+"\n", int(retry/time.Second))
-		l.onLimit = l.respond
+		l.onLimit = func(w http.ResponseWriter, r *http.Request, d time.Duration) {
+			refusal.Write(w, r, refusal.RateLimitedAfter(d))
+		}
 	}
 	headers := httprate.ResponseHeaders{
 		Limit:     "X-RateLimit-Limit",
@@ -205,7 +208,6 @@ type limiter struct {
 	seed       maphash.Seed
 	retry      time.Duration
 	retryValue string
-	body       []byte
 	onLimit    func(http.ResponseWriter, *http.Request, time.Duration)
 }
 
@@ -229,12 +231,6 @@ func (l *limiter) handler(next http.Handler) http.Handler {
 		h.Set("Retry-After", l.retryValue)
 		l.onLimit(w, r, l.retry)
 	})
-}
-
-func (l *limiter) respond(w http.ResponseWriter, _ *http.Request, _ time.Duration) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write(l.body)
 }
 
 // retryAfter is the window rounded up to whole seconds, at least one.

@@ -24,8 +24,10 @@ import (
 	"custgraph/internal/authn"
 	"custgraph/internal/graphiql"
 	"custgraph/internal/observe"
+	"custgraph/internal/refusal"
 	"custgraph/internal/store"
 	"custgraph/rest"
+	"custgraph/rest/obp"
 )
 
 // Config is what the HTTP surface needs to know.
@@ -56,6 +58,10 @@ type Config struct {
 	// Tracing, when set, traces each request (internal/observe); nil:
 	// tracing off, at no cost.
 	Tracing *observe.Tracing
+	// OutageLogInterval is the least time between two log lines of
+	// requests failed by an outage (the database unreachable); the
+	// requests in between are counted (outageLog). 0 means 5s.
+	OutageLogInterval time.Duration
 }
 
 // New returns the router. statements is the database's statement counter
@@ -63,6 +69,9 @@ type Config struct {
 func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.OutageLogInterval <= 0 {
+		cfg.OutageLogInterval = 5 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -95,7 +104,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		// pick an IP and escape the per-IP rate limit.
 		r.Use(middleware.RealIP)
 	}
-	r.Use(accessLog(log, metrics))
+	r.Use(accessLog(log, metrics, &outageLog{log: log, interval: cfg.OutageLogInterval, now: time.Now}))
 	r.Use(middleware.Recoverer)
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Options{
@@ -128,10 +137,16 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	if limit == nil {
 		limit = func(h http.Handler) http.Handler { return h }
 	}
+	// Each door names the writer of its refusals (the limits' 429s, 413,
+	// 415, the database's 503) first, so that everything below answers in
+	// its format (internal/refusal).
 	if cfg.Auth != nil {
 		r.Group(func(r chi.Router) {
-			r.Use(timeout(cfg.RequestTimeout), limit)
+			r.Use(refusal.Door(authn.WriteOAuthRefusal), timeout(cfg.RequestTimeout), limit)
 			r.Handle(authn.TokenPath, cfg.Auth.TokenHandler())
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(refusal.Door(obp.WriteRefusal), timeout(cfg.RequestTimeout), limit) // OBP's DirectLogin
 			r.Handle(authn.DirectLoginPath, cfg.Auth.DirectLoginHandler())
 		})
 		r.Get(authn.JWKSPath, cfg.Auth.JWKSHandler().ServeHTTP)
@@ -140,8 +155,14 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	api := graph.NewHandler(db.Client, db.Dialect, cfg.GraphQL)
 	r.Group(func(r chi.Router) {
+		r.Use(refusal.Door(graph.WriteRefusal))
 		if cfg.Auth != nil {
 			r.Use(cfg.Auth.Middleware(func(w http.ResponseWriter, r *http.Request, err error) {
+				if e, ok := apperr.As(err); ok && e.Code == apperr.Unavailable {
+					// The database could not be reached while loading the caller.
+					refusal.Write(w, r, refusal.DatabaseUnavailable())
+					return
+				}
 				if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
 					// The database failed while loading the caller (logged).
 					graph.WriteError(w, http.StatusInternalServerError, string(e.Code), e.Message)
@@ -248,13 +269,16 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 // duration and the number of SQL statements it ran (and, through the
 // observe.Logger, its trace, caller and GraphQL operation), and records
 // the metric. It gives the request its observe.Request, which the handlers
-// after it fill in and count their refusals with.
-func accessLog(log *slog.Logger, metrics *observe.Metrics) func(http.Handler) http.Handler {
+// after it fill in and count their refusals with. A request failed by an
+// outage (the database unreachable: store.Outage) is logged by outages
+// instead, which bounds the lines of an outage.
+func accessLog(log *slog.Logger, metrics *observe.Metrics, outages *outageLog) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ctx, sqlCount := store.WithCounter(r.Context())
 			ctx, _ = observe.NewContext(ctx, metrics)
+			ctx, outage := store.WithOutage(ctx)
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r.WithContext(ctx))
 			d := time.Since(start)
@@ -267,15 +291,22 @@ func accessLog(log *slog.Logger, metrics *observe.Metrics) func(http.Handler) ht
 				status = http.StatusOK
 			}
 			metrics.ObserveHTTP(route, r.Method, status, d)
+			attrs := []any{"request_id", middleware.GetReqID(r.Context()),
+				"method", r.Method, "path", r.URL.Path, "status", status,
+				"duration_ms", float64(d.Microseconds()) / 1000, "sql", sqlCount.N(),
+				"bytes", ww.BytesWritten(), "remote", r.RemoteAddr}
+			if cause := outage.Cause(); cause != "" {
+				outages.failedRequest(ctx, cause, attrs)
+				return
+			}
+			if sqlCount.N() > 0 && status < 500 { // the database answered
+				outages.reached(ctx)
+			}
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.Log(ctx, level, "request",
-				"request_id", middleware.GetReqID(r.Context()),
-				"method", r.Method, "path", r.URL.Path, "status", status,
-				"duration_ms", float64(d.Microseconds())/1000, "sql", sqlCount.N(),
-				"bytes", ww.BytesWritten(), "remote", r.RemoteAddr)
+			log.Log(ctx, level, "request", attrs...)
 		})
 	}
 }

@@ -35,8 +35,9 @@ var uniqueRules = []uniqueRule{
 var sqliteUnique = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
 
 // Classify turns any error of a data operation into a client-facing
-// *apperr.Error. Errors that are not the client's doing become INTERNAL with
-// a generic message; the caller logs the original.
+// *apperr.Error. The database being unreachable is UNAVAILABLE
+// (Unreachable); other errors that are not the client's doing become
+// INTERNAL with a generic message, which the caller logs (Report does both).
 func Classify(err error) *apperr.Error {
 	if e, ok := apperr.As(err); ok {
 		return e
@@ -83,6 +84,9 @@ func Classify(err error) *apperr.Error {
 	}
 	if errors.Is(err, ErrWriteTimeout) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the change took too long and was rolled back"}
+	}
+	if _, ok := Unreachable(err); ok {
+		return &apperr.Error{Code: apperr.Unavailable, Message: unavailableMessage}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the request took too long and was cancelled"}

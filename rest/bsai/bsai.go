@@ -23,6 +23,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/rest/restcore"
 )
 
@@ -149,6 +150,7 @@ type api struct{ *restcore.Core }
 func Mount(r chi.Router, core *restcore.Core) {
 	a := &api{core}
 	r.Group(func(r chi.Router) {
+		r.Use(refusal.Door(WriteRefusal))
 		r.Use(a.Authenticate(a.bsaiUnauthorized))
 		r.Use(a.After...)
 		r.Use(a.Keyed(bsaiRefuse, a.bsaiFail, nil))
@@ -174,6 +176,23 @@ func bsaiRefuse(w http.ResponseWriter, _ *http.Request, e *idempotency.Refusal) 
 		code = strings.ToLower(e.Code)
 	}
 	bsaiWriteError(w, e.Status, code, e.Message)
+}
+
+// WriteRefusal is the family's refusal.Writer: the error body of §5.2 with
+// error "rate_limited" or "too_many_concurrent_requests" (429),
+// "payload_too_large" (413), "unsupported_media_type" (415) or
+// "service_unavailable" (503, the database unreachable).
+func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
+	code := strings.ToLower(f.Code)
+	switch f.Status {
+	case http.StatusRequestEntityTooLarge:
+		code = "payload_too_large"
+	case http.StatusUnsupportedMediaType:
+		code = "unsupported_media_type"
+	case http.StatusServiceUnavailable:
+		code = "service_unavailable"
+	}
+	bsaiWriteError(w, f.Status, code, f.Message)
 }
 
 // bsaiUnauthorized answers refused credentials (a garbage, expired or
@@ -235,6 +254,8 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 		bsaiWriteError(w, http.StatusForbidden, "forbidden", msg)
 	case apperr.Timeout:
 		bsaiWriteError(w, http.StatusServiceUnavailable, "timeout", msg)
+	case apperr.Unavailable:
+		refusal.Write(w, r, refusal.DatabaseUnavailable())
 	default:
 		bsaiWriteError(w, http.StatusInternalServerError, "internal_error", "internal error")
 	}

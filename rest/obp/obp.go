@@ -20,6 +20,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/internal/validate"
 	"custgraph/rest/restcore"
 )
@@ -58,6 +59,8 @@ const (
 	obpFirehoseNotAllowed       = "OBP-00012: Customer firehose is not allowed on this instance. Please set allow_customer_firehose = true in props files. "
 	obpUnknownError             = "OBP-50000: Unknown Error."
 	obpUnexpected               = "OBP-50015: The server encountered an unexpected condition which prevented it from fulfilling the request."
+	obpTooManyRequests          = "OBP-10018: Too Many Requests."
+	obpDatabaseUnavailable      = "OBP-50019: Cannot connect to the OBP database."
 	obpNotFoundURL              = "OBP-10404: 404 Not Found. The server could not find the requested URI. Please double check your URL, headers and body. Note: the Content-Type header MUST be application/json for POST and PUT requests."
 )
 
@@ -93,6 +96,36 @@ func writeOBPError(w http.ResponseWriter, status int, msg string) {
 // code (IDEMPOTENCY_KEY_INVALID, _IN_USE, _REUSED).
 func obpRefuse(w http.ResponseWriter, _ *http.Request, e *idempotency.Refusal) {
 	writeOBPError(w, e.Status, e.Code+": "+e.Message)
+}
+
+// WriteRefusal is the family's refusal.Writer, and DirectLogin's: OBP's
+// error body with OBP's texts: 429 OBP-10018 (too many requests, or too
+// many at once), 413 OBP-10001 (the body too large), 400 OBP-10001 for a
+// body that is not JSON (as OBP answers it: it has no 415), 503 OBP-50019
+// (the database unreachable). The refusal's message follows the text.
+func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
+	status, msg := f.Status, ""
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		msg = obpTooManyRequests
+	case http.StatusRequestEntityTooLarge:
+		msg = obpInvalidJSONFormat
+	case http.StatusUnsupportedMediaType:
+		status, msg = http.StatusBadRequest, obpInvalidJSONFormat
+	case http.StatusServiceUnavailable:
+		msg = obpDatabaseUnavailable
+	default:
+		msg = obpUnknownError
+	}
+	writeOBPError(w, status, msg+" "+upperFirst(f.Message)+".")
+}
+
+// upperFirst is s with its first letter upper-case.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // obpUnauthorized answers refused credentials on OBP routes.
@@ -320,6 +353,9 @@ func (o *obpCall) err(err error, fallback string) bool {
 		return o.fail(http.StatusBadRequest, obpInvalidJSONContent+" "+e.Error())
 	case apperr.Timeout:
 		return o.fail(http.StatusRequestTimeout, obpUnknownError+" "+e.Message)
+	case apperr.Unavailable:
+		refusal.Write(o.w, o.r, refusal.DatabaseUnavailable())
+		return false
 	default:
 		return o.fail(http.StatusInternalServerError, obpUnexpected)
 	}
@@ -413,6 +449,7 @@ type api struct {
 func Mount(r chi.Router, core *restcore.Core, firehose bool) {
 	a := &api{Core: core, customerFirehose: firehose}
 	r.Route("/obp", func(r chi.Router) {
+		r.Use(refusal.Door(WriteRefusal))
 		r.Use(obpCorrelationID)
 		r.Use(a.Authenticate(a.obpUnauthorized))
 		r.Use(a.After...)

@@ -562,7 +562,8 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 				o.fail(http.StatusBadRequest, obpUserAlreadyLinked)
 			case e.Code == apperr.Conflict && e.Field == "": // the user_id references no user
 				o.fail(http.StatusNotFound, obpUserNotFoundByUserID+" Current UserId("+body.UserID+")")
-			case e.Code == apperr.Forbidden || e.Code == apperr.Unauthenticated || e.Code == apperr.Timeout || e.Code == apperr.Internal:
+			case e.Code == apperr.Forbidden || e.Code == apperr.Unauthenticated || e.Code == apperr.Timeout ||
+				e.Code == apperr.Internal || e.Code == apperr.Unavailable:
 				o.err(err, "")
 			default:
 				o.fail(http.StatusBadRequest, obpCreateUserCustomerLink+e.Error())

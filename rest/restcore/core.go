@@ -27,6 +27,7 @@ import (
 	"custgraph/internal/apperr"
 	"custgraph/internal/authn"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/internal/store"
 )
 
@@ -197,13 +198,11 @@ func (a *Core) InTx(ctx context.Context, fn func(tx *ent.Client) error) error {
 }
 
 // Classify turns an error of a data operation into its client-facing
-// form, logging the ones that are not the client's doing.
+// form, logging the faults (INTERNAL) and noting an outage (UNAVAILABLE,
+// the database unreachable: the family answers it 503 with Retry-After,
+// its WriteRefusal) for the request's log line (store.Report).
 func (a *Core) Classify(r *http.Request, err error) *apperr.Error {
-	e := store.Classify(err)
-	if e.Code == apperr.Internal {
-		a.Logger.ErrorContext(r.Context(), "REST route failed", "err", err, "method", r.Method, "path", r.URL.Path)
-	}
-	return e
+	return store.Report(r.Context(), a.Logger, err, "REST route failed", "method", r.Method, "path", r.URL.Path)
 }
 
 // BankByCode finds the bank with this code among those the caller may see
@@ -281,12 +280,19 @@ type Core struct {
 
 // Authenticate puts the caller's viewer in the request's context; refused
 // credentials are answered by unauthorized (the family's 401 or, when the
-// database failed, its 500).
+// database failed, its 500); the database unreachable is the family's 503
+// (refusal.Write).
 func (a *Core) Authenticate(unauthorized func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
 	if a.Auth == nil {
 		return func(h http.Handler) http.Handler { return h }
 	}
 	return a.Auth.Middleware(func(w http.ResponseWriter, r *http.Request, err error) {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Unavailable {
+			// The database could not be reached while checking the
+			// credentials: the family's 503 (refusal.Door of its routes).
+			refusal.Write(w, r, refusal.DatabaseUnavailable())
+			return
+		}
 		// Refusals pass the rate limit too, so that a flood of bad tokens
 		// meets it (keyed by IP, as for anonymous callers).
 		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { unauthorized(w, r, err) })

@@ -44,6 +44,7 @@ import (
 	"custgraph/internal/apperr"
 	"custgraph/internal/filters"
 	"custgraph/internal/idempotency"
+	"custgraph/internal/refusal"
 	"custgraph/rest/restcore"
 )
 
@@ -55,6 +56,7 @@ type api struct{ *restcore.Core }
 func Mount(r chi.Router, core *restcore.Core) {
 	a := &api{core}
 	r.Group(func(r chi.Router) {
+		r.Use(refusal.Door(WriteRefusal))
 		r.Use(a.Authenticate(a.tvUnauthorized))
 		r.Use(a.After...)
 		r.Use(a.Keyed(tvRefuse, a.tvWriteErr, tvRequestorKey))
@@ -216,6 +218,7 @@ var tvResponseTypes = map[int]string{
 	http.StatusForbidden:             "FORBIDDEN",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusConflict:              "CONFLICT",
+	http.StatusTooManyRequests:       "TOO_MANY_REQUESTS",
 	http.StatusUnprocessableEntity:   "UNPROCESSABLE_ENTITY",
 	http.StatusRequestEntityTooLarge: "PAYLOAD_TOO_LARGE",
 	http.StatusUnsupportedMediaType:  "UNSUPPORTED_MEDIA_TYPE",
@@ -226,12 +229,23 @@ var tvResponseTypes = map[int]string{
 // tvFail is one error answer: a status, a message and, for errors about
 // one input, the field (JSON, query or header name) and its error code.
 type tvFail struct {
-	status    int
-	message   string
-	field     string
-	code      string
-	param     string
-	errorCode string // ErrorMessage.errorCode, for errors about no one field
+	status  int
+	message string
+	field   string
+	code    string
+	param   string
+	// errorCode is ErrorMessage.errorCode, for errors about no one field:
+	// a refusal's code (RATE_LIMITED, UNAVAILABLE…), an Idempotency-Key's.
+	errorCode string
+}
+
+// WriteRefusal is the family's refusal.Writer: an ErrorMessage whose
+// responseType names the status (TOO_MANY_REQUESTS, PAYLOAD_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE) and whose errorCode is the
+// refusal's code (RATE_LIMITED, TOO_MANY_CONCURRENT_REQUESTS,
+// REQUEST_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE).
+func WriteRefusal(w http.ResponseWriter, r *http.Request, f *refusal.Refusal) {
+	(&tvFail{status: f.Status, message: f.Message, errorCode: f.Code}).write(w, r)
 }
 
 func (f *tvFail) Error() string { return f.message }
@@ -321,6 +335,9 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 		}
 	case apperr.Timeout:
 		out.status = http.StatusServiceUnavailable
+	case apperr.Unavailable:
+		f := refusal.DatabaseUnavailable()
+		return &tvFail{status: f.Status, message: f.Message, errorCode: f.Code}
 	default:
 		return &tvFail{status: http.StatusInternalServerError, message: "internal error"}
 	}
@@ -332,8 +349,13 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 
 func (a *api) tvWriteErr(w http.ResponseWriter, r *http.Request, err error) {
 	f := a.tvFailOf(r, err)
-	if f.status == http.StatusUnauthorized {
+	switch f.status {
+	case http.StatusUnauthorized:
 		a.Challenge(w, nil)
+	case http.StatusServiceUnavailable:
+		if f.errorCode == refusal.Unavailable {
+			refusal.SetRetryAfter(w, refusal.DatabaseUnavailable())
+		}
 	}
 	f.write(w, r)
 }
