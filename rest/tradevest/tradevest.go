@@ -309,6 +309,12 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 	var be *restcore.BodyError
 	if errors.As(err, &be) {
 		out := &tvFail{status: be.Status, message: be.Error()}
+		switch be.Status { // as WriteRefusal answers them
+		case http.StatusRequestEntityTooLarge:
+			out.errorCode = refusal.TooLarge
+		case http.StatusUnsupportedMediaType:
+			out.errorCode = refusal.UnsupportedMediaType
+		}
 		if be.Field != "" {
 			out.field, out.code, out.message = be.Field, tvCodeInvalid, be.Message
 		}
