@@ -215,8 +215,12 @@ func unauthenticated(w http.ResponseWriter) {
 // WriteRefusal is the GraphQL door's refusal.Writer: a GraphQL-shaped error
 // with the refusal's status and its code in extensions.code
 // (RATE_LIMITED, TOO_MANY_CONCURRENT_REQUESTS, REQUEST_TOO_LARGE,
-// UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE).
-func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
+// UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE), as application/graphql-response+json
+// when the client prefers it, else application/json.
+func WriteRefusal(w http.ResponseWriter, r *http.Request, f *refusal.Refusal) {
+	if media, ok := responseMediaType(r.Header.Values("Accept")); ok && media == mediaGraphQLResponse {
+		w.Header().Set("Content-Type", media) // (httpError keeps it)
+	}
 	httpError(w, f.Status, f.Code, f.Message)
 }
 
@@ -224,9 +228,12 @@ func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
 // for answers given before GraphQL runs (e.g. bad credentials).
 func WriteError(w http.ResponseWriter, status int, code, msg string) { httpError(w, status, code, msg) }
 
-// httpError writes a GraphQL-shaped error response.
+// httpError writes a GraphQL-shaped error response, as application/json
+// unless the Content-Type is set already.
 func httpError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},

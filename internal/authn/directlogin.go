@@ -88,7 +88,8 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	ctx := r.Context()
 	unexpected := func(what string, err error) *obpError {
 		if store.Report(ctx, s.log, err, "DirectLogin: "+what).Code == apperr.Unavailable {
-			return &obpError{Code: http.StatusServiceUnavailable, Message: obpUnavailable, retryAfter: refusal.UnavailableRetryAfter}
+			return &obpError{Code: http.StatusServiceUnavailable, retryAfter: refusal.UnavailableRetryAfter,
+				Message: obpUnavailable + " The database is unavailable: retry later."}
 		}
 		return &obpError{Code: http.StatusInternalServerError, Message: obpUnexpected}
 	}
