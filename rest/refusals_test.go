@@ -139,7 +139,9 @@ func refusalDoors() []door {
 			tooLarge:   `{"status":413,"error":"payload_too_large","message":"the body is larger than 1024 bytes"}`,
 			wrongType:  `{"status":415,"error":"unsupported_media_type","message":"the body must be JSON (Content-Type: application/json)"}`},
 		{name: "Tradevest", method: http.MethodPost, path: "/roles/customers", contentType: "application/json",
-			body: func(size int) string { return `{"entityId":"` + uuid.NewString() + `","entityType":"LEGAL_ENTITY"}` + pad(size) },
+			body: func(size int) string {
+				return `{"entityId":"` + uuid.NewString() + `","entityType":"LEGAL_ENTITY"}` + pad(size)
+			},
 			rate: `{"message":"too many requests; retry after 3600 seconds","responseType":"TOO_MANY_REQUESTS",` +
 				`"requestId":"refusal-test","errorCode":"RATE_LIMITED","errorDetails":[]}`,
 			concurrent: `{"message":"too many requests at once; retry after 1 seconds","responseType":"TOO_MANY_REQUESTS",` +

@@ -115,12 +115,12 @@ func TestTokenEndpointErrors(t *testing.T) {
 		code, description, wwwAuthenticate     string
 	}{
 		{"GET", http.MethodGet, "", "", good, 405, "invalid_request", "the token endpoint takes POST", ""},
-		{"JSON body", http.MethodPost, "application/json", `{"grant_type":"client_credentials"}`, good, 400,
-			"invalid_request", "the body must be application/x-www-form-urlencoded", ""},
-		{"no content type", http.MethodPost, "", grant, good, 400,
-			"invalid_request", "the body must be application/x-www-form-urlencoded", ""},
-		{"body too long", http.MethodPost, form, grant + "&pad=" + strings.Repeat("a", 64<<10), good, 400,
-			"invalid_request", "the body is unreadable or longer than 65536 bytes", ""},
+		{"JSON body", http.MethodPost, "application/json", `{"grant_type":"client_credentials"}`, good, 415,
+			"invalid_request", "the body must be application/x-www-form-urlencoded (Content-Type: application/x-www-form-urlencoded)", ""},
+		{"no content type", http.MethodPost, "", grant, good, 415,
+			"invalid_request", "the body must be application/x-www-form-urlencoded (Content-Type: application/x-www-form-urlencoded)", ""},
+		{"body too long", http.MethodPost, form, grant + "&pad=" + strings.Repeat("a", 64<<10), good, 413,
+			"invalid_request", "the body is larger than 65536 bytes", ""},
 		{"not a form", http.MethodPost, form, "grant_type=%zz", good, 400, "invalid_request", "the body is not a valid form", ""},
 		{"no grant_type", http.MethodPost, form, "client_id=acme-app", good, 400, "invalid_request", "grant_type is missing", ""},
 		{"empty grant_type", http.MethodPost, form, "grant_type=", good, 400, "invalid_request", "grant_type is missing", ""},
