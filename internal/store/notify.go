@@ -95,17 +95,23 @@ func signal(q string, args []any) (notify.Event, bool, error) {
 	return notify.Event{Channel: ch, Payload: p}, true, nil
 }
 
+// Query marks the driver's errors of the network (fromDriver), as every
+// method of signalDriver and signalTx does.
+func (d *signalDriver) Query(ctx context.Context, q string, args, v any) error {
+	return fromDriver(d.Driver.Query(ctx, q, args, v))
+}
+
 func (d *signalDriver) Exec(ctx context.Context, q string, args, v any) error {
 	a, _ := args.([]any)
 	e, ok, err := signal(q, a)
 	switch {
 	case !ok:
-		return d.Driver.Exec(ctx, q, args, v)
+		return fromDriver(d.Driver.Exec(ctx, q, args, v))
 	case err != nil:
 		return err
 	case d.run:
 		if err := d.Driver.Exec(ctx, q, tagged(d.origin, a), v); err != nil {
-			return err
+			return fromDriver(err)
 		}
 	}
 	d.hub.Publish(e.Channel, e.Payload)
@@ -130,16 +136,18 @@ func (d *signalDriver) ExecContext(ctx context.Context, q string, args ...any) (
 }
 
 func (d *signalDriver) execContext(ctx context.Context, q string, args ...any) (stdsql.Result, error) {
-	return d.Driver.(interface {
+	res, err := d.Driver.(interface {
 		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
 	}).ExecContext(ctx, q, args...)
+	return res, fromDriver(err)
 }
 
 // QueryContext is forwarded explicitly (stack notes P11).
 func (d *signalDriver) QueryContext(ctx context.Context, q string, args ...any) (*stdsql.Rows, error) {
-	return d.Driver.(interface {
+	rows, err := d.Driver.(interface {
 		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
 	}).QueryContext(ctx, q, args...)
+	return rows, fromDriver(err)
 }
 
 func (d *signalDriver) Tx(ctx context.Context) (dialect.Tx, error) {
@@ -147,7 +155,7 @@ func (d *signalDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 	tx, err := d.Driver.Tx(ctx)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, fromDriver(err)
 	}
 	return &signalTx{Tx: tx, hub: d.hub, run: d.run, origin: d.origin, ctx: ctx, cancel: cancel}, nil
 }
@@ -164,7 +172,7 @@ func (d *signalDriver) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dia
 	tx, err := b.BeginTx(ctx, opts)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, fromDriver(err)
 	}
 	return &signalTx{Tx: tx, hub: d.hub, run: d.run, origin: d.origin, ctx: ctx, cancel: cancel}, nil
 }
@@ -187,12 +195,13 @@ func (t *signalTx) keep(e notify.Event) {
 }
 
 // expired turns the error of a statement in a transaction whose time ran
-// out into ErrWriteTimeout.
+// out into ErrWriteTimeout, and marks the driver's errors of the network
+// (fromDriver).
 func (t *signalTx) expired(err error) error {
 	if err != nil && context.Cause(t.ctx) == ErrWriteTimeout {
 		return fmt.Errorf("%w (%w)", ErrWriteTimeout, err)
 	}
-	return err
+	return fromDriver(err)
 }
 
 func (t *signalTx) Query(ctx context.Context, q string, args, v any) error {
@@ -275,7 +284,7 @@ func (t *signalTx) Rollback() error {
 	t.mu.Lock()
 	t.pending = nil
 	t.mu.Unlock()
-	return t.Tx.Rollback()
+	return fromDriver(t.Tx.Rollback())
 }
 
 // ErrWriteTimeout is the error of a statement in a transaction that lived

@@ -69,22 +69,18 @@ func Unreachable(err error) (cause string, ok bool) {
 	var ce *pgconn.ConnectError
 	connect := errors.As(err, &ce)
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused", true
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset", true
-	case errors.Is(err, syscall.EPIPE):
-		return "connection broken (EPIPE)", true
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "host unreachable", true
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "connection closed by the server", true
 	case errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone):
 		return "connection closed", true
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return "host not found", true
+	// Errors of the network (EOF, a reset…) say nothing of where they
+	// came from: they are the database's only when its driver returned
+	// them (fromDriver marked them) or while connecting.
+	var de *driverError
+	if !connect && !errors.As(err, &de) {
+		return "", false
+	}
+	if cause, ok := networkCause(err); ok {
+		return cause, true
 	}
 	if connect {
 		if errors.Is(err, context.Canceled) {
@@ -99,11 +95,51 @@ func Unreachable(err error) (cause string, ok bool) {
 		}
 		return "cannot connect", true
 	}
+	return "", false
+}
+
+// networkCause summarises an error of the network.
+func networkCause(err error) (string, bool) {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset", true
+	case errors.Is(err, syscall.EPIPE):
+		return "connection broken (EPIPE)", true
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable", true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection closed by the server", true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "host not found", true
+	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
 		return "network error (" + opErr.Op + ")", true
 	}
 	return "", false
+}
+
+// driverError marks an error of the network that the database driver
+// returned (see Unreachable).
+type driverError struct{ err error }
+
+func (e *driverError) Error() string { return e.err.Error() }
+func (e *driverError) Unwrap() error { return e.err }
+
+// fromDriver marks err, returned by the database driver, when it is an
+// error of the network; other errors are returned as they are.
+func fromDriver(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := networkCause(err); ok {
+		return &driverError{err}
+	}
+	return err
 }
 
 // Outage is the note of one request failed by an outage (see WithOutage).

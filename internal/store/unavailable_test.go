@@ -19,8 +19,8 @@ import (
 
 // TestUnreachable: the errors of a database that cannot be reached are
 // UNAVAILABLE, with a summarised cause; those of a database that answered
-// (a constraint, a syntax error), of the client leaving, or unknown ones
-// are not.
+// (a constraint, a syntax error), of the client leaving, network errors
+// that did not come from the database's driver, or unknown ones are not.
 func TestUnreachable(t *testing.T) {
 	// A real connection refused: nothing listens on the port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -37,8 +37,12 @@ func TestUnreachable(t *testing.T) {
 		cause string // "" when not an outage
 	}{
 		{"connection refused", refused, "connection refused"},
-		{"connection reset", fmt.Errorf("query: %w", reset), "connection reset"},
-		{"server gone mid-answer", fmt.Errorf("receive message failed: %w", io.ErrUnexpectedEOF), "connection closed by the server"},
+		{"connection reset", fmt.Errorf("query: %w", store.FromDriver(reset)), "connection reset"},
+		{"server gone mid-answer", fmt.Errorf("loading: %w", store.FromDriver(io.ErrUnexpectedEOF)), "connection closed by the server"},
+		// The same errors, not from the driver (a cursor that does not
+		// decode, a body cut short): not the database's.
+		{"EOF elsewhere", fmt.Errorf("decoding a cursor: %w", io.ErrUnexpectedEOF), ""},
+		{"reset elsewhere", reset, ""},
 		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, "the server is shutting down (57P01 admin_shutdown)"},
 		{"starting up", &pgconn.PgError{Code: "57P03"}, "the server is starting or stopping (57P03 cannot_connect_now)"},
 		{"too many connections", &pgconn.PgError{Code: "53300"}, "the server has no connection left (53300 too_many_connections)"},

@@ -1,0 +1,4 @@
+package store
+
+// FromDriver exposes the marking of the driver's network errors.
+var FromDriver = fromDriver
