@@ -210,7 +210,7 @@ func (t overHTTP) keyed(w http.ResponseWriter, r *http.Request, body []byte) (q 
 		keys := []idempotency.Key{idempotency.IdempotencyKey(caller, key)}
 		q, ans, err = idempotency.Begin(r.Context(), t.client, keys, idempotency.Fingerprint(r, body))
 	}
-	return q, t.answered(w, r, ans, err)
+	return q, t.answered(r.Context(), w, ans, err)
 }
 
 // commit stores the answer b of a keyed mutation with its change (when
@@ -220,18 +220,20 @@ func (t overHTTP) keyed(w http.ResponseWriter, r *http.Request, body []byte) (q 
 func (t overHTTP) commit(ctx context.Context, w http.ResponseWriter, q *idempotency.Request, media string, resp *graphql.Response, b []byte) (done bool) {
 	if !q.Changed() && len(resp.Errors) > 0 {
 		if ans, err := q.Settled(ctx); ans != nil {
-			return t.answered(w, nil, ans, err)
+			return t.answered(ctx, w, ans, err)
 		}
 	}
 	ans, err := q.Commit(ctx, idempotency.Answer{Status: http.StatusOK, Header: map[string]string{"Content-Type": media}, Body: b})
 	if err != nil {
-		var refusal *idempotency.Refusal
-		if !errors.As(err, &refusal) {
-			// As the transactioner answers a failed commit.
-			e := store.Classify(err)
-			if e.Code == apperr.Internal {
-				t.log.ErrorContext(ctx, "graphql mutation transaction failed", "err", err)
-				e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+		var kr *idempotency.Refusal
+		if !errors.As(err, &kr) {
+			// As the transactioner answers a failed commit (INTERNAL
+			// logged; UNAVAILABLE noted for the request's log line, 503).
+			e := store.Report(ctx, t.log, err, "graphql mutation transaction failed")
+			if e.Code == apperr.Unavailable {
+				f := refusal.DatabaseUnavailable()
+				refusal.SetRetryAfter(w, f)
+				w.WriteHeader(f.Status)
 			}
 			_, _ = w.Write(appendResponse(nil, &graphql.Response{Errors: gqlerror.List{{
 				Message: e.Message, Extensions: map[string]any{"code": string(e.Code)},
@@ -239,27 +241,28 @@ func (t overHTTP) commit(ctx context.Context, w http.ResponseWriter, q *idempote
 			return true
 		}
 	}
-	return t.answered(w, nil, ans, err)
+	return t.answered(ctx, w, ans, err)
 }
 
 // answered writes a stored answer or a refusal, and reports whether it did.
-func (t overHTTP) answered(w http.ResponseWriter, _ *http.Request, ans *idempotency.Answer, err error) bool {
-	var refusal *idempotency.Refusal
+func (t overHTTP) answered(ctx context.Context, w http.ResponseWriter, ans *idempotency.Answer, err error) bool {
+	var kr *idempotency.Refusal
 	switch {
-	case errors.As(err, &refusal):
-		if refusal.Status == http.StatusConflict {
+	case errors.As(err, &kr):
+		if kr.Status == http.StatusConflict {
 			w.Header().Set("Retry-After", "1")
 		}
-		httpError(w, refusal.Status, refusal.Code, refusal.Message)
+		httpError(w, kr.Status, kr.Code, kr.Message)
 	case err != nil:
-		e := store.Classify(err)
-		if e.Code == apperr.Internal {
-			t.log.Error("graphql idempotency-key lookup failed", "err", err)
-			e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
-		}
+		e := store.Report(ctx, t.log, err, "graphql idempotency-key lookup failed")
 		status := http.StatusInternalServerError
-		if e.Code == apperr.Timeout {
+		switch e.Code {
+		case apperr.Timeout:
 			status = http.StatusServiceUnavailable
+		case apperr.Unavailable:
+			f := refusal.DatabaseUnavailable()
+			refusal.SetRetryAfter(w, f)
+			status = f.Status
 		}
 		httpError(w, status, string(e.Code), e.Message)
 	case ans != nil:
