@@ -214,8 +214,9 @@ type counterRow struct {
 // Sync reconciles this replica's view with the table: it adds the counts
 // admitted since the last sync, then reads the totals of every key seen
 // since then. It returns how many keys it synced. A failed write keeps the
-// counts pending for the next sync; meanwhile the replica goes on counting
-// in its view (the limit then holds per replica) and logs a warning.
+// counts pending, to be added at the sync after the caller's next request;
+// meanwhile the replica goes on counting in its view (the limit then holds
+// per replica) and logs a warning.
 func (c *syncedCounter) Sync(ctx context.Context) int {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -283,8 +284,9 @@ func (c *syncedCounter) settle(keys []string, totals map[counterRow]int, fail fu
 				continue
 			}
 			if fail != nil {
+				// Not touched again: the counts wait in the view for the
+				// caller's next request, so an idle replica stops trying.
 				fail(s)
-				c.touched[key] = struct{}{}
 			} else {
 				s.synced = totals[counterRow{key: key, start: s.start}]
 			}
