@@ -42,7 +42,11 @@ type AuditEvent struct {
 	// The bank the changed record belongs to; empty for banks, clients, users and system entitlements.
 	BankID *uuid.UUID `json:"bank_id,omitempty"`
 	// The names of the fields the change set (values are not recorded).
-	Fields       []string `json:"fields,omitempty"`
+	Fields []string `json:"fields,omitempty"`
+	// The customer the changed record is of (a customer's own changes: itself); empty for none.
+	CustomerID *uuid.UUID `json:"customer_id,omitempty"`
+	// The change stream's order: the writing transaction's id (PostgreSQL), a sequence number (SQLite).
+	Txid         int64 `json:"txid,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -51,10 +55,12 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case auditevent.FieldActorID, auditevent.FieldBankID:
+		case auditevent.FieldActorID, auditevent.FieldBankID, auditevent.FieldCustomerID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case auditevent.FieldFields:
 			values[i] = new([]byte)
+		case auditevent.FieldTxid:
+			values[i] = new(sql.NullInt64)
 		case auditevent.FieldActorKind, auditevent.FieldActorName, auditevent.FieldRequestorID, auditevent.FieldRequestID, auditevent.FieldOperation, auditevent.FieldEntityType:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldCreatedAt, auditevent.FieldUpdatedAt:
@@ -158,6 +164,19 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field fields: %w", err)
 				}
 			}
+		case auditevent.FieldCustomerID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field customer_id", values[i])
+			} else if value.Valid {
+				_m.CustomerID = new(uuid.UUID)
+				*_m.CustomerID = *value.S.(*uuid.UUID)
+			}
+		case auditevent.FieldTxid:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field txid", values[i])
+			} else if value.Valid {
+				_m.Txid = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -233,6 +252,14 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("fields=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Fields))
+	builder.WriteString(", ")
+	if v := _m.CustomerID; v != nil {
+		builder.WriteString("customer_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("txid=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Txid))
 	builder.WriteByte(')')
 	return builder.String()
 }

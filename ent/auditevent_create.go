@@ -141,6 +141,34 @@ func (_c *AuditEventCreate) SetFields(v []string) *AuditEventCreate {
 	return _c
 }
 
+// SetCustomerID sets the "customer_id" field.
+func (_c *AuditEventCreate) SetCustomerID(v uuid.UUID) *AuditEventCreate {
+	_c.mutation.SetCustomerID(v)
+	return _c
+}
+
+// SetNillableCustomerID sets the "customer_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableCustomerID(v *uuid.UUID) *AuditEventCreate {
+	if v != nil {
+		_c.SetCustomerID(*v)
+	}
+	return _c
+}
+
+// SetTxid sets the "txid" field.
+func (_c *AuditEventCreate) SetTxid(v int64) *AuditEventCreate {
+	_c.mutation.SetTxid(v)
+	return _c
+}
+
+// SetNillableTxid sets the "txid" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableTxid(v *int64) *AuditEventCreate {
+	if v != nil {
+		_c.SetTxid(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AuditEventCreate) SetID(v uuid.UUID) *AuditEventCreate {
 	_c.mutation.SetID(v)
@@ -341,6 +369,14 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.GetFields(); ok {
 		_spec.SetField(auditevent.FieldFields, field.TypeJSON, value)
 		_node.Fields = value
+	}
+	if value, ok := _c.mutation.CustomerID(); ok {
+		_spec.SetField(auditevent.FieldCustomerID, field.TypeUUID, value)
+		_node.CustomerID = &value
+	}
+	if value, ok := _c.mutation.Txid(); ok {
+		_spec.SetField(auditevent.FieldTxid, field.TypeInt64, value)
+		_node.Txid = value
 	}
 	return _node, _spec
 }

@@ -115,6 +115,12 @@ func (_u *AuditEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.FieldsCleared() {
 		_spec.ClearField(auditevent.FieldFields, field.TypeJSON)
 	}
+	if _u.mutation.CustomerIDCleared() {
+		_spec.ClearField(auditevent.FieldCustomerID, field.TypeUUID)
+	}
+	if _u.mutation.TxidCleared() {
+		_spec.ClearField(auditevent.FieldTxid, field.TypeInt64)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -252,6 +258,12 @@ func (_u *AuditEventUpdateOne) sqlSave(ctx context.Context) (_node *AuditEvent, 
 	}
 	if _u.mutation.FieldsCleared() {
 		_spec.ClearField(auditevent.FieldFields, field.TypeJSON)
+	}
+	if _u.mutation.CustomerIDCleared() {
+		_spec.ClearField(auditevent.FieldCustomerID, field.TypeUUID)
+	}
+	if _u.mutation.TxidCleared() {
+		_spec.ClearField(auditevent.FieldTxid, field.TypeInt64)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &AuditEvent{config: _u.config}

@@ -43,7 +43,8 @@ func main() {
 }
 
 // templates are entgql's templates with its pagination template replaced by
-// ent/template/gql_pagination.tmpl (see the notes at the top of that file).
+// ent/template/gql_pagination.tmpl (see the notes at the top of that file),
+// and ent/template/dialect.tmpl.
 func templates() []*gen.Template {
 	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
 		Funcs(entgql.TemplateFuncs).
@@ -51,5 +52,6 @@ func templates() []*gen.Template {
 	ts := slices.DeleteFunc(slices.Clone(entgql.AllTemplates), func(t *gen.Template) bool {
 		return t == entgql.PaginationTemplate
 	})
-	return append(ts, pagination)
+	dialect := gen.MustParse(gen.NewTemplate("dialect").ParseFiles("./ent/template/dialect.tmpl"))
+	return append(ts, pagination, dialect)
 }

@@ -108,6 +108,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldEntityID:    {Type: field.TypeUUID, Column: auditevent.FieldEntityID},
 			auditevent.FieldBankID:      {Type: field.TypeUUID, Column: auditevent.FieldBankID},
 			auditevent.FieldFields:      {Type: field.TypeJSON, Column: auditevent.FieldFields},
+			auditevent.FieldCustomerID:  {Type: field.TypeUUID, Column: auditevent.FieldCustomerID},
+			auditevent.FieldTxid:        {Type: field.TypeInt64, Column: auditevent.FieldTxid},
 		},
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
@@ -1155,6 +1157,16 @@ func (f *AuditEventFilter) WhereBankID(p entql.ValueP) {
 // WhereFields applies the entql json.RawMessage predicate on the fields field.
 func (f *AuditEventFilter) WhereFields(p entql.BytesP) {
 	f.Where(p.Field(auditevent.FieldFields))
+}
+
+// WhereCustomerID applies the entql [16]byte predicate on the customer_id field.
+func (f *AuditEventFilter) WhereCustomerID(p entql.ValueP) {
+	f.Where(p.Field(auditevent.FieldCustomerID))
+}
+
+// WhereTxid applies the entql int64 predicate on the txid field.
+func (f *AuditEventFilter) WhereTxid(p entql.Int64P) {
+	f.Where(p.Field(auditevent.FieldTxid))
 }
 
 // addPredicate implements the predicateAdder interface.

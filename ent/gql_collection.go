@@ -532,6 +532,11 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, auditevent.FieldFields)
 				fieldSeen[auditevent.FieldFields] = struct{}{}
 			}
+		case "customerID":
+			if _, ok := fieldSeen[auditevent.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldCustomerID)
+				fieldSeen[auditevent.FieldCustomerID] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -303,7 +303,7 @@ func (_m *AuditEvent) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "AuditEvent",
-		Fields: make([]*Field, 12),
+		Fields: make([]*Field, 13),
 		Edges:  make([]*Edge, 0),
 	}
 	var buf []byte
@@ -401,6 +401,14 @@ func (_m *AuditEvent) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[11] = &Field{
 		Type:  "[]string",
 		Name:  "fields",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CustomerID); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
+		Type:  "uuid.UUID",
+		Name:  "customer_id",
 		Value: string(buf),
 	}
 	return node, nil

@@ -1624,6 +1624,18 @@ type AuditEventWhereInput struct {
 	BankIDLTE    *uuid.UUID  `json:"bankIDLTE,omitempty"`
 	BankIDIsNil  bool        `json:"bankIDIsNil,omitempty"`
 	BankIDNotNil bool        `json:"bankIDNotNil,omitempty"`
+
+	// "customer_id" field predicates.
+	CustomerID       *uuid.UUID  `json:"customerID,omitempty"`
+	CustomerIDNEQ    *uuid.UUID  `json:"customerIDNEQ,omitempty"`
+	CustomerIDIn     []uuid.UUID `json:"customerIDIn,omitempty"`
+	CustomerIDNotIn  []uuid.UUID `json:"customerIDNotIn,omitempty"`
+	CustomerIDGT     *uuid.UUID  `json:"customerIDGT,omitempty"`
+	CustomerIDGTE    *uuid.UUID  `json:"customerIDGTE,omitempty"`
+	CustomerIDLT     *uuid.UUID  `json:"customerIDLT,omitempty"`
+	CustomerIDLTE    *uuid.UUID  `json:"customerIDLTE,omitempty"`
+	CustomerIDIsNil  bool        `json:"customerIDIsNil,omitempty"`
+	CustomerIDNotNil bool        `json:"customerIDNotNil,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1999,6 +2011,36 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	}
 	if i.BankIDNotNil {
 		predicates = append(predicates, auditevent.BankIDNotNil())
+	}
+	if i.CustomerID != nil {
+		predicates = append(predicates, auditevent.CustomerIDEQ(*i.CustomerID))
+	}
+	if i.CustomerIDNEQ != nil {
+		predicates = append(predicates, auditevent.CustomerIDNEQ(*i.CustomerIDNEQ))
+	}
+	if len(i.CustomerIDIn) > 0 {
+		predicates = append(predicates, auditevent.CustomerIDIn(i.CustomerIDIn...))
+	}
+	if len(i.CustomerIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.CustomerIDNotIn(i.CustomerIDNotIn...))
+	}
+	if i.CustomerIDGT != nil {
+		predicates = append(predicates, auditevent.CustomerIDGT(*i.CustomerIDGT))
+	}
+	if i.CustomerIDGTE != nil {
+		predicates = append(predicates, auditevent.CustomerIDGTE(*i.CustomerIDGTE))
+	}
+	if i.CustomerIDLT != nil {
+		predicates = append(predicates, auditevent.CustomerIDLT(*i.CustomerIDLT))
+	}
+	if i.CustomerIDLTE != nil {
+		predicates = append(predicates, auditevent.CustomerIDLTE(*i.CustomerIDLTE))
+	}
+	if i.CustomerIDIsNil {
+		predicates = append(predicates, auditevent.CustomerIDIsNil())
+	}
+	if i.CustomerIDNotNil {
+		predicates = append(predicates, auditevent.CustomerIDNotNil())
 	}
 
 	switch len(predicates) {

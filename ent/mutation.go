@@ -2689,6 +2689,9 @@ type AuditEventMutation struct {
 	bank_id       *uuid.UUID
 	fields        *[]string
 	appendfields  []string
+	customer_id   *uuid.UUID
+	txid          *int64
+	addtxid       *int64
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*AuditEvent, error)
@@ -3312,6 +3315,125 @@ func (m *AuditEventMutation) ResetFields() {
 	delete(m.clearedFields, auditevent.FieldFields)
 }
 
+// SetCustomerID sets the "customer_id" field.
+func (m *AuditEventMutation) SetCustomerID(u uuid.UUID) {
+	m.customer_id = &u
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *AuditEventMutation) CustomerID() (r uuid.UUID, exists bool) {
+	v := m.customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldCustomerID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ClearCustomerID clears the value of the "customer_id" field.
+func (m *AuditEventMutation) ClearCustomerID() {
+	m.customer_id = nil
+	m.clearedFields[auditevent.FieldCustomerID] = struct{}{}
+}
+
+// CustomerIDCleared returns if the "customer_id" field was cleared in this mutation.
+func (m *AuditEventMutation) CustomerIDCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldCustomerID]
+	return ok
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *AuditEventMutation) ResetCustomerID() {
+	m.customer_id = nil
+	delete(m.clearedFields, auditevent.FieldCustomerID)
+}
+
+// SetTxid sets the "txid" field.
+func (m *AuditEventMutation) SetTxid(i int64) {
+	m.txid = &i
+	m.addtxid = nil
+}
+
+// Txid returns the value of the "txid" field in the mutation.
+func (m *AuditEventMutation) Txid() (r int64, exists bool) {
+	v := m.txid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTxid returns the old "txid" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldTxid(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTxid is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTxid requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTxid: %w", err)
+	}
+	return oldValue.Txid, nil
+}
+
+// AddTxid adds i to the "txid" field.
+func (m *AuditEventMutation) AddTxid(i int64) {
+	if m.addtxid != nil {
+		*m.addtxid += i
+	} else {
+		m.addtxid = &i
+	}
+}
+
+// AddedTxid returns the value that was added to the "txid" field in this mutation.
+func (m *AuditEventMutation) AddedTxid() (r int64, exists bool) {
+	v := m.addtxid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTxid clears the value of the "txid" field.
+func (m *AuditEventMutation) ClearTxid() {
+	m.txid = nil
+	m.addtxid = nil
+	m.clearedFields[auditevent.FieldTxid] = struct{}{}
+}
+
+// TxidCleared returns if the "txid" field was cleared in this mutation.
+func (m *AuditEventMutation) TxidCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldTxid]
+	return ok
+}
+
+// ResetTxid resets all changes to the "txid" field.
+func (m *AuditEventMutation) ResetTxid() {
+	m.txid = nil
+	m.addtxid = nil
+	delete(m.clearedFields, auditevent.FieldTxid)
+}
+
 // Where appends a list predicates to the AuditEventMutation builder.
 func (m *AuditEventMutation) Where(ps ...predicate.AuditEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -3346,7 +3468,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, auditevent.FieldCreatedAt)
 	}
@@ -3383,6 +3505,12 @@ func (m *AuditEventMutation) Fields() []string {
 	if m.fields != nil {
 		fields = append(fields, auditevent.FieldFields)
 	}
+	if m.customer_id != nil {
+		fields = append(fields, auditevent.FieldCustomerID)
+	}
+	if m.txid != nil {
+		fields = append(fields, auditevent.FieldTxid)
+	}
 	return fields
 }
 
@@ -3415,6 +3543,10 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.BankID()
 	case auditevent.FieldFields:
 		return m.GetFields()
+	case auditevent.FieldCustomerID:
+		return m.CustomerID()
+	case auditevent.FieldTxid:
+		return m.Txid()
 	}
 	return nil, false
 }
@@ -3448,6 +3580,10 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldBankID(ctx)
 	case auditevent.FieldFields:
 		return m.OldFields(ctx)
+	case auditevent.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case auditevent.FieldTxid:
+		return m.OldTxid(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3541,6 +3677,20 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFields(v)
 		return nil
+	case auditevent.FieldCustomerID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case auditevent.FieldTxid:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTxid(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3548,13 +3698,21 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *AuditEventMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addtxid != nil {
+		fields = append(fields, auditevent.FieldTxid)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *AuditEventMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditevent.FieldTxid:
+		return m.AddedTxid()
+	}
 	return nil, false
 }
 
@@ -3563,6 +3721,13 @@ func (m *AuditEventMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *AuditEventMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case auditevent.FieldTxid:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTxid(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent numeric field %s", name)
 }
@@ -3585,6 +3750,12 @@ func (m *AuditEventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(auditevent.FieldFields) {
 		fields = append(fields, auditevent.FieldFields)
+	}
+	if m.FieldCleared(auditevent.FieldCustomerID) {
+		fields = append(fields, auditevent.FieldCustomerID)
+	}
+	if m.FieldCleared(auditevent.FieldTxid) {
+		fields = append(fields, auditevent.FieldTxid)
 	}
 	return fields
 }
@@ -3614,6 +3785,12 @@ func (m *AuditEventMutation) ClearField(name string) error {
 		return nil
 	case auditevent.FieldFields:
 		m.ClearFields()
+		return nil
+	case auditevent.FieldCustomerID:
+		m.ClearCustomerID()
+		return nil
+	case auditevent.FieldTxid:
+		m.ClearTxid()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent nullable field %s", name)
@@ -3658,6 +3835,12 @@ func (m *AuditEventMutation) ResetField(name string) error {
 		return nil
 	case auditevent.FieldFields:
 		m.ResetFields()
+		return nil
+	case auditevent.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case auditevent.FieldTxid:
+		m.ResetTxid()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)

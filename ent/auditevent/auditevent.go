@@ -42,6 +42,10 @@ const (
 	FieldBankID = "bank_id"
 	// FieldFields holds the string denoting the fields field in the database.
 	FieldFields = "fields"
+	// FieldCustomerID holds the string denoting the customer_id field in the database.
+	FieldCustomerID = "customer_id"
+	// FieldTxid holds the string denoting the txid field in the database.
+	FieldTxid = "txid"
 	// Table holds the table name of the auditevent in the database.
 	Table = "audit_events"
 )
@@ -61,6 +65,8 @@ var Columns = []string{
 	FieldEntityID,
 	FieldBankID,
 	FieldFields,
+	FieldCustomerID,
+	FieldTxid,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -204,6 +210,16 @@ func ByEntityID(opts ...sql.OrderTermOption) OrderOption {
 // ByBankID orders the results by the bank_id field.
 func ByBankID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBankID, opts...).ToFunc()
+}
+
+// ByCustomerID orders the results by the customer_id field.
+func ByCustomerID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCustomerID, opts...).ToFunc()
+}
+
+// ByTxid orders the results by the txid field.
+func ByTxid(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTxid, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

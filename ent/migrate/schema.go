@@ -139,6 +139,8 @@ var (
 		{Name: "entity_id", Type: field.TypeUUID},
 		{Name: "bank_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "fields", Type: field.TypeJSON, Nullable: true},
+		{Name: "customer_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "txid", Type: field.TypeInt64, Nullable: true, Default: map[string]schema.Expr{"postgres": "(pg_current_xact_id())::text::bigint"}},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
 	AuditEventsTable = &schema.Table{
@@ -175,6 +177,16 @@ var (
 				Name:    "auditevent_requestor_id",
 				Unique:  false,
 				Columns: []*schema.Column{AuditEventsColumns[6]},
+			},
+			{
+				Name:    "auditevent_txid_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[14], AuditEventsColumns[0]},
+			},
+			{
+				Name:    "auditevent_customer_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[13]},
 			},
 		},
 	}

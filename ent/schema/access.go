@@ -5,6 +5,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -149,6 +150,20 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Strings("fields").Optional().Immutable().
 			Comment("The names of the fields the change set (values are not recorded).").
 			Annotations(noWhere()),
+		field.UUID("customer_id", uuid.UUID{}).Optional().Nillable().Immutable().
+			Comment("The customer the changed record is of (a customer's own changes: itself); empty for none."),
+		// The change stream's order (internal/changes), with the id. On
+		// PostgreSQL the database fills it with the writing transaction's
+		// id; a reader takes only the events of transactions below the
+		// oldest one still running, so an event never commits behind a
+		// cursor already given out. On SQLite (one writer at a time) the
+		// hook that writes the event numbers it in the writing
+		// transaction (record, hooks_access.go): commit order.
+		field.Int64("txid").Optional().Immutable().
+			Comment("The change stream's order: the writing transaction's id (PostgreSQL), a sequence number (SQLite).").
+			Annotations(entsql.DefaultExprs(map[string]string{
+				dialect.Postgres: "(pg_current_xact_id())::text::bigint",
+			}), entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -156,7 +171,7 @@ func (AuditEvent) Fields() []ent.Field {
 func (AuditEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("entity_id"), index.Fields("actor_id"), index.Fields("bank_id", "created_at"),
-		index.Fields("requestor_id"),
+		index.Fields("requestor_id"), index.Fields("txid", "id"), index.Fields("customer_id"),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
 	gen "custgraph/ent"
@@ -31,6 +32,7 @@ import (
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/notify"
 )
 
 // This file is the write half of access control and the audit trail. guard
@@ -107,8 +109,10 @@ type guardKey struct{}
 
 // guarded is what guard leaves in the context of the change it let through.
 type guarded struct {
-	bank     uuid.UUID // the bank of the change; uuid.Nil when none
-	customer uuid.UUID // the customer a new child record belongs to, checked to exist
+	bank uuid.UUID // the bank of the change; uuid.Nil when none
+	// customer is the customer the record is of (a new child record's
+	// checked to exist); uuid.Nil when none.
+	customer uuid.UUID
 }
 
 func guardOf(ctx context.Context) *guarded {
@@ -154,7 +158,7 @@ func guard(next ent.Mutator) ent.Mutator {
 		case outer != nil:
 			// A change made by a rule of a change guard already let through
 			// (e.g. unsetting the previous primary address): covered by it.
-			g.bank = outer.bank
+			g.bank, g.customer = outer.bank, outer.customer
 			if !m.Op().Is(ent.OpCreate) {
 				var err error
 				if ids, err = mutationIDs(sys, m); err != nil {
@@ -214,7 +218,7 @@ func guard(next ent.Mutator) ent.Mutator {
 			}
 		}
 		for _, id := range ids {
-			if err := audit(sys, c, v, m, id, g.bank); err != nil {
+			if err := audit(sys, c, v, m, id, g.bank, g.customer); err != nil {
 				return nil, err
 			}
 		}
@@ -288,7 +292,7 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 			if !known {
 				return uuid.Nil, uuid.Nil, apperr.NotFoundf("bank_id", "bank %s does not exist", bankID)
 			}
-			return bankID, uuid.Nil, nil
+			return bankID, customerID, nil // a CRM event's customer, if any
 		}
 		// A record of a customer: at the customer's bank.
 		cu, err := CustomerRef(ctx, c, customerID)
@@ -306,7 +310,7 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 		}
 	}
 	id, _ := idOf(m)
-	bankID, err = bankOf(ctx, c, m.Type(), id)
+	bankID, customerID, err = bankOf(ctx, c, m.Type(), id)
 	// Callers' records (checked above) and banks (public reference data)
 	// are not confined to the viewer's scope.
 	unscoped := m.Type() == gen.TypeUser || m.Type() == gen.TypeAPIClient || m.Type() == gen.TypeEntitlement ||
@@ -316,7 +320,7 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 		// a record that does not exist look the same.
 		return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
 	}
-	return bankID, uuid.Nil, err
+	return bankID, customerID, err
 }
 
 // CustomerRef returns customer id as a caller adding a record to it may
@@ -352,39 +356,44 @@ func CustomerHasUser(ctx context.Context, c *gen.Client, id uuid.UUID) (bool, er
 }
 
 // bankOf returns the bank of an existing record (uuid.Nil for records of
-// no bank), or a *gen.NotFoundError.
-func bankOf(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) (uuid.UUID, error) {
+// no bank) and the customer it is of (uuid.Nil for none), or a
+// *gen.NotFoundError.
+func bankOf(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) (bankID, customerID uuid.UUID, err error) {
 	var cq *gen.CustomerQuery
 	switch typ {
 	case gen.TypeBank:
 		_, err := c.Bank.Query().Where(bank.ID(id)).OnlyID(ctx)
-		return id, err
+		return id, uuid.Nil, err
 	case gen.TypeCustomer:
 		cq = c.Customer.Query().Where(customer.ID(id))
 	case gen.TypeCrmEvent:
-		e, err := c.CrmEvent.Query().Where(crmevent.ID(id)).Select(crmevent.FieldBankID).Only(ctx)
+		e, err := c.CrmEvent.Query().Where(crmevent.ID(id)).Select(crmevent.FieldBankID, crmevent.FieldCustomerID).Only(ctx)
 		if err != nil {
-			return uuid.Nil, err
+			return uuid.Nil, uuid.Nil, err
 		}
-		return e.BankID, nil
+		if e.CustomerID != nil {
+			customerID = *e.CustomerID
+		}
+		return e.BankID, customerID, nil
 	case gen.TypeUserCustomerLink:
-		l, err := c.UserCustomerLink.Query().Where(usercustomerlink.ID(id)).Select(usercustomerlink.FieldBankID).Only(ctx)
+		l, err := c.UserCustomerLink.Query().Where(usercustomerlink.ID(id)).
+			Select(usercustomerlink.FieldBankID, usercustomerlink.FieldCustomerID).Only(ctx)
 		if err != nil {
-			return uuid.Nil, err
+			return uuid.Nil, uuid.Nil, err
 		}
-		return l.BankID, nil
+		return l.BankID, l.CustomerID, nil
 	case gen.TypeEntitlement:
 		e, err := c.Entitlement.Query().Where(entitlement.ID(id)).Select(entitlement.FieldBankID).Only(ctx)
 		if err != nil || e.BankID == nil {
-			return uuid.Nil, err
+			return uuid.Nil, uuid.Nil, err
 		}
-		return *e.BankID, nil
+		return *e.BankID, uuid.Nil, nil
 	case gen.TypeAPIClient:
 		_, err := c.APIClient.Query().Where(apiclient.ID(id)).OnlyID(ctx)
-		return uuid.Nil, err
+		return uuid.Nil, uuid.Nil, err
 	case gen.TypeUser:
 		_, err := c.User.Get(ctx, id)
-		return uuid.Nil, err
+		return uuid.Nil, uuid.Nil, err
 	case gen.TypeProduct:
 		cq = c.Product.Query().Where(product.ID(id)).QueryCustomer()
 	case gen.TypeAddress:
@@ -398,13 +407,13 @@ func bankOf(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) (uuid.
 	case gen.TypeCustomerMessage:
 		cq = c.CustomerMessage.Query().Where(customermessage.ID(id)).QueryCustomer()
 	default:
-		return uuid.Nil, fmt.Errorf("no bank rule for %s", typ)
+		return uuid.Nil, uuid.Nil, fmt.Errorf("no bank rule for %s", typ)
 	}
 	cu, err := cq.Select(customer.FieldBankID).Only(ctx)
 	if err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, uuid.Nil, err
 	}
-	return cu.BankID, nil
+	return cu.BankID, cu.ID, nil
 }
 
 // heldAnywhere is the answer to a change of a record target did not find
@@ -472,8 +481,9 @@ func authorize(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutat
 	return nil
 }
 
-// audit records one change of one record.
-func audit(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation, id, bankID uuid.UUID) error {
+// audit records one change of one record, of customerID (uuid.Nil: of no
+// customer; a customer's own changes are of itself).
+func audit(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation, id, bankID, customerID uuid.UUID) error {
 	op := auditevent.OperationUpdate
 	switch {
 	case m.Op().Is(ent.OpCreate):
@@ -481,16 +491,20 @@ func audit(ctx context.Context, c *gen.Client, v *access.Viewer, m ent.Mutation,
 	case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
 		op = auditevent.OperationDelete
 	}
-	return record(ctx, c, v, change{op, m.Type(), id, bankID, changedFields(m)})
+	if m.Type() == gen.TypeCustomer {
+		customerID = id
+	}
+	return record(ctx, c, v, change{op, m.Type(), id, bankID, customerID, changedFields(m)})
 }
 
 // change is one audited change of one record.
 type change struct {
-	op     auditevent.Operation
-	typ    string
-	id     uuid.UUID
-	bank   uuid.UUID
-	fields []string
+	op       auditevent.Operation
+	typ      string
+	id       uuid.UUID
+	bank     uuid.UUID
+	customer uuid.UUID // the customer the record is of; uuid.Nil for none
+	fields   []string
 }
 
 // record writes the AuditEvent of one change.
@@ -510,8 +524,29 @@ func record(ctx context.Context, c *gen.Client, v *access.Viewer, ch change) err
 	if ch.bank != uuid.Nil {
 		e.SetBankID(ch.bank)
 	}
-	return e.Exec(ctx)
+	if ch.customer != uuid.Nil {
+		e.SetCustomerID(ch.customer)
+	}
+	ev, err := e.Save(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Dialect() == dialect.SQLite {
+		// SQLite runs one write at a time, and this statement runs in the
+		// change's (so its numbers follow the commit order); PostgreSQL
+		// fills txid itself (AuditEvent).
+		if _, err := c.ExecContext(ctx, sqliteSeq, ev.ID); err != nil {
+			return err
+		}
+	}
+	// Wakes the change stream's readers once the change has committed
+	// (one signal per transaction: the same signal twice is sent once).
+	return notify.Send(ctx, c, notify.Changes, notify.All)
 }
+
+// sqliteSeq gives an audit event of SQLite the next number of the change
+// stream: one statement, atomic under SQLite's single write lock.
+const sqliteSeq = "UPDATE audit_events SET txid = (SELECT COALESCE(MAX(txid), 0) + 1 FROM audit_events) WHERE id = ?"
 
 // cascaded lists what the database changes along with the deletion of a
 // record (ON DELETE CASCADE, and SET NULL on a CRM event's customer), so
@@ -520,8 +555,8 @@ func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UU
 	var out []change
 	del := func(typ string, query func(context.Context) ([]uuid.UUID, error)) error {
 		ids, err := query(ctx)
-		for _, id := range ids {
-			out = append(out, change{auditevent.OperationDelete, typ, id, bankID, nil})
+		for _, cid := range ids {
+			out = append(out, change{auditevent.OperationDelete, typ, cid, bankID, id, nil}) // of customer id
 		}
 		return err
 	}
@@ -532,14 +567,14 @@ func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UU
 			if e.BankID != nil {
 				b = *e.BankID
 			}
-			out = append(out, change{auditevent.OperationDelete, gen.TypeEntitlement, e.ID, b, nil})
+			out = append(out, change{auditevent.OperationDelete, gen.TypeEntitlement, e.ID, b, uuid.Nil, nil})
 		}
 		return err
 	}
 	links := func(q *gen.UserCustomerLinkQuery) error {
-		ls, err := q.Select(usercustomerlink.FieldID, usercustomerlink.FieldBankID).All(ctx)
+		ls, err := q.Select(usercustomerlink.FieldID, usercustomerlink.FieldBankID, usercustomerlink.FieldCustomerID).All(ctx)
 		for _, l := range ls {
-			out = append(out, change{auditevent.OperationDelete, gen.TypeUserCustomerLink, l.ID, l.BankID, nil})
+			out = append(out, change{auditevent.OperationDelete, gen.TypeUserCustomerLink, l.ID, l.BankID, l.CustomerID, nil})
 		}
 		return err
 	}
@@ -556,7 +591,7 @@ func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UU
 		)
 		crm, cerr := c.CrmEvent.Query().Where(crmevent.CustomerID(id)).IDs(ctx)
 		for _, e := range crm {
-			out = append(out, change{auditevent.OperationUpdate, gen.TypeCrmEvent, e, bankID, []string{crmevent.FieldCustomerID}})
+			out = append(out, change{auditevent.OperationUpdate, gen.TypeCrmEvent, e, bankID, id, []string{crmevent.FieldCustomerID}})
 		}
 		err = errors.Join(err, cerr)
 	case gen.TypeUser:

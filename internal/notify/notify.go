@@ -33,10 +33,14 @@ const (
 	// bank changes; the payload is the changed client's or user's id, or
 	// All when the change may concern any caller.
 	Callers = "custgraph_callers"
+	// Changes is signalled by every transaction that records a change in
+	// the audit trail (the change stream, internal/changes); the payload
+	// is All. It only wakes the stream's readers, which read the table.
+	Changes = "custgraph_changes"
 )
 
 // Channels are every channel a replica listens on.
-var Channels = []string{Callers}
+var Channels = []string{Callers, Changes}
 
 // All is the payload of a signal about everything on its channel.
 const All = "*"

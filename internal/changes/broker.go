@@ -1,0 +1,303 @@
+package changes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"custgraph/ent"
+	"custgraph/internal/access"
+	"custgraph/internal/notify"
+)
+
+// Broker fans the stream out to the live subscribers of one replica. One
+// poller per replica reads the stream (as custgraph, unfiltered) from where
+// it last stopped into a buffer of recent events; it is woken by the
+// notify.Changes signal every change sends in its transaction (on
+// PostgreSQL through LISTEN/NOTIFY, so changes made through any replica
+// wake every replica; on SQLite in-process), and polls every PollInterval
+// anyway, so that a lost signal delays an event and never loses it.
+//
+// Each subscriber keeps its own cursor. It takes the events after it from
+// the buffer when the buffer reaches back that far, and otherwise reads
+// them from the database with its own viewer (Since) until it has caught
+// up: a subscriber that resumes from an old cursor gets every event since,
+// in order, exactly once. Every batch is checked against the viewer the
+// subscriber's Viewer function returns at that moment (its current
+// entitlements), so a revoked role stops delivery with the next event.
+type Broker struct {
+	client *ent.Client
+	hub    *notify.Hub
+	opts   BrokerOptions
+
+	mu    sync.Mutex
+	ready chan struct{} // closed once the poller has its first position
+	start Cursor        // the position just before buf[0]
+	pos   Cursor        // the last position read
+	buf   []Event       // the stream in (start, pos]
+	wake  chan struct{} // closed (and replaced) when pos moves on
+
+	kick chan struct{}
+}
+
+// BrokerOptions tune a Broker.
+type BrokerOptions struct {
+	// PollInterval is the fallback poll's period; default 1s.
+	PollInterval time.Duration
+	// Buffer is the most recent events kept for live subscribers; default 10,000.
+	Buffer int
+	// Batch is the most events delivered to a subscriber per read; default 100.
+	Batch  int
+	Logger *slog.Logger
+}
+
+// NewBroker returns a broker over the database of client, woken by hub.
+// Run must run for it to deliver.
+func NewBroker(client *ent.Client, hub *notify.Hub, o BrokerOptions) *Broker {
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 10_000
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Broker{client: client, hub: hub, opts: o, ready: make(chan struct{}),
+		wake: make(chan struct{}), kick: make(chan struct{}, 1)}
+}
+
+// Run polls the stream until ctx ends.
+func (b *Broker) Run(ctx context.Context) {
+	ctx = access.SystemAs(ctx, "changes")
+	cancel := b.hub.Subscribe("", func(e notify.Event) {
+		if e.Reset || e.Channel == notify.Changes {
+			select {
+			case b.kick <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer cancel()
+	for {
+		head, err := Head(ctx, b.client)
+		if err == nil {
+			b.mu.Lock()
+			b.start, b.pos = head, head
+			b.mu.Unlock()
+			close(b.ready)
+			break
+		}
+		b.opts.Logger.Warn("change stream: reading its head failed", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(b.opts.PollInterval):
+		}
+	}
+	tick := time.NewTicker(b.opts.PollInterval)
+	defer tick.Stop()
+	var retry <-chan time.Time
+	backoff := 5 * time.Millisecond
+	for {
+		kicked := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.kick:
+			kicked = true
+		case <-tick.C:
+		case <-retry:
+			kicked = true
+		}
+		retry = nil
+		n, err := b.poll(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			b.opts.Logger.Warn("change stream: polling failed", "err", err)
+		case n == 0 && kicked && backoff < b.opts.PollInterval:
+			// Signalled, yet nothing to read: on PostgreSQL an older
+			// transaction still running holds the stream back. Look again
+			// soon rather than at the next tick.
+			retry = time.After(backoff)
+			backoff *= 2
+		case n > 0:
+			backoff = 5 * time.Millisecond
+		}
+	}
+}
+
+// poll reads what is new into the buffer and wakes the subscribers.
+func (b *Broker) poll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		b.mu.Lock()
+		pos := b.pos
+		b.mu.Unlock()
+		page, err := Since(ctx, b.client, pos, Filter{}, MaxLimit)
+		if err != nil {
+			return total, err
+		}
+		if len(page.Events) > 0 {
+			total += len(page.Events)
+			b.mu.Lock()
+			b.buf = append(b.buf, page.Events...)
+			if over := len(b.buf) - b.opts.Buffer; over > 0 {
+				b.start = b.buf[over-1].Cursor
+				b.buf = append([]Event(nil), b.buf[over:]...)
+			}
+			b.pos = page.Next
+			close(b.wake)
+			b.wake = make(chan struct{})
+			b.mu.Unlock()
+		}
+		if !page.More {
+			return total, nil
+		}
+	}
+}
+
+// Position returns the last position the broker has read (its head once it
+// runs): where a subscription that asks for no past events starts.
+func (b *Broker) Position(ctx context.Context) (Cursor, error) {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return Cursor{}, ctx.Err()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pos, nil
+}
+
+// Delivery is one event delivered to a subscriber, with the viewer it was
+// checked against (to read the changed record as).
+type Delivery struct {
+	Event
+	Viewer *access.Viewer
+}
+
+// ErrEnded is returned by a subscriber's Viewer to end its subscription
+// quietly.
+var ErrEnded = errors.New("the subscription ended")
+
+// Subscribe streams the events after cursor (nil: from now on) that f
+// passes and the subscriber may see, until ctx ends or viewer fails;
+// viewer gives the subscriber's current viewer and is called before each
+// batch. The channel is closed when the subscription ends; err, if set,
+// says why (read it after the close).
+func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error)) (<-chan Delivery, *error, error) {
+	var cur Cursor
+	if after != nil {
+		cur = *after
+	} else {
+		p, err := b.Position(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		cur = p
+	}
+	if _, err := viewer(ctx); err != nil {
+		return nil, nil, err
+	}
+	out := make(chan Delivery)
+	var end error
+	go func() {
+		defer close(out)
+		end = b.serve(ctx, cur, f, viewer, out)
+		if errors.Is(end, ErrEnded) || ctx.Err() != nil {
+			end = nil
+		}
+	}()
+	return out, &end, nil
+}
+
+func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error), out chan<- Delivery) error {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return nil
+	}
+	for {
+		events, next, wait, err := b.fetch(ctx, cur, f, viewer)
+		if err != nil {
+			return err
+		}
+		for _, d := range events {
+			select {
+			case out <- d:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		cur = next
+		if wait != nil {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// fetch returns the next events after cur for a subscriber, the cursor to
+// go on from, and, when it has caught up, the channel that closes when there
+// is more.
+func (b *Broker) fetch(ctx context.Context, cur Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error)) ([]Delivery, Cursor, <-chan struct{}, error) {
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, cur, nil, err
+	}
+	b.mu.Lock()
+	start, pos, wake := b.start, b.pos, b.wake
+	if !start.After(cur) { // the buffer reaches back to cur
+		i := sort.Search(len(b.buf), func(i int) bool { return b.buf[i].Cursor.After(cur) })
+		var out []Delivery
+		next := cur
+		for ; i < len(b.buf) && len(out) < b.opts.Batch; i++ {
+			e := &b.buf[i]
+			next = e.Cursor
+			if f.Match(e) && Visible(v, e) {
+				out = append(out, Delivery{Event: *e, Viewer: v})
+			}
+		}
+		b.mu.Unlock()
+		if i == len(b.buf) { // caught up
+			if pos.After(next) {
+				next = pos
+			}
+			if len(out) == 0 {
+				return nil, next, wake, nil
+			}
+			return out, next, nil, nil
+		}
+		return out, next, nil, nil
+	}
+	b.mu.Unlock()
+	// Behind the buffer: read from the database, as the subscriber.
+	page, err := Since(access.NewContext(ctx, v), b.client, cur, f, b.opts.Batch)
+	if err != nil {
+		return nil, cur, nil, err
+	}
+	next := page.Next
+	if !page.More && start.After(next) {
+		// Everything up to the horizon was read, and the buffer's start
+		// was below the horizon before this read began.
+		next = start
+	}
+	out := make([]Delivery, len(page.Events))
+	for i, e := range page.Events {
+		out[i] = Delivery{Event: e, Viewer: v}
+	}
+	return out, next, nil, nil
+}

@@ -1,0 +1,185 @@
+package changes_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent"
+	"custgraph/internal/access"
+	"custgraph/internal/changes"
+	"custgraph/internal/testdb"
+)
+
+type fixture struct {
+	c     *ent.Client
+	sys   context.Context
+	a, b  *ent.Bank
+	start changes.Cursor
+}
+
+func newFixture(t *testing.T) *fixture {
+	db, _ := testdb.Open(t)
+	sys := access.System(context.Background())
+	f := &fixture{c: db.Client, sys: sys}
+	f.a = db.Client.Bank.Create().SetCode("a.bank").SetName("A").SaveX(sys)
+	f.b = db.Client.Bank.Create().SetCode("b.bank").SetName("B").SaveX(sys)
+	var err error
+	f.start, err = changes.Head(sys, db.Client)
+	require.NoError(t, err)
+	return f
+}
+
+// viewer is a client holding roles at bank.
+func viewer(bank uuid.UUID, roles ...access.Role) context.Context {
+	var gs []access.Grant
+	for _, r := range roles {
+		gs = append(gs, access.Grant{Role: r, Bank: bank})
+	}
+	return access.NewContext(context.Background(), access.NewViewer(access.KindClient, uuid.New(), "dash", nil, gs))
+}
+
+func all(t *testing.T, ctx context.Context, c *ent.Client, after changes.Cursor, f changes.Filter) []changes.Event {
+	t.Helper()
+	var out []changes.Event
+	for {
+		p, err := changes.Since(ctx, c, after, f, 2) // small pages: the paging is exercised
+		require.NoError(t, err)
+		out = append(out, p.Events...)
+		if !p.More {
+			return out
+		}
+		after = p.Next
+	}
+}
+
+func TestStreamOrderAndShape(t *testing.T) {
+	f := newFixture(t)
+	cu := f.c.Customer.Create().SetBankID(f.a.ID).SetLegalName("Ada Lovelace").SaveX(f.sys)
+	f.c.Customer.UpdateOneID(cu.ID).SetEmail("ada@example.com").ExecX(f.sys)
+	p := f.c.Product.Create().SetCustomerID(cu.ID).SetProductCode("WALLET").SaveX(f.sys)
+	other := f.c.Customer.Create().SetBankID(f.b.ID).SetLegalName("Bob B").SaveX(f.sys)
+	f.c.Customer.DeleteOneID(other.ID).ExecX(f.sys)
+
+	evs := all(t, f.sys, f.c, f.start, changes.Filter{})
+	require.Len(t, evs, 5)
+	type row struct {
+		op, typ string
+		id      uuid.UUID
+	}
+	var got []row
+	for i, e := range evs {
+		got = append(got, row{e.Op, e.EntityType, e.EntityID})
+		if i > 0 {
+			assert.True(t, e.Cursor.After(evs[i-1].Cursor), "strictly ordered")
+		}
+		assert.Equal(t, "system", e.ActorKind)
+		assert.False(t, e.At.IsZero())
+	}
+	assert.Equal(t, []row{{"CREATE", "Customer", cu.ID}, {"UPDATE", "Customer", cu.ID}, {"CREATE", "Product", p.ID},
+		{"CREATE", "Customer", other.ID}, {"DELETE", "Customer", other.ID}}, got)
+	assert.Equal(t, []string{"email"}, evs[1].Fields)
+	assert.Equal(t, f.a.ID, *evs[2].BankID)
+	assert.Equal(t, cu.ID, *evs[2].CustomerID, "a product's change is of its customer")
+
+	// Cursors are opaque strings that read back, and resume exactly after.
+	c, err := changes.ParseCursor(evs[2].Cursor.String())
+	require.NoError(t, err)
+	assert.Equal(t, evs[2].Cursor, c)
+	rest := all(t, f.sys, f.c, c, changes.Filter{})
+	assert.Equal(t, evs[3:], rest)
+	_, err = changes.ParseCursor("nonsense")
+	assert.Error(t, err)
+
+	// Filters.
+	byCustomer := all(t, f.sys, f.c, f.start, changes.Filter{CustomerID: &cu.ID})
+	assert.Len(t, byCustomer, 3)
+	products := all(t, f.sys, f.c, f.start, changes.Filter{EntityTypes: []string{"Product"}})
+	require.Len(t, products, 1)
+	assert.Equal(t, p.ID, products[0].EntityID)
+	atB := all(t, f.sys, f.c, f.start, changes.Filter{BankIDs: []uuid.UUID{f.b.ID}})
+	assert.Len(t, atB, 2)
+}
+
+func TestStreamTellsOnlyWhatTheViewerMayRead(t *testing.T) {
+	f := newFixture(t)
+	cu := f.c.Customer.Create().SetBankID(f.a.ID).SetLegalName("Ada Lovelace").SaveX(f.sys)
+	f.c.Product.Create().SetCustomerID(cu.ID).SetProductCode("WALLET").SaveX(f.sys)
+	f.c.Customer.Create().SetBankID(f.b.ID).SetLegalName("Bob B").SaveX(f.sys)
+
+	customersAtA := all(t, viewer(f.a.ID, access.CanGetCustomer), f.c, f.start, changes.Filter{})
+	require.Len(t, customersAtA, 1, "customers of bank A only; no products without the product role")
+	assert.Equal(t, cu.ID, customersAtA[0].EntityID)
+
+	both := all(t, viewer(f.a.ID, access.CanGetCustomer, access.CanGetCustomerProduct), f.c, f.start, changes.Filter{})
+	assert.Len(t, both, 2)
+
+	// Asking for another bank's events gives nothing.
+	none := all(t, viewer(f.a.ID, access.CanGetCustomer), f.c, f.start, changes.Filter{BankIDs: []uuid.UUID{f.b.ID}})
+	assert.Empty(t, none)
+
+	_, err := changes.Since(context.Background(), f.c, f.start, changes.Filter{}, 10)
+	assert.Error(t, err, "nobody logged in")
+}
+
+// TestStreamWaitsForOlderTransactions: on PostgreSQL a transaction that
+// started writing first may commit last; the stream never hands out a
+// cursor past it before it ends, so no reader skips its events.
+func TestStreamWaitsForOlderTransactions(t *testing.T) {
+	f := newFixture(t)
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time")
+	}
+	older, err := f.c.Tx(f.sys)
+	require.NoError(t, err)
+	defer older.Rollback() //nolint:errcheck
+	slow := older.Customer.Create().SetBankID(f.a.ID).SetLegalName("Slow One").SaveX(f.sys)
+	fast := f.c.Customer.Create().SetBankID(f.a.ID).SetLegalName("Fast One").SaveX(f.sys) // commits first
+
+	assert.Empty(t, all(t, f.sys, f.c, f.start, changes.Filter{}), "held back by the older transaction")
+	require.NoError(t, older.Commit())
+	evs := all(t, f.sys, f.c, f.start, changes.Filter{})
+	require.Len(t, evs, 2)
+	assert.Equal(t, slow.ID, evs[0].EntityID, "in the stream's order: the older transaction first")
+	assert.Equal(t, fast.ID, evs[1].EntityID)
+}
+
+func TestBrokerDeliversLiveAndResumes(t *testing.T) {
+	db, _ := testdb.Open(t)
+	sys := access.System(context.Background())
+	bank := db.Client.Bank.Create().SetCode("a.bank").SetName("A").SaveX(sys)
+	br := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{PollInterval: time.Hour}) // signals only
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go br.Run(ctx)
+	v := access.NewViewer(access.KindClient, uuid.New(), "dash", nil, []access.Grant{{Role: access.CanGetCustomer, Bank: bank.ID}})
+	sub, end, err := br.Subscribe(ctx, nil, changes.Filter{}, func(context.Context) (*access.Viewer, error) { return v, nil })
+	require.NoError(t, err)
+	var ids []uuid.UUID
+	for i := range 3 {
+		ids = append(ids, db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Live "+string(rune('A'+i))).SaveX(sys).ID)
+	}
+	var got []changes.Delivery
+	for range 3 {
+		got = append(got, <-sub)
+	}
+	for i, d := range got {
+		assert.Equal(t, ids[i], d.EntityID)
+	}
+	// Resuming from the first event's cursor replays the two after it.
+	ctx2, cancel2 := context.WithCancel(ctx)
+	after := got[0].Cursor
+	sub2, _, err := br.Subscribe(ctx2, &after, changes.Filter{}, func(context.Context) (*access.Viewer, error) { return v, nil })
+	require.NoError(t, err)
+	assert.Equal(t, ids[1], (<-sub2).EntityID)
+	assert.Equal(t, ids[2], (<-sub2).EntityID)
+	cancel2()
+	cancel()
+	for range sub {
+	}
+	assert.NoError(t, *end)
+}
