@@ -36,6 +36,7 @@ import (
 	"custgraph/graph"
 	"custgraph/internal/admin"
 	"custgraph/internal/authn"
+	"custgraph/internal/changes"
 	"custgraph/internal/demo"
 	"custgraph/internal/observe"
 	"custgraph/internal/ratelimit"
@@ -428,6 +429,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 			origins = append(origins, o)
 		}
 	}
+	// The change stream's poller for live subscriptions (README, "Live changes").
+	broker := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{Logger: log})
+	go broker.Run(ctx)
 	h := server.New(db, statements, server.Config{
 		GraphQL: graph.Options{
 			Limits:       c.limits,
@@ -446,6 +450,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		// otherwise "/", where the client fetched it, not the listen address.
 		PublicURL: c.publicURL,
 		Tracing:   tracing,
+		Changes:   broker,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -37,6 +37,8 @@ type Options struct {
 	MaxBodyBytes int64 // largest request body; 0 means 1 MiB
 	APQCacheSize int   // automatic persisted queries kept; 0 means 1000
 	Logger       *slog.Logger
+	// Live serves subscriptions (subscriptions.go); nil serves none.
+	Live *Live
 }
 
 // NewHandler returns the GraphQL endpoint over HTTP, following the
@@ -58,8 +60,14 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	srv := handler.New(NewSchema(client, dialectName))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{client: client, dialectName: dialectName, live: o.Live}}))
 	srv.Use(observer{}) // first: it sees the final answer (observe.go)
+	if o.Live != nil {
+		o.Live.defaults()
+		for _, t := range o.Live.transports() { // before overHTTP, which would take SSE's POSTs
+			srv.AddTransport(t)
+		}
+	}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache(),
 		client: client, log: o.Logger})
@@ -74,7 +82,11 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.Use(transactioner{entgql.Transactioner{TxOpener: txErrors{idempotency.TxOpener{Client: client}}}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
-	return guard(srv, o.MaxBodyBytes, o.MaxTokens)
+	h := guard(srv, o.MaxBodyBytes, o.MaxTokens)
+	if o.Live != nil {
+		return o.Live.wrap(h, srv)
+	}
+	return h
 }
 
 // guard applies the HTTP-level rules gqlgen's transports do not.

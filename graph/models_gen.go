@@ -14,6 +14,16 @@ type APIClientWithSecret struct {
 	ClientSecret string         `json:"clientSecret"`
 }
 
+// Which changes a subscription receives; empty fields do not narrow.
+type ChangeFilter struct {
+	// Changes at this bank only.
+	BankID *uuid.UUID `json:"bankID,omitempty"`
+	// Changes of records of these types only: Customer, Product, Address, …
+	EntityTypes []string `json:"entityTypes,omitempty"`
+	// Changes of this customer and of its records (products, addresses, …) only.
+	CustomerID *uuid.UUID `json:"customerID,omitempty"`
+}
+
 // A new API client. Its secret is made by custgraph and shown once, in the answer.
 type CreateAPIClientInput struct {
 	// The OAuth2 client_id (OBP consumer_key): 3 to 100 of A–Z a–z 0–9 . _ -
@@ -23,6 +33,9 @@ type CreateAPIClientInput struct {
 	BankID *uuid.UUID `json:"bankID,omitempty"`
 	// The subject (sub claim) naming this client in tokens of the external identity provider.
 	ExternalSubject *string `json:"externalSubject,omitempty"`
+}
+
+type Subscription struct {
 }
 
 // The caller of the request.

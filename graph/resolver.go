@@ -20,6 +20,7 @@ import (
 type Resolver struct {
 	client      *ent.Client
 	dialectName string
+	live        *Live // subscriptions; nil: none
 }
 
 // NewSchema returns the executable schema on an ent client whose database

@@ -10,10 +10,21 @@ import (
 	"custgraph/ent"
 	"custgraph/ent/product"
 	"custgraph/internal/admin"
+	"custgraph/internal/changes"
 	"custgraph/internal/filters"
 
 	"github.com/google/uuid"
 )
+
+// Cursor is the resolver for the cursor field.
+func (r *changeResolver) Cursor(ctx context.Context, obj *changes.Delivery) (string, error) {
+	return obj.Cursor.String(), nil
+}
+
+// Node is the resolver for the node field.
+func (r *changeResolver) Node(ctx context.Context, obj *changes.Delivery) (ent.Noder, error) {
+	return r.changeNode(ctx, obj)
+}
 
 // CreateBank is the resolver for the createBank field.
 func (r *mutationResolver) CreateBank(ctx context.Context, input ent.CreateBankInput) (*ent.Bank, error) {
@@ -223,6 +234,11 @@ func (r *queryResolver) Viewer(ctx context.Context) (*Viewer, error) {
 	return viewerOf(ctx)
 }
 
+// Changes is the resolver for the changes field.
+func (r *subscriptionResolver) Changes(ctx context.Context, where *ChangeFilter, after *string) (<-chan *changes.Delivery, error) {
+	return r.subscribeChanges(ctx, where, after)
+}
+
 // HasLabel is the resolver for the hasLabel field.
 func (r *customerWhereInputResolver) HasLabel(ctx context.Context, obj *ent.CustomerWhereInput, data *string) error {
 	if data != nil {
@@ -249,7 +265,15 @@ func (r *customerWhereInputResolver) Search(ctx context.Context, obj *ent.Custom
 	return nil
 }
 
+// Change returns ChangeResolver implementation.
+func (r *Resolver) Change() ChangeResolver { return &changeResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+type changeResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
+type subscriptionResolver struct{ *Resolver }

@@ -45,12 +45,14 @@ type env struct {
 	A, B       *ent.Bank
 	sys        context.Context // custgraph itself, for set-up and checks
 	n          int
+	dsn        string // the database's address (another replica opens it again)
 }
 
 // envOptions change the server's configuration.
 type envOptions struct {
 	noFirehose   bool
 	maxBodyBytes int64
+	live         bool // serve subscriptions (live_test.go)
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -59,7 +61,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	db, statements := testdb.Open(t)
+	db, statements, dsn := testdb.OpenDSN(t)
 	sys := access.System(context.Background())
 	a, err := db.Client.Bank.Create().SetCode(bankA).SetName("Test Bank").Save(sys)
 	require.NoError(t, err)
@@ -69,9 +71,12 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	require.NoError(t, err)
 	cfg := server.Config{Auth: auth, Logger: slog.New(slog.DiscardHandler), CustomerFirehose: !o.noFirehose}
 	cfg.GraphQL.MaxBodyBytes = o.maxBodyBytes
+	if o.live {
+		cfg.Changes = startBroker(t, db)
+	}
 	srv := httptest.NewServer(server.New(db, statements, cfg))
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys}
+	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys, dsn: dsn}
 }
 
 // role is one entitlement: a role at a bank (nil: system-wide).

@@ -40,7 +40,8 @@ type Broker struct {
 	buf   []Event       // the stream in (start, pos]
 	wake  chan struct{} // closed (and replaced) when pos moves on
 
-	kick chan struct{}
+	kick    chan struct{}
+	stopped chan struct{} // closed when Run returns: every subscription ends
 }
 
 // BrokerOptions tune a Broker.
@@ -70,11 +71,13 @@ func NewBroker(client *ent.Client, hub *notify.Hub, o BrokerOptions) *Broker {
 		o.Logger = slog.Default()
 	}
 	return &Broker{client: client, hub: hub, opts: o, ready: make(chan struct{}),
-		wake: make(chan struct{}), kick: make(chan struct{}, 1)}
+		wake: make(chan struct{}), kick: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
-// Run polls the stream until ctx ends.
+// Run polls the stream until ctx ends; then every subscription ends (a
+// server shutting down closes its live connections).
 func (b *Broker) Run(ctx context.Context) {
+	defer close(b.stopped)
 	ctx = access.SystemAs(ctx, "changes")
 	cancel := b.hub.Subscribe("", func(e notify.Event) {
 		if e.Reset || e.Channel == notify.Changes {
@@ -173,6 +176,8 @@ func (b *Broker) Position(ctx context.Context) (Cursor, error) {
 	case <-b.ready:
 	case <-ctx.Done():
 		return Cursor{}, ctx.Err()
+	case <-b.stopped:
+		return Cursor{}, errors.New("the change stream is stopped")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -226,6 +231,8 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 	case <-b.ready:
 	case <-ctx.Done():
 		return nil
+	case <-b.stopped:
+		return nil
 	}
 	for {
 		events, next, wait, err := b.fetch(ctx, cur, f, viewer)
@@ -237,6 +244,8 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 			case out <- d:
 			case <-ctx.Done():
 				return nil
+			case <-b.stopped:
+				return nil
 			}
 		}
 		cur = next
@@ -244,6 +253,8 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 			select {
 			case <-wait:
 			case <-ctx.Done():
+				return nil
+			case <-b.stopped:
 				return nil
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"custgraph/graph"
 	"custgraph/internal/apperr"
 	"custgraph/internal/authn"
+	"custgraph/internal/changes"
 	"custgraph/internal/graphiql"
 	"custgraph/internal/observe"
 	"custgraph/internal/refusal"
@@ -62,6 +63,9 @@ type Config struct {
 	// requests failed by an outage (the database unreachable); the
 	// requests in between are counted (outageLog). 0 means 5s.
 	OutageLogInterval time.Duration
+	// Changes, when set (and running), serves GraphQL subscriptions over
+	// WebSocket and SSE on /query (graph.Live; README, "Live changes").
+	Changes *changes.Broker
 }
 
 // New returns the router. statements is the database's statement counter
@@ -152,6 +156,13 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		r.Get(authn.JWKSPath, cfg.Auth.JWKSHandler().ServeHTTP)
 		r.Get(authn.DiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
 		r.Get(authn.OpenIDDiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
+	}
+	if cfg.Changes != nil {
+		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token}
+		if cfg.Auth != nil {
+			live.Verify = cfg.Auth.Verify
+		}
+		cfg.GraphQL.Live = live
 	}
 	api := graph.NewHandler(db.Client, db.Dialect, cfg.GraphQL)
 	r.Group(func(r chi.Router) {
@@ -258,6 +269,10 @@ func echoRequestID(next http.Handler) http.Handler {
 func timeout(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if graph.IsLive(r) { // a subscription's connection lives on
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

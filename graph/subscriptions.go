@@ -1,0 +1,317 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+
+	"custgraph/ent"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
+	"custgraph/internal/changes"
+)
+
+// Live configures GraphQL subscriptions (README, "Live changes"): the
+// change stream (internal/changes) over graphql-ws on WebSocket (both the
+// graphql-transport-ws and the older graphql-ws subprotocol) and over
+// Server-Sent Events (POST with Accept: text/event-stream).
+//
+// Authentication is by the same tokens as every request: on WebSocket in
+// the connection_init payload ({"Authorization": "Bearer <token>"}) or the
+// upgrade request's Authorization header; on SSE in the request's header.
+// The token is checked again (Verify, which the caller cache answers
+// without SQL until the caller changes) before each batch of events, so a
+// deleted or disabled caller's subscription ends and a revoked role stops
+// the events it allowed, at once.
+type Live struct {
+	Broker *changes.Broker
+	// Verify returns the current viewer of a token (authn.Service.Verify).
+	// Nil keeps the viewer the connection started with (tests without
+	// authentication).
+	Verify func(ctx context.Context, token string) (*access.Viewer, error)
+	// Token returns the access token a request carries ("" for none).
+	Token func(r *http.Request) string
+	// MaxSubscriptionsPerConnection bounds the subscriptions one WebSocket
+	// connection runs at once; default 10. (An SSE request runs one.)
+	MaxSubscriptionsPerConnection int
+	// MaxConnectionsPerCaller bounds the WebSocket and SSE connections one
+	// caller holds at once on a replica; default 20.
+	MaxConnectionsPerCaller int
+	// KeepAlive is the period of keep-alive messages; default 15s.
+	KeepAlive time.Duration
+
+	mu      sync.Mutex
+	callers map[callerID]int
+}
+
+type callerID struct {
+	kind access.Kind
+	id   uuid.UUID
+}
+
+func (l *Live) defaults() {
+	if l.MaxSubscriptionsPerConnection <= 0 {
+		l.MaxSubscriptionsPerConnection = 10
+	}
+	if l.MaxConnectionsPerCaller <= 0 {
+		l.MaxConnectionsPerCaller = 20
+	}
+	if l.KeepAlive <= 0 {
+		l.KeepAlive = 15 * time.Second
+	}
+	l.callers = map[callerID]int{}
+}
+
+// acquire counts a connection of v; false when v holds the most already.
+func (l *Live) acquire(v *access.Viewer) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := callerID{v.Kind, v.ID}
+	if l.callers[k] >= l.MaxConnectionsPerCaller {
+		return false
+	}
+	l.callers[k]++
+	return true
+}
+
+func (l *Live) release(v *access.Viewer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := callerID{v.Kind, v.ID}
+	if l.callers[k]--; l.callers[k] <= 0 {
+		delete(l.callers, k)
+	}
+}
+
+// liveConn is one WebSocket or SSE connection.
+type liveConn struct {
+	token  string
+	viewer *access.Viewer // set once authenticated and counted
+	mu     sync.Mutex
+	subs   int
+}
+
+type liveConnKey struct{}
+
+func connOf(ctx context.Context) *liveConn {
+	c, _ := ctx.Value(liveConnKey{}).(*liveConn)
+	return c
+}
+
+// IsLive reports whether r opens a long-lived GraphQL connection (a
+// WebSocket upgrade or an SSE request), which the per-request timeout must
+// not cut.
+func IsLive(r *http.Request) bool { return isWebSocket(r) || isSSE(r) }
+
+func isWebSocket(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func isSSE(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+var (
+	errTooManyConnections   = &apperr.Error{Code: "TOO_MANY_CONNECTIONS", Message: "too many live connections for this caller"}
+	errTooManySubscriptions = &apperr.Error{Code: "TOO_MANY_SUBSCRIPTIONS", Message: "too many subscriptions on this connection"}
+	errNotLive              = &apperr.Error{Code: apperr.BadUserInput,
+		Message: "subscriptions are served over WebSocket (graphql-ws) and Server-Sent Events (Accept: text/event-stream)"}
+)
+
+// transports are the subscription transports.
+func (l *Live) transports() []graphql.Transport {
+	return []graphql.Transport{
+		transport.Websocket{
+			Upgrader: websocket.Upgrader{
+				// Credentials are tokens sent by the client, never cookies:
+				// a page of another origin gains nothing by connecting.
+				CheckOrigin:     func(*http.Request) bool { return true },
+				ReadBufferSize:  1024,
+				WriteBufferSize: 1024,
+			},
+			KeepAlivePingInterval: l.KeepAlive,
+			InitFunc:              l.init,
+		},
+		transport.SSE{KeepAlivePingInterval: l.KeepAlive},
+	}
+}
+
+// init authenticates a WebSocket connection from its connection_init
+// payload, or else the upgrade request's header.
+func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	c := connOf(ctx)
+	if c == nil {
+		return ctx, nil, errNotLive
+	}
+	if a := strings.TrimSpace(p.Authorization()); a != "" {
+		scheme, token, _ := strings.Cut(a, " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return ctx, nil, errors.New("UNAUTHENTICATED: the Authorization of connection_init must be \"Bearer <token>\"")
+		}
+		c.token = strings.TrimSpace(token)
+	}
+	v := access.FromContext(ctx)
+	switch {
+	case c.token != "" && l.Verify != nil:
+		var err error
+		if v, err = l.Verify(ctx, c.token); err != nil {
+			return ctx, nil, errors.New("UNAUTHENTICATED: " + err.Error())
+		}
+	case v == nil:
+		return ctx, nil, errors.New(`UNAUTHENTICATED: send {"Authorization": "Bearer <token>"} in connection_init`)
+	}
+	if !l.acquire(v) {
+		return ctx, nil, errors.New(string(errTooManyConnections.Code) + ": " + errTooManyConnections.Message)
+	}
+	c.viewer = v
+	return access.NewContext(ctx, v), nil, nil
+}
+
+// wrap routes WebSocket upgrades (authenticated by init) around guard,
+// and counts SSE connections.
+func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case isWebSocket(r):
+			c := &liveConn{}
+			if l.Token != nil {
+				c.token = l.Token(r)
+			}
+			raw.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+			if c.viewer != nil {
+				l.release(c.viewer)
+			}
+		case isSSE(r):
+			v := access.FromContext(r.Context())
+			if v == nil {
+				guarded.ServeHTTP(w, r) // refused there (or introspection)
+				return
+			}
+			if !l.acquire(v) {
+				httpError(w, http.StatusTooManyRequests, string(errTooManyConnections.Code), errTooManyConnections.Message)
+				return
+			}
+			defer l.release(v)
+			c := &liveConn{viewer: v}
+			if l.Token != nil {
+				c.token = l.Token(r)
+			}
+			// The server's write timeout is for answers, not streams.
+			rc := http.NewResponseController(w)
+			_ = rc.SetWriteDeadline(time.Time{})
+			_ = rc.SetReadDeadline(time.Time{})
+			lw := &lockedWriter{ResponseWriter: w}
+			guarded.ServeHTTP(lw, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+		default:
+			guarded.ServeHTTP(w, r)
+		}
+	})
+}
+
+// lockedWriter serialises the writes of gqlgen's SSE transport, whose
+// keep-alive goroutine writes alongside the events.
+type lockedWriter struct {
+	http.ResponseWriter
+	mu sync.Mutex
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *lockedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *lockedWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// subscribeChanges runs the changes subscription.
+func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, after *string) (<-chan *changes.Delivery, error) {
+	c := connOf(ctx)
+	if r.live == nil || r.live.Broker == nil || c == nil || c.viewer == nil {
+		return nil, errNotLive
+	}
+	var f changes.Filter
+	if where != nil {
+		if where.BankID != nil {
+			f.BankIDs = []uuid.UUID{*where.BankID}
+		}
+		f.EntityTypes = where.EntityTypes
+		f.CustomerID = where.CustomerID
+	}
+	var from *changes.Cursor
+	if after != nil {
+		cur, err := changes.ParseCursor(*after)
+		if err != nil {
+			return nil, apperr.Invalid("after", "not a cursor of the change stream")
+		}
+		from = &cur
+	}
+	c.mu.Lock()
+	if c.subs >= r.live.MaxSubscriptionsPerConnection {
+		c.mu.Unlock()
+		return nil, errTooManySubscriptions
+	}
+	c.subs++
+	c.mu.Unlock()
+	done := func() {
+		c.mu.Lock()
+		c.subs--
+		c.mu.Unlock()
+	}
+	viewer := func(ctx context.Context) (*access.Viewer, error) {
+		if r.live.Verify == nil || c.token == "" {
+			return c.viewer, nil
+		}
+		return r.live.Verify(ctx, c.token)
+	}
+	in, _, err := r.live.Broker.Subscribe(ctx, from, f, viewer)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	out := make(chan *changes.Delivery)
+	go func() {
+		defer close(out)
+		defer done()
+		for d := range in {
+			select {
+			case out <- &d:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// changeNode reads the changed record as it is now, with the rights the
+// change was delivered with: nil once deleted or when it cannot be read.
+func (r *Resolver) changeNode(ctx context.Context, d *changes.Delivery) (ent.Noder, error) {
+	table, ok := nodeTypes[d.EntityType]
+	if !ok || d.Op == "DELETE" || d.Viewer == nil {
+		return nil, nil
+	}
+	n, err := r.client.Noder(access.NewContext(ctx, d.Viewer), d.EntityID, ent.WithFixedNodeType(table))
+	if err != nil {
+		if _, ok := apperr.As(err); ok || ent.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return n, nil
+}

@@ -1,0 +1,526 @@
+package rest_test
+
+// Live changes end to end: GraphQL subscriptions over graphql-ws
+// (WebSocket) and Server-Sent Events, fed by changes made through GraphQL
+// and every REST family, on one server or on two replicas of one
+// PostgreSQL database.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent/apiclient"
+	"custgraph/ent/auditevent"
+	"custgraph/internal/access"
+	"custgraph/internal/admin"
+	"custgraph/internal/authn"
+	"custgraph/internal/changes"
+	"custgraph/internal/server"
+	"custgraph/internal/store"
+	"custgraph/internal/testdb"
+)
+
+// startBroker runs a change-stream broker over db for the test's life.
+func startBroker(t *testing.T, db *store.DB) *changes.Broker {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan struct{})
+	go func() { defer close(done); b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return b
+}
+
+// replica serves e's database through another process's view of it: its
+// own pool, listener, caller cache and broker (PostgreSQL only: SQLite is
+// one process's).
+func (e *env) replica(t *testing.T) (*httptest.Server, context.CancelFunc) {
+	t.Helper()
+	db, statements := testdb.Reopen(t, e.dsn)
+	auth, err := authn.New(e.sys, db.Client, authn.Config{Hub: db.Hub})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	b := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan struct{})
+	go func() { defer close(done); b.Run(ctx) }()
+	srv := httptest.NewServer(server.New(db, statements, server.Config{Auth: auth, Logger: slog.New(slog.DiscardHandler), Changes: b}))
+	stop := sync.OnceFunc(func() {
+		cancel()
+		<-done
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	t.Cleanup(stop)
+	return srv, stop
+}
+
+// head is the change stream's current position: subscribing after it
+// (rather than "from now on", which starts when the server gets to the
+// subscription) makes the tests independent of that moment.
+// On PostgreSQL the head waits for the transactions running anywhere on
+// the server (other tests') to end: it is the last event written so far.
+func (e *env) head(t *testing.T) string {
+	t.Helper()
+	last, err := e.db.Client.AuditEvent.Query().Order(auditevent.ByTxid(sql.OrderDesc()), auditevent.ByID(sql.OrderDesc())).First(e.sys)
+	require.NoError(t, err)
+	for {
+		h, err := changes.Head(e.sys, e.db.Client)
+		require.NoError(t, err)
+		if h.ID == last.ID {
+			return h.String()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lastClient is the API client created last.
+func (e *env) lastClient(t *testing.T) uuid.UUID {
+	t.Helper()
+	cl, err := e.db.Client.APIClient.Query().Order(apiclient.ByID(sql.OrderDesc())).First(e.sys)
+	require.NoError(t, err)
+	return cl.ID
+}
+
+// change is a delivered change as a subscriber reads it.
+type change struct {
+	Cursor     string
+	Op         string
+	EntityType string
+	EntityID   string
+	BankID     *string
+	CustomerID *string
+	Fields     []string
+	ActorKind  string
+	At         string
+	Node       *struct {
+		ID        string
+		LegalName string
+	}
+}
+
+const changesSub = `subscription($where: ChangeFilter, $after: String) {
+  changes(where: $where, after: $after) {
+    cursor op entityType entityID bankID customerID fields actorKind at
+    node { ... on Customer { id legalName } }
+  }
+}`
+
+// subscriber is one subscription, over either transport.
+type subscriber interface {
+	// next returns the next change; ok is false when the subscription
+	// ended (err says how, if it was refused or failed).
+	next(t *testing.T) (c change, ok bool, err string)
+	close()
+}
+
+// wsSub is a subscription over graphql-transport-ws.
+type wsSub struct {
+	conn   *websocket.Conn
+	msgs   chan map[string]json.RawMessage
+	closed string // the close frame's code and reason, once closed
+}
+
+// subscribeWS connects to srv over WebSocket, authenticates in
+// connection_init with authorization (unless "") and subscribes.
+func subscribeWS(t *testing.T, srvURL, authorization string, vars map[string]any) (*wsSub, string) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(srvURL, "http")+"/query", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	s := &wsSub{conn: conn, msgs: make(chan map[string]json.RawMessage, 1024)}
+	go func() {
+		defer close(s.msgs)
+		for {
+			var m map[string]json.RawMessage
+			if err := conn.ReadJSON(&m); err != nil {
+				if ce, ok := err.(*websocket.CloseError); ok {
+					s.closed = ce.Error()
+				}
+				return
+			}
+			if string(m["type"]) == `"ping"` {
+				_ = conn.WriteJSON(map[string]any{"type": "pong"})
+				continue
+			}
+			s.msgs <- m
+		}
+	}()
+	init := map[string]any{"type": "connection_init"}
+	if authorization != "" {
+		init["payload"] = map[string]any{"Authorization": authorization}
+	}
+	require.NoError(t, conn.WriteJSON(init))
+	m, ok := s.read(t)
+	if !ok || string(m["type"]) != `"connection_ack"` {
+		conn.Close()
+		return nil, string(m["payload"]) + s.closed
+	}
+	require.NoError(t, conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe",
+		"payload": map[string]any{"query": changesSub, "variables": vars}}))
+	return s, ""
+}
+
+func (s *wsSub) read(t *testing.T) (map[string]json.RawMessage, bool) {
+	t.Helper()
+	select {
+	case m, ok := <-s.msgs:
+		return m, ok
+	case <-time.After(30 * time.Second): // a guard against hanging, not a measure
+		t.Fatal("no message from the server")
+		return nil, false
+	}
+}
+
+func (s *wsSub) next(t *testing.T) (change, bool, string) {
+	t.Helper()
+	for {
+		m, ok := s.read(t)
+		if !ok {
+			return change{}, false, "connection closed"
+		}
+		switch string(m["type"]) {
+		case `"next"`:
+			return decodeNext(t, m["payload"])
+		case `"complete"`:
+			return change{}, false, ""
+		case `"error"`:
+			return change{}, false, string(m["payload"])
+		}
+	}
+}
+
+func (s *wsSub) close() { s.conn.Close() }
+
+func decodeNext(t *testing.T, payload []byte) (change, bool, string) {
+	t.Helper()
+	var p struct {
+		Data   struct{ Changes *change }
+		Errors []json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(payload, &p), "%s", payload)
+	if len(p.Errors) > 0 || p.Data.Changes == nil {
+		return change{}, false, string(payload)
+	}
+	return *p.Data.Changes, true, ""
+}
+
+// sseSub is a subscription over Server-Sent Events.
+type sseSub struct {
+	res    *http.Response
+	events chan []byte
+}
+
+func subscribeSSE(t *testing.T, srvURL, authorization string, vars map[string]any) *sseSub {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": changesSub, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, srvURL+"/query", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", authorization)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	s := &sseSub{res: res, events: make(chan []byte, 1024)}
+	go func() {
+		defer close(s.events)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+				if event == "complete" {
+					return
+				}
+			case strings.HasPrefix(line, "data: ") && event == "next":
+				s.events <- []byte(strings.TrimPrefix(line, "data: "))
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sseSub) next(t *testing.T) (change, bool, string) {
+	t.Helper()
+	select {
+	case b, ok := <-s.events:
+		if !ok {
+			return change{}, false, ""
+		}
+		return decodeNext(t, b)
+	case <-time.After(30 * time.Second): // a guard against hanging, not a measure
+		t.Fatal("no event from the server")
+		return change{}, false, ""
+	}
+}
+
+func (s *sseSub) close() { s.res.Body.Close() }
+
+// expect reads n changes and returns them.
+func expect(t *testing.T, s subscriber, n int) []change {
+	t.Helper()
+	out := make([]change, 0, n)
+	for range n {
+		c, ok, err := s.next(t)
+		require.True(t, ok, "subscription ended: %s", err)
+		out = append(out, c)
+	}
+	return out
+}
+
+func ids(cs []change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.EntityID
+	}
+	return out
+}
+
+// createThroughEveryDoor creates a customer at bank A through GraphQL and
+// each REST family, and returns their ids in order.
+func (e *env) createThroughEveryDoor(t *testing.T, tok string) []string {
+	t.Helper()
+	data := e.gql(t, tok, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Grace Hopper"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	var g struct{ ID string }
+	require.NoError(t, json.Unmarshal(data["createCustomer"], &g))
+
+	res := e.call(t, http.MethodPost, "/v1/profiles/"+bankA+"/customers", tok, map[string]any{
+		"first_name": "John", "last_name": "Doe", "email": "john@example.com"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	bs := res.object(t)["id"].(string)
+
+	res = e.call(t, http.MethodPost, "/roles/customers", tok, map[string]any{
+		"entityId": uuid.NewString(), "entityType": "NATURAL_PERSON", "labels": []string{"vip"}}, "Requestor-ID", uuid.NewString())
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	tv := res.object(t)["customerId"].(string)
+
+	res = e.call(t, http.MethodPost, "/obp/v5.1.0/banks/"+bankA+"/customers", tok, map[string]any{
+		"legal_name": "Eveline Tripman", "mobile_phone_number": "+44 07972 444 876", "email": "eveline@example.com"})
+	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+	obp := res.object(t)["customer_id"].(string)
+	return []string{g.ID, bs, tv, obp}
+}
+
+// TestLiveChangesThroughEveryDoor: a dashboard subscribed over WebSocket
+// and over SSE sees the customers created through GraphQL and each REST
+// family, in order, with their current state, and never another bank's.
+func TestLiveChangesThroughEveryDoor(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	writerB := e.client(t, e.B, allBankRoles(e.B)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer)...)
+
+	head := e.head(t)
+	where := map[string]any{"where": map[string]any{"entityTypes": []string{"Customer"}}, "after": head}
+	ws, refusal := subscribeWS(t, e.srv.URL, dash, where)
+	require.Empty(t, refusal)
+	defer ws.close()
+	sse := subscribeSSE(t, e.srv.URL, dash, map[string]any{"after": head}) // no filter: the roles decide
+	defer sse.close()
+	first := e.createThroughEveryDoor(t, writer)
+	// Bank B's change, then a sentinel at A: the next change after the
+	// four is the sentinel, so B's was never delivered.
+	e.gql(t, writerB, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Other Bank"}) { id } }`,
+		map[string]any{"b": e.B.ID})
+	data := e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Sentinel"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	var sentinel struct{ ID string }
+	require.NoError(t, json.Unmarshal(data["createCustomer"], &sentinel))
+	want := append(first, sentinel.ID)
+
+	for name, s := range map[string]subscriber{"graphql-ws": ws, "SSE": sse} {
+		t.Run(name, func(t *testing.T) {
+			got := expect(t, s, len(want))
+			assert.Equal(t, want, ids(got), "every door's change, in order, none of bank B")
+			for i, c := range got {
+				assert.Equal(t, "CREATE", c.Op)
+				assert.Equal(t, "Customer", c.EntityType)
+				assert.Equal(t, e.A.ID.String(), *c.BankID)
+				assert.Equal(t, c.EntityID, *c.CustomerID)
+				assert.Equal(t, "client", c.ActorKind)
+				assert.NotEmpty(t, c.Cursor)
+				require.NotNil(t, c.Node, "the record as it is now")
+				assert.Equal(t, c.EntityID, c.Node.ID)
+				if i > 0 {
+					assert.NotEqual(t, got[i-1].Cursor, c.Cursor)
+				}
+			}
+			assert.Equal(t, "Grace Hopper", got[0].Node.LegalName)
+			assert.Equal(t, "John Doe", got[1].Node.LegalName, "bankingservice.ai's names make the legal name")
+		})
+	}
+}
+
+// TestLiveResumeWithCursor: a subscriber that reconnects with the cursor
+// of the last change it received gets every change since, in order, once.
+func TestLiveResumeWithCursor(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer, access.CanGetCustomerProduct)...)
+	ws, _ := subscribeWS(t, e.srv.URL, dash, map[string]any{"after": e.head(t)})
+	created := e.createThroughEveryDoor(t, writer)
+	got := expect(t, ws, 2)
+	ws.close() // gone after the second change, the others unread
+	more := e.createThroughEveryDoor(t, writer)
+
+	sse := subscribeSSE(t, e.srv.URL, dash, map[string]any{"after": got[1].Cursor})
+	defer sse.close()
+	rest := expect(t, sse, 6)
+	assert.Equal(t, append(created[2:], more...), ids(rest), "no gap, no repeat")
+
+	// A cursor from the beginning of the test's history replays it all.
+	ws2, _ := subscribeWS(t, e.srv.URL, dash, map[string]any{"after": got[0].Cursor,
+		"where": map[string]any{"customerID": created[3]}})
+	defer ws2.close()
+	e.gql(t, writer, `mutation($id: ID!) { updateCustomer(id: $id, input: {email: "eve@example.org"}) { id } }`,
+		map[string]any{"id": created[3]})
+	c := expect(t, ws2, 2)
+	assert.Equal(t, []string{created[3], created[3]}, ids(c))
+	assert.Equal(t, "CREATE", c[0].Op)
+	assert.Equal(t, "UPDATE", c[1].Op)
+	assert.Equal(t, []string{"email"}, c[1].Fields)
+}
+
+// TestLiveEntitlementsAtDelivery: each change is checked against the
+// subscriber's entitlements when it is delivered: a revoked role stops
+// its changes at once, a deleted client's subscription ends.
+func TestLiveEntitlementsAtDelivery(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer, access.CanGetCustomerProduct)...)
+	dashClient := e.lastClient(t)
+	ws, _ := subscribeWS(t, e.srv.URL, dash, map[string]any{"after": e.head(t)})
+	defer ws.close()
+	cust := e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Before"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	var c struct{ ID string }
+	require.NoError(t, json.Unmarshal(cust["createCustomer"], &c))
+	assert.Equal(t, []string{c.ID}, ids(expect(t, ws, 1)))
+
+	_, err := admin.Revoke(e.sys, e.db.Client, &dashClient, nil, access.CanGetCustomer, &e.A.ID)
+	require.NoError(t, err)
+	e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "After"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	p := e.gql(t, writer, `mutation($c: ID!) { createProduct(input: {customerID: $c, productCode: WALLET}) { id } }`,
+		map[string]any{"c": c.ID})
+	var prod struct{ ID string }
+	require.NoError(t, json.Unmarshal(p["createProduct"], &prod))
+	got := expect(t, ws, 1)
+	assert.Equal(t, []string{prod.ID}, ids(got), "the customer created after the revocation is not told")
+	assert.Equal(t, "Product", got[0].EntityType)
+
+	// Deleting the client ends its subscription.
+	require.NoError(t, e.db.Client.APIClient.DeleteOneID(dashClient).Exec(e.sys))
+	e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Gone"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	_, ok, _ := ws.next(t)
+	assert.False(t, ok, "the subscription ended")
+}
+
+// TestLiveLimitsAndAuthentication: a connection needs a token; limits per
+// connection and per caller apply.
+func TestLiveLimitsAndAuthentication(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	// A refused connection_init closes the connection unacknowledged
+	// (gqlgen's graphql-transport-ws sends no reason; the older graphql-ws
+	// subprotocol gets connection_error with it).
+	_, refusal := subscribeWS(t, e.srv.URL, "", nil)
+	assert.NotEmpty(t, refusal, "no token")
+	_, refusal = subscribeWS(t, e.srv.URL, "Bearer not-a-token", nil)
+	assert.NotEmpty(t, refusal, "a bad token")
+
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer)...)
+	ws, refusal := subscribeWS(t, e.srv.URL, dash, nil)
+	require.Empty(t, refusal)
+	defer ws.close()
+	for i := 2; i <= 11; i++ { // ten subscriptions per connection
+		require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": uuid.NewString(), "type": "subscribe",
+			"payload": map[string]any{"query": changesSub}}))
+	}
+	for { // the eleventh is refused
+		m, ok := ws.read(t)
+		require.True(t, ok)
+		if strings.Contains(string(m["payload"]), "TOO_MANY_SUBSCRIPTIONS") {
+			break
+		}
+	}
+
+	var conns []*wsSub
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
+	for range 19 { // twenty connections per caller
+		c, refusal := subscribeWS(t, e.srv.URL, dash, nil)
+		require.Empty(t, refusal)
+		conns = append(conns, c)
+	}
+	_, refusal = subscribeWS(t, e.srv.URL, dash, nil)
+	assert.NotEmpty(t, refusal, "the 21st connection")
+	// Over SSE the refusal is an HTTP answer.
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", strings.NewReader(`{"query":"subscription { changes { cursor } }"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", dash)
+	res := e.send(t, req)
+	assert.Equal(t, http.StatusTooManyRequests, res.status)
+	assert.Contains(t, string(res.body), "TOO_MANY_CONNECTIONS")
+	conns[0].close()
+	for { // once one is closed, a new one is accepted
+		c, refusal := subscribeWS(t, e.srv.URL, dash, nil)
+		if refusal == "" {
+			c.close()
+			break
+		}
+	}
+}
+
+// TestLiveAcrossReplicas (PostgreSQL): a change committed through replica
+// A reaches a subscriber on replica B; when B dies mid-stream the
+// subscriber reconnects to A with its cursor and loses nothing.
+func TestLiveAcrossReplicas(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("replicas share a PostgreSQL database")
+	}
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer)...)
+	b, killB := e.replica(t)
+
+	ws, refusal := subscribeWS(t, b.URL, dash, map[string]any{"after": e.head(t)})
+	require.Empty(t, refusal)
+	first := e.createThroughEveryDoor(t, writer) // through replica A
+	got := expect(t, ws, 2)
+	assert.Equal(t, first[:2], ids(got), "A's changes reach B's subscriber")
+
+	killB()
+	ws.close()
+	more := e.createThroughEveryDoor(t, writer) // while the subscriber is away
+	ws2, refusal := subscribeWS(t, e.srv.URL, dash, map[string]any{"after": got[1].Cursor})
+	require.Empty(t, refusal)
+	defer ws2.close()
+	rest := expect(t, ws2, 6)
+	assert.Equal(t, append(first[2:], more...), ids(rest), "nothing lost, nothing repeated")
+}
