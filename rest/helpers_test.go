@@ -254,7 +254,7 @@ func isREST(path string) bool {
 	if path == authn.TokenPath || path == authn.DirectLoginPath {
 		return true
 	}
-	for _, p := range []string{"/v1/", "/roles/", "/customers/", "/products/", "/obp/"} {
+	for _, p := range []string{"/v1/", "/roles/", "/customers/", "/products/", "/obp/", "/entities-changelog"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -523,4 +524,107 @@ func TestLiveAcrossReplicas(t *testing.T) {
 	defer ws2.close()
 	rest := expect(t, ws2, 6)
 	assert.Equal(t, append(first[2:], more...), ids(rest), "nothing lost, nothing repeated")
+}
+
+// feedEntry is one entry of GET /entities-changelog.
+type feedEntry struct {
+	Cursor, Operation, EntityType, EntityID, ActorKind, ChangedOn string
+	BankID, CustomerID                                            *string
+	ChangedFields                                                 []string
+}
+
+// feed reads the change feed from cursor until it has n entries (asking
+// again while the stream has not reached them: on PostgreSQL other
+// transactions on the server hold it back), and returns them and the
+// cursor to go on from.
+func (e *env) feed(t *testing.T, tok, cursor string, limit, n int) ([]feedEntry, string) {
+	t.Helper()
+	var out []feedEntry
+	for len(out) < n {
+		path := "/entities-changelog?limit=" + strconv.Itoa(limit)
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		res := e.call(t, http.MethodGet, path, tok, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var page struct {
+			Data       []feedEntry
+			Pagination struct {
+				Cursor string
+				Limit  int
+			}
+		}
+		res.decode(t, &page)
+		require.LessOrEqual(t, len(page.Data), limit)
+		require.Equal(t, limit, page.Pagination.Limit)
+		require.NotEmpty(t, page.Pagination.Cursor)
+		out = append(out, page.Data...)
+		cursor = page.Pagination.Cursor
+		if len(page.Data) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return out, cursor
+}
+
+func entryIDs(es []feedEntry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.EntityID
+	}
+	return out
+}
+
+// TestChangelogFeed: a partner reads the change feed a page at a time and
+// later on from its cursor: every change of its bank made through any
+// door, in order, once; never another bank's.
+func TestChangelogFeed(t *testing.T) {
+	e := newEnv(t)
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	writerB := e.client(t, e.B, allBankRoles(e.B)...)
+	partner := e.client(t, e.A, at(e.A, access.CanGetCustomer)...) // bound to bank A
+
+	res := e.call(t, http.MethodGet, "/entities-changelog", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+	res = e.call(t, http.MethodGet, "/entities-changelog?cursor=nonsense", partner, nil)
+	assert.Equal(t, http.StatusBadRequest, res.status)
+	assert.Equal(t, "cursor", res.object(t)["errorDetails"].([]any)[0].(map[string]any)["field"])
+	res = e.call(t, http.MethodGet, "/entities-changelog?limit=101", partner, nil)
+	assert.Equal(t, http.StatusBadRequest, res.status)
+
+	// From the beginning: bank A's creation, then the customers.
+	first := e.createThroughEveryDoor(t, writer)
+	got, cursor := e.feed(t, partner, "", 2, 5)
+	assert.Equal(t, append([]string{e.A.ID.String()}, first...), entryIDs(got))
+	assert.Equal(t, "Bank", got[0].EntityType)
+	for _, c := range got[1:] {
+		assert.Equal(t, "CREATE", c.Operation)
+		assert.Equal(t, "Customer", c.EntityType)
+		assert.Equal(t, e.A.ID.String(), *c.BankID)
+		assert.Equal(t, c.EntityID, *c.CustomerID)
+		assert.Equal(t, "client", c.ActorKind)
+		assert.NotEmpty(t, c.ChangedFields)
+	}
+
+	// Later: another bank's change, an update through OBP and a sentinel.
+	e.gql(t, writerB, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Other Bank"}) { id } }`,
+		map[string]any{"b": e.B.ID})
+	res = e.call(t, http.MethodPut, "/obp/v3.1.0/banks/"+bankA+"/customers/"+first[3]+"/email", writer,
+		map[string]any{"email": "eveline.t@example.com"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	data := e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Sentinel"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	var sentinel struct{ ID string }
+	require.NoError(t, json.Unmarshal(data["createCustomer"], &sentinel))
+	more, _ := e.feed(t, partner, cursor, 20, 2)
+	assert.Equal(t, []string{first[3], sentinel.ID}, entryIDs(more), "from the cursor on, none of bank B")
+	assert.Equal(t, "UPDATE", more[0].Operation)
+	assert.Equal(t, []string{"email"}, more[0].ChangedFields)
+
+	// entityType narrows.
+	banks, _ := e.feed(t, partner, "", 20, 1)
+	assert.Equal(t, "Bank", banks[0].EntityType)
+	res = e.call(t, http.MethodGet, "/entities-changelog?entityType=Product", partner, nil)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Empty(t, res.object(t)["data"])
 }

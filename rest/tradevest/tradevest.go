@@ -68,6 +68,7 @@ func Mount(r chi.Router, core *restcore.Core) {
 		r.Post("/customers/{customerId}/products", a.tvCreateProduct)
 		r.Get("/products/{customerProductId}", a.tvGetProduct)
 		r.Patch("/products/{customerProductId}", a.tvUpdateProduct)
+		r.Get("/entities-changelog", a.tvChangelog) // changelog.go
 	})
 }
 
