@@ -151,12 +151,13 @@ func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Conte
 	if c == nil {
 		return ctx, nil, errNotLive
 	}
-	if a := strings.TrimSpace(p.Authorization()); a != "" {
-		scheme, token, _ := strings.Cut(a, " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return ctx, nil, errors.New("UNAUTHENTICATED: the Authorization of connection_init must be \"Bearer <token>\"")
+	if a := strings.TrimSpace(p.Authorization()); a != "" && l.Token != nil {
+		// As the Authorization header: "Bearer <token>" or
+		// "DirectLogin token=\"<token>\"".
+		c.token = l.Token(&http.Request{Header: http.Header{"Authorization": {a}}})
+		if c.token == "" {
+			return ctx, nil, errors.New(`UNAUTHENTICATED: the Authorization of connection_init must be "Bearer <token>"`)
 		}
-		c.token = strings.TrimSpace(token)
 	}
 	v := access.FromContext(ctx)
 	switch {

@@ -106,18 +106,24 @@ func (b *Broker) Run(ctx context.Context) {
 	}
 	tick := time.NewTicker(b.opts.PollInterval)
 	defer tick.Stop()
+	// After a signal the stream must have something new; while it shows
+	// nothing (on PostgreSQL a transaction that started writing earlier,
+	// anywhere on the server, still runs and holds it back) look again
+	// every few milliseconds, backing off to 100ms, for up to 10s.
 	var retry <-chan time.Time
-	backoff := 5 * time.Millisecond
+	var backoff time.Duration
+	var pendingSince time.Time
 	for {
-		kicked := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.kick:
-			kicked = true
+			if pendingSince.IsZero() {
+				pendingSince = time.Now()
+				backoff = 2 * time.Millisecond
+			}
 		case <-tick.C:
 		case <-retry:
-			kicked = true
 		}
 		retry = nil
 		n, err := b.poll(ctx)
@@ -127,14 +133,16 @@ func (b *Broker) Run(ctx context.Context) {
 				return
 			}
 			b.opts.Logger.Warn("change stream: polling failed", "err", err)
-		case n == 0 && kicked && backoff < b.opts.PollInterval:
-			// Signalled, yet nothing to read: on PostgreSQL an older
-			// transaction still running holds the stream back. Look again
-			// soon rather than at the next tick.
-			retry = time.After(backoff)
-			backoff *= 2
 		case n > 0:
-			backoff = 5 * time.Millisecond
+			pendingSince = time.Time{}
+		}
+		if !pendingSince.IsZero() {
+			if time.Since(pendingSince) > 10*time.Second {
+				pendingSince = time.Time{}
+				continue
+			}
+			retry = time.After(backoff)
+			backoff = min(2*backoff, 100*time.Millisecond)
 		}
 	}
 }
