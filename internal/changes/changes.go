@@ -13,10 +13,10 @@
 //     writing, not when it commits, so a reader that went by them alone
 //     could pass an id whose transaction commits later. Since therefore
 //     reads only the events of transactions below the oldest transaction
-//     still running (pg_snapshot_xmin of the statement's own snapshot):
-//     every transaction below it has ended, so no event can ever appear
-//     behind a cursor already given out. A long-running writing
-//     transaction holds the stream back (never loses events) until it ends;
+//     of this database still running (horizon): every transaction below
+//     it has ended, so no event can ever appear behind a cursor already
+//     given out. A long-running writing transaction holds the stream back
+//     (never loses events) until it ends;
 //   - on SQLite (one writer at a time) txid is a sequence number written in
 //     the change's transaction: commit order.
 //
@@ -36,6 +36,7 @@ package changes
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/binary"
 	"strings"
@@ -210,10 +211,14 @@ func Since(ctx context.Context, c *ent.Client, after Cursor, f Filter, limit int
 
 // read returns up to n events after cursor passing where, as they are.
 func read(ctx context.Context, c *ent.Client, after Cursor, where []predicate.AuditEvent, n int) ([]Event, error) {
+	h, err := horizon(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	q := c.AuditEvent.Query().
 		Where(auditevent.Or(auditevent.TxidGT(after.Pos), auditevent.And(auditevent.Txid(after.Pos), auditevent.IDGT(after.ID)))).
 		Where(where...).
-		Where(horizon(c)).
+		Where(h).
 		Order(auditevent.ByTxid(), auditevent.ByID()).
 		Limit(n)
 	rows, err := q.All(ctx)
@@ -227,17 +232,61 @@ func read(ctx context.Context, c *ent.Client, after Cursor, where []predicate.Au
 	return out, nil
 }
 
-// horizon keeps the events that can no longer be preceded by another: on
-// PostgreSQL those of transactions below the oldest one running, as the
-// statement's own snapshot sees it; on SQLite every numbered one.
-func horizon(c *ent.Client) predicate.AuditEvent {
-	if c.Dialect() == dialect.Postgres {
-		return func(s *sql.Selector) {
-			s.Where(sql.ExprP(s.C(auditevent.FieldTxid) + " < (pg_snapshot_xmin(pg_current_snapshot()))::text::bigint"))
-		}
+// horizon keeps the events that can no longer be preceded by another.
+//
+// On PostgreSQL those of transactions below the oldest transaction of this
+// database still running. It is found by a statement of its own, before
+// the events are read by another (read committed: a later snapshot): the
+// running transactions of its snapshot (pg_snapshot_xip) that a session
+// of this database still runs when pg_stat_activity is read. A
+// transaction below the horizon has therefore ended before the events are
+// read, and one that starts later gets a larger id. Transactions of other
+// databases on the server do not hold the stream back. When a session of
+// this database belongs to a role whose transaction ids this one may not
+// see, the server-wide horizon (pg_snapshot_xmin) is used instead.
+//
+// On SQLite every numbered event (the number is written in its
+// transaction, one writer at a time).
+func horizon(ctx context.Context, c *ent.Client) (predicate.AuditEvent, error) {
+	if c.Dialect() != dialect.Postgres {
+		return auditevent.TxidNotNil(), nil
 	}
-	return auditevent.TxidNotNil()
+	rows, err := c.QueryContext(ctx, horizonSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var h int64
+	if !rows.Next() {
+		return nil, errors.New("changes: the horizon query answered nothing")
+	}
+	if err := rows.Scan(&h); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return auditevent.TxidLT(h), nil
 }
+
+// horizonSQL: see horizon. backend_xid is a 32-bit xid, the snapshot's are
+// 64-bit (with the epoch): they are matched on the low 32 bits.
+const horizonSQL = `WITH s AS (SELECT pg_current_snapshot() AS snap),
+ours AS (
+  SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+  WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+),
+hidden AS (
+  SELECT 1 FROM pg_stat_activity
+  WHERE datname = current_database() AND usesysid IS NOT NULL
+    AND NOT pg_has_role(usesysid, 'USAGE') AND NOT pg_has_role('pg_read_all_stats', 'USAGE')
+)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM hidden) THEN pg_snapshot_xmin(snap)::text::bigint
+ELSE COALESCE(
+  (SELECT min(x::text::bigint) FROM pg_snapshot_xip(snap) AS x
+   WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM ours)),
+  pg_snapshot_xmax(snap)::text::bigint)
+END FROM s`
 
 func event(r *ent.AuditEvent) Event {
 	e := Event{
@@ -262,7 +311,11 @@ func event(r *ent.AuditEvent) Event {
 // no past events starts.
 func Head(ctx context.Context, c *ent.Client) (Cursor, error) {
 	sys := privacy.DecisionContext(access.System(ctx), privacy.Allow)
-	r, err := c.AuditEvent.Query().Where(horizon(c)).
+	h, err := horizon(ctx, c)
+	if err != nil {
+		return Cursor{}, err
+	}
+	r, err := c.AuditEvent.Query().Where(h).
 		Order(auditevent.ByTxid(sql.OrderDesc()), auditevent.ByID(sql.OrderDesc())).
 		Select(auditevent.FieldID, auditevent.FieldTxid).First(sys)
 	if ent.IsNotFound(err) {
