@@ -36,9 +36,9 @@ package changes
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"time"
 
