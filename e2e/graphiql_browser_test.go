@@ -209,6 +209,36 @@ func TestGraphiQLBrowser(t *testing.T) {
 		t.Fatalf("README's mutation: want John Doe created, got\n%s", created)
 	}
 
+	// The README's subscription runs in GraphiQL (over WebSocket): a change
+	// made meanwhile through the API shows in the response pane. It starts
+	// "from now", so the change is made again until one shows.
+	step("the README's subscription starts",
+		setEditor(variablesEditor, ""),
+		setEditor(queryEditor, examples.subscription),
+		setEditor(responseEditor, ""),
+		chromedp.Click(executeButton, chromedp.ByQuery),
+	)
+	var live string
+	for i := 0; live == ""; i++ {
+		if i == 10 {
+			var shown string
+			_ = chromedp.Run(bctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).CodeMirror.getValue()`, responseEditor), &shown))
+			reqs.log(t)
+			t.Fatalf("the subscription showed none of the changes made; the response pane shows\n%s", shown)
+		}
+		name := fmt.Sprintf("Live Change %d", i)
+		createCustomerHTTP(t, p.base, partnerToken(t, p.base), br.Data.Banks.Edges[0].Node.ID, name) // 20 s tokens
+		sctx, scancel := context.WithTimeout(bctx, 3*time.Second)
+		_ = chromedp.Run(sctx, chromedp.Poll(fmt.Sprintf(`(() => {
+			const t = document.querySelector(%q).CodeMirror.getValue();
+			return t.includes(%q) ? t : false; })()`, responseEditor, name), &live))
+		scancel()
+	}
+	if !strings.Contains(live, `"op": "CREATE"`) || !strings.Contains(live, `"entityType": "Customer"`) {
+		t.Fatalf("the subscription's change: want a Customer CREATE, got\n%s", live)
+	}
+	step("the subscription stops", chromedp.Click(executeButton, chromedp.ByQuery))
+
 	// The token is renewed before it expires (20 s tokens: after 16 s), and
 	// requests after the renewal carry the new one.
 	step("the token is renewed",
@@ -324,6 +354,46 @@ func runQuery(response *string) chromedp.Tasks {
 			const text = cm ? cm.CodeMirror.getValue() : '';
 			return text !== '' ? text : false;
 		})()`, responseEditor), response, chromedp.WithPollingTimeout(30*time.Second)),
+	}
+}
+
+// partnerToken gets the demo partner's access token.
+func partnerToken(t *testing.T, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("demo partner token: %v", err)
+	}
+	return tok.AccessToken
+}
+
+// createCustomerHTTP creates a customer through GraphQL, outside the browser.
+func createCustomerHTTP(t *testing.T, base, token, bankID, name string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"query":     `mutation($b: ID!, $n: String!) { createCustomer(input: {bankID: $b, legalName: $n}) { id } }`,
+		"variables": map[string]any{"b": bankID, "n": name},
+	})
+	req, _ := http.NewRequest(http.MethodPost, base+"/query", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("creating %s: HTTP %d", name, res.StatusCode)
 	}
 }
 

@@ -18,6 +18,7 @@ type examples struct {
 	mutation          string // createCustomer, with $bankID
 	mutationVars      string // its variables, with the placeholder for the id
 	bankIDPlaceholder string
+	subscription      string // "Live changes": the changes subscription
 }
 
 var (
@@ -42,6 +43,8 @@ func readmeExamples(t *testing.T) examples {
 			ex.viewer = body
 		case m[1] == "graphql" && strings.Contains(body, "banks(where: {code:"):
 			ex.bankID = body
+		case m[1] == "graphql" && strings.HasPrefix(body, "subscription {"):
+			ex.subscription = body
 		case m[1] == "graphql" && strings.HasPrefix(body, "mutation ($bankID: ID!)"):
 			ex.mutation = body
 		case m[1] == "json" && strings.HasPrefix(body, `{"bankID": "<`):
@@ -56,7 +59,7 @@ func readmeExamples(t *testing.T) examples {
 		}
 	}
 	for name, v := range map[string]string{"viewer": ex.viewer, "search": ex.search, "bank id": ex.bankID,
-		"mutation": ex.mutation, "mutation variables": ex.mutationVars} {
+		"mutation": ex.mutation, "mutation variables": ex.mutationVars, "subscription": ex.subscription} {
 		if v == "" {
 			t.Fatalf("README.md: the %s example is missing (e2e/readme_test.go looks for it)", name)
 		}

@@ -206,7 +206,112 @@
     return res;
   }
 
-  const fetcher = GraphiQL.createFetcher({ url: endpoint, fetch: fetchWithSession });
+  // Subscriptions run over WebSocket (graphql-transport-ws) through wsClient,
+  // a small client written here in the shape of graphql-ws's Client (no
+  // library, nothing fetched): GraphiQL's fetcher hands it the subscriptions
+  // and sends everything else over HTTP. Each subscription opens its own
+  // connection, whose connection_init carries the session's Authorization.
+  const wsClient = {
+    subscribe(payload, sink) {
+      const url = location.origin.replace(/^http/, 'ws') + new URL(endpoint, location.href).pathname;
+      const ws = new WebSocket(url, 'graphql-transport-ws');
+      let done = false;
+      const finish = (err) => {
+        if (done) return;
+        done = true;
+        if (err) sink.error(err);
+        else sink.complete();
+        try {
+          ws.close();
+        } catch {}
+      };
+      const send = (m) => ws.send(JSON.stringify(m));
+      ws.onopen = () => send({ type: 'connection_init', payload: session ? { Authorization: session.authorization } : {} });
+      ws.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        if (m.type === 'connection_ack') {
+          send({ id: '1', type: 'subscribe', payload });
+        } else if (m.type === 'ping') {
+          send({ type: 'pong' });
+        } else if (m.type === 'next') {
+          sink.next(m.payload);
+        } else if (m.type === 'error') {
+          finish(m.payload);
+        } else if (m.type === 'complete') {
+          finish();
+        }
+      };
+      ws.onclose = (ev) =>
+        finish([{ message: 'the server closed the connection' + (ev.reason ? ' (' + ev.reason + ')' : '') + (session ? '' : ': sign in first') }]);
+      return () => {
+        if (done) return;
+        try {
+          send({ id: '1', type: 'complete' });
+        } catch {}
+        finish();
+      };
+    },
+  };
+
+  const httpFetcher = GraphiQL.createFetcher({ url: endpoint, fetch: fetchWithSession });
+
+  // fetcher sends subscriptions to wsClient, the rest over HTTP. It tells
+  // them apart from the query text itself: the parsed document GraphiQL
+  // passes along may still be the previous one's when the text was just
+  // replaced.
+  function fetcher(params, opts) {
+    if (!isSubscription(params)) {
+      return httpFetcher(params, { ...opts, documentAST: undefined });
+    }
+    const queue = [];
+    let wake = null;
+    let ended = false;
+    const put = (item) => {
+      queue.push(item);
+      if (wake) {
+        wake();
+        wake = null;
+      }
+    };
+    const dispose = wsClient.subscribe(
+      { query: params.query, variables: params.variables, operationName: params.operationName },
+      {
+        next: (value) => put({ value, done: false }),
+        error: (errors) => {
+          put({ value: { errors: Array.isArray(errors) ? errors : [{ message: String(errors) }] }, done: false });
+          ended = true;
+          put(null);
+        },
+        complete: () => {
+          ended = true;
+          put(null);
+        },
+      },
+    );
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      async next() {
+        while (!queue.length) await new Promise((resolve) => (wake = resolve));
+        const item = queue.shift();
+        return item || { value: undefined, done: true };
+      },
+      async return() {
+        if (!ended) dispose();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  // isSubscription tells whether the operation GraphiQL runs is a
+  // subscription (comments and strings aside).
+  function isSubscription(params) {
+    const q = (params.query || '').replace(/"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*/g, ' ');
+    const ops = [...q.matchAll(/(^|[}\s])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g)];
+    const op = params.operationName ? ops.find((m) => m[3] === params.operationName) : ops[0];
+    return !!op && op[2] === 'subscription';
+  }
 
   // --- the sign-in panel ------------------------------------------------
 
