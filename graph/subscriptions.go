@@ -137,7 +137,12 @@ func (l *Live) transports() []graphql.Transport {
 				ReadBufferSize:  1024,
 				WriteBufferSize: 1024,
 			},
+			// graphql-ws gets "ka" messages, graphql-transport-ws pings (a
+			// client that does not answer them is not cut off for it).
 			KeepAlivePingInterval: l.KeepAlive,
+			PingPongInterval:      l.KeepAlive,
+			MissingPongOk:         true,
+			InitTimeout:           10 * time.Second,
 			InitFunc:              l.init,
 		},
 		transport.SSE{KeepAlivePingInterval: l.KeepAlive},
