@@ -268,6 +268,9 @@ func mxRows() []mxRow {
 			call: mxPath(v5 + "/customers/{cust}/messages"), roles: []access.Role{access.CanGetCustomerMessages}, ok: 200,
 			missing: one(access.CanGetCustomerMessages), notFound: obp404},
 	)
+	// The change feed needs no role: it tells each caller of the changes it
+	// may read (none of bank A's customer without a role there).
+	rows = append(rows, mxRow{family: "tv", method: http.MethodGet, route: "/entities-changelog", call: mxPath("/entities-changelog"), ok: 200})
 	// OBP discovery: no role.
 	for _, v := range []string{"v3.1.0", "v5.1.0"} {
 		for _, p := range []string{"/root", "/banks", "/banks/{bankId}", "/users/current"} {
