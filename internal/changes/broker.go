@@ -290,8 +290,9 @@ func (b *Broker) fetch(ctx context.Context, cur Cursor, f Filter, viewer func(co
 				out = append(out, Delivery{Event: *e, Viewer: v})
 			}
 		}
+		caughtUp := i == len(b.buf)
 		b.mu.Unlock()
-		if i == len(b.buf) { // caught up
+		if caughtUp {
 			if pos.After(next) {
 				next = pos
 			}
