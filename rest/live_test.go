@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -370,6 +372,22 @@ func TestLiveChangesThroughEveryDoor(t *testing.T) {
 			assert.Equal(t, "John Doe", got[1].Node.LegalName, "bankingservice.ai's names make the legal name")
 		})
 	}
+
+	// /metrics counts the two open subscriptions and what they received.
+	res, err := http.Get(e.srv.URL + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.NoError(t, err)
+	metric := func(name string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+		require.NotNil(t, m, "%s in /metrics", name)
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		require.NoError(t, err)
+		return v
+	}
+	assert.Equal(t, 2.0, metric("custgraph_subscriptions"))
+	assert.GreaterOrEqual(t, metric("custgraph_subscription_events_total"), float64(2*len(want)))
 }
 
 // TestLiveResumeWithCursor: a subscriber that reconnects with the cursor

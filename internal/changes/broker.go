@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"custgraph/ent"
@@ -42,7 +43,16 @@ type Broker struct {
 
 	kick    chan struct{}
 	stopped chan struct{} // closed when Run returns: every subscription ends
+
+	active    atomic.Int64 // subscriptions being served
+	delivered atomic.Int64 // events handed to subscribers
 }
+
+// Active is how many subscriptions the broker is serving.
+func (b *Broker) Active() float64 { return float64(b.active.Load()) }
+
+// Delivered is how many events the broker has handed to subscribers.
+func (b *Broker) Delivered() float64 { return float64(b.delivered.Load()) }
 
 // BrokerOptions tune a Broker.
 type BrokerOptions struct {
@@ -224,8 +234,10 @@ func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer 
 	}
 	out := make(chan Delivery)
 	var end error
+	b.active.Add(1)
 	go func() {
 		defer close(out)
+		defer b.active.Add(-1)
 		end = b.serve(ctx, cur, f, viewer, out)
 		if errors.Is(end, ErrEnded) || ctx.Err() != nil {
 			end = nil
@@ -250,6 +262,7 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 		for _, d := range events {
 			select {
 			case out <- d:
+				b.delivered.Add(1)
 			case <-ctx.Done():
 				return nil
 			case <-b.stopped:

@@ -216,6 +216,21 @@ func (m *Metrics) RegisterDB(db *sql.DB, pool *pgxpool.Pool, name string) {
 	}
 }
 
+// RegisterLive adds the live subscriptions' series, read at each scrape:
+// custgraph_subscriptions (open on this replica) and
+// custgraph_subscription_events_total (events delivered to them).
+func (m *Metrics) RegisterLive(active, delivered func() float64) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "custgraph_subscriptions",
+			Help: "GraphQL subscriptions open on this replica (graphql-ws and SSE).",
+		}, active),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "custgraph_subscription_events_total",
+			Help: "Change events delivered to this replica's subscriptions.",
+		}, delivered))
+}
+
 // poolCollector exports pgxpool's statistics, read at each scrape.
 type poolCollector struct {
 	pool  *pgxpool.Pool

@@ -94,6 +94,9 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		Help: "SQL statements (queries and execs) sent to the database.",
 	}, func() float64 { return float64(statements.Load()) }))
 	metrics.RegisterDB(db.SQL, db.Pool, db.Dialect)
+	if cfg.Changes != nil {
+		metrics.RegisterLive(cfg.Changes.Active, cfg.Changes.Delivered)
+	}
 
 	r := chi.NewRouter()
 	if cfg.Tracing != nil {
