@@ -91,6 +91,9 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(cfg)
+	// What logs without being handed the logger (the rate limiter's
+	// warnings, a store's listener) writes in the same format and level.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
