@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -141,5 +142,34 @@ func TestThePreviousWindowCounts(t *testing.T) {
 	}
 	if rp.calls.Load() != 0 {
 		t.Errorf("the handler ran")
+	}
+}
+
+// TestASyncOfManyCallers: a sync of more callers than one statement takes
+// (batches of 500) adds every count, in one transaction.
+func TestASyncOfManyCallers(t *testing.T) {
+	db, _ := testdb.Open(t)
+	c, err := ratelimit.NewDBCounter(db, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Hour)
+	for i := range 1200 {
+		if err := c.IncrementBy(fmt.Sprintf("k%04d", i), now, i%3+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Sync(context.Background()); n != 1200 {
+		t.Fatalf("synced %d keys, want 1200", n)
+	}
+	if got := rows(t, db, now); got != 1200 {
+		t.Errorf("%d rows in the window, want 1200", got)
+	}
+	var sum int
+	if err := db.SQL.QueryRow(`SELECT SUM(count) FROM rate_limit_counters`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 2400 { // 400 × (1 + 2 + 3)
+		t.Errorf("the counts add up to %d, want 2400", sum)
 	}
 }

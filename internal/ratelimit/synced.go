@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -318,8 +319,9 @@ func (c *syncedCounter) cleanup(now time.Time) {
 	}
 }
 
-// add adds rows to the table in one transaction, in key order so that
-// replicas adding the same keys at once lock them in the same order.
+// add adds rows to the table (in one statement, or in one transaction when
+// they need several), in key order so that replicas adding the same keys at
+// once lock them in the same order.
 func (t *dbCounter) add(ctx context.Context, rows []counterRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -330,11 +332,19 @@ func (t *dbCounter) add(ctx context.Context, rows []counterRow) error {
 		}
 		return int(a.start - b.start)
 	})
-	tx, err := t.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	// One statement is atomic on its own; more go in one transaction.
+	var exec interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	} = t.db
+	var tx *sql.Tx
+	if len(rows) > batchRows {
+		var err error
+		if tx, err = t.db.BeginTx(ctx, nil); err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		exec = tx
 	}
-	defer func() { _ = tx.Rollback() }()
 	for chunk := range slices.Chunk(rows, batchRows) {
 		var q strings.Builder
 		q.WriteString(`INSERT INTO rate_limit_counters (key, window_start, count) VALUES `)
@@ -347,11 +357,14 @@ func (t *dbCounter) add(ctx context.Context, rows []counterRow) error {
 			args = append(args, r.key, r.start, r.count)
 		}
 		q.WriteString(` ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + excluded.count`)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		if _, err := exec.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	if tx != nil {
+		return tx.Commit()
+	}
+	return nil
 }
 
 // totals reads the counts of keys in the windows from oldest on.
