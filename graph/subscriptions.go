@@ -258,6 +258,9 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 		}
 		f.EntityTypes = where.EntityTypes
 		f.CustomerID = where.CustomerID
+		if err := f.Check("entityTypes"); err != nil {
+			return nil, err
+		}
 	}
 	var from *changes.Cursor
 	if after != nil {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 
 	"custgraph/ent/apiclient"
 	"custgraph/ent/auditevent"
+	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
 	"custgraph/internal/authn"
@@ -472,6 +474,19 @@ func TestLiveLimitsAndAuthentication(t *testing.T) {
 	ws, refusal := subscribeWS(t, e.srv.URL, dash, nil)
 	require.Empty(t, refusal)
 	defer ws.close()
+	// A misspelt entity type is refused, not silently matched by nothing;
+	// the refused subscription does not count against the ten.
+	require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": "typo", "type": "subscribe",
+		"payload": map[string]any{"query": changesSub, "variables": map[string]any{"where": map[string]any{"entityTypes": []string{"Customers"}}}}}))
+	for {
+		m, ok := ws.read(t)
+		require.True(t, ok)
+		if string(m["id"]) == `"typo"` {
+			assert.Contains(t, string(m["payload"]), "BAD_USER_INPUT", "%s", m["payload"])
+			assert.Contains(t, string(m["payload"]), "not an entity type", "%s", m["payload"])
+			break
+		}
+	}
 	for i := 2; i <= 11; i++ { // ten subscriptions per connection
 		require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": uuid.NewString(), "type": "subscribe",
 			"payload": map[string]any{"query": changesSub}}))
@@ -609,6 +624,28 @@ func TestChangelogFeed(t *testing.T) {
 	assert.Equal(t, "cursor", res.object(t)["errorDetails"].([]any)[0].(map[string]any)["field"])
 	res = e.call(t, http.MethodGet, "/entities-changelog?limit=101", partner, nil)
 	assert.Equal(t, http.StatusBadRequest, res.status)
+	// A misspelt type is refused, not silently matched by nothing.
+	res = e.call(t, http.MethodGet, "/entities-changelog?entityType=Customers", partner, nil)
+	assert.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+	assert.Equal(t, "entityType", res.object(t)["errorDetails"].([]any)[0].(map[string]any)["field"])
+	assert.Contains(t, string(res.body), "Customer, CustomerAttribute")
+	// The OpenAPI document lists the same types.
+	doc, err := os.ReadFile("openapi/changes.json")
+	require.NoError(t, err)
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name   string
+				Schema struct{ Enum []string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(doc, &spec))
+	for _, prm := range spec.Paths["/entities-changelog"]["get"].Parameters {
+		if prm.Name == "entityType" {
+			assert.Equal(t, schema.ChangeTypes(), prm.Schema.Enum, "rest/openapi/changes.json's entityType enum")
+		}
+	}
 
 	// From the beginning: bank A's creation, then the customers.
 	first := e.createThroughEveryDoor(t, writer)

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"slices"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
@@ -29,9 +31,10 @@ func MayReadChange(v *access.Viewer, typ string, bank uuid.UUID) bool {
 	if v.IsSystem() {
 		return true
 	}
-	switch typ {
-	case gen.TypeAuditEvent, gen.TypeSigningKey, gen.TypeRequestReplay:
+	if slices.Contains(notInStream, typ) {
 		return false
+	}
+	switch typ {
 	case gen.TypeUser, gen.TypeAPIClient, gen.TypeEntitlement:
 		return v.Has(access.CanManageCallers, uuid.Nil)
 	case gen.TypeBank, gen.TypeCrmEvent:
@@ -39,6 +42,23 @@ func MayReadChange(v *access.Viewer, typ string, bank uuid.UUID) bool {
 	}
 	roles, ok := ReadRoles[typ]
 	return ok && bank != uuid.Nil && v.HasAny(bank, roles...)
+}
+
+// notInStream are the types whose changes nobody hears of: the audit trail
+// itself and custgraph's own bookkeeping.
+var notInStream = []string{gen.TypeAuditEvent, gen.TypeSigningKey, gen.TypeRequestReplay}
+
+// ChangeTypes are the entity types whose changes the stream tells of (to
+// whom MayReadChange lets): a filter naming any other is a mistake.
+func ChangeTypes() []string {
+	types := []string{gen.TypeBank, gen.TypeCrmEvent, gen.TypeUser, gen.TypeAPIClient, gen.TypeEntitlement}
+	for t := range ReadRoles {
+		if !slices.Contains(types, t) && !slices.Contains(notInStream, t) {
+			types = append(types, t)
+		}
+	}
+	slices.Sort(types)
+	return types
 }
 
 // ChangeScope narrows a read of the audit trail to the changes v may

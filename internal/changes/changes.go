@@ -39,6 +39,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,26 @@ type Filter struct {
 	BankIDs     []uuid.UUID
 	EntityTypes []string
 	CustomerID  *uuid.UUID
+}
+
+// Check refuses a filter naming an entity type the stream has no changes
+// of (a misspelt type would otherwise match nothing, silently).
+func (f Filter) Check(field string) error {
+	known := schema.ChangeTypes()
+	for _, t := range f.EntityTypes {
+		if !slices.Contains(known, t) {
+			return apperr.Invalid(field, "%q is not an entity type of the change stream; one of %s",
+				truncate(t, 40), strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // Match reports whether e passes f.

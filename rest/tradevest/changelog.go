@@ -71,6 +71,10 @@ func (a *api) tvChangelog(w http.ResponseWriter, r *http.Request) {
 	} else if ok {
 		f.EntityTypes = []string{s}
 	}
+	if err := f.Check("entityType"); err != nil {
+		a.tvWriteErr(w, r, err)
+		return
+	}
 	page, err := changes.Since(r.Context(), a.Client, after, f, limit)
 	if err != nil {
 		a.tvWriteErr(w, r, err)
