@@ -410,6 +410,28 @@ func tvRequestor(r *http.Request, required bool) (string, error) {
 	return vals[0], nil
 }
 
+// tvChangeRequest reads what every route changing a record named in the
+// path needs, in Tradevest's check order: the caller, the path's id
+// (param), the Requestor-ID and the JSON body into in. It writes the
+// refusal and returns false when one of them is missing or bad.
+func (a *api) tvChangeRequest(w http.ResponseWriter, r *http.Request, param string, in any) (uuid.UUID, bool) {
+	if a.tvViewer(w, r) == nil {
+		return uuid.Nil, false
+	}
+	id, err := tvPathID(r, param)
+	if err == nil {
+		_, err = tvRequestor(r, true)
+	}
+	if err == nil {
+		err = a.DecodeJSON(w, r, in, nil)
+	}
+	if err != nil {
+		a.tvWriteErr(w, r, err)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
 // tvPathID reads a UUID path parameter; a malformed one is 400.
 func tvPathID(r *http.Request, name string) (uuid.UUID, error) {
 	s := chi.URLParam(r, name)
@@ -568,8 +590,7 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in tvCustomerInput
-	var raw []byte
-	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
+	if err := a.DecodeJSON(w, r, &in, nil); err != nil {
 		a.tvWriteErr(w, r, err)
 		return
 	}
@@ -748,24 +769,9 @@ type tvLabelsInput struct {
 
 // tvUpdateCustomer is PATCH /roles/customers/{customerId}: 202, no body.
 func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
-	v := a.tvViewer(w, r)
-	if v == nil {
-		return
-	}
-	id, err := tvPathID(r, "customerId")
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
-	_, err = tvRequestor(r, true)
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
 	var in tvLabelsInput
-	var raw []byte
-	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
-		a.tvWriteErr(w, r, err)
+	id, ok := a.tvChangeRequest(w, r, "customerId", &in)
+	if !ok {
 		return
 	}
 	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
@@ -860,24 +866,9 @@ type tvProductInput struct {
 // {"customerProductId"}; the product starts RECEIVED, its type follows
 // from its code (ent).
 func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
-	v := a.tvViewer(w, r)
-	if v == nil {
-		return
-	}
-	id, err := tvPathID(r, "customerId")
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
-	_, err = tvRequestor(r, true)
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
 	var in tvProductInput
-	var raw []byte
-	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
-		a.tvWriteErr(w, r, err)
+	id, ok := a.tvChangeRequest(w, r, "customerId", &in)
+	if !ok {
 		return
 	}
 	if in.ProductCode == nil {
@@ -924,26 +915,12 @@ type tvProductStatusInput struct {
 // tvUpdateProduct is PATCH /products/{customerProductId}: closes the
 // product (as GraphQL's closeProduct does); 200, no body.
 func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
-	v := a.tvViewer(w, r)
-	if v == nil {
-		return
-	}
-	id, err := tvPathID(r, "customerProductId")
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
-	_, err = tvRequestor(r, true)
-	if err != nil {
-		a.tvWriteErr(w, r, err)
-		return
-	}
 	var in tvProductStatusInput
-	var raw []byte
-	if err := a.DecodeJSON(w, r, &in, &raw); err != nil {
-		a.tvWriteErr(w, r, err)
+	id, ok := a.tvChangeRequest(w, r, "customerProductId", &in)
+	if !ok {
 		return
 	}
+	var err error
 	switch {
 	case in.Status == nil:
 		err = tvBad("status", tvCodeRequired, "status is required")
