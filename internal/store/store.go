@@ -137,6 +137,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 		}
 		cfg.HealthCheckPeriod = 30 * time.Second
+		cfg.AfterConnect = registerUUID
 		pool, err = pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err))
