@@ -6563,6 +6563,9 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _APIClient_id(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6586,6 +6589,9 @@ func (ec *executionContext) fieldContext_APIClient_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _APIClient_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6609,6 +6615,9 @@ func (ec *executionContext) fieldContext_APIClient_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _APIClient_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6646,46 +6655,14 @@ func (ec *executionContext) fieldContext_APIClient_name(_ context.Context, field
 }
 
 func (ec *executionContext) _APIClient_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIClient_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClient_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClient", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _APIClient_externalSubject(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIClient_externalSubject(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ExternalSubject, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ExternalSubject) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClient_externalSubject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClient", field, false, false, errors.New("field of type String does not have child fields"))
@@ -6878,23 +6855,7 @@ func (ec *executionContext) fieldContext_APIClientEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _APIClientEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.APIClientEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIClientEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClientEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClientEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -6940,6 +6901,9 @@ func (ec *executionContext) fieldContext_APIClientWithSecret_clientSecret(_ cont
 }
 
 func (ec *executionContext) _Address_id(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6963,6 +6927,9 @@ func (ec *executionContext) fieldContext_Address_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Address_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6986,6 +6953,9 @@ func (ec *executionContext) fieldContext_Address_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Address_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7009,6 +6979,9 @@ func (ec *executionContext) fieldContext_Address_updatedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Address_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7088,23 +7061,7 @@ func (ec *executionContext) fieldContext_Address_countryCode(_ context.Context, 
 }
 
 func (ec *executionContext) _Address_tags(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Address_tags(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Tags, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.Tags) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
@@ -7118,23 +7075,7 @@ func (ec *executionContext) fieldContext_Address_status(_ context.Context, field
 }
 
 func (ec *executionContext) _Address_premise(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Address_premise(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Premise, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Premise) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_premise(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type Int does not have child fields"))
@@ -7304,29 +7245,16 @@ func (ec *executionContext) fieldContext_AddressEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _AddressEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.AddressEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AddressEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7350,6 +7278,9 @@ func (ec *executionContext) fieldContext_AuditEvent_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7373,6 +7304,9 @@ func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7396,46 +7330,14 @@ func (ec *executionContext) fieldContext_AuditEvent_updatedAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_actorKind(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_actorKind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorKind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v auditevent.ActorKind) graphql.Marshaler {
-			return ec.marshalNAuditEventActorKind2custgraphᚋentᚋauditeventᚐActorKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAuditEventActorKind2custgraphᚋentᚋauditeventᚐActorKind(ctx, field.Selections, obj.ActorKind) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type AuditEventActorKind does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ActorID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type UUID does not have child fields"))
@@ -7463,23 +7365,7 @@ func (ec *executionContext) fieldContext_AuditEvent_requestID(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_operation(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_operation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Operation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v auditevent.Operation) graphql.Marshaler {
-			return ec.marshalNAuditEventOperation2custgraphᚋentᚋauditeventᚐOperation(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAuditEventOperation2custgraphᚋentᚋauditeventᚐOperation(ctx, field.Selections, obj.Operation) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type AuditEventOperation does not have child fields"))
@@ -7493,6 +7379,9 @@ func (ec *executionContext) fieldContext_AuditEvent_entityType(_ context.Context
 }
 
 func (ec *executionContext) _AuditEvent_entityID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.EntityID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7516,69 +7405,21 @@ func (ec *executionContext) fieldContext_AuditEvent_entityID(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEvent_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type UUID does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_fields(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_fields(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Fields, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.Fields) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CustomerID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type UUID does not have child fields"))
@@ -7688,29 +7529,16 @@ func (ec *executionContext) fieldContext_AuditEventEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _Bank_id(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7734,6 +7562,9 @@ func (ec *executionContext) fieldContext_Bank_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Bank_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7757,6 +7588,9 @@ func (ec *executionContext) fieldContext_Bank_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Bank_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7985,23 +7819,7 @@ func (ec *executionContext) fieldContext_BankEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _BankEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.BankEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BankEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_BankEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BankEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -8045,6 +7863,9 @@ func (ec *executionContext) fieldContext_Change_entityType(_ context.Context, fi
 }
 
 func (ec *executionContext) _Change_entityID(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.EntityID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8068,69 +7889,21 @@ func (ec *executionContext) fieldContext_Change_entityID(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Change_bankID(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Change_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Change_customerID(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Change_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CustomerID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Change_fields(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Change_fields(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Fields, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Fields) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8144,6 +7917,9 @@ func (ec *executionContext) fieldContext_Change_actorKind(_ context.Context, fie
 }
 
 func (ec *executionContext) _Change_at(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.At); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8199,6 +7975,9 @@ func (ec *executionContext) fieldContext_Change_node(_ context.Context, field gr
 }
 
 func (ec *executionContext) _CrmEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8222,6 +8001,9 @@ func (ec *executionContext) fieldContext_CrmEvent_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _CrmEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8245,6 +8027,9 @@ func (ec *executionContext) fieldContext_CrmEvent_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _CrmEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8268,6 +8053,9 @@ func (ec *executionContext) fieldContext_CrmEvent_updatedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _CrmEvent_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8291,23 +8079,7 @@ func (ec *executionContext) fieldContext_CrmEvent_bankID(_ context.Context, fiel
 }
 
 func (ec *executionContext) _CrmEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CrmEvent_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CustomerID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type ID does not have child fields"))
@@ -8349,46 +8121,14 @@ func (ec *executionContext) fieldContext_CrmEvent_channel(_ context.Context, fie
 }
 
 func (ec *executionContext) _CrmEvent_scheduledDate(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CrmEvent_scheduledDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ScheduledDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ScheduledDate) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_scheduledDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _CrmEvent_actualDate(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CrmEvent_actualDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActualDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ActualDate) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_actualDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type Time does not have child fields"))
@@ -8569,29 +8309,16 @@ func (ec *executionContext) fieldContext_CrmEventEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _CrmEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CrmEventEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEventEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8615,6 +8342,9 @@ func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8638,6 +8368,9 @@ func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8661,6 +8394,9 @@ func (ec *executionContext) fieldContext_Customer_updatedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8740,46 +8476,14 @@ func (ec *executionContext) fieldContext_Customer_faceImageURL(_ context.Context
 }
 
 func (ec *executionContext) _Customer_faceImageDate(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_faceImageDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FaceImageDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.FaceImageDate) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_faceImageDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_dateOfBirth(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_dateOfBirth(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DateOfBirth, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DateOfBirth) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_dateOfBirth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
@@ -8844,23 +8548,7 @@ func (ec *executionContext) fieldContext_Customer_creditLimitCurrency(_ context.
 }
 
 func (ec *executionContext) _Customer_creditLimitAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_creditLimitAmount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreditLimitAmount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *exact.Decimal) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODecimal2ᚖcustgraphᚋinternalᚋexactᚐDecimal(ctx, field.Selections, obj.CreditLimitAmount) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_creditLimitAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Decimal does not have child fields"))
@@ -8888,23 +8576,7 @@ func (ec *executionContext) fieldContext_Customer_kycStatus(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_lastOkDate(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_lastOkDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastOkDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastOkDate) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_lastOkDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
@@ -8932,115 +8604,35 @@ func (ec *executionContext) fieldContext_Customer_nameSuffix(_ context.Context, 
 }
 
 func (ec *executionContext) _Customer_entityID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_entityID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EntityID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.EntityID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_entityID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type UUID does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_entityType(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_entityType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EntityType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.EntityType) graphql.Marshaler {
-			return ec.marshalOCustomerEntityType2ᚖcustgraphᚋentᚋcustomerᚐEntityType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerEntityType2ᚖcustgraphᚋentᚋcustomerᚐEntityType(ctx, field.Selections, obj.EntityType) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type CustomerEntityType does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_customerStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_customerStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerStatus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.CustomerStatus) graphql.Marshaler {
-			return ec.marshalNCustomerCustomerStatus2custgraphᚋentᚋcustomerᚐCustomerStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerCustomerStatus2custgraphᚋentᚋcustomerᚐCustomerStatus(ctx, field.Selections, obj.CustomerStatus) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_customerStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type CustomerCustomerStatus does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_customerType(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_customerType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.CustomerType) graphql.Marshaler {
-			return ec.marshalOCustomerCustomerType2ᚖcustgraphᚋentᚋcustomerᚐCustomerType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerCustomerType2ᚖcustgraphᚋentᚋcustomerᚐCustomerType(ctx, field.Selections, obj.CustomerType) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_customerType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type CustomerCustomerType does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_labels(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_labels(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Labels, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.Labels) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -9431,6 +9023,9 @@ func (ec *executionContext) fieldContext_Customer_crmEvents(ctx context.Context,
 }
 
 func (ec *executionContext) _CustomerAttribute_id(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9454,6 +9049,9 @@ func (ec *executionContext) fieldContext_CustomerAttribute_id(_ context.Context,
 }
 
 func (ec *executionContext) _CustomerAttribute_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9477,6 +9075,9 @@ func (ec *executionContext) fieldContext_CustomerAttribute_createdAt(_ context.C
 }
 
 func (ec *executionContext) _CustomerAttribute_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9500,6 +9101,9 @@ func (ec *executionContext) fieldContext_CustomerAttribute_updatedAt(_ context.C
 }
 
 func (ec *executionContext) _CustomerAttribute_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9530,23 +9134,7 @@ func (ec *executionContext) fieldContext_CustomerAttribute_name(_ context.Contex
 }
 
 func (ec *executionContext) _CustomerAttribute_type(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerAttribute_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customerattribute.Type) graphql.Marshaler {
-			return ec.marshalNCustomerAttributeType2custgraphᚋentᚋcustomerattributeᚐType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerAttributeType2custgraphᚋentᚋcustomerattributeᚐType(ctx, field.Selections, obj.Type) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerAttribute_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerAttribute", field, false, false, errors.New("field of type CustomerAttributeType does not have child fields"))
@@ -9695,23 +9283,7 @@ func (ec *executionContext) fieldContext_CustomerAttributeEdge_node(_ context.Co
 }
 
 func (ec *executionContext) _CustomerAttributeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttributeEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerAttributeEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerAttributeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerAttributeEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -9821,29 +9393,16 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerMessage_id(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9867,6 +9426,9 @@ func (ec *executionContext) fieldContext_CustomerMessage_id(_ context.Context, f
 }
 
 func (ec *executionContext) _CustomerMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9890,6 +9452,9 @@ func (ec *executionContext) fieldContext_CustomerMessage_createdAt(_ context.Con
 }
 
 func (ec *executionContext) _CustomerMessage_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9913,6 +9478,9 @@ func (ec *executionContext) fieldContext_CustomerMessage_updatedAt(_ context.Con
 }
 
 func (ec *executionContext) _CustomerMessage_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10099,29 +9667,16 @@ func (ec *executionContext) fieldContext_CustomerMessageEdge_node(_ context.Cont
 }
 
 func (ec *executionContext) _CustomerMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessageEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerMessageEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerMessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerMessageEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _Entitlement_id(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10145,6 +9700,9 @@ func (ec *executionContext) fieldContext_Entitlement_id(_ context.Context, field
 }
 
 func (ec *executionContext) _Entitlement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10168,6 +9726,9 @@ func (ec *executionContext) fieldContext_Entitlement_createdAt(_ context.Context
 }
 
 func (ec *executionContext) _Entitlement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10198,69 +9759,21 @@ func (ec *executionContext) fieldContext_Entitlement_roleName(_ context.Context,
 }
 
 func (ec *executionContext) _Entitlement_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Entitlement_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Entitlement_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Entitlement", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Entitlement_apiClientID(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Entitlement_apiClientID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIClientID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.APIClientID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Entitlement_apiClientID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Entitlement", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Entitlement_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Entitlement_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.UserID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Entitlement_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Entitlement", field, false, false, errors.New("field of type ID does not have child fields"))
@@ -10466,23 +9979,7 @@ func (ec *executionContext) fieldContext_EntitlementEdge_node(_ context.Context,
 }
 
 func (ec *executionContext) _EntitlementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.EntitlementEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EntitlementEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_EntitlementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EntitlementEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -12249,98 +11746,37 @@ func (ec *executionContext) fieldContext_Mutation_deleteEntitlement(ctx context.
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasNextPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasPreviousPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasPreviousPage) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_startCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.StartCursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.EndCursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12364,6 +11800,9 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12387,6 +11826,9 @@ func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12410,6 +11852,9 @@ func (ec *executionContext) fieldContext_Product_updatedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Product_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12433,46 +11878,14 @@ func (ec *executionContext) fieldContext_Product_customerID(_ context.Context, f
 }
 
 func (ec *executionContext) _Product_productCode(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_productCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.ProductCode) graphql.Marshaler {
-			return ec.marshalNProductProductCode2custgraphᚋentᚋproductᚐProductCode(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNProductProductCode2custgraphᚋentᚋproductᚐProductCode(ctx, field.Selections, obj.ProductCode) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_productCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductProductCode does not have child fields"))
 }
 
 func (ec *executionContext) _Product_productType(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_productType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.ProductType) graphql.Marshaler {
-			return ec.marshalNProductProductType2custgraphᚋentᚋproductᚐProductType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNProductProductType2custgraphᚋentᚋproductᚐProductType(ctx, field.Selections, obj.ProductType) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_productType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductProductType does not have child fields"))
@@ -12486,23 +11899,7 @@ func (ec *executionContext) fieldContext_Product_currency(_ context.Context, fie
 }
 
 func (ec *executionContext) _Product_status(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.Status) graphql.Marshaler {
-			return ec.marshalNProductStatus2custgraphᚋentᚋproductᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNProductStatus2custgraphᚋentᚋproductᚐStatus(ctx, field.Selections, obj.Status) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductStatus does not have child fields"))
@@ -12539,46 +11936,14 @@ func (ec *executionContext) fieldContext_Product_iban(_ context.Context, field g
 }
 
 func (ec *executionContext) _Product_openedOn(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_openedOn(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OpenedOn, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.OpenedOn) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_openedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Product_closedOn(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_closedOn(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ClosedOn, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ClosedOn) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_closedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type Time does not have child fields"))
@@ -12720,23 +12085,7 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _ProductEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ProductEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_ProductEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -13555,6 +12904,9 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _SocialHandle_id(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13578,6 +12930,9 @@ func (ec *executionContext) fieldContext_SocialHandle_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SocialHandle_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13601,6 +12956,9 @@ func (ec *executionContext) fieldContext_SocialHandle_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13624,6 +12982,9 @@ func (ec *executionContext) fieldContext_SocialHandle_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13661,6 +13022,9 @@ func (ec *executionContext) fieldContext_SocialHandle_handle(_ context.Context, 
 }
 
 func (ec *executionContext) _SocialHandle_dateAdded(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.DateAdded); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13684,23 +13048,7 @@ func (ec *executionContext) fieldContext_SocialHandle_dateAdded(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_dateActivated(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SocialHandle_dateActivated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DateActivated, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DateActivated) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_SocialHandle_dateActivated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialHandle", field, false, false, errors.New("field of type Time does not have child fields"))
@@ -13842,23 +13190,7 @@ func (ec *executionContext) fieldContext_SocialHandleEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _SocialHandleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandleEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SocialHandleEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_SocialHandleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialHandleEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -13909,6 +13241,9 @@ func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_id(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13932,6 +13267,9 @@ func (ec *executionContext) fieldContext_TaxResidence_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _TaxResidence_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13955,6 +13293,9 @@ func (ec *executionContext) fieldContext_TaxResidence_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13978,6 +13319,9 @@ func (ec *executionContext) fieldContext_TaxResidence_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14150,29 +13494,16 @@ func (ec *executionContext) fieldContext_TaxResidenceEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _TaxResidenceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidenceEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaxResidenceEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_TaxResidenceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaxResidenceEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14196,6 +13527,9 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14219,6 +13553,9 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14263,23 +13600,7 @@ func (ec *executionContext) fieldContext_User_displayName(_ context.Context, fie
 }
 
 func (ec *executionContext) _User_externalSubject(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_externalSubject(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ExternalSubject, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ExternalSubject) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_User_externalSubject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14452,6 +13773,9 @@ func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _UserCustomerLink_id(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14475,6 +13799,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_id(_ context.Context, 
 }
 
 func (ec *executionContext) _UserCustomerLink_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14498,6 +13825,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _UserCustomerLink_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14521,6 +13851,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_updatedAt(_ context.Co
 }
 
 func (ec *executionContext) _UserCustomerLink_userID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.UserID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14544,6 +13877,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_userID(_ context.Conte
 }
 
 func (ec *executionContext) _UserCustomerLink_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14567,6 +13903,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_customerID(_ context.C
 }
 
 func (ec *executionContext) _UserCustomerLink_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14764,23 +14103,7 @@ func (ec *executionContext) fieldContext_UserCustomerLinkEdge_node(_ context.Con
 }
 
 func (ec *executionContext) _UserCustomerLinkEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLinkEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserCustomerLinkEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_UserCustomerLinkEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserCustomerLinkEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -14819,23 +14142,7 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.UserEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
@@ -14849,23 +14156,7 @@ func (ec *executionContext) fieldContext_Viewer_kind(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *Viewer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Viewer_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type ID does not have child fields"))
@@ -14879,23 +14170,7 @@ func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Viewer_bankID(ctx context.Context, field graphql.CollectedField, obj *Viewer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Viewer_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Viewer_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type ID does not have child fields"))
@@ -14941,23 +14216,7 @@ func (ec *executionContext) fieldContext_ViewerEntitlement_roleName(_ context.Co
 }
 
 func (ec *executionContext) _ViewerEntitlement_bankID(ctx context.Context, field graphql.CollectedField, obj *ViewerEntitlement) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ViewerEntitlement_bankID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BankID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.BankID) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_ViewerEntitlement_bankID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ViewerEntitlement", field, false, false, errors.New("field of type ID does not have child fields"))
@@ -15356,23 +14615,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_defaultValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DefaultValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue) // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, false, false, errors.New("field of type String does not have child fields"))
