@@ -38,6 +38,7 @@ import (
 	"custgraph/internal/authn"
 	"custgraph/internal/changes"
 	"custgraph/internal/demo"
+	"custgraph/internal/gcpolicy"
 	"custgraph/internal/observe"
 	"custgraph/internal/ratelimit"
 	"custgraph/internal/server"
@@ -370,6 +371,7 @@ func publicURL(c config) string {
 }
 
 func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {
+	memLimit, memLimitFrom := gcpolicy.Limit(log) // README, "Memory and the garbage collector"
 	// Tracing, when the OTEL_* environment asks for it (README, "Observability").
 	tracing, err := observe.TracingFromEnv(ctx)
 	if err != nil {
@@ -467,8 +469,9 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if err != nil {
 		return err
 	}
-	log.Info("custgraph listening", "addr", "http://"+ln.Addr().String()+"/", "graphql", "/query",
-		"database", db.Dialect)
+	gc := gcpolicy.Serving(memLimit, memLimitFrom)
+	log.Info("custgraph listening", append([]any{"addr", "http://" + ln.Addr().String() + "/", "graphql", "/query",
+		"database", db.Dialect}, gc.LogAttrs()...)...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
