@@ -22,6 +22,13 @@ import (
 // wake every replica; on SQLite in-process), and polls every PollInterval
 // anyway, so that a lost signal delays an event and never loses it.
 //
+// A replica with no subscription does not read the stream at all (no
+// statement per signal or per PollInterval: every replica gets every
+// change's signal); the first subscription wakes it up, at the stream's
+// head of that moment (Head), and a subscriber resuming from an older
+// cursor reads up to there from the database, as any subscriber behind
+// the buffer does.
+//
 // Each subscriber keeps its own cursor. It takes the events after it from
 // the buffer when the buffer reaches back that far, and otherwise reads
 // them from the database with its own viewer (Since) until it has caught
@@ -40,6 +47,7 @@ type Broker struct {
 	pos   Cursor        // the last position read
 	buf   []Event       // the stream in (start, pos]
 	wake  chan struct{} // closed (and replaced) when pos moves on
+	idle  bool          // no subscription: the poller does not read; start, pos and buf are stale
 
 	kick    chan struct{}
 	stopped chan struct{} // closed when Run returns: every subscription ends
@@ -136,6 +144,16 @@ func (b *Broker) Run(ctx context.Context) {
 		case <-retry:
 		}
 		retry = nil
+		b.mu.Lock()
+		if b.active.Load() == 0 {
+			b.idle = true
+		}
+		idle := b.idle // also while a first subscriber reads the head (wakeUp)
+		b.mu.Unlock()
+		if idle {
+			pendingSince = time.Time{}
+			continue
+		}
 		n, err := b.poll(ctx)
 		switch {
 		case err != nil:
@@ -218,7 +236,21 @@ var ErrEnded = errors.New("the subscription ended")
 // viewer gives the subscriber's current viewer and is called before each
 // batch. The channel is closed when the subscription ends; err, if set,
 // says why (read it after the close).
-func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error)) (<-chan Delivery, *error, error) {
+func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error)) (_ <-chan Delivery, _ *error, err error) {
+	b.mu.Lock()
+	b.active.Add(1) // under mu: the poller cannot go idle past this subscription
+	wasIdle := b.idle
+	b.mu.Unlock()
+	defer func() {
+		if err != nil {
+			b.active.Add(-1)
+		}
+	}()
+	if wasIdle {
+		if err := b.wakeUp(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	var cur Cursor
 	if after != nil {
 		cur = *after
@@ -234,7 +266,6 @@ func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer 
 	}
 	out := make(chan Delivery)
 	var end error
-	b.active.Add(1)
 	go func() {
 		defer close(out)
 		defer b.active.Add(-1)
@@ -244,6 +275,34 @@ func (b *Broker) Subscribe(ctx context.Context, after *Cursor, f Filter, viewer 
 		}
 	}()
 	return out, &end, nil
+}
+
+// wakeUp restarts an idle poller at the stream's head: what it buffered
+// before is stale, and whoever is behind the head reads from the database.
+func (b *Broker) wakeUp(ctx context.Context) error {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.stopped:
+		return errors.New("the change stream is stopped")
+	}
+	head, err := Head(access.SystemAs(ctx, "changes"), b.client)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if b.idle {
+		b.start, b.pos, b.buf, b.idle = head, head, nil, false
+		close(b.wake)
+		b.wake = make(chan struct{})
+	}
+	b.mu.Unlock()
+	select { // poll now rather than at the next tick
+	case b.kick <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error), out chan<- Delivery) error {

@@ -212,3 +212,60 @@ func TestBrokerDeliversLiveAndResumes(t *testing.T) {
 	}
 	assert.NoError(t, *end)
 }
+
+// TestAnIdleBrokerReadsNothing: with no subscription, a replica's broker
+// runs no statement, neither on its fallback poll nor on the signal every
+// change sends; the first subscription wakes it at the stream's head, and
+// one resuming from a cursor taken while it was idle gets every event
+// since, in order.
+func TestAnIdleBrokerReadsNothing(t *testing.T) {
+	db, statements := testdb.Open(t)
+	sys := access.System(context.Background())
+	bank := db.Client.Bank.Create().SetCode("a.bank").SetName("A").SaveX(sys)
+	settle(t, db.Client)
+	br := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{PollInterval: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go br.Run(ctx)
+	_, err := br.Position(ctx) // the broker has started (it read the head once)
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // a few polls' time: the broker goes idle
+
+	// Changes while nobody listens: their own statements only.
+	before := statements.Load()
+	first := db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Idle A").SaveX(sys)
+	perChange := statements.Load() - before
+	settle(t, db.Client)
+	resumeAt, err := changes.Head(sys, db.Client)
+	require.NoError(t, err)
+	second := db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Idle B").SaveX(sys)
+	settle(t, db.Client)
+	quiet := statements.Load()
+	time.Sleep(50 * time.Millisecond) // ten fallback polls' time, after two signals
+	assert.Equal(t, quiet, statements.Load(), "an idle broker ran statements")
+	assert.Positive(t, perChange)
+
+	v := access.NewViewer(access.KindClient, uuid.New(), "dash", nil, []access.Grant{{Role: access.CanGetCustomer, Bank: bank.ID}})
+	see := func(context.Context) (*access.Viewer, error) { return v, nil }
+	customers := changes.Filter{EntityTypes: []string{"Customer"}}
+	// Resuming from a cursor taken while idle: the event after it, then live ones.
+	resumed, _, err := br.Subscribe(ctx, &resumeAt, customers, see)
+	require.NoError(t, err)
+	// From now on: only what comes next.
+	live, _, err := br.Subscribe(ctx, nil, customers, see)
+	require.NoError(t, err)
+	third := db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Live C").SaveX(sys)
+	next := func(ch <-chan changes.Delivery) uuid.UUID {
+		select {
+		case d := <-ch:
+			return d.EntityID
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+			return uuid.Nil
+		}
+	}
+	assert.Equal(t, second.ID, next(resumed))
+	assert.Equal(t, third.ID, next(resumed))
+	assert.Equal(t, third.ID, next(live))
+	assert.NotEqual(t, first.ID, second.ID)
+}
