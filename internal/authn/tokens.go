@@ -361,6 +361,11 @@ func (s *Service) verify(ctx context.Context, raw string) (*access.Viewer, error
 	if len(raw) > maxTokenLen {
 		return nil, invalidToken("malformed access token", fmt.Errorf("%d bytes long", len(raw)))
 	}
+	// A token of ours this replica verified already is not parsed again: its
+	// claims are cached (by the token's hash) until it expires.
+	if c, ok := s.cache.token(raw); ok {
+		return s.ownViewer(ctx, c)
+	}
 	// The unverified issuer only chooses the keys and rules to check with.
 	var peek jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {
@@ -376,28 +381,32 @@ func (s *Service) verify(ctx context.Context, raw string) (*access.Viewer, error
 }
 
 func (s *Service) verifyOwn(ctx context.Context, raw string) (*access.Viewer, error) {
-	c, ok := s.cache.token(raw)
-	if !ok {
-		var failure error // the database failing while looking for the key
-		_, err := s.own.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-			kid, _ := t.Header["kid"].(string)
-			pub, err := s.keys.publicKey(ctx, kid)
-			if err != nil {
-				if !errors.Is(err, errUnknownKey) {
-					failure = err
-				}
-				return nil, err
+	var c ownClaims
+	var failure error // the database failing while looking for the key
+	_, err := s.own.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		pub, err := s.keys.publicKey(ctx, kid)
+		if err != nil {
+			if !errors.Is(err, errUnknownKey) {
+				failure = err
 			}
-			return pub, nil
-		})
-		switch {
-		case failure != nil:
-			return nil, failure
-		case err != nil:
-			return nil, tokenError(err)
+			return nil, err
 		}
-		s.cache.keepToken(raw, c)
+		return pub, nil
+	})
+	switch {
+	case failure != nil:
+		return nil, failure
+	case err != nil:
+		return nil, tokenError(err)
 	}
+	s.cache.keepToken(raw, c)
+	return s.ownViewer(ctx, c)
+}
+
+// ownViewer is the caller of a verified token of ours, as of now (the
+// caller cache, evicted on every replica by every change of a caller).
+func (s *Service) ownViewer(ctx context.Context, c ownClaims) (*access.Viewer, error) {
 	var (
 		e   *callerEntry
 		err error
