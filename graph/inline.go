@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"reflect"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -43,4 +45,30 @@ func marshalSliceInline(
 		}
 	}
 	return ret
+}
+
+// unmarshalerMap is gqlgen's map of input unmarshalers (graph/gqlgen.go's
+// unmarshalersOnce has the generated Exec take it from inputUnmarshalers).
+type unmarshalerMap = map[reflect.Type]reflect.Value
+
+// lastUnmarshalers is the map of the last schema that asked for one: a
+// server has one schema, so it is built once; tests that make several
+// rebuild it when they alternate.
+var lastUnmarshalers atomic.Pointer[schemaUnmarshalers]
+
+type schemaUnmarshalers struct {
+	e *executableSchema
+	m unmarshalerMap
+}
+
+// inputUnmarshalers returns e's map of input unmarshalers, built by build
+// with an execution context of no request (the unmarshalers read none: the
+// generator checks it) the first time.
+func inputUnmarshalers(e *executableSchema, build func(*executionContext) unmarshalerMap) unmarshalerMap {
+	if c := lastUnmarshalers.Load(); c != nil && c.e == e {
+		return c.m
+	}
+	m := build(newExecutionContext(nil, e, nil))
+	lastUnmarshalers.Store(&schemaUnmarshalers{e: e, m: m})
+	return m
 }

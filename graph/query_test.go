@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -423,4 +424,55 @@ func TestInputsCannotReattachRecords(t *testing.T) {
 		}
 	}
 	require.Equal(t, 25, checked, "create and update inputs of the 11 customer-graph entities, plus CreateEntitlementInput, CreateAPIClientInput and UpdateAPIClientInput")
+}
+
+// TestNestedPagesFilterWithTheirWhere: a `where` on a connection below the
+// root (decoded during field collection through gqlgen's map of input
+// unmarshalers, which the server builds once) filters that level, for
+// every parent, in one statement per level, request after request.
+func TestNestedPagesFilterWithTheirWhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := access.System(context.Background())
+	bank := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(bank, 3, nil)
+	for i, c := range cust {
+		e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(ctx)
+		for range i + 1 {
+			e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
+		}
+	}
+	const q = `query($s: ProductStatus!) { customers(first: 3) { edges { node { id
+		products(where: {status: $s}) { edges { node { status productCode } } } } } } }`
+	type page struct {
+		Customers struct {
+			Edges []struct {
+				Node struct {
+					ID       uuid.UUID
+					Products struct {
+						Edges []struct {
+							Node struct{ Status, ProductCode string }
+						}
+					}
+				}
+			}
+		}
+	}
+	for round := range 2 { // the second request reuses the unmarshalers built by the first
+		var closed, open page
+		e.do(q, &closed, "s", "CLOSED")
+		require.Equal(t, int64(2), e.sql(), "round %d: one statement per level", round)
+		e.do(q, &open, "s", "RECEIVED") // the default status
+		require.Len(t, closed.Customers.Edges, 3)
+		for i, edge := range closed.Customers.Edges {
+			require.Len(t, edge.Node.Products.Edges, 1)
+			require.Equal(t, "WALLET", edge.Node.Products.Edges[0].Node.ProductCode)
+			o := open.Customers.Edges[i].Node
+			require.Equal(t, edge.Node.ID, o.ID)
+			n := slices.Index(cust, o.ID) + 1
+			require.Len(t, o.Products.Edges, n)
+			for _, p := range o.Products.Edges {
+				require.Equal(t, "RECEIVED", p.Node.Status)
+			}
+		}
+	}
 }
