@@ -468,8 +468,10 @@ func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string
 		if err != nil {
 			return nil, "the request body could not be read"
 		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&raw); err != nil || dec.More() {
+		// json.Unmarshal, not a Decoder: it reads the body in place (a
+		// Decoder copies it into a buffer of its own) and refuses anything
+		// after the object, as a Decoder's More would.
+		if err := json.Unmarshal(body, &raw); err != nil {
 			return nil, "the request body must be one JSON object: {\"query\": \"…\", \"variables\": {…}}"
 		}
 	}
@@ -501,6 +503,9 @@ func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string
 func decodeParam(raw json.RawMessage, v any) bool {
 	if len(raw) == 0 || string(raw) == "null" {
 		return true
+	}
+	if s, ok := v.(*string); ok {
+		return json.Unmarshal(raw, s) == nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -2,6 +2,9 @@ package graph
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -24,5 +27,42 @@ func TestAppendResponse(t *testing.T) {
 		want, err := json.Marshal(resp)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(appendResponse(nil, resp)))
+	}
+}
+
+// TestDecodeParams: what a POST body must be, and what each parameter may be.
+func TestDecodeParams(t *testing.T) {
+	post := func(body string) (*graphql.RawParams, string) {
+		return decodeParams(httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body)), 100)
+	}
+	p, msg := post(`{"query":"query Q($n: Int) { __typename }","operationName":"Q","variables":{"n":9007199254740993},"extensions":{"k":"v"}}  `)
+	require.Empty(t, msg)
+	require.Equal(t, "query Q($n: Int) { __typename }", p.Query)
+	require.Equal(t, "Q", p.OperationName)
+	require.Equal(t, json.Number("9007199254740993"), p.Variables["n"], "numbers stay exact")
+	require.Equal(t, "v", p.Extensions["k"])
+
+	p, msg = post(`{"query":"{ a }","operationName":null,"variables":null}`)
+	require.Empty(t, msg)
+	require.Equal(t, "{ a }", p.Query)
+	require.Empty(t, p.OperationName)
+	require.Nil(t, p.Variables)
+
+	for body, want := range map[string]string{
+		`{"query":"{ a }"} {"query":"{ b }"}`:  "the request body must be one JSON object",
+		`{"query":"{ a }"} x`:                  "the request body must be one JSON object",
+		`[{"query":"{ a }"}]`:                  "the request body must be one JSON object",
+		`{"query":"{ a }"`:                     "the request body must be one JSON object",
+		``:                                     "the request body must be one JSON object",
+		`null`:                                 "the request has no query",
+		`{}`:                                   "the request has no query",
+		`{"query":1}`:                          "query must be a string",
+		`{"query":"{ a }","operationName":[]}`: "operationName must be a string",
+		`{"query":"{ a }","variables":"x"}`:    "variables must be a JSON object",
+		`{"query":"{ a }","variables":[1]}`:    "variables must be a JSON object",
+		`{"query":"{ a }","extensions":3}`:     "extensions must be a JSON object",
+	} {
+		_, msg := post(body)
+		require.True(t, strings.HasPrefix(msg, want), "%s: %q, want %q", body, msg, want)
 	}
 }
