@@ -3119,8 +3119,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
+			buf := responseBuffer(opCtx.Operation) // sized as its last answer (inline.go)
+			data.MarshalGQL(buf)
+			rememberResponseSize(opCtx.Operation, buf.Len())
 			response.Data = buf.Bytes()
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0

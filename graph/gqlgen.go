@@ -74,6 +74,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gqlgen: no BuildUnmarshalerMap block in", exec, "(a new gqlgen? see unmarshalersOnce)")
 		os.Exit(8)
 	}
+	const unsized = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	if bytes.Count(src, []byte(unsized)) != 1 {
+		fmt.Fprintln(os.Stderr, "gqlgen: the query answer's buffer is not where expected in", exec, "(a new gqlgen? see responseBuffer in inline.go)")
+		os.Exit(10)
+	}
+	src = bytes.Replace(src, []byte(unsized), []byte("\t\t\tbuf := responseBuffer(opCtx.Operation) // sized as its last answer (inline.go)\n"+
+		"\t\t\tdata.MarshalGQL(buf)\n\t\t\trememberResponseSize(opCtx.Operation, buf.Len())\n\t\t\tresponse.Data = buf.Bytes()\n"), 1)
 	src, n := leafFastPath(src)
 	if n == 0 {
 		fmt.Fprintln(os.Stderr, "gqlgen: no leaf field matched the fast-path pattern in", exec, "(a new gqlgen? see leafFastPath)")

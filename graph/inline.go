@@ -1,11 +1,14 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"reflect"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // marshalSliceInline is graphql.MarshalSliceConcurrently (gqlgen v0.17.90)
@@ -71,4 +74,47 @@ func inputUnmarshalers(e *executableSchema, build func(*executionContext) unmars
 	m := build(newExecutionContext(nil, e, nil))
 	lastUnmarshalers.Store(&schemaUnmarshalers{e: e, m: m})
 	return m
+}
+
+// responseSizes remembers, per operation, how long its last answer was,
+// so that the next answer's buffer is allocated once at about the right
+// size: gqlgen's Exec wrote each answer into an empty bytes.Buffer, which
+// doubled its way up from 64 bytes (an 18 KB page: 10 allocations, 36 KB
+// of garbage, 13% of a page's allocated bytes). An operation is known by
+// its parsed definition, which gqlgen's query cache shares between the
+// requests that send the same document. Each slot holds the definition's
+// address bits and the size in one word: a collision or a reused address
+// only gives a wrong first guess, and the buffer still grows as needed.
+var responseSizes [1024]atomic.Uint64
+
+const sizeBits = 21 // sizes up to 2 MiB are remembered; larger ones as 2 MiB
+
+func sizeSlot(op *ast.OperationDefinition) (*atomic.Uint64, uint64) {
+	key := uint64(uintptr(unsafe.Pointer(op))) >> 4 // definitions are at least 16-byte aligned
+	h := key * 0x9E3779B97F4A7C15                   // Fibonacci hashing
+	return &responseSizes[h>>(64-10)], key << sizeBits
+}
+
+// responseBuffer returns a buffer for op's answer, as large as its last
+// answer and an eighth more.
+func responseBuffer(op *ast.OperationDefinition) *bytes.Buffer {
+	if op == nil {
+		return new(bytes.Buffer)
+	}
+	slot, tag := sizeSlot(op)
+	v := slot.Load()
+	if v&^(1<<sizeBits-1) != tag {
+		return new(bytes.Buffer)
+	}
+	n := int(v & (1<<sizeBits - 1))
+	return bytes.NewBuffer(make([]byte, 0, n+n/8))
+}
+
+// rememberResponseSize records the length of op's answer.
+func rememberResponseSize(op *ast.OperationDefinition, n int) {
+	if op == nil {
+		return
+	}
+	slot, tag := sizeSlot(op)
+	slot.Store(tag | uint64(min(n, 1<<sizeBits-1)))
 }

@@ -66,3 +66,20 @@ func TestDecodeParams(t *testing.T) {
 		require.True(t, strings.HasPrefix(msg, want), "%s: %q, want %q", body, msg, want)
 	}
 }
+
+// TestResponseBufferIsSizedByTheLastAnswer: an operation's answer buffer
+// starts as large as its last answer (and an eighth more); another
+// operation's does not inherit it; sizes past 2 MiB are capped.
+func TestResponseBufferIsSizedByTheLastAnswer(t *testing.T) {
+	a, b := &ast.OperationDefinition{Name: "A"}, &ast.OperationDefinition{Name: "B"}
+	require.Zero(t, responseBuffer(a).Cap())
+	rememberResponseSize(a, 18_000)
+	require.Equal(t, 18_000+18_000/8, responseBuffer(a).Cap())
+	require.Zero(t, responseBuffer(b).Cap(), "another operation")
+	rememberResponseSize(a, 700)
+	require.Equal(t, 700+700/8, responseBuffer(a).Cap(), "the last answer counts")
+	rememberResponseSize(b, 5<<20)
+	require.Equal(t, (2<<20-1)+(2<<20-1)/8, responseBuffer(b).Cap())
+	require.Zero(t, responseBuffer(nil).Cap())
+	rememberResponseSize(nil, 10) // no operation: nothing to remember
+}
