@@ -251,8 +251,7 @@ func (p *apiclientPager) applyCursors(query *APIClientQuery, after, before *Curs
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultAPIClientOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -261,7 +260,6 @@ func (p *apiclientPager) applyCursors(query *APIClientQuery, after, before *Curs
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -657,8 +655,7 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultAddressOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -667,7 +664,6 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1045,8 +1041,7 @@ func (p *auditeventPager) applyCursors(query *AuditEventQuery, after, before *Cu
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultAuditEventOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -1055,7 +1050,6 @@ func (p *auditeventPager) applyCursors(query *AuditEventQuery, after, before *Cu
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1415,8 +1409,7 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultBankOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -1425,7 +1418,6 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -1821,8 +1813,7 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCrmEventOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -1831,7 +1822,6 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -2209,8 +2199,7 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -2219,7 +2208,6 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -2687,8 +2675,7 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerAttributeOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -2697,7 +2684,6 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3075,8 +3061,7 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultCustomerMessageOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -3085,7 +3070,6 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3445,8 +3429,7 @@ func (p *entitlementPager) applyCursors(query *EntitlementQuery, after, before *
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultEntitlementOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -3455,7 +3438,6 @@ func (p *entitlementPager) applyCursors(query *EntitlementQuery, after, before *
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -3833,8 +3815,7 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultProductOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -3843,7 +3824,6 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -4257,8 +4237,7 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultSocialHandleOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -4267,7 +4246,6 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -4645,8 +4623,7 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultTaxResidenceOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -4655,7 +4632,6 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -5033,8 +5009,7 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultUserOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -5043,7 +5018,6 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
@@ -5421,8 +5395,7 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 		}
 		directions = append(directions, direction)
 	}
-	seek := keyset.Seek(after, before, fields, directions)
-	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
 		FieldID:     DefaultUserCustomerLinkOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
@@ -5431,7 +5404,6 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 	if err != nil {
 		return nil, err
 	}
-	predicates = append(seek, predicates...)
 	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
