@@ -81,6 +81,17 @@ func main() {
 	}
 	src = bytes.Replace(src, []byte(unsized), []byte("\t\t\tbuf := responseBuffer(opCtx.Operation) // sized as its last answer (inline.go)\n"+
 		"\t\t\tdata.MarshalGQL(buf)\n\t\t\trememberResponseSize(opCtx.Operation, buf.Len())\n\t\t\tresponse.Data = buf.Bytes()\n"), 1)
+	for _, c := range []struct{ from, to string }{
+		{"v entgql.Cursor[uuid.UUID]) graphql.Marshaler {\n\treturn v\n}", "v entgql.Cursor[uuid.UUID]) graphql.Marshaler {\n\treturn cursorMarshaler(v) // inline.go\n}"},
+		{"v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {\n\tif v == nil {\n\t\treturn graphql.Null\n\t}\n\treturn v\n}",
+			"v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {\n\tif v == nil {\n\t\treturn graphql.Null\n\t}\n\treturn cursorMarshaler(*v) // inline.go\n}"},
+	} {
+		if bytes.Count(src, []byte(c.from)) != 1 {
+			fmt.Fprintln(os.Stderr, "gqlgen: a Cursor marshaller is not as expected in", exec, "(a new gqlgen? see cursorMarshaler in inline.go)")
+			os.Exit(11)
+		}
+		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
+	}
 	src, n := leafFastPath(src)
 	if n == 0 {
 		fmt.Fprintln(os.Stderr, "gqlgen: no leaf field matched the fast-path pattern in", exec, "(a new gqlgen? see leafFastPath)")

@@ -1,11 +1,16 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/stretchr/testify/require"
@@ -82,4 +87,23 @@ func TestResponseBufferIsSizedByTheLastAnswer(t *testing.T) {
 	require.Equal(t, (2<<20-1)+(2<<20-1)/8, responseBuffer(b).Cap())
 	require.Zero(t, responseBuffer(nil).Cap())
 	rememberResponseSize(nil, 10) // no operation: nothing to remember
+}
+
+// TestCursorMarshalerWritesWhatEntgqlWrites: byte for byte, for the cursor
+// values custgraph's orders hold (none, times, strings, numbers, NULLs).
+func TestCursorMarshalerWritesWhatEntgqlWrites(t *testing.T) {
+	at := time.Date(2026, 12, 6, 5, 30, 0, 123456789, time.UTC)
+	for _, c := range []entgql.Cursor[uuid.UUID]{
+		{ID: uuid.New()},
+		{ID: uuid.New(), Value: []any{at}},
+		{ID: uuid.New(), Value: []any{at.In(time.FixedZone("x", 3600)), "Müller", int64(42), nil, 2.5, true}},
+		{ID: uuid.Nil, Value: []any{strings.Repeat("long ", 2000)}},
+	} {
+		for range 2 { // the second time from the pool
+			var want, got bytes.Buffer
+			c.MarshalGQL(&want)
+			cursorMarshaler(c).MarshalGQL(&got)
+			require.Equal(t, want.String(), got.String())
+		}
+	}
 }
