@@ -449,6 +449,20 @@ func TestTradevestCustomerList(t *testing.T) {
 		}), got)
 		require.NotEmpty(t, got)
 	})
+	t.Run("a listed customer is the customer read alone", func(t *testing.T) {
+		// The list reads only the columns it renders; the single read reads
+		// them all: every field of every row must agree.
+		res := e.call(t, http.MethodGet, "/roles/customers?limit=100", tok, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var page struct{ Data []map[string]any }
+		res.decode(t, &page)
+		require.Len(t, page.Data, len(all))
+		for _, row := range page.Data {
+			one := e.call(t, http.MethodGet, "/roles/customers/"+row["customerId"].(string), tok, nil)
+			require.Equal(t, http.StatusOK, one.status, "%s", one.body)
+			require.Equal(t, one.object(t), row)
+		}
+	})
 	t.Run("refused parameters", func(t *testing.T) {
 		get := func(query string) reply { return e.call(t, http.MethodGet, "/roles/customers?"+query, tok, nil) }
 		for _, q := range []string{"limit=0", "limit=101", "limit=ten", "limit=1&limit=2"} {
