@@ -99,10 +99,7 @@ func (b *Broker) Run(ctx context.Context) {
 	ctx = access.SystemAs(ctx, "changes")
 	cancel := b.hub.Subscribe("", func(e notify.Event) {
 		if e.Reset || e.Channel == notify.Changes {
-			select {
-			case b.kick <- struct{}{}:
-			default:
-			}
+			b.poke()
 		}
 	})
 	defer cancel()
@@ -298,11 +295,17 @@ func (b *Broker) wakeUp(ctx context.Context) error {
 		b.wake = make(chan struct{})
 	}
 	b.mu.Unlock()
-	select { // poll now rather than at the next tick
+	b.poke() // poll now rather than at the next tick
+	return nil
+}
+
+// poke has the poller read the stream now (once, however often it is
+// poked before it gets to it).
+func (b *Broker) poke() {
+	select {
 	case b.kick <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(context.Context) (*access.Viewer, error), out chan<- Delivery) error {
