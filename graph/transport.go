@@ -175,6 +175,10 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		resp = &graphql.Response{}
 	}
 	resp.Errors = capErrors(resp.Errors)
+	if !cacheable && q == nil && dataOnly(resp) {
+		writeData(w, resp.Data) // most answers: written as they are, not copied
+		return
+	}
 	b := appendResponse(nil, resp)
 	if cacheable && len(resp.Errors) == 0 && len(b) <= maxCachedAnswer {
 		t.introspection.Add(key, b)
@@ -190,7 +194,28 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		refusal.SetRetryAfter(w, f)
 		w.WriteHeader(f.Status)
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
+}
+
+// dataOnly reports whether resp's JSON is {"data":…} alone: no errors,
+// extensions or incremental-delivery entries.
+func dataOnly(resp *graphql.Response) bool {
+	return len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil &&
+		resp.HasNext == nil && len(resp.Extensions) == 0
+}
+
+// writeData writes {"data":data} (what appendResponse writes for a
+// dataOnly answer) with its Content-Length, without copying data (a page's
+// answer is tens of kilobytes) into another buffer first.
+func writeData(w http.ResponseWriter, data json.RawMessage) {
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(`{"data":}`)+len(data)))
+	_, _ = io.WriteString(w, `{"data":`)
+	_, _ = w.Write(data)
+	_, _ = io.WriteString(w, "}")
 }
 
 // keyed begins a mutation sent with an Idempotency-Key

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,16 @@ func TestAppendResponse(t *testing.T) {
 		want, err := json.Marshal(resp)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(appendResponse(nil, resp)))
+		if dataOnly(resp) { // written without appendResponse: the same bytes, and their length
+			rec := httptest.NewRecorder()
+			writeData(rec, resp.Data)
+			require.Equal(t, string(want), rec.Body.String())
+			require.Equal(t, strconv.Itoa(len(want)), rec.Header().Get("Content-Length"))
+		}
 	}
+	require.True(t, dataOnly(&graphql.Response{}))
+	require.False(t, dataOnly(&graphql.Response{Extensions: map[string]any{"k": 1}}))
+	require.False(t, dataOnly(&graphql.Response{Errors: gqlerror.List{{Message: "x"}}}))
 }
 
 // TestDecodeParams: what a POST body must be, and what each parameter may be.

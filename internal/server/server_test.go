@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -233,6 +234,22 @@ func TestTransports(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		require.Equal(t, "application/json", r.mediaType(t))
 		require.JSONEq(t, `{"data":{"banks":{"totalCount":0}}}`, string(r.body))
+	})
+
+	t.Run("answers announce their length", func(t *testing.T) {
+		// (net/http announces a short answer's length by itself: these are longer)
+		long := ` __type(name: "Customer") { fields { name description type { name kind } } }`
+		for _, q := range []string{
+			`{ banks { totalCount }` + long + ` }`,         // data alone: written without a copy
+			`{ node(id: "not-an-id") { id }` + long + ` }`, // data and errors
+			`{ __schema { types { name description } } }`,  // introspection (kept)
+		} {
+			r := e.post(t, params{Query: q})
+			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+			require.Greater(t, len(r.body), 3000)
+			require.Equal(t, strconv.Itoa(len(r.body)), r.header.Get("Content-Length"), "%s", r.body)
+			require.True(t, json.Valid(r.body), "%s", r.body)
+		}
 	})
 
 	t.Run("GET mutation is 405", func(t *testing.T) {
