@@ -6,7 +6,10 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"log"
+	"os"
 	"slices"
 
 	"entgo.io/contrib/entgql"
@@ -40,6 +43,36 @@ func main() {
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}
+	if err := dropUnparsedPageArgs("./ent/gql_collection.go"); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// dropUnparsedPageArgs patches entgql's field collection: it parses a
+// nested connection's first, last, after and before itself, keeps the raw
+// value when parsing fails, and then asserts the parsed type, so a nested
+// `products(after: "not-a-cursor")` panicked in the root resolver (an
+// INTERNAL error for a caller's mistake). An argument that does not parse
+// is dropped instead: the page is collected without it, and the field's
+// own argument parsing (gqlgen's) reports it as a bad argument, at the
+// field's path.
+func dropUnparsedPageArgs(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct{ from, to string }{
+		{"\t\ti, err := graphql.UnmarshalInt(v)\n\t\tif err == nil {\n\t\t\targs[k] = &i\n\t\t}\n",
+			"\t\ti, err := graphql.UnmarshalInt(v)\n\t\tif err == nil {\n\t\t\targs[k] = &i\n\t\t} else {\n\t\t\tdelete(args, k) // (entc.go, dropUnparsedPageArgs)\n\t\t}\n"},
+		{"\t\tc := &Cursor{}\n\t\tif c.UnmarshalGQL(v) == nil {\n\t\t\targs[k] = c\n\t\t}\n",
+			"\t\tc := &Cursor{}\n\t\tif c.UnmarshalGQL(v) == nil {\n\t\t\targs[k] = c\n\t\t} else {\n\t\t\tdelete(args, k) // (entc.go, dropUnparsedPageArgs)\n\t\t}\n"},
+	} {
+		if bytes.Count(src, []byte(c.from)) != 1 {
+			return errors.New("entc: " + file + ": entgql's unmarshalArgs is not as expected (a new entgql? see dropUnparsedPageArgs)")
+		}
+		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
+	}
+	return os.WriteFile(file, src, 0o644)
 }
 
 // templates are entgql's templates with its pagination template replaced by

@@ -3405,6 +3405,8 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 		i, err := graphql.UnmarshalInt(v)
 		if err == nil {
 			args[k] = &i
+		} else {
+			delete(args, k) // (entc.go, dropUnparsedPageArgs)
 		}
 	}
 	for _, k := range []string{beforeField, afterField} {
@@ -3415,6 +3417,8 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 		c := &Cursor{}
 		if c.UnmarshalGQL(v) == nil {
 			args[k] = c
+		} else {
+			delete(args, k) // (entc.go, dropUnparsedPageArgs)
 		}
 	}
 	if v, ok := args[whereField]; ok && whereInput != nil {

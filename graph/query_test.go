@@ -476,3 +476,33 @@ func TestNestedPagesFilterWithTheirWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedPageArgumentsThatDoNotParse: a nested page's cursor that is not
+// one is the caller's mistake, BAD_USER_INPUT at each row's field, where
+// entgql's field collection panicked in the root resolver (it asserted the
+// type of an argument it had failed to parse: INTERNAL for the whole page).
+func TestNestedPageArgumentsThatDoNotParse(t *testing.T) {
+	e := newEnv(t)
+	e.seedCustomers(e.seedBank("gh.29.uk"), 3, nil)
+	for _, c := range []struct {
+		query string
+		kv    []any
+	}{
+		{`{ customers(first: 3) { edges { node { id products(after: "Zm9v") { totalCount } } } } }`, nil},
+		{`query($c: Cursor) { customers(first: 3) { edges { node { id
+			products(before: $c, last: 1) { edges { cursor } } } } } }`, []any{"c", "Zm9v"}},
+	} {
+		errs := e.fail(c.query, c.kv...)
+		require.Len(t, errs, 3, "one per row: %+v", errs)
+		var rows []any
+		for _, err := range errs {
+			require.Equal(t, "BAD_USER_INPUT", err.Extensions["code"], "%+v", err)
+			require.Len(t, err.Path, 6, "%+v", err)
+			require.Equal(t, []any{"customers", "edges"}, err.Path[:2])
+			require.Equal(t, []any{"node", "products"}, err.Path[3:5])
+			rows = append(rows, err.Path[2])
+		}
+		require.ElementsMatch(t, []any{0.0, 1.0, 2.0}, rows)
+	}
+}
+
