@@ -3170,6 +3170,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	args argsMemo // arguments parsed once (inline.go)
 }
 
 func newExecutionContext(
@@ -6747,7 +6748,7 @@ func (ec *executionContext) fieldContext_APIClient_entitlements(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_APIClient_entitlements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_APIClient_entitlements_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7667,7 +7668,7 @@ func (ec *executionContext) fieldContext_Bank_customers(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Bank_customers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Bank_customers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7711,7 +7712,7 @@ func (ec *executionContext) fieldContext_Bank_crmEvents(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Bank_crmEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Bank_crmEvents_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8710,7 +8711,7 @@ func (ec *executionContext) fieldContext_Customer_products(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_products_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_products_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8754,7 +8755,7 @@ func (ec *executionContext) fieldContext_Customer_addresses(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_addresses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_addresses_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8798,7 +8799,7 @@ func (ec *executionContext) fieldContext_Customer_taxResidences(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_taxResidences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_taxResidences_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8842,7 +8843,7 @@ func (ec *executionContext) fieldContext_Customer_socialHandles(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_socialHandles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_socialHandles_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8886,7 +8887,7 @@ func (ec *executionContext) fieldContext_Customer_attributes(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_attributes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_attributes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8930,7 +8931,7 @@ func (ec *executionContext) fieldContext_Customer_messages(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_messages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_messages_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8974,7 +8975,7 @@ func (ec *executionContext) fieldContext_Customer_userLinks(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_userLinks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_userLinks_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9018,7 +9019,7 @@ func (ec *executionContext) fieldContext_Customer_crmEvents(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_crmEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_crmEvents_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13653,7 +13654,7 @@ func (ec *executionContext) fieldContext_User_customerLinks(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_customerLinks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_User_customerLinks_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13697,7 +13698,7 @@ func (ec *executionContext) fieldContext_User_entitlements(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_entitlements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_User_entitlements_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}

@@ -156,3 +156,40 @@ func (c cursorMarshaler) MarshalGQL(w io.Writer) {
 		cursorPool.Put(b)
 	}
 }
+
+// argsMemo holds the parsed arguments of an operation's fields below the
+// root; the zero value is ready. graph/gqlgen.go (argsOnce) adds one to the
+// generated executionContext, one per operation, and has the generated
+// field contexts call its of.
+type argsMemo struct {
+	mu sync.Mutex
+	m  map[*ast.Field]map[string]any
+}
+
+// of returns what parse (a generated field_T_f_args) returns for field,
+// parsing once per field of the operation: the arguments depend on the
+// field's AST and the operation's variables alone, so every row of a page
+// has the same ones for its nested connection. Nothing changes the
+// returned map (the generated resolvers only read it). An error is not
+// kept: each row reports it at its own path, as before.
+func (a *argsMemo) of(ctx context.Context, field graphql.CollectedField, variables map[string]any,
+	parse func(context.Context, map[string]any) (map[string]any, error),
+) (map[string]any, error) {
+	a.mu.Lock()
+	args, ok := a.m[field.Field]
+	a.mu.Unlock()
+	if ok {
+		return args, nil
+	}
+	args, err := parse(ctx, field.ArgumentMap(variables))
+	if err != nil {
+		return args, err
+	}
+	a.mu.Lock()
+	if a.m == nil {
+		a.m = map[*ast.Field]map[string]any{}
+	}
+	a.m[field.Field] = args
+	a.mu.Unlock()
+	return args, nil
+}

@@ -506,3 +506,54 @@ func TestNestedPageArgumentsThatDoNotParse(t *testing.T) {
 	}
 }
 
+// TestNestedPageArgumentsPerField: a nested connection's arguments are
+// parsed once per field of the operation and shared by its rows
+// (graph/inline.go, argsMemo), so two aliases of one edge with different
+// arguments, or one field under two parents, must each keep their own.
+func TestNestedPageArgumentsPerField(t *testing.T) {
+	e := newEnv(t)
+	ctx := access.System(context.Background())
+	cust := e.seedCustomers(e.seedBank("gh.29.uk"), 3, nil)
+	for i, c := range cust {
+		e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(ctx)
+		for range i + 1 {
+			e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
+		}
+	}
+	const q = `query($n: Int!) { customers(first: 3) { edges { node { id
+		closed: products(where: {status: CLOSED}) { totalCount edges { node { productCode } } }
+		one: products(first: 1) { edges { node { id } } }
+		n: products(first: $n) { totalCount edges { node { id } } }
+		all: products { totalCount } } } } }`
+	type conn struct {
+		TotalCount int
+		Edges      []struct {
+			Node struct{ ID, ProductCode string }
+		}
+	}
+	var page struct {
+		Customers struct {
+			Edges []struct {
+				Node struct {
+					ID                  uuid.UUID
+					Closed, One, N, All conn
+				}
+			}
+		}
+	}
+	for _, n := range []int{2, 0} { // the same document again, with another variable
+		e.do(q, &page, "n", n)
+		require.Len(t, page.Customers.Edges, 3)
+		for _, edge := range page.Customers.Edges {
+			c := edge.Node
+			products := slices.Index(cust, c.ID) + 2
+			require.Equal(t, 1, c.Closed.TotalCount)
+			require.Len(t, c.Closed.Edges, 1)
+			require.Equal(t, "WALLET", c.Closed.Edges[0].Node.ProductCode)
+			require.Len(t, c.One.Edges, 1)
+			require.Equal(t, products, c.N.TotalCount)
+			require.Len(t, c.N.Edges, n)
+			require.Equal(t, products, c.All.TotalCount)
+		}
+	}
+}
