@@ -6567,8 +6567,8 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _APIClient_id(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6593,8 +6593,8 @@ func (ec *executionContext) fieldContext_APIClient_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _APIClient_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6619,8 +6619,8 @@ func (ec *executionContext) fieldContext_APIClient_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _APIClient_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6645,14 +6645,14 @@ func (ec *executionContext) fieldContext_APIClient_updatedAt(_ context.Context, 
 }
 
 func (ec *executionContext) _APIClient_clientID(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ClientID) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.ClientID} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClient_clientID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClient", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _APIClient_name(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClient_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClient", field, false, false, errors.New("field of type String does not have child fields"))
@@ -6898,15 +6898,15 @@ func (ec *executionContext) fieldContext_APIClientWithSecret_client(_ context.Co
 }
 
 func (ec *executionContext) _APIClientWithSecret_clientSecret(ctx context.Context, field graphql.CollectedField, obj *APIClientWithSecret) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ClientSecret) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.ClientSecret} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_APIClientWithSecret_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIClientWithSecret", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_id(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6931,8 +6931,8 @@ func (ec *executionContext) fieldContext_Address_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Address_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6957,8 +6957,8 @@ func (ec *executionContext) fieldContext_Address_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Address_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -6983,8 +6983,8 @@ func (ec *executionContext) fieldContext_Address_updatedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Address_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7009,56 +7009,56 @@ func (ec *executionContext) fieldContext_Address_customerID(_ context.Context, f
 }
 
 func (ec *executionContext) _Address_line1(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Line1) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Line1} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_line1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_line2(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Line2) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Line2} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_line2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_line3(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Line3) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Line3} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_line3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_city(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.City) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.City} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_county(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.County) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.County} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_county(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_state(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.State) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.State} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_postcode(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Postcode) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Postcode} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_postcode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_countryCode(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CountryCode) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CountryCode} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_countryCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
@@ -7072,7 +7072,7 @@ func (ec *executionContext) fieldContext_Address_tags(_ context.Context, field g
 }
 
 func (ec *executionContext) _Address_status(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Status) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Status} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
@@ -7086,21 +7086,21 @@ func (ec *executionContext) fieldContext_Address_premise(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Address_subPremise(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.SubPremise) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.SubPremise} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_subPremise(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_building(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Building) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Building} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Address_thoroughfare(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Thoroughfare) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Thoroughfare} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Address_thoroughfare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
@@ -7256,8 +7256,8 @@ func (ec *executionContext) fieldContext_AddressEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7282,8 +7282,8 @@ func (ec *executionContext) fieldContext_AuditEvent_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7308,8 +7308,8 @@ func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7334,7 +7334,7 @@ func (ec *executionContext) fieldContext_AuditEvent_updatedAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_actorKind(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalNAuditEventActorKind2custgraphᚋentᚋauditeventᚐActorKind(ctx, field.Selections, obj.ActorKind) // leafFastPath (gqlgen.go)
+	return enumLeaf[auditevent.ActorKind]{&obj.ActorKind} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type AuditEventActorKind does not have child fields"))
@@ -7348,43 +7348,43 @@ func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEvent_actorName(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ActorName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.ActorName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_requestorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.RequestorID) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.RequestorID} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_requestorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_requestID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.RequestID) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.RequestID} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_requestID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_operation(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalNAuditEventOperation2custgraphᚋentᚋauditeventᚐOperation(ctx, field.Selections, obj.Operation) // leafFastPath (gqlgen.go)
+	return enumLeaf[auditevent.Operation]{&obj.Operation} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type AuditEventOperation does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_entityType(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.EntityType) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.EntityType} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_AuditEvent_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEvent_entityID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.EntityID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.EntityID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.EntityID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7540,8 +7540,8 @@ func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _Bank_id(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7566,8 +7566,8 @@ func (ec *executionContext) fieldContext_Bank_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Bank_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7592,8 +7592,8 @@ func (ec *executionContext) fieldContext_Bank_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Bank_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7618,14 +7618,14 @@ func (ec *executionContext) fieldContext_Bank_updatedAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Bank_code(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Code) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Code} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Bank_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Bank", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Bank_name(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Bank_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Bank", field, false, false, errors.New("field of type String does not have child fields"))
@@ -7853,22 +7853,22 @@ func (ec *executionContext) fieldContext_Change_cursor(_ context.Context, field 
 }
 
 func (ec *executionContext) _Change_op(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Op) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Op} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_op(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Change_entityType(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.EntityType) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.EntityType} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Change_entityID(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.EntityID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.EntityID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.EntityID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7914,15 +7914,15 @@ func (ec *executionContext) fieldContext_Change_fields(_ context.Context, field 
 }
 
 func (ec *executionContext) _Change_actorKind(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ActorKind) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.ActorKind} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Change_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Change", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Change_at(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.At); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.At.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.At}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -7979,8 +7979,8 @@ func (ec *executionContext) fieldContext_Change_node(_ context.Context, field gr
 }
 
 func (ec *executionContext) _CrmEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8005,8 +8005,8 @@ func (ec *executionContext) fieldContext_CrmEvent_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _CrmEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8031,8 +8031,8 @@ func (ec *executionContext) fieldContext_CrmEvent_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _CrmEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8057,8 +8057,8 @@ func (ec *executionContext) fieldContext_CrmEvent_updatedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _CrmEvent_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.BankID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.BankID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8090,35 +8090,35 @@ func (ec *executionContext) fieldContext_CrmEvent_customerID(_ context.Context, 
 }
 
 func (ec *executionContext) _CrmEvent_customerName(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CustomerName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CustomerName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_customerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CrmEvent_customerNumber(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CustomerNumber) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CustomerNumber} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_customerNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CrmEvent_category(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Category) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Category} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CrmEvent_detail(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Detail) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Detail} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CrmEvent_channel(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Channel) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Channel} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8139,7 +8139,7 @@ func (ec *executionContext) fieldContext_CrmEvent_actualDate(_ context.Context, 
 }
 
 func (ec *executionContext) _CrmEvent_result(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Result) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Result} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CrmEvent_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CrmEvent", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8320,8 +8320,8 @@ func (ec *executionContext) fieldContext_CrmEventEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8346,8 +8346,8 @@ func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8372,8 +8372,8 @@ func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8398,8 +8398,8 @@ func (ec *executionContext) fieldContext_Customer_updatedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.BankID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.BankID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8424,56 +8424,56 @@ func (ec *executionContext) fieldContext_Customer_bankID(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Customer_customerNumber(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CustomerNumber) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CustomerNumber} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_customerNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_legalName(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.LegalName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.LegalName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_legalName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_firstName(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.FirstName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.FirstName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_lastName(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.LastName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.LastName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_company(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Company) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Company} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_company(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_email(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Email) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Email} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_mobilePhoneNumber(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.MobilePhoneNumber) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.MobilePhoneNumber} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_mobilePhoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_faceImageURL(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.FaceImageURL) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.FaceImageURL} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_faceImageURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8494,7 +8494,7 @@ func (ec *executionContext) fieldContext_Customer_dateOfBirth(_ context.Context,
 }
 
 func (ec *executionContext) _Customer_relationshipStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.RelationshipStatus) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.RelationshipStatus} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_relationshipStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8531,21 +8531,21 @@ func (ec *executionContext) fieldContext_Customer_dobOfDependants(_ context.Cont
 }
 
 func (ec *executionContext) _Customer_creditRating(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CreditRating) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CreditRating} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_creditRating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_creditSource(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CreditSource) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CreditSource} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_creditSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_creditLimitCurrency(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.CreditLimitCurrency) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.CreditLimitCurrency} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_creditLimitCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8559,14 +8559,14 @@ func (ec *executionContext) fieldContext_Customer_creditLimitAmount(_ context.Co
 }
 
 func (ec *executionContext) _Customer_highestEducationAttained(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.HighestEducationAttained) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.HighestEducationAttained} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_highestEducationAttained(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_employmentStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.EmploymentStatus) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.EmploymentStatus} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_employmentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8587,21 +8587,21 @@ func (ec *executionContext) fieldContext_Customer_lastOkDate(_ context.Context, 
 }
 
 func (ec *executionContext) _Customer_title(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Title) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Title} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_branchID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.BranchID) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.BranchID} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_branchID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Customer_nameSuffix(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.NameSuffix) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.NameSuffix} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_nameSuffix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -8622,7 +8622,7 @@ func (ec *executionContext) fieldContext_Customer_entityType(_ context.Context, 
 }
 
 func (ec *executionContext) _Customer_customerStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return ec.marshalNCustomerCustomerStatus2custgraphᚋentᚋcustomerᚐCustomerStatus(ctx, field.Selections, obj.CustomerStatus) // leafFastPath (gqlgen.go)
+	return enumLeaf[customer.CustomerStatus]{&obj.CustomerStatus} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Customer_customerStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type CustomerCustomerStatus does not have child fields"))
@@ -9027,8 +9027,8 @@ func (ec *executionContext) fieldContext_Customer_crmEvents(ctx context.Context,
 }
 
 func (ec *executionContext) _CustomerAttribute_id(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9053,8 +9053,8 @@ func (ec *executionContext) fieldContext_CustomerAttribute_id(_ context.Context,
 }
 
 func (ec *executionContext) _CustomerAttribute_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9079,8 +9079,8 @@ func (ec *executionContext) fieldContext_CustomerAttribute_createdAt(_ context.C
 }
 
 func (ec *executionContext) _CustomerAttribute_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9105,8 +9105,8 @@ func (ec *executionContext) fieldContext_CustomerAttribute_updatedAt(_ context.C
 }
 
 func (ec *executionContext) _CustomerAttribute_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9131,21 +9131,21 @@ func (ec *executionContext) fieldContext_CustomerAttribute_customerID(_ context.
 }
 
 func (ec *executionContext) _CustomerAttribute_name(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerAttribute_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerAttribute", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerAttribute_type(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	return ec.marshalNCustomerAttributeType2custgraphᚋentᚋcustomerattributeᚐType(ctx, field.Selections, obj.Type) // leafFastPath (gqlgen.go)
+	return enumLeaf[customerattribute.Type]{&obj.Type} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerAttribute_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerAttribute", field, false, false, errors.New("field of type CustomerAttributeType does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerAttribute_value(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Value) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Value} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerAttribute_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerAttribute", field, false, false, errors.New("field of type String does not have child fields"))
@@ -9404,8 +9404,8 @@ func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _CustomerMessage_id(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9430,8 +9430,8 @@ func (ec *executionContext) fieldContext_CustomerMessage_id(_ context.Context, f
 }
 
 func (ec *executionContext) _CustomerMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9456,8 +9456,8 @@ func (ec *executionContext) fieldContext_CustomerMessage_createdAt(_ context.Con
 }
 
 func (ec *executionContext) _CustomerMessage_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9482,8 +9482,8 @@ func (ec *executionContext) fieldContext_CustomerMessage_updatedAt(_ context.Con
 }
 
 func (ec *executionContext) _CustomerMessage_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9508,28 +9508,28 @@ func (ec *executionContext) fieldContext_CustomerMessage_customerID(_ context.Co
 }
 
 func (ec *executionContext) _CustomerMessage_message(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Message) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Message} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerMessage_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerMessage", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerMessage_transport(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Transport) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Transport} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerMessage_transport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerMessage", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerMessage_fromDepartment(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.FromDepartment) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.FromDepartment} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerMessage_fromDepartment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerMessage", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CustomerMessage_fromPerson(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.FromPerson) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.FromPerson} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_CustomerMessage_fromPerson(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerMessage", field, false, false, errors.New("field of type String does not have child fields"))
@@ -9678,8 +9678,8 @@ func (ec *executionContext) fieldContext_CustomerMessageEdge_cursor(_ context.Co
 }
 
 func (ec *executionContext) _Entitlement_id(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9704,8 +9704,8 @@ func (ec *executionContext) fieldContext_Entitlement_id(_ context.Context, field
 }
 
 func (ec *executionContext) _Entitlement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9730,8 +9730,8 @@ func (ec *executionContext) fieldContext_Entitlement_createdAt(_ context.Context
 }
 
 func (ec *executionContext) _Entitlement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9756,7 +9756,7 @@ func (ec *executionContext) fieldContext_Entitlement_updatedAt(_ context.Context
 }
 
 func (ec *executionContext) _Entitlement_roleName(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RoleName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.RoleName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Entitlement_roleName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Entitlement", field, false, false, errors.New("field of type String does not have child fields"))
@@ -11778,8 +11778,8 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11804,8 +11804,8 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11830,8 +11830,8 @@ func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11856,8 +11856,8 @@ func (ec *executionContext) fieldContext_Product_updatedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Product_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11882,28 +11882,28 @@ func (ec *executionContext) fieldContext_Product_customerID(_ context.Context, f
 }
 
 func (ec *executionContext) _Product_productCode(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return ec.marshalNProductProductCode2custgraphᚋentᚋproductᚐProductCode(ctx, field.Selections, obj.ProductCode) // leafFastPath (gqlgen.go)
+	return enumLeaf[product.ProductCode]{&obj.ProductCode} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_productCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductProductCode does not have child fields"))
 }
 
 func (ec *executionContext) _Product_productType(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return ec.marshalNProductProductType2custgraphᚋentᚋproductᚐProductType(ctx, field.Selections, obj.ProductType) // leafFastPath (gqlgen.go)
+	return enumLeaf[product.ProductType]{&obj.ProductType} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_productType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductProductType does not have child fields"))
 }
 
 func (ec *executionContext) _Product_currency(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Currency) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Currency} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Product_status(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return ec.marshalNProductStatus2custgraphᚋentᚋproductᚐStatus(ctx, field.Selections, obj.Status) // leafFastPath (gqlgen.go)
+	return enumLeaf[product.Status]{&obj.Status} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductStatus does not have child fields"))
@@ -11933,7 +11933,7 @@ func (ec *executionContext) fieldContext_Product_proxyIds(_ context.Context, fie
 }
 
 func (ec *executionContext) _Product_iban(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Iban) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Iban} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Product_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
@@ -12908,8 +12908,8 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _SocialHandle_id(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12934,8 +12934,8 @@ func (ec *executionContext) fieldContext_SocialHandle_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SocialHandle_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12960,8 +12960,8 @@ func (ec *executionContext) fieldContext_SocialHandle_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12986,8 +12986,8 @@ func (ec *executionContext) fieldContext_SocialHandle_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13012,22 +13012,22 @@ func (ec *executionContext) fieldContext_SocialHandle_customerID(_ context.Conte
 }
 
 func (ec *executionContext) _SocialHandle_type(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Type) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Type} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_SocialHandle_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialHandle", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SocialHandle_handle(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Handle) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Handle} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_SocialHandle_handle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialHandle", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SocialHandle_dateAdded(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.DateAdded); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.DateAdded.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.DateAdded}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13245,8 +13245,8 @@ func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_id(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13271,8 +13271,8 @@ func (ec *executionContext) fieldContext_TaxResidence_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _TaxResidence_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13297,8 +13297,8 @@ func (ec *executionContext) fieldContext_TaxResidence_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13323,8 +13323,8 @@ func (ec *executionContext) fieldContext_TaxResidence_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13349,14 +13349,14 @@ func (ec *executionContext) fieldContext_TaxResidence_customerID(_ context.Conte
 }
 
 func (ec *executionContext) _TaxResidence_domain(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Domain) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Domain} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_TaxResidence_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaxResidence", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _TaxResidence_taxNumber(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.TaxNumber) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.TaxNumber} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_TaxResidence_taxNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaxResidence", field, false, false, errors.New("field of type String does not have child fields"))
@@ -13505,8 +13505,8 @@ func (ec *executionContext) fieldContext_TaxResidenceEdge_cursor(_ context.Conte
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13531,8 +13531,8 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13557,8 +13557,8 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13583,21 +13583,21 @@ func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_username(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Username) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Username} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_User_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.Email) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Email} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _User_displayName(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return ec.marshalOString2string(ctx, field.Selections, obj.DisplayName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.DisplayName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_User_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
@@ -13777,8 +13777,8 @@ func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _UserCustomerLink_id(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.ID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.ID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.ID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13803,8 +13803,8 @@ func (ec *executionContext) fieldContext_UserCustomerLink_id(_ context.Context, 
 }
 
 func (ec *executionContext) _UserCustomerLink_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13829,8 +13829,8 @@ func (ec *executionContext) fieldContext_UserCustomerLink_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _UserCustomerLink_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalTime(obj.UpdatedAt); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13855,8 +13855,8 @@ func (ec *executionContext) fieldContext_UserCustomerLink_updatedAt(_ context.Co
 }
 
 func (ec *executionContext) _UserCustomerLink_userID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.UserID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.UserID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.UserID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13881,8 +13881,8 @@ func (ec *executionContext) fieldContext_UserCustomerLink_userID(_ context.Conte
 }
 
 func (ec *executionContext) _UserCustomerLink_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.CustomerID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.CustomerID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.CustomerID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13907,8 +13907,8 @@ func (ec *executionContext) fieldContext_UserCustomerLink_customerID(_ context.C
 }
 
 func (ec *executionContext) _UserCustomerLink_bankID(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
-	if res := graphql.MarshalUUID(obj.BankID); res != graphql.Null { // leafFastPath (gqlgen.go)
-		return res
+	if obj.BankID != uuid.Nil { // leafFastPath (gqlgen.go)
+		return uuidLeaf{&obj.BankID}
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14153,7 +14153,7 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Viewer_kind(ctx context.Context, field graphql.CollectedField, obj *Viewer) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Kind) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Kind} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Viewer_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14167,7 +14167,7 @@ func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *Viewer) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14213,7 +14213,7 @@ func (ec *executionContext) fieldContext_Viewer_entitlements(_ context.Context, 
 }
 
 func (ec *executionContext) _ViewerEntitlement_roleName(ctx context.Context, field graphql.CollectedField, obj *ViewerEntitlement) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RoleName) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.RoleName} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext_ViewerEntitlement_roleName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ViewerEntitlement", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14227,7 +14227,7 @@ func (ec *executionContext) fieldContext_ViewerEntitlement_bankID(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext___Directive_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14330,7 +14330,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14406,7 +14406,7 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext___Field_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, false, false, errors.New("field of type String does not have child fields"))
@@ -14557,7 +14557,7 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name) // leafFastPath (gqlgen.go)
+	return stringLeaf{&obj.Name} // leafFastPath (gqlgen.go)
 }
 func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, false, false, errors.New("field of type String does not have child fields"))

@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -130,21 +131,29 @@ func main() {
 //     middleware (graph/handler.go: no extension implements
 //     graphql.FieldInterceptor; adding one means dropping this rewrite).
 //
+// Where the value is a string, a time, a UUID or an ent enum, the field
+// returns one of inline.go's leaf marshalers (leafValue) instead of
+// gqlgen's, which allocate a closure and formatted copies per value.
+//
 // It returns the new source and how many fields it rewrote.
 func leafFastPath(src []byte) ([]byte, int) {
 	// The marshal functions and their bodies (their names have non-ASCII letters: not \w).
-	marshalRe := regexp.MustCompile(`(?ms)^func \(ec \*executionContext\) (marshal[^(\s]+)\(ctx context\.Context, sel ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n(.*?)^\}\n`)
+	marshalRe := regexp.MustCompile(`(?ms)^func \(ec \*executionContext\) (marshal[^(\s]+)\(ctx context\.Context, sel ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{\n(.*?)^\}\n`)
 	bodies := map[string]string{}
+	types := map[string]string{} // marshal function -> the Go type of its value
 	for _, m := range marshalRe.FindAllSubmatch(src, -1) {
-		bodies[string(m[1])] = string(m[2])
+		bodies[string(m[1])] = string(m[3])
+		types[string(m[1])] = string(m[2])
 	}
 	// checkedNull: `_ = sel; res := graphql.MarshalX(v); if res == graphql.Null { error }; return res`.
 	checkedRe := regexp.MustCompile(`(?s)^\t_ = sel\n\tres := graphql\.(Marshal\w+)\(v\)\n\tif res == graphql\.Null \{\n.*\n\t\}\n\treturn res\n$`)
 	neverNull := map[string]bool{"MarshalString": true, "MarshalInt": true, "MarshalBoolean": true}
 	checked := map[string]string{} // marshal function -> gqlgen marshaller that may return null
 	ctxFree := map[string]bool{}
+	nullChecks := map[string]string{} // marshal function -> the gqlgen marshaller it null-checks
 	for name, body := range bodies {
 		if m := checkedRe.FindStringSubmatch(body); m != nil {
+			nullChecks[name] = m[1]
 			if neverNull[m[1]] {
 				ctxFree[name] = true
 			} else {
@@ -184,14 +193,20 @@ func leafFastPath(src []byte) ([]byte, int) {
 	out := fieldRe.ReplaceAllFunc(src, func(fn []byte) []byte {
 		m := fieldRe.FindSubmatch(fn)
 		head, slow, field, marshal := string(m[1]), string(m[2]), string(m[3]), string(m[4])
-		switch {
+		n++
+		f := "obj." + field
+		switch leaf := leafValue(marshal, types[marshal], bodies[marshal], nullChecks[marshal]); {
+		case leaf != "" && checked[marshal] != "":
+			guard := map[string]string{"MarshalTime": "!" + f + ".IsZero()", "MarshalUUID": f + " != uuid.Nil"}[checked[marshal]]
+			return []byte(head + "\tif " + guard + " { // leafFastPath (gqlgen.go)\n\t\treturn " + leaf + "{&" + f + "}\n\t}\n" + slow + "}\n")
+		case leaf != "":
+			return []byte(head + "\treturn " + leaf + "{&" + f + "} // leafFastPath (gqlgen.go)\n}\n")
 		case ctxFree[marshal]:
-			n++
-			return []byte(head + "\treturn ec." + marshal + "(ctx, field.Selections, obj." + field + ") // leafFastPath (gqlgen.go)\n}\n")
+			return []byte(head + "\treturn ec." + marshal + "(ctx, field.Selections, " + f + ") // leafFastPath (gqlgen.go)\n}\n")
 		case checked[marshal] != "":
-			n++
-			return []byte(head + "\tif res := graphql." + checked[marshal] + "(obj." + field + "); res != graphql.Null { // leafFastPath (gqlgen.go)\n\t\treturn res\n\t}\n" + slow + "}\n")
+			return []byte(head + "\tif res := graphql." + checked[marshal] + "(" + f + "); res != graphql.Null { // leafFastPath (gqlgen.go)\n\t\treturn res\n\t}\n" + slow + "}\n")
 		}
+		n--
 		return fn
 	})
 	return out, n
@@ -254,4 +269,52 @@ func argsOnce(src []byte) ([]byte, bool) {
 		return []byte("\tif fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec." + string(sub[1]) + "); err != nil {")
 	})
 	return src, n > 0
+}
+
+// leafValue names the leaf marshaler of inline.go that writes what the
+// generated marshal function (its name, value type, body, and the gqlgen
+// marshaller it null-checks, if any) writes, or "" for none:
+//   - stringLeaf for graphql.MarshalString of a string;
+//   - timeLeaf and uuidLeaf for graphql.MarshalTime and MarshalUUID of a
+//     non-zero value (the caller keeps the ordinary path for the zero one);
+//   - enumLeaf for an ent enum marshalled as itself, when its package
+//     (ent/<pkg>) has ent's MarshalGQL (strconv.Quote of String()) and a
+//     String that returns the value.
+func leafValue(marshal, typ, body, checked string) string {
+	stringBody := "\t_ = sel\n\t_ = ctx\n\tres := graphql.MarshalString(v)\n\treturn res\n"
+	switch {
+	case typ == "string" && (body == stringBody || checked == "MarshalString"):
+		return "stringLeaf"
+	case typ == "time.Time" && checked == "MarshalTime":
+		return "timeLeaf"
+	case typ == "uuid.UUID" && checked == "MarshalUUID":
+		return "uuidLeaf"
+	case body == "\treturn v\n" && strings.Contains(marshal, "custgraphᚋentᚋ"):
+		pkg, name, ok := strings.Cut(typ, ".")
+		if !ok || !entEnum("ent/"+pkg, name) {
+			return ""
+		}
+		return "enumLeaf[" + typ + "]"
+	}
+	return ""
+}
+
+// entEnum reports whether the ent package in dir declares typ with ent's
+// generated String and MarshalGQL.
+func entEnum(dir, typ string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	str := regexp.MustCompile(`(?m)^func \((\w+) ` + typ + `\) String\(\) string \{\n\treturn string\((\w+)\)\n\}\n`)
+	marshal := "func (e " + typ + ") MarshalGQL(w io.Writer) {\n\tio.WriteString(w, strconv.Quote(e.String()))\n}\n"
+	var hasString, hasMarshal bool
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		if m := str.FindSubmatch(b); m != nil && bytes.Equal(m[1], m[2]) {
+			hasString = true
+		}
+		hasMarshal = hasMarshal || bytes.Contains(b, []byte(marshal))
+	}
+	return hasString && hasMarshal
 }
