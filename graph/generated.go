@@ -3171,6 +3171,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
 	args argsMemo // arguments parsed once (inline.go)
+	fields fieldsMemo // fields collected once (inline.go)
 }
 
 func newExecutionContext(
@@ -28489,7 +28490,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 var aPIClientImplementors = []string{"APIClient", "Node"}
 
 func (ec *executionContext) _APIClient(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClient) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIClientImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, aPIClientImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28564,7 +28565,7 @@ func (ec *executionContext) _APIClient(ctx context.Context, sel ast.SelectionSet
 var aPIClientConnectionImplementors = []string{"APIClientConnection"}
 
 func (ec *executionContext) _APIClientConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClientConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIClientConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, aPIClientConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28610,7 +28611,7 @@ func (ec *executionContext) _APIClientConnection(ctx context.Context, sel ast.Se
 var aPIClientEdgeImplementors = []string{"APIClientEdge"}
 
 func (ec *executionContext) _APIClientEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClientEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIClientEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, aPIClientEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28651,7 +28652,7 @@ func (ec *executionContext) _APIClientEdge(ctx context.Context, sel ast.Selectio
 var aPIClientWithSecretImplementors = []string{"APIClientWithSecret"}
 
 func (ec *executionContext) _APIClientWithSecret(ctx context.Context, sel ast.SelectionSet, obj *APIClientWithSecret) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIClientWithSecretImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, aPIClientWithSecretImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28695,7 +28696,7 @@ func (ec *executionContext) _APIClientWithSecret(ctx context.Context, sel ast.Se
 var addressImplementors = []string{"Address", "Node"}
 
 func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, obj *ent.Address) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, addressImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, addressImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28787,7 +28788,7 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 var addressConnectionImplementors = []string{"AddressConnection"}
 
 func (ec *executionContext) _AddressConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AddressConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, addressConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, addressConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28833,7 +28834,7 @@ func (ec *executionContext) _AddressConnection(ctx context.Context, sel ast.Sele
 var addressEdgeImplementors = []string{"AddressEdge"}
 
 func (ec *executionContext) _AddressEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AddressEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, addressEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, addressEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28874,7 +28875,7 @@ func (ec *executionContext) _AddressEdge(ctx context.Context, sel ast.SelectionS
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, auditEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -28960,7 +28961,7 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 var auditEventConnectionImplementors = []string{"AuditEventConnection"}
 
 func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, auditEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29006,7 +29007,7 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 var auditEventEdgeImplementors = []string{"AuditEventEdge"}
 
 func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, auditEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29047,7 +29048,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 var bankImplementors = []string{"Bank", "Node"}
 
 func (ec *executionContext) _Bank(ctx context.Context, sel ast.SelectionSet, obj *ent.Bank) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, bankImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, bankImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29116,7 +29117,7 @@ func (ec *executionContext) _Bank(ctx context.Context, sel ast.SelectionSet, obj
 var bankConnectionImplementors = []string{"BankConnection"}
 
 func (ec *executionContext) _BankConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.BankConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, bankConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, bankConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29162,7 +29163,7 @@ func (ec *executionContext) _BankConnection(ctx context.Context, sel ast.Selecti
 var bankEdgeImplementors = []string{"BankEdge"}
 
 func (ec *executionContext) _BankEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.BankEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, bankEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, bankEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29203,7 +29204,7 @@ func (ec *executionContext) _BankEdge(ctx context.Context, sel ast.SelectionSet,
 var changeImplementors = []string{"Change"}
 
 func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, obj *changes.Delivery) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, changeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, changeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29278,7 +29279,7 @@ func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, o
 var crmEventImplementors = []string{"CrmEvent", "Node"}
 
 func (ec *executionContext) _CrmEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, crmEventImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, crmEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29357,7 +29358,7 @@ func (ec *executionContext) _CrmEvent(ctx context.Context, sel ast.SelectionSet,
 var crmEventConnectionImplementors = []string{"CrmEventConnection"}
 
 func (ec *executionContext) _CrmEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, crmEventConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, crmEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29403,7 +29404,7 @@ func (ec *executionContext) _CrmEventConnection(ctx context.Context, sel ast.Sel
 var crmEventEdgeImplementors = []string{"CrmEventEdge"}
 
 func (ec *executionContext) _CrmEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, crmEventEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, crmEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29444,7 +29445,7 @@ func (ec *executionContext) _CrmEventEdge(ctx context.Context, sel ast.Selection
 var customerImplementors = []string{"Customer", "Node"}
 
 func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *ent.Customer) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29610,7 +29611,7 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 var customerAttributeImplementors = []string{"CustomerAttribute", "Node"}
 
 func (ec *executionContext) _CustomerAttribute(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttribute) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerAttributeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29684,7 +29685,7 @@ func (ec *executionContext) _CustomerAttribute(ctx context.Context, sel ast.Sele
 var customerAttributeConnectionImplementors = []string{"CustomerAttributeConnection"}
 
 func (ec *executionContext) _CustomerAttributeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttributeConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerAttributeConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29730,7 +29731,7 @@ func (ec *executionContext) _CustomerAttributeConnection(ctx context.Context, se
 var customerAttributeEdgeImplementors = []string{"CustomerAttributeEdge"}
 
 func (ec *executionContext) _CustomerAttributeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttributeEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerAttributeEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29771,7 +29772,7 @@ func (ec *executionContext) _CustomerAttributeEdge(ctx context.Context, sel ast.
 var customerConnectionImplementors = []string{"CustomerConnection"}
 
 func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29817,7 +29818,7 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 var customerEdgeImplementors = []string{"CustomerEdge"}
 
 func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29858,7 +29859,7 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 var customerMessageImplementors = []string{"CustomerMessage", "Node"}
 
 func (ec *executionContext) _CustomerMessage(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerMessageImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29928,7 +29929,7 @@ func (ec *executionContext) _CustomerMessage(ctx context.Context, sel ast.Select
 var customerMessageConnectionImplementors = []string{"CustomerMessageConnection"}
 
 func (ec *executionContext) _CustomerMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessageConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerMessageConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerMessageConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -29974,7 +29975,7 @@ func (ec *executionContext) _CustomerMessageConnection(ctx context.Context, sel 
 var customerMessageEdgeImplementors = []string{"CustomerMessageEdge"}
 
 func (ec *executionContext) _CustomerMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessageEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerMessageEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, customerMessageEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30015,7 +30016,7 @@ func (ec *executionContext) _CustomerMessageEdge(ctx context.Context, sel ast.Se
 var entitlementImplementors = []string{"Entitlement", "Node"}
 
 func (ec *executionContext) _Entitlement(ctx context.Context, sel ast.SelectionSet, obj *ent.Entitlement) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, entitlementImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, entitlementImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30081,7 +30082,7 @@ func (ec *executionContext) _Entitlement(ctx context.Context, sel ast.SelectionS
 var entitlementConnectionImplementors = []string{"EntitlementConnection"}
 
 func (ec *executionContext) _EntitlementConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.EntitlementConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, entitlementConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, entitlementConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30127,7 +30128,7 @@ func (ec *executionContext) _EntitlementConnection(ctx context.Context, sel ast.
 var entitlementEdgeImplementors = []string{"EntitlementEdge"}
 
 func (ec *executionContext) _EntitlementEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.EntitlementEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, entitlementEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, entitlementEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30168,7 +30169,7 @@ func (ec *executionContext) _EntitlementEdge(ctx context.Context, sel ast.Select
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
@@ -30490,7 +30491,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30538,7 +30539,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var productImplementors = []string{"Product", "Node"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *ent.Product) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, productImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30622,7 +30623,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 var productConnectionImplementors = []string{"ProductConnection"}
 
 func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProductConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, productConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30668,7 +30669,7 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 var productEdgeImplementors = []string{"ProductEdge"}
 
 func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProductEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, productEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -30709,7 +30710,7 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -31130,7 +31131,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var socialHandleImplementors = []string{"SocialHandle", "Node"}
 
 func (ec *executionContext) _SocialHandle(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandle) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, socialHandleImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, socialHandleImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31206,7 +31207,7 @@ func (ec *executionContext) _SocialHandle(ctx context.Context, sel ast.Selection
 var socialHandleConnectionImplementors = []string{"SocialHandleConnection"}
 
 func (ec *executionContext) _SocialHandleConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandleConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, socialHandleConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, socialHandleConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31252,7 +31253,7 @@ func (ec *executionContext) _SocialHandleConnection(ctx context.Context, sel ast
 var socialHandleEdgeImplementors = []string{"SocialHandleEdge"}
 
 func (ec *executionContext) _SocialHandleEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandleEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, socialHandleEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, socialHandleEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31293,7 +31294,7 @@ func (ec *executionContext) _SocialHandleEdge(ctx context.Context, sel ast.Selec
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, subscriptionImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Subscription",
 	})
@@ -31313,7 +31314,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 var taxResidenceImplementors = []string{"TaxResidence", "Node"}
 
 func (ec *executionContext) _TaxResidence(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidence) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, taxResidenceImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31382,7 +31383,7 @@ func (ec *executionContext) _TaxResidence(ctx context.Context, sel ast.Selection
 var taxResidenceConnectionImplementors = []string{"TaxResidenceConnection"}
 
 func (ec *executionContext) _TaxResidenceConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidenceConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, taxResidenceConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31428,7 +31429,7 @@ func (ec *executionContext) _TaxResidenceConnection(ctx context.Context, sel ast
 var taxResidenceEdgeImplementors = []string{"TaxResidenceEdge"}
 
 func (ec *executionContext) _TaxResidenceEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidenceEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, taxResidenceEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31469,7 +31470,7 @@ func (ec *executionContext) _TaxResidenceEdge(ctx context.Context, sel ast.Selec
 var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31544,7 +31545,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var userConnectionImplementors = []string{"UserConnection"}
 
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31590,7 +31591,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 var userCustomerLinkImplementors = []string{"UserCustomerLink", "Node"}
 
 func (ec *executionContext) _UserCustomerLink(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLink) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userCustomerLinkImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31669,7 +31670,7 @@ func (ec *executionContext) _UserCustomerLink(ctx context.Context, sel ast.Selec
 var userCustomerLinkConnectionImplementors = []string{"UserCustomerLinkConnection"}
 
 func (ec *executionContext) _UserCustomerLinkConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLinkConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userCustomerLinkConnectionImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31715,7 +31716,7 @@ func (ec *executionContext) _UserCustomerLinkConnection(ctx context.Context, sel
 var userCustomerLinkEdgeImplementors = []string{"UserCustomerLinkEdge"}
 
 func (ec *executionContext) _UserCustomerLinkEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLinkEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userCustomerLinkEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31756,7 +31757,7 @@ func (ec *executionContext) _UserCustomerLinkEdge(ctx context.Context, sel ast.S
 var userEdgeImplementors = []string{"UserEdge"}
 
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, userEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31797,7 +31798,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 var viewerImplementors = []string{"Viewer"}
 
 func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *Viewer) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31850,7 +31851,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 var viewerEntitlementImplementors = []string{"ViewerEntitlement"}
 
 func (ec *executionContext) _ViewerEntitlement(ctx context.Context, sel ast.SelectionSet, obj *ViewerEntitlement) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, viewerEntitlementImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, viewerEntitlementImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31891,7 +31892,7 @@ func (ec *executionContext) _ViewerEntitlement(ctx context.Context, sel ast.Sele
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31947,7 +31948,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -31995,7 +31996,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -32053,7 +32054,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -32108,7 +32109,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)
@@ -32163,7 +32164,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.fields.of(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := make(map[string]*graphql.FieldSet)

@@ -269,3 +269,40 @@ func writeBytes(w io.Writer, b []byte) {
 	}
 	_, _ = w.Write(bytes.Clone(b))
 }
+
+// fieldsMemo holds the fields an operation's objects collected, by
+// selection set and implementors list; the zero value is ready.
+// graph/gqlgen.go (fieldsOnce) adds one to the generated executionContext
+// and has every object collect its fields through its of.
+type fieldsMemo struct {
+	mu sync.Mutex
+	m  map[fieldsKey][]graphql.CollectedField
+}
+
+// fieldsKey is what graphql.CollectFields keys its own cache by (the
+// selection set's address and length, the type's names), with the names
+// as the address of the generated implementors list: one per type.
+type fieldsKey struct {
+	sel        *ast.Selection
+	n          int
+	implements *string
+}
+
+// of returns graphql.CollectFields(oc, sel, implementors).
+func (f *fieldsMemo) of(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []string) []graphql.CollectedField {
+	k := fieldsKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
+	f.mu.Lock()
+	fields, ok := f.m[k]
+	f.mu.Unlock()
+	if ok {
+		return fields
+	}
+	fields = graphql.CollectFields(oc, sel, implementors)
+	f.mu.Lock()
+	if f.m == nil {
+		f.m = map[fieldsKey][]graphql.CollectedField{}
+	}
+	f.m[k] = fields
+	f.mu.Unlock()
+	return fields
+}

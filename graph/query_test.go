@@ -557,3 +557,26 @@ func TestNestedPageArgumentsPerField(t *testing.T) {
 		}
 	}
 }
+
+// TestOneSelectionSetOnSeveralTypes: the fields an object collects are kept
+// per operation by selection set and type (graph/inline.go, fieldsMemo), so
+// one selection set read by a customer, a product and an address must give
+// each its own fields.
+func TestOneSelectionSetOnSeveralTypes(t *testing.T) {
+	e := newEnv(t)
+	ctx := access.System(context.Background())
+	c := e.seedCustomers(e.seedBank("gh.29.uk"), 1, nil)[0]
+	p := e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SaveX(ctx)
+	a := e.client.Address.Create().SetCustomerID(c).SetLine1("1 High St").SetCity("Leeds").SetPostcode("LS1 1AA").SetCountryCode("GB").SaveX(ctx)
+	var r struct{ Nodes []map[string]any }
+	e.do(`query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+		... on Customer { customerStatus } ... on Product { productCode } ... on Address { city } } }`,
+		&r, "ids", []uuid.UUID{c, p.ID, a.ID, c})
+	require.Equal(t, []map[string]any{
+		{"__typename": "Customer", "id": c.String(), "customerStatus": "CREATED"},
+		{"__typename": "Product", "id": p.ID.String(), "productCode": "WALLET"},
+		{"__typename": "Address", "id": a.ID.String(), "city": "Leeds"},
+		{"__typename": "Customer", "id": c.String(), "customerStatus": "CREATED"},
+	}, r.Nodes)
+}
+
