@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/address"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -386,9 +387,7 @@ func (_q *AddressQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Addr
 			_q.withCustomer != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Address).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*Address).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Address{config: _q.config}
 		nodes = append(nodes, node)

@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -425,9 +426,7 @@ func (_q *APIClientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*AP
 			_q.withEntitlements != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*APIClient).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*APIClient).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &APIClient{config: _q.config}
 		nodes = append(nodes, node)

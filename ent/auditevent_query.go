@@ -6,6 +6,7 @@ import (
 	"context"
 	"custgraph/ent/auditevent"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -347,9 +348,7 @@ func (_q *AuditEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*A
 		nodes = []*AuditEvent{}
 		_spec = _q.querySpec()
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*AuditEvent).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*AuditEvent).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &AuditEvent{config: _q.config}
 		nodes = append(nodes, node)

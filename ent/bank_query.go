@@ -10,6 +10,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -502,9 +503,7 @@ func (_q *BankQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bank, e
 			_q.withEntitlements != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Bank).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*Bank).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Bank{config: _q.config}
 		nodes = append(nodes, node)

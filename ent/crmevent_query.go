@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -423,9 +424,7 @@ func (_q *CrmEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Crm
 			_q.withCustomer != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*CrmEvent).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*CrmEvent).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &CrmEvent{config: _q.config}
 		nodes = append(nodes, node)

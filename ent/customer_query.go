@@ -15,6 +15,7 @@ import (
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -691,9 +692,7 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			_q.withCrmEvents != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Customer).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*Customer).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Customer{config: _q.config}
 		nodes = append(nodes, node)

@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -386,9 +387,7 @@ func (_q *CustomerAttributeQuery) sqlAll(ctx context.Context, hooks ...queryHook
 			_q.withCustomer != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*CustomerAttribute).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*CustomerAttribute).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &CustomerAttribute{config: _q.config}
 		nodes = append(nodes, node)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"custgraph/ent/customercount"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"fmt"
 	"math"
 
@@ -339,9 +340,7 @@ func (_q *CustomerCountQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([
 		nodes = []*CustomerCount{}
 		_spec = _q.querySpec()
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*CustomerCount).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*CustomerCount).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &CustomerCount{config: _q.config}
 		nodes = append(nodes, node)

@@ -8,8 +8,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"go/format"
 	"log"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 
 	"entgo.io/contrib/entgql"
@@ -46,6 +50,42 @@ func main() {
 	if err := dropUnparsedPageArgs("./ent/gql_collection.go"); err != nil {
 		log.Fatal(err)
 	}
+	if err := reuseScanHolders("./ent"); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// reuseScanHolders has every generated query scan its rows into one set of
+// holders (internal/entscan.Reuse) instead of new ones per row.
+func reuseScanHolders(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*_query.go"))
+	if err != nil {
+		return err
+	}
+	scanRe := regexp.MustCompile(`\t_spec\.ScanValues = func\(columns \[\]string\) \(\[\]any, error\) \{\n\t\treturn \(\*(\w+)\)\.scanValues\(nil, columns\)\n\t\}\n`)
+	n := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if !scanRe.Match(src) {
+			continue
+		}
+		src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
+		src = bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1)
+		if src, err = format.Source(src); err != nil {
+			return fmt.Errorf("entc: %s: %w", f, err)
+		}
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return errors.New("entc: no query's ScanValues is as expected (a new ent? see reuseScanHolders)")
+	}
+	return nil
 }
 
 // dropUnparsedPageArgs patches entgql's field collection: it parses a

@@ -9,6 +9,7 @@ import (
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -460,9 +461,7 @@ func (_q *EntitlementQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 			_q.withUser != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Entitlement).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*Entitlement).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Entitlement{config: _q.config}
 		nodes = append(nodes, node)

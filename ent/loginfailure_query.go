@@ -6,6 +6,7 @@ import (
 	"context"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entscan"
 	"fmt"
 	"math"
 
@@ -339,9 +340,7 @@ func (_q *LoginFailureQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 		nodes = []*LoginFailure{}
 		_spec = _q.querySpec()
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*LoginFailure).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*LoginFailure).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &LoginFailure{config: _q.config}
 		nodes = append(nodes, node)

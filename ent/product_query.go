@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -386,9 +387,7 @@ func (_q *ProductQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Prod
 			_q.withCustomer != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Product).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*Product).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Product{config: _q.config}
 		nodes = append(nodes, node)

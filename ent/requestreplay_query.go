@@ -6,6 +6,7 @@ import (
 	"context"
 	"custgraph/ent/predicate"
 	"custgraph/ent/requestreplay"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -347,9 +348,7 @@ func (_q *RequestReplayQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([
 		nodes = []*RequestReplay{}
 		_spec = _q.querySpec()
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*RequestReplay).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*RequestReplay).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &RequestReplay{config: _q.config}
 		nodes = append(nodes, node)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"custgraph/ent/predicate"
 	"custgraph/ent/signingkey"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -347,9 +348,7 @@ func (_q *SigningKeyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*S
 		nodes = []*SigningKey{}
 		_spec = _q.querySpec()
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*SigningKey).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*SigningKey).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &SigningKey{config: _q.config}
 		nodes = append(nodes, node)

@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -426,9 +427,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withEntitlements != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*User).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*User).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &User{config: _q.config}
 		nodes = append(nodes, node)

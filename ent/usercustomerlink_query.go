@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
 	"math"
@@ -423,9 +424,7 @@ func (_q *UserCustomerLinkQuery) sqlAll(ctx context.Context, hooks ...queryHook)
 			_q.withCustomer != nil,
 		}
 	)
-	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*UserCustomerLink).scanValues(nil, columns)
-	}
+	_spec.ScanValues = entscan.Reuse((*UserCustomerLink).scanValues) // (entc.go, reuseScanHolders)
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &UserCustomerLink{config: _q.config}
 		nodes = append(nodes, node)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
+	"custgraph/ent/customer"
 	"custgraph/ent/product"
 	"custgraph/graph"
 	"custgraph/internal/access"
@@ -578,5 +579,42 @@ func TestOneSelectionSetOnSeveralTypes(t *testing.T) {
 		{"__typename": "Address", "id": a.ID.String(), "city": "Leeds"},
 		{"__typename": "Customer", "id": c.String(), "customerStatus": "CREATED"},
 	}, r.Nodes)
+}
+
+// TestRowsDoNotBleedIntoEachOther: a query scans all its rows into one set
+// of holders (internal/entscan), so a row with NULLs after one with values
+// must read as NULLs, on each database.
+func TestRowsDoNotBleedIntoEachOther(t *testing.T) {
+	e := newEnv(t)
+	ctx := access.System(context.Background())
+	dob := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	ids := e.seedCustomers(e.seedBank("gh.29.uk"), 6, func(i int, c *ent.CustomerCreate) {
+		if i%2 == 0 {
+			c.SetCompany(fmt.Sprintf("Company %d", i)).SetDateOfBirth(dob).SetDependants(i + 1).
+				SetDobOfDependants(slices.Repeat([]time.Time{dob}, i+1)).
+				SetKycStatus(true).SetLabels([]string{"vip", fmt.Sprint(i)})
+		}
+	})
+	got := e.client.Customer.Query().Order(ent.Asc(customer.FieldCreatedAt), ent.Asc(customer.FieldID)).AllX(ctx)
+	require.Len(t, got, 6)
+	for i, c := range got {
+		require.Equal(t, ids[i], c.ID)
+		if i%2 == 0 {
+			require.Equal(t, fmt.Sprintf("Company %d", i), c.Company)
+			require.NotNil(t, c.DateOfBirth)
+			require.True(t, dob.Equal(*c.DateOfBirth))
+			require.Equal(t, i+1, c.Dependants)
+			require.Len(t, c.DobOfDependants, i+1)
+			require.True(t, c.KycStatus)
+			require.Equal(t, []string{"vip", fmt.Sprint(i)}, c.Labels)
+		} else {
+			require.Empty(t, c.Company, "row %d", i)
+			require.Nil(t, c.DateOfBirth, "row %d", i)
+			require.Zero(t, c.Dependants, "row %d", i)
+			require.Empty(t, c.DobOfDependants, "row %d", i)
+			require.False(t, c.KycStatus, "row %d", i)
+			require.Empty(t, c.Labels, "row %d", i)
+		}
+	}
 }
 
