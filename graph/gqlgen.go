@@ -98,6 +98,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gqlgen: no leaf field matched the fast-path pattern in", exec, "(a new gqlgen? see leafFastPath)")
 		os.Exit(7)
 	}
+	src, n = objectFastPath(src)
+	if n == 0 {
+		fmt.Fprintln(os.Stderr, "gqlgen: no object field matched the fast-path pattern in", exec, "(a new gqlgen? see objectFastPath)")
+		os.Exit(14)
+	}
 	src, ok = argsOnce(src)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "gqlgen: the arguments of nested fields are not parsed where expected in", exec, "(a new gqlgen? see argsOnce)")
@@ -342,4 +347,50 @@ func fieldsOnce(src []byte) ([]byte, bool) {
 		return src, false
 	}
 	return callRe.ReplaceAll(src, []byte("ec.fields.of(ec.OperationContext, sel, $1)")), true
+}
+
+// objectFastPath rewrites the generated function of every other field that
+// reads a struct field of its parent (`return obj.X, nil`: a page's edges,
+// an edge's node, pageInfo; run after leafFastPath, which took the leaves)
+// to do inline what graphql.ResolveField does for it: build the field's
+// FieldContext and put it in the context (the paths of errors below stay
+// the same), recover a panic below it as ResolveField does, and marshal
+// the value. What it leaves out are ResolveField's five closures and the
+// field middleware, of which the server installs none (see leafFastPath),
+// and its check of a nil result: a struct field of a concrete type (each
+// rewritten field's type is a pointer, a slice or a struct, checked here)
+// is never an untyped nil, so the check never fired; its marshaller
+// reports a nil pointer as before. About 100 fields of a 20-customer page.
+// It returns the new source and how many fields it rewrote.
+func objectFastPath(src []byte) ([]byte, int) {
+	fieldRe := regexp.MustCompile(`(?m)^(func \(ec \*executionContext\) _\w+\(ctx context\.Context, field graphql\.CollectedField, obj \*[\w.\[\]]+\) \(ret graphql\.Marshaler\) \{\n)` +
+		`\treturn graphql\.ResolveField\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n` +
+		`\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn (ec\.fieldContext_\w+)\(ctx, field\)\n\t\t\},\n` +
+		`\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn obj\.(\w+), nil\n\t\t\},\n` +
+		`\t\tnil,\n` +
+		`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{\n\t\t\treturn ec\.(marshal[^(\s]+)\(ctx, selections, v\)\n\t\t\},\n` +
+		`\t\t(true|false),\n\t\t(?:true|false),\n\t\)\n\}\n`)
+	concrete := regexp.MustCompile(`^(\*|\[\])|^(entgql\.PageInfo)\[`)
+	n := 0
+	out := fieldRe.ReplaceAllFunc(src, func(fn []byte) []byte {
+		m := fieldRe.FindSubmatch(fn)
+		head, fieldContext, field, typ, marshal, recovers := string(m[1]), string(m[2]), string(m[3]), string(m[4]), string(m[5]), string(m[6]) == "true"
+		if !concrete.MatchString(typ) {
+			return fn
+		}
+		n++
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString("\tfc, err := " + fieldContext + "(ctx, field) // objectFastPath (gqlgen.go)\n")
+		b.WriteString("\tif err != nil {\n\t\treturn graphql.Null\n\t}\n")
+		b.WriteString("\tctx = graphql.WithFieldContext(ctx, fc)\n")
+		if recovers {
+			b.WriteString("\tdefer func() {\n\t\tif r := recover(); r != nil {\n" +
+				"\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tret = graphql.Null\n\t\t}\n\t}()\n")
+		}
+		b.WriteString("\tfc.Result = obj." + field + "\n")
+		b.WriteString("\treturn ec." + marshal + "(ctx, field.Selections, obj." + field + ")\n}\n")
+		return []byte(b.String())
+	})
+	return out, n
 }
