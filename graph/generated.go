@@ -3170,7 +3170,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
-	args argsMemo // arguments parsed once (inline.go)
+	args   argsMemo   // arguments parsed once (inline.go)
 	fields fieldsMemo // fields collected once (inline.go)
 }
 
@@ -28288,7 +28288,7 @@ var aPIClientImplementors = []string{"APIClient", "Node"}
 func (ec *executionContext) _APIClient(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClient) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, aPIClientImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28363,7 +28363,7 @@ var aPIClientConnectionImplementors = []string{"APIClientConnection"}
 func (ec *executionContext) _APIClientConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClientConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, aPIClientConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28409,7 +28409,7 @@ var aPIClientEdgeImplementors = []string{"APIClientEdge"}
 func (ec *executionContext) _APIClientEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.APIClientEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, aPIClientEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28450,7 +28450,7 @@ var aPIClientWithSecretImplementors = []string{"APIClientWithSecret"}
 func (ec *executionContext) _APIClientWithSecret(ctx context.Context, sel ast.SelectionSet, obj *APIClientWithSecret) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, aPIClientWithSecretImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28494,7 +28494,7 @@ var addressImplementors = []string{"Address", "Node"}
 func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, obj *ent.Address) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, addressImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28586,7 +28586,7 @@ var addressConnectionImplementors = []string{"AddressConnection"}
 func (ec *executionContext) _AddressConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AddressConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, addressConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28632,7 +28632,7 @@ var addressEdgeImplementors = []string{"AddressEdge"}
 func (ec *executionContext) _AddressEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AddressEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, addressEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28673,7 +28673,7 @@ var auditEventImplementors = []string{"AuditEvent", "Node"}
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, auditEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28759,7 +28759,7 @@ var auditEventConnectionImplementors = []string{"AuditEventConnection"}
 func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, auditEventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28805,7 +28805,7 @@ var auditEventEdgeImplementors = []string{"AuditEventEdge"}
 func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, auditEventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28846,7 +28846,7 @@ var bankImplementors = []string{"Bank", "Node"}
 func (ec *executionContext) _Bank(ctx context.Context, sel ast.SelectionSet, obj *ent.Bank) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, bankImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28915,7 +28915,7 @@ var bankConnectionImplementors = []string{"BankConnection"}
 func (ec *executionContext) _BankConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.BankConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, bankConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -28961,7 +28961,7 @@ var bankEdgeImplementors = []string{"BankEdge"}
 func (ec *executionContext) _BankEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.BankEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, bankEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29002,7 +29002,7 @@ var changeImplementors = []string{"Change"}
 func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, obj *changes.Delivery) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, changeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29077,7 +29077,7 @@ var crmEventImplementors = []string{"CrmEvent", "Node"}
 func (ec *executionContext) _CrmEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEvent) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, crmEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29156,7 +29156,7 @@ var crmEventConnectionImplementors = []string{"CrmEventConnection"}
 func (ec *executionContext) _CrmEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEventConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, crmEventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29202,7 +29202,7 @@ var crmEventEdgeImplementors = []string{"CrmEventEdge"}
 func (ec *executionContext) _CrmEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CrmEventEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, crmEventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29243,7 +29243,7 @@ var customerImplementors = []string{"Customer", "Node"}
 func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *ent.Customer) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29409,7 +29409,7 @@ var customerAttributeImplementors = []string{"CustomerAttribute", "Node"}
 func (ec *executionContext) _CustomerAttribute(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttribute) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29483,7 +29483,7 @@ var customerAttributeConnectionImplementors = []string{"CustomerAttributeConnect
 func (ec *executionContext) _CustomerAttributeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttributeConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29529,7 +29529,7 @@ var customerAttributeEdgeImplementors = []string{"CustomerAttributeEdge"}
 func (ec *executionContext) _CustomerAttributeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerAttributeEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerAttributeEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29570,7 +29570,7 @@ var customerConnectionImplementors = []string{"CustomerConnection"}
 func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29616,7 +29616,7 @@ var customerEdgeImplementors = []string{"CustomerEdge"}
 func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29657,7 +29657,7 @@ var customerMessageImplementors = []string{"CustomerMessage", "Node"}
 func (ec *executionContext) _CustomerMessage(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessage) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerMessageImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29727,7 +29727,7 @@ var customerMessageConnectionImplementors = []string{"CustomerMessageConnection"
 func (ec *executionContext) _CustomerMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessageConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerMessageConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29773,7 +29773,7 @@ var customerMessageEdgeImplementors = []string{"CustomerMessageEdge"}
 func (ec *executionContext) _CustomerMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerMessageEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, customerMessageEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29814,7 +29814,7 @@ var entitlementImplementors = []string{"Entitlement", "Node"}
 func (ec *executionContext) _Entitlement(ctx context.Context, sel ast.SelectionSet, obj *ent.Entitlement) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, entitlementImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29880,7 +29880,7 @@ var entitlementConnectionImplementors = []string{"EntitlementConnection"}
 func (ec *executionContext) _EntitlementConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.EntitlementConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, entitlementConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29926,7 +29926,7 @@ var entitlementEdgeImplementors = []string{"EntitlementEdge"}
 func (ec *executionContext) _EntitlementEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.EntitlementEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, entitlementEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -29970,7 +29970,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		Object: "Mutation",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -30289,7 +30289,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -30337,7 +30337,7 @@ var productImplementors = []string{"Product", "Node"}
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *ent.Product) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, productImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -30421,7 +30421,7 @@ var productConnectionImplementors = []string{"ProductConnection"}
 func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProductConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, productConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -30467,7 +30467,7 @@ var productEdgeImplementors = []string{"ProductEdge"}
 func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProductEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, productEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -30511,7 +30511,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		Object: "Query",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -30537,7 +30537,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30559,7 +30559,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30581,7 +30581,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30603,7 +30603,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30625,7 +30625,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30647,7 +30647,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30669,7 +30669,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30691,7 +30691,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30713,7 +30713,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30735,7 +30735,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30757,7 +30757,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30779,7 +30779,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30801,7 +30801,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30823,7 +30823,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30845,7 +30845,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30867,7 +30867,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30889,7 +30889,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 			rrm := func(ctx context.Context) graphql.Marshaler {
 				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, &out.FieldSet) })
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
@@ -30929,7 +30929,7 @@ var socialHandleImplementors = []string{"SocialHandle", "Node"}
 func (ec *executionContext) _SocialHandle(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandle) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, socialHandleImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31005,7 +31005,7 @@ var socialHandleConnectionImplementors = []string{"SocialHandleConnection"}
 func (ec *executionContext) _SocialHandleConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandleConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, socialHandleConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31051,7 +31051,7 @@ var socialHandleEdgeImplementors = []string{"SocialHandleEdge"}
 func (ec *executionContext) _SocialHandleEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SocialHandleEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, socialHandleEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31112,7 +31112,7 @@ var taxResidenceImplementors = []string{"TaxResidence", "Node"}
 func (ec *executionContext) _TaxResidence(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidence) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31181,7 +31181,7 @@ var taxResidenceConnectionImplementors = []string{"TaxResidenceConnection"}
 func (ec *executionContext) _TaxResidenceConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidenceConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31227,7 +31227,7 @@ var taxResidenceEdgeImplementors = []string{"TaxResidenceEdge"}
 func (ec *executionContext) _TaxResidenceEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxResidenceEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, taxResidenceEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31268,7 +31268,7 @@ var userImplementors = []string{"User", "Node"}
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31343,7 +31343,7 @@ var userConnectionImplementors = []string{"UserConnection"}
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31389,7 +31389,7 @@ var userCustomerLinkImplementors = []string{"UserCustomerLink", "Node"}
 func (ec *executionContext) _UserCustomerLink(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLink) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31468,7 +31468,7 @@ var userCustomerLinkConnectionImplementors = []string{"UserCustomerLinkConnectio
 func (ec *executionContext) _UserCustomerLinkConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLinkConnection) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31514,7 +31514,7 @@ var userCustomerLinkEdgeImplementors = []string{"UserCustomerLinkEdge"}
 func (ec *executionContext) _UserCustomerLinkEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserCustomerLinkEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userCustomerLinkEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31555,7 +31555,7 @@ var userEdgeImplementors = []string{"UserEdge"}
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserEdge) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, userEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31596,7 +31596,7 @@ var viewerImplementors = []string{"Viewer"}
 func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *Viewer) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, viewerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31649,7 +31649,7 @@ var viewerEntitlementImplementors = []string{"ViewerEntitlement"}
 func (ec *executionContext) _ViewerEntitlement(ctx context.Context, sel ast.SelectionSet, obj *ViewerEntitlement) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, viewerEntitlementImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31690,7 +31690,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31746,7 +31746,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31794,7 +31794,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31852,7 +31852,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31907,7 +31907,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {
@@ -31962,7 +31962,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := ec.fields.of(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newFieldSet(fields) // fieldSets (gqlgen.go)
 	deferred := make(map[string]*graphql.FieldSet)
 	for i, field := range fields {
 		switch field.Name {

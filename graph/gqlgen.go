@@ -22,6 +22,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -103,6 +104,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gqlgen: no object field matched the fast-path pattern in", exec, "(a new gqlgen? see objectFastPath)")
 		os.Exit(14)
 	}
+	src, ok = fieldSets(src)
+	if !ok {
+		fmt.Fprintln(os.Stderr, "gqlgen: the objects' field sets are not built where expected in", exec, "(a new gqlgen? see fieldSets)")
+		os.Exit(15)
+	}
 	src, ok = argsOnce(src)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "gqlgen: the arguments of nested fields are not parsed where expected in", exec, "(a new gqlgen? see argsOnce)")
@@ -112,6 +118,10 @@ func main() {
 	if !ok {
 		fmt.Fprintln(os.Stderr, "gqlgen: the fields of objects are not collected where expected in", exec, "(a new gqlgen? see fieldsOnce)")
 		os.Exit(13)
+	}
+	if src, err = format.Source(src); err != nil { // (the rewrites' own layout, as gofmt has it)
+		fmt.Fprintln(os.Stderr, "gqlgen: formatting", exec, "after the rewrites:", err)
+		os.Exit(16)
 	}
 	if err := os.WriteFile(exec, src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "gqlgen:", err)
@@ -393,4 +403,21 @@ func objectFastPath(src []byte) ([]byte, int) {
 		return []byte(b.String())
 	})
 	return out, n
+}
+
+// fieldSets has every generated object build inline.go's fieldSet (its own
+// MarshalGQL, without gqlgen's per-object map of written aliases) instead
+// of a graphql.FieldSet. It returns false when the generated code is not
+// as expected: objects build their set with NewFieldSet(fields) and
+// nothing adds fields to one afterwards (AddField, which the fieldSet's
+// own list of fields would not see).
+func fieldSets(src []byte) ([]byte, bool) {
+	const build = "\tout := graphql.NewFieldSet(fields)\n"
+	if bytes.Count(src, []byte(build)) == 0 || bytes.Count(src, []byte(build)) != bytes.Count(src, []byte("NewFieldSet(")) ||
+		bytes.Contains(src, []byte(".AddField(")) {
+		return src, false
+	}
+	src = bytes.ReplaceAll(src, []byte(build), []byte("\tout := newFieldSet(fields) // fieldSets (gqlgen.go)\n"))
+	// The root objects hand their set to each root field's function (which ignores it).
+	return bytes.ReplaceAll(src, []byte("innerFunc(ctx, out)"), []byte("innerFunc(ctx, &out.FieldSet)")), true
 }

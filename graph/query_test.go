@@ -617,4 +617,3 @@ func TestRowsDoNotBleedIntoEachOther(t *testing.T) {
 		}
 	}
 }
-

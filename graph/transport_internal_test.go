@@ -159,3 +159,40 @@ func TestLeafMarshalersWriteWhatGqlgenWrites(t *testing.T) {
 			!strings.ContainsFunc(string(e), func(r rune) bool { return r < 0x20 || r >= 0x7f || r == '"' || r == '\\' }))
 	}
 }
+
+// TestFieldSetWritesWhatGqlgenWrites: inline.go's fieldSet writes an
+// object as graphql.FieldSet does, a repeated alias (skipped) included,
+// to the answer's buffer and to any other writer, with up to its inline
+// capacity of values and beyond.
+func TestFieldSetWritesWhatGqlgenWrites(t *testing.T) {
+	field := func(alias string) graphql.CollectedField {
+		return graphql.CollectedField{Field: &ast.Field{Alias: alias, Name: alias}}
+	}
+	for _, aliases := range [][]string{
+		{},
+		{"id"},
+		{"id", "legalName", "labels"},
+		{"a", "b", "a", "c", "b"}, // repeats
+		{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13"},
+	} {
+		var fields []graphql.CollectedField
+		for _, a := range aliases {
+			fields = append(fields, field(a))
+		}
+		want, got := graphql.NewFieldSet(fields), newFieldSet(fields)
+		for i := range fields {
+			v := graphql.MarshalString(`value "` + strconv.Itoa(i) + `"`)
+			if i == 2 {
+				v = graphql.Null
+			}
+			want.Values[i], got.Values[i] = v, v
+		}
+		var a, b bytes.Buffer
+		want.MarshalGQL(&a)
+		got.MarshalGQL(&b)
+		require.Equal(t, a.String(), b.String())
+		var c strings.Builder
+		got.MarshalGQL(&c)
+		require.Equal(t, a.String(), c.String())
+	}
+}
