@@ -217,9 +217,22 @@ const migrateLock = 0x637573746772 // "custgr"
 
 // Optimize refreshes SQLite's planner statistics where the tables changed
 // much since they were gathered (PRAGMA optimize, reading at most 1,000
-// rows of each index: milliseconds); PostgreSQL's autovacuum does it on its
-// own. Call it after loading much data.
+// rows of each index: milliseconds); PostgreSQL's autovacuum does that on
+// its own. On PostgreSQL it rewrites the customer counters compactly
+// instead: a bulk load's transaction updates a bank's counter rows once
+// per customer, and none of those versions can be pruned before it
+// commits, so 100,000 customers leave 16 rows spread over 800 pages, which
+// autovacuum frees but does not give back, and which every unfiltered
+// totalCount then reads (1.5 ms of the database's time, against 0.05 ms
+// compacted). Call it after loading much data.
 func (s *DB) Optimize(ctx context.Context) error {
+	if s.Dialect == dialect.Postgres {
+		// (16 rows: the table's exclusive lock lasts a few milliseconds)
+		if _, err := s.SQL.ExecContext(ctx, `VACUUM (FULL, ANALYZE) customer_counts`); err != nil {
+			return fmt.Errorf("compacting the customer counters: %w", err)
+		}
+		return nil
+	}
 	if s.Dialect != dialect.SQLite {
 		return nil
 	}
