@@ -94,30 +94,21 @@ func main() {
 		}
 		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
 	}
-	src, n := leafFastPath(src)
-	if n == 0 {
-		fmt.Fprintln(os.Stderr, "gqlgen: no leaf field matched the fast-path pattern in", exec, "(a new gqlgen? see leafFastPath)")
-		os.Exit(7)
-	}
-	src, n = objectFastPath(src)
-	if n == 0 {
-		fmt.Fprintln(os.Stderr, "gqlgen: no object field matched the fast-path pattern in", exec, "(a new gqlgen? see objectFastPath)")
-		os.Exit(14)
-	}
-	src, ok = fieldSets(src)
-	if !ok {
-		fmt.Fprintln(os.Stderr, "gqlgen: the objects' field sets are not built where expected in", exec, "(a new gqlgen? see fieldSets)")
-		os.Exit(15)
-	}
-	src, ok = argsOnce(src)
-	if !ok {
-		fmt.Fprintln(os.Stderr, "gqlgen: the arguments of nested fields are not parsed where expected in", exec, "(a new gqlgen? see argsOnce)")
-		os.Exit(12)
-	}
-	src, ok = fieldsOnce(src)
-	if !ok {
-		fmt.Fprintln(os.Stderr, "gqlgen: the fields of objects are not collected where expected in", exec, "(a new gqlgen? see fieldsOnce)")
-		os.Exit(13)
+	for _, r := range []struct {
+		name, fault string // the rewrite, and what is missing when it finds nothing to do
+		exit        int
+		rewrite     func([]byte) ([]byte, bool)
+	}{
+		{"leafFastPath", "no leaf field matched the fast-path pattern", 7, func(b []byte) ([]byte, bool) { b, n := leafFastPath(b); return b, n > 0 }},
+		{"objectFastPath", "no object field matched the fast-path pattern", 14, func(b []byte) ([]byte, bool) { b, n := objectFastPath(b); return b, n > 0 }},
+		{"fieldSets", "the objects' field sets are not built where expected", 15, fieldSets},
+		{"argsOnce", "the arguments of nested fields are not parsed where expected", 12, argsOnce},
+		{"fieldsOnce", "the fields of objects are not collected where expected", 13, fieldsOnce},
+	} {
+		if src, ok = r.rewrite(src); !ok {
+			fmt.Fprintln(os.Stderr, "gqlgen:", r.fault, "in", exec, "(a new gqlgen? see "+r.name+")")
+			os.Exit(r.exit)
+		}
 	}
 	if src, err = format.Source(src); err != nil { // (the rewrites' own layout, as gofmt has it)
 		fmt.Fprintln(os.Stderr, "gqlgen: formatting", exec, "after the rewrites:", err)
