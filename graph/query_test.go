@@ -433,15 +433,9 @@ func TestInputsCannotReattachRecords(t *testing.T) {
 // every parent, in one statement per level, request after request.
 func TestNestedPagesFilterWithTheirWhere(t *testing.T) {
 	e := newEnv(t)
-	ctx := access.System(context.Background())
 	bank := e.seedBank("gh.29.uk")
 	cust := e.seedCustomers(bank, 3, nil)
-	for i, c := range cust {
-		e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(ctx)
-		for range i + 1 {
-			e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
-		}
-	}
+	seedWalletAndAccounts(e, cust)
 	const q = `query($s: ProductStatus!) { customers(first: 3) { edges { node { id
 		products(where: {status: $s}) { edges { node { status productCode } } } } } } }`
 	type page struct {
@@ -513,14 +507,8 @@ func TestNestedPageArgumentsThatDoNotParse(t *testing.T) {
 // arguments, or one field under two parents, must each keep their own.
 func TestNestedPageArgumentsPerField(t *testing.T) {
 	e := newEnv(t)
-	ctx := access.System(context.Background())
 	cust := e.seedCustomers(e.seedBank("gh.29.uk"), 3, nil)
-	for i, c := range cust {
-		e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(ctx)
-		for range i + 1 {
-			e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
-		}
-	}
+	seedWalletAndAccounts(e, cust)
 	const q = `query($n: Int!) { customers(first: 3) { edges { node { id
 		closed: products(where: {status: CLOSED}) { totalCount edges { node { productCode } } }
 		one: products(first: 1) { edges { node { id } } }
@@ -614,6 +602,18 @@ func TestRowsDoNotBleedIntoEachOther(t *testing.T) {
 			require.Empty(t, c.DobOfDependants, "row %d", i)
 			require.False(t, c.KycStatus, "row %d", i)
 			require.Empty(t, c.Labels, "row %d", i)
+		}
+	}
+}
+
+// seedWalletAndAccounts gives the i-th customer one closed wallet and i+1
+// balance accounts (in the default status, RECEIVED).
+func seedWalletAndAccounts(e *env, cust []uuid.UUID) {
+	ctx := access.System(context.Background())
+	for i, c := range cust {
+		e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeWALLET).SetStatus(product.StatusCLOSED).SaveX(ctx)
+		for range i + 1 {
+			e.client.Product.Create().SetCustomerID(c).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
 		}
 	}
 }
