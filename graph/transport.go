@@ -153,6 +153,7 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	if cacheable {
 		key = answerKey(params, media)
 		if b, ok := t.introspection.Get(key); ok { // (only introspection is kept)
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 			_, _ = w.Write(b)
 			return
 		}
@@ -188,13 +189,13 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			return
 		}
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b))) // (before any WriteHeader, which sends the headers)
 	if unavailable(resp.Errors) {
 		// The database could not be reached: an outage, not a fault.
 		f := refusal.DatabaseUnavailable()
 		refusal.SetRetryAfter(w, f)
 		w.WriteHeader(f.Status)
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 }
 

@@ -243,6 +243,7 @@ func TestTransports(t *testing.T) {
 			`{ banks { totalCount }` + long + ` }`,         // data alone: written without a copy
 			`{ node(id: "not-an-id") { id }` + long + ` }`, // data and errors
 			`{ __schema { types { name description } } }`,  // introspection (kept)
+			`{ __schema { types { name description } } }`,  // the kept answer, written again
 		} {
 			r := e.post(t, params{Query: q})
 			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
