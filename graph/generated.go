@@ -6749,7 +6749,7 @@ func (ec *executionContext) fieldContext_APIClient_entitlements(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_APIClient_entitlements_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "APIClient", field, ec.Variables, ec.field_APIClient_entitlements_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7629,7 +7629,7 @@ func (ec *executionContext) fieldContext_Bank_customers(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Bank_customers_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Bank", field, ec.Variables, ec.field_Bank_customers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7673,7 +7673,7 @@ func (ec *executionContext) fieldContext_Bank_crmEvents(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Bank_crmEvents_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Bank", field, ec.Variables, ec.field_Bank_crmEvents_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8644,7 +8644,7 @@ func (ec *executionContext) fieldContext_Customer_products(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_products_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_products_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8688,7 +8688,7 @@ func (ec *executionContext) fieldContext_Customer_addresses(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_addresses_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_addresses_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8732,7 +8732,7 @@ func (ec *executionContext) fieldContext_Customer_taxResidences(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_taxResidences_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_taxResidences_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8776,7 +8776,7 @@ func (ec *executionContext) fieldContext_Customer_socialHandles(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_socialHandles_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_socialHandles_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8820,7 +8820,7 @@ func (ec *executionContext) fieldContext_Customer_attributes(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_attributes_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_attributes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8864,7 +8864,7 @@ func (ec *executionContext) fieldContext_Customer_messages(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_messages_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_messages_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8908,7 +8908,7 @@ func (ec *executionContext) fieldContext_Customer_userLinks(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_userLinks_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_userLinks_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8952,7 +8952,7 @@ func (ec *executionContext) fieldContext_Customer_crmEvents(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_Customer_crmEvents_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "Customer", field, ec.Variables, ec.field_Customer_crmEvents_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13499,7 +13499,7 @@ func (ec *executionContext) fieldContext_User_customerLinks(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_User_customerLinks_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "User", field, ec.Variables, ec.field_User_customerLinks_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13543,7 +13543,7 @@ func (ec *executionContext) fieldContext_User_entitlements(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec.field_User_entitlements_args); err != nil {
+	if fc.Args, err = ec.args.of(ctx, "User", field, ec.Variables, ec.field_User_entitlements_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/api"
@@ -277,7 +278,7 @@ func argsOnce(src []byte) ([]byte, bool) {
 			return m
 		}
 		n++
-		return []byte("\tif fc.Args, err = ec.args.of(ctx, field, ec.Variables, ec." + string(sub[1]) + "); err != nil {")
+		return []byte("\tif fc.Args, err = ec.args.of(ctx, " + strconv.Quote(string(sub[2])) + ", field, ec.Variables, ec." + string(sub[1]) + "); err != nil {")
 	})
 	return src, n > 0
 }

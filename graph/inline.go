@@ -165,20 +165,29 @@ func (c cursorMarshaler) MarshalGQL(w io.Writer) {
 // field contexts call its of.
 type argsMemo struct {
 	mu sync.Mutex
-	m  map[*ast.Field]map[string]any
+	m  map[argsKey]map[string]any
 }
 
-// of returns what parse (a generated field_T_f_args) returns for field,
-// parsing once per field of the operation: the arguments depend on the
-// field's AST and the operation's variables alone, so every row of a page
-// has the same ones for its nested connection. Nothing changes the
-// returned map (the generated resolvers only read it). An error is not
-// kept: each row reports it at its own path, as before.
-func (a *argsMemo) of(ctx context.Context, field graphql.CollectedField, variables map[string]any,
+// argsKey is a field of the document on one type: a fragment on an
+// interface is one AST field for every type that implements it, and each
+// type parses its arguments its own way.
+type argsKey struct {
+	field  *ast.Field
+	object string
+}
+
+// of returns what parse (a generated field_T_f_args) returns for field of
+// type object, parsing once per field and type of the operation: the
+// arguments depend on the field's AST and the operation's variables alone,
+// so every row of a page has the same ones for its nested connection.
+// Nothing changes the returned map (the generated resolvers only read it).
+// An error is not kept: each row reports it at its own path, as before.
+func (a *argsMemo) of(ctx context.Context, object string, field graphql.CollectedField, variables map[string]any,
 	parse func(context.Context, map[string]any) (map[string]any, error),
 ) (map[string]any, error) {
+	k := argsKey{field.Field, object}
 	a.mu.Lock()
-	args, ok := a.m[field.Field]
+	args, ok := a.m[k]
 	a.mu.Unlock()
 	if ok {
 		return args, nil
@@ -189,9 +198,9 @@ func (a *argsMemo) of(ctx context.Context, field graphql.CollectedField, variabl
 	}
 	a.mu.Lock()
 	if a.m == nil {
-		a.m = map[*ast.Field]map[string]any{}
+		a.m = map[argsKey]map[string]any{}
 	}
-	a.m[field.Field] = args
+	a.m[k] = args
 	a.mu.Unlock()
 	return args, nil
 }
