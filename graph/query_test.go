@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
+	"custgraph/ent/address"
 	"custgraph/ent/customer"
 	"custgraph/ent/product"
 	"custgraph/graph"
@@ -571,7 +572,9 @@ func TestOneSelectionSetOnSeveralTypes(t *testing.T) {
 
 // TestRowsDoNotBleedIntoEachOther: a query scans all its rows into one set
 // of holders (internal/entscan), so a row with NULLs after one with values
-// must read as NULLs, on each database.
+// must read as NULLs, on each database. (Customers keep new holders per row:
+// their decimal is a NullScanner, whose value the entity keeps; addresses
+// reuse theirs.)
 func TestRowsDoNotBleedIntoEachOther(t *testing.T) {
 	e := newEnv(t)
 	ctx := access.System(context.Background())
@@ -602,6 +605,31 @@ func TestRowsDoNotBleedIntoEachOther(t *testing.T) {
 			require.Empty(t, c.DobOfDependants, "row %d", i)
 			require.False(t, c.KycStatus, "row %d", i)
 			require.Empty(t, c.Labels, "row %d", i)
+		}
+	}
+
+	for i, id := range ids {
+		a := e.client.Address.Create().SetCustomerID(id).SetLine1(fmt.Sprintf("%d High St", i)).
+			SetCity("Leeds").SetPostcode("LS1 1AA").SetCountryCode("GB")
+		if i%2 == 0 {
+			a.SetLine2(fmt.Sprintf("Flat %d", i)).SetPremise(i + 1).SetTags([]string{"home", fmt.Sprint(i)})
+		}
+		a.ExecX(ctx)
+	}
+	addrs := e.client.Address.Query().Order(ent.Asc(address.FieldCreatedAt), ent.Asc(address.FieldID)).AllX(ctx)
+	require.Len(t, addrs, 6)
+	for i, a := range addrs {
+		require.Equal(t, ids[i], a.CustomerID)
+		require.Equal(t, fmt.Sprintf("%d High St", i), a.Line1)
+		if i%2 == 0 {
+			require.Equal(t, fmt.Sprintf("Flat %d", i), a.Line2)
+			require.NotNil(t, a.Premise)
+			require.Equal(t, i+1, *a.Premise)
+			require.Equal(t, []string{"home", fmt.Sprint(i)}, a.Tags)
+		} else {
+			require.Empty(t, a.Line2, "row %d", i)
+			require.Nil(t, a.Premise, "row %d", i)
+			require.Empty(t, a.Tags, "row %d", i)
 		}
 	}
 }
