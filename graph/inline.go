@@ -322,8 +322,8 @@ func (f *fieldsMemo) of(oc *graphql.OperationContext, sel ast.SelectionSet, impl
 // written, to skip a repeated alias (hashing every key: 6% of a page's CPU)
 // and writes each key through its string escaper. Field collection merges
 // fields by alias, so a repeat cannot occur; it is still skipped here, by
-// comparing the aliases before it. A key is a GraphQL name, which needs no
-// escaping: it is written as it is. The values of up to len(small) fields
+// comparing the aliases before it (a map past scanAliases fields). A key is
+// a GraphQL name, which needs no escaping: it is written as it is. The values of up to len(small) fields
 // live in the same allocation as the set.
 type fieldSet struct {
 	graphql.FieldSet
@@ -348,9 +348,18 @@ func (m *fieldSet) MarshalGQL(w io.Writer) {
 		buf = new(bytes.Buffer)
 		defer func() { _, _ = w.Write(buf.Bytes()) }()
 	}
+	var written map[string]bool // (comparing with the aliases before is quadratic: a map for large objects)
+	if len(m.fields) > scanAliases {
+		written = make(map[string]bool, len(m.fields))
+	}
 	buf.WriteByte('{')
 	for i, field := range m.fields {
-		if repeated(m.fields[:i], field.Alias) {
+		if written != nil {
+			if written[field.Alias] {
+				continue
+			}
+			written[field.Alias] = true
+		} else if repeated(m.fields[:i], field.Alias) {
 			continue
 		}
 		if i != 0 {
@@ -363,6 +372,11 @@ func (m *fieldSet) MarshalGQL(w io.Writer) {
 	}
 	buf.WriteByte('}')
 }
+
+// scanAliases is the most fields an object checks for a repeated alias by
+// comparing with the aliases before (at most 120 comparisons); a larger
+// one (a document may select thousands of aliases) uses a map, as gqlgen.
+const scanAliases = 16
 
 // repeated reports whether alias is the alias of one of before.
 func repeated(before []graphql.CollectedField, alias string) bool {

@@ -174,6 +174,7 @@ func TestFieldSetWritesWhatGqlgenWrites(t *testing.T) {
 		{"id", "legalName", "labels"},
 		{"a", "b", "a", "c", "b"}, // repeats
 		{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13"},
+		append(strings.Fields(strings.Repeat("a b c d e f g h i j ", 4)), "k"), // past scanAliases: a map, repeats
 	} {
 		var fields []graphql.CollectedField
 		for _, a := range aliases {
