@@ -230,6 +230,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		Type: "CustomerCount",
 		Fields: map[string]*sqlgraph.FieldSpec{
 			customercount.FieldBankID: {Type: field.TypeUUID, Column: customercount.FieldBankID},
+			customercount.FieldSubset: {Type: field.TypeString, Column: customercount.FieldSubset},
 			customercount.FieldShard:  {Type: field.TypeInt, Column: customercount.FieldShard},
 			customercount.FieldN:      {Type: field.TypeInt64, Column: customercount.FieldN},
 		},
@@ -1866,6 +1867,11 @@ func (f *CustomerCountFilter) WhereID(p entql.IntP) {
 // WhereBankID applies the entql [16]byte predicate on the bank_id field.
 func (f *CustomerCountFilter) WhereBankID(p entql.ValueP) {
 	f.Where(p.Field(customercount.FieldBankID))
+}
+
+// WhereSubset applies the entql string predicate on the subset field.
+func (f *CustomerCountFilter) WhereSubset(p entql.StringP) {
+	f.Where(p.Field(customercount.FieldSubset))
 }
 
 // WhereShard applies the entql int predicate on the shard field.

@@ -9886,6 +9886,7 @@ type CustomerCountMutation struct {
 	typ           string
 	id            *int
 	bank_id       *uuid.UUID
+	subset        *string
 	shard         *int
 	addshard      *int
 	n             *int64
@@ -10028,6 +10029,42 @@ func (m *CustomerCountMutation) OldBankID(ctx context.Context) (v uuid.UUID, err
 // ResetBankID resets all changes to the "bank_id" field.
 func (m *CustomerCountMutation) ResetBankID() {
 	m.bank_id = nil
+}
+
+// SetSubset sets the "subset" field.
+func (m *CustomerCountMutation) SetSubset(s string) {
+	m.subset = &s
+}
+
+// Subset returns the value of the "subset" field in the mutation.
+func (m *CustomerCountMutation) Subset() (r string, exists bool) {
+	v := m.subset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubset returns the old "subset" field's value of the CustomerCount entity.
+// If the CustomerCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerCountMutation) OldSubset(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubset is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubset requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubset: %w", err)
+	}
+	return oldValue.Subset, nil
+}
+
+// ResetSubset resets all changes to the "subset" field.
+func (m *CustomerCountMutation) ResetSubset() {
+	m.subset = nil
 }
 
 // SetShard sets the "shard" field.
@@ -10176,9 +10213,12 @@ func (m *CustomerCountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CustomerCountMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 4)
 	if m.bank_id != nil {
 		fields = append(fields, customercount.FieldBankID)
+	}
+	if m.subset != nil {
+		fields = append(fields, customercount.FieldSubset)
 	}
 	if m.shard != nil {
 		fields = append(fields, customercount.FieldShard)
@@ -10196,6 +10236,8 @@ func (m *CustomerCountMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case customercount.FieldBankID:
 		return m.BankID()
+	case customercount.FieldSubset:
+		return m.Subset()
 	case customercount.FieldShard:
 		return m.Shard()
 	case customercount.FieldN:
@@ -10211,6 +10253,8 @@ func (m *CustomerCountMutation) OldField(ctx context.Context, name string) (ent.
 	switch name {
 	case customercount.FieldBankID:
 		return m.OldBankID(ctx)
+	case customercount.FieldSubset:
+		return m.OldSubset(ctx)
 	case customercount.FieldShard:
 		return m.OldShard(ctx)
 	case customercount.FieldN:
@@ -10230,6 +10274,13 @@ func (m *CustomerCountMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBankID(v)
+		return nil
+	case customercount.FieldSubset:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubset(v)
 		return nil
 	case customercount.FieldShard:
 		v, ok := value.(int)
@@ -10323,6 +10374,9 @@ func (m *CustomerCountMutation) ResetField(name string) error {
 	switch name {
 	case customercount.FieldBankID:
 		m.ResetBankID()
+		return nil
+	case customercount.FieldSubset:
+		m.ResetSubset()
 		return nil
 	case customercount.FieldShard:
 		m.ResetShard()

@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"custgraph/ent"
 	"custgraph/ent/customer"
 	"custgraph/internal/access"
+	"custgraph/internal/filters"
 	"custgraph/internal/testdb"
 )
 
@@ -88,28 +90,167 @@ func TestMaintainedCustomerCounts(t *testing.T) {
 }
 
 // TestCountersAreInstalledOnExistingData: a database whose customers were
-// written before the counting triggers existed gets exact counts when it is
-// opened (and the triggers) once.
+// written before the counting triggers existed, or under the triggers of
+// the version that counted all customers only, gets exact counts of every
+// subset when it is opened (and the triggers) once.
 func TestCountersAreInstalledOnExistingData(t *testing.T) {
-	db, _, dsn := testdb.OpenDSN(t)
+	for _, before := range []string{"no counters", "counters of all customers only"} {
+		t.Run(before, func(t *testing.T) {
+			db, _, dsn := testdb.OpenDSN(t)
+			ctx := access.System(context.Background())
+			bank := db.Client.Bank.Create().SetCode("gh.29.uk").SetName("Bank").SaveX(ctx)
+			for i := range 5 {
+				db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName(fmt.Sprint("C", i)).SetLabels([]string{"vip"}).ExecX(ctx)
+			}
+			// As a database of an earlier version.
+			drop := []string{`DROP TRIGGER customers_count_subsets_insert`, `DROP TRIGGER customers_count_subsets_delete`,
+				`DROP TRIGGER customers_count_subsets_update`}
+			old := []string{`CREATE TRIGGER customers_count_insert AFTER INSERT ON customers BEGIN
+  INSERT OR IGNORE INTO customer_counts (bank_id, shard, n) VALUES (NEW.bank_id, 0, 0);
+  UPDATE customer_counts SET n = n + 1 WHERE bank_id = NEW.bank_id AND shard = 0;
+END`}
+			if testdb.Name() == "postgres" {
+				drop = []string{`DROP TRIGGER customers_count_subsets ON customers`, `DROP TRIGGER customers_count_subsets_update ON customers`}
+				old = []string{`CREATE FUNCTION custgraph_count_customers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE customer_counts SET n = n + 1 WHERE bank_id = NEW.bank_id AND subset = '' AND shard = 0;
+  RETURN NULL;
+END $$`, `CREATE TRIGGER customers_count AFTER INSERT OR DELETE ON customers
+  FOR EACH ROW EXECUTE FUNCTION custgraph_count_customers()`}
+			}
+			if before == "no counters" {
+				old = nil
+			}
+			for _, q := range append(append(drop, `DELETE FROM customer_counts`), old...) {
+				_, err := db.SQL.ExecContext(ctx, q)
+				require.NoError(t, err, q)
+			}
+			db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Before the upgrade").ExecX(ctx)
+			again, _ := testdb.Reopen(t, dsn)
+			// The old triggers are gone: they would count this one twice.
+			again.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("After the upgrade").SetLabels([]string{"vip"}).ExecX(ctx)
+			sum := func(subset string) (n int) {
+				require.NoError(t, again.SQL.QueryRowContext(ctx, `SELECT SUM(n) FROM customer_counts WHERE subset = '`+subset+`'`).Scan(&n))
+				return n
+			}
+			require.Equal(t, 7, sum(""))
+			require.Equal(t, 6, sum("label:vip"))
+			require.Equal(t, 7, sum("status:CREATED"))
+		})
+	}
+}
+
+// TestMaintainedSubsetCounts: a list filtered by only a status or only one
+// label takes its totalCount from the maintained counts too, and they equal
+// a real count after every kind of write that moves a customer in or out of
+// a subset: created, deleted, status and labels changed through GraphQL, in
+// bulk through ent, by raw SQL (a repeated label, labels that are not an
+// array), in a rolled-back transaction and concurrently.
+func TestMaintainedSubsetCounts(t *testing.T) {
+	e := newEnv(t)
 	ctx := access.System(context.Background())
-	bank := db.Client.Bank.Create().SetCode("gh.29.uk").SetName("Bank").SaveX(ctx)
-	for i := range 5 {
-		db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName(fmt.Sprint("C", i)).ExecX(ctx)
+	bankA, bankB := e.seedBank("gh.29.uk"), e.seedBank("at.02.0061")
+	idsA := e.seedCustomers(bankA, 9, func(i int, c *ent.CustomerCreate) {
+		switch i % 3 {
+		case 0:
+			c.SetLabels([]string{"vip", "a"})
+		case 1:
+			c.SetLabels([]string{"a"})
+		}
+		if i%2 == 0 {
+			c.SetCustomerStatus(customer.CustomerStatusACTIVE)
+		}
+	})
+	e.seedCustomers(bankB, 4, func(i int, c *ent.CustomerCreate) { c.SetLabels([]string{"vip"}) })
+
+	labels := []string{"vip", "a", "dup", "none-such"}
+	statuses := []customer.CustomerStatus{customer.CustomerStatusACTIVE, customer.CustomerStatusCREATED, customer.CustomerStatusSUSPENDED}
+	check := func(what string) {
+		t.Helper()
+		for _, l := range labels {
+			var r struct{ Maintained, Counted struct{ TotalCount int } }
+			// hasAllLabels is counted by the query itself.
+			e.do(`query($l: String!) { maintained: customers(first: 1, where: {hasLabel: $l}) { totalCount }
+				counted: customers(first: 1, where: {hasAllLabels: [$l]}) { totalCount } }`, &r, "l", l)
+			real := e.client.Customer.Query().Where(filters.HasLabels(l)).CountX(ctx)
+			require.Equal(t, real, r.Counted.TotalCount, "%s: label %s counted", what, l)
+			require.Equal(t, real, r.Maintained.TotalCount, "%s: label %s maintained", what, l)
+		}
+		for _, s := range statuses {
+			var r struct{ Maintained, Counted struct{ TotalCount int } }
+			e.do(`query($s: CustomerCustomerStatus!) { maintained: customers(first: 1, where: {customerStatus: $s}) { totalCount }
+				counted: customers(first: 1, where: {customerStatusIn: [$s]}) { totalCount } }`, &r, "s", s)
+			real := e.client.Customer.Query().Where(customer.CustomerStatusEQ(s)).CountX(ctx)
+			require.Equal(t, real, r.Counted.TotalCount, "%s: status %s counted", what, s)
+			require.Equal(t, real, r.Maintained.TotalCount, "%s: status %s maintained", what, s)
+		}
 	}
-	// As a database of the version before the counters.
-	drop := []string{`DROP TRIGGER customers_count_insert`, `DROP TRIGGER customers_count_delete`}
-	if testdb.Name() == "postgres" {
-		drop = []string{`DROP TRIGGER customers_count ON customers`}
-	}
-	for _, q := range append(drop, `DELETE FROM customer_counts`) {
-		_, err := db.SQL.ExecContext(ctx, q)
+	check("seeded")
+
+	e.do(`mutation($id: ID!){ updateCustomer(id: $id, input: {labels: ["a", "vip"], customerStatus: SUSPENDED}) { id } }`,
+		&struct{ UpdateCustomer any }{}, "id", idsA[1])
+	check("labels and status changed through GraphQL")
+	e.do(`mutation($id: ID!){ updateCustomer(id: $id, input: {labels: ["vip", "a"]}) { id } }`,
+		&struct{ UpdateCustomer any }{}, "id", idsA[1])
+	check("labels reordered")
+	e.do(`mutation($id: ID!){ updateCustomer(id: $id, input: {appendLabels: ["dup"]}) { id } }`,
+		&struct{ UpdateCustomer any }{}, "id", idsA[2])
+	check("a label appended")
+	e.do(`mutation($id: ID!){ updateCustomer(id: $id, input: {clearLabels: true}) { id } }`,
+		&struct{ UpdateCustomer any }{}, "id", idsA[0])
+	check("labels cleared")
+	e.do(`mutation($id: ID!){ deleteCustomer(id: $id) }`, &struct{ DeleteCustomer any }{}, "id", idsA[3])
+	check("deleted through GraphQL")
+
+	e.client.Customer.Update().Where(customer.BankID(bankB.ID)).SetCustomerStatus(customer.CustomerStatusACTIVE).ExecX(ctx)
+	check("status changed in bulk")
+	e.client.Customer.Update().Where(customer.BankID(bankB.ID)).SetLabels([]string{"a"}).ExecX(ctx)
+	check("labels set in bulk")
+
+	tx, err := e.client.Tx(ctx)
+	require.NoError(t, err)
+	tx.Customer.UpdateOneID(idsA[4]).SetLabels([]string{"dup"}).ExecX(ctx)
+	tx.Customer.Create().SetBankID(bankA.ID).SetLabels([]string{"dup"}).SetLegalName("Rolled Back").ExecX(ctx)
+	require.NoError(t, tx.Rollback())
+	check("a rolled-back update and insert")
+
+	for _, q := range []string{
+		`UPDATE customers SET labels = '["dup", "dup", 7, null]' WHERE id = $1`, // a label twice, and not strings
+		`UPDATE customers SET labels = '"dup"' WHERE id = $1`,                   // not an array
+		`UPDATE customers SET labels = '{"k": "dup"}' WHERE id = $1`,
+		`UPDATE customers SET labels = 'null' WHERE id = $1`,
+		`UPDATE customers SET labels = NULL, customer_status = 'REVIEW' WHERE id = $1`,
+	} {
+		if testdb.Name() != "postgres" {
+			q = strings.ReplaceAll(q, "$1", "?")
+		}
+		_, err := e.db.SQL.ExecContext(ctx, q, idsA[5])
 		require.NoError(t, err, q)
+		check(q)
 	}
-	db.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("Before the upgrade").ExecX(ctx)
-	again, _ := testdb.Reopen(t, dsn)
-	again.Client.Customer.Create().SetBankID(bank.ID).SetLegalName("After the upgrade").ExecX(ctx)
-	var n int
-	require.NoError(t, again.SQL.QueryRowContext(ctx, `SELECT SUM(n) FROM customer_counts`).Scan(&n))
-	require.Equal(t, 7, n)
+
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 4 {
+				id := idsA[[]int{0, 1, 2, 4, 6, 7}[i]]
+				l := []string{"vip", "a", "dup"}[(i+j)%3]
+				err := e.client.Customer.UpdateOneID(id).SetLabels([]string{l}).Exec(ctx)
+				if err != nil && !strings.Contains(err.Error(), "locked") {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	check("concurrent label changes")
+
+	// The maintained count is what answers: a count moved by hand shows.
+	_, err = e.db.SQL.ExecContext(ctx, `UPDATE customer_counts SET n = n + 100 WHERE id = (SELECT min(id) FROM customer_counts WHERE subset = 'label:vip')`)
+	require.NoError(t, err)
+	var r struct{ Customers struct{ TotalCount int } }
+	e.do(`{ customers(first: 1, where: {hasLabel: "vip"}) { totalCount } }`, &r)
+	require.Equal(t, 100+e.client.Customer.Query().Where(filters.HasLabels("vip")).CountX(ctx), r.Customers.TotalCount)
 }

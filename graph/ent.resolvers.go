@@ -62,7 +62,7 @@ func (r *queryResolver) CrmEvents(ctx context.Context, after *entgql.Cursor[uuid
 func (r *queryResolver) Customers(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) (*ent.CustomerConnection, error) {
 	return r.client.Customer.Query().Paginate(ctx, after, first, before, last,
 		ent.WithCustomerOrder(orDefault(orderBy, &ent.CustomerOrder{Field: ent.CustomerOrderFieldCreatedAt, Direction: asc})),
-		ent.WithCustomerFilter(where.Filter), r.customerTotal(where))
+		ent.WithCustomerFilter(where.Filter), r.customerTotal(ctx, where))
 }
 
 // CustomerAttributes is the resolver for the customerAttributes field.

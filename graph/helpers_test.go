@@ -24,6 +24,7 @@ import (
 type env struct {
 	t       *testing.T
 	client  *ent.Client
+	db      *store.DB
 	gql     *client.Client
 	counter *store.Counter
 	// viewer is who the requests come from: custgraph itself unless a
@@ -37,7 +38,7 @@ func newEnv(t *testing.T) *env {
 	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{
 		Limits: graph.DefaultLimits,
 	})
-	e := &env{t: t, client: db.Client, viewer: access.FromContext(access.System(context.Background()))}
+	e := &env{t: t, client: db.Client, db: db, viewer: access.FromContext(access.System(context.Background()))}
 	e.gql = client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, c := store.WithCounter(r.Context())
 		e.counter = c

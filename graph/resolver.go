@@ -5,6 +5,7 @@ package graph
 
 import (
 	"context"
+	"reflect"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -41,13 +42,66 @@ func orDefault[O any](given []*O, def *O) []*O {
 	return given
 }
 
-// customerTotal gives an unfiltered customer list's totalCount from the
-// banks' maintained counts (schema.CustomerTotal) instead of counting it.
-func (r *Resolver) customerTotal(where *ent.CustomerWhereInput) ent.CustomerPaginateOption {
-	if where != nil {
+// customerTotal gives a customer list's totalCount from the banks'
+// maintained counts (schema.CustomerTotal) instead of counting it, when the
+// list is unfiltered or filtered by only a status or only one label (a
+// dashboard's tabs); any other filter is counted by the query.
+func (r *Resolver) customerTotal(ctx context.Context, where *ent.CustomerWhereInput) ent.CustomerPaginateOption {
+	subset, ok := countedSubset(ctx, where)
+	if !ok {
 		return ent.WithCustomerTotal(nil)
 	}
 	return ent.WithCustomerTotal(func(ctx context.Context) (int, bool, error) {
-		return schema.CustomerTotal(ctx, r.client)
+		return schema.CustomerTotal(ctx, r.client, subset)
 	})
+}
+
+// countedSubset names the maintained count (schema.SubsetAll, …) of the
+// customers that where matches, or false when where filters by more than
+// one status or one label.
+func countedSubset(ctx context.Context, where *ent.CustomerWhereInput) (string, bool) {
+	if where == nil {
+		return schema.SubsetAll, true
+	}
+	// hasLabel is resolved into a predicate (schema.resolvers.go): every
+	// other filter is a field of where.
+	rest := *where
+	rest.CustomerStatus, rest.Predicates = nil, nil
+	if !reflect.DeepEqual(rest, ent.CustomerWhereInput{}) {
+		return "", false
+	}
+	switch {
+	case len(where.Predicates) == 0 && where.CustomerStatus == nil:
+		return schema.SubsetAll, true
+	case len(where.Predicates) == 0:
+		return schema.SubsetStatus + where.CustomerStatus.String(), true
+	case len(where.Predicates) == 1 && where.CustomerStatus == nil:
+		if label, ok := onlyHasLabel(ctx); ok {
+			return schema.SubsetLabel + label, true
+		}
+	}
+	return "", false
+}
+
+// onlyHasLabel returns the label of the field's where argument when it is
+// {hasLabel: "…"} and nothing else.
+func onlyHasLabel(ctx context.Context) (string, bool) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return "", false
+	}
+	arg := fc.Field.Arguments.ForName("where")
+	if arg == nil {
+		return "", false
+	}
+	v, err := arg.Value.Value(graphql.GetOperationContext(ctx).Variables)
+	if err != nil {
+		return "", false
+	}
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return "", false
+	}
+	label, ok := m["hasLabel"].(string)
+	return label, ok
 }

@@ -476,6 +476,7 @@ var (
 	CustomerCountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "bank_id", Type: field.TypeUUID},
+		{Name: "subset", Type: field.TypeString, Default: ""},
 		{Name: "shard", Type: field.TypeInt},
 		{Name: "n", Type: field.TypeInt64},
 	}
@@ -486,9 +487,9 @@ var (
 		PrimaryKey: []*schema.Column{CustomerCountsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "customercount_bank_id_shard",
+				Name:    "customercount_subset_bank_id_shard",
 				Unique:  true,
-				Columns: []*schema.Column{CustomerCountsColumns[1], CustomerCountsColumns[2]},
+				Columns: []*schema.Column{CustomerCountsColumns[2], CustomerCountsColumns[1], CustomerCountsColumns[3]},
 			},
 		},
 	}

@@ -695,8 +695,12 @@ func init() {
 	customerattribute.DefaultID = customerattributeDescID.Default.(func() uuid.UUID)
 	customercountFields := schema.CustomerCount{}.Fields()
 	_ = customercountFields
+	// customercountDescSubset is the schema descriptor for subset field.
+	customercountDescSubset := customercountFields[1].Descriptor()
+	// customercount.DefaultSubset holds the default value on creation for the subset field.
+	customercount.DefaultSubset = customercountDescSubset.Default.(string)
 	// customercountDescShard is the schema descriptor for shard field.
-	customercountDescShard := customercountFields[1].Descriptor()
+	customercountDescShard := customercountFields[2].Descriptor()
 	// customercount.ShardValidator is a validator for the "shard" field. It is called by the builders before save.
 	customercount.ShardValidator = func() func(int) error {
 		validators := customercountDescShard.Validators

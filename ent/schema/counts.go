@@ -16,13 +16,24 @@ import (
 	"custgraph/internal/access"
 )
 
-// CustomerCount holds the number of each bank's customers, so that the
-// count of an unfiltered list needs no scan of the customers. The rows are
-// written by database triggers on customers, in the inserting or deleting
-// transaction (internal/store, counters.go), so the count is exact whoever
-// writes; a bank's count is split over a few shards so that concurrent
-// inserts do not wait on one row. Never exposed over GraphQL.
+// CustomerCount holds the number of each bank's customers, in all and per
+// subset a dashboard counts (one status, one label), so that the count of
+// an unfiltered list, or of a list filtered by only a status or only a
+// label, needs no scan of the customers. The rows are written by database
+// triggers on customers, in the inserting, updating or deleting transaction
+// (internal/store, counters.go), so the count is exact whoever writes; a
+// bank's count is split over a few shards so that concurrent writes do not
+// wait on one row. Never exposed over GraphQL.
 type CustomerCount struct{ ent.Schema }
+
+// The subsets counted: every customer (""), those of one status
+// (SubsetStatus + the status) and those carrying one label (SubsetLabel +
+// the label).
+const (
+	SubsetAll    = ""
+	SubsetStatus = "status:"
+	SubsetLabel  = "label:"
+)
 
 // CountShards is the number of rows a bank's count is spread over.
 const CountShards = 8
@@ -31,6 +42,8 @@ const CountShards = 8
 func (CustomerCount) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
+		field.String("subset").Default(SubsetAll).Immutable().
+			Comment(`"" (all), "status:" + a status or "label:" + a label.`),
 		field.Int("shard").Immutable().Min(0).Max(CountShards - 1),
 		field.Int64("n"),
 	}
@@ -38,7 +51,8 @@ func (CustomerCount) Fields() []ent.Field {
 
 // Indexes of CustomerCount.
 func (CustomerCount) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("bank_id", "shard").Unique()}
+	// Subset first: a count is read by subset, of some banks or of all.
+	return []ent.Index{index.Fields("subset", "bank_id", "shard").Unique()}
 }
 
 // Annotations of CustomerCount.
@@ -46,26 +60,28 @@ func (CustomerCount) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// CustomerTotal is the number of customers the viewer of ctx may read, from
-// the maintained counts: what counting its unfiltered customer list would
-// give. ok is false where the count must be made by the query itself (a
-// viewer that reads no bank, OBP's own-customers and firehose reads).
-func CustomerTotal(ctx context.Context, c *gen.Client) (n int, ok bool, err error) {
+// CustomerTotal is the number of customers of a subset (SubsetAll, or
+// SubsetStatus/SubsetLabel followed by a status or a label) the viewer of ctx
+// may read, from the maintained counts: what counting its customer list,
+// filtered by that status or label only, would give. ok is false where the
+// count must be made by the query itself (a viewer that reads no bank, OBP's
+// own-customers and firehose reads).
+func CustomerTotal(ctx context.Context, c *gen.Client, subset string) (n int, ok bool, err error) {
 	b, ok := countable(ctx)
 	if !ok {
 		return 0, false, nil
 	}
-	return sumCounts(ctx, c, b)
+	return sumCounts(ctx, c, b, subset)
 }
 
-// BankCustomerTotal is CustomerTotal for one bank's customers (ok false, to
-// count by query, when the viewer may not read them all).
+// BankCustomerTotal is CustomerTotal of all of one bank's customers (ok
+// false, to count by query, when the viewer may not read them all).
 func BankCustomerTotal(ctx context.Context, c *gen.Client, bank uuid.UUID) (n int, ok bool, err error) {
 	b, ok := countable(ctx)
 	if !ok || !b.Contains(bank) {
 		return 0, false, nil
 	}
-	return sumCounts(ctx, c, access.Banks{IDs: []uuid.UUID{bank}})
+	return sumCounts(ctx, c, access.Banks{IDs: []uuid.UUID{bank}}, SubsetAll)
 }
 
 // countable returns the banks whose customers the viewer reads in full,
@@ -80,9 +96,9 @@ func countable(ctx context.Context) (access.Banks, bool) {
 	return b, !b.Empty()
 }
 
-// sumCounts adds up the counts of banks.
-func sumCounts(ctx context.Context, c *gen.Client, b access.Banks) (int, bool, error) {
-	q := c.CustomerCount.Query()
+// sumCounts adds up a subset's counts of banks.
+func sumCounts(ctx context.Context, c *gen.Client, b access.Banks, subset string) (int, bool, error) {
+	q := c.CustomerCount.Query().Where(customercount.Subset(subset))
 	if !b.All {
 		q.Where(customercount.BankIDIn(b.IDs...))
 	}

@@ -3,67 +3,156 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"entgo.io/ent/dialect"
 )
 
 // The customer_counts table (ent/schema CustomerCount) holds each bank's
-// number of customers. Triggers on customers keep it, in the transaction of
-// every insert and delete whoever makes it, so the count is exact; on
-// PostgreSQL a bank's count is spread over shards (a random one per row) so
-// that concurrent inserts into one bank do not queue on one row. The
-// triggers are installed, and the counts computed from the customers, once,
-// in the migration's transaction that locks customers against writes.
+// number of customers: in all (subset ""), per status ("status:ACTIVE") and
+// per label ("label:vip"). Triggers on customers keep it, in the
+// transaction of every insert, delete and change of status, labels or bank
+// whoever makes it, so the counts are exact; on PostgreSQL a count is spread
+// over shards (a random one per change) so that concurrent writes into one
+// bank do not queue on one row. The triggers are installed, and the counts
+// computed from the customers, once, in the migration's transaction that
+// locks customers against writes.
+//
+// A customer is in the subsets "" (always), "status:" + its status, and
+// "label:" + each of its labels (the string elements of its labels array,
+// each once): what the filters customerStatus and hasLabel match, in each
+// dialect's JSON rules also for labels that ent does not write (a string
+// instead of an array is one label in both; SQLite's json_each takes an
+// object's values as elements, PostgreSQL's @> does not).
 
 // countShards matches ent/schema's CountShards.
 const countShards = 8
 
 var postgresCounters = []string{
-	`CREATE OR REPLACE FUNCTION custgraph_count_customers() RETURNS trigger LANGUAGE plpgsql AS $$
+	// Counters of an earlier version (all customers only).
+	`DROP TRIGGER IF EXISTS customers_count ON customers`,
+	`DROP FUNCTION IF EXISTS custgraph_count_customers()`,
+	// The subsets a customer is in.
+	`CREATE OR REPLACE FUNCTION custgraph_customer_subsets(status text, labels jsonb) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT ''
+  UNION SELECT 'status:' || status WHERE status IS NOT NULL
+  UNION SELECT 'label:' || (e #>> '{}')
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(labels) = 'array' THEN labels ELSE '[]' END) e
+    WHERE jsonb_typeof(e) = 'string'
+  UNION SELECT 'label:' || (labels #>> '{}') WHERE jsonb_typeof(labels) = 'string'
+$$`,
+	`CREATE OR REPLACE FUNCTION custgraph_count_customer_subsets() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  pick int := floor(random() * ` + fmt.Sprint(countShards) + `)::int;
+  left_ text[] := '{}';
+  joined text[] := '{}';
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO customer_counts (bank_id, shard, n) VALUES (NEW.bank_id, floor(random() * ` + fmt.Sprint(countShards) + `)::int, 1)
-    ON CONFLICT (bank_id, shard) DO UPDATE SET n = customer_counts.n + 1;
-  ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO customer_counts (bank_id, shard, n) VALUES (OLD.bank_id, floor(random() * ` + fmt.Sprint(countShards) + `)::int, -1)
-    ON CONFLICT (bank_id, shard) DO UPDATE SET n = customer_counts.n - 1;
+  IF TG_OP <> 'INSERT' THEN
+    left_ := ARRAY(SELECT custgraph_customer_subsets(OLD.customer_status::text, OLD.labels));
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    joined := ARRAY(SELECT custgraph_customer_subsets(NEW.customer_status::text, NEW.labels));
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD.bank_id = NEW.bank_id THEN
+    SELECT ARRAY(SELECT unnest(left_) EXCEPT SELECT unnest(joined)),
+           ARRAY(SELECT unnest(joined) EXCEPT SELECT unnest(left_))
+      INTO left_, joined;
+  END IF;
+  IF cardinality(left_) > 0 THEN
+    INSERT INTO customer_counts AS c (bank_id, subset, shard, n)
+      SELECT OLD.bank_id, s, pick, -1 FROM unnest(left_) s
+      ON CONFLICT (subset, bank_id, shard) DO UPDATE SET n = c.n - 1;
+  END IF;
+  IF cardinality(joined) > 0 THEN
+    INSERT INTO customer_counts AS c (bank_id, subset, shard, n)
+      SELECT NEW.bank_id, s, pick, 1 FROM unnest(joined) s
+      ON CONFLICT (subset, bank_id, shard) DO UPDATE SET n = c.n + 1;
   END IF;
   RETURN NULL;
 END $$`,
-	`DROP TRIGGER IF EXISTS customers_count ON customers`,
-	`CREATE TRIGGER customers_count AFTER INSERT OR DELETE ON customers
-  FOR EACH ROW EXECUTE FUNCTION custgraph_count_customers()`,
+	`DROP TRIGGER IF EXISTS customers_count_subsets ON customers`,
+	`CREATE TRIGGER customers_count_subsets AFTER INSERT OR DELETE ON customers
+  FOR EACH ROW EXECUTE FUNCTION custgraph_count_customer_subsets()`,
+	`DROP TRIGGER IF EXISTS customers_count_subsets_update ON customers`,
+	`CREATE TRIGGER customers_count_subsets_update AFTER UPDATE OF customer_status, labels, bank_id ON customers
+  FOR EACH ROW
+  WHEN (OLD.customer_status IS DISTINCT FROM NEW.customer_status
+        OR OLD.labels IS DISTINCT FROM NEW.labels OR OLD.bank_id IS DISTINCT FROM NEW.bank_id)
+  EXECUTE FUNCTION custgraph_count_customer_subsets()`,
 }
 
-// SQLite has one writer at a time: one row per bank.
+// postgresRecount computes every count from the customers.
+const postgresRecount = `INSERT INTO customer_counts (bank_id, subset, shard, n)
+SELECT c.bank_id, s, 0, count(*) FROM customers c, custgraph_customer_subsets(c.customer_status::text, c.labels) s
+GROUP BY c.bank_id, s`
+
+// sqliteSubsets is the SQL of the subsets the customer row r (NEW or OLD)
+// is in, as a one-column query (s), as custgraph_customer_subsets on
+// PostgreSQL.
+func sqliteSubsets(r string) string {
+	return strings.NewReplacer("R.", r+".").Replace(`SELECT '' AS s
+  UNION SELECT 'status:' || R.customer_status WHERE R.customer_status IS NOT NULL
+  UNION SELECT 'label:' || value
+    FROM json_each(CASE WHEN json_valid(R.labels) THEN R.labels ELSE '[]' END)
+    WHERE type = 'text'`)
+}
+
+// sqliteAdd adds d to the counts of bank's subsets that the query subsets
+// gives (SQLite has one writer at a time: one shard).
+func sqliteAdd(bank, subsets, where string, d int) string {
+	return fmt.Sprintf(`INSERT INTO customer_counts (bank_id, subset, shard, n)
+  SELECT %s, s, 0, %d FROM (%s) WHERE %s
+  ON CONFLICT (subset, bank_id, shard) DO UPDATE SET n = n + %d;`, bank, d, subsets, where, d)
+}
+
 var sqliteCounters = []string{
+	// Counters of an earlier version (all customers only).
 	`DROP TRIGGER IF EXISTS customers_count_insert`,
 	`DROP TRIGGER IF EXISTS customers_count_delete`,
-	`CREATE TRIGGER customers_count_insert AFTER INSERT ON customers BEGIN
-  INSERT OR IGNORE INTO customer_counts (bank_id, shard, n) VALUES (NEW.bank_id, 0, 0);
-  UPDATE customer_counts SET n = n + 1 WHERE bank_id = NEW.bank_id AND shard = 0;
+	`DROP TRIGGER IF EXISTS customers_count_subsets_insert`,
+	`DROP TRIGGER IF EXISTS customers_count_subsets_delete`,
+	`DROP TRIGGER IF EXISTS customers_count_subsets_update`,
+	`CREATE TRIGGER customers_count_subsets_insert AFTER INSERT ON customers BEGIN
+  ` + sqliteAdd("NEW.bank_id", sqliteSubsets("NEW"), "true", 1) + `
 END`,
-	`CREATE TRIGGER customers_count_delete AFTER DELETE ON customers BEGIN
-  UPDATE customer_counts SET n = n - 1 WHERE bank_id = OLD.bank_id AND shard = 0;
+	`CREATE TRIGGER customers_count_subsets_delete AFTER DELETE ON customers BEGIN
+  ` + sqliteAdd("OLD.bank_id", sqliteSubsets("OLD"), "true", -1) + `
+END`,
+	`CREATE TRIGGER customers_count_subsets_update AFTER UPDATE OF customer_status, labels, bank_id ON customers
+WHEN OLD.customer_status IS NOT NEW.customer_status OR OLD.labels IS NOT NEW.labels OR OLD.bank_id IS NOT NEW.bank_id
+BEGIN
+  ` + sqliteAdd("OLD.bank_id", sqliteSubsets("OLD"), "OLD.bank_id IS NOT NEW.bank_id OR s NOT IN ("+sqliteSubsets("NEW")+")", -1) + `
+  ` + sqliteAdd("NEW.bank_id", sqliteSubsets("NEW"), "OLD.bank_id IS NOT NEW.bank_id OR s NOT IN ("+sqliteSubsets("OLD")+")", 1) + `
 END`,
 }
+
+// sqliteRecount computes every count from the customers.
+const sqliteRecount = `INSERT INTO customer_counts (bank_id, subset, shard, n)
+SELECT bank_id, '', 0, count(*) FROM customers GROUP BY bank_id
+UNION ALL
+SELECT bank_id, 'status:' || customer_status, 0, count(*) FROM customers WHERE customer_status IS NOT NULL GROUP BY 1, 2
+UNION ALL
+SELECT c.bank_id, 'label:' || j.value, 0, count(DISTINCT c.id)
+  FROM customers c, json_each(CASE WHEN json_valid(c.labels) THEN c.labels ELSE '[]' END) j
+  WHERE j.type = 'text' GROUP BY 1, 2`
 
 // installCounters installs the counting triggers unless they are there, and
 // then computes the counts afresh, all in one transaction that holds off
 // every write to customers.
 func (s *DB) installCounters(ctx context.Context) error {
 	var (
-		check, lock string
-		install     []string
+		check, lock, recount string
+		install              []string
 	)
 	switch s.Dialect {
 	case dialect.Postgres:
-		check = `SELECT count(*) FROM pg_trigger WHERE tgname = 'customers_count' AND NOT tgisinternal`
+		check = `SELECT count(*) FROM pg_trigger WHERE tgname = 'customers_count_subsets_update' AND NOT tgisinternal`
 		lock = `LOCK TABLE customers IN SHARE ROW EXCLUSIVE MODE`
-		install = postgresCounters
+		install, recount = postgresCounters, postgresRecount
 	default:
-		check = `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'customers_count_insert'`
-		install = sqliteCounters
+		check = `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'customers_count_subsets_update'`
+		install, recount = sqliteCounters, sqliteRecount
 	}
 	var n int
 	if err := s.SQL.QueryRowContext(ctx, check).Scan(&n); err != nil {
@@ -78,8 +167,7 @@ func (s *DB) installCounters(ctx context.Context) error {
 	}
 	defer tx.Rollback() //nolint:errcheck
 	stmts := append([]string{lock}, install...)
-	stmts = append(stmts, `DELETE FROM customer_counts`,
-		`INSERT INTO customer_counts (bank_id, shard, n) SELECT bank_id, 0, count(*) FROM customers GROUP BY bank_id`)
+	stmts = append(stmts, `DELETE FROM customer_counts`, recount)
 	for _, q := range stmts {
 		if q == "" {
 			continue

@@ -20,6 +20,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/migrate"
 	"custgraph/ent/migrate/migrations"
+	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
@@ -216,6 +217,9 @@ func TestUpgradeFromAutomaticMigration(t *testing.T) {
 	// (columns a later file added are ignored: the snapshot is by name).
 	after := snapshot(t, db.SQL, legacyTables)
 	for _, table := range legacyTables {
+		if table == "customer_counts" {
+			continue // derived: counted afresh, per subset, below
+		}
 		require.Len(t, after[table], len(before[table]), table)
 		for i := range before[table] {
 			for _, cell := range strings.Split(before[table][i], ";") {
@@ -232,6 +236,15 @@ func TestUpgradeFromAutomaticMigration(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, total)
 	require.Equal(t, int64(4), counted(t, db, gh.ID))
+	for _, s := range []customer.CustomerStatus{customer.CustomerStatusACTIVE, customer.CustomerStatusPENDING} {
+		real, err := db.Client.Customer.Query().Where(customer.BankID(gh.ID), customer.CustomerStatusEQ(s)).Count(ctx)
+		require.NoError(t, err)
+		n, ok, err := schema.CustomerTotal(access.NewContext(ctx, access.NewViewer(access.KindClient, uuid.New(), "reader", &gh.ID,
+			[]access.Grant{{Role: access.CanGetCustomer, Bank: gh.ID}})), db.Client, schema.SubsetStatus+s.String())
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, real, n, "customers of status %s", s)
+	}
 	_, err = db.Client.Customer.Create().SetBankID(gh.ID).SetFirstName("Ada").SetLastName("Upgrade").
 		SetEmail("ada.upgrade@example.com").Save(ctx)
 	require.NoError(t, err)
@@ -277,7 +290,7 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 func counted(t *testing.T, db *store.DB, bankID uuid.UUID) int64 {
 	t.Helper()
 	var n int64
-	q := `SELECT coalesce(sum(n), 0) FROM customer_counts WHERE bank_id = ?`
+	q := `SELECT coalesce(sum(n), 0) FROM customer_counts WHERE bank_id = ? AND subset = ''`
 	if db.Dialect == "postgres" {
 		q = strings.ReplaceAll(q, "?", "$1")
 	}
