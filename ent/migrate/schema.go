@@ -360,9 +360,9 @@ var (
 				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[1], CustomersColumns[0]},
 			},
 			{
-				Name:    "customer_customer_status",
+				Name:    "customer_customer_status_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[29]},
+				Columns: []*schema.Column{CustomersColumns[29], CustomersColumns[1], CustomersColumns[0]},
 			},
 			{
 				Name:    "customer_customer_type",
