@@ -110,7 +110,8 @@ func TestCountersAreInstalledOnExistingData(t *testing.T) {
   UPDATE customer_counts SET n = n + 1 WHERE bank_id = NEW.bank_id AND shard = 0;
 END`}
 			if testdb.Name() == "postgres" {
-				drop = []string{`DROP TRIGGER customers_count_subsets ON customers`, `DROP TRIGGER customers_count_subsets_update ON customers`}
+				drop = []string{`DROP TRIGGER customers_count_subsets_insert ON customers`, `DROP TRIGGER customers_count_subsets_delete ON customers`,
+					`DROP TRIGGER customers_count_subsets_update ON customers`}
 				old = []string{`CREATE FUNCTION custgraph_count_customers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE customer_counts SET n = n + 1 WHERE bank_id = NEW.bank_id AND subset = '' AND shard = 0;
@@ -201,6 +202,16 @@ func TestMaintainedSubsetCounts(t *testing.T) {
 	check("labels cleared")
 	e.do(`mutation($id: ID!){ deleteCustomer(id: $id) }`, &struct{ DeleteCustomer any }{}, "id", idsA[3])
 	check("deleted through GraphQL")
+
+	bulk := make([]*ent.CustomerCreate, 30)
+	for i := range bulk {
+		bulk[i] = e.client.Customer.Create().SetBankID([]uuid.UUID{bankA.ID, bankB.ID}[i%2]).
+			SetLegalName(fmt.Sprint("Bulk ", i)).SetLabels([]string{"vip", "a", "dup"}[:i%4])
+	}
+	e.client.Customer.CreateBulk(bulk...).ExecX(ctx)
+	check("created in bulk, in one statement")
+	e.client.Customer.Delete().Where(customer.LegalNameHasPrefix("Bulk 1")).ExecX(ctx)
+	check("deleted in bulk")
 
 	e.client.Customer.Update().Where(customer.BankID(bankB.ID)).SetCustomerStatus(customer.CustomerStatusACTIVE).ExecX(ctx)
 	check("status changed in bulk")
