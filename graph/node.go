@@ -161,14 +161,16 @@ func unique(ids []uuid.UUID) []uuid.UUID {
 // node resolves Query.node: one type lookup, then one query for the record.
 // When the selection names one type in its fragments (`node(id:) { ... on
 // Customer { … } }`, how clients refetch), that type's table is read first
-// and the lookup is needed only when the id is not there.
+// and the lookup is needed only when the id is not there. Either way the
+// record is read by ent's Noder, which knows there is one: its nested
+// connections are read with a plain LIMIT, not a limit per parent row.
 func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 	if t, ok := nodeTypes[fragmentType(ctx)]; ok {
-		ns, err := r.visible(ctx, t, []uuid.UUID{id})
+		n, err := r.client.Noder(ctx, id, ent.WithFixedNodeType(t))
 		switch {
-		case err == nil && len(ns) == 1:
-			return ns[0], nil
-		case err != nil && !forbidden(err):
+		case err == nil:
+			return n, nil
+		case !ent.IsNotFound(err) && !forbidden(err):
 			return nil, err
 		}
 	}

@@ -521,6 +521,20 @@ func TestCostAccepted(t *testing.T) {
 		require.Equal(t, 60, strings.Count(string(w.body), `"node":{"id"`))
 		require.LessOrEqual(t, len(dataSQL(w.stmts)), 3, "%q", w.stmts)
 	})
+	t.Run("node(id:) reads its nested page with a plain limit", func(t *testing.T) {
+		// One record: its products need no limit per parent row (ROW_NUMBER
+		// over a window), which costs PostgreSQL 3× a LIMIT.
+		q := `query($id: ID!) { node(id: $id) { ... on Customer { id products(first: 1) { edges { node { id } } } } } }`
+		w := c.measure(t, c.tokA, body(t, q, map[string]any{"id": c.customers[0]}))
+		require.Equal(t, http.StatusOK, w.status, "%s", w.body)
+		require.Equal(t, 2, strings.Count(string(w.body), `"node":{"id"`), "%s", w.body) // the customer and one product
+		stmts := dataSQL(w.stmts)
+		require.Len(t, stmts, 2, "%q", stmts)
+		for _, s := range stmts {
+			require.NotContains(t, strings.ToUpper(s), "ROW_NUMBER", s)
+			require.Contains(t, strings.ToUpper(s), "LIMIT", s)
+		}
+	})
 }
 
 // TestFlood: while one bank's partner floods the server with the most
