@@ -50,6 +50,9 @@ func main() {
 	if err := dropUnparsedPageArgs("./ent/gql_collection.go"); err != nil {
 		log.Fatal(err)
 	}
+	if err := pageInfoFromRows("./ent/gql_collection.go"); err != nil {
+		log.Fatal(err)
+	}
 	if err := reuseScanHolders("./ent"); err != nil {
 		log.Fatal(err)
 	}
@@ -111,6 +114,39 @@ func dropUnparsedPageArgs(file string) error {
 			return errors.New("entc: " + file + ": entgql's unmarshalArgs is not as expected (a new entgql? see dropUnparsedPageArgs)")
 		}
 		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
+	}
+	return os.WriteFile(file, src, 0o644)
+}
+
+// pageInfoFromRows patches entgql's collection of nested connections.
+// Where a nested connection's pageInfo was selected without its edges
+// (`products(first: 1) { pageInfo { hasNextPage } }`) entgql counted the
+// rows instead of reading them, and built the pageInfo from no rows:
+// hasNextPage was false whatever the count. And where pageInfo was
+// selected with the edges, it counted them too, for nothing: pageInfo is
+// built from the page's rows (first + 1 of them), never from the count.
+// Now a selected pageInfo reads the page's rows as edges do, and the rows
+// are counted only for a selected totalCount.
+func pageInfoFromRows(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct{ from, to string }{
+		{"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)\n",
+			"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)\n"},
+		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
+			"if hasCollectedField(ctx, append(path, totalCountField)...) { // (entc.go, pageInfoFromRows)\n"},
+	} {
+		n := bytes.Count(src, []byte(c.from))
+		if n == 0 || n != bytes.Count(src, []byte("ignoredEdges := ")) {
+			return errors.New("entc: " + file + ": entgql's collection of nested connections is not as expected (a new entgql? see pageInfoFromRows)")
+		}
+		src = bytes.ReplaceAll(src, []byte(c.from), []byte(c.to))
+	}
+	src, err = format.Source(src)
+	if err != nil {
+		return fmt.Errorf("entc: %s: %w", file, err)
 	}
 	return os.WriteFile(file, src, 0o644)
 }

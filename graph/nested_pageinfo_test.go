@@ -1,0 +1,64 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent/product"
+	"custgraph/internal/access"
+)
+
+// TestNestedPageInfo: a nested connection's pageInfo is built from its
+// page's rows whether or not its edges or totalCount are selected (entgql
+// counted the rows when the edges were not selected and answered
+// hasNextPage: false), and costs no COUNT unless totalCount is selected:
+// one statement per level.
+func TestNestedPageInfo(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	for _, id := range e.seedCustomers(b, 2, nil) {
+		for range 3 {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+		}
+	}
+	type pageInfo struct{ HasNextPage, HasPreviousPage bool }
+	for _, c := range []struct {
+		page, selection string
+		want            pageInfo
+		sql             int64
+	}{
+		{"first: 1", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 2},
+		{"first: 3", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 2},
+		{"last: 2", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasPreviousPage: true}, 2},
+		{"first: 1", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 2},
+		{"first: 1", "totalCount pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 3},
+		{"first: 3", "totalCount edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 3},
+	} {
+		var r struct {
+			Customers struct {
+				Edges []struct {
+					Node struct {
+						Products struct {
+							TotalCount *int
+							PageInfo   pageInfo
+						}
+					}
+				}
+			}
+		}
+		q := `{ customers(first: 2) { edges { node { products(` + c.page + `) { ` + c.selection + ` } } } } }`
+		e.do(q, &r)
+		require.Len(t, r.Customers.Edges, 2)
+		for _, edge := range r.Customers.Edges {
+			got, _ := json.Marshal(edge.Node.Products)
+			require.Equal(t, c.want, edge.Node.Products.PageInfo, "%s: %s", q, got)
+			if edge.Node.Products.TotalCount != nil {
+				require.Equal(t, 3, *edge.Node.Products.TotalCount, q)
+			}
+		}
+		require.Equal(t, c.sql, e.sql(), "statements: %s", q)
+	}
+}
