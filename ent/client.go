@@ -20,6 +20,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
@@ -62,6 +63,8 @@ type Client struct {
 	CustomerCount *CustomerCountClient
 	// CustomerMessage is the client for interacting with the CustomerMessage builders.
 	CustomerMessage *CustomerMessageClient
+	// CustomerSubsetCount is the client for interacting with the CustomerSubsetCount builders.
+	CustomerSubsetCount *CustomerSubsetCountClient
 	// Entitlement is the client for interacting with the Entitlement builders.
 	Entitlement *EntitlementClient
 	// LoginFailure is the client for interacting with the LoginFailure builders.
@@ -100,6 +103,7 @@ func (c *Client) init() {
 	c.CustomerAttribute = NewCustomerAttributeClient(c.config)
 	c.CustomerCount = NewCustomerCountClient(c.config)
 	c.CustomerMessage = NewCustomerMessageClient(c.config)
+	c.CustomerSubsetCount = NewCustomerSubsetCountClient(c.config)
 	c.Entitlement = NewEntitlementClient(c.config)
 	c.LoginFailure = NewLoginFailureClient(c.config)
 	c.Product = NewProductClient(c.config)
@@ -199,26 +203,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIClient:         NewAPIClientClient(cfg),
-		Address:           NewAddressClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		Bank:              NewBankClient(cfg),
-		CrmEvent:          NewCrmEventClient(cfg),
-		Customer:          NewCustomerClient(cfg),
-		CustomerAttribute: NewCustomerAttributeClient(cfg),
-		CustomerCount:     NewCustomerCountClient(cfg),
-		CustomerMessage:   NewCustomerMessageClient(cfg),
-		Entitlement:       NewEntitlementClient(cfg),
-		LoginFailure:      NewLoginFailureClient(cfg),
-		Product:           NewProductClient(cfg),
-		RequestReplay:     NewRequestReplayClient(cfg),
-		SigningKey:        NewSigningKeyClient(cfg),
-		SocialHandle:      NewSocialHandleClient(cfg),
-		TaxResidence:      NewTaxResidenceClient(cfg),
-		User:              NewUserClient(cfg),
-		UserCustomerLink:  NewUserCustomerLinkClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		APIClient:           NewAPIClientClient(cfg),
+		Address:             NewAddressClient(cfg),
+		AuditEvent:          NewAuditEventClient(cfg),
+		Bank:                NewBankClient(cfg),
+		CrmEvent:            NewCrmEventClient(cfg),
+		Customer:            NewCustomerClient(cfg),
+		CustomerAttribute:   NewCustomerAttributeClient(cfg),
+		CustomerCount:       NewCustomerCountClient(cfg),
+		CustomerMessage:     NewCustomerMessageClient(cfg),
+		CustomerSubsetCount: NewCustomerSubsetCountClient(cfg),
+		Entitlement:         NewEntitlementClient(cfg),
+		LoginFailure:        NewLoginFailureClient(cfg),
+		Product:             NewProductClient(cfg),
+		RequestReplay:       NewRequestReplayClient(cfg),
+		SigningKey:          NewSigningKeyClient(cfg),
+		SocialHandle:        NewSocialHandleClient(cfg),
+		TaxResidence:        NewTaxResidenceClient(cfg),
+		User:                NewUserClient(cfg),
+		UserCustomerLink:    NewUserCustomerLinkClient(cfg),
 	}, nil
 }
 
@@ -236,26 +241,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIClient:         NewAPIClientClient(cfg),
-		Address:           NewAddressClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		Bank:              NewBankClient(cfg),
-		CrmEvent:          NewCrmEventClient(cfg),
-		Customer:          NewCustomerClient(cfg),
-		CustomerAttribute: NewCustomerAttributeClient(cfg),
-		CustomerCount:     NewCustomerCountClient(cfg),
-		CustomerMessage:   NewCustomerMessageClient(cfg),
-		Entitlement:       NewEntitlementClient(cfg),
-		LoginFailure:      NewLoginFailureClient(cfg),
-		Product:           NewProductClient(cfg),
-		RequestReplay:     NewRequestReplayClient(cfg),
-		SigningKey:        NewSigningKeyClient(cfg),
-		SocialHandle:      NewSocialHandleClient(cfg),
-		TaxResidence:      NewTaxResidenceClient(cfg),
-		User:              NewUserClient(cfg),
-		UserCustomerLink:  NewUserCustomerLinkClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		APIClient:           NewAPIClientClient(cfg),
+		Address:             NewAddressClient(cfg),
+		AuditEvent:          NewAuditEventClient(cfg),
+		Bank:                NewBankClient(cfg),
+		CrmEvent:            NewCrmEventClient(cfg),
+		Customer:            NewCustomerClient(cfg),
+		CustomerAttribute:   NewCustomerAttributeClient(cfg),
+		CustomerCount:       NewCustomerCountClient(cfg),
+		CustomerMessage:     NewCustomerMessageClient(cfg),
+		CustomerSubsetCount: NewCustomerSubsetCountClient(cfg),
+		Entitlement:         NewEntitlementClient(cfg),
+		LoginFailure:        NewLoginFailureClient(cfg),
+		Product:             NewProductClient(cfg),
+		RequestReplay:       NewRequestReplayClient(cfg),
+		SigningKey:          NewSigningKeyClient(cfg),
+		SocialHandle:        NewSocialHandleClient(cfg),
+		TaxResidence:        NewTaxResidenceClient(cfg),
+		User:                NewUserClient(cfg),
+		UserCustomerLink:    NewUserCustomerLinkClient(cfg),
 	}, nil
 }
 
@@ -286,9 +292,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
-		c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle,
-		c.TaxResidence, c.User, c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.CustomerSubsetCount,
+		c.Entitlement, c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey,
+		c.SocialHandle, c.TaxResidence, c.User, c.UserCustomerLink,
 	} {
 		n.Use(hooks...)
 	}
@@ -299,9 +305,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIClient, c.Address, c.AuditEvent, c.Bank, c.CrmEvent, c.Customer,
-		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.Entitlement,
-		c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey, c.SocialHandle,
-		c.TaxResidence, c.User, c.UserCustomerLink,
+		c.CustomerAttribute, c.CustomerCount, c.CustomerMessage, c.CustomerSubsetCount,
+		c.Entitlement, c.LoginFailure, c.Product, c.RequestReplay, c.SigningKey,
+		c.SocialHandle, c.TaxResidence, c.User, c.UserCustomerLink,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -328,6 +334,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CustomerCount.mutate(ctx, m)
 	case *CustomerMessageMutation:
 		return c.CustomerMessage.mutate(ctx, m)
+	case *CustomerSubsetCountMutation:
+		return c.CustomerSubsetCount.mutate(ctx, m)
 	case *EntitlementMutation:
 		return c.Entitlement.mutate(ctx, m)
 	case *LoginFailureMutation:
@@ -1876,6 +1884,139 @@ func (c *CustomerMessageClient) mutate(ctx context.Context, m *CustomerMessageMu
 	}
 }
 
+// CustomerSubsetCountClient is a client for the CustomerSubsetCount schema.
+type CustomerSubsetCountClient struct {
+	config
+}
+
+// NewCustomerSubsetCountClient returns a client for the CustomerSubsetCount from the given config.
+func NewCustomerSubsetCountClient(c config) *CustomerSubsetCountClient {
+	return &CustomerSubsetCountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `customersubsetcount.Hooks(f(g(h())))`.
+func (c *CustomerSubsetCountClient) Use(hooks ...Hook) {
+	c.hooks.CustomerSubsetCount = append(c.hooks.CustomerSubsetCount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `customersubsetcount.Intercept(f(g(h())))`.
+func (c *CustomerSubsetCountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CustomerSubsetCount = append(c.inters.CustomerSubsetCount, interceptors...)
+}
+
+// Create returns a builder for creating a CustomerSubsetCount entity.
+func (c *CustomerSubsetCountClient) Create() *CustomerSubsetCountCreate {
+	mutation := newCustomerSubsetCountMutation(c.config, OpCreate)
+	return &CustomerSubsetCountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CustomerSubsetCount entities.
+func (c *CustomerSubsetCountClient) CreateBulk(builders ...*CustomerSubsetCountCreate) *CustomerSubsetCountCreateBulk {
+	return &CustomerSubsetCountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CustomerSubsetCountClient) MapCreateBulk(slice any, setFunc func(*CustomerSubsetCountCreate, int)) *CustomerSubsetCountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CustomerSubsetCountCreateBulk{err: fmt.Errorf("calling to CustomerSubsetCountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CustomerSubsetCountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CustomerSubsetCountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CustomerSubsetCount.
+func (c *CustomerSubsetCountClient) Update() *CustomerSubsetCountUpdate {
+	mutation := newCustomerSubsetCountMutation(c.config, OpUpdate)
+	return &CustomerSubsetCountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CustomerSubsetCountClient) UpdateOne(_m *CustomerSubsetCount) *CustomerSubsetCountUpdateOne {
+	mutation := newCustomerSubsetCountMutation(c.config, OpUpdateOne, withCustomerSubsetCount(_m))
+	return &CustomerSubsetCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CustomerSubsetCountClient) UpdateOneID(id int) *CustomerSubsetCountUpdateOne {
+	mutation := newCustomerSubsetCountMutation(c.config, OpUpdateOne, withCustomerSubsetCountID(id))
+	return &CustomerSubsetCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CustomerSubsetCount.
+func (c *CustomerSubsetCountClient) Delete() *CustomerSubsetCountDelete {
+	mutation := newCustomerSubsetCountMutation(c.config, OpDelete)
+	return &CustomerSubsetCountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CustomerSubsetCountClient) DeleteOne(_m *CustomerSubsetCount) *CustomerSubsetCountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CustomerSubsetCountClient) DeleteOneID(id int) *CustomerSubsetCountDeleteOne {
+	builder := c.Delete().Where(customersubsetcount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CustomerSubsetCountDeleteOne{builder}
+}
+
+// Query returns a query builder for CustomerSubsetCount.
+func (c *CustomerSubsetCountClient) Query() *CustomerSubsetCountQuery {
+	return &CustomerSubsetCountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCustomerSubsetCount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CustomerSubsetCount entity by its id.
+func (c *CustomerSubsetCountClient) Get(ctx context.Context, id int) (*CustomerSubsetCount, error) {
+	return c.Query().Where(customersubsetcount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CustomerSubsetCountClient) GetX(ctx context.Context, id int) *CustomerSubsetCount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CustomerSubsetCountClient) Hooks() []Hook {
+	return c.hooks.CustomerSubsetCount
+}
+
+// Interceptors returns the client interceptors.
+func (c *CustomerSubsetCountClient) Interceptors() []Interceptor {
+	return c.inters.CustomerSubsetCount
+}
+
+func (c *CustomerSubsetCountClient) mutate(ctx context.Context, m *CustomerSubsetCountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CustomerSubsetCountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CustomerSubsetCountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CustomerSubsetCountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CustomerSubsetCountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CustomerSubsetCount mutation op: %q", m.Op())
+	}
+}
+
 // EntitlementClient is a client for the Entitlement schema.
 type EntitlementClient struct {
 	config
@@ -3245,14 +3386,14 @@ func (c *UserCustomerLinkClient) mutate(ctx context.Context, m *UserCustomerLink
 type (
 	hooks struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerCount, CustomerMessage, Entitlement, LoginFailure, Product,
-		RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
+		CustomerCount, CustomerMessage, CustomerSubsetCount, Entitlement, LoginFailure,
+		Product, RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
 		UserCustomerLink []ent.Hook
 	}
 	inters struct {
 		APIClient, Address, AuditEvent, Bank, CrmEvent, Customer, CustomerAttribute,
-		CustomerCount, CustomerMessage, Entitlement, LoginFailure, Product,
-		RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
+		CustomerCount, CustomerMessage, CustomerSubsetCount, Entitlement, LoginFailure,
+		Product, RequestReplay, SigningKey, SocialHandle, TaxResidence, User,
 		UserCustomerLink []ent.Interceptor
 	}
 )

@@ -19,8 +19,6 @@ type CustomerCount struct {
 	ID int `json:"id,omitempty"`
 	// BankID holds the value of the "bank_id" field.
 	BankID uuid.UUID `json:"bank_id,omitempty"`
-	// "" (all), "status:" + a status or "label:" + a label.
-	Subset string `json:"subset,omitempty"`
 	// Shard holds the value of the "shard" field.
 	Shard int `json:"shard,omitempty"`
 	// N holds the value of the "n" field.
@@ -35,8 +33,6 @@ func (*CustomerCount) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case customercount.FieldID, customercount.FieldShard, customercount.FieldN:
 			values[i] = new(sql.NullInt64)
-		case customercount.FieldSubset:
-			values[i] = new(sql.NullString)
 		case customercount.FieldBankID:
 			values[i] = new(uuid.UUID)
 		default:
@@ -65,12 +61,6 @@ func (_m *CustomerCount) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field bank_id", values[i])
 			} else if value != nil {
 				_m.BankID = *value
-			}
-		case customercount.FieldSubset:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field subset", values[i])
-			} else if value.Valid {
-				_m.Subset = value.String
 			}
 		case customercount.FieldShard:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -122,9 +112,6 @@ func (_m *CustomerCount) String() string {
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("bank_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BankID))
-	builder.WriteString(", ")
-	builder.WriteString("subset=")
-	builder.WriteString(_m.Subset)
 	builder.WriteString(", ")
 	builder.WriteString("shard=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Shard))

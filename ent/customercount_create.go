@@ -26,20 +26,6 @@ func (_c *CustomerCountCreate) SetBankID(v uuid.UUID) *CustomerCountCreate {
 	return _c
 }
 
-// SetSubset sets the "subset" field.
-func (_c *CustomerCountCreate) SetSubset(v string) *CustomerCountCreate {
-	_c.mutation.SetSubset(v)
-	return _c
-}
-
-// SetNillableSubset sets the "subset" field if the given value is not nil.
-func (_c *CustomerCountCreate) SetNillableSubset(v *string) *CustomerCountCreate {
-	if v != nil {
-		_c.SetSubset(*v)
-	}
-	return _c
-}
-
 // SetShard sets the "shard" field.
 func (_c *CustomerCountCreate) SetShard(v int) *CustomerCountCreate {
 	_c.mutation.SetShard(v)
@@ -59,7 +45,6 @@ func (_c *CustomerCountCreate) Mutation() *CustomerCountMutation {
 
 // Save creates the CustomerCount in the database.
 func (_c *CustomerCountCreate) Save(ctx context.Context) (*CustomerCount, error) {
-	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -85,21 +70,10 @@ func (_c *CustomerCountCreate) ExecX(ctx context.Context) {
 	}
 }
 
-// defaults sets the default values of the builder before save.
-func (_c *CustomerCountCreate) defaults() {
-	if _, ok := _c.mutation.Subset(); !ok {
-		v := customercount.DefaultSubset
-		_c.mutation.SetSubset(v)
-	}
-}
-
 // check runs all checks and user-defined validators on the builder.
 func (_c *CustomerCountCreate) check() error {
 	if _, ok := _c.mutation.BankID(); !ok {
 		return &ValidationError{Name: "bank_id", err: errors.New(`ent: missing required field "CustomerCount.bank_id"`)}
-	}
-	if _, ok := _c.mutation.Subset(); !ok {
-		return &ValidationError{Name: "subset", err: errors.New(`ent: missing required field "CustomerCount.subset"`)}
 	}
 	if _, ok := _c.mutation.Shard(); !ok {
 		return &ValidationError{Name: "shard", err: errors.New(`ent: missing required field "CustomerCount.shard"`)}
@@ -142,10 +116,6 @@ func (_c *CustomerCountCreate) createSpec() (*CustomerCount, *sqlgraph.CreateSpe
 		_spec.SetField(customercount.FieldBankID, field.TypeUUID, value)
 		_node.BankID = value
 	}
-	if value, ok := _c.mutation.Subset(); ok {
-		_spec.SetField(customercount.FieldSubset, field.TypeString, value)
-		_node.Subset = value
-	}
 	if value, ok := _c.mutation.Shard(); ok {
 		_spec.SetField(customercount.FieldShard, field.TypeInt, value)
 		_node.Shard = value
@@ -175,7 +145,6 @@ func (_c *CustomerCountCreateBulk) Save(ctx context.Context) ([]*CustomerCount, 
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
-			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*CustomerCountMutation)
 				if !ok {

@@ -13,6 +13,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
@@ -90,24 +91,25 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apiclient.Table:         apiclient.ValidColumn,
-			address.Table:           address.ValidColumn,
-			auditevent.Table:        auditevent.ValidColumn,
-			bank.Table:              bank.ValidColumn,
-			crmevent.Table:          crmevent.ValidColumn,
-			customer.Table:          customer.ValidColumn,
-			customerattribute.Table: customerattribute.ValidColumn,
-			customercount.Table:     customercount.ValidColumn,
-			customermessage.Table:   customermessage.ValidColumn,
-			entitlement.Table:       entitlement.ValidColumn,
-			loginfailure.Table:      loginfailure.ValidColumn,
-			product.Table:           product.ValidColumn,
-			requestreplay.Table:     requestreplay.ValidColumn,
-			signingkey.Table:        signingkey.ValidColumn,
-			socialhandle.Table:      socialhandle.ValidColumn,
-			taxresidence.Table:      taxresidence.ValidColumn,
-			user.Table:              user.ValidColumn,
-			usercustomerlink.Table:  usercustomerlink.ValidColumn,
+			apiclient.Table:           apiclient.ValidColumn,
+			address.Table:             address.ValidColumn,
+			auditevent.Table:          auditevent.ValidColumn,
+			bank.Table:                bank.ValidColumn,
+			crmevent.Table:            crmevent.ValidColumn,
+			customer.Table:            customer.ValidColumn,
+			customerattribute.Table:   customerattribute.ValidColumn,
+			customercount.Table:       customercount.ValidColumn,
+			customermessage.Table:     customermessage.ValidColumn,
+			customersubsetcount.Table: customersubsetcount.ValidColumn,
+			entitlement.Table:         entitlement.ValidColumn,
+			loginfailure.Table:        loginfailure.ValidColumn,
+			product.Table:             product.ValidColumn,
+			requestreplay.Table:       requestreplay.ValidColumn,
+			signingkey.Table:          signingkey.ValidColumn,
+			socialhandle.Table:        socialhandle.ValidColumn,
+			taxresidence.Table:        taxresidence.ValidColumn,
+			user.Table:                user.ValidColumn,
+			usercustomerlink.Table:    usercustomerlink.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -12,6 +12,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/predicate"
@@ -31,7 +32,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apiclient.Table,
@@ -230,7 +231,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 		Type: "CustomerCount",
 		Fields: map[string]*sqlgraph.FieldSpec{
 			customercount.FieldBankID: {Type: field.TypeUUID, Column: customercount.FieldBankID},
-			customercount.FieldSubset: {Type: field.TypeString, Column: customercount.FieldSubset},
 			customercount.FieldShard:  {Type: field.TypeInt, Column: customercount.FieldShard},
 			customercount.FieldN:      {Type: field.TypeInt64, Column: customercount.FieldN},
 		},
@@ -257,6 +257,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   customersubsetcount.Table,
+			Columns: customersubsetcount.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: customersubsetcount.FieldID,
+			},
+		},
+		Type: "CustomerSubsetCount",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			customersubsetcount.FieldBankID: {Type: field.TypeUUID, Column: customersubsetcount.FieldBankID},
+			customersubsetcount.FieldSubset: {Type: field.TypeString, Column: customersubsetcount.FieldSubset},
+			customersubsetcount.FieldShard:  {Type: field.TypeInt, Column: customersubsetcount.FieldShard},
+			customersubsetcount.FieldN:      {Type: field.TypeInt64, Column: customersubsetcount.FieldN},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   entitlement.Table,
 			Columns: entitlement.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -275,7 +292,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			entitlement.FieldGrantKey:    {Type: field.TypeString, Column: entitlement.FieldGrantKey},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginfailure.Table,
 			Columns: loginfailure.Columns,
@@ -292,7 +309,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginfailure.FieldUpdatedAt:   {Type: field.TypeTime, Column: loginfailure.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   product.Table,
 			Columns: product.Columns,
@@ -316,7 +333,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			product.FieldClosedOn:    {Type: field.TypeTime, Column: product.FieldClosedOn},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   requestreplay.Table,
 			Columns: requestreplay.Columns,
@@ -338,7 +355,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			requestreplay.FieldResponse:    {Type: field.TypeBytes, Column: requestreplay.FieldResponse},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -355,7 +372,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldPrivateKeyPem: {Type: field.TypeString, Column: signingkey.FieldPrivateKeyPem},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   socialhandle.Table,
 			Columns: socialhandle.Columns,
@@ -375,7 +392,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			socialhandle.FieldDateActivated: {Type: field.TypeTime, Column: socialhandle.FieldDateActivated},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxresidence.Table,
 			Columns: taxresidence.Columns,
@@ -393,7 +410,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxresidence.FieldTaxNumber:  {Type: field.TypeString, Column: taxresidence.FieldTaxNumber},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -415,7 +432,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldCredentialGeneration: {Type: field.TypeInt, Column: user.FieldCredentialGeneration},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usercustomerlink.Table,
 			Columns: usercustomerlink.Columns,
@@ -1869,11 +1886,6 @@ func (f *CustomerCountFilter) WhereBankID(p entql.ValueP) {
 	f.Where(p.Field(customercount.FieldBankID))
 }
 
-// WhereSubset applies the entql string predicate on the subset field.
-func (f *CustomerCountFilter) WhereSubset(p entql.StringP) {
-	f.Where(p.Field(customercount.FieldSubset))
-}
-
 // WhereShard applies the entql int predicate on the shard field.
 func (f *CustomerCountFilter) WhereShard(p entql.IntP) {
 	f.Where(p.Field(customercount.FieldShard))
@@ -1974,6 +1986,66 @@ func (f *CustomerMessageFilter) WhereHasCustomerWith(preds ...predicate.Customer
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CustomerSubsetCountQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CustomerSubsetCountQuery builder.
+func (_q *CustomerSubsetCountQuery) Filter() *CustomerSubsetCountFilter {
+	return &CustomerSubsetCountFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CustomerSubsetCountMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CustomerSubsetCountMutation builder.
+func (m *CustomerSubsetCountMutation) Filter() *CustomerSubsetCountFilter {
+	return &CustomerSubsetCountFilter{config: m.config, predicateAdder: m}
+}
+
+// CustomerSubsetCountFilter provides a generic filtering capability at runtime for CustomerSubsetCountQuery.
+type CustomerSubsetCountFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CustomerSubsetCountFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CustomerSubsetCountFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(customersubsetcount.FieldID))
+}
+
+// WhereBankID applies the entql [16]byte predicate on the bank_id field.
+func (f *CustomerSubsetCountFilter) WhereBankID(p entql.ValueP) {
+	f.Where(p.Field(customersubsetcount.FieldBankID))
+}
+
+// WhereSubset applies the entql string predicate on the subset field.
+func (f *CustomerSubsetCountFilter) WhereSubset(p entql.StringP) {
+	f.Where(p.Field(customersubsetcount.FieldSubset))
+}
+
+// WhereShard applies the entql int predicate on the shard field.
+func (f *CustomerSubsetCountFilter) WhereShard(p entql.IntP) {
+	f.Where(p.Field(customersubsetcount.FieldShard))
+}
+
+// WhereN applies the entql int64 predicate on the n field.
+func (f *CustomerSubsetCountFilter) WhereN(p entql.Int64P) {
+	f.Where(p.Field(customersubsetcount.FieldN))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EntitlementQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2002,7 +2074,7 @@ type EntitlementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EntitlementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2119,7 +2191,7 @@ type LoginFailureFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginFailureFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2179,7 +2251,7 @@ type ProductFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProductFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2288,7 +2360,7 @@ type RequestReplayFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RequestReplayFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2373,7 +2445,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2433,7 +2505,7 @@ type SocialHandleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SocialHandleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2522,7 +2594,7 @@ type TaxResidenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxResidenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2601,7 +2673,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2714,7 +2786,7 @@ type UserCustomerLinkFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserCustomerLinkFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

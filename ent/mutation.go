@@ -13,6 +13,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/predicate"
@@ -43,24 +44,25 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIClient         = "APIClient"
-	TypeAddress           = "Address"
-	TypeAuditEvent        = "AuditEvent"
-	TypeBank              = "Bank"
-	TypeCrmEvent          = "CrmEvent"
-	TypeCustomer          = "Customer"
-	TypeCustomerAttribute = "CustomerAttribute"
-	TypeCustomerCount     = "CustomerCount"
-	TypeCustomerMessage   = "CustomerMessage"
-	TypeEntitlement       = "Entitlement"
-	TypeLoginFailure      = "LoginFailure"
-	TypeProduct           = "Product"
-	TypeRequestReplay     = "RequestReplay"
-	TypeSigningKey        = "SigningKey"
-	TypeSocialHandle      = "SocialHandle"
-	TypeTaxResidence      = "TaxResidence"
-	TypeUser              = "User"
-	TypeUserCustomerLink  = "UserCustomerLink"
+	TypeAPIClient           = "APIClient"
+	TypeAddress             = "Address"
+	TypeAuditEvent          = "AuditEvent"
+	TypeBank                = "Bank"
+	TypeCrmEvent            = "CrmEvent"
+	TypeCustomer            = "Customer"
+	TypeCustomerAttribute   = "CustomerAttribute"
+	TypeCustomerCount       = "CustomerCount"
+	TypeCustomerMessage     = "CustomerMessage"
+	TypeCustomerSubsetCount = "CustomerSubsetCount"
+	TypeEntitlement         = "Entitlement"
+	TypeLoginFailure        = "LoginFailure"
+	TypeProduct             = "Product"
+	TypeRequestReplay       = "RequestReplay"
+	TypeSigningKey          = "SigningKey"
+	TypeSocialHandle        = "SocialHandle"
+	TypeTaxResidence        = "TaxResidence"
+	TypeUser                = "User"
+	TypeUserCustomerLink    = "UserCustomerLink"
 )
 
 // APIClientMutation represents an operation that mutates the APIClient nodes in the graph.
@@ -9886,7 +9888,6 @@ type CustomerCountMutation struct {
 	typ           string
 	id            *int
 	bank_id       *uuid.UUID
-	subset        *string
 	shard         *int
 	addshard      *int
 	n             *int64
@@ -10029,42 +10030,6 @@ func (m *CustomerCountMutation) OldBankID(ctx context.Context) (v uuid.UUID, err
 // ResetBankID resets all changes to the "bank_id" field.
 func (m *CustomerCountMutation) ResetBankID() {
 	m.bank_id = nil
-}
-
-// SetSubset sets the "subset" field.
-func (m *CustomerCountMutation) SetSubset(s string) {
-	m.subset = &s
-}
-
-// Subset returns the value of the "subset" field in the mutation.
-func (m *CustomerCountMutation) Subset() (r string, exists bool) {
-	v := m.subset
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSubset returns the old "subset" field's value of the CustomerCount entity.
-// If the CustomerCount object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CustomerCountMutation) OldSubset(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSubset is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSubset requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSubset: %w", err)
-	}
-	return oldValue.Subset, nil
-}
-
-// ResetSubset resets all changes to the "subset" field.
-func (m *CustomerCountMutation) ResetSubset() {
-	m.subset = nil
 }
 
 // SetShard sets the "shard" field.
@@ -10213,12 +10178,9 @@ func (m *CustomerCountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CustomerCountMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 3)
 	if m.bank_id != nil {
 		fields = append(fields, customercount.FieldBankID)
-	}
-	if m.subset != nil {
-		fields = append(fields, customercount.FieldSubset)
 	}
 	if m.shard != nil {
 		fields = append(fields, customercount.FieldShard)
@@ -10236,8 +10198,6 @@ func (m *CustomerCountMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case customercount.FieldBankID:
 		return m.BankID()
-	case customercount.FieldSubset:
-		return m.Subset()
 	case customercount.FieldShard:
 		return m.Shard()
 	case customercount.FieldN:
@@ -10253,8 +10213,6 @@ func (m *CustomerCountMutation) OldField(ctx context.Context, name string) (ent.
 	switch name {
 	case customercount.FieldBankID:
 		return m.OldBankID(ctx)
-	case customercount.FieldSubset:
-		return m.OldSubset(ctx)
 	case customercount.FieldShard:
 		return m.OldShard(ctx)
 	case customercount.FieldN:
@@ -10274,13 +10232,6 @@ func (m *CustomerCountMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBankID(v)
-		return nil
-	case customercount.FieldSubset:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSubset(v)
 		return nil
 	case customercount.FieldShard:
 		v, ok := value.(int)
@@ -10374,9 +10325,6 @@ func (m *CustomerCountMutation) ResetField(name string) error {
 	switch name {
 	case customercount.FieldBankID:
 		m.ResetBankID()
-		return nil
-	case customercount.FieldSubset:
-		m.ResetSubset()
 		return nil
 	case customercount.FieldShard:
 		m.ResetShard()
@@ -11204,6 +11152,563 @@ func (m *CustomerMessageMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown CustomerMessage edge %s", name)
+}
+
+// CustomerSubsetCountMutation represents an operation that mutates the CustomerSubsetCount nodes in the graph.
+type CustomerSubsetCountMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	bank_id       *uuid.UUID
+	subset        *string
+	shard         *int
+	addshard      *int
+	n             *int64
+	addn          *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*CustomerSubsetCount, error)
+	predicates    []predicate.CustomerSubsetCount
+}
+
+var _ ent.Mutation = (*CustomerSubsetCountMutation)(nil)
+
+// customersubsetcountOption allows management of the mutation configuration using functional options.
+type customersubsetcountOption func(*CustomerSubsetCountMutation)
+
+// newCustomerSubsetCountMutation creates new mutation for the CustomerSubsetCount entity.
+func newCustomerSubsetCountMutation(c config, op Op, opts ...customersubsetcountOption) *CustomerSubsetCountMutation {
+	m := &CustomerSubsetCountMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCustomerSubsetCount,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCustomerSubsetCountID sets the ID field of the mutation.
+func withCustomerSubsetCountID(id int) customersubsetcountOption {
+	return func(m *CustomerSubsetCountMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CustomerSubsetCount
+		)
+		m.oldValue = func(ctx context.Context) (*CustomerSubsetCount, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CustomerSubsetCount.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCustomerSubsetCount sets the old CustomerSubsetCount of the mutation.
+func withCustomerSubsetCount(node *CustomerSubsetCount) customersubsetcountOption {
+	return func(m *CustomerSubsetCountMutation) {
+		m.oldValue = func(context.Context) (*CustomerSubsetCount, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CustomerSubsetCountMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CustomerSubsetCountMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CustomerSubsetCountMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CustomerSubsetCountMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CustomerSubsetCount.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetBankID sets the "bank_id" field.
+func (m *CustomerSubsetCountMutation) SetBankID(u uuid.UUID) {
+	m.bank_id = &u
+}
+
+// BankID returns the value of the "bank_id" field in the mutation.
+func (m *CustomerSubsetCountMutation) BankID() (r uuid.UUID, exists bool) {
+	v := m.bank_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankID returns the old "bank_id" field's value of the CustomerSubsetCount entity.
+// If the CustomerSubsetCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerSubsetCountMutation) OldBankID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankID: %w", err)
+	}
+	return oldValue.BankID, nil
+}
+
+// ResetBankID resets all changes to the "bank_id" field.
+func (m *CustomerSubsetCountMutation) ResetBankID() {
+	m.bank_id = nil
+}
+
+// SetSubset sets the "subset" field.
+func (m *CustomerSubsetCountMutation) SetSubset(s string) {
+	m.subset = &s
+}
+
+// Subset returns the value of the "subset" field in the mutation.
+func (m *CustomerSubsetCountMutation) Subset() (r string, exists bool) {
+	v := m.subset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubset returns the old "subset" field's value of the CustomerSubsetCount entity.
+// If the CustomerSubsetCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerSubsetCountMutation) OldSubset(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubset is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubset requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubset: %w", err)
+	}
+	return oldValue.Subset, nil
+}
+
+// ResetSubset resets all changes to the "subset" field.
+func (m *CustomerSubsetCountMutation) ResetSubset() {
+	m.subset = nil
+}
+
+// SetShard sets the "shard" field.
+func (m *CustomerSubsetCountMutation) SetShard(i int) {
+	m.shard = &i
+	m.addshard = nil
+}
+
+// Shard returns the value of the "shard" field in the mutation.
+func (m *CustomerSubsetCountMutation) Shard() (r int, exists bool) {
+	v := m.shard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShard returns the old "shard" field's value of the CustomerSubsetCount entity.
+// If the CustomerSubsetCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerSubsetCountMutation) OldShard(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShard: %w", err)
+	}
+	return oldValue.Shard, nil
+}
+
+// AddShard adds i to the "shard" field.
+func (m *CustomerSubsetCountMutation) AddShard(i int) {
+	if m.addshard != nil {
+		*m.addshard += i
+	} else {
+		m.addshard = &i
+	}
+}
+
+// AddedShard returns the value that was added to the "shard" field in this mutation.
+func (m *CustomerSubsetCountMutation) AddedShard() (r int, exists bool) {
+	v := m.addshard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetShard resets all changes to the "shard" field.
+func (m *CustomerSubsetCountMutation) ResetShard() {
+	m.shard = nil
+	m.addshard = nil
+}
+
+// SetN sets the "n" field.
+func (m *CustomerSubsetCountMutation) SetN(i int64) {
+	m.n = &i
+	m.addn = nil
+}
+
+// N returns the value of the "n" field in the mutation.
+func (m *CustomerSubsetCountMutation) N() (r int64, exists bool) {
+	v := m.n
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldN returns the old "n" field's value of the CustomerSubsetCount entity.
+// If the CustomerSubsetCount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerSubsetCountMutation) OldN(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldN is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldN requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldN: %w", err)
+	}
+	return oldValue.N, nil
+}
+
+// AddN adds i to the "n" field.
+func (m *CustomerSubsetCountMutation) AddN(i int64) {
+	if m.addn != nil {
+		*m.addn += i
+	} else {
+		m.addn = &i
+	}
+}
+
+// AddedN returns the value that was added to the "n" field in this mutation.
+func (m *CustomerSubsetCountMutation) AddedN() (r int64, exists bool) {
+	v := m.addn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetN resets all changes to the "n" field.
+func (m *CustomerSubsetCountMutation) ResetN() {
+	m.n = nil
+	m.addn = nil
+}
+
+// Where appends a list predicates to the CustomerSubsetCountMutation builder.
+func (m *CustomerSubsetCountMutation) Where(ps ...predicate.CustomerSubsetCount) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CustomerSubsetCountMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CustomerSubsetCountMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CustomerSubsetCount, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CustomerSubsetCountMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CustomerSubsetCountMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CustomerSubsetCount).
+func (m *CustomerSubsetCountMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CustomerSubsetCountMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.bank_id != nil {
+		fields = append(fields, customersubsetcount.FieldBankID)
+	}
+	if m.subset != nil {
+		fields = append(fields, customersubsetcount.FieldSubset)
+	}
+	if m.shard != nil {
+		fields = append(fields, customersubsetcount.FieldShard)
+	}
+	if m.n != nil {
+		fields = append(fields, customersubsetcount.FieldN)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CustomerSubsetCountMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case customersubsetcount.FieldBankID:
+		return m.BankID()
+	case customersubsetcount.FieldSubset:
+		return m.Subset()
+	case customersubsetcount.FieldShard:
+		return m.Shard()
+	case customersubsetcount.FieldN:
+		return m.N()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CustomerSubsetCountMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case customersubsetcount.FieldBankID:
+		return m.OldBankID(ctx)
+	case customersubsetcount.FieldSubset:
+		return m.OldSubset(ctx)
+	case customersubsetcount.FieldShard:
+		return m.OldShard(ctx)
+	case customersubsetcount.FieldN:
+		return m.OldN(ctx)
+	}
+	return nil, fmt.Errorf("unknown CustomerSubsetCount field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CustomerSubsetCountMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case customersubsetcount.FieldBankID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankID(v)
+		return nil
+	case customersubsetcount.FieldSubset:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubset(v)
+		return nil
+	case customersubsetcount.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShard(v)
+		return nil
+	case customersubsetcount.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetN(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerSubsetCount field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CustomerSubsetCountMutation) AddedFields() []string {
+	var fields []string
+	if m.addshard != nil {
+		fields = append(fields, customersubsetcount.FieldShard)
+	}
+	if m.addn != nil {
+		fields = append(fields, customersubsetcount.FieldN)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CustomerSubsetCountMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case customersubsetcount.FieldShard:
+		return m.AddedShard()
+	case customersubsetcount.FieldN:
+		return m.AddedN()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CustomerSubsetCountMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case customersubsetcount.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddShard(v)
+		return nil
+	case customersubsetcount.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddN(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerSubsetCount numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CustomerSubsetCountMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CustomerSubsetCountMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CustomerSubsetCountMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CustomerSubsetCount nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CustomerSubsetCountMutation) ResetField(name string) error {
+	switch name {
+	case customersubsetcount.FieldBankID:
+		m.ResetBankID()
+		return nil
+	case customersubsetcount.FieldSubset:
+		m.ResetSubset()
+		return nil
+	case customersubsetcount.FieldShard:
+		m.ResetShard()
+		return nil
+	case customersubsetcount.FieldN:
+		m.ResetN()
+		return nil
+	}
+	return fmt.Errorf("unknown CustomerSubsetCount field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CustomerSubsetCountMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CustomerSubsetCountMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CustomerSubsetCountMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CustomerSubsetCountMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CustomerSubsetCountMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CustomerSubsetCountMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CustomerSubsetCountMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CustomerSubsetCount unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CustomerSubsetCountMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CustomerSubsetCount edge %s", name)
 }
 
 // EntitlementMutation represents an operation that mutates the Entitlement nodes in the graph.

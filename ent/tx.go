@@ -32,6 +32,8 @@ type Tx struct {
 	CustomerCount *CustomerCountClient
 	// CustomerMessage is the client for interacting with the CustomerMessage builders.
 	CustomerMessage *CustomerMessageClient
+	// CustomerSubsetCount is the client for interacting with the CustomerSubsetCount builders.
+	CustomerSubsetCount *CustomerSubsetCountClient
 	// Entitlement is the client for interacting with the Entitlement builders.
 	Entitlement *EntitlementClient
 	// LoginFailure is the client for interacting with the LoginFailure builders.
@@ -190,6 +192,7 @@ func (tx *Tx) init() {
 	tx.CustomerAttribute = NewCustomerAttributeClient(tx.config)
 	tx.CustomerCount = NewCustomerCountClient(tx.config)
 	tx.CustomerMessage = NewCustomerMessageClient(tx.config)
+	tx.CustomerSubsetCount = NewCustomerSubsetCountClient(tx.config)
 	tx.Entitlement = NewEntitlementClient(tx.config)
 	tx.LoginFailure = NewLoginFailureClient(tx.config)
 	tx.Product = NewProductClient(tx.config)

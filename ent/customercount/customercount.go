@@ -13,8 +13,6 @@ const (
 	FieldID = "id"
 	// FieldBankID holds the string denoting the bank_id field in the database.
 	FieldBankID = "bank_id"
-	// FieldSubset holds the string denoting the subset field in the database.
-	FieldSubset = "subset"
 	// FieldShard holds the string denoting the shard field in the database.
 	FieldShard = "shard"
 	// FieldN holds the string denoting the n field in the database.
@@ -27,7 +25,6 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldBankID,
-	FieldSubset,
 	FieldShard,
 	FieldN,
 }
@@ -43,8 +40,6 @@ func ValidColumn(column string) bool {
 }
 
 var (
-	// DefaultSubset holds the default value on creation for the "subset" field.
-	DefaultSubset string
 	// ShardValidator is a validator for the "shard" field. It is called by the builders before save.
 	ShardValidator func(int) error
 )
@@ -60,11 +55,6 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByBankID orders the results by the bank_id field.
 func ByBankID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBankID, opts...).ToFunc()
-}
-
-// BySubset orders the results by the subset field.
-func BySubset(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSubset, opts...).ToFunc()
 }
 
 // ByShard orders the results by the shard field.

@@ -59,11 +59,6 @@ func BankID(v uuid.UUID) predicate.CustomerCount {
 	return predicate.CustomerCount(sql.FieldEQ(FieldBankID, v))
 }
 
-// Subset applies equality check predicate on the "subset" field. It's identical to SubsetEQ.
-func Subset(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldEQ(FieldSubset, v))
-}
-
 // Shard applies equality check predicate on the "shard" field. It's identical to ShardEQ.
 func Shard(v int) predicate.CustomerCount {
 	return predicate.CustomerCount(sql.FieldEQ(FieldShard, v))
@@ -112,71 +107,6 @@ func BankIDLT(v uuid.UUID) predicate.CustomerCount {
 // BankIDLTE applies the LTE predicate on the "bank_id" field.
 func BankIDLTE(v uuid.UUID) predicate.CustomerCount {
 	return predicate.CustomerCount(sql.FieldLTE(FieldBankID, v))
-}
-
-// SubsetEQ applies the EQ predicate on the "subset" field.
-func SubsetEQ(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldEQ(FieldSubset, v))
-}
-
-// SubsetNEQ applies the NEQ predicate on the "subset" field.
-func SubsetNEQ(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldNEQ(FieldSubset, v))
-}
-
-// SubsetIn applies the In predicate on the "subset" field.
-func SubsetIn(vs ...string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldIn(FieldSubset, vs...))
-}
-
-// SubsetNotIn applies the NotIn predicate on the "subset" field.
-func SubsetNotIn(vs ...string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldNotIn(FieldSubset, vs...))
-}
-
-// SubsetGT applies the GT predicate on the "subset" field.
-func SubsetGT(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldGT(FieldSubset, v))
-}
-
-// SubsetGTE applies the GTE predicate on the "subset" field.
-func SubsetGTE(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldGTE(FieldSubset, v))
-}
-
-// SubsetLT applies the LT predicate on the "subset" field.
-func SubsetLT(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldLT(FieldSubset, v))
-}
-
-// SubsetLTE applies the LTE predicate on the "subset" field.
-func SubsetLTE(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldLTE(FieldSubset, v))
-}
-
-// SubsetContains applies the Contains predicate on the "subset" field.
-func SubsetContains(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldContains(FieldSubset, v))
-}
-
-// SubsetHasPrefix applies the HasPrefix predicate on the "subset" field.
-func SubsetHasPrefix(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldHasPrefix(FieldSubset, v))
-}
-
-// SubsetHasSuffix applies the HasSuffix predicate on the "subset" field.
-func SubsetHasSuffix(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldHasSuffix(FieldSubset, v))
-}
-
-// SubsetEqualFold applies the EqualFold predicate on the "subset" field.
-func SubsetEqualFold(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldEqualFold(FieldSubset, v))
-}
-
-// SubsetContainsFold applies the ContainsFold predicate on the "subset" field.
-func SubsetContainsFold(v string) predicate.CustomerCount {
-	return predicate.CustomerCount(sql.FieldContainsFold(FieldSubset, v))
 }
 
 // ShardEQ applies the EQ predicate on the "shard" field.

@@ -116,6 +116,18 @@ func (f CustomerMessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CustomerMessageMutation", m)
 }
 
+// The CustomerSubsetCountFunc type is an adapter to allow the use of ordinary
+// function as CustomerSubsetCount mutator.
+type CustomerSubsetCountFunc func(context.Context, *ent.CustomerSubsetCountMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CustomerSubsetCountFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CustomerSubsetCountMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CustomerSubsetCountMutation", m)
+}
+
 // The EntitlementFunc type is an adapter to allow the use of ordinary
 // function as Entitlement mutator.
 type EntitlementFunc func(context.Context, *ent.EntitlementMutation) (ent.Value, error)

@@ -476,7 +476,6 @@ var (
 	CustomerCountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "bank_id", Type: field.TypeUUID},
-		{Name: "subset", Type: field.TypeString, Default: ""},
 		{Name: "shard", Type: field.TypeInt},
 		{Name: "n", Type: field.TypeInt64},
 	}
@@ -487,9 +486,9 @@ var (
 		PrimaryKey: []*schema.Column{CustomerCountsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "customercount_subset_bank_id_shard",
+				Name:    "customercount_bank_id_shard",
 				Unique:  true,
-				Columns: []*schema.Column{CustomerCountsColumns[2], CustomerCountsColumns[1], CustomerCountsColumns[3]},
+				Columns: []*schema.Column{CustomerCountsColumns[1], CustomerCountsColumns[2]},
 			},
 		},
 	}
@@ -532,6 +531,27 @@ var (
 				Name:    "customermessage_customer_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{CustomerMessagesColumns[7], CustomerMessagesColumns[1], CustomerMessagesColumns[0]},
+			},
+		},
+	}
+	// CustomerSubsetCountsColumns holds the columns for the "customer_subset_counts" table.
+	CustomerSubsetCountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "bank_id", Type: field.TypeUUID},
+		{Name: "subset", Type: field.TypeString},
+		{Name: "shard", Type: field.TypeInt},
+		{Name: "n", Type: field.TypeInt64},
+	}
+	// CustomerSubsetCountsTable holds the schema information for the "customer_subset_counts" table.
+	CustomerSubsetCountsTable = &schema.Table{
+		Name:       "customer_subset_counts",
+		Columns:    CustomerSubsetCountsColumns,
+		PrimaryKey: []*schema.Column{CustomerSubsetCountsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "customersubsetcount_subset_bank_id_shard",
+				Unique:  true,
+				Columns: []*schema.Column{CustomerSubsetCountsColumns[2], CustomerSubsetCountsColumns[1], CustomerSubsetCountsColumns[3]},
 			},
 		},
 	}
@@ -949,6 +969,7 @@ var (
 		CustomerAttributesTable,
 		CustomerCountsTable,
 		CustomerMessagesTable,
+		CustomerSubsetCountsTable,
 		EntitlementsTable,
 		LoginFailuresTable,
 		ProductsTable,

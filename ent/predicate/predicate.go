@@ -33,6 +33,9 @@ type CustomerCount func(*sql.Selector)
 // CustomerMessage is the predicate function for customermessage builders.
 type CustomerMessage func(*sql.Selector)
 
+// CustomerSubsetCount is the predicate function for customersubsetcount builders.
+type CustomerSubsetCount func(*sql.Selector)
+
 // Entitlement is the predicate function for entitlement builders.
 type Entitlement func(*sql.Selector)
 

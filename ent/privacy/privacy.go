@@ -327,6 +327,30 @@ func (f CustomerMessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CustomerMessageMutation", m)
 }
 
+// The CustomerSubsetCountQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CustomerSubsetCountQueryRuleFunc func(context.Context, *ent.CustomerSubsetCountQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CustomerSubsetCountQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CustomerSubsetCountQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CustomerSubsetCountQuery", q)
+}
+
+// The CustomerSubsetCountMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CustomerSubsetCountMutationRuleFunc func(context.Context, *ent.CustomerSubsetCountMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CustomerSubsetCountMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CustomerSubsetCountMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CustomerSubsetCountMutation", m)
+}
+
 // The EntitlementQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type EntitlementQueryRuleFunc func(context.Context, *ent.EntitlementQuery) error
@@ -596,6 +620,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.CustomerMessageQuery:
 		return q.Filter(), nil
+	case *ent.CustomerSubsetCountQuery:
+		return q.Filter(), nil
 	case *ent.EntitlementQuery:
 		return q.Filter(), nil
 	case *ent.LoginFailureQuery:
@@ -638,6 +664,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.CustomerCountMutation:
 		return m.Filter(), nil
 	case *ent.CustomerMessageMutation:
+		return m.Filter(), nil
+	case *ent.CustomerSubsetCountMutation:
 		return m.Filter(), nil
 	case *ent.EntitlementMutation:
 		return m.Filter(), nil

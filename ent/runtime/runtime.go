@@ -13,6 +13,7 @@ import (
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/customercount"
 	"custgraph/ent/customermessage"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/loginfailure"
 	"custgraph/ent/product"
@@ -695,12 +696,8 @@ func init() {
 	customerattribute.DefaultID = customerattributeDescID.Default.(func() uuid.UUID)
 	customercountFields := schema.CustomerCount{}.Fields()
 	_ = customercountFields
-	// customercountDescSubset is the schema descriptor for subset field.
-	customercountDescSubset := customercountFields[1].Descriptor()
-	// customercount.DefaultSubset holds the default value on creation for the subset field.
-	customercount.DefaultSubset = customercountDescSubset.Default.(string)
 	// customercountDescShard is the schema descriptor for shard field.
-	customercountDescShard := customercountFields[2].Descriptor()
+	customercountDescShard := customercountFields[1].Descriptor()
 	// customercount.ShardValidator is a validator for the "shard" field. It is called by the builders before save.
 	customercount.ShardValidator = func() func(int) error {
 		validators := customercountDescShard.Validators
@@ -784,6 +781,30 @@ func init() {
 	customermessageDescID := customermessageMixinFields0[0].Descriptor()
 	// customermessage.DefaultID holds the default value on creation for the id field.
 	customermessage.DefaultID = customermessageDescID.Default.(func() uuid.UUID)
+	customersubsetcountFields := schema.CustomerSubsetCount{}.Fields()
+	_ = customersubsetcountFields
+	// customersubsetcountDescSubset is the schema descriptor for subset field.
+	customersubsetcountDescSubset := customersubsetcountFields[1].Descriptor()
+	// customersubsetcount.SubsetValidator is a validator for the "subset" field. It is called by the builders before save.
+	customersubsetcount.SubsetValidator = customersubsetcountDescSubset.Validators[0].(func(string) error)
+	// customersubsetcountDescShard is the schema descriptor for shard field.
+	customersubsetcountDescShard := customersubsetcountFields[2].Descriptor()
+	// customersubsetcount.ShardValidator is a validator for the "shard" field. It is called by the builders before save.
+	customersubsetcount.ShardValidator = func() func(int) error {
+		validators := customersubsetcountDescShard.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(shard int) error {
+			for _, fn := range fns {
+				if err := fn(shard); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	entitlementMixin := schema.Entitlement{}.Mixin()
 	entitlement.Policy = privacy.NewPolicies(entitlementMixin[0], schema.Entitlement{})
 	entitlement.Hooks[0] = func(next ent.Mutator) ent.Mutator {

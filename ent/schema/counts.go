@@ -13,27 +13,22 @@ import (
 
 	gen "custgraph/ent"
 	"custgraph/ent/customercount"
+	"custgraph/ent/customersubsetcount"
 	"custgraph/internal/access"
 )
 
-// CustomerCount holds the number of each bank's customers, in all and per
-// subset a dashboard counts (one status, one label), so that the count of
-// an unfiltered list, or of a list filtered by only a status or only a
-// label, needs no scan of the customers. The rows are written by database
-// triggers on customers, in the inserting, updating or deleting transaction
-// (internal/store, counters.go), so the count is exact whoever writes; a
+// CustomerCount holds the number of each bank's customers, so that the
+// count of an unfiltered list needs no scan of the customers;
+// CustomerSubsetCount the number in each subset a dashboard counts (one
+// status, one label), so that a list filtered by only a status or only a
+// label needs none either. The rows are written by database triggers on
+// customers, in the inserting, updating or deleting transaction
+// (internal/store, counters.go), so the counts are exact whoever writes; a
 // bank's count is split over a few shards so that concurrent writes do not
-// wait on one row. Never exposed over GraphQL.
+// wait on one row. Never exposed over GraphQL. (Two tables, not one with a
+// subset column: a replica of the version before the subsets, still
+// serving while a new one migrates, sums customer_counts by bank.)
 type CustomerCount struct{ ent.Schema }
-
-// The subsets counted: every customer (""), those of one status
-// (SubsetStatus + the status) and those carrying one label (SubsetLabel +
-// the label).
-const (
-	SubsetAll    = ""
-	SubsetStatus = "status:"
-	SubsetLabel  = "label:"
-)
 
 // CountShards is the number of rows a bank's count is spread over.
 const CountShards = 8
@@ -42,8 +37,6 @@ const CountShards = 8
 func (CustomerCount) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
-		field.String("subset").Default(SubsetAll).Immutable().
-			Comment(`"" (all), "status:" + a status or "label:" + a label.`),
 		field.Int("shard").Immutable().Min(0).Max(CountShards - 1),
 		field.Int64("n"),
 	}
@@ -51,12 +44,46 @@ func (CustomerCount) Fields() []ent.Field {
 
 // Indexes of CustomerCount.
 func (CustomerCount) Indexes() []ent.Index {
-	// Subset first: a count is read by subset, of some banks or of all.
-	return []ent.Index{index.Fields("subset", "bank_id", "shard").Unique()}
+	return []ent.Index{index.Fields("bank_id", "shard").Unique()}
 }
 
 // Annotations of CustomerCount.
 func (CustomerCount) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// CustomerSubsetCount holds the number of a bank's customers in one subset:
+// SubsetStatus + a status, or SubsetLabel + a label (see CustomerCount).
+type CustomerSubsetCount struct{ ent.Schema }
+
+// The subsets counted: every customer (SubsetAll, in CustomerCount), those
+// of one status (SubsetStatus + the status) and those carrying one label
+// (SubsetLabel + the label), in CustomerSubsetCount.
+const (
+	SubsetAll    = ""
+	SubsetStatus = "status:"
+	SubsetLabel  = "label:"
+)
+
+// Fields of CustomerSubsetCount.
+func (CustomerSubsetCount) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("bank_id", uuid.UUID{}).Immutable(),
+		field.String("subset").Immutable().NotEmpty().
+			Comment(`"status:" + a status or "label:" + a label.`),
+		field.Int("shard").Immutable().Min(0).Max(CountShards - 1),
+		field.Int64("n"),
+	}
+}
+
+// Indexes of CustomerSubsetCount.
+func (CustomerSubsetCount) Indexes() []ent.Index {
+	// Subset first: a count is read by subset, of some banks or of all.
+	return []ent.Index{index.Fields("subset", "bank_id", "shard").Unique()}
+}
+
+// Annotations of CustomerSubsetCount.
+func (CustomerSubsetCount) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
@@ -98,13 +125,23 @@ func countable(ctx context.Context) (access.Banks, bool) {
 
 // sumCounts adds up a subset's counts of banks.
 func sumCounts(ctx context.Context, c *gen.Client, b access.Banks, subset string) (int, bool, error) {
-	q := c.CustomerCount.Query().Where(customercount.Subset(subset))
-	if !b.All {
-		q.Where(customercount.BankIDIn(b.IDs...))
+	var q interface {
+		Int(context.Context) (int, error)
 	}
-	n, err := q.Modify(func(s *sql.Selector) {
-		s.Select("COALESCE(SUM(" + s.C(customercount.FieldN) + "), 0)")
-	}).Int(access.System(ctx))
+	if subset == SubsetAll {
+		cq := c.CustomerCount.Query()
+		if !b.All {
+			cq.Where(customercount.BankIDIn(b.IDs...))
+		}
+		q = cq.Modify(func(s *sql.Selector) { s.Select("COALESCE(SUM(" + s.C(customercount.FieldN) + "), 0)") })
+	} else {
+		sq := c.CustomerSubsetCount.Query().Where(customersubsetcount.Subset(subset))
+		if !b.All {
+			sq.Where(customersubsetcount.BankIDIn(b.IDs...))
+		}
+		q = sq.Modify(func(s *sql.Selector) { s.Select("COALESCE(SUM(" + s.C(customersubsetcount.FieldN) + "), 0)") })
+	}
+	n, err := q.Int(access.System(ctx))
 	if err != nil {
 		return 0, false, err
 	}

@@ -290,7 +290,7 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 func counted(t *testing.T, db *store.DB, bankID uuid.UUID) int64 {
 	t.Helper()
 	var n int64
-	q := `SELECT coalesce(sum(n), 0) FROM customer_counts WHERE bank_id = ? AND subset = ''`
+	q := `SELECT coalesce(sum(n), 0) FROM customer_counts WHERE bank_id = ?`
 	if db.Dialect == "postgres" {
 		q = strings.ReplaceAll(q, "?", "$1")
 	}
