@@ -126,7 +126,9 @@ func dropUnparsedPageArgs(file string) error {
 // selected with the edges, it counted them too, for nothing: pageInfo is
 // built from the page's rows (first + 1 of them), never from the count.
 // Now a selected pageInfo reads the page's rows as edges do, and the rows
-// are counted only for a selected totalCount.
+// are counted only for a selected totalCount, or for a pageInfo of an
+// empty page (first: 0 reads no rows; without a count the field would
+// fall back to a query per parent row).
 func pageInfoFromRows(file string) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
@@ -136,7 +138,7 @@ func pageInfoFromRows(file string) error {
 		{"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)\n",
 			"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)\n"},
 		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
-			"if hasCollectedField(ctx, append(path, totalCountField)...) { // (entc.go, pageInfoFromRows)\n"},
+			"if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)\n"},
 	} {
 		n := bytes.Count(src, []byte(c.from))
 		if n == 0 || n != bytes.Count(src, []byte("ignoredEdges := ")) {

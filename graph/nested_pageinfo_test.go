@@ -11,11 +11,12 @@ import (
 	"custgraph/internal/access"
 )
 
-// TestNestedPageInfo: a nested connection's pageInfo is built from its
-// page's rows whether or not its edges or totalCount are selected (entgql
-// counted the rows when the edges were not selected and answered
-// hasNextPage: false), and costs no COUNT unless totalCount is selected:
-// one statement per level.
+// TestNestedPageInfo: a connection's pageInfo, nested or at the root, is
+// built from its page's rows whether or not its edges or totalCount are
+// selected (entgql counted the rows when the edges were not selected, and
+// answered hasNextPage: false nested and true at the root whatever the
+// page), and costs no COUNT unless totalCount is selected: one statement
+// per level.
 func TestNestedPageInfo(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
@@ -36,6 +37,8 @@ func TestNestedPageInfo(t *testing.T) {
 		{"first: 1", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 2},
 		{"first: 1", "totalCount pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 3},
 		{"first: 3", "totalCount edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 3},
+		{"first: 0", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 2},
+		{"last: 0", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 2},
 	} {
 		var r struct {
 			Customers struct {
@@ -60,5 +63,25 @@ func TestNestedPageInfo(t *testing.T) {
 			}
 		}
 		require.Equal(t, c.sql, e.sql(), "statements: %s", q)
+	}
+
+	// The same at the root (the customers' own connection): a pageInfo
+	// without edges was answered from a count (hasNextPage: true for any
+	// non-empty list).
+	for _, c := range []struct {
+		page string
+		want pageInfo
+	}{
+		{"first: 1", pageInfo{HasNextPage: true}},
+		{"first: 2", pageInfo{}},
+		{"last: 2", pageInfo{}},
+		{"last: 1", pageInfo{HasPreviousPage: true}},
+		{"first: 0", pageInfo{HasNextPage: true}}, // more than none (from the count: no rows are read)
+	} {
+		var r struct{ Customers struct{ PageInfo pageInfo } }
+		q := `{ customers(` + c.page + `) { pageInfo { hasNextPage hasPreviousPage } } }`
+		e.do(q, &r)
+		require.Equal(t, c.want, r.Customers.PageInfo, q)
+		require.EqualValues(t, 1, e.sql(), "statements: %s", q)
 	}
 }
