@@ -283,4 +283,19 @@ func TestMaintainedSubsetCounts(t *testing.T) {
 	var r struct{ Customers struct{ TotalCount int } }
 	e.do(`{ customers(first: 1, where: {hasLabel: "vip"}) { totalCount } }`, &r)
 	require.Equal(t, 100+e.client.Customer.Query().Where(filters.HasLabels("vip")).CountX(ctx), r.Customers.TotalCount)
+
+	// A caller bound to one bank counts that bank's subset only, from its
+	// counts (one statement beside the page); a caller with no role for
+	// customers is refused before any count.
+	e.viewer = access.NewViewer(access.KindClient, uuid.New(), "partner", &bankB.ID, []access.Grant{{Role: access.CanGetCustomer, Bank: bankB.ID}})
+	for _, l := range labels {
+		e.do(`query($l: String!) { customers(first: 1, where: {hasLabel: $l}) { totalCount } }`, &r, "l", l)
+		require.Equal(t, e.client.Customer.Query().Where(customer.BankID(bankB.ID), filters.HasLabels(l)).CountX(ctx), r.Customers.TotalCount, l)
+		require.LessOrEqual(t, e.sql(), int64(2), "the page and its count")
+	}
+	e.viewer = access.NewViewer(access.KindClient, uuid.New(), "nobody", &bankB.ID, nil)
+	resp, err := e.gql.RawPost(`{ customers(first: 1, where: {hasLabel: "vip"}) { totalCount } }`)
+	require.NoError(t, err)
+	require.Contains(t, string(resp.Errors), "FORBIDDEN")
+	require.Zero(t, e.sql(), "refused before any statement")
 }
