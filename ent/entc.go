@@ -100,22 +100,12 @@ func reuseScanHolders(dir string) error {
 // own argument parsing (gqlgen's) reports it as a bad argument, at the
 // field's path.
 func dropUnparsedPageArgs(file string) error {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	for _, c := range []struct{ from, to string }{
+	return patch(file, "entgql's unmarshalArgs", "dropUnparsedPageArgs", func([]byte) int { return 1 }, []rewrite{
 		{"\t\ti, err := graphql.UnmarshalInt(v)\n\t\tif err == nil {\n\t\t\targs[k] = &i\n\t\t}\n",
 			"\t\ti, err := graphql.UnmarshalInt(v)\n\t\tif err == nil {\n\t\t\targs[k] = &i\n\t\t} else {\n\t\t\tdelete(args, k) // (entc.go, dropUnparsedPageArgs)\n\t\t}\n"},
 		{"\t\tc := &Cursor{}\n\t\tif c.UnmarshalGQL(v) == nil {\n\t\t\targs[k] = c\n\t\t}\n",
 			"\t\tc := &Cursor{}\n\t\tif c.UnmarshalGQL(v) == nil {\n\t\t\targs[k] = c\n\t\t} else {\n\t\t\tdelete(args, k) // (entc.go, dropUnparsedPageArgs)\n\t\t}\n"},
-	} {
-		if bytes.Count(src, []byte(c.from)) != 1 {
-			return errors.New("entc: " + file + ": entgql's unmarshalArgs is not as expected (a new entgql? see dropUnparsedPageArgs)")
-		}
-		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
-	}
-	return os.WriteFile(file, src, 0o644)
+	})
 }
 
 // pageInfoFromRows patches entgql's collection of nested connections.
@@ -130,24 +120,36 @@ func dropUnparsedPageArgs(file string) error {
 // empty page (first: 0 reads no rows; without a count the field would
 // fall back to a query per parent row).
 func pageInfoFromRows(file string) error {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	for _, c := range []struct{ from, to string }{
+	// Once per nested connection.
+	connections := func(src []byte) int { return bytes.Count(src, []byte("ignoredEdges := ")) }
+	return patch(file, "entgql's collection of nested connections", "pageInfoFromRows", connections, []rewrite{
 		{"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)\n",
 			"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)\n"},
 		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
 			"if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)\n"},
-	} {
-		n := bytes.Count(src, []byte(c.from))
-		if n == 0 || n != bytes.Count(src, []byte("ignoredEdges := ")) {
-			return errors.New("entc: " + file + ": entgql's collection of nested connections is not as expected (a new entgql? see pageInfoFromRows)")
-		}
-		src = bytes.ReplaceAll(src, []byte(c.from), []byte(c.to))
-	}
-	src, err = format.Source(src)
+	})
+}
+
+// rewrite replaces from with to in generated code.
+type rewrite struct{ from, to string }
+
+// patch applies rewrites to the generated file, each where want says
+// (at least once), and gofmt-formats the result. A rewrite whose text is
+// not there as often stops generation, naming what and the rewrite's
+// function: upstream's code changed shape.
+func patch(file, what, name string, want func(src []byte) int, rewrites []rewrite) error {
+	src, err := os.ReadFile(file)
 	if err != nil {
+		return err
+	}
+	n := want(src)
+	for _, r := range rewrites {
+		if n == 0 || bytes.Count(src, []byte(r.from)) != n {
+			return errors.New("entc: " + file + ": " + what + " is not as expected (a new entgql? see " + name + ")")
+		}
+		src = bytes.ReplaceAll(src, []byte(r.from), []byte(r.to))
+	}
+	if src, err = format.Source(src); err != nil {
 		return fmt.Errorf("entc: %s: %w", file, err)
 	}
 	return os.WriteFile(file, src, 0o644)
