@@ -6,6 +6,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -18,10 +19,25 @@ var hashParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism:
 // 19 MiB, and a flood of token requests must not take all the memory.
 var hashSlots = make(chan struct{}, max(4, runtime.GOMAXPROCS(0)))
 
-// withSlot runs f while holding one of hashSlots.
+// hashing counts the argon2id computations holding or waiting for a slot.
+var hashing atomic.Int32
+
+// withSlot runs f while holding one of hashSlots. The last computation to
+// finish runs a collection: a collection that ran while a computation held
+// its 19 MiB counted them as live, and the next heap goal follows from the
+// live heap (five times it at the server's GOGC=400), so without this one
+// token request would let the heap grow by some 100 MiB before the next
+// collection (README, "Memory and the garbage collector"). The collection
+// costs a few milliseconds beside the computation's tens.
 func withSlot[T any](f func() T) T {
+	hashing.Add(1)
 	hashSlots <- struct{}{}
-	defer func() { <-hashSlots }()
+	defer func() {
+		<-hashSlots
+		if hashing.Add(-1) == 0 {
+			runtime.GC()
+		}
+	}()
 	return f()
 }
 

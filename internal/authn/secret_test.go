@@ -2,6 +2,9 @@ package authn_test
 
 import (
 	"encoding/base64"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -47,4 +50,33 @@ func TestNewClientSecret(t *testing.T) {
 	raw, err := base64.RawURLEncoding.DecodeString(a)
 	require.NoError(t, err)
 	assert.Len(t, raw, 32)
+}
+
+// heapGoal is the collector's current heap goal, in bytes.
+func heapGoal() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// An argon2id computation holds 19 MiB while it runs. A collection that
+// runs meanwhile sees them live and sets the next heap goal from them: at
+// the server's GOGC=400 about five times (live + 19 MiB), some 100 MiB more
+// than serving needs, which the heap then grows into before the next
+// collection. The last computation to finish collects, so the goal goes
+// back to what the live data asks for. (Not parallel: a hash of another
+// test would hold memory of its own.)
+func TestHashDoesNotRaiseTheHeapGoal(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	h := testHashes()[testSecret]
+	runtime.GC()
+	before := heapGoal()
+	for range 3 {
+		assert.True(t, authn.CheckSecret(testSecret, h))
+		_, err := authn.HashSecret(testSecret)
+		require.NoError(t, err)
+		// 19 MiB is what one computation allocates; the goal may move by
+		// what else ran meanwhile, far less.
+		assert.Less(t, heapGoal(), before+8<<20, "heap goal after a hash (before: %d bytes)", before)
+	}
 }
