@@ -88,6 +88,9 @@ func Classify(err error) *apperr.Error {
 	if _, ok := Unreachable(err); ok {
 		return &apperr.Error{Code: apperr.Unavailable, Message: unavailableMessage}
 	}
+	if _, ok := Contended(err); ok {
+		return &apperr.Error{Code: apperr.Unavailable, Message: contendedMessage}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the request took too long and was cancelled"}
 	}
@@ -117,4 +120,29 @@ func validationMessage(err error) string {
 	default:
 		return m
 	}
+}
+
+// contendedMessage is what clients are told of a transaction PostgreSQL
+// failed for another's sake.
+const contendedMessage = "the change met a concurrent one and was rolled back: retry it"
+
+// Contended reports whether PostgreSQL failed err's transaction to let a
+// concurrent one proceed (a deadlock, 40P01; a serialization failure,
+// 40001), with the cause for the logs. Nothing of the transaction was
+// stored and the same request may succeed when sent again, so Classify makes
+// it UNAVAILABLE (503 with Retry-After), not INTERNAL. (Two writers can
+// deadlock on the customer counters' rows across statements; see
+// counters.go.)
+func Contended(err error) (cause string, ok bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return "", false
+	}
+	switch pgErr.Code {
+	case "40P01":
+		return "deadlock detected (40P01)", true
+	case "40001":
+		return "serialization failure (40001)", true
+	}
+	return "", false
 }

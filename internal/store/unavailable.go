@@ -174,7 +174,9 @@ func noteOutage(ctx context.Context, cause string) {
 // logging: an INTERNAL error is logged at error level with msg and attrs
 // (a fault: someone should look); an UNAVAILABLE one is not logged here but
 // noted in ctx's Outage (WithOutage), so that the request's one log line
-// says why it failed, and an outage under load logs a bounded amount.
+// says why it failed, and an outage under load logs a bounded amount;
+// a transaction failed for a concurrent one's sake (Contended) is logged at
+// warning level and is no outage.
 func Report(ctx context.Context, log *slog.Logger, err error, msg string, attrs ...any) *apperr.Error {
 	e := Classify(err)
 	switch e.Code {
@@ -184,6 +186,13 @@ func Report(ctx context.Context, log *slog.Logger, err error, msg string, attrs 
 		}
 		log.ErrorContext(ctx, msg, append([]any{"err", err}, attrs...)...)
 	case apperr.Unavailable:
+		if cause, ok := Contended(err); ok { // not an outage, but worth a look when frequent
+			if log == nil {
+				log = slog.Default()
+			}
+			log.WarnContext(ctx, msg, append([]any{"err", err, "cause", cause}, attrs...)...)
+			return e
+		}
 		cause, ok := Unreachable(err)
 		if !ok {
 			cause = "the database is unavailable"

@@ -1,10 +1,13 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"syscall"
@@ -15,6 +18,7 @@ import (
 
 	"custgraph/internal/apperr"
 	"custgraph/internal/store"
+	"custgraph/internal/testdb"
 )
 
 // TestUnreachable: the errors of a database that cannot be reached are
@@ -67,4 +71,74 @@ func TestUnreachable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrencyFailureIsUnavailable: a transaction that PostgreSQL
+// fails for another's sake (a deadlock, 40P01; a serialization failure,
+// 40001) was rolled back through no fault of the request, and the same
+// request sent again may well succeed: UNAVAILABLE (every door's 503 with
+// Retry-After), not INTERNAL's 500. It is logged at warning level (an
+// operator may want to know that writes deadlock) and is not an outage.
+func TestConcurrencyFailureIsUnavailable(t *testing.T) {
+	for _, code := range []string{"40P01", "40001"} {
+		e := store.Classify(fmt.Errorf("updating: %w", &pgconn.PgError{Code: code}))
+		require.Equal(t, apperr.Unavailable, e.Code, code)
+		require.Equal(t, "the change met a concurrent one and was rolled back: retry it", e.Message, code)
+		_, outage := store.Unreachable(&pgconn.PgError{Code: code})
+		require.False(t, outage, code)
+	}
+	if testdb.Name() != "postgres" {
+		return // SQLite runs one writer at a time: its busy lock is TestSQLiteBusyIsUnavailable
+	}
+
+	// A real deadlock: two transactions take two rows in opposite orders.
+	db, _ := testdb.Open(t)
+	ctx := context.Background()
+	_, err := db.SQL.ExecContext(ctx, `CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL);
+		INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)`)
+	require.NoError(t, err)
+	begin := func(first int) *sql.Tx {
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `SET LOCAL deadlock_timeout = '50ms'`)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, first)
+		require.NoError(t, err)
+		return tx
+	}
+	a, b := begin(1), begin(2)
+	errs := make(chan error, 2)
+	for _, step := range []struct {
+		tx  *sql.Tx
+		row int
+	}{{a, 2}, {b, 1}} {
+		go func() {
+			_, err := step.tx.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, step.row)
+			if err != nil {
+				_ = step.tx.Rollback()
+			} else {
+				err = step.tx.Commit()
+			}
+			errs <- err
+		}()
+	}
+	var failed []error
+	for range 2 {
+		if err := <-errs; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	require.Len(t, failed, 1, "PostgreSQL fails one of the two: %v", failed)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, failed[0], &pgErr)
+	require.Equal(t, "40P01", pgErr.Code)
+
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	octx, o := store.WithOutage(ctx)
+	e := store.Report(octx, log, fmt.Errorf("mutation: %w", failed[0]), "graphql mutation transaction failed")
+	require.Equal(t, apperr.Unavailable, e.Code)
+	require.Contains(t, logged.String(), "level=WARN")
+	require.Contains(t, logged.String(), "cause=\"deadlock detected (40P01)\"")
+	require.Empty(t, o.Cause(), "not an outage")
 }
