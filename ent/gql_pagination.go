@@ -251,11 +251,12 @@ func (p *apiclientPager) applyCursors(query *APIClientQuery, after, before *Curs
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultAPIClientOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -655,11 +656,13 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultAddressOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
+		Blank:       []string{address.FieldCity},
 	})
 	if err != nil {
 		return nil, err
@@ -707,7 +710,13 @@ func (p *addressPager) orderExpr(query *AddressQuery) sql.Querier {
 			if p.reverse {
 				direction = direction.Reverse()
 			}
-			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			switch o.Field.column {
+			case address.FieldCity:
+				b.WriteString("COALESCE(").Ident(o.Field.column).WriteString(", '')")
+			default:
+				b.Ident(o.Field.column)
+			}
+			b.Pad().WriteString(string(direction))
 			b.Comma()
 		}
 		direction := entgql.OrderDirectionAsc
@@ -814,7 +823,9 @@ var (
 			return _m.City, nil
 		},
 		column: address.FieldCity,
-		toTerm: address.ByCity,
+		toTerm: func(opts ...sql.OrderTermOption) address.OrderOption {
+			return func(s *sql.Selector) { keyset.OrderBlank(s, address.FieldCity, opts...) }
+		},
 		toCursor: func(_m *Address) Cursor {
 			return Cursor{
 				ID:    _m.ID,
@@ -1041,11 +1052,12 @@ func (p *auditeventPager) applyCursors(query *AuditEventQuery, after, before *Cu
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultAuditEventOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -1409,11 +1421,12 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultBankOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -1813,11 +1826,13 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultCrmEventOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
+		Nullable:    []string{crmevent.FieldScheduledDate},
 	})
 	if err != nil {
 		return nil, err
@@ -2199,11 +2214,14 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultCustomerOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
+		Nullable:    []string{customer.FieldLastOkDate},
+		Blank:       []string{customer.FieldCustomerNumber, customer.FieldLegalName, customer.FieldLastName, customer.FieldEmail},
 	})
 	if err != nil {
 		return nil, err
@@ -2251,7 +2269,13 @@ func (p *customerPager) orderExpr(query *CustomerQuery) sql.Querier {
 			if p.reverse {
 				direction = direction.Reverse()
 			}
-			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			switch o.Field.column {
+			case customer.FieldCustomerNumber, customer.FieldLegalName, customer.FieldLastName, customer.FieldEmail:
+				b.WriteString("COALESCE(").Ident(o.Field.column).WriteString(", '')")
+			default:
+				b.Ident(o.Field.column)
+			}
+			b.Pad().WriteString(string(direction))
 			b.Comma()
 		}
 		direction := entgql.OrderDirectionAsc
@@ -2358,7 +2382,9 @@ var (
 			return _m.CustomerNumber, nil
 		},
 		column: customer.FieldCustomerNumber,
-		toTerm: customer.ByCustomerNumber,
+		toTerm: func(opts ...sql.OrderTermOption) customer.OrderOption {
+			return func(s *sql.Selector) { keyset.OrderBlank(s, customer.FieldCustomerNumber, opts...) }
+		},
 		toCursor: func(_m *Customer) Cursor {
 			return Cursor{
 				ID:    _m.ID,
@@ -2372,7 +2398,9 @@ var (
 			return _m.LegalName, nil
 		},
 		column: customer.FieldLegalName,
-		toTerm: customer.ByLegalName,
+		toTerm: func(opts ...sql.OrderTermOption) customer.OrderOption {
+			return func(s *sql.Selector) { keyset.OrderBlank(s, customer.FieldLegalName, opts...) }
+		},
 		toCursor: func(_m *Customer) Cursor {
 			return Cursor{
 				ID:    _m.ID,
@@ -2386,7 +2414,9 @@ var (
 			return _m.LastName, nil
 		},
 		column: customer.FieldLastName,
-		toTerm: customer.ByLastName,
+		toTerm: func(opts ...sql.OrderTermOption) customer.OrderOption {
+			return func(s *sql.Selector) { keyset.OrderBlank(s, customer.FieldLastName, opts...) }
+		},
 		toCursor: func(_m *Customer) Cursor {
 			return Cursor{
 				ID:    _m.ID,
@@ -2400,7 +2430,9 @@ var (
 			return _m.Email, nil
 		},
 		column: customer.FieldEmail,
-		toTerm: customer.ByEmail,
+		toTerm: func(opts ...sql.OrderTermOption) customer.OrderOption {
+			return func(s *sql.Selector) { keyset.OrderBlank(s, customer.FieldEmail, opts...) }
+		},
 		toCursor: func(_m *Customer) Cursor {
 			return Cursor{
 				ID:    _m.ID,
@@ -2675,11 +2707,12 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultCustomerAttributeOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -3061,11 +3094,12 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultCustomerMessageOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -3429,11 +3463,12 @@ func (p *entitlementPager) applyCursors(query *EntitlementQuery, after, before *
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultEntitlementOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -3815,11 +3850,13 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultProductOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
+		Nullable:    []string{product.FieldOpenedOn},
 	})
 	if err != nil {
 		return nil, err
@@ -4237,11 +4274,12 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultSocialHandleOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -4623,11 +4661,12 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultTaxResidenceOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -5009,11 +5048,12 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultUserOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err
@@ -5395,11 +5435,12 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 		}
 		directions = append(directions, direction)
 	}
-	predicates, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
+	predicates, err := keyset.Predicates(after, before, &keyset.Options{
 		FieldID:     DefaultUserCustomerLinkOrder.Field.column,
 		DirectionID: idDirection,
 		Fields:      fields,
 		Directions:  directions,
+		Backward:    p.reverse,
 	})
 	if err != nil {
 		return nil, err

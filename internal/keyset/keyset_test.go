@@ -1,7 +1,6 @@
 package keyset_test
 
 import (
-	"strings"
 	"testing"
 
 	"entgo.io/contrib/entgql"
@@ -13,63 +12,73 @@ import (
 	"custgraph/internal/keyset"
 )
 
-func TestSeekPredicates(t *testing.T) {
-	id := uuid.New()
-	cur := &entgql.Cursor[uuid.UUID]{ID: id, Value: []any{"2026-01-01"}}
-	build := func(after, before *entgql.Cursor[uuid.UUID], dir entgql.OrderDirection) (string, []any) {
-		s := sql.Dialect(dialect.Postgres).Select("*").From(sql.Table("customers"))
-		for _, p := range keyset.Seek(after, before, []string{"created_at"}, []entgql.OrderDirection{dir}) {
-			p(s)
-		}
-		return s.Query()
-	}
-	q, args := build(cur, nil, entgql.OrderDirectionAsc)
-	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" >= $1`, q)
-	require.Equal(t, []any{"2026-01-01"}, args)
-	q, _ = build(nil, cur, entgql.OrderDirectionDesc)
-	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" <= $1`, q)
-	q, _ = build(nil, nil, entgql.OrderDirectionAsc)
-	require.Equal(t, `SELECT * FROM "customers"`, q, "no cursor, no predicate")
-	q, _ = build(&entgql.Cursor[uuid.UUID]{ID: id}, nil, entgql.OrderDirectionAsc)
-	require.Equal(t, `SELECT * FROM "customers"`, q, "an id-only cursor is already sargable")
-}
-
+// The SQL of the predicates; graph's TestCursorWindows checks the pages
+// they select on both databases.
 func TestPredicates(t *testing.T) {
 	id := uuid.New()
 	at := "2026-01-01"
-	build := func(after, before *entgql.Cursor[uuid.UUID], dirs ...entgql.OrderDirection) (string, []any) {
+	asc, desc := entgql.OrderDirectionAsc, entgql.OrderDirectionDesc
+	build := func(d string, after, before *entgql.Cursor[uuid.UUID], o keyset.Options) (string, []any) {
 		t.Helper()
-		fields := []string{"created_at", "name"}[:len(dirs)-1]
-		ps, err := keyset.Predicates(after, before, &entgql.MultiCursorsOptions{
-			FieldID: "id", DirectionID: dirs[len(dirs)-1], Fields: fields, Directions: dirs[:len(dirs)-1],
-		})
+		o.FieldID = "id"
+		ps, err := keyset.Predicates(after, before, &o)
 		require.NoError(t, err)
-		s := sql.Dialect(dialect.Postgres).Select("*").From(sql.Table("customers"))
+		s := sql.Dialect(d).Select("*").From(sql.Table("customers"))
 		for _, p := range ps {
 			p(s)
 		}
 		return s.Query()
 	}
-	asc, desc := entgql.OrderDirectionAsc, entgql.OrderDirectionDesc
+	cur := func(values ...any) *entgql.Cursor[uuid.UUID] {
+		return &entgql.Cursor[uuid.UUID]{ID: id, Value: values}
+	}
+	byCreated := func(dir entgql.OrderDirection, backward bool) keyset.Options {
+		return keyset.Options{DirectionID: dir, Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{dir}, Backward: backward}
+	}
 
-	// One direction, no NULL: the seek and one row comparison.
-	q, args := build(&entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at}}, nil, asc, asc)
+	// One direction, no NULL: the index range's start and one row comparison.
+	q, args := build(dialect.Postgres, cur(at), nil, byCreated(asc, false))
 	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" >= $1 AND ("customers"."created_at", "customers"."id") > ($2, $3)`, q)
 	require.Equal(t, []any{at, at, id}, args)
-	q, _ = build(nil, &entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at, "x"}}, desc, desc, desc)
-	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" <= $1 AND ("customers"."created_at", "customers"."name", "customers"."id") < ($2, $3, $4)`, q)
+	// before, going forward: the rows short of it.
+	q, _ = build(dialect.Postgres, nil, cur(at), byCreated(asc, false))
+	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" <= $1 AND ("customers"."created_at", "customers"."id") < ($2, $3)`, q)
+	// last (backward: the order reversed): before is where travel starts,
+	// after where it ends.
+	q, _ = build(dialect.Postgres, cur(at), cur("2026-02-01"), byCreated(desc, true))
+	require.Equal(t, `SELECT * FROM "customers" WHERE (("customers"."created_at" <= $1 AND ("customers"."created_at", "customers"."id") < ($2, $3)) AND "customers"."created_at" >= $4) AND ("customers"."created_at", "customers"."id") > ($5, $6)`, q)
 
-	// Mixed directions, or a NULL in the cursor: entgql's expansion.
-	q, _ = build(&entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at}}, nil, desc, asc)
+	// Mixed directions: the OR form.
+	q, _ = build(dialect.Postgres, cur(at), nil, keyset.Options{DirectionID: asc, Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{desc}})
 	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" <= $1 AND ("customers"."created_at" < $2 OR ("customers"."created_at" = $3 AND "customers"."id" > $4))`, q)
-	q, _ = build(&entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at, nil}}, nil, asc, asc, asc)
-	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."created_at" >= $1 AND ("customers"."created_at" > $2 OR ("customers"."created_at" = $3 AND "customers"."name" > NULL) OR ("customers"."created_at" = $4 AND "customers"."name" = NULL AND "customers"."id" > $5))`, q)
 
-	// Both cursors, each its own predicate (entgql's options are not shared).
-	q, _ = build(&entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at}}, &entgql.Cursor[uuid.UUID]{ID: id, Value: []any{at}}, desc, asc)
-	require.Equal(t, 2, strings.Count(q, `"customers"."id" >`), q)
+	// A nullable column: NULL sorts last on PostgreSQL, first on SQLite.
+	okDate := keyset.Options{DirectionID: asc, Fields: []string{"last_ok_date"}, Directions: []entgql.OrderDirection{asc}, Nullable: []string{"last_ok_date"}}
+	q, _ = build(dialect.Postgres, cur(at), nil, okDate)
+	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."last_ok_date" > $1 OR "customers"."last_ok_date" IS NULL OR ("customers"."last_ok_date" = $2 AND "customers"."id" > $3)`, q)
+	q, _ = build(dialect.SQLite, cur(at), nil, okDate)
+	require.Equal(t, "SELECT * FROM `customers` WHERE `customers`.`last_ok_date` > ? OR (`customers`.`last_ok_date` = ? AND `customers`.`id` > ?)", q)
+	q, _ = build(dialect.Postgres, cur(nil), nil, okDate) // nothing sorts after NULL but NULLs
+	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."last_ok_date" IS NULL AND "customers"."id" > $1`, q)
+	q, _ = build(dialect.SQLite, cur(nil), nil, okDate) // every value sorts after NULL
+	require.Equal(t, "SELECT * FROM `customers` WHERE `customers`.`last_ok_date` IS NOT NULL OR (`customers`.`last_ok_date` IS NULL AND `customers`.`id` > ?)", q)
 
-	// An id-only cursor: entgql's id comparison.
-	q, _ = build(&entgql.Cursor[uuid.UUID]{ID: id}, nil, asc, asc)
+	// A blank column compares as it reads.
+	q, _ = build(dialect.Postgres, cur(""), nil, keyset.Options{DirectionID: asc, Fields: []string{"last_name"}, Directions: []entgql.OrderDirection{asc}, Blank: []string{"last_name"}})
+	require.Equal(t, `SELECT * FROM "customers" WHERE COALESCE("customers"."last_name", '') > $1 OR (COALESCE("customers"."last_name", '') = $2 AND "customers"."id" > $3)`, q)
+
+	// An id-only cursor: the id comparison.
+	q, _ = build(dialect.Postgres, &entgql.Cursor[uuid.UUID]{ID: id}, nil, byCreated(asc, false))
 	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."id" > $1`, q)
+
+	// A cursor of another order.
+	_, err := keyset.Predicates(cur(at, at), nil, &keyset.Options{FieldID: "id", Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{asc}})
+	require.Error(t, err)
+}
+
+func TestOrderBlank(t *testing.T) {
+	s := sql.Dialect(dialect.Postgres).Select("*").From(sql.Table("customers"))
+	keyset.OrderBlank(s, "last_name", sql.OrderDesc())
+	q, _ := s.Query()
+	require.Equal(t, `SELECT * FROM "customers" ORDER BY COALESCE("customers"."last_name", '') DESC`, q)
 }
