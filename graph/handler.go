@@ -253,23 +253,38 @@ func httpError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // transactioner runs each mutation in one transaction, like the
-// entgql.Transactioner it wraps, and mends two of its flaws: it panics on a
-// response without an operation (gqlgen answers a body that is not JSON that
-// way), and it reports a failure to begin or commit the transaction as an
-// error without extensions.code that shows the driver's text.
+// entgql.Transactioner it wraps, and mends three of its flaws: it panics on
+// a response without an operation (gqlgen answers a body that is not JSON
+// that way) and on the end of a stream (the WebSocket and SSE transports
+// ask for responses until there is none: after a mutation's one response,
+// the client was sent an INTERNAL error for a change that was stored), and
+// it reports a failure to begin or commit the transaction as an error
+// without extensions.code that shows the driver's text.
 type transactioner struct {
 	entgql.Transactioner
 	log *slog.Logger
 }
+
+// endOfStream stands for "no more responses" through entgql's
+// Transactioner, which rolls back (an empty transaction) on any error.
+var endOfStream = &gqlerror.Error{Message: "custgraph: end of stream"}
 
 func (t transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
 	failed := new(txFailure)
-	resp := t.Transactioner.InterceptResponse(context.WithValue(ctx, txFailureKey{}, failed), next)
+	resp := t.Transactioner.InterceptResponse(context.WithValue(ctx, txFailureKey{}, failed), func(ctx context.Context) *graphql.Response {
+		if resp := next(ctx); resp != nil {
+			return resp
+		}
+		return &graphql.Response{Errors: gqlerror.List{endOfStream}}
+	})
 	if resp == nil || len(resp.Errors) != 1 || resp.Errors[0].Extensions != nil {
 		return resp
+	}
+	if resp.Errors[0] == endOfStream {
+		return nil
 	}
 	msg := resp.Errors[0].Message
 	if !strings.HasPrefix(msg, "cannot create transaction: ") && !strings.HasPrefix(msg, "cannot commit transaction: ") {

@@ -1,0 +1,79 @@
+package rest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMutationOverStreamingTransports: a mutation sent over a WebSocket
+// (graphql-transport-ws) or Server-Sent Events is answered once, with its
+// data, then complete, and is stored once. The streaming transports ask
+// for the next response until there is none; entgql's Transactioner
+// opened a transaction for that last ask and panicked on its empty answer,
+// so the client, after the mutation had committed, was sent an INTERNAL
+// error too (and would retry it).
+func TestMutationOverStreamingTransports(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	create := `mutation($b: ID!, $n: String!) { createCustomer(input: {bankID: $b, legalName: $n}) { legalName } }`
+	count := func(name string) int {
+		data := e.gql(t, writer, `query($n: String!) { customers(where: {legalName: $n}) { totalCount } }`, map[string]any{"n": name})
+		var c struct{ TotalCount int }
+		require.NoError(t, json.Unmarshal(data["customers"], &c))
+		return c.TotalCount
+	}
+
+	t.Run("graphql-transport-ws", func(t *testing.T) {
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		defer conn.Close()
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
+		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": writer}}))
+		var ack map[string]any
+		require.NoError(t, conn.ReadJSON(&ack))
+		require.Equal(t, "connection_ack", ack["type"])
+		require.NoError(t, conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe",
+			"payload": map[string]any{"query": create, "variables": map[string]any{"b": e.A.ID, "n": "Over WebSocket"}}}))
+		var got []string
+		for {
+			var m map[string]json.RawMessage
+			require.NoError(t, conn.ReadJSON(&m))
+			if string(m["type"]) == `"ping"` {
+				continue
+			}
+			got = append(got, string(m["type"])+" "+string(m["payload"]))
+			if string(m["type"]) == `"complete"` || string(m["type"]) == `"error"` {
+				break
+			}
+		}
+		require.Equal(t, []string{`"next" {"data":{"createCustomer":{"legalName":"Over WebSocket"}}}`, `"complete" `}, got)
+		require.Equal(t, 1, count("Over WebSocket"))
+	})
+
+	t.Run("SSE", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]any{"query": create, "variables": map[string]any{"b": e.A.ID, "n": "Over SSE"}})
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", writer)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		stream, err := io.ReadAll(res.Body) // the stream ends after complete
+		require.NoError(t, err)
+		require.Equal(t, ":\n\nevent: next\ndata: {\"data\":{\"createCustomer\":{\"legalName\":\"Over SSE\"}}}\n\nevent: complete\n\n", string(stream))
+		require.Equal(t, 1, count("Over SSE"))
+	})
+}
