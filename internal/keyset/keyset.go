@@ -18,7 +18,7 @@
 //     which PostgreSQL sorts after every value and SQLite before every value;
 //     the comparisons say so (`a > x OR a IS NULL` where NULLs come later,
 //     `a IS NULL` instead of `a = NULL`). An optional string that reads as ""
-//     when NULL (Options.Blank) is compared as COALESCE(a, ''), the order the
+//     when NULL (Options.Blank) is compared as COALESCE(a, ""), the order the
 //     generated pagers sort it in (OrderBlank), so that a cursor taken on a
 //     NULL row, which holds "", finds its place.
 //   - Index use. Neither SQLite nor PostgreSQL can start an index range at
@@ -200,7 +200,7 @@ func rowComparison(cols []column) func(*sql.Selector) {
 	}
 }
 
-// expr is the column as compared: COALESCE(col, '') for a blank one.
+// expr is the column as compared: COALESCE(col, "") for a blank one.
 func expr(s *sql.Selector, c column) string {
 	if c.blank {
 		return "COALESCE(" + s.C(c.name) + ", '')"
@@ -240,7 +240,7 @@ func after(s *sql.Selector, c column, nullsLast bool) *sql.Predicate {
 	return p
 }
 
-// OrderBlank orders by COALESCE(col, ''), the order Options.Blank compares
+// OrderBlank orders by COALESCE(col, ""), the order Options.Blank compares
 // in: an optional string reads as "" when NULL, and sorts as it reads.
 func OrderBlank(s *sql.Selector, col string, opts ...sql.OrderTermOption) {
 	desc := sql.NewOrderTermOptions(opts...).Desc
