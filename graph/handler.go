@@ -71,11 +71,11 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache(),
 		client: client, log: o.Logger})
-	cache := pagedCache{lru.New[*ast.QueryDocument](1000)}
+	cache := pagedCache{sizedCache[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000), func(*ast.QueryDocument) int { return 0 }}} // keyed by the query's text
 	srv.SetQueryCache(cache)
 	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: sizedCache[string]{lru.New[string](o.APQCacheSize), func(q string) int { return len(q) }}})
 	// After the persisted query has filled in the query, before parsing.
 	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
 	srv.Use(&limitsExt{Limits: o.Limits})

@@ -286,6 +286,29 @@ type pagedCache struct {
 	graphql.Cache[*ast.QueryDocument]
 }
 
+// MaxCachedQueryBytes is the longest query text the parsed-document cache
+// and the persisted-query cache keep. They hold 1,000 entries each, and
+// their text only the body limit (1 MiB) bounded: 1,000 queries padded
+// with a comment, sent without credentials (`{ __typename }` is open),
+// kept some 3 GB. A longer query is answered all the same, parsed each
+// time; as a persisted query it is not kept, so the client's next hash-only
+// request gets PersistedQueryNotFound and sends the text again (Apollo's
+// and urql's clients do).
+const MaxCachedQueryBytes = 32 << 10
+
+// sizedCache is a graphql.Cache that keeps no entry whose key and text
+// together pass MaxCachedQueryBytes; size gives an entry's text.
+type sizedCache[T any] struct {
+	graphql.Cache[T]
+	size func(T) int
+}
+
+func (c sizedCache[T]) Add(ctx context.Context, key string, v T) {
+	if len(key)+c.size(v) <= MaxCachedQueryBytes {
+		c.Cache.Add(ctx, key, v)
+	}
+}
+
 func (c pagedCache) Add(ctx context.Context, key string, doc *ast.QueryDocument) {
 	for _, op := range doc.Operations {
 		defaultFirst(op.SelectionSet)

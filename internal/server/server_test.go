@@ -669,6 +669,35 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		r.onlyError(t, "BAD_REQUEST")
 	})
+
+	// A query longer than graph.MaxCachedQueryBytes (padded with a comment,
+	// as an attacker would, to fill the caches with few requests) is
+	// answered but not kept: asking by its hash alone finds nothing. One
+	// just within the bound is kept.
+	t.Run("long queries are not kept", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.GraphQL.MaxBodyBytes = 0 // the default, 1 MiB
+		e := newEnv(t, cfg)
+		for _, c := range []struct {
+			size int
+			kept bool
+		}{{graph.MaxCachedQueryBytes - 64, true}, {graph.MaxCachedQueryBytes + 1, false}} {
+			q := `{ __typename } #`
+			q += strings.Repeat("x", c.size-len(q))
+			sum := sha256.Sum256([]byte(q))
+			ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+			r := e.post(t, params{Query: q, Extensions: ext})
+			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+			require.JSONEq(t, `{"data":{"__typename":"Query"}}`, string(r.body))
+			r = e.post(t, params{Extensions: ext})
+			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+			if c.kept {
+				require.JSONEq(t, `{"data":{"__typename":"Query"}}`, string(r.body), "%d bytes", c.size)
+			} else {
+				r.onlyError(t, "PERSISTED_QUERY_NOT_FOUND")
+			}
+		}
+	})
 }
 
 func TestGraphiQL(t *testing.T) {
