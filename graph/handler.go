@@ -64,6 +64,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.Use(observer{}) // first: it sees the final answer (observe.go)
 	if o.Live != nil {
 		o.Live.defaults()
+		o.Live.maxMessage = o.MaxBodyBytes
 		for _, t := range o.Live.transports() { // before overHTTP, which would take SSE's POSTs
 			srv.AddTransport(t)
 		}

@@ -48,8 +48,9 @@ type Live struct {
 	// KeepAlive is the period of keep-alive messages; default 15s.
 	KeepAlive time.Duration
 
-	mu      sync.Mutex
-	callers map[callerID]int
+	mu         sync.Mutex
+	callers    map[callerID]int
+	maxMessage int64 // bytes of a WebSocket message: Options.MaxBodyBytes (wslimit.go)
 }
 
 type callerID struct {
@@ -191,7 +192,7 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			if l.Token != nil {
 				c.token = l.Token(r)
 			}
-			raw.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
 			if c.viewer != nil {
 				l.release(c.viewer)
 			}

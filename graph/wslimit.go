@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/http"
+)
+
+// A WebSocket message is bounded as an HTTP body is (Options.MaxBodyBytes):
+// gqlgen's WebSocket transport reads each message whole, and gorilla's
+// connection, which could refuse a long one (SetReadLimit), is out of reach
+// inside it. So the connection handed to the upgrade is read through
+// messageLimit, which follows the frames' headers (RFC 6455 §5.2) and cuts
+// the connection at the header of the frame that takes a message past the
+// bound, before its payload is read. Without it, one 150 MB connection_init,
+// sent before any credentials, took a server from 237 to 621 MiB.
+
+// errMessageTooLarge ends a connection whose client sent a message over the
+// bound.
+var errMessageTooLarge = errors.New("graph: WebSocket message over the size limit")
+
+// limitedUpgrade is the ResponseWriter of a WebSocket upgrade: its Hijack
+// returns the connection read through messageLimit.
+type limitedUpgrade struct {
+	http.ResponseWriter
+	max int64
+}
+
+func (w limitedUpgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &messageLimit{Conn: c, max: w.max}, rw, nil
+}
+
+func (w limitedUpgrade) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// messageLimit is a client's WebSocket connection that fails its reads once
+// the client sends a data message of more than max bytes (its frames'
+// payloads summed; control frames are at most 125 bytes by the RFC).
+type messageLimit struct {
+	net.Conn
+	max int64
+
+	header    [14]byte // the frame header being read
+	have      int      // bytes of it read
+	want      int      // its length, once its first two bytes are read
+	remaining uint64   // payload bytes of the current frame left to read
+	message   uint64   // payload bytes of the current data message so far
+	err       error
+}
+
+func (c *messageLimit) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.Conn.Read(p)
+	if e := c.scan(p[:n]); e != nil {
+		c.err = e
+		_ = c.Conn.Close()
+		return 0, e
+	}
+	return n, err
+}
+
+// scan follows the frames in b, the next bytes the client sent.
+func (c *messageLimit) scan(b []byte) error {
+	for len(b) > 0 {
+		if c.remaining > 0 {
+			k := min(uint64(len(b)), c.remaining)
+			c.remaining -= k
+			b = b[k:]
+			continue
+		}
+		c.header[c.have] = b[0]
+		c.have++
+		b = b[1:]
+		if c.have == 2 {
+			c.want = 2
+			switch c.header[1] & 0x7f {
+			case 126:
+				c.want += 2
+			case 127:
+				c.want += 8
+			}
+			if c.header[1]&0x80 != 0 { // masked: every client frame is
+				c.want += 4
+			}
+		}
+		if c.have < 2 || c.have < c.want {
+			continue
+		}
+		length := uint64(c.header[1] & 0x7f)
+		switch length {
+		case 126:
+			length = uint64(binary.BigEndian.Uint16(c.header[2:4]))
+		case 127:
+			length = binary.BigEndian.Uint64(c.header[2:10])
+		}
+		if opcode := c.header[0] & 0x0f; opcode < 8 { // text, binary or a continuation
+			if opcode != 0 {
+				c.message = 0
+			}
+			if length > uint64(c.max) || c.message+length > uint64(c.max) {
+				return errMessageTooLarge
+			}
+			c.message += length
+		}
+		c.remaining, c.have, c.want = length, 0, 0
+	}
+	return nil
+}
