@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"custgraph/ent"
-	"custgraph/ent/user"
-	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/observe"
 	"custgraph/internal/refusal"
@@ -113,7 +111,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 		return "", &obpError{Code: http.StatusTooManyRequests, retryAfter: wait,
 			Message: obpLocked + strconv.Itoa(retrySeconds(wait)) + " s"}
 	}
-	u, err := s.db.User.Query().Where(user.Username(p["username"])).Only(access.System(ctx))
+	u, err := s.userNamed(ctx, p["username"])
 	if err != nil && !ent.IsNotFound(err) {
 		return "", unexpected("loading the user", err)
 	}

@@ -68,11 +68,16 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// secretChecks counts the calls of CheckSecret, so that tests can tell
+// that a refusal spent its hash computation.
+var secretChecks atomic.Int64
+
 // CheckSecret reports whether plain is the secret hash was made from, in
 // constant time. It reports false for an empty secret, an empty hash (a
 // caller without a secret, or an unknown one: pass "") and a malformed
 // hash, after spending one hash computation all the same.
 func CheckSecret(plain, hash string) bool {
+	secretChecks.Add(1)
 	return withSlot(func() bool {
 		if plain == "" || hash == "" {
 			_, _ = argon2id.ComparePasswordAndHash(plain, dummyHash())

@@ -2,9 +2,13 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"custgraph/ent"
 	"custgraph/ent/loginfailure"
@@ -38,9 +42,40 @@ type throttle struct {
 	lastSweep atomic.Int64 // Unix seconds of the last removal of old rows
 }
 
-// Account keys.
-func clientAccount(clientID string) string { return "client:" + clientID }
-func userAccount(username string) string   { return "user:" + username }
+// Account keys: "client:<client_id>" and "user:<username>".
+func clientAccount(clientID string) string { return "client:" + accountName(clientID) }
+func userAccount(username string) string   { return "user:" + accountName(username) }
+
+// maxNameLen is the longest client_id and username the schema allows, in
+// bytes as ent counts them (ent/schema: APIClient's client_id is 3 to 100
+// characters, User's username MaxLen(100)).
+const maxNameLen = 100
+
+// possibleName reports whether a client or a user could have name: not
+// longer than the schema allows, valid UTF-8 and without NUL. Any other
+// name is an unknown caller's, answered as one without being looked up:
+// PostgreSQL refuses NUL and invalid UTF-8 in text (SQLSTATE 22021).
+func possibleName(name string) bool {
+	return len(name) <= maxNameLen && utf8.ValidString(name) && !strings.ContainsRune(name, 0)
+}
+
+// accountName is how an account key names a caller: by its name when some
+// caller could have it, else by "sha256:" and the hex SHA-256 of the name.
+// Such names must be counted like any unknown caller's, but the account
+// column refuses a key over 320 bytes (ent/schema LoginFailure) and
+// PostgreSQL refuses NUL and invalid UTF-8; the hash is 71 bytes of ASCII
+// whatever the name, and still a count of its own for each name. Hashing
+// only those keeps every possible caller's key as it was, readable. The
+// one overlap, a name spelled "sha256:<hex>" sharing the count of the
+// name that hashes to it, touches no caller's count: ':' is in neither a
+// client_id nor a username.
+func accountName(name string) string {
+	if possibleName(name) {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 // wait returns how long account must wait before its next attempt (0:
 // none), and whether it has failures on record (a success must clear them).

@@ -539,9 +539,25 @@ func (s *Service) loadUser(ctx context.Context, where predicate.User, consumer s
 	}, nil
 }
 
+// errImpossibleName is the answer of a look-up by a name no caller can
+// have (possibleName, throttle.go): not found, without asking the
+// database, which may refuse the name.
+var errImpossibleName = fmt.Errorf("authn: no caller can have this name: %w", &ent.NotFoundError{})
+
 // consumer loads the API client whose client_id is clientID.
 func (s *Service) consumer(ctx context.Context, clientID string) (*ent.APIClient, error) {
+	if !possibleName(clientID) {
+		return nil, errImpossibleName
+	}
 	return s.db.APIClient.Query().Where(apiclient.ClientID(clientID)).Only(access.System(ctx))
+}
+
+// userNamed loads the user whose username is username.
+func (s *Service) userNamed(ctx context.Context, username string) (*ent.User, error) {
+	if !possibleName(username) {
+		return nil, errImpossibleName
+	}
+	return s.db.User.Query().Where(user.Username(username)).Only(access.System(ctx))
 }
 
 func grants(es []*ent.Entitlement) []access.Grant {
