@@ -425,7 +425,8 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("rate limiting: %w", err)
 	}
-	concurrency := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: c.maxPerCaller, Total: c.maxConcurrent, Running: c.maxRunning})
+	concurrency := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: c.maxPerCaller, Total: c.maxConcurrent, Running: c.maxRunning,
+		Exempt: graph.IsLive}) // subscriptions are bounded per caller by graph.Live
 	limit := func(h http.Handler) http.Handler { return rate(concurrency(h)) }
 	draining := new(atomic.Bool)
 	var origins []string

@@ -38,6 +38,12 @@ type ConcurrencyConfig struct {
 	// Running is how many requests may execute at once; 0 or less: no
 	// bound.
 	Running int
+	// Exempt, when set, picks the requests the bounds do not count: a
+	// subscription's stream (graph.IsLive), open for as long as its client
+	// keeps it and idle between events, would hold a place and a turn the
+	// whole time (16 open SSE subscriptions kept every other caller's
+	// request waiting). Those have bounds of their own (graph.Live).
+	Exempt func(*http.Request) bool
 	// RetryAfter is the delay suggested to a refused caller; default 1 s.
 	RetryAfter time.Duration
 	// OnLimit writes the refusal (Retry-After is already set); nil writes
@@ -72,6 +78,10 @@ func Concurrency(cfg ConcurrencyConfig) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if cfg.Exempt != nil && cfg.Exempt(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			key := Key(r)
 			if limit := g.enter(key); limit != "" {
 				refuse(w, r, limit)

@@ -134,3 +134,38 @@ func TestRunningRequestsQueue(t *testing.T) {
 	}
 	require.EqualValues(t, 2, peak.Load(), "never more than two at once")
 }
+
+// TestExemptRequestsAreNotCounted: requests Exempt picks (a subscription's
+// stream) take neither a caller's place nor a turn to run, however long
+// they stay open; the others are bounded as before.
+func TestExemptRequestsAreNotCounted(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 16)
+	h := ratelimit.Concurrency(ratelimit.ConcurrencyConfig{PerCaller: 1, Total: 1, Running: 1,
+		Exempt: func(r *http.Request) bool { return r.URL.Query().Get("live") != "" }})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("live") != "" {
+				entered <- struct{}{}
+				<-release
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+	a := access.NewViewer(access.KindClient, uuid.New(), "a", nil, nil)
+	call := func(url string) int {
+		r := httptest.NewRequest(http.MethodGet, url, nil)
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second) // a guard against hanging, not a measure
+		defer cancel()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r.WithContext(access.NewContext(ctx, a)))
+		return w.Code
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); assert.Equal(t, http.StatusNoContent, call("/query?live=1")) }()
+		<-entered
+	}
+	require.Equal(t, http.StatusNoContent, call("/query"), "three streams open, the caller's request runs")
+	close(release)
+	wg.Wait()
+}
