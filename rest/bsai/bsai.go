@@ -146,20 +146,42 @@ func bsaiNamed(err error, names map[string]string) error {
 // api is the state every route of the family shares.
 type api struct{ *restcore.Core }
 
-// Mount registers the five customer routes on r.
+// Mount registers the five customer routes on r, under /v1: an unknown URL
+// there answers 404 not_found and a method its route does not serve 405
+// method_not_allowed (with Allow), in the family's error body.
 func Mount(r chi.Router, core *restcore.Core) {
 	a := &api{core}
-	r.Group(func(r chi.Router) {
+	r.Route("/v1", func(r chi.Router) {
 		r.Use(refusal.Door(WriteRefusal))
 		r.Use(a.Authenticate(a.bsaiUnauthorized))
 		r.Use(a.After...)
-		r.Use(a.Keyed(bsaiRefuse, a.bsaiFail, nil))
-		r.Get("/v1/profiles/{profileId}/customers", a.bsaiList)
-		r.Post("/v1/profiles/{profileId}/customers", a.bsaiCreate)
-		r.Get("/v1/profiles/{profileId}/customers/{customerId}", a.bsaiGet)
-		r.Put("/v1/profiles/{profileId}/customers/{customerId}", a.bsaiReplace)
-		r.Delete("/v1/profiles/{profileId}/customers/{customerId}", a.bsaiDelete)
+		r.NotFound(bsaiNoRoute)
+		r.MethodNotAllowed(bsaiNoMethod(r))
+		r.Group(func(r chi.Router) {
+			r.Use(a.Keyed(bsaiRefuse, a.bsaiFail, nil))
+			r.Get("/profiles/{profileId}/customers", a.bsaiList)
+			r.Post("/profiles/{profileId}/customers", a.bsaiCreate)
+			r.Get("/profiles/{profileId}/customers/{customerId}", a.bsaiGet)
+			r.Put("/profiles/{profileId}/customers/{customerId}", a.bsaiReplace)
+			r.Delete("/profiles/{profileId}/customers/{customerId}", a.bsaiDelete)
+		})
 	})
+}
+
+// bsaiNoRoute answers a URL under /v1 that no route serves: 404 not_found.
+func bsaiNoRoute(w http.ResponseWriter, r *http.Request) {
+	bsaiWriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("path %q not found", r.URL.Path))
+}
+
+// bsaiNoMethod answers a method the route of the URL (in routes) does not
+// serve: 405 method_not_allowed, its methods in the Allow header.
+func bsaiNoMethod(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		allowed := strings.Join(restcore.AllowedMethods(routes, r), ", ")
+		w.Header().Set("Allow", allowed)
+		bsaiWriteError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("method %s is not allowed on path %q (allowed: %s)", r.Method, r.URL.Path, allowed))
+	}
 }
 
 // --- errors -----------------------------------------------------------------

@@ -52,24 +52,71 @@ import (
 type api struct{ *restcore.Core }
 
 // Mount registers the Tradevest-style routes on r at the root (their paths
-// are the provider's own, without a prefix).
+// are the provider's own, without a prefix), one subrouter a first path
+// segment (/roles, /customers, /products, /entities-changelog): an unknown
+// URL under one answers 404 and a method its route does not serve 405
+// (with Allow), in the family's ErrorMessage.
 func Mount(r chi.Router, core *restcore.Core) {
 	a := &api{core}
-	r.Group(func(r chi.Router) {
-		r.Use(refusal.Door(WriteRefusal))
-		r.Use(a.Authenticate(a.tvUnauthorized))
-		r.Use(a.After...)
-		r.Use(a.Keyed(tvRefuse, a.tvWriteErr, tvRequestorKey))
-		r.Post("/roles/customers", a.tvCreateCustomer)
-		r.Get("/roles/customers", a.tvListCustomers)
-		r.Get("/roles/customers/{customerId}", a.tvGetCustomer)
-		r.Patch("/roles/customers/{customerId}", a.tvUpdateCustomer)
-		r.Get("/customers/{customerId}/products", a.tvListProducts)
-		r.Post("/customers/{customerId}/products", a.tvCreateProduct)
-		r.Get("/products/{customerProductId}", a.tvGetProduct)
-		r.Patch("/products/{customerProductId}", a.tvUpdateProduct)
-		r.Get("/entities-changelog", a.tvChangelog) // changelog.go
+	family := func(prefix string, routes func(r chi.Router), use ...func(http.Handler) http.Handler) {
+		r.Route(prefix, func(r chi.Router) {
+			r.Use(refusal.Door(WriteRefusal))
+			r.Use(a.Authenticate(a.tvUnauthorized))
+			r.Use(a.After...)
+			r.Use(use...)
+			r.NotFound(tvNoRoute)
+			r.MethodNotAllowed(tvNoMethod(r))
+			r.Group(func(r chi.Router) {
+				r.Use(a.Keyed(tvRefuse, a.tvWriteErr, tvRequestorKey))
+				routes(r)
+			})
+		})
+	}
+	family("/roles", func(r chi.Router) {
+		r.Post("/customers", a.tvCreateCustomer)
+		r.Get("/customers", a.tvListCustomers)
+		r.Get("/customers/{customerId}", a.tvGetCustomer)
+		r.Patch("/customers/{customerId}", a.tvUpdateCustomer)
 	})
+	family("/customers", func(r chi.Router) {
+		r.Get("/{customerId}/products", a.tvListProducts)
+		r.Post("/{customerId}/products", a.tvCreateProduct)
+	})
+	family("/products", func(r chi.Router) {
+		r.Get("/{customerProductId}", a.tvGetProduct)
+		r.Patch("/{customerProductId}", a.tvUpdateProduct)
+	})
+	// chi serves /entities-changelog and /entities-changelog/ both as the
+	// subrouter's "/": the second is unknown.
+	family("/entities-changelog", func(r chi.Router) {
+		r.Get("/", a.tvChangelog) // changelog.go
+	}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/") {
+				tvNoRoute(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+}
+
+// tvNoRoute answers a URL under the family's paths that no route serves:
+// 404 NOT_FOUND, errorCode ROUTE_NOT_FOUND (a record not found has none).
+func tvNoRoute(w http.ResponseWriter, r *http.Request) {
+	(&tvFail{status: http.StatusNotFound, errorCode: "ROUTE_NOT_FOUND",
+		message: fmt.Sprintf("path %q not found", r.URL.Path)}).write(w, r)
+}
+
+// tvNoMethod answers a method the route of the URL (in routes) does not
+// serve: 405 METHOD_NOT_ALLOWED, its methods in the Allow header.
+func tvNoMethod(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		allowed := strings.Join(restcore.AllowedMethods(routes, r), ", ")
+		w.Header().Set("Allow", allowed)
+		(&tvFail{status: http.StatusMethodNotAllowed, errorCode: "METHOD_NOT_ALLOWED",
+			message: fmt.Sprintf("method %s is not allowed on path %q (allowed: %s)", r.Method, r.URL.Path, allowed)}).write(w, r)
+	}
 }
 
 // --- JSON shapes -------------------------------------------------------------
@@ -222,6 +269,7 @@ var tvResponseTypes = map[int]string{
 	http.StatusUnauthorized:          "UNAUTHORIZED",
 	http.StatusForbidden:             "FORBIDDEN",
 	http.StatusNotFound:              "NOT_FOUND",
+	http.StatusMethodNotAllowed:      "METHOD_NOT_ALLOWED",
 	http.StatusConflict:              "CONFLICT",
 	http.StatusTooManyRequests:       "TOO_MANY_REQUESTS",
 	http.StatusUnprocessableEntity:   "UNPROCESSABLE_ENTITY",
