@@ -257,6 +257,7 @@ func (p *apiclientPager) applyCursors(query *APIClientQuery, after, before *Curs
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{apiclient.FieldCreatedAt, apiclient.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -663,6 +664,7 @@ func (p *addressPager) applyCursors(query *AddressQuery, after, before *Cursor) 
 		Directions:  directions,
 		Backward:    p.reverse,
 		Blank:       []string{address.FieldCity},
+		Times:       []string{address.FieldCreatedAt, address.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -1058,6 +1060,7 @@ func (p *auditeventPager) applyCursors(query *AuditEventQuery, after, before *Cu
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{auditevent.FieldCreatedAt, auditevent.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -1427,6 +1430,7 @@ func (p *bankPager) applyCursors(query *BankQuery, after, before *Cursor) (*Bank
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{bank.FieldCreatedAt, bank.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -1833,6 +1837,7 @@ func (p *crmeventPager) applyCursors(query *CrmEventQuery, after, before *Cursor
 		Directions:  directions,
 		Backward:    p.reverse,
 		Nullable:    []string{crmevent.FieldScheduledDate},
+		Times:       []string{crmevent.FieldCreatedAt, crmevent.FieldUpdatedAt, crmevent.FieldScheduledDate},
 	})
 	if err != nil {
 		return nil, err
@@ -2222,6 +2227,7 @@ func (p *customerPager) applyCursors(query *CustomerQuery, after, before *Cursor
 		Backward:    p.reverse,
 		Nullable:    []string{customer.FieldLastOkDate},
 		Blank:       []string{customer.FieldCustomerNumber, customer.FieldLegalName, customer.FieldLastName, customer.FieldEmail},
+		Times:       []string{customer.FieldCreatedAt, customer.FieldUpdatedAt, customer.FieldLastOkDate},
 	})
 	if err != nil {
 		return nil, err
@@ -2713,6 +2719,7 @@ func (p *customerattributePager) applyCursors(query *CustomerAttributeQuery, aft
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{customerattribute.FieldCreatedAt, customerattribute.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -3100,6 +3107,7 @@ func (p *customermessagePager) applyCursors(query *CustomerMessageQuery, after, 
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{customermessage.FieldCreatedAt, customermessage.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -3469,6 +3477,7 @@ func (p *entitlementPager) applyCursors(query *EntitlementQuery, after, before *
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{entitlement.FieldCreatedAt, entitlement.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -3857,6 +3866,7 @@ func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) 
 		Directions:  directions,
 		Backward:    p.reverse,
 		Nullable:    []string{product.FieldOpenedOn},
+		Times:       []string{product.FieldCreatedAt, product.FieldUpdatedAt, product.FieldOpenedOn},
 	})
 	if err != nil {
 		return nil, err
@@ -4280,6 +4290,7 @@ func (p *socialhandlePager) applyCursors(query *SocialHandleQuery, after, before
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{socialhandle.FieldCreatedAt, socialhandle.FieldUpdatedAt, socialhandle.FieldDateAdded},
 	})
 	if err != nil {
 		return nil, err
@@ -4667,6 +4678,7 @@ func (p *taxresidencePager) applyCursors(query *TaxResidenceQuery, after, before
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{taxresidence.FieldCreatedAt, taxresidence.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -5054,6 +5066,7 @@ func (p *userPager) applyCursors(query *UserQuery, after, before *Cursor) (*User
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{user.FieldCreatedAt, user.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err
@@ -5441,6 +5454,7 @@ func (p *usercustomerlinkPager) applyCursors(query *UserCustomerLinkQuery, after
 		Fields:      fields,
 		Directions:  directions,
 		Backward:    p.reverse,
+		Times:       []string{usercustomerlink.FieldCreatedAt, usercustomerlink.FieldUpdatedAt},
 	})
 	if err != nil {
 		return nil, err

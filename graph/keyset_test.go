@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,4 +203,39 @@ func compareDates(a, b *time.Time, nullsLast bool) int {
 		return 1
 	}
 	return a.Compare(*b)
+}
+
+// TestForeignCursor: a cursor is the client's to send. One taken in
+// another order, or made up, is BAD_USER_INPUT naming the argument, on
+// both databases (it reached PostgreSQL as a value it refused, INTERNAL,
+// and SQLite compared it as another type).
+func TestForeignCursor(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	e.seedCustomers(b, 3, nil)
+	var r struct {
+		Customers struct{ PageInfo struct{ EndCursor string } }
+	}
+	e.do(`{ customers(first: 1, orderBy: [{field: LEGAL_NAME}]) { pageInfo { endCursor } } }`, &r)
+	byName := r.Customers.PageInfo.EndCursor
+	forge := func(v any) string {
+		var buf bytes.Buffer
+		ent.Cursor{ID: uuid.New(), Value: v}.MarshalGQL(&buf)
+		return strings.Trim(buf.String(), `"`)
+	}
+	for _, c := range []struct {
+		name, args, cursor, field string
+	}{
+		{"another order's", "first: 1, after: $c", byName, "after"},
+		{"another order's, more fields", "last: 1, before: $c, orderBy: [{field: LEGAL_NAME}, {field: EMAIL}]", byName, "before"},
+		{"a list in a list", "first: 1, after: $c", forge([]any{[]any{"x"}}), "after"},
+		{"a map", "first: 1, before: $c", forge([]any{map[string]any{"a": 1}}), "before"},
+		{"a number for a time", "first: 1, after: $c", forge([]any{int64(7)}), "after"},
+		{"not a list", "first: 1, after: $c", forge("x"), "after"},
+	} {
+		errs := e.fail(`query($c: Cursor) { customers(`+c.args+`) { edges { node { id } } } }`, "c", c.cursor)
+		require.Len(t, errs, 1, c.name)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", c.name, errs[0])
+		require.Equal(t, c.field, errs[0].Extensions["field"], "%s: %+v", c.name, errs[0])
+	}
 }

@@ -32,12 +32,16 @@
 package keyset
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+
+	"custgraph/internal/apperr"
 )
 
 // Options describe a page's order.
@@ -49,26 +53,29 @@ type Options struct {
 	Backward    bool                    // paging with last: travel starts at before
 	Nullable    []string                // columns that may hold NULL (read as nil)
 	Blank       []string                // columns that may hold NULL, read as "" and sorted as COALESCE(col, '')
+	Times       []string                // columns of times; the others hold text
 }
 
 // Predicates returns the predicates that keep the rows between the after
 // and before cursors (either may be nil) in o's order.
 func Predicates[T any](after, before *entgql.Cursor[T], o *Options) ([]func(*sql.Selector), error) {
-	from, to := after, before
+	type cursor struct {
+		c     *entgql.Cursor[T]
+		arg   string
+		short bool // keep the rows short of the cursor, not beyond it
+	}
+	from, to := cursor{after, "after", false}, cursor{before, "before", true}
 	if o.Backward {
-		from, to = before, after
+		from, to = cursor{before, "before", false}, cursor{after, "after", true}
 	}
 	var ps []func(*sql.Selector)
-	for _, c := range []struct {
-		cursor *entgql.Cursor[T]
-		short  bool // keep the rows short of the cursor, not beyond it
-	}{{from, false}, {to, true}} {
-		if c.cursor == nil {
+	for _, c := range []cursor{from, to} {
+		if c.c == nil {
 			continue
 		}
-		more, err := beyond(c.cursor, o, c.short)
+		more, err := beyond(c.c, o, c.short)
 		if err != nil {
-			return nil, err
+			return nil, apperr.Invalid(c.arg, "the cursor does not belong to this list's order (%v)", err)
 		}
 		ps = append(ps, more...)
 	}
@@ -100,6 +107,9 @@ func beyond[T any](c *entgql.Cursor[T], o *Options, short bool) ([]func(*sql.Sel
 			return nil, fmt.Errorf("orderBy directions length %d do not match orderBy fields length %d", len(o.Directions), len(o.Fields))
 		}
 		for i, f := range o.Fields {
+			if err := fits(values[i], slices.Contains(o.Times, f), slices.Contains(o.Nullable, f)); err != nil {
+				return nil, fmt.Errorf("value %d: %w", i+1, err)
+			}
 			cols = append(cols, column{
 				name: f, desc: o.Directions[i] == entgql.OrderDirectionDesc, value: values[i],
 				nullable: slices.Contains(o.Nullable, f), blank: slices.Contains(o.Blank, f),
@@ -147,6 +157,31 @@ func beyond[T any](c *entgql.Cursor[T], o *Options, short bool) ([]func(*sql.Sel
 		}
 		s.Where(sql.Or(or...))
 	}), nil
+}
+
+// fits checks a cursor's value against its column: a time for a column of
+// times, text for the others, nil only for a nullable one. A cursor is
+// the client's to send, and one of another order, or made up, would
+// otherwise reach the database as a value it refuses (PostgreSQL) or
+// compares as another type (SQLite).
+func fits(v any, isTime, nullable bool) error {
+	switch v.(type) {
+	case nil:
+		if !nullable {
+			return errors.New("no value where the order has one")
+		}
+	case time.Time:
+		if !isTime {
+			return errors.New("a time where the order has text")
+		}
+	case string:
+		if isTime {
+			return errors.New("text where the order has a time")
+		}
+	default:
+		return fmt.Errorf("a %T where the order has a scalar", v)
+	}
+	return nil
 }
 
 // plain reports whether c is compared as it is, with a value: no NULL in
