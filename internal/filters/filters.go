@@ -54,6 +54,13 @@ func Labels(field string, labels []string) error {
 	return nil
 }
 
+// The filters below are two-valued: a customer whose labels or names are
+// NULL does not match (`col IS NOT NULL AND …`) rather than matching
+// "unknown", so that `not` (NOT (…)) keeps it. SQL's NULL LIKE x and NULL
+// @> x are NULL, NOT NULL is NULL, and `not: {search: "zzzz"}` matched no
+// customer at all, `not: {hasLabel: "vip"}` none without labels on
+// PostgreSQL. (The containment itself stays as it was, for the GIN index.)
+
 // HasLabels matches customers that carry every one of the labels
 // (jsonb containment on PostgreSQL, served by the GIN index; json_each on SQLite).
 func HasLabels(labels ...string) predicate.Customer {
@@ -62,7 +69,7 @@ func HasLabels(labels ...string) predicate.Customer {
 		for i, l := range labels {
 			ps[i] = sqljson.ValueContains(s.C(customer.FieldLabels), l)
 		}
-		s.Where(sql.And(ps...))
+		s.Where(sql.And(sql.NotNull(s.C(customer.FieldLabels)), sql.And(ps...)))
 	}
 }
 
@@ -73,19 +80,19 @@ func HasAnyLabel(labels ...string) predicate.Customer {
 		for i, l := range labels {
 			ps[i] = sqljson.ValueContains(s.C(customer.FieldLabels), l)
 		}
-		s.Where(sql.Or(ps...))
+		s.Where(sql.And(sql.NotNull(s.C(customer.FieldLabels)), sql.Or(ps...)))
 	}
 }
 
 // Search is the dashboard's free-text search: a case-insensitive
 // substring of the names, the e-mail address or the customer number.
 func Search(q string) predicate.Customer {
-	return customer.Or(
-		customer.LegalNameContainsFold(q),
-		customer.FirstNameContainsFold(q),
-		customer.LastNameContainsFold(q),
-		customer.CompanyContainsFold(q),
-		customer.EmailContainsFold(q),
-		customer.CustomerNumberContainsFold(q),
-	)
+	return func(s *sql.Selector) {
+		var ps []*sql.Predicate
+		for _, f := range []string{customer.FieldLegalName, customer.FieldFirstName, customer.FieldLastName,
+			customer.FieldCompany, customer.FieldEmail, customer.FieldCustomerNumber} {
+			ps = append(ps, sql.And(sql.NotNull(s.C(f)), sql.ContainsFold(s.C(f), q)))
+		}
+		s.Where(sql.Or(ps...))
+	}
 }
