@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	gen "custgraph/ent"
@@ -700,6 +702,9 @@ func addressRules(next ent.Mutator) ent.Mutator {
 			if err != nil {
 				return nil, err
 			}
+			if err := lockForPrimary(ctx, m.Client(), cid); err != nil {
+				return nil, err
+			}
 			q := m.Client().Address.Update().Where(address.CustomerID(cid), address.IsPrimary(true))
 			if id, ok := m.ID(); ok {
 				q.Where(address.IDNEQ(id))
@@ -710,6 +715,23 @@ func addressRules(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// lockForPrimary takes the customer's row (FOR NO KEY UPDATE, which the
+// foreign keys' KEY SHARE locks of other writers do not wait for) before
+// an address of it is marked primary, on PostgreSQL: two transactions
+// doing it at once would each clear the primary address, each insert its
+// own, and the second would meet the unique index, CONFLICT for a rule
+// that says the last one wins. Locked, they run one after the other. (SQLite
+// runs one write at a time.)
+func lockForPrimary(ctx context.Context, c *gen.Client, customerID uuid.UUID) error {
+	if c.Dialect() != dialect.Postgres {
+		return nil
+	}
+	_, err := c.Customer.Query().Where(customer.ID(customerID)).
+		Modify(func(s *sql.Selector) { s.For(sql.LockNoKeyUpdate) }).
+		Select(customer.FieldID).Strings(access.System(ctx))
+	return err
 }
 
 // line1Of is the line form of a structured address: "<thoroughfare> <premise><sub_premise>".
