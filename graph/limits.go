@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -84,6 +85,9 @@ func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	if oc.Operation == nil {
 		return nil
 	}
+	if err := singleSubscription(oc); err != nil {
+		return err
+	}
 	w := walker{Limits: l.Limits, schema: l.schema, vars: oc.Variables, doc: oc.Doc, intro: l.intro.start(oc.Variables)}
 	cost := w.selections(oc.Operation.SelectionSet, 1, 1, "")
 	switch {
@@ -106,6 +110,27 @@ func (l *limitsExt) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 		return limitErr("INTROSPECTION_LIMIT_EXCEEDED",
 			"the operation's introspection (__schema, __type) would answer more than %d values, twice a full introspection of the schema: ask for the schema once",
 			w.intro.budget)
+	}
+	return nil
+}
+
+// singleSubscription refuses a subscription that selects more than one
+// top-level field, as the GraphQL spec's "Single root field" rule (and
+// graphql-js) does. gqlparser's version of the rule counts field names, not
+// response keys, so `subscription { a: changes {…} b: changes {…} }` passed
+// validation and failed in the executor as INTERNAL.
+func singleSubscription(oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation.Operation != ast.Subscription {
+		return nil
+	}
+	if fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Subscription"}); len(fields) > 1 {
+		name := "Anonymous Subscription"
+		if oc.Operation.Name != "" {
+			name = "Subscription " + strconv.Quote(oc.Operation.Name)
+		}
+		err := gqlerror.ErrorPosf(fields[1].Position, "%s must select only one top level field.", name)
+		errcode.Set(err, errcode.ValidationFailed)
+		return err
 	}
 	return nil
 }

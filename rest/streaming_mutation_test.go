@@ -77,3 +77,36 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 		require.Equal(t, 1, count("Over SSE"))
 	})
 }
+
+// TestSubscriptionSelectsOneField: a subscription selecting two top-level
+// fields (two aliases of the one stream) is refused before it runs, as
+// the GraphQL spec's Single root field rule says, not failed in the
+// executor as INTERNAL.
+func TestSubscriptionSelectsOneField(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	reader := e.client(t, e.A, allBankRoles(e.A)...)
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	defer conn.Close()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
+	require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": reader}}))
+	var ack map[string]any
+	require.NoError(t, conn.ReadJSON(&ack))
+	require.Equal(t, "connection_ack", ack["type"])
+	require.NoError(t, conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe",
+		"payload": map[string]any{"query": `subscription Two { a: changes { cursor } b: changes { cursor } }`}}))
+	var m struct {
+		Type    string
+		Payload []struct {
+			Message    string
+			Extensions map[string]any
+		}
+	}
+	require.NoError(t, conn.ReadJSON(&m))
+	require.Equal(t, "error", m.Type)
+	require.Len(t, m.Payload, 1)
+	require.Equal(t, `Subscription "Two" must select only one top level field.`, m.Payload[0].Message)
+	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", m.Payload[0].Extensions["code"])
+}
