@@ -98,8 +98,8 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost:
-			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			if mt != "application/json" {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mt != "application/json" || err != nil { // a parameter that does not parse: gqlgen's transport refuses it too
 				httpError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 					"POST requests must have Content-Type: application/json")
 				return

@@ -301,6 +301,11 @@ func TestUnsupportedMediaTypes(t *testing.T) {
 		{"text/plain; charset=utf-8", `{"query":` + jsonString(createBank) + `}`},
 		{"", `{"query":` + jsonString(createBank) + `}`},
 		{"application/graphql", createBank},
+		// JSON, but a parameter that does not parse: gqlgen's transport
+		// refuses it, which answered 400 text/plain.
+		{"application/json; charset", `{"query":` + jsonString(createBank) + `}`},
+		{"application/json;;;", `{"query":` + jsonString(createBank) + `}`},
+		{"application/json; =x", `{"query":` + jsonString(createBank) + `}`},
 	} {
 		t.Run(tc.contentType, func(t *testing.T) {
 			e.noWrites(t, func() {
