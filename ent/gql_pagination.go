@@ -351,6 +351,19 @@ func (_m *APIClientQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -764,6 +777,19 @@ func (_m *AddressQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -1154,6 +1180,19 @@ func (_m *AuditEventQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -1524,6 +1563,19 @@ func (_m *BankQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -1931,6 +1983,19 @@ func (_m *CrmEventQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -2327,6 +2392,19 @@ func (_m *CustomerQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -2813,6 +2891,19 @@ func (_m *CustomerAttributeQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -3201,6 +3292,19 @@ func (_m *CustomerMessageQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -3571,6 +3675,19 @@ func (_m *EntitlementQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -3960,6 +4077,19 @@ func (_m *ProductQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -4384,6 +4514,19 @@ func (_m *SocialHandleQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -4772,6 +4915,19 @@ func (_m *TaxResidenceQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -5160,6 +5316,19 @@ func (_m *UserQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
@@ -5548,6 +5717,19 @@ func (_m *UserCustomerLinkQuery) Paginate(
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+				c := _m.Clone()
+				c.ctx.Fields = nil
+				if c, err = pager.applyCursors(c, after, before); err != nil {
+					return nil, err
+				}
+				more, err := c.Exist(ctx)
+				if err != nil {
+					return nil, err
+				}
+				conn.PageInfo.HasNextPage = first != nil && more
+				conn.PageInfo.HasPreviousPage = last != nil && more
+			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {

@@ -180,6 +180,22 @@ func TestCursorWindows(t *testing.T) {
 				require.Equal(t, c.want, got, "%s: %s between rows %d and %d", name, c.args, i, j)
 			}
 		}
+
+		// An empty page has a next (previous) page when a row lies past
+		// its cursor, not when the list has rows.
+		for _, c := range []struct {
+			args, arg string
+			at        int
+			want      pageInfo
+		}{
+			{"first: 0", "after", n - 1, pageInfo{}},
+			{"first: 0", "after", n - 2, pageInfo{HasNextPage: true}},
+			{"last: 0", "before", 0, pageInfo{}},
+			{"last: 0", "before", 1, pageInfo{HasPreviousPage: true}},
+		} {
+			_, _, info := page(c.args, c.arg, cursors[c.at])
+			require.Equal(t, c.want, info, "%s: %s, %s row %d", name, c.args, c.arg, c.at)
+		}
 	}
 }
 
