@@ -95,6 +95,12 @@ type column struct {
 // of travel, or, when short, of the rows short of it.
 func beyond[T any](c *entgql.Cursor[T], o *Options, short bool) ([]func(*sql.Selector), error) {
 	cols := []column{}
+	if c.Value == nil && len(o.Fields) > 0 {
+		// A cursor of an order without fields (a nested connection's
+		// default, by id) or made up: compared on the id alone, it would
+		// select rows by id in an order of other columns.
+		return nil, errors.New("no values where the order has some")
+	}
 	if c.Value != nil {
 		values, ok := c.Value.([]any)
 		if !ok {
@@ -109,6 +115,11 @@ func beyond[T any](c *entgql.Cursor[T], o *Options, short bool) ([]func(*sql.Sel
 		for i, f := range o.Fields {
 			if err := fits(values[i], slices.Contains(o.Times, f), slices.Contains(o.Nullable, f)); err != nil {
 				return nil, fmt.Errorf("value %d: %w", i+1, err)
+			}
+			if t, ok := values[i].(time.Time); ok {
+				// A cursor's time comes back in the process's zone; the
+				// stored times are UTC, and SQLite compares them as text.
+				values[i] = t.UTC()
 			}
 			cols = append(cols, column{
 				name: f, desc: o.Directions[i] == entgql.OrderDirectionDesc, value: values[i],

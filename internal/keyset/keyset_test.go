@@ -2,6 +2,7 @@ package keyset_test
 
 import (
 	"testing"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
@@ -67,12 +68,24 @@ func TestPredicates(t *testing.T) {
 	q, _ = build(dialect.Postgres, cur(""), nil, keyset.Options{DirectionID: asc, Fields: []string{"last_name"}, Directions: []entgql.OrderDirection{asc}, Blank: []string{"last_name"}})
 	require.Equal(t, `SELECT * FROM "customers" WHERE COALESCE("customers"."last_name", '') > $1 OR (COALESCE("customers"."last_name", '') = $2 AND "customers"."id" > $3)`, q)
 
-	// An id-only cursor: the id comparison.
-	q, _ = build(dialect.Postgres, &entgql.Cursor[uuid.UUID]{ID: id}, nil, byCreated(asc, false))
+	// An id-only cursor, for an order by id alone: the id comparison.
+	q, _ = build(dialect.Postgres, &entgql.Cursor[uuid.UUID]{ID: id}, nil, keyset.Options{DirectionID: asc})
 	require.Equal(t, `SELECT * FROM "customers" WHERE "customers"."id" > $1`, q)
 
+	// A time is compared in UTC, as stored (SQLite compares text), whatever
+	// zone the cursor's decoding gave it.
+	local := time.Date(2026, 1, 1, 7, 0, 0, 0, time.FixedZone("UTC-5", -5*3600))
+	_, args = build(dialect.SQLite, cur(local), nil, keyset.Options{DirectionID: asc, Fields: []string{"created_at"},
+		Directions: []entgql.OrderDirection{asc}, Times: []string{"created_at"}})
+	require.Equal(t, []any{local.UTC(), local.UTC(), id}, args)
+	require.Equal(t, time.UTC, args[0].(time.Time).Location())
+
+	// A cursor without values for an order with fields.
+	_, err := keyset.Predicates(&entgql.Cursor[uuid.UUID]{ID: id}, nil, &keyset.Options{FieldID: "id", Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{asc}})
+	require.Error(t, err)
+
 	// A cursor of another order.
-	_, err := keyset.Predicates(cur(at, at), nil, &keyset.Options{FieldID: "id", Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{asc}})
+	_, err = keyset.Predicates(cur(at, at), nil, &keyset.Options{FieldID: "id", Fields: []string{"created_at"}, Directions: []entgql.OrderDirection{asc}})
 	require.Error(t, err)
 }
 
