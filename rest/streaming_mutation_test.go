@@ -32,16 +32,8 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 	}
 
 	t.Run("graphql-transport-ws", func(t *testing.T) {
-		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
-		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
-		require.NoError(t, err)
-		res.Body.Close()
+		conn := dialAcked(t, e.srv.URL, writer)
 		defer conn.Close()
-		require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
-		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": writer}}))
-		var ack map[string]any
-		require.NoError(t, conn.ReadJSON(&ack))
-		require.Equal(t, "connection_ack", ack["type"])
 		require.NoError(t, conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe",
 			"payload": map[string]any{"query": create, "variables": map[string]any{"b": e.A.ID, "n": "Over WebSocket"}}}))
 		var got []string
@@ -85,16 +77,8 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 func TestSubscriptionSelectsOneField(t *testing.T) {
 	e := newEnv(t, envOptions{live: true})
 	reader := e.client(t, e.A, allBankRoles(e.A)...)
-	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
-	conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
-	require.NoError(t, err)
-	res.Body.Close()
+	conn := dialAcked(t, e.srv.URL, reader)
 	defer conn.Close()
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
-	require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": reader}}))
-	var ack map[string]any
-	require.NoError(t, conn.ReadJSON(&ack))
-	require.Equal(t, "connection_ack", ack["type"])
 	require.NoError(t, conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe",
 		"payload": map[string]any{"query": `subscription Two { a: changes { cursor } b: changes { cursor } }`}}))
 	var m struct {
@@ -109,4 +93,20 @@ func TestSubscriptionSelectsOneField(t *testing.T) {
 	require.Len(t, m.Payload, 1)
 	require.Equal(t, `Subscription "Two" must select only one top level field.`, m.Payload[0].Message)
 	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", m.Payload[0].Extensions["code"])
+}
+
+// dialAcked opens a graphql-transport-ws connection to srvURL and
+// authenticates it in connection_init with authorization.
+func dialAcked(t *testing.T, srvURL, authorization string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(srvURL, "http")+"/query", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
+	require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": authorization}}))
+	var ack map[string]any
+	require.NoError(t, conn.ReadJSON(&ack))
+	require.Equal(t, "connection_ack", ack["type"])
+	return conn
 }
