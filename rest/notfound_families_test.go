@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -87,10 +86,5 @@ func noRouteCall(t *testing.T, e *env, method, path, authorization string) reply
 		req.Header.Set("Authorization", authorization)
 	}
 	req.Header.Set("X-Request-Id", notFoundRequestID)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return reply{status: res.StatusCode, header: res.Header, body: b}
+	return roundTrip(t, req)
 }

@@ -182,12 +182,7 @@ func (e *outageEnv) do(t *testing.T, method, path, authorization, body string, h
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return reply{status: res.StatusCode, header: res.Header, body: b}
+	return roundTrip(t, req)
 }
 
 func newOutageEnv(t *testing.T, dsn string, proxy *tcpProxy) *outageEnv {

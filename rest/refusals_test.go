@@ -201,12 +201,7 @@ func (e *refusalEnv) send(t *testing.T, d door, caller string, size int, content
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return reply{status: res.StatusCode, header: res.Header, body: b}
+	return roundTrip(t, req)
 }
 
 // refused checks a refusal: status, Retry-After ("" for none), a JSON
