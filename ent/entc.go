@@ -43,7 +43,7 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureVersionedMigration,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), entc.BuildTags("codegen")) // ent/schema/entgql: the real annotations
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}
@@ -56,6 +56,41 @@ func main() {
 	if err := reuseScanHolders("./ent"); err != nil {
 		log.Fatal(err)
 	}
+	if err := entgqlRuntime("./ent"); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// entgqlRuntime points the generated code's import of entgql at
+// ent/entgql, the part of entgql the server runs, so that the server
+// does not link entgql's code generator (see ent/entgql).
+func entgqlRuntime(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return err
+	}
+	from, to := []byte("\t\"entgo.io/contrib/entgql\"\n"), []byte("\t\"custgraph/ent/entgql\"\n")
+	n := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(src, from) || filepath.Base(f) == "entc.go" {
+			continue
+		}
+		if src, err = format.Source(bytes.Replace(src, from, to, 1)); err != nil {
+			return fmt.Errorf("entc: %s: %w", f, err)
+		}
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return errors.New("entc: no generated file imports entgql (a new entgql? see entgqlRuntime)")
+	}
+	return nil
 }
 
 // reuseScanHolders has every generated query scan its rows into one set of

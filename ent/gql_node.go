@@ -20,7 +20,7 @@ import (
 	"custgraph/ent/usercustomerlink"
 	"fmt"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-multierror"

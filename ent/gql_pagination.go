@@ -24,7 +24,7 @@ import (
 	"io"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"

@@ -8,8 +8,8 @@ package graph
 import (
 	"context"
 	"custgraph/ent"
+	"custgraph/ent/entgql"
 
-	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 )
 

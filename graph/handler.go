@@ -13,7 +13,7 @@ import (
 	"net/http"
 	"strings"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
 

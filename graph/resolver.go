@@ -7,7 +7,7 @@ import (
 	"context"
 	"reflect"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"github.com/99designs/gqlgen/graphql"
 
 	"custgraph/ent"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"github.com/google/uuid"
 
 	"github.com/99designs/gqlgen/graphql"

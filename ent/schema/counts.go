@@ -3,7 +3,7 @@ package schema
 import (
 	"context"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/schema"

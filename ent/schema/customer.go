@@ -3,7 +3,7 @@ package schema
 import (
 	"time"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"

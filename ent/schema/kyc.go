@@ -1,7 +1,7 @@
 package schema
 
 import (
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"

@@ -6,7 +6,7 @@ package schema
 import (
 	"time"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"

@@ -37,7 +37,7 @@ import (
 	"slices"
 	"time"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/contrib/entgql"
+	"custgraph/ent/entgql"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
