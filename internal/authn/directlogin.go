@@ -95,7 +95,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	switch {
 	case ent.IsNotFound(err) || err == nil && consumer.Disabled:
 		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidLogin)
-		s.log.InfoContext(ctx, "DirectLogin refused: unknown or disabled consumer", "consumer_key", p["consumer_key"])
+		s.log.InfoContext(ctx, "DirectLogin refused: unknown or disabled consumer", "consumer_key", accountName(p["consumer_key"]))
 		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidConsumerKey}
 	case err != nil:
 		return "", unexpected("loading the consumer", err)
@@ -107,7 +107,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 		return "", unexpected("reading the user's failed attempts", err)
 	case wait > 0:
 		observe.FromContext(ctx).AuthFailed(observe.AuthLocked)
-		s.log.InfoContext(ctx, "DirectLogin refused: too many failed attempts", "username", p["username"])
+		s.log.InfoContext(ctx, "DirectLogin refused: too many failed attempts", "username", accountName(p["username"]))
 		return "", &obpError{Code: http.StatusTooManyRequests, retryAfter: wait,
 			Message: obpLocked + strconv.Itoa(retrySeconds(wait)) + " s"}
 	}
@@ -126,7 +126,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 			return "", unexpected("counting a failed attempt", err)
 		}
 		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidLogin)
-		s.log.InfoContext(ctx, "DirectLogin refused: invalid credentials", "username", p["username"],
+		s.log.InfoContext(ctx, "DirectLogin refused: invalid credentials", "username", accountName(p["username"]),
 			"known", u != nil, "password_ok", ok, "locked_for", lock)
 		return "", &obpError{Code: http.StatusUnauthorized, Message: obpInvalidCredentials}
 	}

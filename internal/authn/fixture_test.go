@@ -97,7 +97,9 @@ func (f *fixture) newService(cfg authn.Config) (*authn.Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = f.clock.Now
 	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	return authn.New(f.t.Context(), f.db.Client, cfg)
 }
 

@@ -3,6 +3,7 @@ package authn_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -161,5 +162,35 @@ func TestThrottleKeys(t *testing.T) {
 		assert.Equal(t, "client:"+want, authn.ClientAccount(name), desc)
 		assert.Equal(t, "user:"+want, authn.UserAccount(name), desc)
 		assert.NoError(t, loginfailure.AccountValidator(authn.ClientAccount(name)), desc)
+	}
+}
+
+// TestRefusedNamesAreLoggedByTheirKey: a refusal's log line names the
+// caller as the throttle's account does: by its name when a caller could
+// have it, else by the name's SHA-256. A stranger's 60 KiB client_id or
+// username is not copied into the log on every attempt.
+func TestRefusedNamesAreLoggedByTheirKey(t *testing.T) {
+	f := newFixture(t)
+	var logged strings.Builder
+	s := f.service(authn.Config{Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	f.client("obp-app", nil)
+	huge := strings.Repeat("q", 60<<10)
+	sum := sha256.Sum256([]byte(huge))
+	key := "sha256:" + hex.EncodeToString(sum[:])
+
+	w := postToken(s, http.MethodPost, form, "grant_type=client_credentials&client_id="+huge+"&client_secret=x", "")
+	require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+	w = login(s, http.MethodPost, "DirectLogin", `username="`+huge+`", password="x", consumer_key="obp-app"`)
+	require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+	w = login(s, http.MethodPost, "DirectLogin", `username="alice", password="x", consumer_key="`+huge+`"`)
+	require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+	w = postToken(s, http.MethodPost, form, "grant_type=client_credentials&client_id=nobody&client_secret=x", "")
+	require.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+
+	out := logged.String()
+	assert.NotContains(t, out, strings.Repeat("q", 200))
+	assert.Less(t, len(out), 4<<10, "four refusals' lines")
+	for _, want := range []string{`"client_id":"` + key + `"`, `"username":"` + key + `"`, `"consumer_key":"` + key + `"`, `"client_id":"nobody"`} {
+		assert.Contains(t, out, want)
 	}
 }

@@ -183,7 +183,7 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *oauthError {
-		if e := store.Report(ctx, s.log, err, what, "client_id", id); e.Code == apperr.Unavailable {
+		if e := store.Report(ctx, s.log, err, what, "client_id", accountName(id)); e.Code == apperr.Unavailable {
 			return oauthRefusal(refusal.DatabaseUnavailable())
 		}
 		return oauthFail(http.StatusInternalServerError, "server_error", "the client could not be authenticated")
@@ -195,7 +195,7 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 		return nil, unexpected("reading the client's failed attempts", err)
 	case wait > 0:
 		observe.FromContext(ctx).AuthFailed(observe.AuthLocked)
-		s.log.InfoContext(ctx, "client authentication refused: too many failed attempts", "client_id", id)
+		s.log.InfoContext(ctx, "client authentication refused: too many failed attempts", "client_id", accountName(id))
 		return nil, retryLater(wait)
 	}
 	cl, err := s.consumer(ctx, id)
@@ -213,7 +213,7 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 			return nil, unexpected("counting a failed attempt", err)
 		}
 		observe.FromContext(ctx).AuthFailed(observe.AuthInvalidClient)
-		s.log.InfoContext(ctx, "client authentication failed", "client_id", id,
+		s.log.InfoContext(ctx, "client authentication failed", "client_id", accountName(id),
 			"known", cl != nil, "secret_ok", ok, "locked_for", lock)
 		return nil, badClient(basic, "client authentication failed")
 	}
