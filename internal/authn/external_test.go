@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,6 +108,12 @@ func TestExternalIssuer(t *testing.T) {
 			"the token's subject is not a custgraph caller"},
 		{"disabled user", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("mallory-sub", nil)), "the token's user is disabled"},
 		{"no subject", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("", nil)), "the access token lacks a required claim"},
+		// No caller can have these (external_subject: at most 255 bytes;
+		// PostgreSQL refuses NUL in text): not looked up.
+		{"subject with NUL", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("f81d4fae\x00-7dec", nil)),
+			"the token's subject is not a custgraph caller"},
+		{"subject over 255 bytes", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("s", 256), nil)),
+			"the token's subject is not a custgraph caller"},
 		{"custgraph's own sub naming", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("partner-x", nil)),
 			"the token's subject is not a custgraph caller"},
 		{"wrong audience", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("f81d4fae-7dec", func(c jwt.MapClaims) { c["aud"] = "account" })),
@@ -131,6 +138,12 @@ func TestExternalIssuer(t *testing.T) {
 		})
 	}
 	assert.Equal(t, int32(1), p.fetches.Load(), "known kids need no fetch")
+
+	// The longest subject the schema allows is still looked up.
+	longest := f.db.Client.User.Create().SetUsername("longest").SetExternalSubject(strings.Repeat("s", 255)).SaveX(f.ctx)
+	v, err = s.Verify(ctx, sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("s", 255), nil)))
+	require.NoError(t, err)
+	assert.Equal(t, longest.ID, v.ID)
 
 	// The provider rotates its keys: a token signed with the new one makes
 	// custgraph fetch them again, once.

@@ -55,8 +55,16 @@ const maxNameLen = 100
 // longer than the schema allows, valid UTF-8 and without NUL. Any other
 // name is an unknown caller's, answered as one without being looked up:
 // PostgreSQL refuses NUL and invalid UTF-8 in text (SQLSTATE 22021).
-func possibleName(name string) bool {
-	return len(name) <= maxNameLen && utf8.ValidString(name) && !strings.ContainsRune(name, 0)
+func possibleName(name string) bool { return possibleText(name, maxNameLen) }
+
+// maxSubjectLen is the longest external_subject the schema allows (User
+// and APIClient, in bytes as ent counts them).
+const maxSubjectLen = 255
+
+// possibleText reports whether a text column of at most max bytes could
+// hold s: PostgreSQL refuses NUL and invalid UTF-8 (SQLSTATE 22021).
+func possibleText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // accountName is how an account key names a caller: by its name when some

@@ -456,6 +456,9 @@ func (s *Service) verifyExternal(ctx context.Context, raw string) (*access.Viewe
 		}
 		s.cache.keepToken(raw, ownClaims{RegisteredClaims: c})
 	}
+	if !possibleText(c.Subject, maxSubjectLen) {
+		return nil, invalidToken("the token's subject is not a custgraph caller", fmt.Errorf("impossible subject (%d bytes)", len(c.Subject)))
+	}
 	e, err := s.cache.caller(callerKey{by: "external", subject: c.Subject}, func() (*callerEntry, error) {
 		e, err := s.loadUser(ctx, user.ExternalSubject(c.Subject), "")
 		if errors.Is(err, errNoCaller) {
