@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent/schema"
@@ -124,4 +125,24 @@ func TestOptimizeCompactsTheCustomerCounters(t *testing.T) {
 	var counted int64
 	require.NoError(t, db.SQL.QueryRowContext(t.Context(), `SELECT sum(n) FROM customer_counts WHERE bank_id = $1`, b.ID).Scan(&counted))
 	require.Equal(t, int64(2000), counted)
+}
+
+// TestStatementsKeepTheirConnection: on PostgreSQL, statements one after
+// another reuse database/sql's connection instead of taking one from
+// pgxpool and giving it back each time (pgx's OpenDBFromPool keeps none
+// idle: two pools' worth of bookkeeping per statement).
+func TestStatementsKeepTheirConnection(t *testing.T) {
+	db, _ := testdb.Open(t)
+	if db.Pool == nil {
+		t.Skip("pgxpool is PostgreSQL's (TEST_DATABASE_URL)")
+	}
+	ctx := context.Background()
+	require.NoError(t, db.SQL.PingContext(ctx))
+	before := db.Pool.Stat().AcquireCount()
+	for range 20 {
+		var one int
+		require.NoError(t, db.SQL.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	}
+	assert.LessOrEqual(t, db.Pool.Stat().AcquireCount()-before, int64(1), "pgxpool acquires for 20 statements")
+	assert.Less(t, db.SQL.Stats().MaxOpenConnections, int(db.Pool.Config().MaxConns), "one of pgxpool's connections is left for the change listener")
 }
