@@ -92,8 +92,9 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 
 // guard applies the HTTP-level rules gqlgen's transports do not.
 // The documents it parses itself (to let introspection in without
-// credentials, to refuse a mutation over GET) are parsed with at most
-// maxTokens tokens.
+// credentials) are parsed with at most maxTokens tokens. A mutation over
+// GET is refused by overHTTP, where the operation is known (a GET may
+// name it by a persisted hash).
 func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -133,11 +134,6 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 				unauthenticated(w)
 				return
 			}
-			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName"), maxTokens) {
-				w.Header().Set("Allow", "POST")
-				httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
-				return
-			}
 		case http.MethodOptions:
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
@@ -146,28 +142,6 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// isMutation reports whether the operation a GET request would run is a
-// mutation (or a subscription). Unparsable queries, and those above
-// maxTokens, are left to gqlgen (which refuses the latter).
-func isMutation(query, operationName string, maxTokens int) bool {
-	if query == "" {
-		return false
-	}
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
-	if err != nil {
-		return false
-	}
-	for _, op := range doc.Operations {
-		if operationName != "" && op.Name != operationName {
-			continue
-		}
-		if op.Operation != ast.Query {
-			return true
-		}
-	}
-	return false
 }
 
 // introspectionOnly reports whether every operation of query asks only for

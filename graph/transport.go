@@ -148,6 +148,13 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeRequestErrors(w, capErrors(resp.Errors))
 		return
 	}
+	if r.Method == http.MethodGet && oc.Operation != nil && oc.Operation.Operation != ast.Query {
+		// Only here is the operation known for sure: a GET may name it by
+		// its persisted hash alone, or pick it by operationName.
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "only queries may be sent with GET: send "+string(oc.Operation.Operation)+"s with POST")
+		return
+	}
 	var key [sha256.Size]byte
 	cacheable := t.introspection != nil && strings.Contains(params.Query, "__schema")
 	if cacheable {

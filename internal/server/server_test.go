@@ -272,6 +272,26 @@ func TestTransports(t *testing.T) {
 		})
 	})
 
+	// A mutation kept by its hash (automatic persisted queries), then asked
+	// for over GET by the hash alone: the GET carries no query text, and
+	// is still refused (the operation is known only once the hash is
+	// looked up).
+	t.Run("GET mutation by its persisted hash is 405", func(t *testing.T) {
+		e := newEnv(t, testConfig()) // (its bank would break the others' noWrites)
+		const m = `mutation($c: String!) { createBank(input: {code: $c, name: "y"}) { id } }`
+		sum := sha256.Sum256([]byte(m))
+		ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+		r := e.post(t, params{Query: m, Extensions: ext, Variables: map[string]any{"c": "apq-post"}})
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.NotContains(t, string(r.body), "errors")
+		extJSON, _ := json.Marshal(ext)
+		r = e.get(t, "/query?"+url.Values{"extensions": {string(extJSON)}, "variables": {`{"c":"apq-get"}`}}.Encode())
+		require.Equal(t, http.StatusMethodNotAllowed, r.status, "%s", r.body)
+		require.Equal(t, "POST", r.header.Get("Allow"))
+		r.onlyError(t, "METHOD_NOT_ALLOWED")
+		require.Equal(t, 1, e.bankCount(t), "banks: the POST's only")
+	})
+
 	t.Run("PUT is 405", func(t *testing.T) {
 		e.noWrites(t, func() {
 			r := e.do(t, e.request(t, http.MethodPut, "/query", "application/json",
