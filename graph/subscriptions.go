@@ -96,6 +96,7 @@ func (l *Live) release(v *access.Viewer) {
 type liveConn struct {
 	token  string
 	viewer *access.Viewer // set once authenticated and counted
+	ws     *messageLimit  // the upgraded WebSocket connection; nil on SSE
 	mu     sync.Mutex
 	subs   int
 }
@@ -157,12 +158,16 @@ func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Conte
 	if c == nil {
 		return ctx, nil, errNotLive
 	}
+	refuse := func(code uint16, msg string) (context.Context, *transport.InitPayload, error) {
+		c.refuse(code, msg)
+		return ctx, nil, errors.New(msg)
+	}
 	if a := strings.TrimSpace(p.Authorization()); a != "" && l.Token != nil {
 		// As the Authorization header: "Bearer <token>" or
 		// "DirectLogin token=\"<token>\"".
 		c.token = l.Token(&http.Request{Header: http.Header{"Authorization": {a}}})
 		if c.token == "" {
-			return ctx, nil, errors.New(`UNAUTHENTICATED: the Authorization of connection_init must be "Bearer <token>"`)
+			return refuse(closeForbidden, `UNAUTHENTICATED: the Authorization of connection_init must be "Bearer <token>"`)
 		}
 	}
 	v := access.FromContext(ctx)
@@ -170,13 +175,13 @@ func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Conte
 	case c.token != "" && l.Verify != nil:
 		var err error
 		if v, err = l.Verify(ctx, c.token); err != nil {
-			return ctx, nil, errors.New("UNAUTHENTICATED: " + err.Error())
+			return refuse(closeForbidden, "UNAUTHENTICATED: "+err.Error())
 		}
 	case v == nil:
-		return ctx, nil, errors.New(`UNAUTHENTICATED: send {"Authorization": "Bearer <token>"} in connection_init`)
+		return refuse(closeForbidden, `UNAUTHENTICATED: send {"Authorization": "Bearer <token>"} in connection_init`)
 	}
 	if !l.acquire(v) {
-		return ctx, nil, errors.New(string(errTooManyConnections.Code) + ": " + errTooManyConnections.Message)
+		return refuse(closeTryAgainLater, string(errTooManyConnections.Code)+": "+errTooManyConnections.Message)
 	}
 	c.viewer = v
 	return access.NewContext(ctx, v), nil, nil
@@ -192,7 +197,7 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			if l.Token != nil {
 				c.token = l.Token(r)
 			}
-			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage, c}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
 			if c.viewer != nil {
 				l.release(c.viewer)
 			}

@@ -25,7 +25,8 @@ var errMessageTooLarge = errors.New("graph: WebSocket message over the size limi
 // returns the connection read through messageLimit.
 type limitedUpgrade struct {
 	http.ResponseWriter
-	max int64
+	max  int64
+	live *liveConn // told of the connection (wsrefuse.go)
 }
 
 func (w limitedUpgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -33,7 +34,11 @@ func (w limitedUpgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &messageLimit{Conn: c, max: w.max}, rw, nil
+	ml := &messageLimit{Conn: c, max: w.max}
+	if w.live != nil {
+		w.live.ws = ml
+	}
+	return ml, rw, nil
 }
 
 func (w limitedUpgrade) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -51,6 +56,9 @@ type messageLimit struct {
 	remaining uint64   // payload bytes of the current frame left to read
 	message   uint64   // payload bytes of the current data message so far
 	err       error
+
+	answered bool   // the upgrade's response is written
+	protocol string // its subprotocol (wsrefuse.go)
 }
 
 func (c *messageLimit) Read(p []byte) (int, error) {

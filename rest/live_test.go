@@ -462,13 +462,14 @@ func TestLiveEntitlementsAtDelivery(t *testing.T) {
 // connection and per caller apply.
 func TestLiveLimitsAndAuthentication(t *testing.T) {
 	e := newEnv(t, envOptions{live: true})
-	// A refused connection_init closes the connection unacknowledged
-	// (gqlgen's graphql-transport-ws sends no reason; the older graphql-ws
-	// subprotocol gets connection_error with it).
+	// A refused connection_init closes the connection unacknowledged, with
+	// graphql-transport-ws's 4403 Forbidden and the reason (graph/wsrefuse.go;
+	// the older graphql-ws subprotocol gets connection_error with it).
 	_, refusal := subscribeWS(t, e.srv.URL, "", nil)
-	assert.NotEmpty(t, refusal, "no token")
+	assert.Contains(t, refusal, "close 4403", "no token")
+	assert.Contains(t, refusal, "UNAUTHENTICATED", "no token")
 	_, refusal = subscribeWS(t, e.srv.URL, "Bearer not-a-token", nil)
-	assert.NotEmpty(t, refusal, "a bad token")
+	assert.Contains(t, refusal, "close 4403", "a bad token")
 
 	dash := e.client(t, nil, at(e.A, access.CanGetCustomer)...)
 	ws, refusal := subscribeWS(t, e.srv.URL, dash, nil)
@@ -511,7 +512,8 @@ func TestLiveLimitsAndAuthentication(t *testing.T) {
 		conns = append(conns, c)
 	}
 	_, refusal = subscribeWS(t, e.srv.URL, dash, nil)
-	assert.NotEmpty(t, refusal, "the 21st connection")
+	assert.Contains(t, refusal, "close 1013", "the 21st connection: try again later")
+	assert.Contains(t, refusal, "TOO_MANY_CONNECTIONS")
 	// Over SSE the refusal is an HTTP answer.
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", strings.NewReader(`{"query":"subscription { changes { cursor } }"}`))
 	require.NoError(t, err)
