@@ -137,11 +137,11 @@ const (
 func costCases(ids []string) []costCase {
 	l := graph.DefaultLimits
 	times := func(fields string, n int) string { return strings.TrimSpace(strings.Repeat(" "+fields, n)) }
-	rep := l.MaxRepeats
+	rep := min(l.MaxRepeats, l.MaxFields/100)
 
 	// The largest document: every field of a customer, its first product
-	// and address and its bank, each repeated MaxRepeats times (validation
-	// compares the repeats pairwise), within MaxFields and MaxTokens.
+	// and address and its bank, each repeated as often as MaxFields allows
+	// (validation compares the repeats pairwise), within MaxTokens.
 	document := fmt.Sprintf(`{ customers(first: 1) { %s edges { %s node { %s %s
 		products(first: 1) { edges { node { %s %s } } }
 		addresses(first: 1) { edges { node { %s %s } } }
@@ -149,6 +149,15 @@ func costCases(ids []string) []costCase {
 		times("__typename", rep), times("__typename", rep), times(customerFields, rep), times("__typename", rep),
 		times(productFields, rep), times("__typename", rep), times(addressFields, rep), times("__typename", rep),
 		times(bankFields, rep), times("__typename", rep))
+
+	// The most repeats: 19 fields of a customer each MaxRepeats times
+	// (950 fields; validation compares each one's repeats pairwise).
+	var repeats strings.Builder
+	repeats.WriteString("{ customers(first: 1) { edges { node {")
+	for _, f := range strings.Fields(customerFields)[:19] {
+		repeats.WriteString(strings.Repeat(" "+f, l.MaxRepeats))
+	}
+	repeats.WriteString(" } } } }")
 
 	// The most complex accepted page: 100 customers with 95 products each
 	// (within MaxComplexity: 1 + 100 × 6 + 9,500 × 5 = 48,101).
@@ -222,6 +231,7 @@ func costCases(ids []string) []costCase {
 	return []costCase{
 		{name: Baseline, body: q(baselineQuery)},
 		{name: "accepted/document", body: q(document)},
+		{name: "accepted/repeats", body: q(repeats.String())},
 		{name: "accepted/complexity", body: q(complexity)},
 		{name: "accepted/nodes", body: Request{Query: nodes, Variables: map[string]any{"ids": ids}}.Body()},
 		{name: "accepted/nodes_fragment_on_Node", body: Request{Query: nodesNode, Variables: map[string]any{"ids": ids}}.Body()},

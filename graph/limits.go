@@ -53,7 +53,7 @@ type Limits struct {
 // (--max-tokens, --max-fields, --max-repeats, --max-variable-cost, --max-depth, --max-aliases,
 // --max-complexity, --max-filter-depth, --max-filter-cost).
 var DefaultLimits = Limits{
-	MaxTokens: 2000, MaxFields: 1000, MaxRepeats: 10, MaxVariableCost: 10000,
+	MaxTokens: 2000, MaxFields: 1000, MaxRepeats: 50, MaxVariableCost: 10000,
 	MaxDepth: 12, MaxAliases: 30, MaxComplexity: 50000,
 	MaxFilterDepth: 4, MaxFilterCost: 30,
 }

@@ -236,14 +236,43 @@ func TestCostRefusals(t *testing.T) {
 		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "TOO_MANY_FIELDS", linear(b))
 		require.Contains(t, e.Message, "1000")
 	})
-	t.Run("one field repeated 11 times: refused before validation", func(t *testing.T) {
-		q := "{ customers(first: 1) { edges { node {" + repeat(" legalName", 11) + " } } } }"
+	t.Run("one field repeated 51 times: refused before validation", func(t *testing.T) {
+		q := "{ customers(first: 1) { edges { node {" + repeat(" legalName", 51) + " } } } }"
 		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
 		require.Contains(t, e.Message, "customers.edges.node.legalName")
 	})
+	// What Relay and Apollo send: each component's fragment on the same
+	// node selects __typename and id again. Twenty of them are accepted.
+	t.Run("twenty fragments on one node, each with __typename and id: accepted", func(t *testing.T) {
+		q := "{ customers(first: 1) { edges { node {"
+		frags := ""
+		for i := range 20 {
+			q += fmt.Sprintf(" ...F%d", i)
+			frags += fmt.Sprintf(" fragment F%d on Customer { __typename id legalName }", i)
+		}
+		w := c.measure(t, c.tokA, body(t, q+" } } } }"+frags, nil))
+		require.Equal(t, http.StatusOK, w.status, "%.500s", w.body)
+		require.NotContains(t, string(w.body), `"errors"`)
+	})
+	// The worst the bound accepts: 19 keys each answered by MaxRepeats
+	// fields (950, within MaxFields). Validation compares each key's fields
+	// pairwise (19 × 50 × 49 / 2 comparisons): parsing, validating and
+	// answering it allocates about 5 MB, under a ceiling of 8 MiB.
+	t.Run("19 keys repeated MaxRepeats times: accepted, bounded work", func(t *testing.T) {
+		q := "{ customers(first: 1) { edges { node {"
+		for _, f := range strings.Fields("id createdAt updatedAt bankID customerNumber legalName firstName lastName company email " +
+			"mobilePhoneNumber dateOfBirth kycStatus lastOkDate branchID entityID entityType customerStatus customerType") {
+			q += repeat(" "+f, graph.DefaultLimits.MaxRepeats)
+		}
+		w := c.measure(t, c.tokA, body(t, q+" } } } }", nil))
+		require.Equal(t, http.StatusOK, w.status, "%.500s", w.body)
+		require.NotContains(t, string(w.body), `"errors"`)
+		t.Logf("bytes allocated: %d", w.alloc)
+		require.LessOrEqual(t, w.alloc, uint64(8<<20), "bytes allocated")
+	})
 	t.Run("a field repeated through fragments", func(t *testing.T) {
 		q := "{ ...F ...G } fragment F on Query { viewer { ...H } } fragment G on Query { viewer { ...H ...H } } " +
-			"fragment H on Viewer {" + repeat(" name", 4) + " }"
+			"fragment H on Viewer {" + repeat(" name", 17) + " }" // 3 × 17 = 51
 		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
 	})
 	t.Run("fragments that expand exponentially", func(t *testing.T) {
@@ -255,7 +284,7 @@ func TestCostRefusals(t *testing.T) {
 		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
 	})
 	t.Run("a refused document is refused again: refusals are not cached", func(t *testing.T) {
-		b := body(t, "{ viewer {"+repeat(" name", 11)+" } }", nil)
+		b := body(t, "{ viewer {"+repeat(" name", 51)+" } }", nil)
 		for range 2 {
 			c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", linear(b))
 		}
