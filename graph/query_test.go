@@ -331,6 +331,11 @@ func TestPageSizeRules(t *testing.T) {
 		`{ customers(first: 101) { totalCount } }`,
 		`{ customers(last: -1) { totalCount } }`,
 		`{ customers(first: 1) { edges { node { products(first: 500) { totalCount } } } } }`,
+		// Both ends at once, at the root and nested (nested, entgql's
+		// collection refused it from the root's resolver: the whole root
+		// null, BAD_REQUEST).
+		`{ customers(first: 2, last: 2) { totalCount } }`,
+		`{ customers(first: 1) { edges { node { products(first: 2, last: 2) { totalCount } } } } }`,
 	} {
 		errs := e.fail(q)
 		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], q)
