@@ -498,6 +498,7 @@ func TestNestedPageArgumentsThatDoNotParse(t *testing.T) {
 		var rows []any
 		for _, err := range errs {
 			require.Equal(t, "BAD_USER_INPUT", err.Extensions["code"], "%+v", err)
+			require.NotContains(t, err.Message, "msgpack", "the decoder's text is not the caller's business")
 			require.Len(t, err.Path, 6, "%+v", err)
 			require.Equal(t, []any{"customers", "edges"}, err.Path[:2])
 			require.Equal(t, []any{"node", "products"}, err.Path[3:5])

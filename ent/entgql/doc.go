@@ -15,7 +15,9 @@
 // at generation time (ent/schema/entgql).
 //
 // The code below is upstream's, with the parts the server does not call left
-// out (the cursor predicates: internal/keyset replaces them). Upstream's
+// out (the cursor predicates: internal/keyset replaces them), and a cursor
+// that does not decode reported as "not a cursor", without the decoder's
+// text. Upstream's
 // copyright and licence, which apply to it:
 //
 //	Copyright 2019-present Facebook

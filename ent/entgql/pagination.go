@@ -2,6 +2,7 @@ package entgql
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -102,7 +103,9 @@ func (c *Cursor[T]) UnmarshalGQL(v interface{}) error {
 			strings.NewReader(s),
 		),
 	).Decode(c); err != nil {
-		return fmt.Errorf("cannot decode cursor: %w", err)
+		// Not the decoder's text ("msgpack: unexpected code=…"): the
+		// caller sent something else than a cursor this server wrote.
+		return errors.New("not a cursor")
 	}
 	return nil
 }
