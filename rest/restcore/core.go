@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -81,10 +82,15 @@ func (a *Core) ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	return body, nil
 }
 
-// Unmarshal decodes one JSON value into dst, with errors for clients.
+// Unmarshal decodes one JSON value into dst, with errors for clients. A
+// body that is not valid UTF-8 is refused (RFC 8259 §8.1): encoding/json
+// would store U+FFFD in place of each bad byte.
 func Unmarshal(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &BodyError{Status: http.StatusBadRequest, Message: "the body is empty; a JSON object is required"}
+	}
+	if !utf8.Valid(body) {
+		return &BodyError{Status: http.StatusBadRequest, Message: "the body is not valid UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
