@@ -479,6 +479,11 @@ func TestTradevestCustomerList(t *testing.T) {
 			many[i] = fmt.Sprintf("labels=l%d", i)
 		}
 		tvErr(t, get(strings.Join(many, "&")), http.StatusBadRequest, "BAD_REQUEST", "labels", "INVALID_VALUE")
+		// A label has minLength 1 (rest-compat §2.2): an empty one is refused,
+		// alone or among others, not read as "no filter".
+		for _, q := range []string{"labels=&limit=1", "labels=", "labels=even&labels=", "labels=%20"} {
+			tvErr(t, get(q), http.StatusBadRequest, "BAD_REQUEST", "labels", "INVALID_VALUE")
+		}
 	})
 }
 
@@ -867,4 +872,77 @@ func TestTradevestTenancy(t *testing.T) {
 
 	// And bank A's partner does not see B's customer.
 	tvErr(t, e.call(t, http.MethodGet, "/roles/customers/"+cidB, tokA, nil), http.StatusNotFound, "NOT_FOUND", "", "")
+}
+
+// TestTradevestRolesBeforeInput: the README's check order, authentication
+// (401) → roles (403) → body, headers and path (400) → record (404), on
+// every Tradevest route: a caller that holds the route's role at no bank is
+// 403 naming the role whatever its request holds, and nothing is written;
+// one that holds it gets to the input checks.
+func TestTradevestRolesBeforeInput(t *testing.T) {
+	e := newEnv(t)
+	full := e.client(t, e.A, allBankRoles(e.A)...)
+	cid := e.tvCreate(t, full, map[string]any{"entityId": uuid.New(), "entityType": "NATURAL_PERSON"})
+	pid := e.tvProduct(t, full, cid, map[string]any{"productCode": "BALANCE_ACCOUNT"})
+	noRolesBound := e.client(t, e.A)
+	noRolesUnbound := e.client(t, nil)
+	// Reading roles only: every write route is still 403, naming its role.
+	readerOnly := e.client(t, e.A, at(e.A, access.CanGetCustomer, access.CanGetCustomerProduct)...)
+
+	cases := []struct {
+		name, method, path string
+		body               any
+		headers            []string
+		role               string // the role the 403 names
+		write              bool   // a write route: readerOnly is refused too
+		field              string // the 400 of a caller holding the role
+	}{
+		{"create customer, empty body", http.MethodPost, "/roles/customers", `{}`, nil, "CanCreateCustomer", true, "entityId"},
+		{"create customer, bad Requestor-ID", http.MethodPost, "/roles/customers", `{bad`, []string{"Requestor-ID", "nope"}, "CanCreateCustomer", true, "Requestor-ID"},
+		{"list customers, bad limit", http.MethodGet, "/roles/customers?limit=ten", nil, nil, "CanGetCustomer", false, "limit"},
+		{"list customers, empty label", http.MethodGet, "/roles/customers?labels=&limit=1", nil, nil, "CanGetCustomer", false, "labels"},
+		{"get customer, bad id", http.MethodGet, "/roles/customers/not-a-uuid", nil, nil, "CanGetCustomer", false, "customerId"},
+		{"update customer, no Requestor-ID", http.MethodPatch, "/roles/customers/" + cid, map[string]any{"labels": []string{"x"}}, nil, "CanUpdateCustomer", true, "Requestor-ID"},
+		{"update customer, bad id", http.MethodPatch, "/roles/customers/not-a-uuid", `{bad`, nil, "CanUpdateCustomer", true, "customerId"},
+		{"list products, bad filter", http.MethodGet, "/customers/" + cid + "/products?productType=GOLD", nil, nil, "CanGetCustomerProduct", false, "productType"},
+		{"create product, bad body", http.MethodPost, "/customers/" + cid + "/products", `{bad`, []string{"Requestor-ID", uuid.NewString()}, "CanCreateCustomerProduct", true, ""},
+		{"create product, no Requestor-ID", http.MethodPost, "/customers/" + cid + "/products", map[string]any{"productCode": "WALLET"}, nil, "CanCreateCustomerProduct", true, "Requestor-ID"},
+		{"get product, bad id", http.MethodGet, "/products/not-a-uuid", nil, nil, "CanGetCustomerProduct", false, "customerProductId"},
+		{"close product, bad body", http.MethodPatch, "/products/" + pid, `{bad`, []string{"Requestor-ID", uuid.NewString()}, "CanUpdateCustomerProduct", true, ""},
+		{"close product, bad status", http.MethodPatch, "/products/" + pid, map[string]any{"status": "ACTIVE"}, []string{"Requestor-ID", uuid.NewString()}, "CanUpdateCustomerProduct", true, "status"},
+	}
+	before := e.tvCounts(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			callers := []string{noRolesBound, noRolesUnbound}
+			if tc.write {
+				callers = append(callers, readerOnly)
+			}
+			for i, tok := range callers {
+				res := e.call(t, tc.method, tc.path, tok, tc.body, tc.headers...)
+				msg := tvErr(t, res, http.StatusForbidden, "FORBIDDEN", "", "")
+				require.Equal(t, "missing role: "+tc.role+" or "+tc.role+"AtAnyBank", msg, "caller %d", i)
+			}
+			// With the role, the input is checked: 400.
+			res := e.call(t, tc.method, tc.path, full, tc.body, tc.headers...)
+			code := "INVALID_VALUE"
+			switch tc.field {
+			case "entityId", "Requestor-ID":
+				code = "REQUIRED"
+				if tc.headers != nil {
+					code = "INVALID_VALUE"
+				}
+			case "status":
+				code = "NOT_SUPPORTED"
+			}
+			tvErr(t, res, http.StatusBadRequest, "BAD_REQUEST", tc.field, code)
+		})
+	}
+	require.Equal(t, before, e.tvCounts(t), "nothing written")
+	c, err := e.db.Client.Customer.Get(e.sys, uuid.MustParse(cid))
+	require.NoError(t, err)
+	require.Empty(t, c.Labels)
+	p, err := e.db.Client.Product.Get(e.sys, uuid.MustParse(pid))
+	require.NoError(t, err)
+	require.Equal(t, product.StatusRECEIVED, p.Status)
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -444,6 +445,37 @@ func (a *api) tvViewer(w http.ResponseWriter, r *http.Request) *access.Viewer {
 	return v
 }
 
+// tvCaller returns the logged-in caller (else answers 401) when it holds
+// one of roles, the route's roles from ent's tables, at some bank (else
+// answers 403 naming them): the README's order puts the roles (403) before
+// the body, headers and path (400) and the record (404). Which banks' records
+// the caller reaches, and the roles at the record's bank, ent decides when
+// the work is done (its privacy rules and hooks ask the same tables).
+func (a *api) tvCaller(w http.ResponseWriter, r *http.Request, roles []access.Role) *access.Viewer {
+	v := a.tvViewer(w, r)
+	if v == nil {
+		return nil
+	}
+	if v.BanksWith(roles...).Empty() {
+		a.tvWriteErr(w, r, access.Missing("", roles...))
+		return nil
+	}
+	return v
+}
+
+// The roles of the routes, from ent's tables (schema.ReadRoles,
+// WriteRoles, FieldRoles): reading customers and products, creating them,
+// changing a customer's labels (FieldRoles has none of its own for them, so
+// CanUpdateCustomer, as ent asks) and closing a product.
+var (
+	tvRolesReadCustomer   = schema.ReadRoles[ent.TypeCustomer]
+	tvRolesCreateCustomer = schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
+	tvRolesUpdateLabels   = append(slices.Clone(schema.FieldRoles[customer.FieldLabels]), schema.WriteRoles[ent.TypeCustomer][entgo.OpUpdateOne]...)
+	tvRolesReadProduct    = schema.ReadRoles[ent.TypeProduct]
+	tvRolesCreateProduct  = schema.WriteRoles[ent.TypeProduct][entgo.OpCreate]
+	tvRolesUpdateProduct  = schema.WriteRoles[ent.TypeProduct][entgo.OpUpdateOne]
+)
+
 const tvRequestorHeader = "Requestor-ID"
 
 // tvRequestor reads the Requestor-ID header: a UUID, required or not.
@@ -463,11 +495,12 @@ func tvRequestor(r *http.Request, required bool) (string, error) {
 }
 
 // tvChangeRequest reads what every route changing a record named in the
-// path needs, in Tradevest's check order: the caller, the path's id
-// (param), the Requestor-ID and the JSON body into in. It writes the
-// refusal and returns false when one of them is missing or bad.
-func (a *api) tvChangeRequest(w http.ResponseWriter, r *http.Request, param string, in any) (uuid.UUID, bool) {
-	if a.tvViewer(w, r) == nil {
+// path needs, in the family's check order: the caller, its roles (one of
+// roles at some bank: tvCaller), the path's id (param), the Requestor-ID
+// and the JSON body into in. It writes the refusal and returns false when
+// one of them is missing or bad.
+func (a *api) tvChangeRequest(w http.ResponseWriter, r *http.Request, roles []access.Role, param string, in any) (uuid.UUID, bool) {
+	if a.tvCaller(w, r, roles) == nil {
 		return uuid.Nil, false
 	}
 	id, err := tvPathID(r, param)
@@ -618,7 +651,7 @@ func tvBank(v *access.Viewer) (uuid.UUID, error) {
 	if v.Bank != nil {
 		return *v.Bank, nil // ent checks the role at it
 	}
-	roles := schema.WriteRoles[ent.TypeCustomer][entgo.OpCreate]
+	roles := tvRolesCreateCustomer
 	switch b := v.BanksWith(roles...); {
 	case b.Empty():
 		return uuid.Nil, access.Missing("", roles...)
@@ -632,7 +665,7 @@ func tvBank(v *access.Viewer) (uuid.UUID, error) {
 // tvCreateCustomer is POST /roles/customers: the entity becomes a customer
 // of the caller's bank. 200 {"customerId"}; 409 when it already is one.
 func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
-	v := a.tvViewer(w, r)
+	v := a.tvCaller(w, r, tvRolesCreateCustomer)
 	if v == nil {
 		return
 	}
@@ -710,7 +743,7 @@ const (
 // tvListCustomers is GET /roles/customers: the caller's customers, newest
 // first (createdOn, then id, both descending), one page at a time.
 func (a *api) tvListCustomers(w http.ResponseWriter, r *http.Request) {
-	if a.tvViewer(w, r) == nil {
+	if a.tvCaller(w, r, tvRolesReadCustomer) == nil {
 		return
 	}
 	page, err := a.tvCustomerPage(r)
@@ -764,6 +797,13 @@ func (a *api) tvCustomerPage(r *http.Request) (*tvPage, error) {
 		return nil, err
 	}
 	if labels := r.URL.Query()["labels"]; len(labels) > 0 {
+		// A label has minLength 1 (rest-compat §2.2), and no stored label is
+		// blank (ent's rule): an empty labels= is a mistake, not "any".
+		for _, l := range labels {
+			if strings.TrimSpace(l) == "" {
+				return nil, tvBad("labels", tvCodeInvalid, "a label must not be empty")
+			}
+		}
 		if err := filters.Labels("labels", labels); err != nil {
 			return nil, err
 		}
@@ -792,7 +832,7 @@ func (a *api) tvCustomerPage(r *http.Request) (*tvPage, error) {
 
 // tvGetCustomer is GET /roles/customers/{customerId}.
 func (a *api) tvGetCustomer(w http.ResponseWriter, r *http.Request) {
-	if a.tvViewer(w, r) == nil {
+	if a.tvCaller(w, r, tvRolesReadCustomer) == nil {
 		return
 	}
 	id, err := tvPathID(r, "customerId")
@@ -825,7 +865,7 @@ type tvLabelsInput struct {
 // tvUpdateCustomer is PATCH /roles/customers/{customerId}: 202, no body.
 func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
 	var in tvLabelsInput
-	id, ok := a.tvChangeRequest(w, r, "customerId", &in)
+	id, ok := a.tvChangeRequest(w, r, tvRolesUpdateLabels, "customerId", &in)
 	if !ok {
 		return
 	}
@@ -850,7 +890,7 @@ func (a *api) tvUpdateCustomer(w http.ResponseWriter, r *http.Request) {
 // tvListProducts is GET /customers/{customerId}/products: every product of
 // the customer (a bare array, no paging), newest first.
 func (a *api) tvListProducts(w http.ResponseWriter, r *http.Request) {
-	if a.tvViewer(w, r) == nil {
+	if a.tvCaller(w, r, tvRolesReadProduct) == nil {
 		return
 	}
 	list, err := a.tvProducts(r)
@@ -922,7 +962,7 @@ type tvProductInput struct {
 // from its code (ent).
 func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 	var in tvProductInput
-	id, ok := a.tvChangeRequest(w, r, "customerId", &in)
+	id, ok := a.tvChangeRequest(w, r, tvRolesCreateProduct, "customerId", &in)
 	if !ok {
 		return
 	}
@@ -945,7 +985,7 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 
 // tvGetProduct is GET /products/{customerProductId}.
 func (a *api) tvGetProduct(w http.ResponseWriter, r *http.Request) {
-	if a.tvViewer(w, r) == nil {
+	if a.tvCaller(w, r, tvRolesReadProduct) == nil {
 		return
 	}
 	id, err := tvPathID(r, "customerProductId")
@@ -971,7 +1011,7 @@ type tvProductStatusInput struct {
 // product (as GraphQL's closeProduct does); 200, no body.
 func (a *api) tvUpdateProduct(w http.ResponseWriter, r *http.Request) {
 	var in tvProductStatusInput
-	id, ok := a.tvChangeRequest(w, r, "customerProductId", &in)
+	id, ok := a.tvChangeRequest(w, r, tvRolesUpdateProduct, "customerProductId", &in)
 	if !ok {
 		return
 	}
