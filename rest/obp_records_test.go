@@ -683,7 +683,8 @@ func TestObpRecordMessages(t *testing.T) {
 			http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the CreateMessageJsonV400")
 		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+bankA+"/customers/"+custB.ID.String()+"/messages", full, body),
 			http.StatusNotFound, obpRecCustomerNotFound(custB.ID.String()))
-		obpRecErrPrefix(t, e.call(t, http.MethodPost, plural, full, map[string]any{"message": ""}),
+		empty := map[string]any{"message": "", "transport": "SMS", "from_department": "Cards", "from_person": "Bob"}
+		obpRecErrPrefix(t, e.call(t, http.MethodPost, plural, full, empty),
 			http.StatusBadRequest, "OBP-10020: Incorrect json. ")
 		require.Equal(t, before, count())
 	})
@@ -699,10 +700,10 @@ func TestObpRecordMessages(t *testing.T) {
 		before := count()
 		msg := map[string]any{"message": "Welcome", "from_department": "Front desk", "from_person": "Carol"}
 		obpRec401(t, e.call(t, http.MethodPost, singular, "", msg))
-		// B, then R (ent's role for a message), then J.
-		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+"nope/customer/"+cust.ID.String()+"/messages", full, "{"),
+		// J, then B, then R (ent's role for a message): TestObpRecordMessageBodies.
+		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+"nope/customer/"+cust.ID.String()+"/messages", full, msg),
 			http.StatusNotFound, obpRecBankNotFound("nope"))
-		obpRecErr(t, e.call(t, http.MethodPost, singular, getOnly, "{"),
+		obpRecErr(t, e.call(t, http.MethodPost, singular, getOnly, msg),
 			http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
 		obpRecErrPrefix(t, e.call(t, http.MethodPost, singular, full, "{"),
 			http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the AddCustomerMessageJson")
@@ -743,6 +744,103 @@ func TestObpRecordMessages(t *testing.T) {
 	})
 }
 
+// TestObpRecordMessageBodies: both message routes require every field of
+// OBP's JSON class (#27 AddCustomerMessageJson: message, from_department,
+// from_person; #28 CreateMessageJsonV400: message, transport,
+// from_department, from_person): a missing or null one is 400 OBP-10001
+// naming it, and nothing is written. #27 checks the body (J) right after
+// authentication, before the bank (B), its role and the customer (spec
+// §3.4: A→J→B→C); #28 after the bank and its role (A→B→R→J→C).
+func TestObpRecordMessageBodies(t *testing.T) {
+	e := newEnv(t)
+	full := e.client(t, e.A, allBankRoles(e.A)...)
+	getOnly := e.client(t, e.A, at(e.A, access.CanGetCustomer)...)
+	cust := obpRecCustomer(t, e, e.A, "Alice")
+	u, err := e.db.Client.User.Create().SetUsername("alice.user").Save(e.sys)
+	require.NoError(t, err)
+	_, err = e.db.Client.UserCustomerLink.Create().SetUserID(u.ID).SetCustomerID(cust.ID).Save(e.sys)
+	require.NoError(t, err)
+	plural := obpRecV5 + bankA + "/customers/" + cust.ID.String() + "/messages"
+	singular := obpRecV5 + bankA + "/customer/" + cust.ID.String() + "/messages"
+	count := func() int { return e.db.Client.CustomerMessage.Query().CountX(e.sys) }
+	const (
+		add    = "OBP-10001: Incorrect json format. The Json body should be the AddCustomerMessageJson"
+		create = "OBP-10001: Incorrect json format. The Json body should be the CreateMessageJsonV400"
+	)
+	without := func(body map[string]any, field string, null bool) map[string]any {
+		out := map[string]any{}
+		for k, v := range body {
+			out[k] = v
+		}
+		if null {
+			out[field] = nil
+		} else {
+			delete(out, field)
+		}
+		return out
+	}
+
+	t.Run("#28 every field of CreateMessageJsonV400", func(t *testing.T) {
+		body := map[string]any{"message": "Your card is ready", "transport": "SMS", "from_department": "Cards", "from_person": "Bob"}
+		for _, field := range []string{"message", "transport", "from_department", "from_person"} {
+			for _, null := range []bool{false, true} {
+				obpRecErr(t, e.call(t, http.MethodPost, plural, full, without(body, field, null)),
+					http.StatusBadRequest, create+" ("+field+": is required)")
+			}
+		}
+		obpRecErr(t, e.call(t, http.MethodPost, plural, full, map[string]any{"message": "x"}),
+			http.StatusBadRequest, create+" (transport: is required)")
+		require.Zero(t, count())
+		res := e.call(t, http.MethodPost, plural, full, body)
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		require.Equal(t, 1, count())
+	})
+
+	t.Run("#27 every field of AddCustomerMessageJson, transport not among them", func(t *testing.T) {
+		before := count()
+		body := map[string]any{"message": "Welcome", "from_department": "Front desk", "from_person": "Carol"}
+		for _, field := range []string{"message", "from_department", "from_person"} {
+			for _, null := range []bool{false, true} {
+				obpRecErr(t, e.call(t, http.MethodPost, singular, full, without(body, field, null)),
+					http.StatusBadRequest, add+" ("+field+": is required)")
+			}
+		}
+		obpRecErr(t, e.call(t, http.MethodPost, singular, full, map[string]any{"message": "x"}),
+			http.StatusBadRequest, add+" (from_department: is required)")
+		require.Equal(t, before, count())
+		res := e.call(t, http.MethodPost, singular, full, body)
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		require.Equal(t, before+1, count())
+	})
+
+	t.Run("#27 order: A, J, B, R, C", func(t *testing.T) {
+		before := count()
+		unknownBank := obpRecV5 + "nope/customer/" + cust.ID.String() + "/messages"
+		obpRec401(t, e.call(t, http.MethodPost, unknownBank, "", "{bad"))
+		// J before B: a malformed or incomplete body to an unknown bank is 400.
+		obpRecErrPrefix(t, e.call(t, http.MethodPost, unknownBank, full, "{bad"), http.StatusBadRequest, add)
+		obpRecErr(t, e.call(t, http.MethodPost, unknownBank, full, map[string]any{"message": "x"}),
+			http.StatusBadRequest, add+" (from_department: is required)")
+		// J before R, too; a whole body then meets B, then R, then C.
+		obpRecErrPrefix(t, e.call(t, http.MethodPost, singular, getOnly, "{bad"), http.StatusBadRequest, add)
+		body := map[string]any{"message": "Hi", "from_department": "D", "from_person": "P"}
+		obpRecErr(t, e.call(t, http.MethodPost, unknownBank, getOnly, body), http.StatusNotFound, obpRecBankNotFound("nope"))
+		obpRecErr(t, e.call(t, http.MethodPost, singular, getOnly, body),
+			http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
+		unknown := uuid.NewString()
+		obpRecErr(t, e.call(t, http.MethodPost, obpRecV5+bankA+"/customer/"+unknown+"/messages", full, body),
+			http.StatusNotFound, obpRecCustomerNotFound(unknown))
+		require.Equal(t, before, count())
+	})
+
+	t.Run("#28 order unchanged: A, B, R, J, C", func(t *testing.T) {
+		unknownBank := obpRecV5 + "nope/customers/" + cust.ID.String() + "/messages"
+		obpRecErr(t, e.call(t, http.MethodPost, unknownBank, full, "{bad"), http.StatusNotFound, obpRecBankNotFound("nope"))
+		obpRecErr(t, e.call(t, http.MethodPost, plural, getOnly, "{bad"),
+			http.StatusForbidden, obpRecMissing("CanCreateCustomerMessage at Bank(gh.29.uk)"))
+	})
+}
+
 // TestObpRecordBodyLimits: an oversize body is 413 and a body of the wrong
 // shape 400, in OBP's error format, never a 500; nothing is written.
 func TestObpRecordBodyLimits(t *testing.T) {
@@ -760,7 +858,7 @@ func TestObpRecordBodyLimits(t *testing.T) {
 	obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV3+bankA+"/user_customer_links", full, map[string]any{"user_id": 1}),
 		http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the CreateUserCustomerLinkJson")
 	obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV5+bankA+"/customers/"+cust.ID.String()+"/messages", full, "null"),
-		http.StatusBadRequest, "OBP-10020: Incorrect json. message: ")
+		http.StatusBadRequest, "OBP-10001: Incorrect json format. The Json body should be the CreateMessageJsonV400 (message: is required)")
 	require.Zero(t, e.db.Client.Address.Query().CountX(e.sys))
 	require.Zero(t, e.db.Client.TaxResidence.Query().CountX(e.sys))
 	require.Zero(t, e.db.Client.SocialHandle.Query().CountX(e.sys))

@@ -55,9 +55,11 @@ func (a *api) obpRecordRoutes(r chi.Router) {
 // obpRecRoute is the shape every record route shares: OBP's checks in
 // OBP's order, A (auth) → [the BANK_ID's characters] → B (the bank) → R
 // (roles) → J (the body, of type B) → C (the path's customer), then do, the
-// ent operation, which writes the answer.
+// ent operation, which writes the answer. A route with bodyFirst checks J
+// right after A: A → J → B → R → C.
 type obpRecRoute[B any] struct {
 	bankFormat bool                        // check BANK_ID's characters before the bank (OBP-30111; v2.0.0's routes)
+	bodyFirst  bool                        // J before B (v1.4.0's addCustomerMessage)
 	roles      []access.Role               // R: any one of them at BANK_ID (ent's tables); nil for none
 	listed     []access.Role               // OBP's role text (nil: the first role alone)
 	body       func(o *obpCall, b *B) bool // J; nil for a route without a body
@@ -69,14 +71,20 @@ type obpRecRoute[B any] struct {
 func obpRecord[B any](a *api, rt obpRecRoute[B]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		o := a.obp(w, r)
-		if !o.auth() || (rt.bankFormat && !o.bankFormat()) || !o.requireBank() {
+		if !o.auth() {
+			return
+		}
+		var body B
+		if rt.bodyFirst && rt.body != nil && !rt.body(o, &body) {
+			return
+		}
+		if (rt.bankFormat && !o.bankFormat()) || !o.requireBank() {
 			return
 		}
 		if rt.roles != nil && !o.need(rt.roles, rt.listed...) {
 			return
 		}
-		var body B
-		if rt.body != nil && !rt.body(o, &body) {
+		if !rt.bodyFirst && rt.body != nil && !rt.body(o, &body) {
 			return
 		}
 		var cu *gen.Customer
@@ -620,13 +628,20 @@ var obpRecListCrmEvents = obpRecRoute[obpRecNoBody]{
 
 // --- customer messages (#27, #28) ---------------------------------------------
 
-// obpRecMessageBody is AddCustomerMessageJson (#27, no transport) and
-// CreateMessageJsonV400 (#28).
+// obpRecAddMessageBody is AddCustomerMessageJson (#27): every field
+// required, as OBP extracts it (400 OBP-10001 naming the missing one).
+type obpRecAddMessageBody struct {
+	Message        *string `json:"message"`
+	FromDepartment *string `json:"from_department"`
+	FromPerson     *string `json:"from_person"`
+}
+
+// obpRecMessageBody is CreateMessageJsonV400 (#28): every field required.
 type obpRecMessageBody struct {
-	Message        string `json:"message"`
-	Transport      string `json:"transport"`
-	FromDepartment string `json:"from_department"`
-	FromPerson     string `json:"from_person"`
+	Message        *string `json:"message"`
+	Transport      *string `json:"transport"`
+	FromDepartment *string `json:"from_department"`
+	FromPerson     *string `json:"from_person"`
 }
 
 // obpRecMessage is CustomerMessageJsonV400.
@@ -644,23 +659,25 @@ type obpRecMessage struct {
 // message's fields.
 func obpRecSaveMessage(o *obpCall, cu *gen.Customer, body *obpRecMessageBody) {
 	if obpRecWrite(o, "", func(tx *gen.Client) error {
-		return tx.CustomerMessage.Create().SetCustomerID(cu.ID).SetMessage(body.Message).SetTransport(body.Transport).
-			SetFromDepartment(body.FromDepartment).SetFromPerson(body.FromPerson).Exec(o.ctx)
+		return tx.CustomerMessage.Create().SetCustomerID(cu.ID).SetMessage(*body.Message).SetTransport(*body.Transport).
+			SetFromDepartment(*body.FromDepartment).SetFromPerson(*body.FromPerson).Exec(o.ctx)
 	}) {
 		restcore.WriteJSON(o.w, http.StatusCreated, obpRecSuccess{Success: "Success"})
 	}
 }
 
 // obpRecAddCustomerMessage is #27: POST /v5.1.0/banks/{bankId}/customer/
-// {customerId}/messages (v1.4.0 addCustomerMessage). Order A→B→R (ent's
-// role for a message, CanCreateCustomerMessage) →J→C→ the customer has no
-// linked user (400 OBP-30008) → create (ent: the fields; other failures
-// 400 OBP-50200). The message is the customer's (ent's CustomerMessage
-// belongs to a customer).
-var obpRecAddCustomerMessage = obpRecRoute[obpRecMessageBody]{
-	roles: schema.WriteRoles[gen.TypeCustomerMessage][ent.OpCreate],
-	body:  obpRecDecodeOptional[obpRecMessageBody]("AddCustomerMessageJson"), customer: true,
-	do: func(o *obpCall, cu *gen.Customer, body *obpRecMessageBody) {
+// {customerId}/messages (v1.4.0 addCustomerMessage). Order A→J (OBP's,
+// §3.4) →B→R (ent's role for a message, CanCreateCustomerMessage, which
+// OBP's v1.4.0 route does not ask: custgraph's tenancy) →C→ the customer
+// has no linked user (400 OBP-30008) → create (ent: the fields; other
+// failures 400 OBP-50200). The message is the customer's (ent's
+// CustomerMessage belongs to a customer).
+var obpRecAddCustomerMessage = obpRecRoute[obpRecAddMessageBody]{
+	bodyFirst: true,
+	roles:     schema.WriteRoles[gen.TypeCustomerMessage][ent.OpCreate],
+	body:      obpRecDecode[obpRecAddMessageBody]("AddCustomerMessageJson"), customer: true,
+	do: func(o *obpCall, cu *gen.Customer, in *obpRecAddMessageBody) {
 		linked, err := schema.CustomerHasUser(o.ctx, o.a.Client, cu.ID)
 		if err != nil {
 			o.err(err, "")
@@ -670,8 +687,9 @@ var obpRecAddCustomerMessage = obpRecRoute[obpRecMessageBody]{
 			o.fail(http.StatusBadRequest, obpUserCustomerLinkNotFound+" Current customerId ("+cu.ID.String()+")")
 			return
 		}
-		body.Transport = "" // v1.4.0's message has no transport
-		obpRecSaveMessage(o, cu, body)
+		none := "" // v1.4.0's message has no transport
+		obpRecSaveMessage(o, cu, &obpRecMessageBody{Message: in.Message, Transport: &none,
+			FromDepartment: in.FromDepartment, FromPerson: in.FromPerson})
 	},
 }
 
@@ -680,7 +698,7 @@ var obpRecAddCustomerMessage = obpRecRoute[obpRecMessageBody]{
 // A→B→R→J→C→ create (400 OBP-50200).
 var obpRecCreateCustomerMessage = obpRecRoute[obpRecMessageBody]{
 	roles: schema.WriteRoles[gen.TypeCustomerMessage][ent.OpCreate],
-	body:  obpRecDecodeOptional[obpRecMessageBody]("CreateMessageJsonV400"), customer: true,
+	body:  obpRecDecode[obpRecMessageBody]("CreateMessageJsonV400"), customer: true,
 	do: obpRecSaveMessage,
 }
 
