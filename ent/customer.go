@@ -51,7 +51,7 @@ type Customer struct {
 	RelationshipStatus string `json:"relationship_status,omitempty"`
 	// Dependants holds the value of the "dependants" field.
 	Dependants int `json:"dependants,omitempty"`
-	// One date of birth per dependant: its length must equal dependants.
+	// One date of birth per dependant: on create, and when set together with dependants, its length must equal dependants.
 	DobOfDependants []time.Time `json:"dob_of_dependants,omitempty"`
 	// CreditRating holds the value of the "credit_rating" field.
 	CreditRating string `json:"credit_rating,omitempty"`

@@ -771,11 +771,12 @@ func TestObpCustomerUpdates(t *testing.T) {
 			"OBP-30058: Cannot update the Customer email: ")
 		obpCustErrPrefix(t, e.call(t, http.MethodPut, base+"credit-limit", full, map[string]any{"credit_limit": map[string]any{"currency": "EUR", "amount": "1,5"}}),
 			http.StatusBadRequest, obpCustBadJSON)
-		// dependants must still match the (unchanged) dob_of_dependants.
+		// dependants is checked (not negative); dob_of_dependants is not
+		// touched, so its count is not (TestObpUpdateDataLeavesDobOfDependants).
 		obpCustErrPrefix(t, e.call(t, http.MethodPut, base+"data", full, map[string]any{
 			"face_image": map[string]any{"url": "u", "date": "2013-01-21T23:08:00Z"}, "relationship_status": "single",
-			"dependants": 3, "highest_education_attained": "Master", "employment_status": "worker"}),
-			http.StatusBadRequest, "OBP-30058: Cannot update the Customer dob_of_dependants: ")
+			"dependants": -1, "highest_education_attained": "Master", "employment_status": "worker"}),
+			http.StatusBadRequest, "OBP-30058: Cannot update the Customer dependants: ")
 		// A number another customer of the bank has, and the customer's own.
 		obpCustErr(t, e.call(t, http.MethodPut, base+"number", full, map[string]any{"customer_number": taken.CustomerNumber}), http.StatusBadRequest,
 			obpCustNumberUsed+" Current customer_number(4242) and Current bank_id(gh.29.uk)")
@@ -799,4 +800,76 @@ func TestObpCustomerUpdates(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, "DERBY8", res.object(t)["branch_id"])
 	})
+}
+
+// TestObpUpdateDataLeavesDobOfDependants: PUT …/data (#26) sets dependants
+// and does not touch dob_of_dependants, so a count that differs from the
+// stored dates is accepted: "dependants = len(dob_of_dependants)" is OBP's
+// create rule (rest-compat §4), which stays on create. GraphQL's
+// updateCustomer follows the same rule (it is ent's): one of the two set
+// alone keeps the other; both set together must agree.
+func TestObpUpdateDataLeavesDobOfDependants(t *testing.T) {
+	e := newEnv(t)
+	c := e.obpCustMake(t, e.A, "Eveline Tripman", "5987953") // dependants 1, one date
+	path := obpCustV3 + bankA + "/customers/" + c.ID.String() + "/data"
+	tok := e.client(t, e.A, at(e.A, access.CanUpdateCustomerData)...)
+	dob := []any{"2019-09-08T00:00:00Z"}
+
+	for _, n := range []int{2, 0, 1, 7} {
+		res := e.call(t, http.MethodPut, path, tok, map[string]any{
+			"face_image":          map[string]any{"url": "http://www.example.com/id-docs/123/image.png", "date": "2013-01-21T23:08:00Z"},
+			"relationship_status": "married", "dependants": n, "highest_education_attained": "PhD", "employment_status": "worker"})
+		require.Equal(t, http.StatusOK, res.status, "dependants %d: %s", n, res.body)
+		m := res.object(t)
+		require.EqualValues(t, n, m["dependants"])
+		require.Equal(t, dob, m["dob_of_dependants"], "not touched")
+		require.Equal(t, "married", m["relationship_status"])
+		db, err := e.db.Client.Customer.Get(e.sys, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, n, db.Dependants)
+		require.Len(t, db.DobOfDependants, 1)
+	}
+
+	// The create rule stays: 2 dependants with 1 date is refused on create.
+	creator := e.client(t, e.A, at(e.A, access.CanCreateCustomer)...)
+	b := obpCustSeedBody()
+	b["dob_of_dependants"] = []string{"2019-09-08"}
+	obpCustErr(t, e.call(t, http.MethodPost, obpCustV3+bankA+"/customers", creator, b), http.StatusBadRequest,
+		"OBP-10020: Incorrect json. The field dependants(2) not equal the length(1) of dob_of_dependants array")
+
+	// GraphQL's updateCustomer: the same rule.
+	gql := e.client(t, e.A, at(e.A, access.CanUpdateCustomer, access.CanGetCustomer)...)
+	update := func(input string) (map[string]any, []map[string]any) {
+		res := e.call(t, http.MethodPost, "/query", gql, map[string]any{
+			"query":     `mutation($id: ID!) { updateCustomer(id: $id, input: {` + input + `}) { dependants dobOfDependants } }`,
+			"variables": map[string]any{"id": c.ID.String()}})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var out struct {
+			Data struct {
+				UpdateCustomer map[string]any `json:"updateCustomer"`
+			} `json:"data"`
+			Errors []map[string]any `json:"errors"`
+		}
+		res.decode(t, &out)
+		return out.Data.UpdateCustomer, out.Errors
+	}
+	got, errs := update(`dependants: 3`)
+	require.Empty(t, errs)
+	require.EqualValues(t, 3, got["dependants"])
+	require.Equal(t, dob, got["dobOfDependants"], "dependants alone keeps the dates")
+	got, errs = update(`dobOfDependants: ["2019-09-08T00:00:00Z", "2017-07-12T00:00:00Z"]`)
+	require.Empty(t, errs)
+	require.EqualValues(t, 3, got["dependants"], "the dates alone keep dependants")
+	require.Len(t, got["dobOfDependants"], 2)
+	got, errs = update(`dependants: 2, dobOfDependants: ["2019-09-08T00:00:00Z"]`)
+	require.Nil(t, got)
+	require.Len(t, errs, 1, "both set must agree")
+	ext, _ := errs[0]["extensions"].(map[string]any)
+	require.Equal(t, "BAD_USER_INPUT", ext["code"], "%v", errs)
+	got, errs = update(`dependants: 1, dobOfDependants: ["2019-09-08T00:00:00Z"]`)
+	require.Empty(t, errs)
+	require.EqualValues(t, 1, got["dependants"])
+	got, errs = update(`dependants: -1`)
+	require.Nil(t, got)
+	require.Len(t, errs, 1, "never negative")
 }

@@ -53,7 +53,7 @@ func (Customer) Fields() []ent.Field {
 		field.String("relationship_status").Optional().MaxLen(16).Annotations(noWhere()),
 		field.Int("dependants").NonNegative().Max(100).Default(0).Annotations(noWhere()),
 		field.JSON("dob_of_dependants", []time.Time{}).Optional().
-			Comment("One date of birth per dependant: its length must equal dependants.").
+			Comment("One date of birth per dependant: on create, and when set together with dependants, its length must equal dependants.").
 			Annotations(entgql.Type("[Time!]")),
 		field.String("credit_rating").Optional().MaxLen(100).Annotations(noWhere()),
 		field.String("credit_source").Optional().MaxLen(100).Annotations(noWhere()),

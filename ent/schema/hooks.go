@@ -178,15 +178,12 @@ func customerRules(next ent.Mutator) ent.Mutator {
 		if _, added := m.AddedDependants(); added {
 			return nil, apperr.Invalid("dependants", "set dependants, do not add to it")
 		}
-		if dobTouched || depTouched || op.Is(ent.OpCreate) {
-			if op.Is(ent.OpUpdate) && dobTouched != depTouched {
-				return nil, apperr.Invalid("dependants", "dependants and dob_of_dependants must be changed together")
-			}
-			if !dobTouched && op.Is(ent.OpUpdateOne) {
-				if dobs, err = m.OldDobOfDependants(ctx); err != nil {
-					return nil, err
-				}
-			}
+		// dependants equals the number of dob_of_dependants on create (OBP's
+		// create rule, rest-compat §4) and when an update sets both; an
+		// update that sets one of them alone keeps the other as stored (OBP's
+		// PUT …/data sets dependants and leaves dob_of_dependants untouched,
+		// §3.4 #26).
+		if depTouched || op.Is(ent.OpCreate) {
 			dep, err := current(ctx, op, m.Dependants, false, m.OldDependants)
 			if err != nil {
 				return nil, err
@@ -194,7 +191,7 @@ func customerRules(next ent.Mutator) ent.Mutator {
 			if dep < 0 {
 				return nil, apperr.Invalid("dependants", "must not be negative")
 			}
-			if dep != len(dobs) {
+			if (op.Is(ent.OpCreate) || dobTouched) && dep != len(dobs) {
 				return nil, apperr.Invalid("dob_of_dependants",
 					"the number of dependants (%d) must equal the number of dates of birth of dependants (%d)", dep, len(dobs))
 			}
