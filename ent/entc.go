@@ -65,53 +65,48 @@ func main() {
 // ent/entgql, the part of entgql the server runs, so that the server
 // does not link entgql's code generator (see ent/entgql).
 func entgqlRuntime(dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		return err
-	}
 	from, to := []byte("\t\"entgo.io/contrib/entgql\"\n"), []byte("\t\"custgraph/ent/entgql\"\n")
-	n := 0
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if !bytes.Contains(src, from) || filepath.Base(f) == "entc.go" {
-			continue
-		}
-		if src, err = format.Source(bytes.Replace(src, from, to, 1)); err != nil {
-			return fmt.Errorf("entc: %s: %w", f, err)
-		}
-		if err := os.WriteFile(f, src, 0o644); err != nil {
-			return err
-		}
-		n++
-	}
-	if n == 0 {
-		return errors.New("entc: no generated file imports entgql (a new entgql? see entgqlRuntime)")
-	}
-	return nil
+	return rewriteFiles(filepath.Join(dir, "*.go"), "no generated file imports entgql (a new entgql? see entgqlRuntime)",
+		func(f string, src []byte) ([]byte, bool) {
+			if !bytes.Contains(src, from) || filepath.Base(f) == "entc.go" {
+				return nil, false
+			}
+			return bytes.Replace(src, from, to, 1), true
+		})
 }
 
 // reuseScanHolders has every generated query scan its rows into one set of
 // holders (internal/entscan.Reuse) instead of new ones per row.
 func reuseScanHolders(dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*_query.go"))
+	scanRe := regexp.MustCompile(`\t_spec\.ScanValues = func\(columns \[\]string\) \(\[\]any, error\) \{\n\t\treturn \(\*(\w+)\)\.scanValues\(nil, columns\)\n\t\}\n`)
+	return rewriteFiles(filepath.Join(dir, "*_query.go"), "no query's ScanValues is as expected (a new ent? see reuseScanHolders)",
+		func(_ string, src []byte) ([]byte, bool) {
+			if !scanRe.Match(src) {
+				return nil, false
+			}
+			src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
+			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1), true
+		})
+}
+
+// rewriteFiles rewrites each generated file matching pattern that rewrite
+// takes (ok), gofmt-formatted; none is the error when it takes no file:
+// upstream's code changed shape.
+func rewriteFiles(pattern, none string, rewrite func(file string, src []byte) (out []byte, ok bool)) error {
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		return err
 	}
-	scanRe := regexp.MustCompile(`\t_spec\.ScanValues = func\(columns \[\]string\) \(\[\]any, error\) \{\n\t\treturn \(\*(\w+)\)\.scanValues\(nil, columns\)\n\t\}\n`)
 	n := 0
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			return err
 		}
-		if !scanRe.Match(src) {
+		src, ok := rewrite(f, src)
+		if !ok {
 			continue
 		}
-		src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
-		src = bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1)
 		if src, err = format.Source(src); err != nil {
 			return fmt.Errorf("entc: %s: %w", f, err)
 		}
@@ -121,7 +116,7 @@ func reuseScanHolders(dir string) error {
 		n++
 	}
 	if n == 0 {
-		return errors.New("entc: no query's ScanValues is as expected (a new ent? see reuseScanHolders)")
+		return errors.New("entc: " + none)
 	}
 	return nil
 }
