@@ -84,8 +84,8 @@ func (c costCase) check(status int, resp []byte) error {
 		}
 		return QuickCheck(resp)
 	}
-	// A limit's refusal is a 400, a validation error a 200 (GraphQL over
-	// HTTP, application/json); neither has data.
+	// A limit's refusal and a validation error are request errors: 200 as
+	// application/json (GraphQL over HTTP), without data.
 	if status >= 500 || bytes.Contains(resp, []byte(`"data"`)) || !bytes.Contains(resp, []byte(`"code":"`+c.code+`"`)) {
 		return fmt.Errorf("want a refusal %s, got HTTP %d: %.300s", c.code, status, resp)
 	}

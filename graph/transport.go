@@ -44,13 +44,12 @@ const (
 //     application/json when it is preferred, absent, */* or application/*;
 //     406 when the header names neither;
 //   - a request error (the document does not parse or validate, a variable
-//     cannot be coerced: nothing was executed) has no data entry, and is
-//     answered 200 as application/json (the status legacy clients expect)
-//     or 400 as application/graphql-response+json;
-//   - a refusal by one of custgraph's limits (limitCodes) or of an input
-//     checked before execution (BAD_USER_INPUT: a page size, ids, a filter
-//     value) is a request error answered 400 in both: the server forbids
-//     the request, which the specification leaves to a 4xx status;
+//     cannot be coerced, one of custgraph's limits (limitCodes) refuses it,
+//     an input checked before execution is wrong (BAD_USER_INPUT: a page
+//     size, ids, a filter value): nothing was executed) has no data entry,
+//     and is answered 200 as application/json (the draft's SHOULD; Apollo
+//     Client 3 makes any other status a network error without the
+//     errors' codes) or 400 as application/graphql-response+json;
 //   - parameters of the wrong JSON type (a query that is not a string,
 //     variables that are not an object…) or no query at all are 400 in both;
 //   - an answer with an UNAVAILABLE error (the database could not be
@@ -131,7 +130,11 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	params, perr := readParams(r, t.maxVariables)
 	if perr != nil {
-		w.WriteHeader(http.StatusBadRequest)
+		// A body that is not a GraphQL request is 400; variables over the
+		// limit are a request error like the others below.
+		if code, _ := perr.Extensions["code"].(string); media == mediaGraphQLResponse || !limitCodes[code] {
+			w.WriteHeader(http.StatusBadRequest)
+		}
 		writeRequestErrors(w, gqlerror.List{perr})
 		return
 	}
@@ -142,7 +145,11 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
-		if media == mediaGraphQLResponse || refused(resp.Errors) {
+		if media == mediaGraphQLResponse {
+			// As application/json every request error is 200 (the
+			// GraphQL-over-HTTP draft's SHOULD): Apollo Client 3 turns
+			// any other status into a network error and drops the
+			// errors' codes.
 			w.WriteHeader(http.StatusBadRequest)
 		}
 		writeRequestErrors(w, capErrors(resp.Errors))
@@ -355,18 +362,6 @@ func writeRequestErrors(w io.Writer, errs gqlerror.List) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Errors gqlerror.List `json:"errors"`
 	}{errs})
-}
-
-// refused reports whether a request error is a refusal by custgraph's own
-// checks: a limit, or an input refused before execution.
-func refused(errs gqlerror.List) bool {
-	for _, e := range errs {
-		code, _ := e.Extensions["code"].(string)
-		if limitCodes[code] || code == string(apperr.BadUserInput) {
-			return true
-		}
-	}
-	return false
 }
 
 // unavailable reports whether an error says the database was unreachable

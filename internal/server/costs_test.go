@@ -172,8 +172,9 @@ func body(t *testing.T, query string, vars map[string]any) []byte {
 	return b
 }
 
-// refusal asserts that w is the refusal of a request by a limit: 400 (or
-// 401 without credentials), one GraphQL error with the code, no data, no
+// refusal asserts that w is the refusal of a request by a limit: 200 as
+// application/json (400 as application/graphql-response+json; 401 without
+// credentials), one GraphQL error with the code, no data, no
 // SQL, and at most maxAlloc bytes allocated.
 func (w work) refusal(t *testing.T, status int, code string, maxAlloc uint64) gqlError {
 	t.Helper()
@@ -212,16 +213,16 @@ func TestCostRefusals(t *testing.T) {
 	})
 	t.Run("10,000 fields: refused before parsing", func(t *testing.T) {
 		b := body(t, "{"+repeat(" __typename", 10_000)+" }", nil)
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "TOO_MANY_TOKENS", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "TOO_MANY_TOKENS", linear(b))
 	})
 	t.Run("a megabyte of fields: refused before parsing", func(t *testing.T) {
 		b := body(t, "{"+repeat(" __typename", 95_000)+" }", nil)
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "TOO_MANY_TOKENS", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "TOO_MANY_TOKENS", linear(b))
 	})
 	t.Run("one field repeated 1,500 times: refused before validation", func(t *testing.T) {
 		q := "{ customers(first: 1) { edges { node {" + repeat(" legalName", 1500) + " } } } }"
 		b := body(t, q, nil)
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FIELD_REPEATED", linear(b))
 	})
 	t.Run("1,290 fields through a fragment spread 30 times: refused before validation", func(t *testing.T) {
 		fields := " id createdAt updatedAt bankID customerNumber legalName firstName lastName company email" +
@@ -233,12 +234,12 @@ func TestCostRefusals(t *testing.T) {
 		q += " } fragment C on Customer {" + fields + fields + " }"
 		q = strings.Replace(q, "labels id", "labels i: id", 1) // distinct keys only
 		b := body(t, q, nil)
-		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "TOO_MANY_FIELDS", linear(b))
+		e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "TOO_MANY_FIELDS", linear(b))
 		require.Contains(t, e.Message, "1000")
 	})
 	t.Run("one field repeated 51 times: refused before validation", func(t *testing.T) {
 		q := "{ customers(first: 1) { edges { node {" + repeat(" legalName", 51) + " } } } }"
-		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
+		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FIELD_REPEATED", 256*kib)
 		require.Contains(t, e.Message, "customers.edges.node.legalName")
 	})
 	// What Relay and Apollo send: each component's fragment on the same
@@ -273,7 +274,7 @@ func TestCostRefusals(t *testing.T) {
 	t.Run("a field repeated through fragments", func(t *testing.T) {
 		q := "{ ...F ...G } fragment F on Query { viewer { ...H } } fragment G on Query { viewer { ...H ...H } } " +
 			"fragment H on Viewer {" + repeat(" name", 17) + " }" // 3 × 17 = 51
-		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
+		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FIELD_REPEATED", 256*kib)
 	})
 	t.Run("fragments that expand exponentially", func(t *testing.T) {
 		q := "{ ...F0 }"
@@ -281,12 +282,12 @@ func TestCostRefusals(t *testing.T) {
 			q += fmt.Sprintf(" fragment F%d on Query { x%d: viewer { name } ...F%d ...F%d }", i, i, i+1, i+1)
 		}
 		q += " fragment F20 on Query { __typename }"
-		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", 256*kib)
+		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FIELD_REPEATED", 256*kib)
 	})
 	t.Run("a refused document is refused again: refusals are not cached", func(t *testing.T) {
 		b := body(t, "{ viewer {"+repeat(" name", 51)+" } }", nil)
 		for range 2 {
-			c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FIELD_REPEATED", linear(b))
+			c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FIELD_REPEATED", linear(b))
 		}
 	})
 	t.Run("a cached document's variables are measured on every request", func(t *testing.T) {
@@ -298,7 +299,7 @@ func TestCostRefusals(t *testing.T) {
 			or[i] = map[string]any{}
 		}
 		b := body(t, q, map[string]any{"w": map[string]any{"or": or}})
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "VARIABLES_TOO_LARGE", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "VARIABLES_TOO_LARGE", linear(b))
 	})
 	t.Run("1,000 unknown directives: refused before parsing", func(t *testing.T) {
 		q := "{ __typename"
@@ -306,7 +307,7 @@ func TestCostRefusals(t *testing.T) {
 			q += fmt.Sprintf(" @d%d", i)
 		}
 		b := body(t, q+" }", nil)
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "TOO_MANY_TOKENS", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "TOO_MANY_TOKENS", linear(b))
 	})
 	t.Run("900 unknown directives: at most 20 errors in a bounded answer", func(t *testing.T) {
 		q := "{ __typename"
@@ -346,13 +347,13 @@ func TestCostRefusals(t *testing.T) {
 	}
 	t.Run("hasProductsWith/hasCustomerWith four deep", func(t *testing.T) {
 		q := `{ customers(first: 5, where: ` + nest(4, `{legalNameContains: "a"}`) + `) { totalCount edges { node { id } } } }`
-		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FILTER_TOO_COMPLEX", 256*kib)
+		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FILTER_TOO_COMPLEX", 256*kib)
 		require.Contains(t, e.Message, "cost 1405")
 		require.Contains(t, e.Message, "customers")
 	})
 	t.Run("has…With five deep", func(t *testing.T) {
 		q := `{ customers(first: 5, where: ` + nest(5, `{status: ACTIVE}`) + `) { totalCount } }`
-		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FILTER_TOO_DEEP", 256*kib)
+		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FILTER_TOO_DEEP", 256*kib)
 	})
 	t.Run("an or of 10,000 searches, in a variable: refused before coercion", func(t *testing.T) {
 		or := make([]any, 10_000)
@@ -361,12 +362,12 @@ func TestCostRefusals(t *testing.T) {
 		}
 		q := `query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`
 		b := body(t, q, map[string]any{"w": map[string]any{"or": or}})
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "VARIABLES_TOO_LARGE", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "VARIABLES_TOO_LARGE", linear(b))
 	})
 	t.Run("an or of 300 searches", func(t *testing.T) {
 		q := `{ customers(where: {or: [` + repeat(`{search: "a"} `, 300) + `]}) { totalCount } }`
 		b := body(t, q, nil)
-		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FILTER_TOO_COMPLEX", validated(b))
+		e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FILTER_TOO_COMPLEX", validated(b))
 		require.Contains(t, e.Message, "cost 1800, customers the most: 1800")
 	})
 	t.Run("an or of 6 searches, in a variable", func(t *testing.T) {
@@ -376,7 +377,7 @@ func TestCostRefusals(t *testing.T) {
 		}
 		q := `query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`
 		b := body(t, q, map[string]any{"w": map[string]any{"or": or}})
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FILTER_TOO_COMPLEX", validated(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FILTER_TOO_COMPLEX", validated(b))
 	})
 	t.Run("not nested 5,000 deep, in a variable: refused before coercion", func(t *testing.T) {
 		var w any = map[string]any{"legalName": "x"}
@@ -385,7 +386,7 @@ func TestCostRefusals(t *testing.T) {
 		}
 		q := `query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`
 		b := body(t, q, map[string]any{"w": w})
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "VARIABLES_TOO_LARGE", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "VARIABLES_TOO_LARGE", linear(b))
 	})
 	t.Run("not nested 20 deep, in a variable", func(t *testing.T) {
 		var w any = map[string]any{"legalName": "x"}
@@ -394,22 +395,22 @@ func TestCostRefusals(t *testing.T) {
 		}
 		q := `query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`
 		b := body(t, q, map[string]any{"w": w})
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FILTER_TOO_DEEP", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FILTER_TOO_DEEP", linear(b))
 	})
 	t.Run("not nested 300 deep, in the document", func(t *testing.T) {
 		q := `{ customers(where: ` + repeat("{not: ", 300) + `{legalName: "x"}` + repeat("}", 300) + `) { totalCount } }`
 		b := body(t, q, nil)
-		c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "VALUE_TOO_DEEP", linear(b))
+		c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "VALUE_TOO_DEEP", linear(b))
 	})
 	t.Run("not nested 5 deep, in the document", func(t *testing.T) {
 		q := `{ customers(where: ` + repeat("{not: ", 5) + `{legalName: "x"}` + repeat("}", 5) + `) { totalCount } }`
 		b := body(t, q, nil)
-		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "FILTER_TOO_DEEP", validated(b))
+		e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "FILTER_TOO_DEEP", validated(b))
 		require.Contains(t, e.Message, "customers")
 	})
 	t.Run("orderBy with 100 terms", func(t *testing.T) {
 		q := `{ customers(orderBy: [` + repeat(`{field: LEGAL_NAME}`, 100) + `]) { totalCount } }`
-		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FILTER_TOO_COMPLEX", 1024*kib)
+		c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FILTER_TOO_COMPLEX", 1024*kib)
 	})
 	for _, tc := range []struct{ name, where, field string }{
 		{"a NUL in hasLabel", `{hasLabel: "vip\u0000"}`, "hasLabel"},
@@ -424,7 +425,7 @@ func TestCostRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := `{ customers(where: ` + tc.where + `) { totalCount } }`
 			b := body(t, q, nil)
-			e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "BAD_USER_INPUT", linear(b))
+			e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "BAD_USER_INPUT", linear(b))
 			require.Equal(t, tc.field, e.Extensions["field"])
 			require.True(t, strings.HasPrefix(e.Message, tc.field+": "), e.Message)
 			// The same in a variable.
@@ -432,7 +433,7 @@ func TestCostRefusals(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(jsonWhere(tc.where)), &w), tc.where)
 			q = `query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`
 			b = body(t, q, map[string]any{"w": w})
-			e = c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "BAD_USER_INPUT", linear(b))
+			e = c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "BAD_USER_INPUT", linear(b))
 			require.Equal(t, tc.field, e.Extensions["field"])
 		})
 	}
@@ -458,7 +459,7 @@ func TestCostRefusals(t *testing.T) {
 			q += fmt.Sprintf(" n%d: nodes(ids: $ids) { ... on Customer { id products(first: 100) { edges { node { id iban } } } } }", i)
 		}
 		b := body(t, q+" }", map[string]any{"ids": ids})
-		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "COMPLEXITY_LIMIT_EXCEEDED", 1024*kib)
+		e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "COMPLEXITY_LIMIT_EXCEEDED", 1024*kib)
 		require.Contains(t, e.Message, "n0")
 	})
 	t.Run("nodes with 101 ids", func(t *testing.T) {
@@ -467,7 +468,7 @@ func TestCostRefusals(t *testing.T) {
 			ids[i] = uuid.NewString()
 		}
 		b := body(t, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids})
-		e := c.measure(t, c.tokA, b).refusal(t, http.StatusBadRequest, "BAD_USER_INPUT", 1024*kib)
+		e := c.measure(t, c.tokA, b).refusal(t, http.StatusOK, "BAD_USER_INPUT", 1024*kib)
 		require.Equal(t, "ids", e.Extensions["field"])
 	})
 }
@@ -536,7 +537,7 @@ func TestCostAccepted(t *testing.T) {
 		}
 		// Two traversals with a predicate: 55, refused.
 		q = `{ customers(first: 5, where: {hasProductsWith: [{hasCustomerWith: [{legalNameContains: "Customer 0"}]}]}) { totalCount } }`
-		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusBadRequest, "FILTER_TOO_COMPLEX", validated(body(t, q, nil)))
+		e := c.measure(t, c.tokA, body(t, q, nil)).refusal(t, http.StatusOK, "FILTER_TOO_COMPLEX", validated(body(t, q, nil)))
 		require.Contains(t, e.Message, "cost 55")
 	})
 	t.Run("nodes(ids:) within the complexity", func(t *testing.T) {
