@@ -297,9 +297,16 @@ func TestObpCustomerCreateV310(t *testing.T) {
 	t.Run("errors in OBP's order", func(t *testing.T) {
 		// A: no credentials, even with a bad body and an unknown bank.
 		obpCust401(t, e.call(t, http.MethodPost, obpCustV3+"nowhere/customers", "", "{"))
-		// B before R: an unknown bank, whatever the roles.
+		// R before B, as OBP (§3.4 #1: A→R→B→J): at an unknown bank only
+		// CanCreateCustomerAtAnyBank can be held, so a caller without it is
+		// 403 there, and one with it meets B (404) before its body (J).
 		none := e.client(t, e.A, at(e.A, access.CanGetCustomer)...)
-		obpCustErr(t, e.call(t, http.MethodPost, obpCustV3+"nowhere/customers", none, "{"), http.StatusNotFound, obpCustBankNotFound("nowhere"))
+		obpCustErr(t, e.call(t, http.MethodPost, obpCustV3+"nowhere/customers", none, "{"), http.StatusForbidden,
+			obpCustMissing+"CanCreateCustomer or CanCreateCustomerAtAnyBank for BankId(nowhere).")
+		obpCustErr(t, e.call(t, http.MethodPost, obpCustV3+"nowhere/customers", creator, "{"), http.StatusForbidden,
+			obpCustMissing+"CanCreateCustomer or CanCreateCustomerAtAnyBank for BankId(nowhere).")
+		anywhere := e.client(t, nil, anyBank(access.CanCreateCustomer)...)
+		obpCustErr(t, e.call(t, http.MethodPost, obpCustV3+"nowhere/customers", anywhere, "{"), http.StatusNotFound, obpCustBankNotFound("nowhere"))
 		obpCustErr(t, e.call(t, http.MethodPost, path, none, obpCustSeedBody()), http.StatusForbidden,
 			obpCustMissing+"CanCreateCustomer or CanCreateCustomerAtAnyBank for BankId(gh.29.uk).")
 		// The role at bank A does not reach bank B (a public bank: 403).
@@ -619,8 +626,9 @@ func TestObpCustomerFirehose(t *testing.T) {
 	t.Run("errors in OBP's order", func(t *testing.T) {
 		obpCust401(t, e.call(t, http.MethodGet, path, "", nil))
 		// A bank role is not the firehose; a bound client cannot hold it.
+		// R before B, as OBP (§3.4 #7: A→flag→R→B).
 		reader := e.client(t, e.A, allBankRoles(e.A)...)
-		obpCustErr(t, e.call(t, http.MethodGet, obpCustV3+"nowhere/firehose/customers", reader, nil), http.StatusNotFound, obpCustBankNotFound("nowhere"))
+		obpCustErr(t, e.call(t, http.MethodGet, obpCustV3+"nowhere/firehose/customers", reader, nil), http.StatusForbidden, obpCustMissing+"CanUseCustomerFirehoseAtAnyBank")
 		obpCustErr(t, e.call(t, http.MethodGet, path, reader, nil), http.StatusForbidden, obpCustMissing+"CanUseCustomerFirehoseAtAnyBank")
 		obpCustErr(t, e.call(t, http.MethodGet, obpCustV3+"nowhere/firehose/customers?limit=0", hose, nil), http.StatusNotFound, obpCustBankNotFound("nowhere"))
 		bad := func(query, msg string) {
