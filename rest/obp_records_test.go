@@ -448,9 +448,11 @@ func TestObpRecordSocialHandles(t *testing.T) {
 		before := count()
 		body := map[string]any{"type": "x", "handle": "@a"}
 		obpRec401(t, e.call(t, http.MethodPost, path, "", body))
-		// J comes after the bank and the role, and is OBP's bare text.
-		obpRecErr(t, e.call(t, http.MethodPost, path, getOnly, "{"),
-			http.StatusForbidden, obpRecMissing("CanAddSocialMediaHandle at Bank(gh.29.uk)"))
+		// J comes first, as in OBP's v2.0.0 (§3.4 #15: A→J→BANK_ID format→B→R→C),
+		// with OBP's bare text: before the role, the bank's format and the bank.
+		obpRecErr(t, e.call(t, http.MethodPost, path, getOnly, "{"), http.StatusBadRequest, "OBP-10001: Incorrect json format.")
+		obpRecErr(t, e.call(t, http.MethodPost, obpRecV3+"bad!bank/customers/"+cust.ID.String()+"/social_media_handles", getOnly, "{"),
+			http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, full, "{"), http.StatusBadRequest, "OBP-10001: Incorrect json format.")
 		obpRecErr(t, e.call(t, http.MethodPost, path, full, map[string]any{"date_added": "yesterday"}),
 			http.StatusBadRequest, "OBP-10001: Incorrect json format.")

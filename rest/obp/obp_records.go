@@ -59,7 +59,7 @@ func (a *api) obpRecordRoutes(r chi.Router) {
 // right after A: A → J → B → R → C.
 type obpRecRoute[B any] struct {
 	bankFormat bool                        // check BANK_ID's characters before the bank (OBP-30111; v2.0.0's routes)
-	bodyFirst  bool                        // J before B (v1.4.0's addCustomerMessage)
+	bodyFirst  bool                        // J before B (v1.4.0's addCustomerMessage, v2.0.0's social media handle)
 	roles      []access.Role               // R: any one of them at BANK_ID (ent's tables); nil for none
 	listed     []access.Role               // OBP's role text (nil: the first role alone)
 	body       func(o *obpCall, b *B) bool // J; nil for a route without a body
@@ -445,11 +445,11 @@ type obpRecSocialHandle struct {
 }
 
 // obpRecCreateSocialHandle is #15: POST …/social_media_handles, 201
-// {"success":"Success"}. Order A → BANK_ID format (OBP-30111) →B→R→ J
-// (v2.0.0's bare OBP-10001) →C→ body customer_number of another customer
-// (400 OBP-10001) → save (ent's rules).
+// {"success":"Success"}. Order as OBP's v2.0.0 (rest-compat §3.4): A → J
+// (v2.0.0's bare OBP-10001) → BANK_ID format (OBP-30111) →B→R→C→ body
+// customer_number of another customer (400 OBP-10001) → save (ent's rules).
 var obpRecCreateSocialHandle = obpRecRoute[obpRecSocialHandleBody]{
-	bankFormat: true, roles: schema.WriteRoles[gen.TypeSocialHandle][ent.OpCreate], body: obpRecDecodeSocialHandle, customer: true,
+	bodyFirst: true, bankFormat: true, roles: schema.WriteRoles[gen.TypeSocialHandle][ent.OpCreate], body: obpRecDecodeSocialHandle, customer: true,
 	do: func(o *obpCall, cu *gen.Customer, body *obpRecSocialHandleBody) {
 		if body.CustomerNumber != nil && *body.CustomerNumber != "" && *body.CustomerNumber != cu.CustomerNumber {
 			o.fail(http.StatusBadRequest, obpInvalidJSONFormat+" The customer_number ("+*body.CustomerNumber+
