@@ -131,6 +131,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"address lower-case country", fmt.Sprintf(`mutation { createAddress(input:{customerID:"%s", countryCode:"de"}) { id } }`, f.customer), "BAD_USER_INPUT", "countryCode"},
 		{"address postcode too long", fmt.Sprintf(`mutation { createAddress(input:{customerID:"%s", postcode:"%s"}) { id } }`, f.customer, strings.Repeat("1", 21)), "BAD_USER_INPUT", "postcode"},
 		{"address negative premise", fmt.Sprintf(`mutation { createAddress(input:{customerID:"%s", premise: -1}) { id } }`, f.customer), "BAD_USER_INPUT", "premise"},
+		// A GraphQL Int is 32 bits: what could not be answered as one is not stored.
+		{"address premise over 32 bits", fmt.Sprintf(`mutation { createAddress(input:{customerID:"%s", premise: 2147483648}) { id } }`, f.customer), "BAD_USER_INPUT", "premise"},
 		{"address 17 tags", fmt.Sprintf(`mutation { createAddress(input:{customerID:"%s", tags: [%s]}) { id } }`, f.customer, labelList(17)), "BAD_USER_INPUT", "tags"},
 		{"duplicate tax residence", fmt.Sprintf(`mutation { createTaxResidence(input:{customerID:"%s", domain:"DE", taxNumber:"456"}) { id } }`, f.customer), "CONFLICT", "taxNumber"},
 		{"empty tax domain", fmt.Sprintf(`mutation { createTaxResidence(input:{customerID:"%s", domain:"", taxNumber:"1"}) { id } }`, f.customer), "BAD_USER_INPUT", "domain"},

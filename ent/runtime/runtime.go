@@ -219,7 +219,21 @@ func init() {
 	// addressDescPremise is the schema descriptor for premise field.
 	addressDescPremise := addressFields[11].Descriptor()
 	// address.PremiseValidator is a validator for the "premise" field. It is called by the builders before save.
-	address.PremiseValidator = addressDescPremise.Validators[0].(func(int) error)
+	address.PremiseValidator = func() func(int) error {
+		validators := addressDescPremise.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(premise int) error {
+			for _, fn := range fns {
+				if err := fn(premise); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescSubPremise is the schema descriptor for sub_premise field.
 	addressDescSubPremise := addressFields[12].Descriptor()
 	// address.SubPremiseValidator is a validator for the "sub_premise" field. It is called by the builders before save.

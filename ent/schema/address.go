@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	"math"
 
 	"custgraph/internal/validate"
 )
@@ -45,7 +46,9 @@ func (Address) Fields() []ent.Field {
 		field.String("country_code").Optional().MaxLen(2).Validate(validate.CountryCode),
 		field.Strings("tags").Optional(),
 		field.String("status").Optional().MaxLen(255),
-		field.Int("premise").Optional().Nillable().NonNegative(),
+		// A GraphQL Int is 32 bits: a larger premise could be stored but
+		// not answered as one.
+		field.Int("premise").Optional().Nillable().NonNegative().Max(math.MaxInt32),
 		field.String("sub_premise").Optional().MaxLen(64),
 		field.String("building").Optional().MaxLen(255),
 		field.String("thoroughfare").Optional().MaxLen(255),
