@@ -249,16 +249,6 @@ func (w *walker) ids(f *ast.Field) int {
 	return max(len(list), 1)
 }
 
-// isNull reports whether an argument is absent or null (a variable that
-// is null or not given).
-func isNull(a *ast.Argument, vars map[string]any) bool {
-	if a == nil {
-		return true
-	}
-	v, err := a.Value.Value(vars)
-	return err != nil || v == nil
-}
-
 func isConnection(f *ast.Field) bool {
 	return f.Definition != nil && f.Definition.Type != nil && strings.HasSuffix(f.Definition.Type.Name(), "Connection")
 }
@@ -268,15 +258,6 @@ func isConnection(f *ast.Field) bool {
 func (w *walker) pageSize(f *ast.Field) int {
 	size, given, null := 0, 0, 0
 	for _, name := range []string{"first", "last"} {
-		if name == "last" && given-null == 1 && !isNull(f.Arguments.ForName("last"), w.vars) {
-			// A Relay page is taken from one end.
-			w.err = &gqlerror.Error{
-				Message:    "first and last: give one of them, not both",
-				Path:       ast.Path{ast.PathName(f.Alias)},
-				Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "last"},
-			}
-			return 0
-		}
 		a := f.Arguments.ForName(name)
 		if a == nil {
 			continue
@@ -286,6 +267,15 @@ func (w *walker) pageSize(f *ast.Field) int {
 		if err != nil || v == nil {
 			null++
 			continue
+		}
+		if name == "last" && given-null == 2 {
+			// A Relay page is taken from one end.
+			w.err = &gqlerror.Error{
+				Message:    "first and last: give one of them, not both",
+				Path:       ast.Path{ast.PathName(f.Alias)},
+				Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "last"},
+			}
+			return 0
 		}
 		n, ok := toInt(v)
 		if !ok {

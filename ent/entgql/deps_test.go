@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestServerDoesNotLinkCodeGenerators(t *testing.T) {
 		t.Fatalf("go list -deps custgraph: %v\n%s", err, out)
 	}
 	deps := strings.Fields(string(out))
-	if len(deps) < 100 || !contains(deps, "custgraph/ent/entgql") {
+	if len(deps) < 100 || !slices.Contains(deps, "custgraph/ent/entgql") {
 		t.Fatalf("go list -deps custgraph lists %d packages, without custgraph/ent/entgql: not the server's", len(deps))
 	}
 	for _, banned := range []string{
@@ -31,19 +32,10 @@ func TestServerDoesNotLinkCodeGenerators(t *testing.T) {
 		"github.com/99designs/gqlgen/codegen",
 		"golang.org/x/tools/go/packages",
 	} {
-		if contains(deps, banned) {
+		if slices.Contains(deps, banned) {
 			t.Errorf("the server links %s (go list -deps custgraph)", banned)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // readModule reads every Go file of the module and go.mod: go test caches a
