@@ -664,7 +664,7 @@ func addressRules(next ent.Mutator) ent.Mutator {
 			return nil, err
 		}
 		if touched {
-			if err := validate.StringSet("tag", tags, validate.MaxTags, validate.MaxTagLength); err != nil {
+			if err := validate.Tags(tags); err != nil {
 				return nil, apperr.Invalid("tags", "%s", err)
 			}
 		}

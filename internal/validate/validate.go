@@ -23,6 +23,9 @@ const (
 	MaxLabelLength = 64
 	MaxTags        = 16
 	MaxTagLength   = 64
+	// MaxTagsJoined bounds an address's tags joined with ",": OBP keeps
+	// them in one 20-character column (rest-compat §3.4 #8).
+	MaxTagsJoined = 20
 )
 
 // Email accepts a bare address (no display name, no angle brackets).
@@ -159,6 +162,20 @@ func StringSet(what string, items []string, max, maxLen int) error {
 			return fmt.Errorf("%s %q is given twice", what, l)
 		}
 		seen[l] = true
+	}
+	return nil
+}
+
+// Tags checks an address's tags: StringSet's rules, and at most
+// MaxTagsJoined characters when joined with "," (OBP's
+// MappedCustomerAddress.mTags is a 20-character varchar: OBP cannot store
+// more).
+func Tags(tags []string) error {
+	if err := StringSet("tag", tags, MaxTags, MaxTagLength); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(strings.Join(tags, ",")); n > MaxTagsJoined {
+		return fmt.Errorf("the tags joined with \",\" must be at most %d characters (OBP's limit), got %d", MaxTagsJoined, n)
 	}
 	return nil
 }
