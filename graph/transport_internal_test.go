@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"custgraph/ent/entgql"
 	"github.com/google/uuid"
@@ -168,19 +170,29 @@ func TestFieldSetWritesWhatGqlgenWrites(t *testing.T) {
 	field := func(alias string) graphql.CollectedField {
 		return graphql.CollectedField{Field: &ast.Field{Alias: alias, Name: alias}}
 	}
-	for _, aliases := range [][]string{
+	var sizes [][]string // both sides of each of newFieldSet's rooms
+	for _, n := range []int{2, 4, 5, 6, 7, 8, 9, 12, 16, 17} {
+		aliases := make([]string, n)
+		for i := range aliases {
+			aliases[i] = "f" + strconv.Itoa(i)
+		}
+		sizes = append(sizes, aliases)
+	}
+	for _, aliases := range append([][]string{
 		{},
 		{"id"},
 		{"id", "legalName", "labels"},
 		{"a", "b", "a", "c", "b"}, // repeats
 		{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13"},
 		append(strings.Fields(strings.Repeat("a b c d e f g h i j ", 4)), "k"), // past scanAliases: a map, repeats
-	} {
+	}, sizes...) {
 		var fields []graphql.CollectedField
 		for _, a := range aliases {
 			fields = append(fields, field(a))
 		}
 		want, got := graphql.NewFieldSet(fields), newFieldSet(fields)
+		require.Len(t, got.Values, len(fields))
+		require.Equal(t, len(fields), cap(got.Values), "a value past the fields would be written over the next room")
 		for i := range fields {
 			v := graphql.MarshalString(`value "` + strconv.Itoa(i) + `"`)
 			if i == 2 {
@@ -195,5 +207,33 @@ func TestFieldSetWritesWhatGqlgenWrites(t *testing.T) {
 		var c strings.Builder
 		got.MarshalGQL(&c)
 		require.Equal(t, a.String(), c.String())
+	}
+}
+
+// TestFieldSetIsOneSmallAllocation: an object's field set and its values
+// are one allocation, in the smallest of newFieldSet's rooms that holds
+// them; the bytes are those of Go's size class for the set and its room.
+func TestFieldSetIsOneSmallAllocation(t *testing.T) {
+	const set = int(unsafe.Sizeof(fieldSet{}))
+	for _, c := range []struct{ fields, room, class int }{
+		{1, 1, 128}, {2, 2, 144}, {3, 4, 176}, {6, 6, 208}, {7, 8, 240}, {12, 12, 320}, {14, 16, 384},
+	} {
+		require.LessOrEqual(t, set+16*c.room, c.class, "the size classes of this Go")
+		fields := make([]graphql.CollectedField, c.fields)
+		var s *fieldSet
+		allocs := testing.AllocsPerRun(100, func() { s = newFieldSet(fields) })
+		require.Equal(t, 1.0, allocs, "%d fields", c.fields)
+		perSet := uint64(1 << 62) // the least of 5 tries: another test's goroutine may allocate meanwhile
+		for range 5 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range 1000 {
+				s = newFieldSet(fields)
+			}
+			runtime.ReadMemStats(&after)
+			perSet = min(perSet, (after.TotalAlloc-before.TotalAlloc)/1000)
+		}
+		require.Equal(t, uint64(c.class), perSet, "%d fields", c.fields)
+		require.Len(t, s.Values, c.fields)
 	}
 }
