@@ -192,6 +192,8 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	resp.Errors = capErrors(resp.Errors)
 	if !cacheable && q == nil && dataOnly(resp) {
 		writeData(w, resp.Data) // most answers: written as they are, not copied
+		releaseAnswer(resp.Data)
+		resp.Data = nil
 		return
 	}
 	b := appendResponse(nil, resp)
