@@ -5,6 +5,7 @@ package ent
 import (
 	"custgraph/ent/apiclient"
 	"custgraph/ent/bank"
+	"custgraph/internal/entnamed"
 	"fmt"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ type APIClientEdges struct {
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedEntitlements map[string][]*Entitlement
+	namedEntitlements entnamed.Edges[*Entitlement]
 }
 
 // BankOrErr returns the Bank value or an error if the edge
@@ -254,10 +255,7 @@ func (_m *APIClient) String() string {
 // NamedEntitlements returns the Entitlements named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *APIClient) NamedEntitlements(name string) ([]*Entitlement, error) {
-	if _m.Edges.namedEntitlements == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedEntitlements[name]
+	nodes, ok := _m.Edges.namedEntitlements.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -265,14 +263,7 @@ func (_m *APIClient) NamedEntitlements(name string) ([]*Entitlement, error) {
 }
 
 func (_m *APIClient) appendNamedEntitlements(name string, edges ...*Entitlement) {
-	if _m.Edges.namedEntitlements == nil {
-		_m.Edges.namedEntitlements = make(map[string][]*Entitlement)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedEntitlements[name] = []*Entitlement{}
-	} else {
-		_m.Edges.namedEntitlements[name] = append(_m.Edges.namedEntitlements[name], edges...)
-	}
+	_m.Edges.namedEntitlements.Append(name, edges...)
 }
 
 // APIClients is a parsable slice of APIClient.

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"custgraph/ent/bank"
+	"custgraph/internal/entnamed"
 	"fmt"
 	"strings"
 	"time"
@@ -48,10 +49,10 @@ type BankEdges struct {
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedCustomers    map[string][]*Customer
-	namedCrmEvents    map[string][]*CrmEvent
-	namedAPIClients   map[string][]*APIClient
-	namedEntitlements map[string][]*Entitlement
+	namedCustomers    entnamed.Edges[*Customer]
+	namedCrmEvents    entnamed.Edges[*CrmEvent]
+	namedAPIClients   entnamed.Edges[*APIClient]
+	namedEntitlements entnamed.Edges[*Entitlement]
 }
 
 // CustomersOrErr returns the Customers value or an error if the edge
@@ -220,10 +221,7 @@ func (_m *Bank) String() string {
 // NamedCustomers returns the Customers named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Bank) NamedCustomers(name string) ([]*Customer, error) {
-	if _m.Edges.namedCustomers == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedCustomers[name]
+	nodes, ok := _m.Edges.namedCustomers.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -231,23 +229,13 @@ func (_m *Bank) NamedCustomers(name string) ([]*Customer, error) {
 }
 
 func (_m *Bank) appendNamedCustomers(name string, edges ...*Customer) {
-	if _m.Edges.namedCustomers == nil {
-		_m.Edges.namedCustomers = make(map[string][]*Customer)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedCustomers[name] = []*Customer{}
-	} else {
-		_m.Edges.namedCustomers[name] = append(_m.Edges.namedCustomers[name], edges...)
-	}
+	_m.Edges.namedCustomers.Append(name, edges...)
 }
 
 // NamedCrmEvents returns the CrmEvents named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Bank) NamedCrmEvents(name string) ([]*CrmEvent, error) {
-	if _m.Edges.namedCrmEvents == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedCrmEvents[name]
+	nodes, ok := _m.Edges.namedCrmEvents.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -255,23 +243,13 @@ func (_m *Bank) NamedCrmEvents(name string) ([]*CrmEvent, error) {
 }
 
 func (_m *Bank) appendNamedCrmEvents(name string, edges ...*CrmEvent) {
-	if _m.Edges.namedCrmEvents == nil {
-		_m.Edges.namedCrmEvents = make(map[string][]*CrmEvent)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedCrmEvents[name] = []*CrmEvent{}
-	} else {
-		_m.Edges.namedCrmEvents[name] = append(_m.Edges.namedCrmEvents[name], edges...)
-	}
+	_m.Edges.namedCrmEvents.Append(name, edges...)
 }
 
 // NamedAPIClients returns the APIClients named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Bank) NamedAPIClients(name string) ([]*APIClient, error) {
-	if _m.Edges.namedAPIClients == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedAPIClients[name]
+	nodes, ok := _m.Edges.namedAPIClients.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -279,23 +257,13 @@ func (_m *Bank) NamedAPIClients(name string) ([]*APIClient, error) {
 }
 
 func (_m *Bank) appendNamedAPIClients(name string, edges ...*APIClient) {
-	if _m.Edges.namedAPIClients == nil {
-		_m.Edges.namedAPIClients = make(map[string][]*APIClient)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedAPIClients[name] = []*APIClient{}
-	} else {
-		_m.Edges.namedAPIClients[name] = append(_m.Edges.namedAPIClients[name], edges...)
-	}
+	_m.Edges.namedAPIClients.Append(name, edges...)
 }
 
 // NamedEntitlements returns the Entitlements named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Bank) NamedEntitlements(name string) ([]*Entitlement, error) {
-	if _m.Edges.namedEntitlements == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedEntitlements[name]
+	nodes, ok := _m.Edges.namedEntitlements.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -303,14 +271,7 @@ func (_m *Bank) NamedEntitlements(name string) ([]*Entitlement, error) {
 }
 
 func (_m *Bank) appendNamedEntitlements(name string, edges ...*Entitlement) {
-	if _m.Edges.namedEntitlements == nil {
-		_m.Edges.namedEntitlements = make(map[string][]*Entitlement)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedEntitlements[name] = []*Entitlement{}
-	} else {
-		_m.Edges.namedEntitlements[name] = append(_m.Edges.namedEntitlements[name], edges...)
-	}
+	_m.Edges.namedEntitlements.Append(name, edges...)
 }
 
 // Banks is a parsable slice of Bank.

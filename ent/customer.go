@@ -5,6 +5,7 @@ package ent
 import (
 	"custgraph/ent/bank"
 	"custgraph/ent/customer"
+	"custgraph/internal/entnamed"
 	"custgraph/internal/exact"
 	"encoding/json"
 	"fmt"
@@ -117,14 +118,14 @@ type CustomerEdges struct {
 	// totalCount holds the count of the edges above.
 	totalCount [9]map[string]int
 
-	namedProducts      map[string][]*Product
-	namedAddresses     map[string][]*Address
-	namedTaxResidences map[string][]*TaxResidence
-	namedSocialHandles map[string][]*SocialHandle
-	namedAttributes    map[string][]*CustomerAttribute
-	namedMessages      map[string][]*CustomerMessage
-	namedUserLinks     map[string][]*UserCustomerLink
-	namedCrmEvents     map[string][]*CrmEvent
+	namedProducts      entnamed.Edges[*Product]
+	namedAddresses     entnamed.Edges[*Address]
+	namedTaxResidences entnamed.Edges[*TaxResidence]
+	namedSocialHandles entnamed.Edges[*SocialHandle]
+	namedAttributes    entnamed.Edges[*CustomerAttribute]
+	namedMessages      entnamed.Edges[*CustomerMessage]
+	namedUserLinks     entnamed.Edges[*UserCustomerLink]
+	namedCrmEvents     entnamed.Edges[*CrmEvent]
 }
 
 // BankOrErr returns the Bank value or an error if the edge
@@ -652,10 +653,7 @@ func (_m *Customer) String() string {
 // NamedProducts returns the Products named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedProducts(name string) ([]*Product, error) {
-	if _m.Edges.namedProducts == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedProducts[name]
+	nodes, ok := _m.Edges.namedProducts.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -663,23 +661,13 @@ func (_m *Customer) NamedProducts(name string) ([]*Product, error) {
 }
 
 func (_m *Customer) appendNamedProducts(name string, edges ...*Product) {
-	if _m.Edges.namedProducts == nil {
-		_m.Edges.namedProducts = make(map[string][]*Product)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedProducts[name] = []*Product{}
-	} else {
-		_m.Edges.namedProducts[name] = append(_m.Edges.namedProducts[name], edges...)
-	}
+	_m.Edges.namedProducts.Append(name, edges...)
 }
 
 // NamedAddresses returns the Addresses named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedAddresses(name string) ([]*Address, error) {
-	if _m.Edges.namedAddresses == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedAddresses[name]
+	nodes, ok := _m.Edges.namedAddresses.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -687,23 +675,13 @@ func (_m *Customer) NamedAddresses(name string) ([]*Address, error) {
 }
 
 func (_m *Customer) appendNamedAddresses(name string, edges ...*Address) {
-	if _m.Edges.namedAddresses == nil {
-		_m.Edges.namedAddresses = make(map[string][]*Address)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedAddresses[name] = []*Address{}
-	} else {
-		_m.Edges.namedAddresses[name] = append(_m.Edges.namedAddresses[name], edges...)
-	}
+	_m.Edges.namedAddresses.Append(name, edges...)
 }
 
 // NamedTaxResidences returns the TaxResidences named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedTaxResidences(name string) ([]*TaxResidence, error) {
-	if _m.Edges.namedTaxResidences == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedTaxResidences[name]
+	nodes, ok := _m.Edges.namedTaxResidences.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -711,23 +689,13 @@ func (_m *Customer) NamedTaxResidences(name string) ([]*TaxResidence, error) {
 }
 
 func (_m *Customer) appendNamedTaxResidences(name string, edges ...*TaxResidence) {
-	if _m.Edges.namedTaxResidences == nil {
-		_m.Edges.namedTaxResidences = make(map[string][]*TaxResidence)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedTaxResidences[name] = []*TaxResidence{}
-	} else {
-		_m.Edges.namedTaxResidences[name] = append(_m.Edges.namedTaxResidences[name], edges...)
-	}
+	_m.Edges.namedTaxResidences.Append(name, edges...)
 }
 
 // NamedSocialHandles returns the SocialHandles named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedSocialHandles(name string) ([]*SocialHandle, error) {
-	if _m.Edges.namedSocialHandles == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedSocialHandles[name]
+	nodes, ok := _m.Edges.namedSocialHandles.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -735,23 +703,13 @@ func (_m *Customer) NamedSocialHandles(name string) ([]*SocialHandle, error) {
 }
 
 func (_m *Customer) appendNamedSocialHandles(name string, edges ...*SocialHandle) {
-	if _m.Edges.namedSocialHandles == nil {
-		_m.Edges.namedSocialHandles = make(map[string][]*SocialHandle)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedSocialHandles[name] = []*SocialHandle{}
-	} else {
-		_m.Edges.namedSocialHandles[name] = append(_m.Edges.namedSocialHandles[name], edges...)
-	}
+	_m.Edges.namedSocialHandles.Append(name, edges...)
 }
 
 // NamedAttributes returns the Attributes named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedAttributes(name string) ([]*CustomerAttribute, error) {
-	if _m.Edges.namedAttributes == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedAttributes[name]
+	nodes, ok := _m.Edges.namedAttributes.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -759,23 +717,13 @@ func (_m *Customer) NamedAttributes(name string) ([]*CustomerAttribute, error) {
 }
 
 func (_m *Customer) appendNamedAttributes(name string, edges ...*CustomerAttribute) {
-	if _m.Edges.namedAttributes == nil {
-		_m.Edges.namedAttributes = make(map[string][]*CustomerAttribute)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedAttributes[name] = []*CustomerAttribute{}
-	} else {
-		_m.Edges.namedAttributes[name] = append(_m.Edges.namedAttributes[name], edges...)
-	}
+	_m.Edges.namedAttributes.Append(name, edges...)
 }
 
 // NamedMessages returns the Messages named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedMessages(name string) ([]*CustomerMessage, error) {
-	if _m.Edges.namedMessages == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedMessages[name]
+	nodes, ok := _m.Edges.namedMessages.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -783,23 +731,13 @@ func (_m *Customer) NamedMessages(name string) ([]*CustomerMessage, error) {
 }
 
 func (_m *Customer) appendNamedMessages(name string, edges ...*CustomerMessage) {
-	if _m.Edges.namedMessages == nil {
-		_m.Edges.namedMessages = make(map[string][]*CustomerMessage)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedMessages[name] = []*CustomerMessage{}
-	} else {
-		_m.Edges.namedMessages[name] = append(_m.Edges.namedMessages[name], edges...)
-	}
+	_m.Edges.namedMessages.Append(name, edges...)
 }
 
 // NamedUserLinks returns the UserLinks named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedUserLinks(name string) ([]*UserCustomerLink, error) {
-	if _m.Edges.namedUserLinks == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedUserLinks[name]
+	nodes, ok := _m.Edges.namedUserLinks.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -807,23 +745,13 @@ func (_m *Customer) NamedUserLinks(name string) ([]*UserCustomerLink, error) {
 }
 
 func (_m *Customer) appendNamedUserLinks(name string, edges ...*UserCustomerLink) {
-	if _m.Edges.namedUserLinks == nil {
-		_m.Edges.namedUserLinks = make(map[string][]*UserCustomerLink)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedUserLinks[name] = []*UserCustomerLink{}
-	} else {
-		_m.Edges.namedUserLinks[name] = append(_m.Edges.namedUserLinks[name], edges...)
-	}
+	_m.Edges.namedUserLinks.Append(name, edges...)
 }
 
 // NamedCrmEvents returns the CrmEvents named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *Customer) NamedCrmEvents(name string) ([]*CrmEvent, error) {
-	if _m.Edges.namedCrmEvents == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedCrmEvents[name]
+	nodes, ok := _m.Edges.namedCrmEvents.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -831,14 +759,7 @@ func (_m *Customer) NamedCrmEvents(name string) ([]*CrmEvent, error) {
 }
 
 func (_m *Customer) appendNamedCrmEvents(name string, edges ...*CrmEvent) {
-	if _m.Edges.namedCrmEvents == nil {
-		_m.Edges.namedCrmEvents = make(map[string][]*CrmEvent)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedCrmEvents[name] = []*CrmEvent{}
-	} else {
-		_m.Edges.namedCrmEvents[name] = append(_m.Edges.namedCrmEvents[name], edges...)
-	}
+	_m.Edges.namedCrmEvents.Append(name, edges...)
 }
 
 // Customers is a parsable slice of Customer.

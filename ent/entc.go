@@ -56,6 +56,9 @@ func main() {
 	if err := reuseScanHolders("./ent"); err != nil {
 		log.Fatal(err)
 	}
+	if err := namedEdgesAsSlices("./ent"); err != nil {
+		log.Fatal(err)
+	}
 	if err := entgqlRuntime("./ent"); err != nil {
 		log.Fatal(err)
 	}
@@ -86,6 +89,31 @@ func reuseScanHolders(dir string) error {
 			}
 			src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
 			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1), true
+		})
+}
+
+// namedEdgesAsSlices has every generated entity keep the edges it loaded
+// under a name (a GraphQL alias) in an internal/entnamed.Edges, a small
+// slice, instead of a map per entity and edge.
+func namedEdgesAsSlices(dir string) error {
+	fieldRe := regexp.MustCompile(`(\tnamed\w+\s+)map\[string\]\[\]\*(\w+)\n`)
+	getRe := regexp.MustCompile(`\tif _m\.Edges\.named\w+ == nil \{\n\t\treturn nil, &NotLoadedError\{edge: name\}\n\t\}\n\tnodes, ok := _m\.Edges\.(named\w+)\[name\]\n`)
+	appendRe := regexp.MustCompile(`\tif _m\.Edges\.named\w+ == nil \{\n\t\t_m\.Edges\.named\w+ = make\(map\[string\]\[\]\*\w+\)\n\t\}\n` +
+		`\tif len\(edges\) == 0 \{\n\t\t_m\.Edges\.named\w+\[name\] = \[\]\*\w+\{\}\n\t\} else \{\n` +
+		`\t\t_m\.Edges\.(named\w+)\[name\] = append\(_m\.Edges\.named\w+\[name\], edges\.\.\.\)\n\t\}\n`)
+	return rewriteFiles(filepath.Join(dir, "*.go"), "no entity's named edges are as expected (a new ent? see namedEdgesAsSlices)",
+		func(f string, src []byte) ([]byte, bool) {
+			fields := len(fieldRe.FindAll(src, -1))
+			if fields == 0 || filepath.Base(f) == "entc.go" {
+				return nil, false
+			}
+			if len(getRe.FindAll(src, -1)) != fields || len(appendRe.FindAll(src, -1)) != fields {
+				log.Fatalf("entc: %s: the named edges' accessors are not as expected (a new ent? see namedEdgesAsSlices)", f)
+			}
+			src = fieldRe.ReplaceAll(src, []byte("${1}entnamed.Edges[*$2]\n"))
+			src = getRe.ReplaceAll(src, []byte("\tnodes, ok := _m.Edges.$1.Get(name)\n"))
+			src = appendRe.ReplaceAll(src, []byte("\t_m.Edges.$1.Append(name, edges...)\n"))
+			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entnamed\"\n"), 1), true
 		})
 }
 

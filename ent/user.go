@@ -4,6 +4,7 @@ package ent
 
 import (
 	"custgraph/ent/user"
+	"custgraph/internal/entnamed"
 	"fmt"
 	"strings"
 	"time"
@@ -54,8 +55,8 @@ type UserEdges struct {
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedCustomerLinks map[string][]*UserCustomerLink
-	namedEntitlements  map[string][]*Entitlement
+	namedCustomerLinks entnamed.Edges[*UserCustomerLink]
+	namedEntitlements  entnamed.Edges[*Entitlement]
 }
 
 // CustomerLinksOrErr returns the CustomerLinks value or an error if the edge
@@ -247,10 +248,7 @@ func (_m *User) String() string {
 // NamedCustomerLinks returns the CustomerLinks named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *User) NamedCustomerLinks(name string) ([]*UserCustomerLink, error) {
-	if _m.Edges.namedCustomerLinks == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedCustomerLinks[name]
+	nodes, ok := _m.Edges.namedCustomerLinks.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -258,23 +256,13 @@ func (_m *User) NamedCustomerLinks(name string) ([]*UserCustomerLink, error) {
 }
 
 func (_m *User) appendNamedCustomerLinks(name string, edges ...*UserCustomerLink) {
-	if _m.Edges.namedCustomerLinks == nil {
-		_m.Edges.namedCustomerLinks = make(map[string][]*UserCustomerLink)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedCustomerLinks[name] = []*UserCustomerLink{}
-	} else {
-		_m.Edges.namedCustomerLinks[name] = append(_m.Edges.namedCustomerLinks[name], edges...)
-	}
+	_m.Edges.namedCustomerLinks.Append(name, edges...)
 }
 
 // NamedEntitlements returns the Entitlements named value or an error if the edge was not
 // loaded in eager-loading with this name.
 func (_m *User) NamedEntitlements(name string) ([]*Entitlement, error) {
-	if _m.Edges.namedEntitlements == nil {
-		return nil, &NotLoadedError{edge: name}
-	}
-	nodes, ok := _m.Edges.namedEntitlements[name]
+	nodes, ok := _m.Edges.namedEntitlements.Get(name)
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
@@ -282,14 +270,7 @@ func (_m *User) NamedEntitlements(name string) ([]*Entitlement, error) {
 }
 
 func (_m *User) appendNamedEntitlements(name string, edges ...*Entitlement) {
-	if _m.Edges.namedEntitlements == nil {
-		_m.Edges.namedEntitlements = make(map[string][]*Entitlement)
-	}
-	if len(edges) == 0 {
-		_m.Edges.namedEntitlements[name] = []*Entitlement{}
-	} else {
-		_m.Edges.namedEntitlements[name] = append(_m.Edges.namedEntitlements[name], edges...)
-	}
+	_m.Edges.namedEntitlements.Append(name, edges...)
 }
 
 // Users is a parsable slice of User.
