@@ -1,0 +1,209 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// strictVariables refuses the variable values that gqlparser's coercion
+// lets through and GraphQL's input coercion (spec §3.5, as graphql-js
+// does it) does not:
+//   - an Int given a string ("5") or a number outside 32 bits;
+//   - a Float given a string;
+//   - a String given a number;
+//   - an ID given a fraction;
+//   - an enum given a name in other letter case (gqlparser compares them
+//     with strings.EqualFold; the resolvers then failed on it);
+//
+// at any depth of lists and input objects. It runs after gqlparser's
+// coercion, on what that left: numbers arrive as json.Number (transports
+// decode with UseNumber), a top-level Int or Float already as int64 or
+// float64, one value for a list as a typed list of one. (A number written
+// with a fraction, 1.0 included, gqlparser refuses for an Int itself.) The
+// answer is a request error like gqlparser's own, with its path (variable,
+// name, then the fields and indexes inside the value).
+type strictVariables struct{ schema *ast.Schema }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*strictVariables)(nil)
+
+func (*strictVariables) ExtensionName() string { return "StrictVariables" }
+
+func (s *strictVariables) Validate(es graphql.ExecutableSchema) error {
+	s.schema = es.Schema()
+	return nil
+}
+
+func (s *strictVariables) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	for _, d := range oc.Operation.VariableDefinitions {
+		v, ok := oc.Variables[d.Variable]
+		if !ok {
+			continue
+		}
+		path := ast.Path{ast.PathName("variable"), ast.PathName(d.Variable)}
+		if msg, at, bad := s.check(d.Type, v, path); msg != "" {
+			where := ""
+			if len(at) > 2 {
+				where = " at \"" + d.Variable + pathSuffix(at[2:]) + "\""
+			}
+			return &gqlerror.Error{
+				Message:    fmt.Sprintf("Variable \"$%s\" got invalid value %s%s; %s", d.Variable, shown(bad), where, msg),
+				Path:       at,
+				Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
+			}
+		}
+	}
+	return nil
+}
+
+// check returns why v is not a value of typ (empty: it is), where, and
+// the value refused there. Nulls were checked by gqlparser (a null where
+// none is allowed is its refusal already).
+func (s *strictVariables) check(typ *ast.Type, v any, path ast.Path) (string, ast.Path, any) {
+	if v == nil {
+		return "", nil, nil
+	}
+	if typ.Elem != nil {
+		list := reflect.ValueOf(v) // ([]any as sent; gqlparser makes one value a typed list of one, §3.11)
+		if list.Kind() != reflect.Slice {
+			return s.check(typ.Elem, v, path)
+		}
+		for i := range list.Len() {
+			if msg, at, bad := s.check(typ.Elem, list.Index(i).Interface(), append(path, ast.PathIndex(i))); msg != "" {
+				return msg, at, bad
+			}
+		}
+		return "", nil, nil
+	}
+	def := s.schema.Types[typ.NamedType]
+	if def == nil {
+		return "", nil, nil
+	}
+	switch def.Kind {
+	case ast.Scalar:
+		if msg := scalarRefusal(def.Name, v); msg != "" {
+			return msg, path, v
+		}
+	case ast.Enum:
+		name, ok := v.(string)
+		if !ok {
+			return fmt.Sprintf("Enum %q cannot represent non-string value: %s.", def.Name, shown(v)), path, v
+		}
+		if def.EnumValues.ForName(name) == nil {
+			return fmt.Sprintf("Value %q does not exist in %q enum.", name, def.Name), path, v
+		}
+	case ast.InputObject:
+		fields, ok := v.(map[string]any)
+		if !ok {
+			return "", nil, nil // (gqlparser refused it)
+		}
+		for _, f := range def.Fields {
+			fv, ok := fields[f.Name]
+			if !ok {
+				continue
+			}
+			if msg, at, bad := s.check(f.Type, fv, append(path, ast.PathName(f.Name))); msg != "" {
+				return msg, at, bad
+			}
+		}
+	}
+	return "", nil, nil
+}
+
+// scalarRefusal is graphql-js's refusal of v for a built-in scalar (empty:
+// accepted); custom scalars check their values when they are unmarshalled.
+func scalarRefusal(scalar string, v any) string {
+	switch scalar {
+	case "Int":
+		n, ok := number(v)
+		switch {
+		case !ok:
+			return "Int cannot represent non-integer value: " + shown(v)
+		case n != math.Trunc(n):
+			return "Int cannot represent non-integer value: " + shown(v)
+		case n > math.MaxInt32 || n < math.MinInt32:
+			return "Int cannot represent non 32-bit signed integer value: " + shown(v)
+		}
+	case "Float":
+		if n, ok := number(v); !ok || math.IsInf(n, 0) || math.IsNaN(n) {
+			return "Float cannot represent non numeric value: " + shown(v)
+		}
+	case "String":
+		if _, ok := v.(string); !ok {
+			return "String cannot represent a non string value: " + shown(v)
+		}
+	case "Boolean":
+		if _, ok := v.(bool); !ok {
+			return "Boolean cannot represent a non boolean value: " + shown(v)
+		}
+	case "ID":
+		switch v := v.(type) {
+		case string:
+		case json.Number:
+			if _, err := strconv.ParseInt(string(v), 10, 64); err != nil {
+				return "ID cannot represent value: " + shown(v)
+			}
+		case int64, int:
+		default:
+			return "ID cannot represent value: " + shown(v)
+		}
+	}
+	return ""
+}
+
+// number is v as a number when it is one (not a string of digits).
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		return f, err == nil
+	case int64:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// shown is v as JSON, cut short: a message quotes what was sent.
+func shown(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	if len(b) > 64 {
+		return string(b[:61]) + "..."
+	}
+	return string(b)
+}
+
+// pathSuffix writes path as graphql-js writes a value's path: .field and
+// [index].
+func pathSuffix(path ast.Path) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case ast.PathName:
+			b.WriteString("." + string(p))
+		case ast.PathIndex:
+			b.WriteString("[" + strconv.Itoa(int(p)) + "]")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,73 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestVariablesAreCoercedAsGraphQLSays: a variable's value is refused as
+// graphql-js refuses it (GraphQL's input coercion, §3.5), at any depth of
+// lists and input objects, before any statement runs; gqlparser alone let
+// "5" through as an Int, 5 as a String, 2^31 as an Int and an enum name in
+// other letter case. What graphql-js accepts still works.
+func TestVariablesAreCoercedAsGraphQLSays(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.seedBank("gh.1.vars")
+	e.seedCustomers(b, 3, nil)
+
+	const byFirst = `query($f: Int) { customers(first: $f) { totalCount } }`
+	const bySearch = `query($s: String) { customers(first: 1, where: {search: $s}) { totalCount } }`
+	const byWhere = `query($w: CustomerWhereInput) { customers(first: 1, where: $w) { totalCount } }`
+	const byOrder = `query($o: [CustomerOrder!]) { customers(first: 1, orderBy: $o) { totalCount } }`
+	const byIDs = `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`
+	for _, c := range []struct {
+		name, query string
+		vars        []any
+		message     string
+		path        []any
+	}{
+		{"an Int given a string", byFirst, []any{"f", "5"},
+			`Variable "$f" got invalid value "5"; Int cannot represent non-integer value: "5"`, []any{"variable", "f"}},
+		{"an Int over 32 bits", byFirst, []any{"f", json.Number("2147483648")},
+			`Variable "$f" got invalid value 2147483648; Int cannot represent non 32-bit signed integer value: 2147483648`, []any{"variable", "f"}},
+		{"a String given a number", bySearch, []any{"s", json.Number("5")},
+			`Variable "$s" got invalid value 5; String cannot represent a non string value: 5`, []any{"variable", "s"}},
+		{"a String given a number in an input object", byWhere, []any{"w", map[string]any{"search": json.Number("5")}},
+			`Variable "$w" got invalid value 5 at "w.search"; String cannot represent a non string value: 5`, []any{"variable", "w", "search"}},
+		{"an Int given a string in a list in an input object", byWhere,
+			[]any{"w", map[string]any{"hasAddressesWith": []any{map[string]any{"premiseGT": "7"}}}},
+			`Variable "$w" got invalid value "7" at "w.hasAddressesWith[0].premiseGT"; Int cannot represent non-integer value: "7"`,
+			[]any{"variable", "w", "hasAddressesWith", float64(0), "premiseGT"}},
+		{"an enum in other letter case", byOrder, []any{"o", []any{map[string]any{"field": "legal_name"}}},
+			`Variable "$o" got invalid value "legal_name" at "o[0].field"; Value "legal_name" does not exist in "CustomerOrderField" enum.`,
+			[]any{"variable", "o", float64(0), "field"}},
+		{"an ID given a fraction", byIDs, []any{"ids", []any{json.Number("1.5")}},
+			`Variable "$ids" got invalid value 1.5 at "ids[0]"; ID cannot represent value: 1.5`, []any{"variable", "ids", float64(0)}},
+		{"an ID given a fraction, as a list of one", byIDs, []any{"ids", json.Number("2.5")},
+			`Variable "$ids" got invalid value 2.5 at "ids[0]"; ID cannot represent value: 2.5`, []any{"variable", "ids", float64(0)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			errs := e.fail(c.query, c.vars...)
+			require.Len(t, errs, 1)
+			require.Equal(t, c.message, errs[0].Message)
+			require.Equal(t, "GRAPHQL_VALIDATION_FAILED", errs[0].Extensions["code"])
+			require.Equal(t, c.path, errs[0].Path)
+			require.Zero(t, e.sql(), "refused before any statement")
+		})
+	}
+
+	var page struct{ Customers struct{ TotalCount int } }
+	e.do(byFirst, &page, "f", json.Number("2"))
+	require.Equal(t, 3, page.Customers.TotalCount)
+	e.do(byWhere, &page, "w", map[string]any{"hasAddressesWith": []any{map[string]any{"premiseGT": json.Number("7")}}})
+	require.Equal(t, 0, page.Customers.TotalCount)
+	e.do(byWhere, &page, "w", map[string]any{"hasAddressesWith": map[string]any{"premiseLT": json.Number("-2147483648")}})
+	require.Equal(t, 0, page.Customers.TotalCount, "the least Int, and one object as a list of one")
+	e.do(bySearch, &page, "s", "Customer")
+	require.Equal(t, 3, page.Customers.TotalCount)
+	e.do(byOrder, &page, "o", map[string]any{"field": "LEGAL_NAME", "direction": "DESC"}) // a list of one
+	require.Equal(t, 3, page.Customers.TotalCount)
+}
