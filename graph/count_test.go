@@ -12,6 +12,7 @@ import (
 
 	"custgraph/ent"
 	"custgraph/ent/customer"
+	"custgraph/ent/predicate"
 	"custgraph/internal/access"
 	"custgraph/internal/filters"
 	"custgraph/internal/testdb"
@@ -298,4 +299,84 @@ func TestMaintainedSubsetCounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(resp.Errors), "FORBIDDEN")
 	require.Zero(t, e.sql(), "refused before any statement")
+}
+
+// TestMaintainedCountsOfOneBank: a customer list narrowed to one bank
+// (bankID, or hasBankWith that bank's code), alone or with a status or one
+// label, takes its totalCount from that bank's maintained counts, as a
+// dashboard's bank tabs ask, and it equals a real count; a bank the caller
+// may not read in full, or any other filter beside it, is counted by the
+// query.
+func TestMaintainedCountsOfOneBank(t *testing.T) {
+	e := newEnv(t)
+	ctx := access.System(context.Background())
+	bankA, bankB := e.seedBank("gh.29.uk"), e.seedBank("at.02.0061")
+	e.seedCustomers(bankA, 7, func(i int, c *ent.CustomerCreate) {
+		if i%2 == 0 {
+			c.SetLabels([]string{"vip"}).SetCustomerStatus(customer.CustomerStatusACTIVE)
+		}
+	})
+	e.seedCustomers(bankB, 3, func(i int, c *ent.CustomerCreate) { c.SetLabels([]string{"vip"}) })
+
+	type total struct{ TotalCount int }
+	ask := func(where string) int { // with $a: bank A's id, $code: its code
+		t.Helper()
+		var decl []string
+		var vars []any
+		if strings.Contains(where, "$a") {
+			decl, vars = append(decl, "$a: ID!"), append(vars, "a", bankA.ID)
+		}
+		if strings.Contains(where, "$code") {
+			decl, vars = append(decl, "$code: String!"), append(vars, "code", "gh.29.uk")
+		}
+		op := "query"
+		if len(decl) > 0 {
+			op += "(" + strings.Join(decl, ", ") + ")"
+		}
+		var r struct{ Customers total }
+		e.do(op+` { customers(first: 1, where: `+where+`) { totalCount } }`, &r, vars...)
+		return r.Customers.TotalCount
+	}
+	narrowed := []struct {
+		where string
+		real  []predicate.Customer
+	}{
+		{`{bankID: $a}`, nil},
+		{`{hasBankWith: [{code: $code}]}`, nil},
+		{`{bankID: $a, customerStatus: ACTIVE}`, []predicate.Customer{customer.CustomerStatusEQ(customer.CustomerStatusACTIVE)}},
+		{`{hasBankWith: [{code: $code}], hasLabel: "vip"}`, []predicate.Customer{filters.HasLabels("vip")}},
+	}
+	for _, c := range narrowed {
+		real := e.client.Customer.Query().Where(append(c.real, customer.BankID(bankA.ID))...).CountX(ctx)
+		require.Equal(t, real, ask(c.where), c.where)
+		require.LessOrEqual(t, e.sql(), int64(2), "%s: the bank's id by its code, and its counts", c.where)
+	}
+
+	// The maintained counts are what answer: counts moved by hand show, in
+	// bank A's lists only.
+	q := `UPDATE customer_counts SET n = n + 100 WHERE id = (SELECT min(id) FROM customer_counts WHERE bank_id = $1)`
+	qs := `UPDATE customer_subset_counts SET n = n + 100 WHERE id = (SELECT min(id) FROM customer_subset_counts WHERE bank_id = $1 AND subset = 'label:vip')`
+	for _, q := range []string{q, qs} {
+		if testdb.Name() != "postgres" {
+			q = strings.ReplaceAll(q, "$1", "?")
+		}
+		_, err := e.db.SQL.ExecContext(ctx, q, bankA.ID)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 107, ask(`{bankID: $a}`))
+	require.Equal(t, 107, ask(`{hasBankWith: [{code: $code}]}`))
+	require.Equal(t, 104, ask(`{hasBankWith: [{code: $code}], hasLabel: "vip"}`))
+	require.Equal(t, 3, ask(`{hasBankWith: [{code: "at.02.0061"}]}`))
+	// Other filters beside the bank are counted by the query.
+	require.Equal(t, 7, ask(`{bankID: $a, hasBankWith: [{code: $code}]}`))
+	require.Equal(t, 7, ask(`{hasBankWith: [{code: $code, name: "Bank gh.29.uk"}]}`))
+	require.Equal(t, 7, ask(`{bankIDIn: [$a]}`))
+	require.Equal(t, 0, ask(`{hasBankWith: [{code: "none.such"}]}`), "no such bank: no customer")
+
+	// A caller bound to bank B reads none of A's customers: A's list is
+	// counted by the query (and is empty), B's from its counts.
+	e.viewer = access.NewViewer(access.KindClient, uuid.New(), "partner", &bankB.ID, []access.Grant{{Role: access.CanGetCustomer, Bank: bankB.ID}})
+	require.Equal(t, 0, ask(`{bankID: $a}`))
+	require.Equal(t, 0, ask(`{hasBankWith: [{code: $code}]}`))
+	require.Equal(t, 3, ask(`{hasBankWith: [{code: "at.02.0061"}], hasLabel: "vip"}`))
 }

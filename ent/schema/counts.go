@@ -104,11 +104,17 @@ func CustomerTotal(ctx context.Context, c *gen.Client, subset string) (n int, ok
 // BankCustomerTotal is CustomerTotal of all of one bank's customers (ok
 // false, to count by query, when the viewer may not read them all).
 func BankCustomerTotal(ctx context.Context, c *gen.Client, bank uuid.UUID) (n int, ok bool, err error) {
+	return BankSubsetTotal(ctx, c, bank, SubsetAll)
+}
+
+// BankSubsetTotal is CustomerTotal of a subset of one bank's customers (ok
+// false, to count by query, when the viewer may not read them all).
+func BankSubsetTotal(ctx context.Context, c *gen.Client, bank uuid.UUID, subset string) (n int, ok bool, err error) {
 	b, ok := countable(ctx)
 	if !ok || !b.Contains(bank) {
 		return 0, false, nil
 	}
-	return sumCounts(ctx, c, access.Banks{IDs: []uuid.UUID{bank}}, SubsetAll)
+	return sumCounts(ctx, c, access.Banks{IDs: []uuid.UUID{bank}}, subset)
 }
 
 // countable returns the banks whose customers the viewer reads in full,
