@@ -379,4 +379,12 @@ func TestMaintainedCountsOfOneBank(t *testing.T) {
 	require.Equal(t, 0, ask(`{bankID: $a}`))
 	require.Equal(t, 0, ask(`{hasBankWith: [{code: $code}]}`))
 	require.Equal(t, 3, ask(`{hasBankWith: [{code: "at.02.0061"}], hasLabel: "vip"}`))
+
+	// A caller with no role for customers is refused, whatever the bank,
+	// known or not (helper 25's review: an unknown code answered 0).
+	e.viewer = access.NewViewer(access.KindClient, uuid.New(), "nobody", &bankB.ID, nil)
+	for _, where := range []string{`{bankID: "` + bankA.ID.String() + `"}`, `{hasBankWith: [{code: "gh.29.uk"}]}`, `{hasBankWith: [{code: "none.such"}]}`} {
+		errs := e.fail(`{ customers(first: 1, where: ` + where + `) { totalCount } }`)
+		require.Equal(t, "FORBIDDEN", errs[0].Extensions["code"], where)
+	}
 }
