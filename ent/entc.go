@@ -53,6 +53,9 @@ func main() {
 	if err := pageInfoFromRows("./ent/gql_collection.go"); err != nil {
 		log.Fatal(err)
 	}
+	if err := orderByListOfOne("./ent/gql_collection.go"); err != nil {
+		log.Fatal(err)
+	}
 	if err := reuseScanHolders("./ent"); err != nil {
 		log.Fatal(err)
 	}
@@ -186,6 +189,26 @@ func pageInfoFromRows(file string) error {
 		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
 			"if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)\n"},
 	})
+}
+
+// orderByListOfOne patches entgql's collection of nested connections: a
+// nested connection's orderBy given as one object (GraphQL coerces one
+// value into a list of one: `addresses(orderBy: {field: CITY})`, inline
+// or in a variable, which gqlparser turns into a []map[string]any) was
+// neither of the two list forms the collection reads, so the rows were
+// loaded in the default order, while the connection's cursors were made
+// for the requested one. Both are now read as a list.
+func orderByListOfOne(file string) error {
+	from := "\tif v, ok := rv[orderByField]; ok {\n\t\tswitch v := v.(type) {\n"
+	return patch(file, "entgql's collection of a nested orderBy", "orderByListOfOne",
+		func(src []byte) int { return bytes.Count(src, []byte(from)) }, []rewrite{
+			{from, "\tif v, ok := rv[orderByField]; ok {\n" +
+				"\t\tswitch one := v.(type) { // a list of one (entc.go, orderByListOfOne)\n" +
+				"\t\tcase map[string]any:\n\t\t\tv = []any{one}\n" +
+				"\t\tcase []map[string]any: // (a variable's one value, as gqlparser makes it a list)\n" +
+				"\t\t\tlist := make([]any, len(one))\n\t\t\tfor i := range one {\n\t\t\t\tlist[i] = one[i]\n\t\t\t}\n\t\t\tv = list\n\t\t}\n" +
+				"\t\tswitch v := v.(type) {\n"},
+		})
 }
 
 // rewrite replaces from with to in generated code.

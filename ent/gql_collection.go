@@ -223,6 +223,16 @@ func newAPIClientPaginateArgs(rv map[string]any) *apiclientPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*APIClientOrder:
 			args.opts = append(args.opts, WithAPIClientOrder(v))
@@ -418,6 +428,16 @@ func newAddressPaginateArgs(rv map[string]any) *addressPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*AddressOrder:
 			args.opts = append(args.opts, WithAddressOrder(v))
@@ -573,6 +593,16 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*AuditEventOrder:
 			args.opts = append(args.opts, WithAuditEventOrder(v))
@@ -861,6 +891,16 @@ func newBankPaginateArgs(rv map[string]any) *bankPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*BankOrder:
 			args.opts = append(args.opts, WithBankOrder(v))
@@ -1041,6 +1081,16 @@ func newCrmEventPaginateArgs(rv map[string]any) *crmeventPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*CrmEventOrder:
 			args.opts = append(args.opts, WithCrmEventOrder(v))
@@ -2018,6 +2068,16 @@ func newCustomerPaginateArgs(rv map[string]any) *customerPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*CustomerOrder:
 			args.opts = append(args.opts, WithCustomerOrder(v))
@@ -2153,6 +2213,16 @@ func newCustomerAttributePaginateArgs(rv map[string]any) *customerattributePagin
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*CustomerAttributeOrder:
 			args.opts = append(args.opts, WithCustomerAttributeOrder(v))
@@ -2293,6 +2363,16 @@ func newCustomerMessagePaginateArgs(rv map[string]any) *customermessagePaginateA
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*CustomerMessageOrder:
 			args.opts = append(args.opts, WithCustomerMessageOrder(v))
@@ -2458,6 +2538,16 @@ func newEntitlementPaginateArgs(rv map[string]any) *entitlementPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*EntitlementOrder:
 			args.opts = append(args.opts, WithEntitlementOrder(v))
@@ -2618,6 +2708,16 @@ func newProductPaginateArgs(rv map[string]any) *productPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*ProductOrder:
 			args.opts = append(args.opts, WithProductOrder(v))
@@ -2758,6 +2858,16 @@ func newSocialHandlePaginateArgs(rv map[string]any) *socialhandlePaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*SocialHandleOrder:
 			args.opts = append(args.opts, WithSocialHandleOrder(v))
@@ -2888,6 +2998,16 @@ func newTaxResidencePaginateArgs(rv map[string]any) *taxresidencePaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*TaxResidenceOrder:
 			args.opts = append(args.opts, WithTaxResidenceOrder(v))
@@ -3191,6 +3311,16 @@ func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*UserOrder:
 			args.opts = append(args.opts, WithUserOrder(v))
@@ -3341,6 +3471,16 @@ func newUserCustomerLinkPaginateArgs(rv map[string]any) *usercustomerlinkPaginat
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		switch one := v.(type) { // a list of one (entc.go, orderByListOfOne)
+		case map[string]any:
+			v = []any{one}
+		case []map[string]any: // (a variable's one value, as gqlparser makes it a list)
+			list := make([]any, len(one))
+			for i := range one {
+				list[i] = one[i]
+			}
+			v = list
+		}
 		switch v := v.(type) {
 		case []*UserCustomerLinkOrder:
 			args.opts = append(args.opts, WithUserCustomerLinkOrder(v))
