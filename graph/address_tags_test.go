@@ -2,12 +2,17 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"custgraph/ent"
 	"custgraph/internal/access"
+	"custgraph/internal/testdb"
+	"custgraph/internal/validate"
 )
 
 // An address's tags, joined with ",", fit OBP's 20-character column
@@ -52,4 +57,69 @@ func TestAddressTagsFitOBPsColumn(t *testing.T) {
 	var updated struct{ UpdateAddress struct{ Tags []string } }
 	e.do(update, &updated, "id", id, "tags", []string{"work"})
 	require.Equal(t, []string{"work"}, updated.UpdateAddress.Tags)
+}
+
+// TestConcurrentAppendsKeepTheBounds: two transactions appending to one
+// list at once (tags, labels) cannot both pass its bounds: the second
+// checks the list as the first left it, and is refused. Each append was
+// checked against the list before either, and both were stored (an append
+// is one SQL expression). On PostgreSQL, where two writers run at once.
+func TestConcurrentAppendsKeepTheBounds(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time")
+	}
+	e := newEnv(t)
+	f := e.fixture()
+	ctx := access.System(context.Background())
+	a := e.client.Address.Create().SetCustomerID(f.customer).SetTags([]string{"mailing", "home"}).SaveX(ctx) // 12 characters
+	long := strings.Repeat("l", validate.MaxLabelLength)
+	labels := make([]string, validate.MaxLabels-1)
+	for i := range labels {
+		labels[i] = fmt.Sprint(long[:60], i)
+	}
+	e.client.Customer.UpdateOneID(f.customer).SetLabels(labels).ExecX(ctx) // one label short of the most
+
+	for _, c := range []struct {
+		what          string
+		first, second func(tx *ent.Tx) error
+		stored        func() int
+		want          int
+	}{
+		{"tags",
+			func(tx *ent.Tx) error { return tx.Address.UpdateOneID(a.ID).AppendTags([]string{"abcd"}).Exec(ctx) },
+			func(tx *ent.Tx) error { return tx.Address.UpdateOneID(a.ID).AppendTags([]string{"wxyz"}).Exec(ctx) },
+			func() int { return len(e.client.Address.GetX(ctx, a.ID).Tags) }, 3},
+		{"labels",
+			func(tx *ent.Tx) error {
+				return tx.Customer.UpdateOneID(f.customer).AppendLabels([]string{"one"}).Exec(ctx)
+			},
+			func(tx *ent.Tx) error {
+				return tx.Customer.UpdateOneID(f.customer).AppendLabels([]string{"two"}).Exec(ctx)
+			},
+			func() int { return len(e.client.Customer.GetX(ctx, f.customer).Labels) }, validate.MaxLabels},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			tx1, err := e.client.Tx(ctx)
+			require.NoError(t, err)
+			require.NoError(t, c.first(tx1))
+			second := make(chan error, 1)
+			go func() {
+				tx2, err := e.client.Tx(ctx)
+				if err == nil {
+					if err = c.second(tx2); err != nil {
+						_ = tx2.Rollback()
+					} else {
+						err = tx2.Commit()
+					}
+				}
+				second <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // (the second waits for the first's row lock)
+			require.NoError(t, tx1.Commit())
+			err = <-second
+			require.Error(t, err, "the second append passes the bound")
+			require.Contains(t, err.Error(), "at most")
+			require.Equal(t, c.want, c.stored())
+		})
+	}
 }

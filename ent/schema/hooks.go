@@ -118,6 +118,31 @@ func list[T any](ctx context.Context, op ent.Op, set func() ([]T, bool), appende
 	return append(append([]T(nil), v...), add...), true, nil
 }
 
+// lockedOld returns what list reads as a row's stored list before an
+// append (old's answer), read afresh under a row lock on PostgreSQL (FOR
+// NO KEY UPDATE, held to the end of the transaction): an append is one SQL
+// expression on the stored value, so two appends at once each checked the
+// list as it was before either, and both were written, past the list's
+// bounds (two appendTags of 4 characters to 12: 22, over OBP's 20). Locked,
+// the second waits for the first and checks its result. (SQLite runs one
+// write at a time.) read reads the list with the lock given.
+func lockedOld[T any](m ent.Mutation, old func(context.Context) ([]T, error),
+	read func(ctx context.Context, c *gen.Client, id uuid.UUID, lock sql.LockOption) ([]T, error),
+) func(context.Context) ([]T, error) {
+	return func(ctx context.Context) ([]T, error) {
+		c := clientOf(m)
+		idm, ok := m.(interface{ ID() (uuid.UUID, bool) })
+		if c == nil || !ok || c.Dialect() != dialect.Postgres {
+			return old(ctx)
+		}
+		id, ok := idm.ID()
+		if !ok {
+			return old(ctx)
+		}
+		return read(access.System(ctx), c, id, sql.WithLockClause("FOR NO KEY UPDATE"))
+	}
+}
+
 // current returns the value a scalar field will have after an update: the
 // new value when set, else the stored one (zero when cleared).
 func current[T any](ctx context.Context, op ent.Op, get func() (T, bool), cleared bool, old func(context.Context) (T, error)) (T, error) {
@@ -161,7 +186,14 @@ func customerRules(next ent.Mutator) ent.Mutator {
 				return nil, apperr.Invalid("credit_limit_amount", "%s", err)
 			}
 		}
-		labels, touched, err := list(ctx, op, m.Labels, m.AppendedLabels, m.LabelsCleared(), m.OldLabels)
+		labels, touched, err := list(ctx, op, m.Labels, m.AppendedLabels, m.LabelsCleared(), lockedOld(m, m.OldLabels,
+			func(ctx context.Context, c *gen.Client, id uuid.UUID, lock sql.LockOption) ([]string, error) {
+				r, err := c.Customer.Query().Where(customer.ID(id)).Select(customer.FieldLabels).ForUpdate(lock).Only(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return r.Labels, nil
+			}))
 		if err != nil {
 			return nil, err
 		}
@@ -659,7 +691,14 @@ func (Address) Hooks() []ent.Hook {
 func addressRules(next ent.Mutator) ent.Mutator {
 	return hook.AddressFunc(func(ctx context.Context, m *gen.AddressMutation) (ent.Value, error) {
 		op := m.Op()
-		tags, touched, err := list(ctx, op, m.Tags, m.AppendedTags, m.TagsCleared(), m.OldTags)
+		tags, touched, err := list(ctx, op, m.Tags, m.AppendedTags, m.TagsCleared(), lockedOld(m, m.OldTags,
+			func(ctx context.Context, c *gen.Client, id uuid.UUID, lock sql.LockOption) ([]string, error) {
+				r, err := c.Address.Query().Where(address.ID(id)).Select(address.FieldTags).ForUpdate(lock).Only(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return r.Tags, nil
+			}))
 		if err != nil {
 			return nil, err
 		}
