@@ -16,7 +16,7 @@ import (
 
 // strictVariables refuses the variable values that gqlparser's coercion
 // lets through and GraphQL's input coercion (spec §3.5, as graphql-js
-// does it) does not:
+// does it) does not (and an Int literal over 32 bits, see literals):
 //   - an Int given a string ("5") or a number outside 32 bits;
 //   - a Float given a string;
 //   - a String given a number;
@@ -49,6 +49,9 @@ func (s *strictVariables) MutateOperationContext(_ context.Context, oc *graphql.
 	if oc.Operation == nil {
 		return nil
 	}
+	if err := s.literals(oc.Operation.SelectionSet, map[string]bool{}); err != nil {
+		return err
+	}
 	for _, d := range oc.Operation.VariableDefinitions {
 		v, ok := oc.Variables[d.Variable]
 		if !ok {
@@ -64,6 +67,81 @@ func (s *strictVariables) MutateOperationContext(_ context.Context, oc *graphql.
 				Message:    fmt.Sprintf("Variable \"$%s\" got invalid value %s%s; %s", d.Variable, shown(bad), where, msg),
 				Path:       at,
 				Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
+			}
+		}
+	}
+	return nil
+}
+
+// literals refuses an Int written in the document (an argument's value,
+// at any depth of its lists and input objects) outside 32 bits, which
+// gqlparser's validation lets through and graphql-js's refuses: a literal
+// and a variable of the same value get the same answer. The fragments
+// spread are walked once each.
+func (s *strictVariables) literals(set ast.SelectionSet, seen map[string]bool) *gqlerror.Error {
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if sel.Definition != nil {
+				for _, a := range sel.Arguments {
+					if def := sel.Definition.Arguments.ForName(a.Name); def != nil {
+						if err := s.literal(def.Type, a.Value); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if err := s.literals(sel.SelectionSet, seen); err != nil {
+				return err
+			}
+		case *ast.InlineFragment:
+			if err := s.literals(sel.SelectionSet, seen); err != nil {
+				return err
+			}
+		case *ast.FragmentSpread:
+			if sel.Definition != nil && !seen[sel.Name] {
+				seen[sel.Name] = true
+				if err := s.literals(sel.Definition.SelectionSet, seen); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// literal checks the value v written for typ (variables are checked by
+// their values).
+func (s *strictVariables) literal(typ *ast.Type, v *ast.Value) *gqlerror.Error {
+	if v == nil || typ == nil {
+		return nil
+	}
+	if typ.Elem != nil {
+		if v.Kind != ast.ListValue {
+			return s.literal(typ.Elem, v)
+		}
+		for _, c := range v.Children {
+			if err := s.literal(typ.Elem, c.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	def := s.schema.Types[typ.NamedType]
+	switch {
+	case def == nil:
+	case def.Kind == ast.Scalar && def.Name == "Int" && v.Kind == ast.IntValue:
+		if n, err := strconv.ParseInt(v.Raw, 10, 64); err != nil || n > math.MaxInt32 || n < math.MinInt32 {
+			err := gqlerror.ErrorPosf(v.Position, "Int cannot represent non 32-bit signed integer value: %s", v.Raw)
+			err.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}
+			return err
+		}
+	case def.Kind == ast.InputObject && v.Kind == ast.ObjectValue:
+		for _, c := range v.Children {
+			if f := def.Fields.ForName(c.Name); f != nil {
+				if err := s.literal(f.Type, c.Value); err != nil {
+					return err
+				}
 			}
 		}
 	}

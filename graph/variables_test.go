@@ -11,7 +11,8 @@ import (
 // graphql-js refuses it (GraphQL's input coercion, §3.5), at any depth of
 // lists and input objects, before any statement runs; gqlparser alone let
 // "5" through as an Int, 5 as a String, 2^31 as an Int and an enum name in
-// other letter case. What graphql-js accepts still works.
+// other letter case, and an Int literal over 32 bits. What graphql-js
+// accepts still works.
 func TestVariablesAreCoercedAsGraphQLSays(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -57,6 +58,19 @@ func TestVariablesAreCoercedAsGraphQLSays(t *testing.T) {
 			require.Equal(t, c.path, errs[0].Path)
 			require.Zero(t, e.sql(), "refused before any statement")
 		})
+	}
+
+	// A literal over 32 bits gets what the same variable gets, at its place.
+	for _, c := range []struct{ query, raw string }{
+		{`{ customers(first: 2147483648) { totalCount } }`, "2147483648"},
+		{`{ customers(first: 1, where: {hasAddressesWith: [{premiseGT: -3000000000}]}) { totalCount } }`, "-3000000000"},
+		{`{ ...F } fragment F on Query { customers(first: 1, where: {hasAddressesWith: {premiseIn: [1, 99999999999]}}) { totalCount } }`, "99999999999"},
+	} {
+		errs := e.fail(c.query)
+		require.Len(t, errs, 1, c.query)
+		require.Equal(t, "Int cannot represent non 32-bit signed integer value: "+c.raw, errs[0].Message, c.query)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", errs[0].Extensions["code"], c.query)
+		require.Zero(t, e.sql(), "refused before any statement")
 	}
 
 	var page struct{ Customers struct{ TotalCount int } }
