@@ -207,11 +207,9 @@ func (s *strictVariables) check(typ *ast.Type, v any, path ast.Path) (string, as
 func scalarRefusal(scalar string, v any) string {
 	switch scalar {
 	case "Int":
-		n, ok := number(v)
+		n, ok := toInt(v)
 		switch {
 		case !ok:
-			return "Int cannot represent non-integer value: " + shown(v)
-		case n != math.Trunc(n):
 			return "Int cannot represent non-integer value: " + shown(v)
 		case n > math.MaxInt32 || n < math.MinInt32:
 			return "Int cannot represent non 32-bit signed integer value: " + shown(v)
@@ -229,15 +227,10 @@ func scalarRefusal(scalar string, v any) string {
 			return "Boolean cannot represent a non boolean value: " + shown(v)
 		}
 	case "ID":
-		switch v := v.(type) {
-		case string:
-		case json.Number:
-			if _, err := strconv.ParseInt(string(v), 10, 64); err != nil {
+		if _, isString := v.(string); !isString {
+			if _, ok := toInt(v); !ok {
 				return "ID cannot represent value: " + shown(v)
 			}
-		case int64, int:
-		default:
-			return "ID cannot represent value: " + shown(v)
 		}
 	}
 	return ""
