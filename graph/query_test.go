@@ -388,7 +388,7 @@ func TestOversizedListsAreRefused(t *testing.T) {
 func TestUnexpectedErrorsAreInternal(t *testing.T) {
 	db, _ := testdb.Open(t)
 	h := graph.NewHandler(db.Client, db.Dialect, graph.Options{})
-	require.NoError(t, db.SQL.Close())
+	require.NoError(t, db.Client.Close()) // (on PostgreSQL, database/sql's pool and pgx's)
 	e := &env{t: t, client: db.Client, gql: client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(access.System(r.Context())))
 	}))}

@@ -165,7 +165,7 @@ func TestAuthenticatedGraphQL(t *testing.T) {
 		_, _, err := admin.CreateClient(ctx, e.db.Client, admin.ClientInput{ClientID: "partner-late", Name: "Late", Secret: partnerSecret})
 		require.NoError(t, err)
 		late := e.token(t, "partner-late", partnerSecret)
-		require.NoError(t, e.db.SQL.Close())
+		require.NoError(t, e.db.Client.Close())
 		r := e.as(t, "Bearer "+late, `{ __typename }`)
 		require.Equal(t, http.StatusInternalServerError, r.status, "%s", r.body)
 		r.onlyError(t, "INTERNAL")

@@ -145,15 +145,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err))
 		}
 		db = stdlib.OpenDBFromPool(pool)
-		// database/sql keeps its connections between statements instead
-		// of taking one from pgxpool and giving it back for each (pgx's
-		// OpenDBFromPool keeps none idle): that round trip through both
-		// pools was ~5% of the server's CPU on a lookup by id. One of
-		// pgxpool's connections stays free for the change listener, which
-		// takes it from pgxpool directly (notify.go).
+		// ent's reads outside a transaction go to pgxpool directly
+		// (pgxreads.go); database/sql carries the transactions and keeps
+		// a few connections between them (sqlIdleConns) instead of taking
+		// one from pgxpool and giving it back for each (pgx's
+		// OpenDBFromPool keeps none idle), and gives the rest back for the
+		// reads. One of pgxpool's connections stays free for the change
+		// listener, which takes it from pgxpool directly (notify.go).
 		n := max(1, int(cfg.MaxConns)-1)
 		db.SetMaxOpenConns(n)
-		db.SetMaxIdleConns(n)
+		db.SetMaxIdleConns(min(n, sqlIdleConns))
 		db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 		dial = dialect.Postgres
 		closeFn = pool.Close
@@ -183,8 +184,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	drv := entsql.OpenDB(dial, db)
 	var d dialect.Driver = drv
+	if pool != nil {
+		d = &pgxReads{Driver: drv, pool: pool, db: db}
+	}
 	if opts.Wrap != nil {
-		d = opts.Wrap(drv)
+		d = opts.Wrap(d)
 	}
 	hub := notify.NewHub(pool != nil)
 	origin := newOrigin()
@@ -222,6 +226,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	return s, nil
 }
+
+// sqlIdleConns is how many connections database/sql keeps idle between
+// transactions on PostgreSQL: enough for a burst of writes, few enough
+// that its idle connections do not starve pgxpool's readers.
+const sqlIdleConns = 2
 
 // migrateLock is the PostgreSQL advisory lock key that serialises schema
 // migrations of replicas starting at the same time.

@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pgxReads sends the queries ent runs outside a transaction (every read of
+// a request) straight to pgx's pool, instead of through database/sql and
+// pgx's database/sql adapter (stdlib). That layer cost a lookup by id about
+// 5% of the server's CPU: its connection pool's locks, a goroutine per
+// result set watching the context, and every value converted to a
+// driver.Value and then again into ent's holder. Transactions, and the
+// statements outside ent's Query (Exec, raw QueryContext), keep going
+// through database/sql: its transaction handling (options, the write
+// timeout of signalTx) stays as it is.
+//
+// It behaves as stdlib does where ent can tell: the first row is read
+// before Query returns, so that a statement's error (a constraint of an
+// INSERT … RETURNING, a cancelled context) is Query's error, and a
+// connection that broke before anything was sent is retried once on
+// another, as database/sql retries on driver.ErrBadConn.
+type pgxReads struct {
+	*entsql.Driver
+	pool *pgxpool.Pool
+	db   *sql.DB // the database/sql pool under Driver
+}
+
+// Query runs q on a connection of the pool; the connection goes back when
+// ent closes the rows (it always does).
+func (d *pgxReads) Query(ctx context.Context, q string, args, v any) error {
+	vr, ok := v.(*entsql.Rows)
+	argv, ok2 := args.([]any)
+	if !ok || !ok2 {
+		return d.Driver.Query(ctx, q, args, v)
+	}
+	r, err := d.query(ctx, q, argv)
+	if err != nil && pgconn.SafeToRetry(err) && ctx.Err() == nil {
+		r, err = d.query(ctx, q, argv)
+	}
+	if err != nil {
+		if _, down := Unreachable(&driverError{err}); down && ctx.Err() == nil {
+			// The server restarted or the network failed: every
+			// connection opened before is suspect. pgx's pool closes
+			// its idle ones now and the others as they come back, and
+			// database/sql its idle ones, so that neither the next reads
+			// nor the next transaction get a broken one.
+			d.pool.Reset()
+			d.db.SetMaxIdleConns(0) // (closes database/sql's idle ones)
+			d.db.SetMaxIdleConns(sqlIdleConns)
+		}
+		return err
+	}
+	*vr = entsql.Rows{ColumnScanner: r}
+	return nil
+}
+
+// Close closes database/sql's pool and pgx's.
+func (d *pgxReads) Close() error {
+	err := d.Driver.Close()
+	d.pool.Close()
+	return err
+}
+
+func (d *pgxReads) query(ctx context.Context, q string, argv []any) (*pgxRows, error) {
+	args := make([]any, 1+len(argv))
+	args[0] = resultFormats
+	copy(args[1:], argv)
+	rows, err := d.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	more := rows.Next()
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return &pgxRows{rows: rows, first: true, more: more}, nil
+}
+
+// resultFormats asks PostgreSQL for the columns in the formats stdlib
+// asks for (binary for numbers, booleans, bytes and times, text for the
+// rest: a numeric reaches ent's decimal as its text, as before), and for
+// uuids in binary: 16 bytes each way instead of 36 characters parsed.
+var resultFormats = pgx.QueryResultFormatsByOID{
+	pgtype.BoolOID:        pgx.BinaryFormatCode,
+	pgtype.ByteaOID:       pgx.BinaryFormatCode,
+	pgtype.CIDOID:         pgx.BinaryFormatCode,
+	pgtype.DateOID:        pgx.BinaryFormatCode,
+	pgtype.Float4OID:      pgx.BinaryFormatCode,
+	pgtype.Float8OID:      pgx.BinaryFormatCode,
+	pgtype.Int2OID:        pgx.BinaryFormatCode,
+	pgtype.Int4OID:        pgx.BinaryFormatCode,
+	pgtype.Int8OID:        pgx.BinaryFormatCode,
+	pgtype.OIDOID:         pgx.BinaryFormatCode,
+	pgtype.TimestampOID:   pgx.BinaryFormatCode,
+	pgtype.TimestamptzOID: pgx.BinaryFormatCode,
+	pgtype.XIDOID:         pgx.BinaryFormatCode,
+	pgtype.UUIDOID:        pgx.BinaryFormatCode,
+}
+
+// pgxRows is pgx's rows as ent's ColumnScanner.
+type pgxRows struct {
+	rows pgx.Rows
+	// first: the first row was read by Query (more: whether there was
+	// one) and Next has not been called yet.
+	first, more bool
+	columns     []string
+	targets     []any // Scan's, reused from row to row
+}
+
+func (r *pgxRows) Next() bool {
+	if r.first {
+		r.first = false
+		return r.more
+	}
+	return r.rows.Next()
+}
+
+func (r *pgxRows) Err() error { return r.rows.Err() }
+
+func (r *pgxRows) Close() error {
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+func (r *pgxRows) NextResultSet() bool { return false }
+
+func (r *pgxRows) Columns() ([]string, error) {
+	if r.columns == nil {
+		fds := r.rows.FieldDescriptions()
+		r.columns = make([]string, len(fds))
+		for i, fd := range fds {
+			r.columns[i] = fd.Name
+		}
+	}
+	return r.columns, nil
+}
+
+// errNoColumnTypes: database/sql's ColumnType cannot be made outside it.
+// ent asks for column types only for values selected beyond an entity's
+// fields through sql.ScanTypeOf, which falls back to a *any when told so.
+var errNoColumnTypes = errors.New("store: column types are not available on pgx's rows")
+
+func (r *pgxRows) ColumnTypes() ([]*sql.ColumnType, error) { return nil, errNoColumnTypes }
+
+// Scan scans the current row. The holders ent scans into get pgx's
+// values directly where the column's type allows (see fastTarget): a
+// uuid's 16 bytes, a text's string, a time, without passing through a
+// database/sql value (a uuid was formatted into 36 characters and parsed
+// back, each value boxed). A destination of any type (*any, ent's
+// *sql.UnknownType: a value selected beyond an entity's fields) gets what
+// database/sql would have given it, pgx's database/sql value (a string
+// for a uuid or a numeric), not pgx's own Go type. Every other holder
+// goes to pgx as it is, as stdlib gave it to database/sql.
+func (r *pgxRows) Scan(dest ...any) error {
+	fds := r.rows.FieldDescriptions()
+	if len(fds) != len(dest) {
+		return r.rows.Scan(dest...) // (pgx says what is wrong)
+	}
+	// dest is the caller's: ent reads its holders back from it.
+	if cap(r.targets) < len(dest) {
+		r.targets = make([]any, len(dest))
+	}
+	t := r.targets[:len(dest)]
+	for i, d := range dest {
+		t[i] = fastTarget(d, fds[i].DataTypeOID)
+	}
+	return r.rows.Scan(t...)
+}
+
+// fastTarget returns the target pgx scans column value of type oid into
+// for ent's holder d.
+func fastTarget(d any, oid uint32) any {
+	switch p := d.(type) {
+	case *uuid.UUID:
+		if oid == pgtype.UUIDOID {
+			return uuidInto{p}
+		}
+	case *entsql.NullScanner:
+		if _, ok := p.S.(*uuid.UUID); ok && oid == pgtype.UUIDOID {
+			return nullUUIDInto{p}
+		}
+	case *sql.NullString:
+		switch oid {
+		case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID:
+			return textInto{p}
+		}
+	case *sql.NullTime:
+		if oid == pgtype.TimestamptzOID {
+			return timeInto{p}
+		}
+	case *sql.NullInt64:
+		switch oid {
+		case pgtype.Int8OID, pgtype.Int4OID, pgtype.Int2OID:
+			return intInto{p}
+		}
+	case *sql.NullBool:
+		if oid == pgtype.BoolOID {
+			return boolInto{p}
+		}
+	case *any:
+		return anyValue{p}
+	case *entsql.UnknownType:
+		return anyValue{(*any)(p)}
+	}
+	return d
+}
+
+// The fast targets, one per holder ent uses (pgx's scanner interfaces).
+type (
+	uuidInto     struct{ p *uuid.UUID }
+	nullUUIDInto struct{ p *entsql.NullScanner } // whose S is a *uuid.UUID
+	textInto     struct{ p *sql.NullString }
+	timeInto     struct{ p *sql.NullTime }
+	intInto      struct{ p *sql.NullInt64 }
+	boolInto     struct{ p *sql.NullBool }
+)
+
+// ScanUUID leaves a NULL as uuid.UUID's Scan does: the holder unchanged.
+func (t uuidInto) ScanUUID(v pgtype.UUID) error {
+	if v.Valid {
+		*t.p = v.Bytes
+	}
+	return nil
+}
+
+func (t nullUUIDInto) ScanUUID(v pgtype.UUID) error {
+	t.p.Valid = v.Valid
+	if v.Valid {
+		*t.p.S.(*uuid.UUID) = v.Bytes
+	}
+	return nil
+}
+
+func (t textInto) ScanText(v pgtype.Text) error {
+	*t.p = sql.NullString{String: v.String, Valid: v.Valid}
+	return nil
+}
+
+func (t timeInto) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if v.Valid && v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("store: cannot scan %s into a time", v.InfinityModifier)
+	}
+	*t.p = sql.NullTime{Time: v.Time, Valid: v.Valid}
+	return nil
+}
+
+func (t intInto) ScanInt64(v pgtype.Int8) error {
+	*t.p = sql.NullInt64{Int64: v.Int64, Valid: v.Valid}
+	return nil
+}
+
+func (t boolInto) ScanBool(v pgtype.Bool) error {
+	*t.p = sql.NullBool{Bool: v.Bool, Valid: v.Valid}
+	return nil
+}
+
+// anyValue receives a column's database/sql value (see Scan).
+type anyValue struct{ p *any }
+
+func (a anyValue) Scan(src any) error {
+	if b, ok := src.([]byte); ok { // pgx's buffer is reused by the next row
+		src = append([]byte(nil), b...)
+	}
+	*a.p = src
+	return nil
+}
