@@ -20,6 +20,7 @@ import (
 	"custgraph/ent/usercustomerlink"
 	"database/sql/driver"
 	"fmt"
+	"reflect"
 
 	"custgraph/ent/entgql"
 	"entgo.io/ent/dialect/sql"
@@ -43,7 +44,7 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(apiclient.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{apiclient.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -70,7 +71,7 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				path  = append(path, alias)
 				query = (&EntitlementClient{config: _q.config}).Query()
 			)
-			args := newEntitlementPaginateArgs(fieldArgs(ctx, new(EntitlementWhereInput), path...))
+			args := newEntitlementPaginateArgs(fieldArgs(ctx, (*EntitlementWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -282,7 +283,7 @@ func (_q *AddressQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(address.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{address.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -487,7 +488,7 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(auditevent.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{auditevent.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -652,7 +653,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(bank.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{bank.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -950,7 +951,7 @@ func (_q *CrmEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(crmevent.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{crmevent.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -1140,7 +1141,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(customer.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customer.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -1167,7 +1168,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&ProductClient{config: _q.config}).Query()
 			)
-			args := newProductPaginateArgs(fieldArgs(ctx, new(ProductWhereInput), path...))
+			args := newProductPaginateArgs(fieldArgs(ctx, (*ProductWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1256,7 +1257,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&AddressClient{config: _q.config}).Query()
 			)
-			args := newAddressPaginateArgs(fieldArgs(ctx, new(AddressWhereInput), path...))
+			args := newAddressPaginateArgs(fieldArgs(ctx, (*AddressWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1345,7 +1346,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&TaxResidenceClient{config: _q.config}).Query()
 			)
-			args := newTaxResidencePaginateArgs(fieldArgs(ctx, new(TaxResidenceWhereInput), path...))
+			args := newTaxResidencePaginateArgs(fieldArgs(ctx, (*TaxResidenceWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1434,7 +1435,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&SocialHandleClient{config: _q.config}).Query()
 			)
-			args := newSocialHandlePaginateArgs(fieldArgs(ctx, new(SocialHandleWhereInput), path...))
+			args := newSocialHandlePaginateArgs(fieldArgs(ctx, (*SocialHandleWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1523,7 +1524,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&CustomerAttributeClient{config: _q.config}).Query()
 			)
-			args := newCustomerAttributePaginateArgs(fieldArgs(ctx, new(CustomerAttributeWhereInput), path...))
+			args := newCustomerAttributePaginateArgs(fieldArgs(ctx, (*CustomerAttributeWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1612,7 +1613,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&CustomerMessageClient{config: _q.config}).Query()
 			)
-			args := newCustomerMessagePaginateArgs(fieldArgs(ctx, new(CustomerMessageWhereInput), path...))
+			args := newCustomerMessagePaginateArgs(fieldArgs(ctx, (*CustomerMessageWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1701,7 +1702,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&UserCustomerLinkClient{config: _q.config}).Query()
 			)
-			args := newUserCustomerLinkPaginateArgs(fieldArgs(ctx, new(UserCustomerLinkWhereInput), path...))
+			args := newUserCustomerLinkPaginateArgs(fieldArgs(ctx, (*UserCustomerLinkWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1790,7 +1791,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&CrmEventClient{config: _q.config}).Query()
 			)
-			args := newCrmEventPaginateArgs(fieldArgs(ctx, new(CrmEventWhereInput), path...))
+			args := newCrmEventPaginateArgs(fieldArgs(ctx, (*CrmEventWhereInput)(nil), path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2127,7 +2128,7 @@ func (_q *CustomerAttributeQuery) collectField(ctx context.Context, oneNode bool
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(customerattribute.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customerattribute.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -2272,7 +2273,7 @@ func (_q *CustomerMessageQuery) collectField(ctx context.Context, oneNode bool, 
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(customermessage.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customermessage.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -2422,7 +2423,7 @@ func (_q *EntitlementQuery) collectField(ctx context.Context, oneNode bool, opCt
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(entitlement.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{entitlement.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -2597,7 +2598,7 @@ func (_q *ProductQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(product.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{product.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -2767,7 +2768,7 @@ func (_q *SocialHandleQuery) collectField(ctx context.Context, oneNode bool, opC
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(socialhandle.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{socialhandle.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -2917,7 +2918,7 @@ func (_q *TaxResidenceQuery) collectField(ctx context.Context, oneNode bool, opC
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(taxresidence.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{taxresidence.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -3057,7 +3058,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(user.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{user.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -3370,7 +3371,7 @@ func (_q *UserCustomerLinkQuery) collectField(ctx context.Context, oneNode bool,
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(usercustomerlink.Columns))
+		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{usercustomerlink.FieldID}
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
@@ -3562,6 +3563,7 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 		}
 	}
 	if v, ok := args[whereField]; ok && whereInput != nil {
+		whereInput = reflect.New(reflect.TypeOf(whereInput).Elem()).Interface() // (entc.go, lighterCollection)
 		if err := graphql.UnmarshalInputFromContext(ctx, v, whereInput); err == nil {
 			args[whereField] = whereInput
 		}
