@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
@@ -31,8 +35,8 @@ import (
 // another, as database/sql retries on driver.ErrBadConn.
 type pgxReads struct {
 	*entsql.Driver
-	pool *pgxpool.Pool
-	db   *sql.DB // the database/sql pool under Driver
+	pool   *pgxpool.Pool
+	health *connHealth
 }
 
 // Query runs q on a connection of the pool; the connection goes back when
@@ -40,7 +44,7 @@ type pgxReads struct {
 func (d *pgxReads) Query(ctx context.Context, q string, args, v any) error {
 	vr, ok := v.(*entsql.Rows)
 	argv, ok2 := args.([]any)
-	if !ok || !ok2 {
+	if !ok || !ok2 || !builtByEnt(q) {
 		return d.Driver.Query(ctx, q, args, v)
 	}
 	r, err := d.query(ctx, q, argv)
@@ -48,16 +52,7 @@ func (d *pgxReads) Query(ctx context.Context, q string, args, v any) error {
 		r, err = d.query(ctx, q, argv)
 	}
 	if err != nil {
-		if _, down := Unreachable(&driverError{err}); down && ctx.Err() == nil {
-			// The server restarted or the network failed: every
-			// connection opened before is suspect. pgx's pool closes
-			// its idle ones now and the others as they come back, and
-			// database/sql its idle ones, so that neither the next reads
-			// nor the next transaction get a broken one.
-			d.pool.Reset()
-			d.db.SetMaxIdleConns(0) // (closes database/sql's idle ones)
-			d.db.SetMaxIdleConns(sqlIdleConns)
-		}
+		d.health.note(err)
 		return err
 	}
 	*vr = entsql.Rows{ColumnScanner: r}
@@ -69,6 +64,48 @@ func (d *pgxReads) Close() error {
 	err := d.Driver.Close()
 	d.pool.Close()
 	return err
+}
+
+// builtByEnt reports whether q is a statement of ent's query builder,
+// which quotes every identifier on PostgreSQL and never reads the
+// catalog. Others go through database/sql: ent's schema tooling
+// (client.Schema.Create, Diff, WriteTo, through Atlas) sends its own
+// statements (current_setting, advisory locks, the catalog's tables) on
+// the client's driver and type-asserts database/sql's rows.
+func builtByEnt(q string) bool {
+	return strings.Contains(q, `"`) && !strings.Contains(q, "pg_catalog.") && !strings.Contains(q, "information_schema.")
+}
+
+// connHealth tells the pools when to check a connection before handing it
+// out. pgxpool's default checks one idle for over a second; after a read
+// met a broken connection (the server restarted, the network failed: an
+// error of the network on a connection that was open), every connection
+// idle since before that is checked too, in both pools, so that the next
+// requests get a working one, and the working ones are kept. A refused
+// connect or the end of one session (pg_terminate_backend) is not such an
+// error: pgx drops that connection alone.
+type connHealth struct{ brokenAt atomic.Int64 } // unix nanoseconds
+
+func (h *connHealth) note(err error) {
+	if h == nil {
+		return
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return
+	}
+	if _, ok := networkCause(err); ok {
+		h.brokenAt.Store(time.Now().UnixNano())
+	}
+}
+
+// shouldPing reports whether a connection idle for idle is checked.
+func (h *connHealth) shouldPing(idle time.Duration) bool {
+	if idle > time.Second {
+		return true
+	}
+	broken := h.brokenAt.Load()
+	return broken != 0 && time.Now().Add(-idle).UnixNano() <= broken
 }
 
 func (d *pgxReads) query(ctx context.Context, q string, argv []any) (*pgxRows, error) {
@@ -159,9 +196,8 @@ func (r *pgxRows) ColumnTypes() ([]*sql.ColumnType, error) { return nil, errNoCo
 // database/sql value (a uuid was formatted into 36 characters and parsed
 // back, each value boxed). A destination of any type (*any, ent's
 // *sql.UnknownType: a value selected beyond an entity's fields) gets what
-// database/sql would have given it, pgx's database/sql value (a string
-// for a uuid or a numeric), not pgx's own Go type. Every other holder
-// goes to pgx as it is, as stdlib gave it to database/sql.
+// ent on database/sql gave it (anyValue), not pgx's own Go type. Every
+// other holder goes to pgx as it is, as stdlib gave it to database/sql.
 func (r *pgxRows) Scan(dest ...any) error {
 	fds := r.rows.FieldDescriptions()
 	if len(fds) != len(dest) {
@@ -209,9 +245,9 @@ func fastTarget(d any, oid uint32) any {
 			return boolInto{p}
 		}
 	case *any:
-		return anyValue{p}
+		return anyValue{p, oid}
 	case *entsql.UnknownType:
-		return anyValue{(*any)(p)}
+		return anyValue{(*any)(p), oid}
 	}
 	return d
 }
@@ -265,12 +301,32 @@ func (t boolInto) ScanBool(v pgtype.Bool) error {
 	return nil
 }
 
-// anyValue receives a column's database/sql value (see Scan).
-type anyValue struct{ p *any }
+// anyValue receives a value selected beyond an entity's fields (see Scan)
+// as ent on database/sql got it: ent asked database/sql for the column's
+// type (sql.ScanTypeOf), which stdlib gave as float64 for a numeric, []byte
+// for a bytea, a number, bool or time for those, and a string for the
+// rest (text, uuid, json).
+type anyValue struct {
+	p   *any
+	oid uint32
+}
 
 func (a anyValue) Scan(src any) error {
-	if b, ok := src.([]byte); ok { // pgx's buffer is reused by the next row
-		src = append([]byte(nil), b...)
+	switch v := src.(type) {
+	case []byte:
+		if a.oid == pgtype.ByteaOID {
+			src = append([]byte(nil), v...) // (pgx's buffer is reused by the next row)
+		} else {
+			src = string(v)
+		}
+	case string:
+		if a.oid == pgtype.NumericOID {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("store: scanning numeric %q: %w", v, err)
+			}
+			src = f
+		}
 	}
 	*a.p = src
 	return nil

@@ -1,13 +1,17 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -72,68 +76,168 @@ func TestReadsGiveWhatDatabaseSQLGave(t *testing.T) {
 	require.True(t, have[1].KycStatus)
 	require.NotNil(t, have[1].EntityID)
 
-	// Values beyond the entity's fields: what database/sql gives for each.
+	// Values beyond the entity's fields: what ent on database/sql gives
+	// for each (a numeric as a float64, a jsonb as a string, ...).
 	exprs := map[string]string{
 		"as_uuid":    `"customers"."id"`,
 		"as_numeric": `"customers"."credit_limit_amount"`,
 		"as_jsonb":   `"customers"."labels"`,
+		"as_bytea":   `'\\x0102'::bytea`,
 		"as_int":     `42::bigint`,
+		"as_int4":    `7::int4`,
+		"as_bool":    `true`,
 		"as_null":    `NULL::text`,
 		"as_time":    `"customers"."created_at"`,
+		"as_rownum":  `row_number() OVER ()`,
 	}
-	q := c.Customer.Query().Where(customer.ID(made.ID))
-	q.Modify(func(s *entsql.Selector) {
-		for name, e := range exprs {
-			s.AppendSelectExprAs(entsql.Expr(e), name)
-		}
-	})
-	row := q.OnlyX(sys)
-	for name, e := range exprs {
-		var want any
-		require.NoError(t, db.SQL.QueryRowContext(ctx, `SELECT `+e+` FROM customers WHERE id = $1`, made.ID).Scan(&want), name)
+	selected := func(c *ent.Client) *ent.Customer {
+		q := c.Customer.Query().Where(customer.ID(made.ID))
+		q.Modify(func(s *entsql.Selector) {
+			for name, e := range exprs {
+				s.AppendSelectExprAs(entsql.Expr(e), name)
+			}
+		})
+		return q.OnlyX(sys)
+	}
+	row, old := selected(c), selected(viaSQL)
+	for name := range exprs {
+		want, err := old.Value(name)
+		require.NoError(t, err, name)
 		v, err := row.Value(name)
 		require.NoError(t, err, name)
 		require.Equal(t, want, v, name)
 	}
+	require.IsType(t, float64(0), mustValue(t, row, "as_numeric"))
 }
 
-// TestReadsKeepTheirConnections: database/sql keeps at most a few of its
-// connections idle after a burst of transactions, so that pgx's reads,
-// which take theirs from the same pool, still get one. With every
-// connection idle in database/sql a read would wait for ever.
-func TestReadsKeepTheirConnections(t *testing.T) {
+func mustValue(t *testing.T, c *ent.Customer, name string) any {
+	t.Helper()
+	v, err := c.Value(name)
+	require.NoError(t, err)
+	return v
+}
+
+// TestSchemaToolingOnTheClient: ent's schema tooling (client.Schema, on
+// Atlas) inspects the database through the client's driver and needs
+// database/sql's rows: it works as before, and leaves no connection out.
+func TestSchemaToolingOnTheClient(t *testing.T) {
 	if testdb.Name() != "postgres" {
 		t.Skip("pgx's reads are PostgreSQL's")
 	}
+	db, _ := testdb.Open(t)
+	var out bytes.Buffer
+	require.NoError(t, db.Client.Schema.WriteTo(context.Background(), &out))
+	require.Zero(t, db.Pool.Stat().AcquiredConns()-int32(db.SQL.Stats().OpenConnections), "connections left out of the pools")
+}
+
+// TestReadsKeepHalfThePool: transactions (database/sql) take at most half
+// of the pool's connections, so that under a burst of writes the reads
+// (pgx's pool) still run side by side on the other half, not one at a
+// time on whatever a transaction gave back. Both sides wait on an
+// advisory lock held by the test; PostgreSQL's own view of the sessions
+// says how many of each got a connection.
+func TestReadsKeepHalfThePool(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("pgx's reads are PostgreSQL's")
+	}
+	ctx := context.Background()
 	_, _, dsn := testdb.OpenDSN(t)
-	db, err := store.Open(context.Background(), dsn, store.Options{MaxOpenConns: 5, NoMigrate: true})
+	db, err := store.Open(ctx, dsn, store.Options{MaxOpenConns: 6, NoMigrate: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	sys := access.System(context.Background())
-	// Four transactions at once: database/sql opens its four connections
-	// (the fifth is the change listener's).
+	sys := access.System(ctx)
+	require.Equal(t, 3, db.SQL.Stats().MaxOpenConnections)
+	db.Client.Bank.Create().SetCode("gh.29.uk").SetName("Test Bank").SaveX(sys) // (a row for the readers' lock)
+
+	// The lock, held on a connection of the test's own.
+	admin, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	lock, err := admin.Conn(ctx)
+	require.NoError(t, err)
+	defer lock.Close()
+	_, err = lock.ExecContext(ctx, `SELECT pg_advisory_lock(4711)`)
+	require.NoError(t, err)
+	// waiting counts the sessions waiting on the lock: the reads' (ent's
+	// statement on banks) and the transactions'.
+	waiting := func() (reads, txs int) {
+		require.NoError(t, admin.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE query LIKE '%FROM "banks"%'), count(*) FILTER (WHERE query NOT LIKE '%FROM "banks"%')
+			FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&reads, &txs))
+		return reads, txs
+	}
+
 	var g errgroup.Group
-	start := make(chan struct{})
-	for range 4 {
+	for range 6 { // writers: twice what database/sql may open
 		g.Go(func() error {
 			tx, err := db.Client.Tx(sys)
 			if err != nil {
 				return err
 			}
-			<-start
-			if _, err := tx.Bank.Query().Count(sys); err != nil {
+			if _, err := tx.ExecContext(sys, `SELECT pg_advisory_xact_lock_shared(4711)`); err != nil {
+				tx.Rollback()
 				return err
 			}
 			return tx.Commit()
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
-	close(start)
+	for range 3 { // readers, through ent
+		g.Go(func() error {
+			_, err := db.Client.Bank.Query().Where(func(s *entsql.Selector) {
+				s.Where(entsql.ExprP(`pg_advisory_xact_lock_shared(4711) IS NOT NULL`))
+			}).Count(sys)
+			return err
+		})
+	}
+	reads, txs := 0, 0
+	for range 200 { // (a bound on the wait, not a measure: it ends when they are all there)
+		if reads, txs = waiting(); reads == 3 && txs == 3 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = lock.ExecContext(ctx, `SELECT pg_advisory_unlock(4711)`)
+	require.NoError(t, err)
 	require.NoError(t, g.Wait())
-	require.Equal(t, 4, db.SQL.Stats().MaxOpenConnections)
+	require.Equal(t, [2]int{3, 3}, [2]int{reads, txs}, "sessions waiting on the lock: reads, transactions")
+}
 
-	ctx, cancel := context.WithTimeout(sys, 5*time.Second)
-	defer cancel()
-	_, err = db.Client.Bank.Query().Count(ctx)
-	require.NoError(t, err, "a read after the transactions: %+v", db.SQL.Stats())
+// TestOneEndedSessionKeepsTheOthers: a session ended on the server
+// (pg_terminate_backend) costs its own connection, not the pool's others:
+// a read fails at most once, and at most one connection is opened again.
+func TestOneEndedSessionKeepsTheOthers(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("pgx's reads are PostgreSQL's")
+	}
+	ctx := context.Background()
+	db, _ := testdb.Open(t)
+	sys := access.System(ctx)
+	var held []*pgxpool.Conn
+	for range 4 {
+		c, err := db.Pool.Acquire(ctx)
+		require.NoError(t, err)
+		held = append(held, c)
+	}
+	victim := held[0].Conn().PgConn().PID()
+	for _, c := range held {
+		c.Release()
+	}
+	_, err := db.SQL.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, victim)
+	require.NoError(t, err)
+	opened := db.Pool.Stat().NewConnsCount()
+	var failed atomic.Int32
+	for range 5 { // rounds of 4 reads at once: the 4 connections in use
+		var g errgroup.Group
+		for range 4 {
+			g.Go(func() error {
+				if _, err := db.Client.Bank.Query().Count(sys); err != nil {
+					failed.Add(1)
+				}
+				return nil
+			})
+		}
+		require.NoError(t, g.Wait())
+	}
+	require.LessOrEqual(t, failed.Load(), int32(1))
+	require.LessOrEqual(t, db.Pool.Stat().NewConnsCount()-opened, int64(1), "connections opened again")
 }

@@ -113,6 +113,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db      *sql.DB
 		dial    string
 		pool    *pgxpool.Pool
+		health  *connHealth
 		closeFn func()
 	)
 	if opts.Logger == nil {
@@ -140,19 +141,24 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 		cfg.HealthCheckPeriod = 30 * time.Second
 		cfg.AfterConnect = registerUUID
+		health = new(connHealth)
+		cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return health.shouldPing(p.IdleDuration) }
 		pool, err = pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err))
 		}
-		db = stdlib.OpenDBFromPool(pool)
+		db = stdlib.OpenDBFromPool(pool, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+			return health.shouldPing(p.IdleDuration)
+		}))
 		// ent's reads outside a transaction go to pgxpool directly
-		// (pgxreads.go); database/sql carries the transactions and keeps
-		// a few connections between them (sqlIdleConns) instead of taking
-		// one from pgxpool and giving it back for each (pgx's
-		// OpenDBFromPool keeps none idle), and gives the rest back for the
-		// reads. One of pgxpool's connections stays free for the change
-		// listener, which takes it from pgxpool directly (notify.go).
-		n := max(1, int(cfg.MaxConns)-1)
+		// (pgxreads.go); database/sql carries the transactions, on at most
+		// half of the pool's connections, so that a burst of writes
+		// leaves the reads the other half. It keeps a few of them between
+		// transactions (sqlIdleConns) instead of taking one from pgxpool
+		// and giving it back for each (pgx's OpenDBFromPool keeps none
+		// idle). The change listener takes a connection of its own
+		// (notify.go), outside the pool's count.
+		n := max(1, int(cfg.MaxConns)/2)
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(min(n, sqlIdleConns))
 		db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
@@ -185,7 +191,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	drv := entsql.OpenDB(dial, db)
 	var d dialect.Driver = drv
 	if pool != nil {
-		d = &pgxReads{Driver: drv, pool: pool, db: db}
+		d = &pgxReads{Driver: drv, pool: pool, health: health}
 	}
 	if opts.Wrap != nil {
 		d = opts.Wrap(d)
