@@ -234,8 +234,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 }
 
 // sqlIdleConns is how many connections database/sql keeps idle between
-// transactions on PostgreSQL: enough for a burst of writes, few enough
-// that its idle connections do not starve pgxpool's readers.
+// transactions on PostgreSQL: enough for a burst of writes; the others go
+// back to pgxpool, where the reads take theirs.
 const sqlIdleConns = 2
 
 // migrateLock is the PostgreSQL advisory lock key that serialises schema
