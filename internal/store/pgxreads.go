@@ -116,12 +116,27 @@ func (d *pgxReads) query(ctx context.Context, q string, argv []any) (*pgxRows, e
 	if err != nil {
 		return nil, err
 	}
+	columns := columnsOf(rows)
 	more := rows.Next()
 	if err := rows.Err(); err != nil {
 		rows.Close()
 		return nil, err
 	}
-	return &pgxRows{rows: rows, first: true, more: more}, nil
+	return &pgxRows{rows: rows, first: true, more: more, columns: columns}, nil
+}
+
+// columnsOf returns the names of rows' columns. It is called before the
+// first Next: when there are no rows, pgxpool gives the connection back
+// as Next ends them, and the field descriptions pgx returns are the
+// connection's own, overwritten by the next statement on it (another
+// request's, at once under load).
+func columnsOf(rows pgx.Rows) []string {
+	fds := rows.FieldDescriptions()
+	columns := make([]string, len(fds))
+	for i, fd := range fds {
+		columns[i] = fd.Name
+	}
+	return columns
 }
 
 // resultFormats asks PostgreSQL for the columns in the formats stdlib
@@ -151,8 +166,8 @@ type pgxRows struct {
 	// first: the first row was read by Query (more: whether there was
 	// one) and Next has not been called yet.
 	first, more bool
-	columns     []string
-	targets     []any // Scan's, reused from row to row
+	columns     []string // (columnsOf)
+	targets     []any    // Scan's, reused from row to row
 }
 
 func (r *pgxRows) Next() bool {
@@ -172,16 +187,7 @@ func (r *pgxRows) Close() error {
 
 func (r *pgxRows) NextResultSet() bool { return false }
 
-func (r *pgxRows) Columns() ([]string, error) {
-	if r.columns == nil {
-		fds := r.rows.FieldDescriptions()
-		r.columns = make([]string, len(fds))
-		for i, fd := range fds {
-			r.columns[i] = fd.Name
-		}
-	}
-	return r.columns, nil
-}
+func (r *pgxRows) Columns() ([]string, error) { return r.columns, nil }
 
 // errNoColumnTypes: database/sql's ColumnType cannot be made outside it.
 // ent asks for column types only for values selected beyond an entity's
