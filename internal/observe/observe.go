@@ -13,14 +13,17 @@ package observe
 
 import (
 	"context"
+	"sync"
 )
 
 // Request is what the handlers of one request learn for its log lines and
-// metrics. Its fields are written by the request's own goroutine (the
-// middleware chain, gqlgen's operation interceptor) before the access log
-// reads them, after the handler returned.
+// metrics: the middleware chain and gqlgen's operation interceptor write
+// it, log lines read it. A websocket is one request whose operations run
+// on goroutines of their own, each setting its name while the others'
+// lines read it: mu guards the names.
 type Request struct {
 	metrics   *Metrics
+	mu        sync.Mutex
 	caller    string // "client:<client_id>" or "user:<username>"
 	operation string // the GraphQL operation's name, as sent (log lines only)
 }
@@ -52,7 +55,10 @@ func (r *Request) Metrics() *Metrics {
 // and name (client_id, username).
 func (r *Request) SetCaller(kind, name string) {
 	if r != nil {
-		r.caller = kind + ":" + name
+		caller := kind + ":" + name
+		r.mu.Lock()
+		r.caller = caller
+		r.mu.Unlock()
 	}
 }
 
@@ -61,13 +67,17 @@ func (r *Request) Caller() string {
 	if r == nil {
 		return ""
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.caller
 }
 
 // SetOperation records the GraphQL operation's name (anonymous: "").
 func (r *Request) SetOperation(name string) {
 	if r != nil {
+		r.mu.Lock()
 		r.operation = name
+		r.mu.Unlock()
 	}
 }
 
@@ -76,6 +86,8 @@ func (r *Request) Operation() string {
 	if r == nil {
 		return ""
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.operation
 }
 
