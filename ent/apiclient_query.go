@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
@@ -34,6 +35,9 @@ type APIClientQuery struct {
 	loadTotal             []func(context.Context, []*APIClient) error
 	modifiers             []func(*sql.Selector)
 	withNamedEntitlements map[string]*EntitlementQuery
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -439,29 +443,65 @@ func (_q *APIClientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*AP
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*APIClient) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withBank != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*APIClient) error {
+			if query := _q.withBank; query != nil {
+				if err := _q.loadBank(ctx, query, nodes, nil,
+					func(n *APIClient, e *Bank) { n.Edges.Bank = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withEntitlements != nil || len(_q.withNamedEntitlements) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*APIClient) error {
+			if query := _q.withEntitlements; query != nil {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *APIClient) { n.Edges.Entitlements = []*Entitlement{} },
+					func(n *APIClient, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedEntitlements {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *APIClient) { n.appendNamedEntitlements(name) },
+					func(n *APIClient, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withBank; query != nil {
-		if err := _q.loadBank(ctx, query, nodes, nil,
-			func(n *APIClient, e *Bank) { n.Edges.Bank = e }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &APIClient{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withEntitlements; query != nil {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *APIClient) { n.Edges.Entitlements = []*Entitlement{} },
-			func(n *APIClient, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
-	}
-	for name, query := range _q.withNamedEntitlements {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *APIClient) { n.appendNamedEntitlements(name) },
-			func(n *APIClient, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -673,6 +713,15 @@ func (_q *APIClientQuery) WithNamedEntitlements(name string, opts ...func(*Entit
 	}
 	_q.withNamedEntitlements[name] = query
 	return _q
+}
+
+// ReadsID restricts the query to the APIClient of id, as
+// Where(apiclient.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *APIClientQuery) ReadsID(id uuid.UUID) *APIClientQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(apiclient.ID(id))
 }
 
 // APIClientGroupBy is the group-by builder for APIClient entities.

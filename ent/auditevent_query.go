@@ -28,6 +28,9 @@ type AuditEventQuery struct {
 	predicates []predicate.AuditEvent
 	loadTotal  []func(context.Context, []*AuditEvent) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -491,6 +494,15 @@ func (_q *AuditEventQuery) ForShare(opts ...sql.LockOption) *AuditEventQuery {
 func (_q *AuditEventQuery) Modify(modifiers ...func(s *sql.Selector)) *AuditEventSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the AuditEvent of id, as
+// Where(auditevent.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *AuditEventQuery) ReadsID(id uuid.UUID) *AuditEventQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(auditevent.ID(id))
 }
 
 // AuditEventGroupBy is the group-by builder for AuditEvent entities.

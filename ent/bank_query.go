@@ -10,6 +10,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
@@ -41,6 +42,9 @@ type BankQuery struct {
 	withNamedCrmEvents    map[string]*CrmEventQuery
 	withNamedAPIClients   map[string]*APIClientQuery
 	withNamedEntitlements map[string]*EntitlementQuery
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -516,65 +520,110 @@ func (_q *BankQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bank, e
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*Bank) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withCustomers != nil || len(_q.withNamedCustomers) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Bank) error {
+			if query := _q.withCustomers; query != nil {
+				if err := _q.loadCustomers(ctx, query, nodes,
+					func(n *Bank) { n.Edges.Customers = []*Customer{} },
+					func(n *Bank, e *Customer) { n.Edges.Customers = append(n.Edges.Customers, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedCustomers {
+				if err := _q.loadCustomers(ctx, query, nodes,
+					func(n *Bank) { n.appendNamedCustomers(name) },
+					func(n *Bank, e *Customer) { n.appendNamedCustomers(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withCrmEvents != nil || len(_q.withNamedCrmEvents) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Bank) error {
+			if query := _q.withCrmEvents; query != nil {
+				if err := _q.loadCrmEvents(ctx, query, nodes,
+					func(n *Bank) { n.Edges.CrmEvents = []*CrmEvent{} },
+					func(n *Bank, e *CrmEvent) { n.Edges.CrmEvents = append(n.Edges.CrmEvents, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedCrmEvents {
+				if err := _q.loadCrmEvents(ctx, query, nodes,
+					func(n *Bank) { n.appendNamedCrmEvents(name) },
+					func(n *Bank, e *CrmEvent) { n.appendNamedCrmEvents(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withCustomers; query != nil {
-		if err := _q.loadCustomers(ctx, query, nodes,
-			func(n *Bank) { n.Edges.Customers = []*Customer{} },
-			func(n *Bank, e *Customer) { n.Edges.Customers = append(n.Edges.Customers, e) }); err != nil {
+	if _q.withAPIClients != nil || len(_q.withNamedAPIClients) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Bank) error {
+			if query := _q.withAPIClients; query != nil {
+				if err := _q.loadAPIClients(ctx, query, nodes,
+					func(n *Bank) { n.Edges.APIClients = []*APIClient{} },
+					func(n *Bank, e *APIClient) { n.Edges.APIClients = append(n.Edges.APIClients, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedAPIClients {
+				if err := _q.loadAPIClients(ctx, query, nodes,
+					func(n *Bank) { n.appendNamedAPIClients(name) },
+					func(n *Bank, e *APIClient) { n.appendNamedAPIClients(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withEntitlements != nil || len(_q.withNamedEntitlements) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Bank) error {
+			if query := _q.withEntitlements; query != nil {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *Bank) { n.Edges.Entitlements = []*Entitlement{} },
+					func(n *Bank, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedEntitlements {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *Bank) { n.appendNamedEntitlements(name) },
+					func(n *Bank, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &Bank{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withCrmEvents; query != nil {
-		if err := _q.loadCrmEvents(ctx, query, nodes,
-			func(n *Bank) { n.Edges.CrmEvents = []*CrmEvent{} },
-			func(n *Bank, e *CrmEvent) { n.Edges.CrmEvents = append(n.Edges.CrmEvents, e) }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withAPIClients; query != nil {
-		if err := _q.loadAPIClients(ctx, query, nodes,
-			func(n *Bank) { n.Edges.APIClients = []*APIClient{} },
-			func(n *Bank, e *APIClient) { n.Edges.APIClients = append(n.Edges.APIClients, e) }); err != nil {
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withEntitlements; query != nil {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *Bank) { n.Edges.Entitlements = []*Entitlement{} },
-			func(n *Bank, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
-			return nil, err
+		if len(nodes) == 0 {
+			return nodes, nil
 		}
-	}
-	for name, query := range _q.withNamedCustomers {
-		if err := _q.loadCustomers(ctx, query, nodes,
-			func(n *Bank) { n.appendNamedCustomers(name) },
-			func(n *Bank, e *Customer) { n.appendNamedCustomers(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedCrmEvents {
-		if err := _q.loadCrmEvents(ctx, query, nodes,
-			func(n *Bank) { n.appendNamedCrmEvents(name) },
-			func(n *Bank, e *CrmEvent) { n.appendNamedCrmEvents(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedAPIClients {
-		if err := _q.loadAPIClients(ctx, query, nodes,
-			func(n *Bank) { n.appendNamedAPIClients(name) },
-			func(n *Bank, e *APIClient) { n.appendNamedAPIClients(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedEntitlements {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *Bank) { n.appendNamedEntitlements(name) },
-			func(n *Bank, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -886,6 +935,15 @@ func (_q *BankQuery) WithNamedEntitlements(name string, opts ...func(*Entitlemen
 	}
 	_q.withNamedEntitlements[name] = query
 	return _q
+}
+
+// ReadsID restricts the query to the Bank of id, as
+// Where(bank.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *BankQuery) ReadsID(id uuid.UUID) *BankQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(bank.ID(id))
 }
 
 // BankGroupBy is the group-by builder for Bank entities.

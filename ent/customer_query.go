@@ -15,6 +15,7 @@ import (
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
@@ -55,6 +56,9 @@ type CustomerQuery struct {
 	withNamedMessages      map[string]*CustomerMessageQuery
 	withNamedUserLinks     map[string]*UserCustomerLinkQuery
 	withNamedCrmEvents     map[string]*CrmEventQuery
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -705,127 +709,198 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*Customer) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withBank != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withBank; query != nil {
+				if err := _q.loadBank(ctx, query, nodes, nil,
+					func(n *Customer, e *Bank) { n.Edges.Bank = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withProducts != nil || len(_q.withNamedProducts) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withProducts; query != nil {
+				if err := _q.loadProducts(ctx, query, nodes,
+					func(n *Customer) { n.Edges.Products = []*Product{} },
+					func(n *Customer, e *Product) { n.Edges.Products = append(n.Edges.Products, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedProducts {
+				if err := _q.loadProducts(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedProducts(name) },
+					func(n *Customer, e *Product) { n.appendNamedProducts(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withBank; query != nil {
-		if err := _q.loadBank(ctx, query, nodes, nil,
-			func(n *Customer, e *Bank) { n.Edges.Bank = e }); err != nil {
+	if _q.withAddresses != nil || len(_q.withNamedAddresses) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withAddresses; query != nil {
+				if err := _q.loadAddresses(ctx, query, nodes,
+					func(n *Customer) { n.Edges.Addresses = []*Address{} },
+					func(n *Customer, e *Address) { n.Edges.Addresses = append(n.Edges.Addresses, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedAddresses {
+				if err := _q.loadAddresses(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedAddresses(name) },
+					func(n *Customer, e *Address) { n.appendNamedAddresses(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withTaxResidences != nil || len(_q.withNamedTaxResidences) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withTaxResidences; query != nil {
+				if err := _q.loadTaxResidences(ctx, query, nodes,
+					func(n *Customer) { n.Edges.TaxResidences = []*TaxResidence{} },
+					func(n *Customer, e *TaxResidence) { n.Edges.TaxResidences = append(n.Edges.TaxResidences, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedTaxResidences {
+				if err := _q.loadTaxResidences(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedTaxResidences(name) },
+					func(n *Customer, e *TaxResidence) { n.appendNamedTaxResidences(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withSocialHandles != nil || len(_q.withNamedSocialHandles) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withSocialHandles; query != nil {
+				if err := _q.loadSocialHandles(ctx, query, nodes,
+					func(n *Customer) { n.Edges.SocialHandles = []*SocialHandle{} },
+					func(n *Customer, e *SocialHandle) { n.Edges.SocialHandles = append(n.Edges.SocialHandles, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedSocialHandles {
+				if err := _q.loadSocialHandles(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedSocialHandles(name) },
+					func(n *Customer, e *SocialHandle) { n.appendNamedSocialHandles(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withAttributes != nil || len(_q.withNamedAttributes) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withAttributes; query != nil {
+				if err := _q.loadAttributes(ctx, query, nodes,
+					func(n *Customer) { n.Edges.Attributes = []*CustomerAttribute{} },
+					func(n *Customer, e *CustomerAttribute) { n.Edges.Attributes = append(n.Edges.Attributes, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedAttributes {
+				if err := _q.loadAttributes(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedAttributes(name) },
+					func(n *Customer, e *CustomerAttribute) { n.appendNamedAttributes(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withMessages != nil || len(_q.withNamedMessages) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withMessages; query != nil {
+				if err := _q.loadMessages(ctx, query, nodes,
+					func(n *Customer) { n.Edges.Messages = []*CustomerMessage{} },
+					func(n *Customer, e *CustomerMessage) { n.Edges.Messages = append(n.Edges.Messages, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedMessages {
+				if err := _q.loadMessages(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedMessages(name) },
+					func(n *Customer, e *CustomerMessage) { n.appendNamedMessages(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withUserLinks != nil || len(_q.withNamedUserLinks) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withUserLinks; query != nil {
+				if err := _q.loadUserLinks(ctx, query, nodes,
+					func(n *Customer) { n.Edges.UserLinks = []*UserCustomerLink{} },
+					func(n *Customer, e *UserCustomerLink) { n.Edges.UserLinks = append(n.Edges.UserLinks, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedUserLinks {
+				if err := _q.loadUserLinks(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedUserLinks(name) },
+					func(n *Customer, e *UserCustomerLink) { n.appendNamedUserLinks(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _q.withCrmEvents != nil || len(_q.withNamedCrmEvents) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*Customer) error {
+			if query := _q.withCrmEvents; query != nil {
+				if err := _q.loadCrmEvents(ctx, query, nodes,
+					func(n *Customer) { n.Edges.CrmEvents = []*CrmEvent{} },
+					func(n *Customer, e *CrmEvent) { n.Edges.CrmEvents = append(n.Edges.CrmEvents, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedCrmEvents {
+				if err := _q.loadCrmEvents(ctx, query, nodes,
+					func(n *Customer) { n.appendNamedCrmEvents(name) },
+					func(n *Customer, e *CrmEvent) { n.appendNamedCrmEvents(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &Customer{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withProducts; query != nil {
-		if err := _q.loadProducts(ctx, query, nodes,
-			func(n *Customer) { n.Edges.Products = []*Product{} },
-			func(n *Customer, e *Product) { n.Edges.Products = append(n.Edges.Products, e) }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withAddresses; query != nil {
-		if err := _q.loadAddresses(ctx, query, nodes,
-			func(n *Customer) { n.Edges.Addresses = []*Address{} },
-			func(n *Customer, e *Address) { n.Edges.Addresses = append(n.Edges.Addresses, e) }); err != nil {
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withTaxResidences; query != nil {
-		if err := _q.loadTaxResidences(ctx, query, nodes,
-			func(n *Customer) { n.Edges.TaxResidences = []*TaxResidence{} },
-			func(n *Customer, e *TaxResidence) { n.Edges.TaxResidences = append(n.Edges.TaxResidences, e) }); err != nil {
-			return nil, err
+		if len(nodes) == 0 {
+			return nodes, nil
 		}
-	}
-	if query := _q.withSocialHandles; query != nil {
-		if err := _q.loadSocialHandles(ctx, query, nodes,
-			func(n *Customer) { n.Edges.SocialHandles = []*SocialHandle{} },
-			func(n *Customer, e *SocialHandle) { n.Edges.SocialHandles = append(n.Edges.SocialHandles, e) }); err != nil {
-			return nil, err
-		}
-	}
-	if query := _q.withAttributes; query != nil {
-		if err := _q.loadAttributes(ctx, query, nodes,
-			func(n *Customer) { n.Edges.Attributes = []*CustomerAttribute{} },
-			func(n *Customer, e *CustomerAttribute) { n.Edges.Attributes = append(n.Edges.Attributes, e) }); err != nil {
-			return nil, err
-		}
-	}
-	if query := _q.withMessages; query != nil {
-		if err := _q.loadMessages(ctx, query, nodes,
-			func(n *Customer) { n.Edges.Messages = []*CustomerMessage{} },
-			func(n *Customer, e *CustomerMessage) { n.Edges.Messages = append(n.Edges.Messages, e) }); err != nil {
-			return nil, err
-		}
-	}
-	if query := _q.withUserLinks; query != nil {
-		if err := _q.loadUserLinks(ctx, query, nodes,
-			func(n *Customer) { n.Edges.UserLinks = []*UserCustomerLink{} },
-			func(n *Customer, e *UserCustomerLink) { n.Edges.UserLinks = append(n.Edges.UserLinks, e) }); err != nil {
-			return nil, err
-		}
-	}
-	if query := _q.withCrmEvents; query != nil {
-		if err := _q.loadCrmEvents(ctx, query, nodes,
-			func(n *Customer) { n.Edges.CrmEvents = []*CrmEvent{} },
-			func(n *Customer, e *CrmEvent) { n.Edges.CrmEvents = append(n.Edges.CrmEvents, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedProducts {
-		if err := _q.loadProducts(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedProducts(name) },
-			func(n *Customer, e *Product) { n.appendNamedProducts(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedAddresses {
-		if err := _q.loadAddresses(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedAddresses(name) },
-			func(n *Customer, e *Address) { n.appendNamedAddresses(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedTaxResidences {
-		if err := _q.loadTaxResidences(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedTaxResidences(name) },
-			func(n *Customer, e *TaxResidence) { n.appendNamedTaxResidences(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedSocialHandles {
-		if err := _q.loadSocialHandles(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedSocialHandles(name) },
-			func(n *Customer, e *SocialHandle) { n.appendNamedSocialHandles(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedAttributes {
-		if err := _q.loadAttributes(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedAttributes(name) },
-			func(n *Customer, e *CustomerAttribute) { n.appendNamedAttributes(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedMessages {
-		if err := _q.loadMessages(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedMessages(name) },
-			func(n *Customer, e *CustomerMessage) { n.appendNamedMessages(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedUserLinks {
-		if err := _q.loadUserLinks(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedUserLinks(name) },
-			func(n *Customer, e *UserCustomerLink) { n.appendNamedUserLinks(name, e) }); err != nil {
-			return nil, err
-		}
-	}
-	for name, query := range _q.withNamedCrmEvents {
-		if err := _q.loadCrmEvents(ctx, query, nodes,
-			func(n *Customer) { n.appendNamedCrmEvents(name) },
-			func(n *Customer, e *CrmEvent) { n.appendNamedCrmEvents(name, e) }); err != nil {
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -1342,6 +1417,15 @@ func (_q *CustomerQuery) WithNamedCrmEvents(name string, opts ...func(*CrmEventQ
 	}
 	_q.withNamedCrmEvents[name] = query
 	return _q
+}
+
+// ReadsID restricts the query to the Customer of id, as
+// Where(customer.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *CustomerQuery) ReadsID(id uuid.UUID) *CustomerQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(customer.ID(id))
 }
 
 // CustomerGroupBy is the group-by builder for Customer entities.

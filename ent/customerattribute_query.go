@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/customerattribute"
 	"custgraph/ent/predicate"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type CustomerAttributeQuery struct {
 	withCustomer *CustomerQuery
 	loadTotal    []func(context.Context, []*CustomerAttribute) error
 	modifiers    []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -400,15 +404,46 @@ func (_q *CustomerAttributeQuery) sqlAll(ctx context.Context, hooks ...queryHook
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*CustomerAttribute) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withCustomer != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*CustomerAttribute) error {
+			if query := _q.withCustomer; query != nil {
+				if err := _q.loadCustomer(ctx, query, nodes, nil,
+					func(n *CustomerAttribute, e *Customer) { n.Edges.Customer = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
-	}
-	if query := _q.withCustomer; query != nil {
-		if err := _q.loadCustomer(ctx, query, nodes, nil,
-			func(n *CustomerAttribute, e *Customer) { n.Edges.Customer = e }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &CustomerAttribute{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -570,6 +605,15 @@ func (_q *CustomerAttributeQuery) ForShare(opts ...sql.LockOption) *CustomerAttr
 func (_q *CustomerAttributeQuery) Modify(modifiers ...func(s *sql.Selector)) *CustomerAttributeSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the CustomerAttribute of id, as
+// Where(customerattribute.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *CustomerAttributeQuery) ReadsID(id uuid.UUID) *CustomerAttributeQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(customerattribute.ID(id))
 }
 
 // CustomerAttributeGroupBy is the group-by builder for CustomerAttribute entities.

@@ -26,6 +26,9 @@ type CustomerCountQuery struct {
 	predicates []predicate.CustomerCount
 	loadTotal  []func(context.Context, []*CustomerCount) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID int
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -483,6 +486,15 @@ func (_q *CustomerCountQuery) ForShare(opts ...sql.LockOption) *CustomerCountQue
 func (_q *CustomerCountQuery) Modify(modifiers ...func(s *sql.Selector)) *CustomerCountSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the CustomerCount of id, as
+// Where(customercount.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *CustomerCountQuery) ReadsID(id int) *CustomerCountQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(customercount.ID(id))
 }
 
 // CustomerCountGroupBy is the group-by builder for CustomerCount entities.

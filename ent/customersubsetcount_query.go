@@ -26,6 +26,9 @@ type CustomerSubsetCountQuery struct {
 	predicates []predicate.CustomerSubsetCount
 	loadTotal  []func(context.Context, []*CustomerSubsetCount) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID int
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -483,6 +486,15 @@ func (_q *CustomerSubsetCountQuery) ForShare(opts ...sql.LockOption) *CustomerSu
 func (_q *CustomerSubsetCountQuery) Modify(modifiers ...func(s *sql.Selector)) *CustomerSubsetCountSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the CustomerSubsetCount of id, as
+// Where(customersubsetcount.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *CustomerSubsetCountQuery) ReadsID(id int) *CustomerSubsetCountQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(customersubsetcount.ID(id))
 }
 
 // CustomerSubsetCountGroupBy is the group-by builder for CustomerSubsetCount entities.

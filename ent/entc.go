@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
@@ -63,6 +64,12 @@ func main() {
 		log.Fatal(err)
 	}
 	if err := namedEdgesAsSlices("./ent"); err != nil {
+		log.Fatal(err)
+	}
+	if err := loadsTogether("./ent"); err != nil {
+		log.Fatal(err)
+	}
+	if err := readsIDInNoder("./ent/gql_node.go"); err != nil {
 		log.Fatal(err)
 	}
 	if err := entgqlRuntime("./ent"); err != nil {
@@ -121,6 +128,169 @@ func namedEdgesAsSlices(dir string) error {
 			src = appendRe.ReplaceAll(src, []byte("\t_m.Edges.$1.Append(name, edges...)\n"))
 			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entnamed\"\n"), 1), true
 		})
+}
+
+// loadsTogether has every generated sqlAll hand its eager loads to
+// internal/entbatch, one function per edge (its load and its loads under
+// GraphQL aliases, in ent's order), instead of running them one after the
+// other: on PostgreSQL their first statements then travel in one round
+// trip. Loads of different edges write different fields of the nodes;
+// those of one edge stay in one function. The loads of nested totalCounts
+// run after them, as before.
+//
+// A query that reads the row of a known id (ReadsID: ent/template/
+// readsid.tmpl) reads the edges keyed by that id (not those keyed by a
+// foreign key of the row, known once it is read) together with the row,
+// on a stand-in node whose edges the row then takes: one round trip for
+// Query.node and its nested connections. Where the row is absent (or
+// hidden from the caller), what the loads read or met is dropped.
+func loadsTogether(dir string) error {
+	startRe := regexp.MustCompile(`^\t(?:if query := _q\.with(\w+); query != nil \{|for name, query := range _q\.withNamed(\w+) \{)$`)
+	byRowIDRe := regexp.MustCompile(`nodes\[i\]\.ID\b|node\.ID\b`)
+	return rewriteFiles(filepath.Join(dir, "*_query.go"), "no sqlAll loads edges as expected (a new ent? see loadsTogether)",
+		func(f string, src []byte) ([]byte, bool) {
+			text := string(src)
+			lines := strings.Split(text, "\n")
+			builder := queryBuilder(lines)
+			entity := strings.TrimSuffix(builder, "Query")
+			start := slices.Index(lines, "func (_q *"+builder+") sqlAll(ctx context.Context, hooks ...queryHook) ([]*"+entity+", error) {")
+			if start < 0 {
+				return nil, false
+			}
+			type edge struct {
+				name         string
+				plain, named bool
+				body         []string
+			}
+			var (
+				edges []*edge
+				first = -1
+				last  = -1
+			)
+			for i := start; i < len(lines) && lines[i] != "}"; i++ {
+				m := startRe.FindStringSubmatch(lines[i])
+				if m == nil {
+					continue
+				}
+				name := m[1] + m[2]
+				j := i
+				for lines[j] != "\t}" {
+					j++
+				}
+				idx := slices.IndexFunc(edges, func(e *edge) bool { return e.name == name })
+				if idx < 0 {
+					edges = append(edges, &edge{name: name})
+					idx = len(edges) - 1
+				}
+				e := edges[idx]
+				if m[1] != "" {
+					e.plain = true
+				} else {
+					e.named = true
+				}
+				for _, l := range lines[i : j+1] {
+					e.body = append(e.body, "\t"+strings.Replace(l, "return nil, err", "return err", 1))
+				}
+				if first < 0 {
+					first = i
+				}
+				last = j
+				i = j
+			}
+			if len(edges) == 0 {
+				return nil, false
+			}
+			read := []string{
+				"\tif err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {",
+				"\t\treturn nil, err",
+				"\t}",
+				"\tif len(nodes) == 0 {",
+				"\t\treturn nodes, nil",
+				"\t}",
+			}
+			if first < len(read) || !slices.Equal(lines[first-len(read):first], read) {
+				log.Fatalf("entc: %s: sqlAll does not read its nodes as expected (a new ent? see loadsTogether)", f)
+			}
+			out := []string{
+				"\tvar (",
+				"\t\tloads   []func(context.Context, []*" + entity + ") error",
+				"\t\twithRow = _q.byID // (entc.go, loadsTogether)",
+				"\t)",
+			}
+			for _, e := range edges {
+				load := text[strings.Index(text, "func (_q *"+builder+") load"+e.name+"("):]
+				load = load[:strings.Index(load, "\n}\n")]
+				var cond []string
+				if e.plain {
+					cond = append(cond, "_q.with"+e.name+" != nil")
+				}
+				if e.named {
+					cond = append(cond, "len(_q.withNamed"+e.name+") > 0")
+				}
+				out = append(out, "\tif "+strings.Join(cond, " || ")+" {")
+				if !byRowIDRe.MatchString(load) {
+					out = append(out, "\t\twithRow = false // (keyed by a foreign key of the row)")
+				}
+				out = append(out, "\t\tloads = append(loads, func(ctx context.Context, nodes []*"+entity+") error {")
+				out = append(out, e.body...)
+				out = append(out, "\t\t\treturn nil", "\t\t})", "\t}")
+			}
+			out = append(out, strings.Split(strings.ReplaceAll(`	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &ENTITY{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	}`, "ENTITY", entity), "\n")...)
+			lines = slices.Concat(lines[:first-len(read)], out, lines[last+1:])
+			src = []byte(strings.Join(lines, "\n"))
+			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entbatch\"\n"), 1), true
+		})
+}
+
+// readsIDInNoder has the noder of Query.node read one entity through
+// ReadsID (ent/template/readsid.tmpl) instead of Where(ID(id)): its nested
+// connections are then read together with it (loadsTogether).
+func readsIDInNoder(file string) error {
+	re := regexp.MustCompile(`(\t\tquery := c\.\w+\.Query\(\)\.\n\t\t\t)Where\(\w+\.ID\(id\)\)\n`)
+	return rewriteFiles(file, "the noder does not read one entity as expected (a new entgql? see readsIDInNoder)",
+		func(_ string, src []byte) ([]byte, bool) {
+			if len(re.FindAll(src, -1)) < 10 {
+				return nil, false
+			}
+			return re.ReplaceAll(src, []byte("${1}ReadsID(id) // (entc.go, readsIDInNoder)\n")), true
+		})
+}
+
+// queryBuilder is the name of the query builder a generated *_query.go
+// declares ("" when none).
+func queryBuilder(lines []string) string {
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(l, "type "); ok && strings.HasSuffix(name, "Query struct {") {
+			return strings.TrimSuffix(name, " struct {")
+		}
+	}
+	return ""
 }
 
 // rewriteFiles rewrites each generated file matching pattern that rewrite
@@ -274,7 +444,7 @@ func patch(file, what, name string, want func(src []byte) int, rewrites []rewrit
 
 // templates are entgql's templates with its pagination template replaced by
 // ent/template/gql_pagination.tmpl (see the notes at the top of that file),
-// and ent/template/dialect.tmpl.
+// ent/template/dialect.tmpl and ent/template/readsid.tmpl.
 func templates() []*gen.Template {
 	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
 		Funcs(entgql.TemplateFuncs).
@@ -283,5 +453,6 @@ func templates() []*gen.Template {
 		return t == entgql.PaginationTemplate
 	})
 	dialect := gen.MustParse(gen.NewTemplate("dialect").ParseFiles("./ent/template/dialect.tmpl"))
-	return append(ts, pagination, dialect)
+	readsID := gen.MustParse(gen.NewTemplate("readsid").ParseFiles("./ent/template/readsid.tmpl"))
+	return append(ts, pagination, dialect, readsID)
 }

@@ -9,6 +9,7 @@ import (
 	"custgraph/ent/entitlement"
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ type EntitlementQuery struct {
 	withUser      *UserQuery
 	loadTotal     []func(context.Context, []*Entitlement) error
 	modifiers     []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -474,27 +478,70 @@ func (_q *EntitlementQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*Entitlement) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withBank != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*Entitlement) error {
+			if query := _q.withBank; query != nil {
+				if err := _q.loadBank(ctx, query, nodes, nil,
+					func(n *Entitlement, e *Bank) { n.Edges.Bank = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withAPIClient != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*Entitlement) error {
+			if query := _q.withAPIClient; query != nil {
+				if err := _q.loadAPIClient(ctx, query, nodes, nil,
+					func(n *Entitlement, e *APIClient) { n.Edges.APIClient = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withBank; query != nil {
-		if err := _q.loadBank(ctx, query, nodes, nil,
-			func(n *Entitlement, e *Bank) { n.Edges.Bank = e }); err != nil {
+	if _q.withUser != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*Entitlement) error {
+			if query := _q.withUser; query != nil {
+				if err := _q.loadUser(ctx, query, nodes, nil,
+					func(n *Entitlement, e *User) { n.Edges.User = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &Entitlement{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withAPIClient; query != nil {
-		if err := _q.loadAPIClient(ctx, query, nodes, nil,
-			func(n *Entitlement, e *APIClient) { n.Edges.APIClient = e }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withUser; query != nil {
-		if err := _q.loadUser(ctx, query, nodes, nil,
-			func(n *Entitlement, e *User) { n.Edges.User = e }); err != nil {
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -729,6 +776,15 @@ func (_q *EntitlementQuery) ForShare(opts ...sql.LockOption) *EntitlementQuery {
 func (_q *EntitlementQuery) Modify(modifiers ...func(s *sql.Selector)) *EntitlementSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the Entitlement of id, as
+// Where(entitlement.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *EntitlementQuery) ReadsID(id uuid.UUID) *EntitlementQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(entitlement.ID(id))
 }
 
 // EntitlementGroupBy is the group-by builder for Entitlement entities.

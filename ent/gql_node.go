@@ -162,7 +162,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 	switch table {
 	case apiclient.Table:
 		query := c.APIClient.Query().
-			Where(apiclient.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, apiclientImplementors...); err != nil {
 				return nil, err
@@ -171,7 +171,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case address.Table:
 		query := c.Address.Query().
-			Where(address.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, addressImplementors...); err != nil {
 				return nil, err
@@ -180,7 +180,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case auditevent.Table:
 		query := c.AuditEvent.Query().
-			Where(auditevent.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditeventImplementors...); err != nil {
 				return nil, err
@@ -189,7 +189,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case bank.Table:
 		query := c.Bank.Query().
-			Where(bank.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, bankImplementors...); err != nil {
 				return nil, err
@@ -198,7 +198,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case crmevent.Table:
 		query := c.CrmEvent.Query().
-			Where(crmevent.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, crmeventImplementors...); err != nil {
 				return nil, err
@@ -207,7 +207,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case customer.Table:
 		query := c.Customer.Query().
-			Where(customer.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, customerImplementors...); err != nil {
 				return nil, err
@@ -216,7 +216,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case customerattribute.Table:
 		query := c.CustomerAttribute.Query().
-			Where(customerattribute.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, customerattributeImplementors...); err != nil {
 				return nil, err
@@ -225,7 +225,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case customermessage.Table:
 		query := c.CustomerMessage.Query().
-			Where(customermessage.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, customermessageImplementors...); err != nil {
 				return nil, err
@@ -234,7 +234,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case entitlement.Table:
 		query := c.Entitlement.Query().
-			Where(entitlement.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, entitlementImplementors...); err != nil {
 				return nil, err
@@ -243,7 +243,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case product.Table:
 		query := c.Product.Query().
-			Where(product.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, productImplementors...); err != nil {
 				return nil, err
@@ -252,7 +252,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case socialhandle.Table:
 		query := c.SocialHandle.Query().
-			Where(socialhandle.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, socialhandleImplementors...); err != nil {
 				return nil, err
@@ -261,7 +261,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case taxresidence.Table:
 		query := c.TaxResidence.Query().
-			Where(taxresidence.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, taxresidenceImplementors...); err != nil {
 				return nil, err
@@ -270,7 +270,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case user.Table:
 		query := c.User.Query().
-			Where(user.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, userImplementors...); err != nil {
 				return nil, err
@@ -279,7 +279,7 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 		return query.Only(ctx)
 	case usercustomerlink.Table:
 		query := c.UserCustomerLink.Query().
-			Where(usercustomerlink.ID(id))
+			ReadsID(id) // (entc.go, readsIDInNoder)
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, usercustomerlinkImplementors...); err != nil {
 				return nil, err

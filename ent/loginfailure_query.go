@@ -26,6 +26,9 @@ type LoginFailureQuery struct {
 	predicates []predicate.LoginFailure
 	loadTotal  []func(context.Context, []*LoginFailure) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID int
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -483,6 +486,15 @@ func (_q *LoginFailureQuery) ForShare(opts ...sql.LockOption) *LoginFailureQuery
 func (_q *LoginFailureQuery) Modify(modifiers ...func(s *sql.Selector)) *LoginFailureSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the LoginFailure of id, as
+// Where(loginfailure.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *LoginFailureQuery) ReadsID(id int) *LoginFailureQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(loginfailure.ID(id))
 }
 
 // LoginFailureGroupBy is the group-by builder for LoginFailure entities.

@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type ProductQuery struct {
 	withCustomer *CustomerQuery
 	loadTotal    []func(context.Context, []*Product) error
 	modifiers    []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -400,15 +404,46 @@ func (_q *ProductQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Prod
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*Product) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withCustomer != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*Product) error {
+			if query := _q.withCustomer; query != nil {
+				if err := _q.loadCustomer(ctx, query, nodes, nil,
+					func(n *Product, e *Customer) { n.Edges.Customer = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
-	}
-	if query := _q.withCustomer; query != nil {
-		if err := _q.loadCustomer(ctx, query, nodes, nil,
-			func(n *Product, e *Customer) { n.Edges.Customer = e }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &Product{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -570,6 +605,15 @@ func (_q *ProductQuery) ForShare(opts ...sql.LockOption) *ProductQuery {
 func (_q *ProductQuery) Modify(modifiers ...func(s *sql.Selector)) *ProductSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the Product of id, as
+// Where(product.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *ProductQuery) ReadsID(id uuid.UUID) *ProductQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(product.ID(id))
 }
 
 // ProductGroupBy is the group-by builder for Product entities.

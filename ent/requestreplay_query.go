@@ -28,6 +28,9 @@ type RequestReplayQuery struct {
 	predicates []predicate.RequestReplay
 	loadTotal  []func(context.Context, []*RequestReplay) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -491,6 +494,15 @@ func (_q *RequestReplayQuery) ForShare(opts ...sql.LockOption) *RequestReplayQue
 func (_q *RequestReplayQuery) Modify(modifiers ...func(s *sql.Selector)) *RequestReplaySelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the RequestReplay of id, as
+// Where(requestreplay.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *RequestReplayQuery) ReadsID(id uuid.UUID) *RequestReplayQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(requestreplay.ID(id))
 }
 
 // RequestReplayGroupBy is the group-by builder for RequestReplay entities.

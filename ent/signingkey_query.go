@@ -28,6 +28,9 @@ type SigningKeyQuery struct {
 	predicates []predicate.SigningKey
 	loadTotal  []func(context.Context, []*SigningKey) error
 	modifiers  []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -491,6 +494,15 @@ func (_q *SigningKeyQuery) ForShare(opts ...sql.LockOption) *SigningKeyQuery {
 func (_q *SigningKeyQuery) Modify(modifiers ...func(s *sql.Selector)) *SigningKeySelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the SigningKey of id, as
+// Where(signingkey.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *SigningKeyQuery) ReadsID(id uuid.UUID) *SigningKeyQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(signingkey.ID(id))
 }
 
 // SigningKeyGroupBy is the group-by builder for SigningKey entities.

@@ -7,6 +7,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/ent/socialhandle"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type SocialHandleQuery struct {
 	withCustomer *CustomerQuery
 	loadTotal    []func(context.Context, []*SocialHandle) error
 	modifiers    []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -400,15 +404,46 @@ func (_q *SocialHandleQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*SocialHandle) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withCustomer != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*SocialHandle) error {
+			if query := _q.withCustomer; query != nil {
+				if err := _q.loadCustomer(ctx, query, nodes, nil,
+					func(n *SocialHandle, e *Customer) { n.Edges.Customer = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
-	}
-	if query := _q.withCustomer; query != nil {
-		if err := _q.loadCustomer(ctx, query, nodes, nil,
-			func(n *SocialHandle, e *Customer) { n.Edges.Customer = e }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &SocialHandle{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -570,6 +605,15 @@ func (_q *SocialHandleQuery) ForShare(opts ...sql.LockOption) *SocialHandleQuery
 func (_q *SocialHandleQuery) Modify(modifiers ...func(s *sql.Selector)) *SocialHandleSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the SocialHandle of id, as
+// Where(socialhandle.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *SocialHandleQuery) ReadsID(id uuid.UUID) *SocialHandleQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(socialhandle.ID(id))
 }
 
 // SocialHandleGroupBy is the group-by builder for SocialHandle entities.

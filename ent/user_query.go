@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"database/sql/driver"
 	"errors"
@@ -35,6 +36,9 @@ type UserQuery struct {
 	modifiers              []func(*sql.Selector)
 	withNamedCustomerLinks map[string]*UserCustomerLinkQuery
 	withNamedEntitlements  map[string]*EntitlementQuery
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -440,37 +444,72 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*User) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withCustomerLinks != nil || len(_q.withNamedCustomerLinks) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*User) error {
+			if query := _q.withCustomerLinks; query != nil {
+				if err := _q.loadCustomerLinks(ctx, query, nodes,
+					func(n *User) { n.Edges.CustomerLinks = []*UserCustomerLink{} },
+					func(n *User, e *UserCustomerLink) { n.Edges.CustomerLinks = append(n.Edges.CustomerLinks, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedCustomerLinks {
+				if err := _q.loadCustomerLinks(ctx, query, nodes,
+					func(n *User) { n.appendNamedCustomerLinks(name) },
+					func(n *User, e *UserCustomerLink) { n.appendNamedCustomerLinks(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withEntitlements != nil || len(_q.withNamedEntitlements) > 0 {
+		loads = append(loads, func(ctx context.Context, nodes []*User) error {
+			if query := _q.withEntitlements; query != nil {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *User) { n.Edges.Entitlements = []*Entitlement{} },
+					func(n *User, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+					return err
+				}
+			}
+			for name, query := range _q.withNamedEntitlements {
+				if err := _q.loadEntitlements(ctx, query, nodes,
+					func(n *User) { n.appendNamedEntitlements(name) },
+					func(n *User, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withCustomerLinks; query != nil {
-		if err := _q.loadCustomerLinks(ctx, query, nodes,
-			func(n *User) { n.Edges.CustomerLinks = []*UserCustomerLink{} },
-			func(n *User, e *UserCustomerLink) { n.Edges.CustomerLinks = append(n.Edges.CustomerLinks, e) }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &User{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withEntitlements; query != nil {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *User) { n.Edges.Entitlements = []*Entitlement{} },
-			func(n *User, e *Entitlement) { n.Edges.Entitlements = append(n.Edges.Entitlements, e) }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
-	}
-	for name, query := range _q.withNamedCustomerLinks {
-		if err := _q.loadCustomerLinks(ctx, query, nodes,
-			func(n *User) { n.appendNamedCustomerLinks(name) },
-			func(n *User, e *UserCustomerLink) { n.appendNamedCustomerLinks(name, e) }); err != nil {
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
 			return nil, err
 		}
-	}
-	for name, query := range _q.withNamedEntitlements {
-		if err := _q.loadEntitlements(ctx, query, nodes,
-			func(n *User) { n.appendNamedEntitlements(name) },
-			func(n *User, e *Entitlement) { n.appendNamedEntitlements(name, e) }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -691,6 +730,15 @@ func (_q *UserQuery) WithNamedEntitlements(name string, opts ...func(*Entitlemen
 	}
 	_q.withNamedEntitlements[name] = query
 	return _q
+}
+
+// ReadsID restricts the query to the User of id, as
+// Where(user.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *UserQuery) ReadsID(id uuid.UUID) *UserQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(user.ID(id))
 }
 
 // UserGroupBy is the group-by builder for User entities.

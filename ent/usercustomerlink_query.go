@@ -8,6 +8,7 @@ import (
 	"custgraph/ent/predicate"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/entscan"
 	"errors"
 	"fmt"
@@ -32,6 +33,9 @@ type UserCustomerLinkQuery struct {
 	withCustomer *CustomerQuery
 	loadTotal    []func(context.Context, []*UserCustomerLink) error
 	modifiers    []func(*sql.Selector)
+	// readsID is the id of the one row the query reads, when byID (ReadsID).
+	readsID uuid.UUID
+	byID    bool
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -437,21 +441,58 @@ func (_q *UserCustomerLinkQuery) sqlAll(ctx context.Context, hooks ...queryHook)
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
-		return nil, err
+	var (
+		loads   []func(context.Context, []*UserCustomerLink) error
+		withRow = _q.byID // (entc.go, loadsTogether)
+	)
+	if _q.withUser != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*UserCustomerLink) error {
+			if query := _q.withUser; query != nil {
+				if err := _q.loadUser(ctx, query, nodes, nil,
+					func(n *UserCustomerLink, e *User) { n.Edges.User = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if len(nodes) == 0 {
-		return nodes, nil
+	if _q.withCustomer != nil {
+		withRow = false // (keyed by a foreign key of the row)
+		loads = append(loads, func(ctx context.Context, nodes []*UserCustomerLink) error {
+			if query := _q.withCustomer; query != nil {
+				if err := _q.loadCustomer(ctx, query, nodes, nil,
+					func(n *UserCustomerLink, e *Customer) { n.Edges.Customer = e }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	if query := _q.withUser; query != nil {
-		if err := _q.loadUser(ctx, query, nodes, nil,
-			func(n *UserCustomerLink, e *User) { n.Edges.User = e }); err != nil {
+	if withRow && len(loads) > 0 && entbatch.Batches(_q.driver) {
+		stand := &UserCustomerLink{ID: _q.readsID}
+		if err := entbatch.WithRow(ctx, _q.driver, func(ctx context.Context) error {
+			return sqlgraph.QueryNodes(ctx, _q.driver, _spec)
+		}, func() bool { return len(nodes) > 0 }, stand, loads); err != nil {
 			return nil, err
 		}
-	}
-	if query := _q.withCustomer; query != nil {
-		if err := _q.loadCustomer(ctx, query, nodes, nil,
-			func(n *UserCustomerLink, e *Customer) { n.Edges.Customer = e }); err != nil {
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if len(nodes) == 1 && nodes[0].ID == stand.ID {
+			stand.Edges.loadedTypes = nodes[0].Edges.loadedTypes
+			nodes[0].Edges = stand.Edges
+		} else if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nodes, nil
+		}
+		if err := entbatch.Loads(ctx, _q.driver, nodes, loads); err != nil {
 			return nil, err
 		}
 	}
@@ -645,6 +686,15 @@ func (_q *UserCustomerLinkQuery) ForShare(opts ...sql.LockOption) *UserCustomerL
 func (_q *UserCustomerLinkQuery) Modify(modifiers ...func(s *sql.Selector)) *UserCustomerLinkSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// ReadsID restricts the query to the UserCustomerLink of id, as
+// Where(usercustomerlink.ID(id)) does, and tells it so: its eager loads keyed by
+// that id are then read together with the row itself (in one round trip on
+// PostgreSQL), not after it.
+func (_q *UserCustomerLinkQuery) ReadsID(id uuid.UUID) *UserCustomerLinkQuery {
+	_q.readsID, _q.byID = id, true
+	return _q.Where(usercustomerlink.ID(id))
 }
 
 // UserCustomerLinkGroupBy is the group-by builder for UserCustomerLink entities.

@@ -12,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"custgraph/internal/entbatch"
 )
 
 // Counter counts the SQL statements (queries and execs) run on behalf of one
@@ -66,6 +68,12 @@ func (d *countingDriver) Exec(ctx context.Context, q string, args, v any) error 
 	err := d.Driver.Exec(ctx, q, args, v)
 	end(span, err)
 	return err
+}
+
+// Batches forwards the driver's entbatch.Batcher.
+func (d *countingDriver) Batches() bool {
+	b, ok := d.Driver.(entbatch.Batcher)
+	return ok && b.Batches()
 }
 
 func (d *countingDriver) Query(ctx context.Context, q string, args, v any) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"custgraph/internal/entbatch"
 	"custgraph/internal/notify"
 )
 
@@ -97,6 +98,12 @@ func signal(q string, args []any) (notify.Event, bool, error) {
 
 // Query marks the driver's errors of the network (fromDriver), as every
 // method of signalDriver and signalTx does.
+// Batches forwards the driver's entbatch.Batcher.
+func (d *signalDriver) Batches() bool {
+	b, ok := d.Driver.(entbatch.Batcher)
+	return ok && b.Batches()
+}
+
 func (d *signalDriver) Query(ctx context.Context, q string, args, v any) error {
 	return fromDriver(d.Driver.Query(ctx, q, args, v))
 }

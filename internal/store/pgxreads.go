@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"custgraph/internal/entbatch"
 )
 
 // pgxReads sends the queries ent runs outside a transaction (every read of
@@ -37,6 +39,9 @@ type pgxReads struct {
 	*entsql.Driver
 	pool   *pgxpool.Pool
 	health *connHealth
+	// batches and batched count the batches sent (batch.go) and their
+	// statements, for the tests.
+	batches, batched atomic.Int64
 }
 
 // Query runs q on a connection of the pool; the connection goes back when
@@ -46,6 +51,14 @@ func (d *pgxReads) Query(ctx context.Context, q string, args, v any) error {
 	argv, ok2 := args.([]any)
 	if !ok || !ok2 || !builtByEnt(q) {
 		return d.Driver.Query(ctx, q, args, v)
+	}
+	if r, ok := entbatch.Join(ctx, q, argv, d.sendBatch); ok {
+		if r.Err != nil {
+			d.health.note(r.Err)
+			return r.Err
+		}
+		*vr = entsql.Rows{ColumnScanner: r.Rows.(*pgxRows)}
+		return nil
 	}
 	r, err := d.query(ctx, q, argv)
 	if err != nil && pgconn.SafeToRetry(err) && ctx.Err() == nil {
@@ -58,6 +71,10 @@ func (d *pgxReads) Query(ctx context.Context, q string, args, v any) error {
 	*vr = entsql.Rows{ColumnScanner: r}
 	return nil
 }
+
+// Batches tells entbatch that the eager loads of a query may send their
+// statements together (batch.go).
+func (d *pgxReads) Batches() bool { return true }
 
 // Close closes database/sql's pool and pgx's.
 func (d *pgxReads) Close() error {
@@ -168,6 +185,9 @@ type pgxRows struct {
 	first, more bool
 	columns     []string // (columnsOf)
 	targets     []any    // Scan's, reused from row to row
+	// onClose, in a batch, hands the connection's next result over
+	// (batch.go).
+	onClose func()
 }
 
 func (r *pgxRows) Next() bool {
@@ -182,6 +202,10 @@ func (r *pgxRows) Err() error { return r.rows.Err() }
 
 func (r *pgxRows) Close() error {
 	r.rows.Close()
+	if f := r.onClose; f != nil {
+		r.onClose = nil
+		f()
+	}
 	return r.rows.Err()
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,6 +45,7 @@ type DB struct {
 	Hub     *notify.Hub
 	closeFn func()
 	signals *signalDriver
+	reads   *pgxReads // (PostgreSQL)
 	log     *slog.Logger
 }
 
@@ -140,7 +142,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 		}
 		cfg.HealthCheckPeriod = 30 * time.Second
-		cfg.AfterConnect = registerUUID
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			preferTextNumeric(conn)
+			return registerUUID(ctx, conn)
+		}
 		health = new(connHealth)
 		cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return health.shouldPing(p.IdleDuration) }
 		pool, err = pgxpool.NewWithConfig(ctx, cfg)
@@ -190,8 +195,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	drv := entsql.OpenDB(dial, db)
 	var d dialect.Driver = drv
+	var reads *pgxReads
 	if pool != nil {
-		d = &pgxReads{Driver: drv, pool: pool, health: health}
+		reads = &pgxReads{Driver: drv, pool: pool, health: health}
+		d = reads
 	}
 	if opts.Wrap != nil {
 		d = opts.Wrap(d)
@@ -200,7 +207,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	origin := newOrigin()
 	sig := signals(d, hub, pool != nil, origin)
 	d = sig
-	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Pool: pool, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig, log: opts.Logger}
+	s := &DB{Client: ent.NewClient(ent.Driver(d)), Driver: drv, SQL: db, Pool: pool, Dialect: dial, Hub: hub, closeFn: closeFn, signals: sig, reads: reads, log: opts.Logger}
 	if !opts.NoMigrate {
 		if _, err := s.Migrate(ctx, MigrateOptions{Logger: opts.Logger}); err != nil {
 			s.Close()

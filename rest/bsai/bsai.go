@@ -361,7 +361,7 @@ func bsaiPrimary(q *ent.AddressQuery) { q.Where(address.IsPrimary(true)) }
 // customer of another bank is not found.
 func bsaiLoad(ctx context.Context, c *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
 	cu, err := c.Customer.Query().
-		Where(customer.ID(id), customer.BankID(bankID)).
+		ReadsID(id).Where(customer.BankID(bankID)). // (its address in the same round trip)
 		WithAddresses(bsaiPrimary).
 		Only(ctx)
 	if ent.IsNotFound(err) {

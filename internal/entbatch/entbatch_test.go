@@ -1,0 +1,148 @@
+package entbatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"custgraph/internal/entbatch"
+)
+
+// fakeDriver runs each load's statements: a statement that joins a batch
+// is answered by exec, which records the batches it was given; one that
+// does not is recorded as run alone.
+type fakeDriver struct {
+	batches bool
+	mu      sync.Mutex
+	sent    [][]string // each batch's statements, in their order
+	alone   []string
+}
+
+func (d *fakeDriver) Batches() bool { return d.batches }
+
+func (d *fakeDriver) exec(_ context.Context, reqs []*entbatch.Request) {
+	var qs []string
+	for _, r := range reqs {
+		qs = append(qs, r.SQL)
+	}
+	d.mu.Lock()
+	d.sent = append(d.sent, qs)
+	d.mu.Unlock()
+	for _, r := range reqs {
+		if r.SQL == "fail" {
+			r.Err = errors.New("statement failed")
+		} else {
+			r.Rows = "rows of " + r.SQL
+		}
+		r.Deliver()
+	}
+}
+
+// query is what a driver's Query does: join the batch or run alone.
+func (d *fakeDriver) query(ctx context.Context, q string) (any, error) {
+	if r, ok := entbatch.Join(ctx, q, nil, d.exec); ok {
+		return r.Rows, r.Err
+	}
+	d.mu.Lock()
+	d.alone = append(d.alone, q)
+	d.mu.Unlock()
+	return "rows of " + q, nil
+}
+
+// load runs its statements in order.
+func (d *fakeDriver) load(statements ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, q := range statements {
+			rows, err := d.query(ctx, q)
+			if err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+			if rows != "rows of "+q {
+				return fmt.Errorf("%s got %v", q, rows)
+			}
+		}
+		return nil
+	}
+}
+
+func TestFirstStatementsTravelTogether(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	err := entbatch.Run(context.Background(), d,
+		d.load("products", "products' own edge"),
+		d.load(), // an edge with nothing to load (no parent row had a key, say)
+		d.load("addresses"),
+		d.load("tax residences", "their edge", "another"),
+	)
+	require.NoError(t, err)
+	require.Len(t, d.sent, 1, "one batch")
+	got := d.sent[0]
+	sort.Strings(got)
+	require.Equal(t, []string{"addresses", "products", "tax residences"}, got)
+	sort.Strings(d.alone)
+	require.Equal(t, []string{"another", "products' own edge", "their edge"}, d.alone, "later statements run alone")
+}
+
+func TestOneAfterTheOtherWhereTheDriverDoesNotBatch(t *testing.T) {
+	for _, d := range []*fakeDriver{{batches: false}, {batches: true}} {
+		loads := []func(context.Context) error{d.load("products", "more")}
+		if !d.batches {
+			loads = append(loads, d.load("addresses"))
+		}
+		require.NoError(t, entbatch.Run(context.Background(), d, loads...))
+		require.Empty(t, d.sent, "batches=%v", d.batches)
+		require.Equal(t, []string{"products", "more", "addresses"}[:len(d.alone)], d.alone, "in the loads' order")
+	}
+	// A driver that is no Batcher at all (a transaction's).
+	d := &fakeDriver{batches: true}
+	require.NoError(t, entbatch.Run(context.Background(), struct{}{}, d.load("products"), d.load("addresses")))
+	require.Empty(t, d.sent)
+	require.Equal(t, []string{"products", "addresses"}, d.alone)
+}
+
+func TestAFailedMemberFailsTheRunOnly(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	err := entbatch.Run(context.Background(), d, d.load("products"), d.load("fail"), d.load("addresses"))
+	require.EqualError(t, err, "fail: statement failed")
+	require.Len(t, d.sent, 1)
+	require.Len(t, d.sent[0], 3)
+
+	// A load's own error, in the loads' order, whoever finished first.
+	first, second := errors.New("first"), errors.New("second")
+	err = entbatch.Run(context.Background(), d,
+		func(ctx context.Context) error { _, _ = d.query(ctx, "products"); return first },
+		func(context.Context) error { return second })
+	require.ErrorIs(t, err, first)
+}
+
+func TestAPanicInALoadReachesTheCaller(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	require.PanicsWithValue(t, "boom", func() {
+		_ = entbatch.Run(context.Background(), d,
+			d.load("products"),
+			func(context.Context) error { panic("boom") })
+	})
+	require.Len(t, d.sent, 1, "the other member's statement was still sent")
+}
+
+// Nested runs: a member's own loads form a group of their own.
+func TestNestedRunsFormTheirOwnGroups(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	nested := func(ctx context.Context) error {
+		if err := d.load("customers")(ctx); err != nil {
+			return err
+		}
+		return entbatch.Run(ctx, d, d.load("products"), d.load("addresses"))
+	}
+	require.NoError(t, entbatch.Run(context.Background(), d, nested, d.load("bank")))
+	require.Len(t, d.sent, 2)
+	for _, b := range d.sent {
+		sort.Strings(b)
+	}
+	sort.Slice(d.sent, func(i, j int) bool { return d.sent[i][0] < d.sent[j][0] })
+	require.Equal(t, [][]string{{"addresses", "products"}, {"bank", "customers"}}, d.sent)
+}
