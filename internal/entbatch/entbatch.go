@@ -18,6 +18,7 @@ package entbatch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -52,10 +53,10 @@ func Run(ctx context.Context, drv any, loads ...func(context.Context) error) err
 	for i := 1; i < len(loads); i++ {
 		go func() {
 			defer wg.Done()
-			errs[i], panics[i] = g.run(ctx, loads[i])
+			errs[i], panics[i] = g.run(ctx, i, loads[i])
 		}()
 	}
-	errs[0], panics[0] = g.run(ctx, loads[0])
+	errs[0], panics[0] = g.run(ctx, 0, loads[0])
 	wg.Wait()
 	for _, p := range panics {
 		if p != nil {
@@ -89,9 +90,10 @@ type Request struct {
 	SQL  string
 	Args []any
 	// Rows and Err are the driver's result, set before Deliver.
-	Rows any
-	Err  error
-	done chan struct{}
+	Rows  any
+	Err   error
+	index int // the member's
+	done  chan struct{}
 }
 
 // Deliver hands r's result (Rows or Err) to the member waiting in Join.
@@ -101,6 +103,7 @@ type memberKey struct{}
 
 type member struct {
 	g     *Group
+	index int          // the load's, in Run's order
 	state atomic.Int32 // fresh, joined or left
 }
 
@@ -110,8 +113,8 @@ const (
 	left
 )
 
-func (g *Group) run(ctx context.Context, load func(context.Context) error) (err error, panicked any) {
-	m := &member{g: g}
+func (g *Group) run(ctx context.Context, index int, load func(context.Context) error) (err error, panicked any) {
+	m := &member{g: g, index: index}
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = p
@@ -133,7 +136,7 @@ func Join(ctx context.Context, q string, args []any, exec Exec) (r *Request, ok 
 	if m == nil || !m.state.CompareAndSwap(fresh, joined) {
 		return nil, false
 	}
-	r = &Request{SQL: q, Args: args, done: make(chan struct{})}
+	r = &Request{SQL: q, Args: args, index: m.index, done: make(chan struct{})}
 	g := m.g
 	g.mu.Lock()
 	g.reqs = append(g.reqs, r)
@@ -167,13 +170,17 @@ func (m *member) leave(ctx context.Context) {
 }
 
 // take returns the batch to send, once no member is still expected (g.mu
-// held).
+// held), in the loads' order whatever the order they joined in: a
+// statement that fails on PostgreSQL fails those after it in the batch,
+// so the first load's (WithRow's row) comes first, and what a request
+// meets does not depend on the goroutines' timing.
 func (g *Group) take() []*Request {
 	if g.waiting > 0 || len(g.reqs) == 0 {
 		return nil
 	}
 	run := g.reqs
 	g.reqs = nil
+	slices.SortFunc(run, func(a, b *Request) int { return a.index - b.index })
 	return run
 }
 
@@ -200,7 +207,8 @@ func Loads[N any](ctx context.Context, drv any, nodes []N, loads []func(context.
 
 // WithRow runs query, which reads the row of a known id, together with
 // loads on stand, a stand-in for that row with its id, so that the
-// statements of both travel in one batch. It returns query's error; nil
+// statements of both travel in one batch, the row's first (so that no
+// load's failure can fail it). It returns query's error; nil
 // when the row is not there (found reports false), whatever the loads
 // met: nothing of theirs is used then; else the loads' first error.
 func WithRow[N any](ctx context.Context, drv any, query func(context.Context) error, found func() bool, stand N, loads []func(context.Context, []N) error) error {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -145,4 +146,17 @@ func TestNestedRunsFormTheirOwnGroups(t *testing.T) {
 	}
 	sort.Slice(d.sent, func(i, j int) bool { return d.sent[i][0] < d.sent[j][0] })
 	require.Equal(t, [][]string{{"addresses", "products"}, {"bank", "customers"}}, d.sent)
+}
+
+// The batch holds the statements in the loads' order, whatever the order
+// the members joined in: the first load's statement (WithRow's row) is
+// sent first, so that no later one's failure can fail it.
+func TestTheBatchKeepsTheLoadsOrder(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	late := func(ctx context.Context) error {
+		time.Sleep(20 * time.Millisecond) // (joins last, most likely; the order holds either way)
+		return d.load("first")(ctx)
+	}
+	require.NoError(t, entbatch.Run(context.Background(), d, late, d.load("second"), d.load("third")))
+	require.Equal(t, [][]string{{"first", "second", "third"}}, d.sent)
 }

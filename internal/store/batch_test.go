@@ -191,8 +191,10 @@ func TestReadsIDReadsTheRowsEdgesWithIt(t *testing.T) {
 	_, _, _, err = read(db.Client.Customer.Query().ReadsID(ada.ID).WithProducts(zero).WithAddresses())
 	var pgErr *pgconn.PgError
 	require.ErrorAs(t, err, &pgErr)
-	_, _, _, err = read(db.Client.Customer.Query().ReadsID(ada.ID).Where(customer.LegalName("Grace Hopper")).WithProducts(zero).WithAddresses())
-	require.True(t, ent.IsNotFound(err), "%v", err)
+	for range 20 { // (the members join in any order; the row's statement is sent first)
+		_, _, _, err = read(db.Client.Customer.Query().ReadsID(ada.ID).Where(customer.LegalName("Grace Hopper")).WithProducts(zero).WithAddresses())
+		require.True(t, ent.IsNotFound(err), "%v", err)
+	}
 	require.Zero(t, db.Pool.Stat().AcquiredConns()-int32(db.SQL.Stats().OpenConnections), "connections left out of the pool")
 
 	// In a transaction (database/sql's), one statement after the other.
