@@ -18,6 +18,7 @@ import (
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/keyset"
 	"errors"
 	"fmt"
@@ -333,40 +334,48 @@ func (_m *APIClientQuery) Paginate(
 	}
 	conn := &APIClientConnection{Edges: []*APIClientEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -382,7 +391,16 @@ func (_m *APIClientQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*APIClient
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -759,40 +777,48 @@ func (_m *AddressQuery) Paginate(
 	}
 	conn := &AddressConnection{Edges: []*AddressEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -808,7 +834,16 @@ func (_m *AddressQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*Address
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1162,40 +1197,48 @@ func (_m *AuditEventQuery) Paginate(
 	}
 	conn := &AuditEventConnection{Edges: []*AuditEventEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -1211,7 +1254,16 @@ func (_m *AuditEventQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*AuditEvent
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1545,40 +1597,48 @@ func (_m *BankQuery) Paginate(
 	}
 	conn := &BankConnection{Edges: []*BankEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -1594,7 +1654,16 @@ func (_m *BankQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*Bank
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1965,40 +2034,48 @@ func (_m *CrmEventQuery) Paginate(
 	}
 	conn := &CrmEventConnection{Edges: []*CrmEventEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2014,7 +2091,16 @@ func (_m *CrmEventQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*CrmEvent
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -2374,40 +2460,48 @@ func (_m *CustomerQuery) Paginate(
 	}
 	conn := &CustomerConnection{Edges: []*CustomerEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2423,7 +2517,16 @@ func (_m *CustomerQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*Customer
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -2873,40 +2976,48 @@ func (_m *CustomerAttributeQuery) Paginate(
 	}
 	conn := &CustomerAttributeConnection{Edges: []*CustomerAttributeEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -2922,7 +3033,16 @@ func (_m *CustomerAttributeQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*CustomerAttribute
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -3274,40 +3394,48 @@ func (_m *CustomerMessageQuery) Paginate(
 	}
 	conn := &CustomerMessageConnection{Edges: []*CustomerMessageEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -3323,7 +3451,16 @@ func (_m *CustomerMessageQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*CustomerMessage
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -3657,40 +3794,48 @@ func (_m *EntitlementQuery) Paginate(
 	}
 	conn := &EntitlementConnection{Edges: []*EntitlementEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -3706,7 +3851,16 @@ func (_m *EntitlementQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*Entitlement
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -4059,40 +4213,48 @@ func (_m *ProductQuery) Paginate(
 	}
 	conn := &ProductConnection{Edges: []*ProductEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -4108,7 +4270,16 @@ func (_m *ProductQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*Product
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -4496,40 +4667,48 @@ func (_m *SocialHandleQuery) Paginate(
 	}
 	conn := &SocialHandleConnection{Edges: []*SocialHandleEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -4545,7 +4724,16 @@ func (_m *SocialHandleQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*SocialHandle
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -4897,40 +5085,48 @@ func (_m *TaxResidenceQuery) Paginate(
 	}
 	conn := &TaxResidenceConnection{Edges: []*TaxResidenceEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -4946,7 +5142,16 @@ func (_m *TaxResidenceQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*TaxResidence
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -5298,40 +5503,48 @@ func (_m *UserQuery) Paginate(
 	}
 	conn := &UserConnection{Edges: []*UserEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -5347,7 +5560,16 @@ func (_m *UserQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*User
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -5699,40 +5921,48 @@ func (_m *UserCustomerLinkQuery) Paginate(
 	}
 	conn := &UserCustomerLinkConnection{Edges: []*UserCustomerLinkEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
-			counted := false
-			if pager.total != nil {
-				if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
-					return nil, err
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			count = func(ctx context.Context) (err error) {
+				counted := false
+				if pager.total != nil {
+					if conn.TotalCount, counted, err = pager.total(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			if !counted {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx); err != nil {
-					return nil, err
+				if !counted {
+					conn.TotalCount, err = c.Modify(func(s *sql.Selector) { s.Select(sql.Count("*")) }).Int(ctx)
 				}
-			}
-			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-			if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-				c := _m.Clone()
-				c.ctx.Fields = nil
-				if c, err = pager.applyCursors(c, after, before); err != nil {
-					return nil, err
-				}
-				more, err := c.Exist(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conn.PageInfo.HasNextPage = first != nil && more
-				conn.PageInfo.HasPreviousPage = last != nil && more
+				return err
 			}
 		}
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		if count == nil {
+			return conn, nil
+		}
+		if err := count(ctx); err != nil {
+			return nil, err
+		}
+		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if c, err = pager.applyCursors(c, after, before); err != nil {
+				return nil, err
+			}
+			more, err := c.Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && more
+			conn.PageInfo.HasPreviousPage = last != nil && more
+		}
 		return conn, nil
 	}
 	if _m, err = pager.applyCursors(_m, after, before); err != nil {
@@ -5748,7 +5978,16 @@ func (_m *UserCustomerLinkQuery) Paginate(
 		}
 	}
 	_m = pager.applyOrder(_m)
-	nodes, err := _m.All(ctx)
+	var nodes []*UserCustomerLink
+	page := func(ctx context.Context) (err error) {
+		nodes, err = _m.All(ctx)
+		return err
+	}
+	if count != nil {
+		err = entbatch.Run(ctx, _m.driver, count, page)
+	} else {
+		err = page(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,10 @@ func (e *env) fail(query string, kv ...any) []gqlError {
 // sql is the number of statements the last request ran.
 func (e *env) sql() int64 { return e.counter.N() }
 
+// roundTrips is the number of round trips to the database of the last
+// request's statements (store.Counter.RoundTrips).
+func (e *env) roundTrips() int64 { return e.counter.RoundTrips() }
+
 // seedBank creates a bank directly through ent.
 func (e *env) seedBank(code string) *ent.Bank {
 	e.t.Helper()

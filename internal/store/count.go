@@ -17,11 +17,22 @@ import (
 )
 
 // Counter counts the SQL statements (queries and execs) run on behalf of one
-// context: one HTTP request, or one test step.
-type Counter struct{ n atomic.Int64 }
+// context: one HTTP request, or one test step, and the round trips they
+// took.
+type Counter struct {
+	n atomic.Int64
+	// shared counts the statements that went in a batch after its first
+	// (batch.go): they took no round trip of their own.
+	shared atomic.Int64
+}
 
 // N is the number of statements counted so far.
 func (c *Counter) N() int64 { return c.n.Load() }
+
+// RoundTrips is the number of times the statements counted so far went to
+// the database and back: N, less the statements that travelled in a batch
+// with others (on PostgreSQL, a query's eager loads: internal/entbatch).
+func (c *Counter) RoundTrips() int64 { return c.n.Load() - c.shared.Load() }
 
 type counterKey struct{}
 
