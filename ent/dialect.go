@@ -2,6 +2,13 @@
 
 package ent
 
+import "custgraph/internal/entbatch"
+
 // Dialect returns the dialect of the client's database (dialect.SQLite or
 // dialect.Postgres); a transaction's client answers its database's.
 func (c *Client) Dialect() string { return c.driver.Dialect() }
+
+// Batches reports whether reads run through internal/entbatch with the
+// client travel together (PostgreSQL outside a transaction): the client is
+// an entbatch.Batcher, for the REST doors' own reads.
+func (c *Client) Batches() bool { return entbatch.Batches(c.driver) }

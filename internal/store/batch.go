@@ -53,7 +53,8 @@ func (b *batchRun) send(retry bool) {
 	}
 	b.d.batches.Add(1)
 	b.d.batched.Add(int64(len(b.reqs)))
-	if c, ok := b.ctx.Value(counterKey{}).(*Counter); ok {
+	c, _ := b.ctx.Value(counterKey{}).(*Counter)
+	for ; c != nil; c = c.outer {
 		c.shared.Add(int64(len(b.reqs) - 1))
 	}
 	b.conn, b.br = conn, conn.SendBatch(b.ctx, batch)

@@ -24,6 +24,9 @@ type Counter struct {
 	// shared counts the statements that went in a batch after its first
 	// (batch.go): they took no round trip of their own.
 	shared atomic.Int64
+	// outer is the context's Counter before this one (a test's, around a
+	// request's): it counts the same statements.
+	outer *Counter
 }
 
 // N is the number of statements counted so far.
@@ -36,9 +39,11 @@ func (c *Counter) RoundTrips() int64 { return c.n.Load() - c.shared.Load() }
 
 type counterKey struct{}
 
-// WithCounter returns a context whose statements are counted in a new Counter.
+// WithCounter returns a context whose statements are counted in a new
+// Counter, and in the Counters of ctx.
 func WithCounter(ctx context.Context) (context.Context, *Counter) {
 	c := new(Counter)
+	c.outer, _ = ctx.Value(counterKey{}).(*Counter)
 	return context.WithValue(ctx, counterKey{}, c), c
 }
 
@@ -46,7 +51,8 @@ func count(ctx context.Context, total *atomic.Int64) {
 	if total != nil {
 		total.Add(1)
 	}
-	if c, ok := ctx.Value(counterKey{}).(*Counter); ok {
+	c, _ := ctx.Value(counterKey{}).(*Counter)
+	for ; c != nil; c = c.outer {
 		c.n.Add(1)
 	}
 }

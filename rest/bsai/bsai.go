@@ -22,6 +22,7 @@ import (
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
+	"custgraph/internal/entbatch"
 	"custgraph/internal/idempotency"
 	"custgraph/internal/refusal"
 	"custgraph/rest/restcore"
@@ -427,27 +428,43 @@ func (a *api) bsaiList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	query := a.Client.Customer.Query().Where(customer.BankID(b.ID))
-	count, counted, err := schema.BankCustomerTotal(ctx, a.Client, b.ID) // the bank's maintained count
-	if err == nil && !counted {
-		count, err = query.Clone().Count(ctx)
+	counter := query.Clone()
+	var (
+		count int
+		list  []*ent.Customer
+	)
+	countAll := func(ctx context.Context) (err error) {
+		var counted bool
+		count, counted, err = schema.BankCustomerTotal(ctx, a.Client, b.ID) // the bank's maintained count
+		if err == nil && !counted {
+			count, err = counter.Count(ctx)
+		}
+		return err
+	}
+	read := func(ctx context.Context) (err error) {
+		list, err = query.
+			Order(customer.ByCreatedAt(), customer.ByID()).
+			Offset(page * size).Limit(size).
+			WithAddresses(bsaiPrimary).
+			All(ctx)
+		return err
+	}
+	// The first page is read with the count (one round trip on PostgreSQL:
+	// internal/entbatch); a later one once the count says it is there
+	// (beyond the last page there is nothing to read).
+	var err error
+	if ctx := r.Context(); page == 0 {
+		err = entbatch.Run(ctx, a.Client, countAll, read)
+	} else if err = countAll(ctx); err == nil && page < (count+size-1)/size {
+		err = read(ctx)
 	}
 	if err != nil {
 		a.bsaiFail(w, r, err)
 		return
 	}
 	out := bsaiPage{Page: page, Size: size, Count: count, Pages: (count + size - 1) / size, Data: []bsaiCustomer{}}
-	if page < out.Pages { // beyond the last page there is nothing to read
-		list, err := query.
-			Order(customer.ByCreatedAt(), customer.ByID()).
-			Offset(page * size).Limit(size).
-			WithAddresses(bsaiPrimary).
-			All(ctx)
-		if err != nil {
-			a.bsaiFail(w, r, err)
-			return
-		}
+	if page < out.Pages {
 		for _, c := range list {
 			out.Data = append(out.Data, bsaiView(c, primaryOf(c)))
 		}
