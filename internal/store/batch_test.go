@@ -20,6 +20,23 @@ import (
 	"custgraph/internal/testdb"
 )
 
+// openSeeded opens a fresh database with seedTwoCustomers' rows; the test
+// is skipped on SQLite (batches are pgx's).
+func openSeeded(t *testing.T) (*store.DB, context.Context) {
+	t.Helper()
+	if testdb.Name() != "postgres" {
+		t.Skip("batches are pgx's")
+	}
+	db, _ := testdb.Open(t)
+	seedTwoCustomers(t, db.Client)
+	return db, access.System(context.Background())
+}
+
+// divideByZero fails its statement on the server.
+func divideByZero(s *entsql.Selector) {
+	s.Where(entsql.ExprP("1 / (SELECT count(*) - count(*) FROM banks) = 1"))
+}
+
 // seedTwoCustomers makes two customers, with products and addresses
 // (one customer has none of either).
 func seedTwoCustomers(t *testing.T, c *ent.Client) {
@@ -39,12 +56,7 @@ func seedTwoCustomers(t *testing.T, c *ent.Client) {
 // read what database/sql reads one statement at a time. The statements
 // are counted as before, one each.
 func TestEagerLoadsShareARoundTrip(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("batches are pgx's")
-	}
-	db, _ := testdb.Open(t)
-	seedTwoCustomers(t, db.Client)
-	sys := access.System(context.Background())
+	db, sys := openSeeded(t)
 	page := func(ctx context.Context, c *ent.Client) []*ent.Customer {
 		return c.Customer.Query().
 			WithProducts(func(q *ent.ProductQuery) { q.Order(product.ByProductCode()) }).
@@ -77,13 +89,8 @@ func TestEagerLoadsShareARoundTrip(t *testing.T) {
 // that fails on the server (here a division by zero) fails the query, and
 // the connection goes back to the pool in a state to serve the next.
 func TestAFailingStatementFailsItsBatchNotThePool(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("batches are pgx's")
-	}
-	db, _ := testdb.Open(t)
-	seedTwoCustomers(t, db.Client)
-	sys := access.System(context.Background())
-	zero := func(s *entsql.Selector) { s.Where(entsql.ExprP("1 / (SELECT count(*) - count(*) FROM banks) = 1")) }
+	db, sys := openSeeded(t)
+	zero := divideByZero
 	for _, failing := range []string{"products", "addresses"} {
 		before := sent(db)
 		q := db.Client.Customer.Query()
@@ -139,12 +146,7 @@ func TestBatchFormatsAreQueryFormats(t *testing.T) {
 // the row (its bank) waits for the row. Where the row is absent or not
 // matched, what the loads read or met is dropped: not found, as before.
 func TestReadsIDReadsTheRowsEdgesWithIt(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("batches are pgx's")
-	}
-	db, _ := testdb.Open(t)
-	seedTwoCustomers(t, db.Client)
-	sys := access.System(context.Background())
+	db, sys := openSeeded(t)
 	ada := db.Client.Customer.Query().Where(customer.LegalName("Ada Lovelace")).OnlyX(sys)
 	viaSQL := ent.NewClient(ent.Driver(db.Driver))
 	want := viaSQL.Customer.Query().Where(customer.ID(ada.ID)).WithProducts().WithAddresses().OnlyX(sys)
@@ -185,9 +187,7 @@ func TestReadsIDReadsTheRowsEdgesWithIt(t *testing.T) {
 
 	// A load that fails: the query's error where the row is there, not
 	// found where the query's other conditions leave it out.
-	zero := func(q *ent.ProductQuery) {
-		q.Where(func(s *entsql.Selector) { s.Where(entsql.ExprP("1 / (SELECT count(*) - count(*) FROM banks) = 1")) })
-	}
+	zero := func(q *ent.ProductQuery) { q.Where(divideByZero) }
 	_, _, _, err = read(db.Client.Customer.Query().ReadsID(ada.ID).WithProducts(zero).WithAddresses())
 	var pgErr *pgconn.PgError
 	require.ErrorAs(t, err, &pgErr)
