@@ -4,7 +4,11 @@
 // to the database in one round trip instead of one each.
 //
 // The generated sqlAll of every entity (ent/entc.go, loadsTogether) hands
-// its loads, one function per edge, to Run. On a driver that batches, each
+// its loads, one function per edge, to Loads, or, when it reads the row of
+// a known id, to WithRow with the row's own statement; a connection's
+// count runs with its page (ent/template/gql_pagination.tmpl), and the
+// REST doors run reads of their own together through Run (rest/bsai's
+// first page). On a driver that batches, each
 // load runs on a goroutine of its own as a member of one Group. The first
 // statement of each member joins the group's batch (Join); once every
 // member has joined or finished without a statement, the last one to do
