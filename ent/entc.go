@@ -60,6 +60,9 @@ func main() {
 	if err := lighterCollection("./ent/gql_collection.go"); err != nil {
 		log.Fatal(err)
 	}
+	if err := collectOncePerDocument("./ent/gql_collection.go"); err != nil {
+		log.Fatal(err)
+	}
 	if err := reuseScanHolders("./ent"); err != nil {
 		log.Fatal(err)
 	}
@@ -411,6 +414,29 @@ func lighterCollection(file string) error {
 	src = whereRe.ReplaceAll(src, []byte("fieldArgs(ctx, (*$1)(nil),"))
 	src = bytes.Replace(src, []byte(unmarshal), []byte(unmarshal+made), 1)
 	src = bytes.Replace(src, []byte("\t\"fmt\"\n"), []byte("\t\"fmt\"\n\t\"reflect\"\n"), 1)
+	if src, err = format.Source(src); err != nil {
+		return fmt.Errorf("entc: %s: %w", file, err)
+	}
+	return os.WriteFile(file, src, 0o644)
+}
+
+// collectOncePerDocument has entgql's field collection collect each
+// selection set's fields through internal/gqlfields, which keeps them for
+// the requests of a shared document, as the executor does (graph/inline.go,
+// fieldsMemo).
+func collectOncePerDocument(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	const from, to = "graphql.CollectFields(opCtx, collected.Selections, satisfies)", "gqlfields.Collect(opCtx, collected.Selections, satisfies)"
+	const imp = "\t\"github.com/99designs/gqlgen/graphql\"\n"
+	if bytes.Count(src, []byte(from)) == 0 || bytes.Count(src, []byte("graphql.CollectFields(")) != bytes.Count(src, []byte(from)) ||
+		!bytes.Contains(src, []byte(imp)) {
+		return errors.New("entc: " + file + ": entgql's field collection is not as expected (a new entgql? see collectOncePerDocument)")
+	}
+	src = bytes.ReplaceAll(src, []byte(from), []byte(to))
+	src = bytes.Replace(src, []byte(imp), []byte(imp+"\t\"custgraph/internal/gqlfields\"\n"), 1)
 	if src, err = format.Source(src); err != nil {
 		return fmt.Errorf("entc: %s: %w", file, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"reflect"
 
 	"custgraph/ent/entgql"
+	"custgraph/internal/gqlfields"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -47,7 +48,7 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{apiclient.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "bank":
@@ -286,7 +287,7 @@ func (_q *AddressQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{address.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -491,7 +492,7 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{auditevent.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 		case "createdAt":
 			if _, ok := fieldSeen[auditevent.FieldCreatedAt]; !ok {
@@ -656,7 +657,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{bank.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customers":
@@ -954,7 +955,7 @@ func (_q *CrmEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{crmevent.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "bank":
@@ -1144,7 +1145,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customer.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "bank":
@@ -2131,7 +2132,7 @@ func (_q *CustomerAttributeQuery) collectField(ctx context.Context, oneNode bool
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customerattribute.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -2276,7 +2277,7 @@ func (_q *CustomerMessageQuery) collectField(ctx context.Context, oneNode bool, 
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{customermessage.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -2426,7 +2427,7 @@ func (_q *EntitlementQuery) collectField(ctx context.Context, oneNode bool, opCt
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{entitlement.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "bank":
@@ -2601,7 +2602,7 @@ func (_q *ProductQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{product.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -2771,7 +2772,7 @@ func (_q *SocialHandleQuery) collectField(ctx context.Context, oneNode bool, opC
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{socialhandle.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -2921,7 +2922,7 @@ func (_q *TaxResidenceQuery) collectField(ctx context.Context, oneNode bool, opC
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{taxresidence.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customer":
@@ -3061,7 +3062,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{user.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "customerLinks":
@@ -3374,7 +3375,7 @@ func (_q *UserCustomerLinkQuery) collectField(ctx context.Context, oneNode bool,
 		fieldSeen      = make(map[string]struct{}) // (entc.go, lighterCollection)
 		selectedFields = []string{usercustomerlink.FieldID}
 	)
-	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+	for _, field := range gqlfields.Collect(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
 		case "user":

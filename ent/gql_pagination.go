@@ -19,6 +19,7 @@ import (
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/entbatch"
+	"custgraph/internal/gqlfields"
 	"custgraph/internal/keyset"
 	"errors"
 	"fmt"
@@ -79,7 +80,9 @@ func collectedField(ctx context.Context, path ...string) *graphql.CollectedField
 	oc := graphql.GetOperationContext(ctx)
 walk:
 	for _, name := range path {
-		for _, f := range graphql.CollectFields(oc, field.Selections, nil) {
+		// (collected once per shared document, so that the field found is the
+		// same one, with the same selections, in every request of it)
+		for _, f := range gqlfields.Collect(oc, field.Selections, nil) {
 			if f.Alias == name {
 				field = f
 				continue walk

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"custgraph/ent/entgql"
+	"custgraph/internal/gqlfields"
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -308,8 +309,10 @@ func writeBytes(w io.Writer, b []byte) {
 // graph/gqlgen.go (fieldsOnce) adds one to the generated executionContext
 // and has every object collect its fields through its of.
 type fieldsMemo struct {
-	mu sync.Mutex
-	m  map[fieldsKey][]graphql.CollectedField
+	mu     sync.Mutex
+	m      map[fieldsKey][]graphql.CollectedField
+	looked bool            // shared was looked up
+	shared *gqlfields.Memo // the document's, when requests share it
 }
 
 // fieldsKey is what graphql.CollectFields keys its own cache by (the
@@ -321,8 +324,19 @@ type fieldsKey struct {
 	implements *string
 }
 
-// of returns graphql.CollectFields(oc, sel, implementors).
+// of returns graphql.CollectFields(oc, sel, implementors): from the memo
+// the requests of a shared document share (internal/gqlfields), else from
+// this operation's.
 func (f *fieldsMemo) of(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []string) []graphql.CollectedField {
+	f.mu.Lock()
+	if !f.looked {
+		f.looked, f.shared = true, gqlfields.For(oc.Doc)
+	}
+	shared := f.shared
+	f.mu.Unlock()
+	if shared != nil {
+		return shared.Collect(oc, sel, implementors)
+	}
 	k := fieldsKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
 	f.mu.Lock()
 	fields, ok := f.m[k]

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"custgraph/internal/apperr"
+	"custgraph/internal/gqlfields"
 )
 
 // Page sizes of every connection, root or nested.
@@ -351,6 +352,9 @@ func (c pagedCache) Add(ctx context.Context, key string, doc *ast.QueryDocument)
 		defaultFirst(f.SelectionSet)
 	}
 	c.Cache.Add(ctx, key, doc)
+	if len(key) <= MaxCachedQueryBytes { // (kept: see sizedCache)
+		gqlfields.Share(doc) // its requests collect its fields once
+	}
 }
 
 func defaultFirst(set ast.SelectionSet) {

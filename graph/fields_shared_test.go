@@ -1,0 +1,54 @@
+package graph_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"custgraph/internal/gqlfields"
+)
+
+// The requests of one cached document share its collected fields
+// (internal/gqlfields): the answers are each request's own, and repeating
+// the document keeps nothing more.
+func TestRequestsShareADocumentsFields(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	cust := e.seedCustomers(b, 2, nil)
+	const q = `query($id: ID!) { node(id: $id) { id ... on Customer { legalName products(first: 5) { edges { node { id } } totalCount } } } }`
+	type answer struct {
+		Node struct {
+			ID        string
+			LegalName string
+			Products  struct {
+				Edges      []struct{ Node struct{ ID string } }
+				TotalCount int
+			}
+		}
+	}
+	var first answer
+	e.do(q, &first, "id", cust[0])
+	require.Equal(t, cust[0].String(), first.Node.ID)
+	kept := gqlfields.Kept()
+	require.Positive(t, kept, "the document is shared")
+	for i := range 6 {
+		var r answer
+		e.do(q, &r, "id", cust[i%2])
+		require.Equal(t, cust[i%2].String(), r.Node.ID, "each request answers for its own variables")
+		require.NotEmpty(t, r.Node.LegalName)
+	}
+	require.LessOrEqual(t, gqlfields.Kept(), kept, "requests of a shared document add no entries")
+
+	// Fields under @include/@skip follow each request's variables.
+	const cond = `query($id: ID!, $v: Boolean!) { node(id: $id) { id ... on Customer { legalName @include(if: $v) products @skip(if: $v) { totalCount } } } }`
+	for _, v := range []bool{true, false, true, false} {
+		var r struct {
+			Node map[string]any
+		}
+		e.do(cond, &r, "id", cust[0], "v", v)
+		_, hasName := r.Node["legalName"]
+		_, hasProducts := r.Node["products"]
+		require.Equal(t, v, hasName, "@include(if: %v)", v)
+		require.Equal(t, !v, hasProducts, "@skip(if: %v)", v)
+	}
+}
