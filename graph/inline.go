@@ -324,27 +324,23 @@ type fieldsKey struct {
 	implements *string
 }
 
-// of returns graphql.CollectFields(oc, sel, implementors): from the memo
-// the requests of a shared document share (internal/gqlfields), else from
-// this operation's.
+// of returns graphql.CollectFields(oc, sel, implementors), once per
+// operation: a page's rows ask for the same selection set, each of them.
+// The first time, it is taken from the memo that the requests of a shared
+// document share (internal/gqlfields), or collected when there is none.
 func (f *fieldsMemo) of(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []string) []graphql.CollectedField {
+	k := fieldsKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
 	f.mu.Lock()
+	fields, ok := f.m[k]
 	if !f.looked {
 		f.looked, f.shared = true, gqlfields.For(oc.Doc)
 	}
 	shared := f.shared
 	f.mu.Unlock()
-	if shared != nil {
-		return shared.Collect(oc, sel, implementors)
-	}
-	k := fieldsKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
-	f.mu.Lock()
-	fields, ok := f.m[k]
-	f.mu.Unlock()
 	if ok {
 		return fields
 	}
-	fields = graphql.CollectFields(oc, sel, implementors)
+	fields = shared.Collect(oc, sel, implementors) // (a nil memo collects)
 	f.mu.Lock()
 	if f.m == nil {
 		f.m = map[fieldsKey][]graphql.CollectedField{}

@@ -19,9 +19,11 @@ package gqlfields
 
 import (
 	"hash/maphash"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 	"weak"
 
@@ -35,10 +37,12 @@ import (
 // Collect collects without keeping.
 const MaxEntries = 1024
 
-// Memo holds what a shared document's selection sets collected.
+// Memo holds what a shared document's selection sets collected. Its reads
+// take no lock (sync.Map): every request of a popular query reads it, on
+// every core.
 type Memo struct {
-	mu sync.RWMutex
-	m  map[key]entry
+	m sync.Map     // key → entry
+	n atomic.Int32 // entries
 }
 
 // key is the selection set (its first element's address and its length:
@@ -55,10 +59,23 @@ type entry struct {
 	fields    []graphql.CollectedField
 }
 
+// docs maps a shared document's address to its memo. It is replaced, not
+// changed, when a document is shared or collected (rare: once per parsed
+// document), so that For, once per request and per entgql collection,
+// reads it without a lock. The address is not a reference: a document is
+// collected once its cache and its requests let go of it, its entry then
+// dropped (runtime.AddCleanup); the weak pointer tells a later document at
+// the same address from it.
 var (
-	docs sync.Map // weak.Pointer[ast.QueryDocument] → *Memo
-	seed = maphash.MakeSeed()
+	docsMu sync.Mutex
+	docs   atomic.Pointer[map[uintptr]shared]
+	seed   = maphash.MakeSeed()
 )
+
+type shared struct {
+	doc  weak.Pointer[ast.QueryDocument]
+	memo *Memo
+}
 
 // Share marks doc as one whose collected fields requests may share, when
 // no selection in it has a directive (@skip, @include and @defer read the
@@ -68,10 +85,44 @@ func Share(doc *ast.QueryDocument) {
 	if doc == nil || !plain(doc) {
 		return
 	}
-	k := weak.Make(doc)
-	if _, loaded := docs.LoadOrStore(k, &Memo{}); !loaded {
-		runtime.AddCleanup(doc, func(k weak.Pointer[ast.QueryDocument]) { docs.Delete(k) }, k)
+	addr := uintptr(unsafe.Pointer(doc))
+	docsMu.Lock()
+	defer docsMu.Unlock()
+	cur := docs.Load()
+	if cur != nil {
+		if e, ok := (*cur)[addr]; ok && e.doc.Value() == doc {
+			return
+		}
 	}
+	w := weak.Make(doc)
+	next := make(map[uintptr]shared, len(all(cur))+1)
+	maps.Copy(next, all(cur))
+	next[addr] = shared{doc: w, memo: &Memo{}}
+	docs.Store(&next)
+	runtime.AddCleanup(doc, forget, shared{doc: w})
+}
+
+// forget drops the entry of a collected document (its weak pointer), unless
+// a later document at the same address took it.
+func forget(gone shared) {
+	docsMu.Lock()
+	defer docsMu.Unlock()
+	cur := all(docs.Load())
+	for addr, e := range cur {
+		if e.doc == gone.doc {
+			next := maps.Clone(cur)
+			delete(next, addr)
+			docs.Store(&next)
+			return
+		}
+	}
+}
+
+func all(m *map[uintptr]shared) map[uintptr]shared {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // For returns the memo of doc, or nil when doc is not shared.
@@ -79,11 +130,11 @@ func For(doc *ast.QueryDocument) *Memo {
 	if doc == nil {
 		return nil
 	}
-	m, ok := docs.Load(weak.Make(doc))
-	if !ok {
+	e, ok := all(docs.Load())[uintptr(unsafe.Pointer(doc))]
+	if !ok || e.doc.Value() != doc {
 		return nil
 	}
-	return m.(*Memo)
+	return e.memo
 }
 
 // Collect returns graphql.CollectFields(oc, sel, satisfies), from the memo
@@ -99,24 +150,19 @@ func (m *Memo) Collect(oc *graphql.OperationContext, sel ast.SelectionSet, satis
 		return graphql.CollectFields(oc, sel, satisfies)
 	}
 	k := key{sel: unsafe.SliceData(sel), n: len(sel), sat: hashNames(satisfies)}
-	m.mu.RLock()
-	e, ok := m.m[k]
-	m.mu.RUnlock()
-	if ok && slices.Equal(e.satisfies, satisfies) {
-		return e.fields
+	v, ok := m.m.Load(k)
+	if ok {
+		if e := v.(*entry); slices.Equal(e.satisfies, satisfies) {
+			return e.fields
+		}
 	}
 	fields := graphql.CollectFields(oc, sel, satisfies)
-	if ok { // (a collision: not kept)
+	if ok || m.n.Load() >= MaxEntries { // (a collision, or full: not kept)
 		return fields
 	}
-	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[key]entry{}
+	if _, loaded := m.m.LoadOrStore(k, &entry{satisfies: slices.Clone(satisfies), fields: fields}); !loaded {
+		m.n.Add(1)
 	}
-	if len(m.m) < MaxEntries {
-		m.m[k] = entry{satisfies: slices.Clone(satisfies), fields: fields}
-	}
-	m.mu.Unlock()
 	return fields
 }
 
@@ -172,18 +218,15 @@ func (m *Memo) Len() int {
 	if m == nil {
 		return 0
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.m)
+	return int(m.n.Load())
 }
 
 // Kept returns how many selection sets all shared documents keep (what
 // the tests read to tell that requests of a document add none).
 func Kept() int {
 	n := 0
-	docs.Range(func(_, m any) bool {
-		n += m.(*Memo).Len()
-		return true
-	})
+	for _, e := range all(docs.Load()) {
+		n += e.memo.Len()
+	}
 	return n
 }

@@ -114,16 +114,27 @@ func TestMemoGoesWithItsDocument(t *testing.T) {
 		doc := parse(t, `{ customers { id } }`)
 		Share(doc)
 		require.NotNil(t, For(doc))
+		require.True(t, held(weak.Make(doc)))
 		return weak.Make(doc)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		runtime.GC()
-		if _, ok := docs.Load(w); !ok {
+		if !held(w) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "the memo of a collected document is dropped")
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.Nil(t, w.Value())
+}
+
+// held reports whether the shared documents hold the one of w.
+func held(w weak.Pointer[ast.QueryDocument]) bool {
+	for _, e := range all(docs.Load()) {
+		if e.doc == w {
+			return true
+		}
+	}
+	return false
 }
