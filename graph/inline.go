@@ -28,7 +28,10 @@ import (
 // only; a goroutine per element (and per nested element) cost its start,
 // its stack growing as deep as a customer's fields go, and the scheduler.
 // Same contract: each element gets a FieldContext with its Index, and a
-// panic in one makes the whole list null with the panic reported.
+// panic in one makes the whole list null with the panic reported. The
+// elements' FieldContexts and indexes are allocated together, two
+// allocations a list instead of two an element (a page of 20 customers
+// with their products and addresses has some 80 elements).
 func marshalSliceInline(
 	ctx context.Context,
 	length int,
@@ -37,8 +40,11 @@ func marshalSliceInline(
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler,
 ) (ret graphql.Array) {
 	ret = make(graphql.Array, length)
+	fcs, index := make([]graphql.FieldContext, length), make([]int, length)
 	for i := range length {
-		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+		index[i] = i
+		fcs[i].Index = &index[i]
+		childCtx := graphql.WithFieldContext(ctx, &fcs[i])
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)
 			continue
