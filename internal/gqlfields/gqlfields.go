@@ -19,7 +19,6 @@ package gqlfields
 
 import (
 	"hash/maphash"
-	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -59,17 +58,16 @@ type entry struct {
 	fields    []graphql.CollectedField
 }
 
-// docs maps a shared document's address to its memo. It is replaced, not
-// changed, when a document is shared or collected (rare: once per parsed
-// document), so that For, once per request and per entgql collection,
-// reads it without a lock. The address is not a reference: a document is
-// collected once its cache and its requests let go of it, its entry then
-// dropped (runtime.AddCleanup); the weak pointer tells a later document at
-// the same address from it.
+// docs maps a shared document's address to its memo (a sync.Map: For
+// reads it once per request and per entgql collection, without a lock; a
+// new document costs one store, whatever the number of documents). The
+// address is not a reference: a document is collected once its cache and
+// its requests let go of it, and its entry is then dropped
+// (runtime.AddCleanup); the weak pointer tells a later document at the
+// same address from it.
 var (
-	docsMu sync.Mutex
-	docs   atomic.Pointer[map[uintptr]shared]
-	seed   = maphash.MakeSeed()
+	docs sync.Map // uintptr → shared
+	seed = maphash.MakeSeed()
 )
 
 type shared struct {
@@ -77,64 +75,42 @@ type shared struct {
 	memo *Memo
 }
 
+type cleanup struct {
+	addr uintptr
+	e    shared
+}
+
 // Share marks doc as one whose collected fields requests may share, when
 // no selection in it has a directive (@skip, @include and @defer read the
 // variables). Call it once the document is final (validated, and rewritten
 // where the cache rewrites it).
 func Share(doc *ast.QueryDocument) {
-	if doc == nil || !plain(doc) {
+	if doc == nil || !plain(doc) || For(doc) != nil {
 		return
 	}
 	addr := uintptr(unsafe.Pointer(doc))
-	docsMu.Lock()
-	defer docsMu.Unlock()
-	cur := docs.Load()
-	if cur != nil {
-		if e, ok := (*cur)[addr]; ok && e.doc.Value() == doc {
-			return
-		}
-	}
-	w := weak.Make(doc)
-	next := make(map[uintptr]shared, len(all(cur))+1)
-	maps.Copy(next, all(cur))
-	next[addr] = shared{doc: w, memo: &Memo{}}
-	docs.Store(&next)
-	runtime.AddCleanup(doc, forget, shared{doc: w})
+	e := shared{doc: weak.Make(doc), memo: &Memo{}}
+	docs.Store(addr, e) // (over the entry of a collected document at the address, if any)
+	runtime.AddCleanup(doc, forget, cleanup{addr, e})
 }
 
-// forget drops the entry of a collected document (its weak pointer), unless
-// a later document at the same address took it.
-func forget(gone shared) {
-	docsMu.Lock()
-	defer docsMu.Unlock()
-	cur := all(docs.Load())
-	for addr, e := range cur {
-		if e.doc == gone.doc {
-			next := maps.Clone(cur)
-			delete(next, addr)
-			docs.Store(&next)
-			return
-		}
-	}
-}
-
-func all(m *map[uintptr]shared) map[uintptr]shared {
-	if m == nil {
-		return nil
-	}
-	return *m
-}
+// forget drops the entry of a collected document, unless a later document
+// at the same address has taken it.
+func forget(c cleanup) { docs.CompareAndDelete(c.addr, c.e) }
 
 // For returns the memo of doc, or nil when doc is not shared.
 func For(doc *ast.QueryDocument) *Memo {
 	if doc == nil {
 		return nil
 	}
-	e, ok := all(docs.Load())[uintptr(unsafe.Pointer(doc))]
-	if !ok || e.doc.Value() != doc {
+	v, ok := docs.Load(uintptr(unsafe.Pointer(doc)))
+	if !ok {
 		return nil
 	}
-	return e.memo
+	if e := v.(shared); e.doc.Value() == doc {
+		return e.memo
+	}
+	return nil
 }
 
 // Collect returns graphql.CollectFields(oc, sel, satisfies), from the memo
@@ -225,8 +201,9 @@ func (m *Memo) Len() int {
 // the tests read to tell that requests of a document add none).
 func Kept() int {
 	n := 0
-	for _, e := range all(docs.Load()) {
-		n += e.memo.Len()
-	}
+	docs.Range(func(_, v any) bool {
+		n += v.(shared).memo.Len()
+		return true
+	})
 	return n
 }

@@ -131,10 +131,10 @@ func TestMemoGoesWithItsDocument(t *testing.T) {
 
 // held reports whether the shared documents hold the one of w.
 func held(w weak.Pointer[ast.QueryDocument]) bool {
-	for _, e := range all(docs.Load()) {
-		if e.doc == w {
-			return true
-		}
-	}
-	return false
+	found := false
+	docs.Range(func(_, v any) bool {
+		found = v.(shared).doc == w
+		return !found
+	})
+	return found
 }
