@@ -315,10 +315,8 @@ func writeBytes(w io.Writer, b []byte) {
 // graph/gqlgen.go (fieldsOnce) adds one to the generated executionContext
 // and has every object collect its fields through its of.
 type fieldsMemo struct {
-	mu     sync.Mutex
-	m      map[fieldsKey][]graphql.CollectedField
-	looked bool            // shared was looked up
-	shared *gqlfields.Memo // the document's, when requests share it
+	mu sync.Mutex
+	m  map[fieldsKey][]graphql.CollectedField
 }
 
 // fieldsKey is what graphql.CollectFields keys its own cache by (the
@@ -338,15 +336,11 @@ func (f *fieldsMemo) of(oc *graphql.OperationContext, sel ast.SelectionSet, impl
 	k := fieldsKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
 	f.mu.Lock()
 	fields, ok := f.m[k]
-	if !f.looked {
-		f.looked, f.shared = true, gqlfields.For(oc.Doc)
-	}
-	shared := f.shared
 	f.mu.Unlock()
 	if ok {
 		return fields
 	}
-	fields = shared.Collect(oc, sel, implementors) // (a nil memo collects)
+	fields = gqlfields.Collect(oc, sel, implementors)
 	f.mu.Lock()
 	if f.m == nil {
 		f.m = map[fieldsKey][]graphql.CollectedField{}

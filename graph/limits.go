@@ -352,7 +352,7 @@ func (c pagedCache) Add(ctx context.Context, key string, doc *ast.QueryDocument)
 		defaultFirst(f.SelectionSet)
 	}
 	c.Cache.Add(ctx, key, doc)
-	if len(key) <= MaxCachedQueryBytes { // (kept: see sizedCache)
+	if cached, ok := c.Cache.Get(ctx, key); ok && cached == doc { // (sizedCache keeps no long query)
 		gqlfields.Share(doc) // its requests collect its fields once
 	}
 }
