@@ -224,13 +224,21 @@ func dataOnly(resp *graphql.Response) bool {
 
 // writeData writes {"data":data} (what appendResponse writes for a
 // dataOnly answer) with its Content-Length, without copying data (a page's
-// answer is tens of kilobytes) into another buffer first.
+// answer is tens of kilobytes) into another buffer first. The closing brace
+// goes into the spare room of data's buffer (responseBuffer leaves some),
+// so that data and the brace are one Write: written after a large data,
+// the brace alone was one more send on the socket when net/http flushed it
+// (a page of customers: 3 sends instead of 2).
 func writeData(w http.ResponseWriter, data json.RawMessage) {
 	if data == nil {
 		data = json.RawMessage("null")
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(`{"data":}`)+len(data)))
 	_, _ = io.WriteString(w, `{"data":`)
+	if cap(data) > len(data) { // (past len: no holder of data sees the brace)
+		_, _ = w.Write(append(data, '}'))
+		return
+	}
 	_, _ = w.Write(data)
 	_, _ = io.WriteString(w, "}")
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -235,5 +237,68 @@ func TestFieldSetIsOneSmallAllocation(t *testing.T) {
 		}
 		require.Equal(t, uint64(c.class), perSet, "%d fields", c.fields)
 		require.Len(t, s.Values, c.fields)
+	}
+}
+
+// countingListener counts the writes of the connections it accepts: the
+// sends a response costs on the socket.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: &l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestWriteDataSends: a large answer (a page of customers is some 18 KB)
+// costs two sends on the socket, the headers with the first 4 KB and the
+// rest, when its buffer has room for the closing brace, as
+// responseBuffer's answers have; the brace written alone after it was a
+// third. Either way the bytes and Content-Length are exact.
+func TestWriteDataSends(t *testing.T) {
+	page := bytes.Repeat([]byte(`{"id":"0123456789"},`), 900)
+	page[0], page[len(page)-1] = '[', ']'
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		sends int64
+	}{
+		{"with room", append(make([]byte, 0, len(page)+len(page)/8), page...), 2},
+		{"full", page[:len(page):len(page)], 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			cl := &countingListener{Listener: ln}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				writeData(w, json.RawMessage(tc.data))
+			}))
+			srv.Listener = cl
+			srv.Start()
+			defer srv.Close()
+			res, err := http.Get(srv.URL)
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			require.NoError(t, res.Body.Close())
+			require.Equal(t, `{"data":`+string(page)+`}`, string(body))
+			require.Equal(t, int64(len(body)), res.ContentLength)
+			require.Equal(t, tc.sends, cl.writes.Load())
+		})
 	}
 }
