@@ -68,19 +68,26 @@ func TestDecodeParams(t *testing.T) {
 	require.Empty(t, p.OperationName)
 	require.Nil(t, p.Variables)
 
+	p, msg = post(`{"QUERY":"{\n  a(s: \"\u00e9\")\n}"}`) // (keys match as encoding/json matches them)
+	require.Empty(t, msg)
+	require.Equal(t, "{\n  a(s: \"\u00e9\")\n}", p.Query)
+
+	many := `{"a":[` + strings.Repeat("1,", 100) + `1]}` // 102 values, over the 100 allowed
 	for body, want := range map[string]string{
-		`{"query":"{ a }"} {"query":"{ b }"}`:  "the request body must be one JSON object",
-		`{"query":"{ a }"} x`:                  "the request body must be one JSON object",
-		`[{"query":"{ a }"}]`:                  "the request body must be one JSON object",
-		`{"query":"{ a }"`:                     "the request body must be one JSON object",
-		``:                                     "the request body must be one JSON object",
-		`null`:                                 "the request has no query",
-		`{}`:                                   "the request has no query",
-		`{"query":1}`:                          "query must be a string",
-		`{"query":"{ a }","operationName":[]}`: "operationName must be a string",
-		`{"query":"{ a }","variables":"x"}`:    "variables must be a JSON object",
-		`{"query":"{ a }","variables":[1]}`:    "variables must be a JSON object",
-		`{"query":"{ a }","extensions":3}`:     "extensions must be a JSON object",
+		`{"query":"{ a }","variables":` + many + `}`: tooManyVariables,
+		`{"query":1,"variables":` + many + `}`:       tooManyVariables, // (counted before the types)
+		`{"query":"{ a }"} {"query":"{ b }"}`:        "the request body must be one JSON object",
+		`{"query":"{ a }"} x`:                        "the request body must be one JSON object",
+		`[{"query":"{ a }"}]`:                        "the request body must be one JSON object",
+		`{"query":"{ a }"`:                           "the request body must be one JSON object",
+		``:                                           "the request body must be one JSON object",
+		`null`:                                       "the request has no query",
+		`{}`:                                         "the request has no query",
+		`{"query":1}`:                                "query must be a string",
+		`{"query":"{ a }","operationName":[]}`:       "operationName must be a string",
+		`{"query":"{ a }","variables":"x"}`:          "variables must be a JSON object",
+		`{"query":"{ a }","variables":[1]}`:          "variables must be a JSON object",
+		`{"query":"{ a }","extensions":3}`:           "extensions must be a JSON object",
 	} {
 		_, msg := post(body)
 		require.True(t, strings.HasPrefix(msg, want), "%s: %q, want %q", body, msg, want)
@@ -300,5 +307,18 @@ func TestWriteDataSends(t *testing.T) {
 			require.Equal(t, int64(len(body)), res.ContentLength)
 			require.Equal(t, tc.sends, cl.writes.Load())
 		})
+	}
+}
+
+// BenchmarkDecodeParams: a dashboard's usual POST body (the peer
+// benchmark's Q2: a query of 300 bytes and one variable).
+func BenchmarkDecodeParams(b *testing.B) {
+	body := `{"query":"query Q2($id: ID!) {\n  node(id: $id) {\n    ... on Customer {\n      id customerNumber legalName firstName lastName email mobilePhoneNumber labels customerStatus createdAt\n      products { edges { node { id productCode productType currency status createdAt } } }\n    }\n  }\n}","operationName":"Q2","variables":{"id":"01a24e56-2a5b-704d-935b-3f47862de428"}}`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		if _, msg := decodeParams(r, 1000); msg != "" {
+			b.Fatal(msg)
+		}
 	}
 }
