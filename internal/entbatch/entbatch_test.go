@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,4 +161,50 @@ func TestTheBatchKeepsTheLoadsOrder(t *testing.T) {
 	}
 	require.NoError(t, entbatch.Run(context.Background(), d, late, d.load("second"), d.load("third")))
 	require.Equal(t, [][]string{{"first", "second", "third"}}, d.sent)
+}
+
+// goroutineID is the id runtime.Stack prints for the calling goroutine.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	return strings.Fields(string(buf))[1]
+}
+
+// TestLoadsReuseIdleWorkers: the goroutine that ran a load runs the next
+// Run's load (its stack has grown already), and no more than
+// MaxIdleWorkers() goroutines stay once many Runs at once are over.
+func TestLoadsReuseIdleWorkers(t *testing.T) {
+	d := &fakeDriver{batches: true}
+	ran := func(id *string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			*id = goroutineID()
+			return d.load("x")(ctx)
+		}
+	}
+	var first, second string
+	idleBefore := entbatch.IdleWorkers()
+	require.NoError(t, entbatch.Run(context.Background(), d, d.load("a"), ran(&first)))
+	// (the worker makes itself idle just after its load is done)
+	require.Eventually(t, func() bool { return entbatch.IdleWorkers() >= max(idleBefore, 1) },
+		5*time.Second, time.Millisecond)
+	require.NoError(t, entbatch.Run(context.Background(), d, d.load("a"), ran(&second)))
+	require.NotEqual(t, goroutineID(), first)
+	require.Equal(t, first, second, "the second load ran on the first one's goroutine")
+
+	before := runtime.NumGoroutine()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 * entbatch.MaxIdleWorkers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait := func(ctx context.Context) error { <-release; return d.load("y")(ctx) }
+			require.NoError(t, entbatch.Run(context.Background(), d, wait, wait, wait))
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // (every Run under way: its workers started)
+	close(release)
+	wg.Wait()
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+entbatch.MaxIdleWorkers() },
+		5*time.Second, 10*time.Millisecond, "goroutines: %d, before %d", runtime.NumGoroutine(), before)
 }
