@@ -69,9 +69,11 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 			srv.AddTransport(t)
 		}
 	}
-	srv.AddTransport(transport.Options{})
+	// overHTTP before Options, which answers HEAD with 405: HEAD is GET
+	// without its body (RFC 9110), a probe's way to ask.
 	srv.AddTransport(overHTTP{maxVariables: o.MaxVariableCost, maxTokens: o.MaxTokens, introspection: newAnswerCache(),
 		client: client, log: o.Logger})
+	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodOptions, http.MethodGet, http.MethodHead, http.MethodPost}})
 	cache := pagedCache{sizedCache[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000), func(*ast.QueryDocument) int { return 0 }}} // keyed by the query's text
 	srv.SetQueryCache(cache)
 	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop
@@ -130,14 +132,14 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 					return
 				}
 			}
-		case http.MethodGet:
+		case http.MethodGet, http.MethodHead:
 			if access.FromContext(r.Context()) == nil && !introspectionOnly(r.URL.Query().Get("query"), maxTokens) {
 				unauthenticated(w)
 				return
 			}
 		case http.MethodOptions:
 		default:
-			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
 			httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET for queries or POST")
 			return
 		}

@@ -105,7 +105,7 @@ func (overHTTP) Supports(r *http.Request) bool {
 		return false
 	}
 	switch r.Method {
-	case http.MethodGet:
+	case http.MethodGet, http.MethodHead: // (HEAD: a GET whose body net/http drops)
 		return true
 	case http.MethodPost:
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -155,7 +155,7 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeRequestErrors(w, capErrors(resp.Errors))
 		return
 	}
-	if r.Method == http.MethodGet && oc.Operation != nil && oc.Operation.Operation != ast.Query {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && oc.Operation != nil && oc.Operation.Operation != ast.Query {
 		// Only here is the operation known for sure: a GET may name it by
 		// its persisted hash alone, or pick it by operationName.
 		w.Header().Set("Allow", "POST")
@@ -482,7 +482,7 @@ func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string
 	var raw struct {
 		Query, OperationName, Variables, Extensions json.RawMessage
 	}
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return nil, "the URL's query string could not be parsed"

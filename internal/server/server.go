@@ -113,6 +113,9 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	r.Use(accessLog(log, metrics, &outageLog{log: log, interval: cfg.OutageLogInterval, now: time.Now}))
 	r.Use(middleware.Recoverer)
+	// HEAD on a GET route is that GET without its body (RFC 9110 9.3.2):
+	// health probes and monitors send it, and it was 405.
+	r.Use(middleware.GetHead)
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Options{
 			AllowedOrigins: cfg.CORSOrigins,

@@ -263,6 +263,15 @@ func TestTransports(t *testing.T) {
 		})
 	})
 
+	t.Run("HEAD mutation is 405", func(t *testing.T) { // (HEAD is GET without its body)
+		e.noWrites(t, func() {
+			r := e.do(t, e.request(t, http.MethodHead, "/query?query="+url.QueryEscape(createBank), "", nil))
+			require.Equal(t, http.StatusMethodNotAllowed, r.status)
+			require.Equal(t, "POST", r.header.Get("Allow"))
+			require.Empty(t, r.body)
+		})
+	})
+
 	t.Run("GET mutation chosen by operationName is 405", func(t *testing.T) {
 		q := `query Q { banks { totalCount } } ` + strings.Replace(createBank, "mutation", "mutation M", 1)
 		e.noWrites(t, func() {
@@ -297,7 +306,7 @@ func TestTransports(t *testing.T) {
 			r := e.do(t, e.request(t, http.MethodPut, "/query", "application/json",
 				strings.NewReader(`{"query":`+jsonString(createBank)+`}`)))
 			require.Equal(t, http.StatusMethodNotAllowed, r.status, "%s", r.body)
-			require.Equal(t, "GET, POST, OPTIONS", r.header.Get("Allow"))
+			require.Equal(t, "GET, HEAD, POST, OPTIONS", r.header.Get("Allow"))
 			r.onlyError(t, "METHOD_NOT_ALLOWED")
 		})
 	})
