@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -32,10 +35,21 @@ import (
 func TestCursorWindows(t *testing.T) {
 	// A process outside UTC: a cursor's time comes back in its zone, and
 	// SQLite compared it as text with the stored UTC times (a walk
-	// returned the first row on every page). Not parallel: time.Local is
-	// the process's.
-	defer func(l *time.Location) { time.Local = l }(time.Local)
-	time.Local = time.FixedZone("UTC-5", -5*3600)
+	// returned the first row on every page). The zone is the process's,
+	// so the test runs again in a child process started with TZ set
+	// (setting time.Local here raced, under -race, with the goroutines
+	// other tests leave running).
+	const zone = "Etc/GMT+5" // UTC-5 (time/tzdata has it where the system has no zoneinfo)
+	if os.Getenv("TZ") != zone {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCursorWindows$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "TZ="+zone)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "the test in a process at UTC-5:\n%s", out)
+		require.Contains(t, string(out), "--- PASS: TestCursorWindows", "%s", out)
+		return
+	}
+	_, offset := time.Now().Zone()
+	require.Equal(t, -5*3600, offset, "the child process's zone")
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
 	names := []string{"Adams", "Baker", "Adams", "Cole"}
