@@ -322,3 +322,34 @@ func BenchmarkDecodeParams(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecodeBody: the one-pass reading of a body answers exactly what the
+// two-pass reading (every parameter kept raw, then decoded) answers, for
+// any body: the same parameters or the same message. go test runs the
+// seeds; go test -fuzz FuzzDecodeBody ./graph/ looks further.
+func FuzzDecodeBody(f *testing.F) {
+	many := `{"a":[` + strings.Repeat("1,", 100) + `1]}`
+	for _, seed := range []string{
+		`{"query":"query Q($n: Int) { __typename }","operationName":"Q","variables":{"n":9007199254740993},"extensions":{"k":"v"}}  `,
+		`{"query":"{ a }","operationName":null,"variables":null}`,
+		`{"QUERY":"{\n  a(s: \"\u00e9\")\n}"}`,
+		`{"query":1,"query":"{ a }"}`,
+		`{"query":"{ a }","query":1}`,
+		`{"query":"{ a }","variables":` + many + `}`,
+		`{"query":1,"variables":` + many + `}`,
+		`{"query":"{ a }"} {"query":"{ b }"}`,
+		`[{"query":"{ a }"}]`, `{"query":"{ a }"`, ``, `null`, `{}`, `{"query":1}`,
+		`{"query":"{ a }","operationName":[]}`, `{"query":"{ a }","variables":"x"}`,
+		`{"query":"{ a }","variables":[1]}`, `{"query":"{ a }","extensions":3}`,
+		`{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"ab"}}}`,
+		`{"query":"\xff\ud800"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p1, msg1 := decodeBody(body, 100, true)
+		p2, msg2 := decodeBody(body, 100, false)
+		require.Equal(t, msg2, msg1, "%q", body)
+		require.Equal(t, p2, p1, "%q", body)
+	})
+}
