@@ -6761,7 +6761,7 @@ func (ec *executionContext) _APIClientConnection_edges(ctx context.Context, fiel
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6789,7 +6789,7 @@ func (ec *executionContext) _APIClientConnection_pageInfo(ctx context.Context, f
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6824,7 +6824,7 @@ func (ec *executionContext) _APIClientEdge_node(ctx context.Context, field graph
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6859,7 +6859,7 @@ func (ec *executionContext) _APIClientWithSecret_client(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7135,7 +7135,7 @@ func (ec *executionContext) _AddressConnection_edges(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7163,7 +7163,7 @@ func (ec *executionContext) _AddressConnection_pageInfo(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7198,7 +7198,7 @@ func (ec *executionContext) _AddressEdge_node(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7407,7 +7407,7 @@ func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7435,7 +7435,7 @@ func (ec *executionContext) _AuditEventConnection_pageInfo(ctx context.Context, 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7470,7 +7470,7 @@ func (ec *executionContext) _AuditEventEdge_node(ctx context.Context, field grap
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7685,7 +7685,7 @@ func (ec *executionContext) _BankConnection_edges(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7713,7 +7713,7 @@ func (ec *executionContext) _BankConnection_pageInfo(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7748,7 +7748,7 @@ func (ec *executionContext) _BankEdge_node(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -8163,7 +8163,7 @@ func (ec *executionContext) _CrmEventConnection_edges(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -8191,7 +8191,7 @@ func (ec *executionContext) _CrmEventConnection_pageInfo(ctx context.Context, fi
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -8226,7 +8226,7 @@ func (ec *executionContext) _CrmEventEdge_node(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -8449,7 +8449,7 @@ func (ec *executionContext) _Customer_dobOfDependants(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9121,7 +9121,7 @@ func (ec *executionContext) _CustomerAttributeConnection_edges(ctx context.Conte
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9149,7 +9149,7 @@ func (ec *executionContext) _CustomerAttributeConnection_pageInfo(ctx context.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9184,7 +9184,7 @@ func (ec *executionContext) _CustomerAttributeEdge_node(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9219,7 +9219,7 @@ func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9247,7 +9247,7 @@ func (ec *executionContext) _CustomerConnection_pageInfo(ctx context.Context, fi
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9282,7 +9282,7 @@ func (ec *executionContext) _CustomerEdge_node(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9481,7 +9481,7 @@ func (ec *executionContext) _CustomerMessageConnection_edges(ctx context.Context
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9509,7 +9509,7 @@ func (ec *executionContext) _CustomerMessageConnection_pageInfo(ctx context.Cont
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9544,7 +9544,7 @@ func (ec *executionContext) _CustomerMessageEdge_node(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9781,7 +9781,7 @@ func (ec *executionContext) _EntitlementConnection_edges(ctx context.Context, fi
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9809,7 +9809,7 @@ func (ec *executionContext) _EntitlementConnection_pageInfo(ctx context.Context,
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -9844,7 +9844,7 @@ func (ec *executionContext) _EntitlementEdge_node(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -11799,7 +11799,7 @@ func (ec *executionContext) _Product_proxyIds(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -11871,7 +11871,7 @@ func (ec *executionContext) _ProductConnection_edges(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -11899,7 +11899,7 @@ func (ec *executionContext) _ProductConnection_pageInfo(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -11934,7 +11934,7 @@ func (ec *executionContext) _ProductEdge_node(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -12964,7 +12964,7 @@ func (ec *executionContext) _SocialHandleConnection_edges(ctx context.Context, f
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -12992,7 +12992,7 @@ func (ec *executionContext) _SocialHandleConnection_pageInfo(ctx context.Context
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13027,7 +13027,7 @@ func (ec *executionContext) _SocialHandleEdge_node(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13256,7 +13256,7 @@ func (ec *executionContext) _TaxResidenceConnection_edges(ctx context.Context, f
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13284,7 +13284,7 @@ func (ec *executionContext) _TaxResidenceConnection_pageInfo(ctx context.Context
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13319,7 +13319,7 @@ func (ec *executionContext) _TaxResidenceEdge_node(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13555,7 +13555,7 @@ func (ec *executionContext) _UserConnection_edges(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13583,7 +13583,7 @@ func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13845,7 +13845,7 @@ func (ec *executionContext) _UserCustomerLinkConnection_edges(ctx context.Contex
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13873,7 +13873,7 @@ func (ec *executionContext) _UserCustomerLinkConnection_pageInfo(ctx context.Con
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13908,7 +13908,7 @@ func (ec *executionContext) _UserCustomerLinkEdge_node(ctx context.Context, fiel
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -13943,7 +13943,7 @@ func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14006,7 +14006,7 @@ func (ec *executionContext) _Viewer_entitlements(ctx context.Context, field grap
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14085,7 +14085,7 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14104,7 +14104,7 @@ func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14249,7 +14249,7 @@ func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.Col
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14288,7 +14288,7 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -14392,7 +14392,7 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))

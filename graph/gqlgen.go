@@ -355,8 +355,9 @@ func fieldsOnce(src []byte) ([]byte, bool) {
 // reads a struct field of its parent (`return obj.X, nil`: a page's edges,
 // an edge's node, pageInfo; run after leafFastPath, which took the leaves)
 // to do inline what graphql.ResolveField does for it: build the field's
-// FieldContext and put it in the context (the paths of errors below stay
-// the same), recover a panic below it as ResolveField does, and marshal
+// FieldContext and put it in the context (withFieldContext, fieldctx.go:
+// the context and the FieldContext in one allocation; the paths of errors
+// below stay the same), recover a panic below it as ResolveField does, and marshal
 // the value. What it leaves out are ResolveField's five closures and the
 // field middleware, of which the server installs none (see leafFastPath),
 // and its check of a nil result: a struct field of a concrete type (each
@@ -385,7 +386,7 @@ func objectFastPath(src []byte) ([]byte, int) {
 		b.WriteString(head)
 		b.WriteString("\tfc, err := " + fieldContext + "(ctx, field) // objectFastPath (gqlgen.go)\n")
 		b.WriteString("\tif err != nil {\n\t\treturn graphql.Null\n\t}\n")
-		b.WriteString("\tctx = graphql.WithFieldContext(ctx, fc)\n")
+		b.WriteString("\tctx, fc = withFieldContext(ctx, fc)\n")
 		if recovers {
 			b.WriteString("\tdefer func() {\n\t\tif r := recover(); r != nil {\n" +
 				"\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tret = graphql.Null\n\t\t}\n\t}()\n")
