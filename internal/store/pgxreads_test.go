@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
@@ -108,6 +109,39 @@ func TestReadsGiveWhatDatabaseSQLGave(t *testing.T) {
 		require.Equal(t, want, v, name)
 	}
 	require.IsType(t, float64(0), mustValue(t, row, "as_numeric"))
+}
+
+// TestRowTextInOneAllocation: the text columns of a row are read into one
+// buffer (pgxRows.Scan), their strings side by side in it, with a NULL
+// and an empty text as database/sql gave them.
+func TestRowTextInOneAllocation(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("pgx's reads are PostgreSQL's")
+	}
+	sys := access.System(context.Background())
+	db, _ := testdb.Open(t)
+	c := db.Client
+	b := c.Bank.Create().SetCode("gh.29.uk").SetName("Test Bank").SaveX(sys)
+	made := c.Customer.Create().SetBankID(b.ID).SetLegalName("Zoë Ångström-Ōtsuka").SetFirstName("Zoë").
+		SetEmail("zoe@example.com").SetTitle("").SaveX(sys)
+
+	got := c.Customer.Query().Where(customer.ID(made.ID)).
+		Select(customer.FieldLegalName, customer.FieldFirstName, customer.FieldEmail, customer.FieldTitle, customer.FieldLastName).OnlyX(sys)
+	want := ent.NewClient(ent.Driver(db.Driver)).Customer.Query().Where(customer.ID(made.ID)).
+		Select(customer.FieldLegalName, customer.FieldFirstName, customer.FieldEmail, customer.FieldTitle, customer.FieldLastName).OnlyX(sys)
+	require.Equal(t, "Zoë Ångström-Ōtsuka", got.LegalName)
+	require.Equal(t, "Zoë", got.FirstName)
+	require.Equal(t, "zoe@example.com", got.Email)
+	require.Equal(t, want.Title, got.Title, "an empty text")
+	require.Equal(t, want.LastName, got.LastName, "a NULL text")
+
+	texts := []string{got.LegalName, got.FirstName, got.Email}
+	lo, hi, sum := uintptr(1<<63), uintptr(0), 0
+	for _, s := range texts {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		lo, hi, sum = min(lo, p), max(hi, p+uintptr(len(s))), sum+len(s)
+	}
+	require.Equal(t, uintptr(sum), hi-lo, "the row's strings lie side by side in one buffer")
 }
 
 func mustValue(t *testing.T, c *ent.Customer, name string) any {
