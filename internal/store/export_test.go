@@ -1,5 +1,7 @@
 package store
 
+import "github.com/jackc/pgx/v5"
+
 // FromDriver exposes the marking of the driver's network errors.
 var FromDriver = fromDriver
 
@@ -11,3 +13,12 @@ func BatchesSent(db *DB) (batches, statements int64) {
 
 // ResultFormats are the formats ent's single reads ask for.
 var ResultFormats = resultFormats
+
+// ScanRows wraps pgx's rows as the reads hand them to ent.
+func ScanRows(rows pgx.Rows) interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+} {
+	return &pgxRows{rows: rows, columns: columnsOf(rows)}
+}

@@ -247,6 +247,9 @@ func (r *pgxRows) Scan(dest ...any) error {
 	}
 	t := r.targets[:len(dest)]
 	raw, text := r.rows.RawValues(), 0
+	if len(raw) != len(fds) { // no current row
+		return r.rows.Scan(dest...) // (pgx says what is wrong)
+	}
 	for i, d := range dest {
 		if textColumn(d, fds[i].DataTypeOID) {
 			text += len(raw[i])

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -274,4 +275,25 @@ func TestOneEndedSessionKeepsTheOthers(t *testing.T) {
 	}
 	require.LessOrEqual(t, failed.Load(), int32(1))
 	require.LessOrEqual(t, db.Pool.Stat().NewConnsCount()-opened, int64(1), "connections opened again")
+}
+
+// TestScanWithoutARowIsAnError: Scan before the first row, or on a result
+// without rows, is pgx's error, not a panic of the text buffer's.
+func TestScanWithoutARowIsAnError(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("pgx's reads are PostgreSQL's")
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv(testdb.Env))
+	require.NoError(t, err)
+	defer pool.Close()
+	for _, q := range []string{`SELECT 'a'::text AS x WHERE false`, `SELECT 'a'::text AS x`} {
+		rows, err := pool.Query(ctx, q, store.ResultFormats)
+		require.NoError(t, err, q)
+		defer rows.Close() // (even after a panic: the pool's Close waits for the connection)
+		r := store.ScanRows(rows)
+		var s sql.NullString
+		require.ErrorContains(t, r.Scan(&s), "number of field descriptions must equal number of values", q)
+		require.Error(t, r.Close(), "the rows keep the error")
+	}
 }
