@@ -40,6 +40,9 @@ type Policy struct {
 	PercentFrom string // "GOGC" or "default"
 	Limit       int64  // GOMEMLIMIT in bytes; math.MaxInt64: none
 	LimitFrom   string // "GOMEMLIMIT", "container", or "none"
+	// HeapProfileRate is runtime.MemProfileRate: bytes allocated per heap
+	// profile sample, 0 for none (the ordinary build: see noprofile.go).
+	HeapProfileRate int
 }
 
 // Limit sets GOMEMLIMIT to ContainerRatio of the container's memory limit
@@ -69,7 +72,7 @@ func limitFrom(log *slog.Logger, container memlimit.Provider) (limit int64, from
 // planning, the schema) do not set the first heap goal, then raises GOGC to
 // DefaultPercent unless GOGC is set.
 func Serving(limit int64, limitFrom string) Policy {
-	p := Policy{Limit: limit, LimitFrom: limitFrom, PercentFrom: "GOGC"}
+	p := Policy{Limit: limit, LimitFrom: limitFrom, PercentFrom: "GOGC", HeapProfileRate: runtime.MemProfileRate}
 	runtime.GC()
 	if os.Getenv("GOGC") != "" {
 		p.Percent = debug.SetGCPercent(-1)
@@ -87,5 +90,6 @@ func (p Policy) LogAttrs() []any {
 	if p.LimitFrom == "none" {
 		limit = "none"
 	}
-	return []any{"gogc", p.Percent, "gogc_from", p.PercentFrom, "memory_limit", limit, "memory_limit_from", p.LimitFrom}
+	return []any{"gogc", p.Percent, "gogc_from", p.PercentFrom, "memory_limit", limit, "memory_limit_from", p.LimitFrom,
+		"heap_profile_rate", p.HeapProfileRate}
 }
