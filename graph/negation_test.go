@@ -61,3 +61,33 @@ func TestNegatedFiltersKeepNulls(t *testing.T) {
 		require.Len(t, r.Customers.Edges, c.want, c.where)
 	}
 }
+
+// TestEmptyNestedFilter: a filter object with no condition inside not, or,
+// and or has…With, on root lists and nested ones, is
+// BAD_USER_INPUT naming where, for any caller. It was INTERNAL (and an
+// ERROR line in the log) for every caller. An empty where at the top still
+// filters nothing.
+func TestEmptyNestedFilter(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	e.seedCustomers(b, 2, nil)
+	for _, q := range []string{
+		`{ customers(where: {not: {}}) { totalCount } }`,
+		`{ customers(where: {or: [{}]}) { totalCount } }`,
+		`{ customers(where: {or: [{hasLabel: "vip"}, {}]}) { totalCount } }`,
+		`{ customers(where: {and: [{}, {}]}) { totalCount } }`,
+		`{ customers(where: {hasProductsWith: [{}]}) { totalCount } }`,
+		`{ customers(where: {not: {not: {}}}) { totalCount } }`,
+		`{ customers(first: 1) { edges { node { products(where: {not: {}}) { totalCount } } } } }`,
+		`{ customers(first: 1) { edges { node { addresses(where: {or: [{}]}) { totalCount } } } } }`,
+		`{ products(where: {not: {}}) { totalCount } }`,
+	} {
+		errs := e.fail(q)
+		require.Len(t, errs, 1, q)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", q, errs[0])
+		require.Equal(t, "where", errs[0].Extensions["field"], "%s: %+v", q, errs[0])
+	}
+	var r struct{ Customers struct{ TotalCount int } }
+	e.do(`{ customers(where: {}) { totalCount } }`, &r)
+	require.Equal(t, 2, r.Customers.TotalCount)
+}

@@ -32,6 +32,29 @@ var uniqueRules = []uniqueRule{
 
 // sqliteUnique finds the column list in SQLite's unique-violation message:
 // "UNIQUE constraint failed: customers.bank_id, customers.customer_number (2067)".
+// emptyFilters are what a where-input's P returns when it holds no
+// condition (ent/gql_where_input.go). At the top of a list's where, ent's
+// Filter ignores it; inside not, and, or or has…With it came up as
+// INTERNAL. It is the client's mistake (an empty not would otherwise have
+// to match nothing, an empty or everything): BAD_USER_INPUT. The test
+// TestEveryEmptyFilterIsTheClients keeps this list whole.
+var emptyFilters = []error{
+	ent.ErrEmptyAPIClientWhereInput,
+	ent.ErrEmptyAddressWhereInput,
+	ent.ErrEmptyAuditEventWhereInput,
+	ent.ErrEmptyBankWhereInput,
+	ent.ErrEmptyCrmEventWhereInput,
+	ent.ErrEmptyCustomerWhereInput,
+	ent.ErrEmptyCustomerAttributeWhereInput,
+	ent.ErrEmptyCustomerMessageWhereInput,
+	ent.ErrEmptyEntitlementWhereInput,
+	ent.ErrEmptyProductWhereInput,
+	ent.ErrEmptySocialHandleWhereInput,
+	ent.ErrEmptyTaxResidenceWhereInput,
+	ent.ErrEmptyUserWhereInput,
+	ent.ErrEmptyUserCustomerLinkWhereInput,
+}
+
 var sqliteUnique = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
 
 // Classify turns any error of a data operation into a client-facing
@@ -49,6 +72,11 @@ func Classify(err error) *apperr.Error {
 			inner = w
 		}
 		return apperr.Invalid(ve.Name, "%s", validationMessage(inner))
+	}
+	for _, e := range emptyFilters {
+		if errors.Is(err, e) {
+			return apperr.Invalid("where", "a filter inside not, and, or or has…With must hold at least one condition")
+		}
 	}
 	var nf *ent.NotFoundError
 	if errors.As(err, &nf) {
