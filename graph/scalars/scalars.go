@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/shopspring/decimal"
@@ -46,4 +47,52 @@ func UnmarshalDecimal(v any) (exact.Decimal, error) {
 		return exact.Decimal{}, fmt.Errorf("a Decimal must be a string such as \"10.12\", got %T", v)
 	}
 	return d, d.Check()
+}
+
+// MarshalTime writes a time as gqlgen's Time scalar does: RFC 3339 with
+// the fraction it has, and null for the zero time (no value).
+func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
+
+// UnmarshalTime reads an RFC 3339 time and gives it in UTC. Every stored
+// time is UTC: SQLite compares times as text, so a time kept with its
+// offset (2030-06-02T02:00:00+14:00) sorted and filtered out of time order
+// and cursor pages skipped records. gqlgen's own scalar also read "" as the
+// zero time, which the answer shows as null but the database holds as a
+// value; "" and 0001-01-01T00:00:00Z are refused (clear… removes a value).
+func UnmarshalTime(v any) (time.Time, error) {
+	const form = "a Time must be an RFC 3339 string such as \"2026-12-07T08:00:00Z\""
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%s, got %s", form, typeName(v))
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.IsZero() {
+		return time.Time{}, fmt.Errorf("%s, got %q", form, clip(s))
+	}
+	return t.UTC(), nil
+}
+
+// typeName names a JSON value's kind for a message, not Go's type.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number, int, int64, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// clip shortens what a client sent for quoting it back.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
