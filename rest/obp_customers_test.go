@@ -644,6 +644,18 @@ func TestObpCustomerFirehose(t *testing.T) {
 		bad("limit=1001", "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)! The largest limit is 1000.")
 		bad("from_date=2020-01-01", "OBP-10026: Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'!")
 		bad("to_date=2020-01-01T00:00:00Z", "OBP-10026: Failed to parse date string. Please use this format yyyy-MM-dd'T'HH:mm:ss.SSS'Z'!")
+		// Each attribute filter is a subquery: at most 16, refused before
+		// any SQL (4,000 of them were a 500 after seconds of SQLite's work).
+		filters := func(n int) string {
+			q := make([]string, n)
+			for i := range q {
+				q[i] = fmt.Sprintf("A%d=v", i%9) // names repeat: every value counts
+			}
+			return strings.Join(q, "&")
+		}
+		require.Empty(t, ids(t, e.call(t, http.MethodGet, path+"?"+filters(16), hose, nil)))
+		bad(filters(17), "At most 16 customer attribute filters are allowed.")
+		bad(filters(4000), "At most 16 customer attribute filters are allowed.")
 	})
 	t.Run("off on this instance", func(t *testing.T) {
 		off := newEnv(t, envOptions{noFirehose: true})

@@ -643,6 +643,11 @@ var obpFirehoseParams = []string{"limit", "offset", "sort_direction", "from_date
 // request must not dump a whole bank: page with offset).
 const obpFirehoseMaxLimit = 1000
 
+// obpFirehoseMaxFilters bounds the attribute filters of one firehose
+// request: each is a subquery, and 4,000 of them made SQLite refuse the
+// statement (a 500) after seconds of work.
+const obpFirehoseMaxFilters = 16
+
 // obpParam is the value of an OBP query parameter, under its name or its
 // obp_-prefixed alias (the alias wins).
 func obpParam(r *http.Request, name string) (string, bool) {
@@ -729,11 +734,16 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 		offset = n
 	}
 	q := a.Client.Customer.Query().Where(customer.BankID(o.bank.ID)).Where(preds...)
+	filters := 0
 	for name, values := range r.URL.Query() {
 		if name == "" || obpIsFirehoseParam(name) {
 			continue
 		}
 		for _, v := range values {
+			if filters++; filters > obpFirehoseMaxFilters {
+				bad("At most " + strconv.Itoa(obpFirehoseMaxFilters) + " customer attribute filters are allowed.")
+				return
+			}
 			q.Where(customer.HasAttributesWith(customerattribute.Name(name), customerattribute.Value(v)))
 		}
 	}
