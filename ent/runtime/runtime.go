@@ -57,7 +57,9 @@ func init() {
 
 	apiclient.Hooks[4] = apiclientMixinHooks0[3]
 
-	apiclient.Hooks[5] = apiclientHooks[0]
+	apiclient.Hooks[5] = apiclientMixinHooks0[4]
+
+	apiclient.Hooks[6] = apiclientHooks[0]
 	apiclientMixinFields0 := apiclientMixin[0].Fields()
 	_ = apiclientMixinFields0
 	apiclientFields := schema.APIClient{}.Fields()
@@ -151,7 +153,9 @@ func init() {
 
 	address.Hooks[4] = addressMixinHooks0[3]
 
-	address.Hooks[5] = addressHooks[0]
+	address.Hooks[5] = addressMixinHooks0[4]
+
+	address.Hooks[6] = addressHooks[0]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -273,6 +277,8 @@ func init() {
 	auditevent.Hooks[3] = auditeventMixinHooks0[2]
 
 	auditevent.Hooks[4] = auditeventMixinHooks0[3]
+
+	auditevent.Hooks[5] = auditeventMixinHooks0[4]
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
@@ -320,7 +326,9 @@ func init() {
 
 	bank.Hooks[4] = bankMixinHooks0[3]
 
-	bank.Hooks[5] = bankHooks[0]
+	bank.Hooks[5] = bankMixinHooks0[4]
+
+	bank.Hooks[6] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -396,7 +404,9 @@ func init() {
 
 	crmevent.Hooks[4] = crmeventMixinHooks0[3]
 
-	crmevent.Hooks[5] = crmeventHooks[0]
+	crmevent.Hooks[5] = crmeventMixinHooks0[4]
+
+	crmevent.Hooks[6] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -460,11 +470,13 @@ func init() {
 
 	customer.Hooks[4] = customerMixinHooks0[3]
 
-	customer.Hooks[5] = customerHooks[0]
+	customer.Hooks[5] = customerMixinHooks0[4]
 
-	customer.Hooks[6] = customerHooks[1]
+	customer.Hooks[6] = customerHooks[0]
 
-	customer.Hooks[7] = customerHooks[2]
+	customer.Hooks[7] = customerHooks[1]
+
+	customer.Hooks[8] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -667,7 +679,9 @@ func init() {
 
 	customerattribute.Hooks[4] = customerattributeMixinHooks0[3]
 
-	customerattribute.Hooks[5] = customerattributeHooks[0]
+	customerattribute.Hooks[5] = customerattributeMixinHooks0[4]
+
+	customerattribute.Hooks[6] = customerattributeHooks[0]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -747,6 +761,8 @@ func init() {
 	customermessage.Hooks[3] = customermessageMixinHooks0[2]
 
 	customermessage.Hooks[4] = customermessageMixinHooks0[3]
+
+	customermessage.Hooks[5] = customermessageMixinHooks0[4]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -840,7 +856,9 @@ func init() {
 
 	entitlement.Hooks[4] = entitlementMixinHooks0[3]
 
-	entitlement.Hooks[5] = entitlementHooks[0]
+	entitlement.Hooks[5] = entitlementMixinHooks0[4]
+
+	entitlement.Hooks[6] = entitlementHooks[0]
 	entitlementMixinFields0 := entitlementMixin[0].Fields()
 	_ = entitlementMixinFields0
 	entitlementFields := schema.Entitlement{}.Fields()
@@ -914,15 +932,17 @@ func init() {
 
 	product.Hooks[4] = productMixinHooks0[3]
 
-	product.Hooks[5] = productHooks[0]
+	product.Hooks[5] = productMixinHooks0[4]
 
-	product.Hooks[6] = productHooks[1]
+	product.Hooks[6] = productHooks[0]
 
-	product.Hooks[7] = productHooks[2]
+	product.Hooks[7] = productHooks[1]
 
-	product.Hooks[8] = productHooks[3]
+	product.Hooks[8] = productHooks[2]
 
-	product.Hooks[9] = productHooks[4]
+	product.Hooks[9] = productHooks[3]
+
+	product.Hooks[10] = productHooks[4]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -996,6 +1016,8 @@ func init() {
 	requestreplay.Hooks[3] = requestreplayMixinHooks0[2]
 
 	requestreplay.Hooks[4] = requestreplayMixinHooks0[3]
+
+	requestreplay.Hooks[5] = requestreplayMixinHooks0[4]
 	requestreplayMixinFields0 := requestreplayMixin[0].Fields()
 	_ = requestreplayMixinFields0
 	requestreplayFields := schema.RequestReplay{}.Fields()
@@ -1091,6 +1113,8 @@ func init() {
 	signingkey.Hooks[3] = signingkeyMixinHooks0[2]
 
 	signingkey.Hooks[4] = signingkeyMixinHooks0[3]
+
+	signingkey.Hooks[5] = signingkeyMixinHooks0[4]
 	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
 	_ = signingkeyMixinFields0
 	signingkeyFields := schema.SigningKey{}.Fields()
@@ -1128,6 +1152,8 @@ func init() {
 	socialhandle.Hooks[3] = socialhandleMixinHooks0[2]
 
 	socialhandle.Hooks[4] = socialhandleMixinHooks0[3]
+
+	socialhandle.Hooks[5] = socialhandleMixinHooks0[4]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -1205,6 +1231,8 @@ func init() {
 	taxresidence.Hooks[3] = taxresidenceMixinHooks0[2]
 
 	taxresidence.Hooks[4] = taxresidenceMixinHooks0[3]
+
+	taxresidence.Hooks[5] = taxresidenceMixinHooks0[4]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -1280,7 +1308,9 @@ func init() {
 
 	user.Hooks[4] = userMixinHooks0[3]
 
-	user.Hooks[5] = userHooks[0]
+	user.Hooks[5] = userMixinHooks0[4]
+
+	user.Hooks[6] = userHooks[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -1379,7 +1409,9 @@ func init() {
 
 	usercustomerlink.Hooks[4] = usercustomerlinkMixinHooks0[3]
 
-	usercustomerlink.Hooks[5] = usercustomerlinkHooks[0]
+	usercustomerlink.Hooks[5] = usercustomerlinkMixinHooks0[4]
+
+	usercustomerlink.Hooks[6] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

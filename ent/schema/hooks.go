@@ -41,7 +41,58 @@ func (BaseMixin) Hooks() []ent.Hook {
 		callerSignals,
 		hook.On(stampFromID, ent.OpCreate),
 		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
+		hook.On(oneChangePerField, ent.OpUpdate|ent.OpUpdateOne),
 	}
+}
+
+// oneChangePerField refuses an update that changes one field two ways:
+// set and cleared (email with clearEmail: true), or a list set or cleared
+// and appended to (labels with appendLabels). ent would write one of them
+// and drop the other without a word (labels: ["new"] with appendLabels:
+// ["app"] left ["old", "app"]), while the answer said the change was made.
+func oneChangePerField(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		for _, f := range m.ClearedFields() {
+			if _, ok := m.Field(f); ok {
+				return nil, apperr.Invalid(f, "set and cleared in the same change: send one of them")
+			}
+		}
+		for _, f := range appendedFields(m) {
+			if _, ok := m.Field(f); ok || m.FieldCleared(f) {
+				return nil, apperr.Invalid(f, "replaced and appended to in the same change: send one of them")
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// appendedFields are m's list fields with values to append (ent's
+// Appended… of every list field a change may append to; the test
+// TestEveryAppendIsChecked keeps the list whole).
+func appendedFields(m ent.Mutation) []string {
+	var out []string
+	add := func(field string, n int, ok bool) {
+		if ok && n > 0 {
+			out = append(out, field)
+		}
+	}
+	switch m := m.(type) {
+	case *gen.CustomerMutation:
+		v, ok := m.AppendedLabels()
+		add(customer.FieldLabels, len(v), ok)
+		d, ok := m.AppendedDobOfDependants()
+		add(customer.FieldDobOfDependants, len(d), ok)
+	case *gen.AddressMutation:
+		v, ok := m.AppendedTags()
+		add(address.FieldTags, len(v), ok)
+	case *gen.ProductMutation:
+		v, ok := m.AppendedProxyIds()
+		add(product.FieldProxyIds, len(v), ok)
+	case *gen.AuditEventMutation:
+		v, ok := m.AppendedFields()
+		add("fields", len(v), ok)
+	}
+	return out
 }
 
 // noNUL refuses text with NUL characters in every string field: PostgreSQL
