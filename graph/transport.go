@@ -476,6 +476,8 @@ func readParams(r *http.Request, maxVariables int) (*graphql.RawParams, *gqlerro
 
 const tooManyVariables = "too many variables"
 
+const invalidUTF8 = "the request must be UTF-8 text (a byte sequence that is not UTF-8 was found)"
+
 // decodeParams is readParams; a non-empty string is the reason the request
 // is bad.
 func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string) {
@@ -483,6 +485,11 @@ func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return nil, "the URL's query string could not be parsed"
+		}
+		for _, name := range [...]string{"query", "operationName", "variables", "extensions"} {
+			if !utf8.ValidString(q.Get(name)) {
+				return nil, invalidUTF8
+			}
 		}
 		str := func(name string) json.RawMessage {
 			if !q.Has(name) {
@@ -503,6 +510,12 @@ func decodeParams(r *http.Request, maxVariables int) (*graphql.RawParams, string
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, "the request body could not be read"
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would read each bad byte as U+FFFD, stored as
+		// such; the REST doors refuse the same body (RFC 8259: JSON is
+		// UTF-8).
+		return nil, invalidUTF8
 	}
 	return decodeBody(body, maxVariables, true)
 }

@@ -88,10 +88,25 @@ func TestDecodeParams(t *testing.T) {
 		`{"query":"{ a }","variables":"x"}`:          "variables must be a JSON object",
 		`{"query":"{ a }","variables":[1]}`:          "variables must be a JSON object",
 		`{"query":"{ a }","extensions":3}`:           "extensions must be a JSON object",
+		// Not UTF-8: encoding/json would store each bad byte as U+FFFD.
+		"{\"query\":\"mutation { a(s: \\\"\xff\\\") }\"}":          invalidUTF8,
+		"{\"query\":\"{ a }\",\"variables\":{\"s\":\"\xc3\x28\"}}": invalidUTF8,
 	} {
 		_, msg := post(body)
 		require.True(t, strings.HasPrefix(msg, want), "%s: %q, want %q", body, msg, want)
 	}
+}
+
+// TestDecodeParamsGETNotUTF8: a GET's parameters, once percent-decoded,
+// must be UTF-8 too.
+func TestDecodeParamsGETNotUTF8(t *testing.T) {
+	for _, q := range []string{"query=%7B+a(s:+%22%FF%22)+%7D", "query=%7B+a+%7D&variables=%7B%22s%22:%22%C3%28%22%7D"} {
+		_, msg := decodeParams(httptest.NewRequest(http.MethodGet, "/query?"+q, nil), 100)
+		require.Equal(t, invalidUTF8, msg, q)
+	}
+	p, msg := decodeParams(httptest.NewRequest(http.MethodGet, "/query?query=%7B+a(s:+%22%C3%A9%22)+%7D", nil), 100)
+	require.Empty(t, msg)
+	require.Equal(t, `{ a(s: "é") }`, p.Query)
 }
 
 // TestResponseBufferIsSizedByTheLastAnswer: an operation's answer buffer
