@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"custgraph/ent"
 	"custgraph/internal/access"
@@ -47,15 +48,28 @@ type Live struct {
 	MaxConnectionsPerCaller int
 	// KeepAlive is the period of keep-alive messages; default 15s.
 	KeepAlive time.Duration
+	// NodeReadsPerSecond paces the changes delivered with their node
+	// selected, per caller on a replica, in bursts of up to twice as many:
+	// each such change reads its record (and whatever the operation nests
+	// under it), so a replay from an old cursor would otherwise run the
+	// whole stream's reads at once, outside every per-request bound.
+	// Default 50; changes without node are not paced.
+	NodeReadsPerSecond float64
 
 	mu         sync.Mutex
-	callers    map[callerID]int
+	callers    map[callerID]*liveCaller
 	maxMessage int64 // bytes of a WebSocket message: Options.MaxBodyBytes (wslimit.go)
 }
 
 type callerID struct {
 	kind access.Kind
 	id   uuid.UUID
+}
+
+// liveCaller is what a caller's live connections on this replica share.
+type liveCaller struct {
+	conns int
+	reads *rate.Limiter // NodeReadsPerSecond
 }
 
 func (l *Live) defaults() {
@@ -68,7 +82,10 @@ func (l *Live) defaults() {
 	if l.KeepAlive <= 0 {
 		l.KeepAlive = 15 * time.Second
 	}
-	l.callers = map[callerID]int{}
+	if l.NodeReadsPerSecond <= 0 {
+		l.NodeReadsPerSecond = 50
+	}
+	l.callers = map[callerID]*liveCaller{}
 }
 
 // acquire counts a connection of v; false when v holds the most already.
@@ -76,10 +93,15 @@ func (l *Live) acquire(v *access.Viewer) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := callerID{v.Kind, v.ID}
-	if l.callers[k] >= l.MaxConnectionsPerCaller {
+	c := l.callers[k]
+	if c == nil {
+		c = &liveCaller{reads: rate.NewLimiter(rate.Limit(l.NodeReadsPerSecond), max(1, int(2*l.NodeReadsPerSecond)))}
+		l.callers[k] = c
+	}
+	if c.conns >= l.MaxConnectionsPerCaller {
 		return false
 	}
-	l.callers[k]++
+	c.conns++
 	return true
 }
 
@@ -87,9 +109,22 @@ func (l *Live) release(v *access.Viewer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := callerID{v.Kind, v.ID}
-	if l.callers[k]--; l.callers[k] <= 0 {
-		delete(l.callers, k)
+	if c := l.callers[k]; c != nil {
+		if c.conns--; c.conns <= 0 {
+			delete(l.callers, k)
+		}
 	}
+}
+
+// nodeReads is the pace of v's changes delivered with their node; nil if v
+// holds no live connection here.
+func (l *Live) nodeReads(v *access.Viewer) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.callers[callerID{v.Kind, v.ID}]; c != nil {
+		return c.reads
+	}
+	return nil
 }
 
 // liveConn is one WebSocket or SSE connection.
@@ -299,11 +334,20 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 		done()
 		return nil, err
 	}
+	var pace *rate.Limiter
+	for _, f := range graphql.CollectFieldsCtx(ctx, []string{"Change"}) {
+		if f.Name == "node" {
+			pace = r.live.nodeReads(c.viewer)
+		}
+	}
 	out := make(chan *changes.Delivery)
 	go func() {
 		defer close(out)
 		defer done()
 		for d := range in {
+			if pace != nil && pace.Wait(ctx) != nil {
+				return
+			}
 			select {
 			case out <- &d:
 			case <-ctx.Done():

@@ -52,7 +52,8 @@ type env struct {
 type envOptions struct {
 	noFirehose   bool
 	maxBodyBytes int64
-	live         bool // serve subscriptions (live_test.go)
+	live         bool    // serve subscriptions (live_test.go)
+	liveReads    float64 // server.Config.LiveNodeReadsPerSecond
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -73,6 +74,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	cfg.GraphQL.MaxBodyBytes = o.maxBodyBytes
 	if o.live {
 		cfg.Changes = startBroker(t, db)
+		cfg.LiveNodeReadsPerSecond = o.liveReads
 	}
 	srv := httptest.NewServer(server.New(db, statements, cfg))
 	t.Cleanup(srv.Close)

@@ -232,7 +232,13 @@ type sseSub struct {
 
 func subscribeSSE(t *testing.T, srvURL, authorization string, vars map[string]any) *sseSub {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": changesSub, "variables": vars})
+	return subscribeSSEQuery(t, srvURL, authorization, changesSub, vars)
+}
+
+// subscribeSSEQuery is subscribeSSE with another subscription than changesSub.
+func subscribeSSEQuery(t *testing.T, srvURL, authorization, query string, vars map[string]any) *sseSub {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequest(http.MethodPost, srvURL+"/query", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
@@ -420,6 +426,33 @@ func TestLiveResumeWithCursor(t *testing.T) {
 	assert.Equal(t, "CREATE", c[0].Op)
 	assert.Equal(t, "UPDATE", c[1].Op)
 	assert.Equal(t, []string{"email"}, c[1].Fields)
+}
+
+// TestLiveNodeReadsArePaced: the changes a caller's subscriptions deliver
+// with their node selected each read a record, so they are paced (here one
+// at once, the next in 100 s): a replay from an old cursor ran every
+// change's read at once, thousands of statements from one request. Without
+// node the same replay comes at once.
+func TestLiveNodeReadsArePaced(t *testing.T) {
+	e := newEnv(t, envOptions{live: true, liveReads: 0.01})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer)...)
+	from := e.head(t)
+	created := e.createThroughEveryDoor(t, writer)
+
+	plain := subscribeSSEQuery(t, e.srv.URL, dash,
+		`subscription($after: String) { changes(after: $after) { cursor op entityType entityID } }`, map[string]any{"after": from})
+	assert.Equal(t, created, ids(expect(t, plain, len(created))), "without node: the whole replay")
+	plain.close()
+
+	paced := subscribeSSE(t, e.srv.URL, dash, map[string]any{"after": from})
+	defer paced.close()
+	assert.Equal(t, created[:1], ids(expect(t, paced, 1)), "with node: the burst")
+	select {
+	case b := <-paced.events:
+		t.Fatalf("a second change with its node came before its turn: %s", b)
+	case <-time.After(500 * time.Millisecond): // unpaced, it comes at once
+	}
 }
 
 // TestLiveEntitlementsAtDelivery: each change is checked against the

@@ -66,6 +66,9 @@ type Config struct {
 	// Changes, when set (and running), serves GraphQL subscriptions over
 	// WebSocket and SSE on /query (graph.Live; README, "Live changes").
 	Changes *changes.Broker
+	// LiveNodeReadsPerSecond paces a caller's changes delivered with their
+	// node (graph.Live.NodeReadsPerSecond); 0: graph.Live's default.
+	LiveNodeReadsPerSecond float64
 }
 
 // New returns the router. statements is the database's statement counter
@@ -164,7 +167,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		r.Get(authn.OpenIDDiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
 	}
 	if cfg.Changes != nil {
-		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token}
+		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond}
 		if cfg.Auth != nil {
 			live.Verify = cfg.Auth.Verify
 		}
