@@ -325,7 +325,7 @@ func customerRules(next ent.Mutator) ent.Mutator {
 				}
 			}
 			if legal, ok := m.LegalName(); !ok {
-				if name := defaultLegalName(m); name != "" {
+				if name := defaultLegalName(m); name != "" && namePartsValid(m) {
 					m.SetLegalName(name)
 				}
 			} else if !hasNameParts(m) {
@@ -358,6 +358,27 @@ func defaultLegalName(m *gen.CustomerMutation) string {
 	return legalNameOf(first, last, company)
 }
 
+// namePartsValid reports whether the names m sets pass their own
+// validators. A legal name is made from them only then: made from a
+// first_name over its length, it was over its own, and the refusal named
+// legal_name (validated first), a field the client never sent; left unset,
+// the refusal names first_name.
+func namePartsValid(m *gen.CustomerMutation) bool {
+	for _, p := range []struct {
+		get   func() (string, bool)
+		valid func(string) error
+	}{
+		{m.FirstName, customer.FirstNameValidator},
+		{m.LastName, customer.LastNameValidator},
+		{m.Company, customer.CompanyValidator},
+	} {
+		if v, ok := p.get(); ok && p.valid != nil && p.valid(v) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 func legalNameOf(first, last, company string) string {
 	if name := strings.TrimSpace(first + " " + last); name != "" {
 		return name
@@ -375,7 +396,7 @@ func followLegalName(ctx context.Context, m *gen.CustomerMutation) error {
 	_, l := m.LastName()
 	_, c := m.Company()
 	_, set := m.LegalName()
-	if set || !(f || l || c || m.FirstNameCleared() || m.LastNameCleared() || m.CompanyCleared()) {
+	if set || !(f || l || c || m.FirstNameCleared() || m.LastNameCleared() || m.CompanyCleared()) || !namePartsValid(m) {
 		return nil
 	}
 	oldFirst, err1 := m.OldFirstName(ctx)
