@@ -147,6 +147,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"username taken", `mutation { createUser(input:{username:"felix"}) { id } }`, "CONFLICT", "username"},
 		{"second link at the same bank", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, f.user, f.customer), "CONFLICT", "userID"},
 		{"link to unknown customer", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, f.user, uuid.New()), "NOT_FOUND", "customerID"},
+		{"link of an unknown user", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, uuid.New(), f.customer), "NOT_FOUND", "userID"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

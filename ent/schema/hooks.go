@@ -23,6 +23,7 @@ import (
 	"custgraph/ent/hook"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
+	"custgraph/ent/user"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/validate"
@@ -971,6 +972,17 @@ func (UserCustomerLink) Hooks() []ent.Hook {
 					bankID = c.BankID
 				}
 				m.SetBankID(bankID)
+				// The user, as the customer: NOT_FOUND naming it (the
+				// foreign key's refusal was CONFLICT naming nothing). Read
+				// as the system: a link's creator need not read users.
+				uid, _ := m.UserID()
+				known, err := m.Client().User.Query().Where(user.ID(uid)).Exist(access.System(ctx))
+				if err != nil {
+					return nil, err
+				}
+				if !known {
+					return nil, apperr.NotFoundf("user_id", "user %s does not exist", uid)
+				}
 				// A linked user reads its customer without roles (OwnCustomers):
 				// linking oneself is reading the customer, so it needs that role.
 				if v := access.FromContext(ctx); v != nil && v.Kind == access.KindUser {

@@ -517,9 +517,9 @@ type obpRecUserCustomerLink struct {
 // the same user and customer twice (ent's unique (user_id, customer_id))
 // is OBP-30007, anything else OBP-30025.
 //
-// Whether a well-formed user_id names a user is answered by the database
-// when the link is written (ent lets only caller managers look users up),
-// so an unknown user is reported after the customer checks, not before.
+// Whether a well-formed user_id names a user is answered by ent's rule when
+// the link is written (ent lets only caller managers look users up), so an
+// unknown user is reported after the customer checks, not before.
 var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 	bankFormat: true,
 	roles:      schema.WriteRoles[gen.TypeUserCustomerLink][ent.OpCreate],
@@ -568,7 +568,7 @@ var obpRecCreateUserCustomerLink = obpRecRoute[obpRecUserCustomerLinkBody]{
 			switch {
 			case e.Code == apperr.Conflict && e.Field == usercustomerlink.FieldUserID:
 				o.fail(http.StatusBadRequest, obpUserAlreadyLinked)
-			case e.Code == apperr.Conflict && e.Field == "": // the user_id references no user
+			case e.Code == apperr.NotFound && e.Field == usercustomerlink.FieldUserID: // the user_id names no user
 				o.fail(http.StatusNotFound, obpUserNotFoundByUserID+" Current UserId("+body.UserID+")")
 			case e.Code == apperr.Forbidden || e.Code == apperr.Unauthenticated || e.Code == apperr.Timeout ||
 				e.Code == apperr.Internal || e.Code == apperr.Unavailable:
