@@ -152,8 +152,14 @@ func isWebSocket(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
+// isSSE: a POST that accepts text/event-stream at least as much as JSON
+// (Accept: text/event-stream;q=0.5, application/json wants JSON).
 func isSSE(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if r.Method != http.MethodPost || !strings.Contains(r.Header.Get("Accept"), mediaEventStream) {
+		return false
+	}
+	_, jsonQ, sseQ := acceptQ(r.Header.Values("Accept"))
+	return sseQ > 0 && sseQ >= jsonQ
 }
 
 var (
@@ -182,9 +188,15 @@ func (l *Live) transports() []graphql.Transport {
 			InitTimeout:           10 * time.Second,
 			InitFunc:              l.init,
 		},
-		transport.SSE{KeepAlivePingInterval: l.KeepAlive},
+		negotiatedSSE{transport.SSE{KeepAlivePingInterval: l.KeepAlive}},
 	}
 }
+
+// negotiatedSSE is gqlgen's SSE transport for the POSTs that prefer
+// text/event-stream (isSSE); gqlgen's takes any Accept that names it.
+type negotiatedSSE struct{ transport.SSE }
+
+func (t negotiatedSSE) Supports(r *http.Request) bool { return isSSE(r) && t.SSE.Supports(r) }
 
 // init authenticates a WebSocket connection from its connection_init
 // payload, or else the upgrade request's header.

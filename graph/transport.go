@@ -33,6 +33,7 @@ import (
 const (
 	mediaJSON            = "application/json"
 	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaEventStream     = "text/event-stream"
 )
 
 // overHTTP is the GraphQL-over-HTTP transport for GET and POST
@@ -428,10 +429,16 @@ func capErrors(errs gqlerror.List) gqlerror.List {
 // header means application/json; a header that allows neither type is not
 // acceptable.
 func responseMediaType(accept []string) (string, bool) {
+	best, _, _ := acceptQ(accept)
+	return best, best != ""
+}
+
+// acceptQ reads Accept: the JSON media type it prefers ("" for none) and
+// its weight, and the weight of text/event-stream (0 when not accepted).
+func acceptQ(accept []string) (json string, jsonQ, sseQ float64) {
 	if len(accept) == 0 {
-		return mediaJSON, true
+		return mediaJSON, 1, 0
 	}
-	best, bestQ := "", 0.0
 	for _, v := range accept {
 		for part := range strings.SplitSeq(v, ",") {
 			mt, ps, err := mime.ParseMediaType(strings.TrimSpace(part))
@@ -448,15 +455,18 @@ func responseMediaType(accept []string) (string, bool) {
 			case "*/*", "application/*":
 				mt = mediaJSON
 			case mediaJSON, mediaGraphQLResponse:
+			case mediaEventStream:
+				sseQ = max(sseQ, q)
+				continue
 			default:
 				continue
 			}
-			if q > bestQ {
-				best, bestQ = mt, q
+			if q > jsonQ {
+				json, jsonQ = mt, q
 			}
 		}
 	}
-	return best, best != ""
+	return json, jsonQ, sseQ
 }
 
 // readParams reads the GraphQL request of a GET (URL parameters) or POST

@@ -368,3 +368,28 @@ func FuzzDecodeBody(f *testing.F) {
 		require.Equal(t, p2, p1, "%q", body)
 	})
 }
+
+// TestIsSSENegotiates: a POST is answered as Server-Sent Events when its
+// Accept weighs text/event-stream at least as much as JSON. Any mention of
+// it used to win: text/event-stream;q=0.5, application/json got a stream.
+func TestIsSSENegotiates(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"text/event-stream":                                          true,
+		"text/event-stream, application/json":                        true,
+		"application/json, text/event-stream":                        true,
+		"text/event-stream, */*;q=0.1":                               true,
+		"text/event-stream;q=0.5, application/json":                  false,
+		"application/graphql-response+json, text/event-stream;q=0.9": false,
+		"text/event-stream;q=0":                                      false,
+		"application/json":                                           false,
+		"":                                                           false,
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(`{"query":"{ a }"}`))
+		r.Header.Set("Content-Type", "application/json")
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		require.Equal(t, want, isSSE(r), "Accept: %s", accept)
+		require.Equal(t, want, negotiatedSSE{}.Supports(r), "Accept: %s (the transport)", accept)
+	}
+}
