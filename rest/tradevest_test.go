@@ -120,7 +120,7 @@ func TestTradevestCustomers(t *testing.T) {
 	t.Run("create", func(t *testing.T) {
 		rid := uuid.NewString()
 		res := e.call(t, http.MethodPost, "/roles/customers", tok,
-			map[string]any{"entityId": entity, "entityType": "NATURAL_PERSON", "labels": []string{"vip", "berlin"}},
+			map[string]any{"entityId": entity, "entityType": "NATURAL_PERSON", "labels": []string{"vip", "berlin"}, "refAccounts": []any{}}, // (an empty list is no account)
 			"Requestor-ID", rid)
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		obj := res.object(t)
@@ -263,6 +263,10 @@ func TestTradevestCustomers(t *testing.T) {
 			tvErr(t, post(map[string]any{"entityId": uuid.New(), "entityType": "LEGAL_ENTITY", "labels": labels}),
 				http.StatusBadRequest, "BAD_REQUEST", "labels", "INVALID_VALUE")
 		}
+		// Reference accounts are not kept: refused, not dropped behind a 200.
+		tvErr(t, post(map[string]any{"entityId": uuid.New(), "entityType": "LEGAL_ENTITY",
+			"refAccounts": []any{map[string]any{"iban": "DE89370400440532013000", "ownerName": "Ada", "type": "PRIMARY"}}}),
+			http.StatusBadRequest, "BAD_REQUEST", "refAccounts", "NOT_SUPPORTED")
 		tvErr(t, post(good(), "Requestor-ID", "clerk-7"), http.StatusBadRequest, "BAD_REQUEST", "Requestor-ID", "INVALID_VALUE")
 		res = e.call(t, http.MethodPost, "/roles/customers", tok, "entityId=x", "Content-Type", "text/plain")
 		tvErr(t, res, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "", "")

@@ -640,6 +640,10 @@ type tvCustomerInput struct {
 	EntityType   *string        `json:"entityType"`
 	CustomerType *string        `json:"customerType"`
 	Labels       []string       `json:"labels"`
+	// RefAccounts (the current docs' reference accounts) are not stored
+	// here: a customer always answers "refAccounts": []. Sent, they are
+	// refused rather than dropped while the answer says 200.
+	RefAccounts []json.RawMessage `json:"refAccounts"`
 }
 
 // tvBank is the bank new customers of the caller belong to: the bank its
@@ -684,6 +688,8 @@ func (a *api) tvCreateCustomer(w http.ResponseWriter, r *http.Request) {
 		err = tvBad("entityId", tvCodeRequired, "entityId (a UUID) is required")
 	case in.EntityType == nil:
 		err = tvBad("entityType", tvCodeRequired, "entityType is required")
+	case len(in.RefAccounts) > 0:
+		err = tvBad("refAccounts", tvCodeNotSupported, "reference accounts are not kept by this server: send none (or an empty list)")
 	}
 	if err != nil {
 		a.tvWriteErr(w, r, err)
