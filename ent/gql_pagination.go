@@ -18,6 +18,7 @@ import (
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/apperr"
 	"custgraph/internal/entbatch"
 	"custgraph/internal/gqlfields"
 	"custgraph/internal/keyset"
@@ -218,9 +219,14 @@ func newAPIClientPager(opts []APIClientPaginateOption, reverse bool) (*apiclient
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -654,9 +660,14 @@ func newAddressPager(opts []AddressPaginateOption, reverse bool) (*addressPager,
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -1081,9 +1092,14 @@ func newAuditEventPager(opts []AuditEventPaginateOption, reverse bool) (*auditev
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -1481,9 +1497,14 @@ func newBankPager(opts []BankPaginateOption, reverse bool) (*bankPager, error) {
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -1917,9 +1938,14 @@ func newCrmEventPager(opts []CrmEventPaginateOption, reverse bool) (*crmeventPag
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -2336,9 +2362,14 @@ func newCustomerPager(opts []CustomerPaginateOption, reverse bool) (*customerPag
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -2860,9 +2891,14 @@ func newCustomerAttributePager(opts []CustomerAttributePaginateOption, reverse b
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -3278,9 +3314,14 @@ func newCustomerMessagePager(opts []CustomerMessagePaginateOption, reverse bool)
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -3678,9 +3719,14 @@ func newEntitlementPager(opts []EntitlementPaginateOption, reverse bool) (*entit
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -4096,9 +4142,14 @@ func newProductPager(opts []ProductPaginateOption, reverse bool) (*productPager,
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -4551,9 +4602,14 @@ func newSocialHandlePager(opts []SocialHandlePaginateOption, reverse bool) (*soc
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -4969,9 +5025,14 @@ func newTaxResidencePager(opts []TaxResidencePaginateOption, reverse bool) (*tax
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -5387,9 +5448,14 @@ func newUserPager(opts []UserPaginateOption, reverse bool) (*userPager, error) {
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil
@@ -5805,9 +5871,14 @@ func newUserCustomerLinkPager(opts []UserCustomerLinkPaginateOption, reverse boo
 			return nil, err
 		}
 	}
+	// (custgraph) A field may appear once in an order, anywhere: a
+	// repeat orders nothing more, and each term is a value in every
+	// cursor, which bounds a cursor's length (entgql.MaxCursorLen).
 	for i, o := range pager.order {
-		if i > 0 && o.Field == pager.order[i-1].Field {
-			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		for _, p := range pager.order[:i] {
+			if o.Field.column == p.Field.column {
+				return nil, apperr.Invalid("orderBy", "%s appears more than once: order by each field at most once", o.Field)
+			}
 		}
 	}
 	return pager, nil

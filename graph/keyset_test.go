@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
+	"custgraph/ent/entgql"
 	"custgraph/internal/access"
 	"custgraph/internal/testdb"
 )
@@ -277,4 +279,41 @@ func TestForeignCursor(t *testing.T) {
 		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", c.name, errs[0])
 		require.Equal(t, c.field, errs[0].Extensions["field"], "%s: %+v", c.name, errs[0])
 	}
+}
+
+// TestLongestCursorReadsBack: a page ordered by every orderable field of
+// customers, each text at its longest, writes a cursor the server reads
+// back (a cursor over entgql.MaxCursorLen is refused unread). A field
+// repeated anywhere in orderBy is BAD_USER_INPUT: repeats ordered nothing
+// more, and 17 alternating terms wrote a cursor of 5,791 characters that
+// the server then refused.
+func TestLongestCursorReadsBack(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	e.seedCustomers(b, 3, func(i int, c *ent.CustomerCreate) {
+		c.SetCustomerNumber(strings.Repeat("7", 49) + strconv.Itoa(i)).
+			SetLegalName(strings.Repeat("é", 127) + strconv.Itoa(i)).
+			SetLastName(strings.Repeat("ß", 127) + strconv.Itoa(i)).
+			SetEmail(strings.Repeat("a", 180) + strconv.Itoa(i) + "@example.com").
+			SetLastOkDate(time.Date(2026, 1, 1, 0, 0, i, 123456789, time.UTC))
+	})
+	const order = `orderBy: [{field: LEGAL_NAME}, {field: LAST_NAME}, {field: EMAIL}, {field: CUSTOMER_NUMBER},
+		{field: LAST_OK_DATE}, {field: CUSTOMER_STATUS}, {field: UPDATED_AT}, {field: CREATED_AT}]`
+	var r struct {
+		Customers struct {
+			Edges    []struct{ Node struct{ ID string } }
+			PageInfo struct{ EndCursor string }
+		}
+	}
+	e.do(`{ customers(first: 1, `+order+`) { edges { node { id } } pageInfo { endCursor } } }`, &r)
+	end := r.Customers.PageInfo.EndCursor
+	require.NotEmpty(t, end)
+	require.LessOrEqual(t, len(end), entgql.MaxCursorLen, "the longest cursor the server writes")
+	e.do(`query($c: Cursor) { customers(first: 5, after: $c, `+order+`) { edges { node { id } } pageInfo { endCursor } } }`, &r, "c", end)
+	require.Len(t, r.Customers.Edges, 2, "the rest of the list after the cursor")
+
+	errs := e.fail(`{ customers(first: 1, orderBy: [{field: LAST_NAME}, {field: LEGAL_NAME}, {field: LAST_NAME}]) { totalCount } }`)
+	require.Len(t, errs, 1)
+	require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%+v", errs[0])
+	require.Equal(t, "orderBy", errs[0].Extensions["field"], "%+v", errs[0])
 }

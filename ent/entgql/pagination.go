@@ -137,13 +137,18 @@ func (c *Cursor[T]) decode(dec *msgpack.Decoder) error {
 		return errCursorShape
 	}
 	for range n {
+		if err := small(dec); err != nil {
+			return err
+		}
 		key, err := dec.DecodeString()
 		if err != nil {
 			return err
 		}
 		switch key {
 		case "i":
-			err = dec.Decode(&c.ID)
+			if err = small(dec); err == nil {
+				err = dec.Decode(&c.ID)
+			}
 		case "v":
 			c.Value, err = decodeCursorValues(dec)
 		default:
@@ -175,19 +180,36 @@ func decodeCursorValues(dec *msgpack.Decoder) (ent.Value, error) {
 	}
 	values := make([]any, n)
 	for i := range values {
-		code, err := dec.PeekCode()
-		if err != nil {
+		if err := small(dec); err != nil {
 			return nil, err
-		}
-		if msgpcode.IsFixedArray(code) || msgpcode.IsFixedMap(code) ||
-			code == msgpcode.Array16 || code == msgpcode.Array32 || code == msgpcode.Map16 || code == msgpcode.Map32 {
-			return nil, errCursorShape
 		}
 		if values[i], err = dec.DecodeInterface(); err != nil {
 			return nil, err
 		}
 	}
 	return values, nil
+}
+
+// small refuses the next value unless it is a scalar as the server writes
+// them: no list or map, and no text, bytes or extension with a 16- or
+// 32-bit length (every text a cursor holds is under 256 bytes, written
+// with an 8-bit length). The decoder would allocate up to the length a
+// header claims (at most 1 MB) before finding that the cursor is shorter.
+func small(dec *msgpack.Decoder) error {
+	code, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	switch {
+	case msgpcode.IsFixedArray(code), msgpcode.IsFixedMap(code):
+		return errCursorShape
+	}
+	switch code {
+	case msgpcode.Array16, msgpcode.Array32, msgpcode.Map16, msgpcode.Map32,
+		msgpcode.Str16, msgpcode.Str32, msgpcode.Bin16, msgpcode.Bin32, msgpcode.Ext16, msgpcode.Ext32:
+		return errCursorShape
+	}
+	return nil
 }
 
 // LimitPerRow returns a query modifier that limits the number of (edges) rows returned

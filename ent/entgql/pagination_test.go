@@ -21,8 +21,9 @@ func cursorText(c entgql.Cursor[uuid.UUID]) string {
 }
 
 // TestCursorRoundTrip: what the server writes, it reads back: the id, no
-// values, and an order's scalars at their longest (eight 255-byte texts,
-// more terms than any type has orderable fields, stays under MaxCursorLen).
+// values, and an order's scalars at their longest (eight 255-byte texts:
+// customers have eight orderable fields, four of them texts, and an order
+// names a field at most once; it stays under MaxCursorLen).
 func TestCursorRoundTrip(t *testing.T) {
 	id := uuid.New()
 	at := time.Date(2026, 12, 7, 8, 0, 0, 123456000, time.UTC)
@@ -102,6 +103,13 @@ func TestForgedCursorIsRefusedCheaply(t *testing.T) {
 		{"2,000 values", many(2_000)},
 		{"a list claiming 4 billion values", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0xdd, 0xff, 0xff, 0xff, 0xff))},
 		{"another key", base64.RawStdEncoding.EncodeToString([]byte{0x81, 0xa1, 'x', 0x01})},
+		// Headers claiming lengths the cursor does not hold: the decoder
+		// would allocate up to 1 MB for each before finding it short.
+		{"a text claiming 4 GB", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0x91, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a'))},
+		{"bytes claiming 4 GB", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0x91, 0xc6, 0xff, 0xff, 0xff, 0xff, 'a'))},
+		{"an extension claiming 4 GB", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0x91, 0xc9, 0xff, 0xff, 0xff, 0xff, 0x01, 'a'))},
+		{"an id claiming 4 GB", base64.RawStdEncoding.EncodeToString([]byte{0x81, 0xa1, 'i', 0xc6, 0xff, 0xff, 0xff, 0xff, 'a'})},
+		{"a key claiming 64 KB", base64.RawStdEncoding.EncodeToString([]byte{0x81, 0xda, 0xff, 0xff, 'i'})},
 		{"not base64", "@@@@"},
 	} {
 		var before, after runtime.MemStats
