@@ -6594,6 +6594,9 @@ func (ec *executionContext) fieldContext_APIClient_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _APIClient_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6617,6 +6620,9 @@ func (ec *executionContext) fieldContext_APIClient_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _APIClient_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIClient) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6910,6 +6916,9 @@ func (ec *executionContext) fieldContext_Address_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Address_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6933,6 +6942,9 @@ func (ec *executionContext) fieldContext_Address_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Address_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Address) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7243,6 +7255,9 @@ func (ec *executionContext) fieldContext_AuditEvent_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7266,6 +7281,9 @@ func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7509,6 +7527,9 @@ func (ec *executionContext) fieldContext_Bank_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Bank_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7532,6 +7553,9 @@ func (ec *executionContext) fieldContext_Bank_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Bank_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bank) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7846,6 +7870,9 @@ func (ec *executionContext) fieldContext_Change_actorKind(_ context.Context, fie
 }
 
 func (ec *executionContext) _Change_at(ctx context.Context, field graphql.CollectedField, obj *changes.Delivery) (ret graphql.Marshaler) {
+	if !obj.At.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.At}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7927,6 +7954,9 @@ func (ec *executionContext) fieldContext_CrmEvent_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _CrmEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7950,6 +7980,9 @@ func (ec *executionContext) fieldContext_CrmEvent_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _CrmEvent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CrmEvent) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8250,6 +8283,9 @@ func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8273,6 +8309,9 @@ func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8947,6 +8986,9 @@ func (ec *executionContext) fieldContext_CustomerAttribute_id(_ context.Context,
 }
 
 func (ec *executionContext) _CustomerAttribute_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8970,6 +9012,9 @@ func (ec *executionContext) fieldContext_CustomerAttribute_createdAt(_ context.C
 }
 
 func (ec *executionContext) _CustomerAttribute_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerAttribute) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9294,6 +9339,9 @@ func (ec *executionContext) fieldContext_CustomerMessage_id(_ context.Context, f
 }
 
 func (ec *executionContext) _CustomerMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9317,6 +9365,9 @@ func (ec *executionContext) fieldContext_CustomerMessage_createdAt(_ context.Con
 }
 
 func (ec *executionContext) _CustomerMessage_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerMessage) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9550,6 +9601,9 @@ func (ec *executionContext) fieldContext_Entitlement_id(_ context.Context, field
 }
 
 func (ec *executionContext) _Entitlement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9573,6 +9627,9 @@ func (ec *executionContext) fieldContext_Entitlement_createdAt(_ context.Context
 }
 
 func (ec *executionContext) _Entitlement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Entitlement) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11632,6 +11689,9 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11655,6 +11715,9 @@ func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12740,6 +12803,9 @@ func (ec *executionContext) fieldContext_SocialHandle_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SocialHandle_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12763,6 +12829,9 @@ func (ec *executionContext) fieldContext_SocialHandle_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _SocialHandle_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12826,6 +12895,9 @@ func (ec *executionContext) fieldContext_SocialHandle_handle(_ context.Context, 
 }
 
 func (ec *executionContext) _SocialHandle_dateAdded(ctx context.Context, field graphql.CollectedField, obj *ent.SocialHandle) (ret graphql.Marshaler) {
+	if !obj.DateAdded.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.DateAdded}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13056,6 +13128,9 @@ func (ec *executionContext) fieldContext_TaxResidence_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _TaxResidence_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13079,6 +13154,9 @@ func (ec *executionContext) fieldContext_TaxResidence_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _TaxResidence_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxResidence) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13298,6 +13376,9 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13321,6 +13402,9 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13556,6 +13640,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_id(_ context.Context, 
 }
 
 func (ec *executionContext) _UserCustomerLink_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if !obj.CreatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.CreatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13579,6 +13666,9 @@ func (ec *executionContext) fieldContext_UserCustomerLink_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _UserCustomerLink_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserCustomerLink) (ret graphql.Marshaler) {
+	if !obj.UpdatedAt.IsZero() { // leafFastPath (gqlgen.go)
+		return timeLeaf{&obj.UpdatedAt}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
