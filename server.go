@@ -218,7 +218,7 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs.IntVar(&c.maxRunning, "max-running", envInt("CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
 		"requests executing at once on this replica (the others wait their turn); 0 disables (CUSTGRAPH_MAX_RUNNING)")
 	fs.IntVar(&c.liveNodeReads, "live-node-reads", envInt("CUSTGRAPH_LIVE_NODE_READS", 50),
-		"changes a caller's subscriptions deliver with their node selected, per second on this replica, in bursts of twice as many (CUSTGRAPH_LIVE_NODE_READS)")
+		"changes a caller's subscriptions deliver with their node selected, per second on this replica, in bursts of twice as many; 0 or less: 50 (CUSTGRAPH_LIVE_NODE_READS)")
 	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",

@@ -93,6 +93,7 @@ func (l *Live) acquire(v *access.Viewer) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := callerID{v.Kind, v.ID}
+	l.forgetRested()
 	c := l.callers[k]
 	if c == nil {
 		c = &liveCaller{reads: rate.NewLimiter(rate.Limit(l.NodeReadsPerSecond), max(1, int(2*l.NodeReadsPerSecond)))}
@@ -110,7 +111,25 @@ func (l *Live) release(v *access.Viewer) {
 	defer l.mu.Unlock()
 	k := callerID{v.Kind, v.ID}
 	if c := l.callers[k]; c != nil {
-		if c.conns--; c.conns <= 0 {
+		c.conns--
+		// The pace outlives the connections until its bucket is full
+		// again: closing and reopening one must not reset it.
+		if c.conns <= 0 && c.rested() {
+			delete(l.callers, k)
+		}
+	}
+}
+
+// rested: no connection left, and the bucket full (nothing to remember).
+func (c *liveCaller) rested() bool {
+	return c.conns <= 0 && c.reads.Tokens() >= float64(c.reads.Burst())
+}
+
+// forgetRested drops the callers without connections whose pace has
+// recovered (l.mu held).
+func (l *Live) forgetRested() {
+	for k, c := range l.callers {
+		if c.rested() {
 			delete(l.callers, k)
 		}
 	}
@@ -357,8 +376,22 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 		defer close(out)
 		defer done()
 		for d := range in {
-			if pace != nil && pace.Wait(ctx) != nil {
-				return
+			if pace != nil {
+				if pace.Wait(ctx) != nil {
+					return
+				}
+				// The broker checked the batch this change came in with
+				// before the wait, which can be seconds: check again, so
+				// that a revoked role stops it now, and read its node with
+				// the rights of now.
+				v, err := viewer(ctx)
+				if err != nil {
+					return
+				}
+				if !changes.Visible(v, &d.Event) {
+					continue
+				}
+				d.Viewer = v
 			}
 			select {
 			case out <- &d:

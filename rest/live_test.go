@@ -453,6 +453,41 @@ func TestLiveNodeReadsArePaced(t *testing.T) {
 		t.Fatalf("a second change with its node came before its turn: %s", b)
 	case <-time.After(500 * time.Millisecond): // unpaced, it comes at once
 	}
+	// Reconnecting from the cursor does not reset the pace: the caller's
+	// bucket outlives its connections until it is full again.
+	paced.close()
+	again := subscribeSSE(t, e.srv.URL, dash, map[string]any{"after": from})
+	defer again.close()
+	select {
+	case b := <-again.events:
+		t.Fatalf("a reconnection got a change with its node before its turn: %s", b)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// TestLiveRevokedWhilePaced: a change waiting its turn is checked again
+// when its turn comes. The broker checks a batch when it reads it, so a
+// paced change could be delivered (and its node read) seconds after the
+// role was revoked.
+func TestLiveRevokedWhilePaced(t *testing.T) {
+	e := newEnv(t, envOptions{live: true, liveReads: 2}) // bursts of 4, then one every 0.5 s
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer, access.CanGetCustomerProduct)...)
+	dashClient := e.lastClient(t)
+	from := e.head(t)
+	created := append(e.createThroughEveryDoor(t, writer), e.createThroughEveryDoor(t, writer)...)
+	sub := subscribeSSE(t, e.srv.URL, dash, map[string]any{"after": from})
+	defer sub.close()
+	assert.Equal(t, created[:4], ids(expect(t, sub, 4)), "the burst")
+
+	_, err := admin.Revoke(e.sys, e.db.Client, &dashClient, nil, access.CanGetCustomer, &e.A.ID)
+	require.NoError(t, err)
+	p := e.gql(t, writer, `mutation($c: ID!) { createProduct(input: {customerID: $c, productCode: WALLET}) { id } }`,
+		map[string]any{"c": created[0]})
+	var prod struct{ ID string }
+	require.NoError(t, json.Unmarshal(p["createProduct"], &prod))
+	got := expect(t, sub, 1)
+	assert.Equal(t, []string{prod.ID}, ids(got), "the customers read before the revocation are not delivered after it")
 }
 
 // TestLiveEntitlementsAtDelivery: each change is checked against the
