@@ -30,8 +30,6 @@ var uniqueRules = []uniqueRule{
 	{"address_one_primary_per_customer", "addresses.customer_id", "is_primary", "the customer already has a primary address"},
 }
 
-// sqliteUnique finds the column list in SQLite's unique-violation message:
-// "UNIQUE constraint failed: customers.bank_id, customers.customer_number (2067)".
 // emptyFilters are what a where-input's P returns when it holds no
 // condition (ent/gql_where_input.go). At the top of a list's where, ent's
 // Filter ignores it; inside not, and, or or has…With it came up as
@@ -55,6 +53,8 @@ var emptyFilters = []error{
 	ent.ErrEmptyUserCustomerLinkWhereInput,
 }
 
+// sqliteUnique finds the column list in SQLite's unique-violation message:
+// "UNIQUE constraint failed: customers.bank_id, customers.customer_number (2067)".
 var sqliteUnique = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
 
 // Classify turns any error of a data operation into a client-facing
