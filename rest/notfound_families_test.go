@@ -42,10 +42,10 @@ func TestFamiliesUnknownRouteAndMethod(t *testing.T) {
 			bsai(404, "not_found", `path \"/v1/profiles/`+bankA+`/customers/\" not found`)},
 		{"bsai unknown path", http.MethodGet, "/v1/nowhere", http.StatusNotFound, "",
 			bsai(404, "not_found", `path \"/v1/nowhere\" not found`)},
-		{"bsai PATCH list", http.MethodPatch, "/v1/profiles/" + bankA + "/customers", http.StatusMethodNotAllowed, "GET, POST",
-			bsai(405, "method_not_allowed", `method PATCH is not allowed on path \"/v1/profiles/`+bankA+`/customers\" (allowed: GET, POST)`)},
-		{"bsai POST customer", http.MethodPost, "/v1/profiles/" + bankA + "/customers/" + id, http.StatusMethodNotAllowed, "GET, PUT, DELETE",
-			bsai(405, "method_not_allowed", `method POST is not allowed on path \"/v1/profiles/`+bankA+`/customers/`+id+`\" (allowed: GET, PUT, DELETE)`)},
+		{"bsai PATCH list", http.MethodPatch, "/v1/profiles/" + bankA + "/customers", http.StatusMethodNotAllowed, "GET, HEAD, POST",
+			bsai(405, "method_not_allowed", `method PATCH is not allowed on path \"/v1/profiles/`+bankA+`/customers\" (allowed: GET, HEAD, POST)`)},
+		{"bsai POST customer", http.MethodPost, "/v1/profiles/" + bankA + "/customers/" + id, http.StatusMethodNotAllowed, "GET, HEAD, PUT, DELETE",
+			bsai(405, "method_not_allowed", `method POST is not allowed on path \"/v1/profiles/`+bankA+`/customers/`+id+`\" (allowed: GET, HEAD, PUT, DELETE)`)},
 
 		// Tradevest: /roles, /customers, /products, /entities-changelog.
 		{"tv roles trailing slash", http.MethodGet, "/roles/customers/", http.StatusNotFound, "",
@@ -56,12 +56,12 @@ func TestFamiliesUnknownRouteAndMethod(t *testing.T) {
 			tv("NOT_FOUND", "ROUTE_NOT_FOUND", `path \"/products\" not found`)},
 		{"tv unknown customer path", http.MethodGet, "/customers/" + id + "/products/x", http.StatusNotFound, "",
 			tv("NOT_FOUND", "ROUTE_NOT_FOUND", `path \"/customers/`+id+`/products/x\" not found`)},
-		{"tv PUT customer", http.MethodPut, "/roles/customers/" + id, http.StatusMethodNotAllowed, "GET, PATCH",
-			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method PUT is not allowed on path \"/roles/customers/`+id+`\" (allowed: GET, PATCH)`)},
-		{"tv DELETE changelog", http.MethodDelete, "/entities-changelog", http.StatusMethodNotAllowed, "GET",
-			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method DELETE is not allowed on path \"/entities-changelog\" (allowed: GET)`)},
-		{"tv DELETE products", http.MethodDelete, "/customers/" + id + "/products", http.StatusMethodNotAllowed, "GET, POST",
-			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method DELETE is not allowed on path \"/customers/`+id+`/products\" (allowed: GET, POST)`)},
+		{"tv PUT customer", http.MethodPut, "/roles/customers/" + id, http.StatusMethodNotAllowed, "GET, HEAD, PATCH",
+			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method PUT is not allowed on path \"/roles/customers/`+id+`\" (allowed: GET, HEAD, PATCH)`)},
+		{"tv DELETE changelog", http.MethodDelete, "/entities-changelog", http.StatusMethodNotAllowed, "GET, HEAD",
+			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method DELETE is not allowed on path \"/entities-changelog\" (allowed: GET, HEAD)`)},
+		{"tv DELETE products", http.MethodDelete, "/customers/" + id + "/products", http.StatusMethodNotAllowed, "GET, HEAD, POST",
+			tv("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED", `method DELETE is not allowed on path \"/customers/`+id+`/products\" (allowed: GET, HEAD, POST)`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, auth := range []string{tok, ""} {

@@ -31,6 +31,7 @@ const (
 	TooLarge             = "REQUEST_TOO_LARGE"
 	UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	Unavailable          = string(apperr.Unavailable)
+	NotImplemented       = "NOT_IMPLEMENTED"
 )
 
 // UnavailableRetryAfter is the Retry-After of an outage's 503: long enough
@@ -39,7 +40,7 @@ const UnavailableRetryAfter = 5 * time.Second
 
 // Refusal is one refused request.
 type Refusal struct {
-	Status  int    // 413, 415, 429 or 503
+	Status  int    // 413, 415, 429, 501 or 503
 	Code    string // one of the codes above
 	Message string // for people: what was refused, and what to do
 	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
@@ -70,6 +71,13 @@ func BodyTooLarge(limit int64) *Refusal {
 func WrongMediaType(want string) *Refusal {
 	return &Refusal{Status: http.StatusUnsupportedMediaType, Code: UnsupportedMediaType,
 		Message: "the body must be " + want + " (Content-Type: " + want + ")"}
+}
+
+// MethodNotImplemented is the refusal of a request method no route serves
+// (501; answered before routing, so in the plain format of no door).
+func MethodNotImplemented(method string) *Refusal {
+	return &Refusal{Status: http.StatusNotImplemented, Code: NotImplemented,
+		Message: fmt.Sprintf("the method %q is not implemented; the API serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS", method)}
 }
 
 // DatabaseUnavailable is the answer of a request the database could not

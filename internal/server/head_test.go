@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -35,4 +36,43 @@ func TestHeadIsGetWithoutItsBody(t *testing.T) {
 		}
 	}
 	require.Equal(t, http.StatusMethodNotAllowed, o.send(t, http.MethodHead, "/oauth/token", "", "", nil).status)
+}
+
+// TestEveryRouteRefusesOtherMethods: a route answers a method it does not
+// serve with 405 and the Allow header RFC 9110 requires, and a method no
+// route knows with 501, on every path, with or without a token. PUT on
+// /metrics or GraphiQL's page was 200, and FOO on any path a bare 405
+// without Allow.
+func TestEveryRouteRefusesOtherMethods(t *testing.T) {
+	o := newObserved(t, false, nil)
+	tok := o.token(t, partnerID, partnerSecret)
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodPut, "/metrics", "GET, HEAD"},
+		{http.MethodDelete, "/metrics", "GET, HEAD"},
+		{http.MethodPost, "/", "GET, HEAD"},
+		{http.MethodPut, "/graphiql", "GET, HEAD"},
+		{http.MethodPost, "/graphiql/assets/graphiql.css", "GET, HEAD"},
+		{http.MethodPut, "/healthz", "GET, HEAD"},
+		{http.MethodPatch, "/schema.graphql", "GET, HEAD"},
+	} {
+		for _, token := range []string{"", tok} {
+			r := o.send(t, c.method, c.path, token, "", nil)
+			require.Equal(t, http.StatusMethodNotAllowed, r.status, "%s %s (token %v): %s", c.method, c.path, token != "", r.body)
+			require.Equal(t, c.allow, r.header.Get("Allow"), "%s %s", c.method, c.path)
+		}
+	}
+	for _, path := range []string{"/", "/query", "/metrics", "/healthz", "/nope", "/oauth/token",
+		"/v1/profiles/bank.a/customers", "/roles/customers", "/obp/v5.1.0/banks", "/openapi.json"} {
+		for _, method := range []string{"FOO", "PROPFIND", "get"} {
+			for _, token := range []string{"", tok} {
+				r := o.send(t, method, path, token, "", nil)
+				require.Equal(t, http.StatusNotImplemented, r.status, "%s %s (token %v): %s", method, path, token != "", r.body)
+				require.Equal(t, "application/json", r.mediaType(t), "%s %s", method, path)
+				var body struct{ Error, Message string }
+				require.NoError(t, json.Unmarshal(r.body, &body), "%s", r.body)
+				require.Equal(t, "not_implemented", body.Error, "%s", r.body)
+				require.Contains(t, body.Message, method, "%s", r.body)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"custgraph/internal/store"
 	"custgraph/rest"
 	"custgraph/rest/obp"
+	"custgraph/rest/restcore"
 )
 
 // Config is what the HTTP surface needs to know.
@@ -116,6 +118,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	r.Use(accessLog(log, metrics, &outageLog{log: log, interval: cfg.OutageLogInterval, now: time.Now}))
 	r.Use(middleware.Recoverer)
+	r.Use(knownMethods)
 	// HEAD on a GET route is that GET without its body (RFC 9110 9.3.2):
 	// health probes and monitors send it, and it was 405.
 	r.Use(middleware.GetHead)
@@ -129,6 +132,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		}).Handler)
 	}
 
+	r.MethodNotAllowed(notAllowed(r))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if cfg.Draining != nil && cfg.Draining.Load() {
@@ -144,7 +148,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	r.Get("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
 
 	limit := cfg.RateLimit
 	if limit == nil {
@@ -212,12 +216,12 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	// The schema in SDL, open like introspection (the API's shape is no
 	// secret; its data is).
 	r.Get("/schema.graphql", schemaSDL(graph.SDL()))
-	r.Handle("/graphiql/assets/*", graphiql.Assets())
+	r.Get("/graphiql/assets/*", graphiql.Assets().ServeHTTP)
 	page := graphiql.Page(graphiql.Options{
 		Endpoint: "/query", TokenPath: authn.TokenPath, DirectLoginPath: authn.DirectLoginPath,
 	})
-	r.Handle("/", page)
-	r.Handle("/graphiql", page)
+	r.Get("/", page.ServeHTTP)
+	r.Get("/graphiql", page.ServeHTTP)
 	return r
 }
 
@@ -259,6 +263,41 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// methods are the request methods of RFC 9110 (section 9) and PATCH (RFC
+// 5789): every route of every door serves some of them, and answers the
+// others with 405 and an Allow header.
+var methods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
+	http.MethodPatch: true,
+}
+
+// knownMethods answers a method no route knows (FOO, PROPFIND) with 501 Not
+// Implemented (RFC 9110 15.6.2), whatever the path. chi's router answered it
+// with a bare 405, which RFC 9110 requires to carry an Allow header that no
+// route could fill.
+func knownMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !methods[r.Method] {
+			refusal.Write(w, r, refusal.MethodNotImplemented(r.Method))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// notAllowed answers a method the route of the URL (in routes) does not
+// serve, outside the doors that answer it in their own format: 405, the
+// route's methods in Allow (chi's own answer left HEAD out of it).
+func notAllowed(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		allowed := strings.Join(restcore.AllowedMethods(routes, r), ", ")
+		w.Header().Set("Allow", allowed)
+		refusal.Plain(w, r, &refusal.Refusal{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+			Message: fmt.Sprintf("%s %s is not served; the methods are %s", r.Method, r.URL.Path, allowed)})
+	}
 }
 
 // echoRequestID returns the request's id (the client's X-Request-Id, or the
