@@ -77,12 +77,31 @@ func argumentError(msg string, path ast.Path) *gqlerror.Error {
 			ext["field"] = field
 			if strings.HasPrefix(msg, "invalid UUID") {
 				msg = "must be a UUID (" + msg + ")"
+			} else if goType, ok := strings.CutSuffix(msg, " is not a uuid"); ok {
+				// gqlgen's UUID scalar names Go's type of what it got.
+				msg = "must be a UUID string, not " + jsonKind(goType)
 			}
 			msg = field + ": " + msg
 			break
 		}
 	}
 	return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
+}
+
+// jsonKind names the JSON kind of a value gqlgen decoded into goType, for
+// a message to the client (which sent JSON, not Go).
+func jsonKind(goType string) string {
+	switch goType {
+	case "json.Number", "int", "int64", "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "[]interface {}":
+		return "a list"
+	case "map[string]interface {}":
+		return "an object"
+	}
+	return "a " + goType
 }
 
 // recoverPanic turns a panic in a resolver into an INTERNAL error and logs it.

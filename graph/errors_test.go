@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,5 +37,32 @@ func TestMalformedScalarsNameTheirField(t *testing.T) {
 			require.Equal(t, tc.field, errs[0].Extensions["field"], "%v", errs)
 			require.Regexp(t, "^"+tc.field+": ", errs[0].Message)
 		})
+	}
+}
+
+// TestMalformedScalarsSpeakJSON: an id or a cursor of the wrong JSON kind
+// is refused in the client's terms. gqlgen's scalars named Go's types
+// ("id: json.Number is not a uuid", "after: int64 is not a string").
+func TestMalformedScalarsSpeakJSON(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, query string
+		vars        []any
+		field, want string
+	}{
+		{"a number in a variable", `query($id: ID!) { node(id: $id) { id } }`, []any{"id", 5}, "id", "id: must be a UUID string, not a number"},
+		{"a number inline", `{ nodes(ids: [5]) { id } }`, nil, "ids", "ids: must be a UUID string, not a number"},
+		{"a number in a filter", `{ customers(where: {idIn: [7]}) { totalCount } }`, nil, "idIn", "idIn: must be a UUID string, not a number"},
+		{"a number for a cursor", `{ customers(after: 5) { totalCount } }`, nil, "after", "after: a cursor must be a string"},
+		{"a number for a cursor variable", `query($c: Cursor) { customers(after: $c) { totalCount } }`, []any{"c", 5}, "after", "after: a cursor must be a string"},
+	} {
+		errs := e.fail(tc.query, tc.vars...)
+		require.Len(t, errs, 1, tc.name)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", tc.name, errs[0])
+		require.Equal(t, tc.field, errs[0].Extensions["field"], "%s: %+v", tc.name, errs[0])
+		require.True(t, strings.HasPrefix(errs[0].Message, tc.want), "%s: %q", tc.name, errs[0].Message)
+		for _, goName := range []string{"json.", "int64", "interface", "%!"} {
+			require.NotContains(t, errs[0].Message, goName, tc.name)
+		}
 	}
 }

@@ -112,7 +112,7 @@ const maxCursorValues = 16
 func (c *Cursor[T]) UnmarshalGQL(v interface{}) error {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("%T is not a string", v)
+		return errors.New("a cursor must be a string, as an edge's cursor or pageInfo's endCursor gave it")
 	}
 	if len(s) > MaxCursorLen {
 		return errors.New("not a cursor")
