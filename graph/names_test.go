@@ -87,3 +87,30 @@ func TestOverlongNameNamesItself(t *testing.T) {
 		require.Equal(t, c.field, errs[0].Extensions["field"], "%s: %+v", c.name, errs[0])
 	}
 }
+
+// TestLengthsCountCharacters: a bound on a text is in characters, as
+// /openapi.json's maxLength and PostgreSQL's varchar(n) count, not in
+// bytes. ent's MaxLen counted bytes: 255 "é" (510 bytes) were refused as
+// too long, by every door, though every description allowed them.
+func TestLengthsCountCharacters(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	for _, c := range []struct {
+		field string
+		max   int
+	}{{"firstName", 255}, {"email", 200}, {"customerNumber", 50}} {
+		value := func(n int) string {
+			if c.field == "email" {
+				return strings.Repeat("é", n-len("@example.com")) + "@example.com"
+			}
+			return strings.Repeat("é", n)
+		}
+		q := `mutation($b: ID!, $v: String!) { createCustomer(input: {bankID: $b, ` + c.field + `: $v}) { id ` + c.field + ` } }`
+		var r struct{ CreateCustomer map[string]any }
+		e.do(q, &r, "b", b.ID, "v", value(c.max))
+		require.Equal(t, value(c.max), r.CreateCustomer[c.field], c.field)
+		errs := e.fail(q, "b", b.ID, "v", value(c.max+1))
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", c.field, errs[0])
+		require.Equal(t, c.field, errs[0].Extensions["field"], "%s: %+v", c.field, errs[0])
+	}
+}

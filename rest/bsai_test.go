@@ -467,6 +467,8 @@ func TestBsaiErrors(t *testing.T) {
 			{"long name", map[string]any{"first_name": strings.Repeat("x", 256)}, "first_name: ", false},
 			{"names too long together", map[string]any{"first_name": strings.Repeat("x", 200), "last_name": strings.Repeat("y", 200)}, "first_name, last_name: ", false},
 			{"long company as the legal name", map[string]any{"company": strings.Repeat("c", 256)}, "company: ", false},
+			{"street line too long", map[string]any{"address": map[string]any{"thoroughfare": strings.Repeat("s", 250), "premise": 12345, "sub_premise": "AB"}},
+				"address.thoroughfare, address.premise, address.sub_premise: ", false},
 			{"valid customer, invalid address", map[string]any{"first_name": "Ann", "address": map[string]any{"country": "XX"}}, "address.country: ", false},
 		} {
 			t.Run(c.name, func(t *testing.T) {

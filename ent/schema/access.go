@@ -37,10 +37,10 @@ func (APIClient) Fields() []ent.Field {
 			Annotations(entgql.OrderField("CLIENT_ID")),
 		field.String("secret_hash").Sensitive().NotEmpty().Validate(passwordHash).
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("name").NotEmpty().MaxLen(255).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("NAME")),
 		field.UUID("bank_id", uuid.UUID{}).Optional().Nillable().Immutable().
 			Comment("The one bank this client may see; empty for a client of every bank."),
-		field.String("external_subject").Optional().Nillable().Unique().MaxLen(255).
+		field.String("external_subject").Optional().Nillable().Unique().MaxRuneLen(255).
 			Comment("The subject (sub claim) by which the external identity provider names this client."),
 		field.Bool("disabled").Default(false).
 			Comment("A disabled client gets no tokens, and its tokens are refused."),
@@ -139,9 +139,9 @@ func (AuditEvent) Fields() []ent.Field {
 		field.UUID("actor_id", uuid.UUID{}).Optional().Nillable().Immutable().
 			Comment("The APIClient's or User's id; empty for custgraph itself."),
 		field.String("actor_name").Immutable().Comment("client_id, username, or the system's name (e.g. cli)."),
-		field.String("requestor_id").Optional().Immutable().MaxLen(100).
+		field.String("requestor_id").Optional().Immutable().MaxRuneLen(100).
 			Comment("The request's Requestor-ID header, where sent."),
-		field.String("request_id").Optional().Immutable().MaxLen(200).Annotations(noWhere()),
+		field.String("request_id").Optional().Immutable().MaxRuneLen(200).Annotations(noWhere()),
 		field.Enum("operation").Values("create", "update", "delete").Immutable(),
 		field.String("entity_type").Immutable().Comment("The changed record's type, e.g. Customer."),
 		field.UUID("entity_id", uuid.UUID{}).Immutable(),
@@ -221,14 +221,14 @@ func (RequestReplay) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 // Fields of RequestReplay.
 func (RequestReplay) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("caller").Immutable().NotEmpty().MaxLen(100).
+		field.String("caller").Immutable().NotEmpty().MaxRuneLen(100).
 			Comment("The caller's kind and id (client:<uuid>, user:<uuid>)."),
-		field.String("key").Unique().Immutable().NotEmpty().MaxLen(64).
+		field.String("key").Unique().Immutable().NotEmpty().MaxRuneLen(64).
 			Comment("SHA-256 (hex) naming the request for its caller: of the caller and the Idempotency-Key, " +
 				"or of the caller, Requestor-ID, method, path and body."),
-		field.String("requestor_id").Optional().Immutable().NotEmpty().MaxLen(100).
+		field.String("requestor_id").Optional().Immutable().NotEmpty().MaxRuneLen(100).
 			Comment("The Requestor-ID of a Tradevest-style replay; empty for an Idempotency-Key."),
-		field.String("fingerprint").Optional().Immutable().MaxLen(64).
+		field.String("fingerprint").Optional().Immutable().MaxRuneLen(64).
 			Comment("SHA-256 (hex) of the request's method, path and body: the same key with another " +
 				"fingerprint is refused (422). Empty in replays stored before it was kept."),
 		field.Int("status").Immutable(),

@@ -23,9 +23,9 @@ func (Bank) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("code").
 			Comment("The bank id as OBP writes it in BANK_ID and bankingservice.ai in profileId, e.g. gh.29.uk.").
-			Unique().Immutable().MaxLen(254).Validate(validate.BankCode).
+			Unique().Immutable().MaxRuneLen(254).Validate(validate.BankCode).
 			Annotations(entgql.OrderField("CODE")),
-		field.String("name").NotEmpty().MaxLen(255).
+		field.String("name").NotEmpty().MaxRuneLen(255).
 			Annotations(entgql.OrderField("NAME")),
 	}
 }

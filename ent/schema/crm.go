@@ -22,14 +22,14 @@ func (CrmEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
 		field.UUID("customer_id", uuid.UUID{}).Optional().Nillable(),
-		field.String("customer_name").Optional().MaxLen(255),
-		field.String("customer_number").Optional().MaxLen(50),
-		field.String("category").Optional().MaxLen(255),
-		field.String("detail").Optional().MaxLen(4096),
-		field.String("channel").Optional().MaxLen(255),
+		field.String("customer_name").Optional().MaxRuneLen(255),
+		field.String("customer_number").Optional().MaxRuneLen(50),
+		field.String("category").Optional().MaxRuneLen(255),
+		field.String("detail").Optional().MaxRuneLen(4096),
+		field.String("channel").Optional().MaxRuneLen(255),
 		field.Time("scheduled_date").Optional().Nillable().Annotations(entgql.OrderField("SCHEDULED_DATE")),
 		field.Time("actual_date").Optional().Nillable(),
-		field.String("result").Optional().MaxLen(255),
+		field.String("result").Optional().MaxRuneLen(255),
 	}
 }
 
@@ -70,10 +70,10 @@ func (CustomerMessage) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (CustomerMessage) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("message").NotEmpty().MaxLen(4096),
-		field.String("transport").Optional().MaxLen(64),
-		field.String("from_department").Optional().MaxLen(255),
-		field.String("from_person").Optional().MaxLen(255),
+		field.String("message").NotEmpty().MaxRuneLen(4096),
+		field.String("transport").Optional().MaxRuneLen(64),
+		field.String("from_department").Optional().MaxRuneLen(255),
+		field.String("from_person").Optional().MaxRuneLen(255),
 	}
 }
 

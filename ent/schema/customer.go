@@ -34,42 +34,42 @@ func (Customer) Fields() []ent.Field {
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
 		field.String("customer_number").
 			Comment("Unique per bank; generated (12 digits) when not given.").
-			Optional().NotEmpty().MaxLen(50).
+			Optional().NotEmpty().MaxRuneLen(50).
 			Validate(noSeparator).
 			Annotations(entgql.OrderField("CUSTOMER_NUMBER")),
-		field.String("legal_name").Optional().MaxLen(255).
+		field.String("legal_name").Optional().MaxRuneLen(255).
 			Comment("Defaults to first_name + last_name, or company, when not given.").
 			Annotations(entgql.OrderField("LEGAL_NAME")),
-		field.String("first_name").Optional().MaxLen(255),
-		field.String("last_name").Optional().MaxLen(255).
+		field.String("first_name").Optional().MaxRuneLen(255),
+		field.String("last_name").Optional().MaxRuneLen(255).
 			Annotations(entgql.OrderField("LAST_NAME")),
-		field.String("company").Optional().MaxLen(255),
-		field.String("email").Optional().MaxLen(200).Validate(validate.Email).
+		field.String("company").Optional().MaxRuneLen(255),
+		field.String("email").Optional().MaxRuneLen(200).Validate(validate.Email).
 			Annotations(entgql.OrderField("EMAIL")),
-		field.String("mobile_phone_number").Optional().MaxLen(50).Validate(validate.Phone),
-		field.String("face_image_url").Optional().MaxLen(2000).Annotations(noWhere()),
+		field.String("mobile_phone_number").Optional().MaxRuneLen(50).Validate(validate.Phone),
+		field.String("face_image_url").Optional().MaxRuneLen(2000).Annotations(noWhere()),
 		field.Time("face_image_date").Optional().Nillable().Annotations(noWhere()),
 		field.Time("date_of_birth").Optional().Nillable(),
-		field.String("relationship_status").Optional().MaxLen(16).Annotations(noWhere()),
+		field.String("relationship_status").Optional().MaxRuneLen(16).Annotations(noWhere()),
 		field.Int("dependants").NonNegative().Max(100).Default(0).Annotations(noWhere()),
 		field.JSON("dob_of_dependants", []time.Time{}).Optional().
 			Comment("One date of birth per dependant: on create, and when set together with dependants, its length must equal dependants.").
 			Annotations(entgql.Type("[Time!]")),
-		field.String("credit_rating").Optional().MaxLen(100).Annotations(noWhere()),
-		field.String("credit_source").Optional().MaxLen(100).Annotations(noWhere()),
-		field.String("credit_limit_currency").Optional().MaxLen(3).Validate(validate.Currency).Annotations(noWhere()),
+		field.String("credit_rating").Optional().MaxRuneLen(100).Annotations(noWhere()),
+		field.String("credit_source").Optional().MaxRuneLen(100).Annotations(noWhere()),
+		field.String("credit_limit_currency").Optional().MaxRuneLen(3).Validate(validate.Currency).Annotations(noWhere()),
 		field.Other("credit_limit_amount", exact.Decimal{}).Optional().Nillable().
 			Comment("An exact decimal that keeps the digits and scale it was given (numeric on PostgreSQL, text on SQLite), never a float.").
 			SchemaType(map[string]string{dialect.Postgres: "numeric", dialect.SQLite: "text"}).
 			Annotations(noWhere(), entgql.Type("Decimal")),
-		field.String("highest_education_attained").Optional().MaxLen(32).Annotations(noWhere()),
-		field.String("employment_status").Optional().MaxLen(32).Annotations(noWhere()),
+		field.String("highest_education_attained").Optional().MaxRuneLen(32).Annotations(noWhere()),
+		field.String("employment_status").Optional().MaxRuneLen(32).Annotations(noWhere()),
 		field.Bool("kyc_status").Default(false),
 		field.Time("last_ok_date").Optional().Nillable().
 			Annotations(entgql.OrderField("LAST_OK_DATE")),
-		field.String("title").Optional().MaxLen(255).Annotations(noWhere()),
-		field.String("branch_id").Optional().MaxLen(255).Validate(validate.BranchID),
-		field.String("name_suffix").Optional().MaxLen(255).Annotations(noWhere()),
+		field.String("title").Optional().MaxRuneLen(255).Annotations(noWhere()),
+		field.String("branch_id").Optional().MaxRuneLen(255).Validate(validate.BranchID),
+		field.String("name_suffix").Optional().MaxRuneLen(255).Annotations(noWhere()),
 		field.UUID("entity_id", uuid.UUID{}).Optional().Nillable().
 			Comment("The Tradevest entity (person or company) this customer is; one customer per entity per bank."),
 		field.Enum("entity_type").Values(entityKinds...).Optional().Nillable(),

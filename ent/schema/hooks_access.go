@@ -147,7 +147,7 @@ func guard(next ent.Mutator) ent.Mutator {
 			}
 			return next.Mutate(ctx, m)
 		}
-		if len(v.RequestorID) > 100 {
+		if utf8.RuneCountInString(v.RequestorID) > 100 {
 			return nil, apperr.Invalid("requestor_id", "the Requestor-ID header must be at most 100 characters")
 		}
 		c := clientOf(m)

@@ -31,8 +31,8 @@ func (TaxResidence) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (TaxResidence) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("domain").NotEmpty().MaxLen(255).Annotations(entgql.OrderField("DOMAIN")),
-		field.String("tax_number").NotEmpty().MaxLen(255),
+		field.String("domain").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("DOMAIN")),
+		field.String("tax_number").NotEmpty().MaxRuneLen(255),
 	}
 }
 
@@ -65,8 +65,8 @@ func (SocialHandle) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (SocialHandle) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("type").NotEmpty().MaxLen(16),
-		field.String("handle").NotEmpty().MaxLen(64),
+		field.String("type").NotEmpty().MaxRuneLen(16),
+		field.String("handle").NotEmpty().MaxRuneLen(64),
 		field.Time("date_added").Default(now).Annotations(entgql.OrderField("DATE_ADDED")),
 		field.Time("date_activated").Optional().Nillable(),
 	}
@@ -103,9 +103,9 @@ func (CustomerAttribute) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (CustomerAttribute) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("name").NotEmpty().MaxLen(255).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("NAME")),
 		field.Enum("type").Values("STRING", "INTEGER", "DOUBLE", "DATE_WITH_DAY"),
-		field.String("value").MaxLen(255).
+		field.String("value").MaxRuneLen(255).
 			Comment("INTEGER: a 64-bit integer; DOUBLE: a finite decimal number; DATE_WITH_DAY: yyyy-MM-dd."),
 	}
 }

@@ -29,14 +29,14 @@ func (Product) Fields() []ent.Field {
 		field.Enum("product_type").Values("CASH", "WALLET", "DEPOSITORY").
 			Comment("Derived from product_code.").
 			Annotations(skipInputs()),
-		field.String("currency").Optional().MaxLen(3).Validate(validate.Currency).
+		field.String("currency").Optional().MaxRuneLen(3).Validate(validate.Currency).
 			Comment("ISO 4217; EUR by default for BALANCE_ACCOUNT."),
 		field.Enum("status").
 			Values("RECEIVED", "INVALID", "PENDING", "ACTIVE", "BLOCKED", "RESTRICTED", "INACTIVE", "CLOSED", "REJECTED").
 			Default("RECEIVED").
 			Annotations(entgql.OrderField("STATUS"), entgql.Skip(entgql.SkipMutationCreateInput)),
 		field.JSON("proxy_ids", []uuid.UUID{}).Optional().Annotations(entgql.Type("[UUID!]")),
-		field.String("iban").Optional().MaxLen(34).Validate(validate.IBAN),
+		field.String("iban").Optional().MaxRuneLen(34).Validate(validate.IBAN),
 		field.Time("opened_on").Optional().Nillable().
 			Comment("Set when the product first becomes ACTIVE.").
 			Annotations(skipInputs(), entgql.OrderField("OPENED_ON")),

@@ -17,7 +17,7 @@ type LoginFailure struct{ ent.Schema }
 // Fields of LoginFailure.
 func (LoginFailure) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("account").Unique().Immutable().NotEmpty().MaxLen(320).
+		field.String("account").Unique().Immutable().NotEmpty().MaxRuneLen(320).
 			Comment("client:<client_id> or user:<username>."),
 		field.Int("failures").NonNegative(),
 		field.Time("locked_until").Optional().Nillable().

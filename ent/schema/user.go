@@ -27,14 +27,14 @@ var usernameRe = regexp.MustCompile(`^[A-Za-z0-9._@+-]+$`)
 // Fields of User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("username").Unique().NotEmpty().MaxLen(100).Match(usernameRe).
+		field.String("username").Unique().NotEmpty().MaxRuneLen(100).Match(usernameRe).
 			Annotations(entgql.OrderField("USERNAME")),
-		field.String("email").Optional().MaxLen(200).Validate(validate.Email),
-		field.String("display_name").Optional().MaxLen(255),
+		field.String("email").Optional().MaxRuneLen(200).Validate(validate.Email),
+		field.String("display_name").Optional().MaxRuneLen(255),
 		field.String("password_hash").Sensitive().Optional().Validate(passwordHash).
 			Comment("argon2id hash of the password (PHC string); empty for users who log in elsewhere.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("external_subject").Optional().Nillable().Unique().MaxLen(255).
+		field.String("external_subject").Optional().Nillable().Unique().MaxRuneLen(255).
 			Comment("The subject (sub claim) by which the external identity provider names this user."),
 		field.Bool("disabled").Default(false).Comment("A disabled user cannot log in, and its tokens are refused."),
 		credentialGeneration(),

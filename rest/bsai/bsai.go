@@ -103,7 +103,8 @@ type bsaiErrorBody struct {
 // bsaiCustomerFields and bsaiAddressFields name ent's fields the way the
 // client wrote them, so that an ent error points at the client's JSON.
 // line_1 and line_2 are derived by ent from thoroughfare, premise,
-// sub_premise and building; legal_name, derived on create from first_name
+// sub_premise and building (line_1, "<thoroughfare> <premise><sub_premise>",
+// is bounded as a whole); legal_name, derived on create from first_name
 // and last_name (or company), is named by bsaiLegalName.
 var (
 	bsaiCustomerFields = map[string]string{
@@ -122,7 +123,7 @@ var (
 		address.FieldCity:         "address.locality",
 		address.FieldState:        "address.state",
 		address.FieldCountryCode:  "address.country",
-		address.FieldLine1:        "address.thoroughfare",
+		address.FieldLine1:        "address.thoroughfare, address.premise, address.sub_premise",
 		address.FieldLine2:        "address.building",
 	}
 )
