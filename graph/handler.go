@@ -81,7 +81,8 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.Use(extension.AutomaticPersistedQuery{Cache: sizedCache[string]{lru.New[string](o.APQCacheSize), func(q string) int { return len(q) }}})
 	// After the persisted query has filled in the query, before parsing.
 	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
-	srv.Use(&strictVariables{}) // before the limits, which read the variables
+	srv.Use(&wholeInts{cache: cache}) // before coercion, which refused an Int written 1.0
+	srv.Use(&strictVariables{})       // before the limits, which read the variables
 	srv.Use(&limitsExt{Limits: o.Limits})
 	srv.Use(transactioner{entgql.Transactioner{TxOpener: txErrors{idempotency.TxOpener{Client: client}}}, o.Logger})
 	srv.SetErrorPresenter(requestErrorCode(presentError(o.Logger)))

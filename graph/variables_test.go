@@ -85,3 +85,61 @@ func TestVariablesAreCoercedAsGraphQLSays(t *testing.T) {
 	e.do(byOrder, &page, "o", map[string]any{"field": "LEGAL_NAME", "direction": "DESC"}) // a list of one
 	require.Equal(t, 3, page.Customers.TotalCount)
 }
+
+// TestWholeIntsWrittenWithAFraction: an Int variable written 2.0 or 2e0
+// is the Int 2, as graphql-js reads it (JSON has one kind of number; a
+// serializer may write 2 as 2.0), at any depth of lists and input objects;
+// gqlparser refused it. A number that is not whole still is refused, and
+// a Decimal keeps the digits it was sent.
+func TestWholeIntsWrittenWithAFraction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.seedBank("gh.1.whole")
+	e.seedCustomers(b, 3, nil)
+
+	const byFirst = `query($f: Int) { customers(first: $f) { edges { node { id } } } }`
+	const byWhere = `query($w: CustomerWhereInput) { customers(first: 5, where: $w) { totalCount } }`
+	var page struct {
+		Customers struct {
+			TotalCount int
+			Edges      []struct{ Node struct{ ID string } }
+		}
+	}
+	for _, n := range []string{"2.0", "2.000", "2e0", "0.2e1", "20E-1"} {
+		e.do(byFirst, &page, "f", json.Number(n))
+		require.Len(t, page.Customers.Edges, 2, n)
+	}
+	e.do(byWhere, &page, "w", map[string]any{"hasAddressesWith": []any{map[string]any{"premiseIn": []any{json.Number("7.0"), json.Number("1e1")}}}})
+	require.Equal(t, 0, page.Customers.TotalCount)
+
+	for _, c := range []struct {
+		query string
+		vars  []any
+		msg   string
+	}{
+		{byFirst, []any{"f", json.Number("1.5")}, `Variable "$f" got invalid value 1.5; Int cannot represent non-integer value: 1.5`},
+		{byFirst, []any{"f", json.Number("1e3000000")}, `Variable "$f" got invalid value 1e3000000; Int cannot represent non 32-bit signed integer value: 1e3000000`},
+		{byFirst, []any{"f", json.Number("4294967296.0")}, `Variable "$f" got invalid value 4294967296.0; Int cannot represent non 32-bit signed integer value: 4294967296.0`},
+		{byWhere, []any{"w", map[string]any{"hasAddressesWith": []any{map[string]any{"premiseIn": []any{json.Number("7.0"), json.Number("7.25")}}}}},
+			`Variable "$w" got invalid value 7.25 at "w.hasAddressesWith[0].premiseIn[1]"; Int cannot represent non-integer value: 7.25`},
+	} {
+		errs := e.fail(c.query, c.vars...)
+		require.Len(t, errs, 1, c.msg)
+		require.Equal(t, c.msg, errs[0].Message)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", errs[0].Extensions["code"], "%+v", errs[0])
+		require.Zero(t, e.sql(), "refused before any statement")
+	}
+
+	var r struct {
+		CreateCustomer struct {
+			Dependants        int
+			CreditLimitAmount string
+		}
+	}
+	e.do(`mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { dependants creditLimitAmount } }`, &r,
+		"in", map[string]any{"bankID": b.ID, "lastName": "W", "dependants": json.Number("2.0"),
+			"dobOfDependants":   []any{"2010-01-01T00:00:00Z", "2012-01-01T00:00:00Z"},
+			"creditLimitAmount": json.Number("2500.50"), "creditLimitCurrency": "EUR"})
+	require.Equal(t, 2, r.CreateCustomer.Dependants)
+	require.Equal(t, "2500.50", r.CreateCustomer.CreditLimitAmount, "a Decimal keeps its digits")
+}
