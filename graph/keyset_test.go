@@ -58,9 +58,9 @@ func TestCursorWindows(t *testing.T) {
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	type row struct {
 		id       uuid.UUID
-		idx      int        // creation order
 		lastName string     // "" for NULL and for ""
 		okDate   *time.Time // nil for NULL
+		created  time.Time
 	}
 	ids := e.seedCustomers(b, 23, func(i int, c *ent.CustomerCreate) {
 		switch i % 5 {
@@ -86,9 +86,9 @@ func TestCursorWindows(t *testing.T) {
 	require.Equal(t, [2]int{5, 5}, [2]int{nulls, empties}, "NULL and empty last names")
 	// What the API reads: "" for a NULL last name, nil for a NULL date.
 	var rows []row
-	for i, id := range ids {
+	for _, id := range ids {
 		c := e.client.Customer.GetX(access.System(context.Background()), id)
-		rows = append(rows, row{id: id, idx: i, lastName: c.LastName, okDate: c.LastOkDate})
+		rows = append(rows, row{id: id, lastName: c.LastName, okDate: c.LastOkDate, created: c.CreatedAt})
 	}
 	nullsLast := testdb.Name() == "postgres"
 
@@ -100,7 +100,9 @@ func TestCursorWindows(t *testing.T) {
 		{"LAST_NAME", "DESC", func(a, b row) int { return -compareStrings(a.lastName, b.lastName) }},
 		{"LAST_OK_DATE", "ASC", func(a, b row) int { return compareDates(a.okDate, b.okDate, nullsLast) }},
 		{"LAST_OK_DATE", "DESC", func(a, b row) int { return -compareDates(a.okDate, b.okDate, nullsLast) }},
-		{"CREATED_AT", "DESC", func(a, b row) int { return b.idx - a.idx }}, // created one after the other
+		// (Not the creation order: two customers created in one millisecond
+		// have one created_at, and tie by id.)
+		{"CREATED_AT", "DESC", func(a, b row) int { return b.created.Compare(a.created) }},
 	} {
 		name := order.field + " " + order.direction
 		want := slices.Clone(rows)
