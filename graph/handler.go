@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 
@@ -119,6 +120,11 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 			if err != nil {
 				if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
 					httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
+					return
+				}
+				if netErr := net.Error(nil); errors.As(err, &netErr) && netErr.Timeout() {
+					// The read deadline passed before the body arrived.
+					httpError(w, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body did not arrive in time")
 					return
 				}
 				httpError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")

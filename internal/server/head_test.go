@@ -1,12 +1,24 @@
 package server_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"custgraph/ent/apiclient"
+	"custgraph/ent/bank"
+	"custgraph/internal/access"
+	"custgraph/internal/admin"
 )
 
 // TestHeadIsGetWithoutItsBody: HEAD on a GET route answers what GET
@@ -74,5 +86,50 @@ func TestEveryRouteRefusesOtherMethods(t *testing.T) {
 				require.Contains(t, body.Message, method, "%s", r.body)
 			}
 		}
+	}
+}
+
+// TestStalledBodyIsRequestTimeout: a body that does not arrive before the
+// server's read deadline is 408 in every door's format. It was 400 ("could
+// not be read") at GraphQL, bankingservice.ai and Tradevest, as if the
+// client had sent a malformed body.
+func TestStalledBodyIsRequestTimeout(t *testing.T) {
+	o := newObserved(t, false, nil)
+	ctx := access.System(context.Background())
+	cl := o.db.Client.APIClient.Query().Where(apiclient.ClientID(partnerID)).OnlyX(ctx)
+	b := o.db.Client.Bank.Query().Where(bank.Code("bank.a")).OnlyX(ctx)
+	_, err := admin.Grant(ctx, o.db.Client, &cl.ID, nil, access.CanCreateCustomer, &b.ID)
+	require.NoError(t, err)
+	tok := o.token(t, partnerID, partnerSecret)
+	srv := httptest.NewUnstartedServer(o.srv.Config.Handler)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/query", http.StatusRequestTimeout, `"code":"REQUEST_TIMEOUT"`},
+		{"/oauth/token", http.StatusBadRequest, `"error":"invalid_request"`}, // (RFC 6749 has no other status)
+		{"/v1/profiles/bank.a/customers", http.StatusRequestTimeout, `"error":"request_timeout"`},
+		{"/roles/customers", http.StatusRequestTimeout, `"responseType":"REQUEST_TIMEOUT"`},
+		{"/obp/v5.1.0/banks/bank.a/customers", http.StatusRequestTimeout, `"code":408`},
+	} {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		require.NoError(t, err)
+		ct := "application/json"
+		if c.path == "/oauth/token" {
+			ct = "application/x-www-form-urlencoded"
+		}
+		_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n"+
+			"Content-Length: 100\r\n\r\n{\"first", c.path, tok, ct)
+		require.NoError(t, err)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, c.path)
+		body, _ := io.ReadAll(res.Body)
+		_ = conn.Close()
+		require.Equal(t, c.status, res.StatusCode, "%s: %s", c.path, body)
+		require.Contains(t, string(body), c.want, c.path)
 	}
 }

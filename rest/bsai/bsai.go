@@ -242,6 +242,8 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 			code = "payload_too_large"
 		case http.StatusUnsupportedMediaType:
 			code = "unsupported_media_type"
+		case http.StatusRequestTimeout:
+			code = "request_timeout"
 		}
 		bsaiWriteError(w, be.Status, code, be.Error())
 		return

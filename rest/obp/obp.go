@@ -285,7 +285,7 @@ func (o *obpCall) decode(dst any, caseClass string) bool {
 		be, _ := err.(*restcore.BodyError)
 		status, msg := http.StatusBadRequest, obpInvalidJSONFormat+" The Json body should be the "+caseClass+" "
 		if be != nil {
-			if be.Status == http.StatusRequestEntityTooLarge {
+			if be.Status == http.StatusRequestEntityTooLarge || be.Status == http.StatusRequestTimeout {
 				status = be.Status
 			}
 			msg += "(" + be.Error() + ")"

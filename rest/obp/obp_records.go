@@ -160,7 +160,7 @@ func (a *api) obpRecCustomer(o *obpCall, id string) (*gen.Customer, bool) {
 func (o *obpCall) obpRecDecodeBare(dst any) bool {
 	if err := o.decodeBody(dst); err != nil {
 		status := http.StatusBadRequest
-		if be, ok := err.(*restcore.BodyError); ok && be.Status == http.StatusRequestEntityTooLarge {
+		if be, ok := err.(*restcore.BodyError); ok && (be.Status == http.StatusRequestEntityTooLarge || be.Status == http.StatusRequestTimeout) {
 			status = be.Status
 		}
 		return o.fail(status, obpInvalidJSONFormat)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -35,7 +36,7 @@ import (
 // BodyError is a request body that could not be read as the route's JSON:
 // each family renders it in its own error format (always a 4xx).
 type BodyError struct {
-	Status  int    // 400, 413 (too large) or 415 (not JSON)
+	Status  int    // 400, 408 (not sent in time), 413 (too large) or 415 (not JSON)
 	Field   string // the JSON field at fault, dotted ("address.premise"); "" for the whole body
 	Message string
 }
@@ -76,6 +77,12 @@ func (a *Core) ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, &BodyError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", a.MaxBodyBytes)}
+		}
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			// The server's read deadline passed before the body arrived: the
+			// client's doing (or its network's), not a malformed body.
+			return nil, &BodyError{Status: http.StatusRequestTimeout, Message: "the body did not arrive in time"}
 		}
 		return nil, &BodyError{Status: http.StatusBadRequest, Message: "the body could not be read"}
 	}

@@ -271,6 +271,7 @@ var tvResponseTypes = map[int]string{
 	http.StatusForbidden:             "FORBIDDEN",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "METHOD_NOT_ALLOWED",
+	http.StatusRequestTimeout:        "REQUEST_TIMEOUT",
 	http.StatusConflict:              "CONFLICT",
 	http.StatusTooManyRequests:       "TOO_MANY_REQUESTS",
 	http.StatusUnprocessableEntity:   "UNPROCESSABLE_ENTITY",
