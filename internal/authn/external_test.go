@@ -108,11 +108,11 @@ func TestExternalIssuer(t *testing.T) {
 			"the token's subject is not a custgraph caller"},
 		{"disabled user", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("mallory-sub", nil)), "the token's user is disabled"},
 		{"no subject", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("", nil)), "the access token lacks a required claim"},
-		// No caller can have these (external_subject: at most 255 bytes;
-		// PostgreSQL refuses NUL in text): not looked up.
+		// No caller can have these (external_subject: at most 255
+		// characters; PostgreSQL refuses NUL in text): not looked up.
 		{"subject with NUL", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("f81d4fae\x00-7dec", nil)),
 			"the token's subject is not a custgraph caller"},
-		{"subject over 255 bytes", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("s", 256), nil)),
+		{"subject over 255 characters", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("é", 256), nil)),
 			"the token's subject is not a custgraph caller"},
 		{"custgraph's own sub naming", sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims("partner-x", nil)),
 			"the token's subject is not a custgraph caller"},
@@ -144,6 +144,11 @@ func TestExternalIssuer(t *testing.T) {
 	v, err = s.Verify(ctx, sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("s", 255), nil)))
 	require.NoError(t, err)
 	assert.Equal(t, longest.ID, v.ID)
+	// Counted in characters, as the schema counts them: 255 "é" are 510 bytes.
+	wide := f.db.Client.User.Create().SetUsername("widest").SetExternalSubject(strings.Repeat("é", 255)).SaveX(f.ctx)
+	v, err = s.Verify(ctx, sign(t, jwt.SigningMethodRS256, k1, "idp-1", claims(strings.Repeat("é", 255), nil)))
+	require.NoError(t, err)
+	assert.Equal(t, wide.ID, v.ID)
 
 	// The provider rotates its keys: a token signed with the new one makes
 	// custgraph fetch them again, once.

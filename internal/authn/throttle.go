@@ -47,8 +47,8 @@ func clientAccount(clientID string) string { return "client:" + accountName(clie
 func userAccount(username string) string   { return "user:" + accountName(username) }
 
 // maxNameLen is the longest client_id and username the schema allows, in
-// bytes as ent counts them (ent/schema: APIClient's client_id is 3 to 100
-// characters, User's username MaxLen(100)).
+// characters as ent counts them (ent/schema: APIClient's client_id is 3 to
+// 100 characters, User's username MaxRuneLen(100)).
 const maxNameLen = 100
 
 // possibleName reports whether a client or a user could have name: not
@@ -58,13 +58,15 @@ const maxNameLen = 100
 func possibleName(name string) bool { return possibleText(name, maxNameLen) }
 
 // maxSubjectLen is the longest external_subject the schema allows (User
-// and APIClient, in bytes as ent counts them).
+// and APIClient, in characters as ent counts them).
 const maxSubjectLen = 255
 
-// possibleText reports whether a text column of at most max bytes could
-// hold s: PostgreSQL refuses NUL and invalid UTF-8 (SQLSTATE 22021).
+// possibleText reports whether a text column of at most max characters
+// could hold s: PostgreSQL refuses NUL and invalid UTF-8 (SQLSTATE 22021).
+// (The byte length is checked first: a string of more than 4×max bytes
+// cannot be max characters, and is not counted.)
 func possibleText(s string, max int) bool {
-	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+	return len(s) <= 4*max && utf8.ValidString(s) && utf8.RuneCountInString(s) <= max && !strings.ContainsRune(s, 0)
 }
 
 // accountName is how an account key names a caller: by its name when some
