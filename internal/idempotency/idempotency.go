@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ import (
 	"custgraph/ent/requestreplay"
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
+	"custgraph/internal/refusal"
 )
 
 // Header is the request header that names a request for its retries.
@@ -562,7 +564,14 @@ func (d Door) Middleware(next http.Handler) http.Handler {
 			d.Refuse(w, r, err.(*Refusal))
 			return
 		}
-		body, ok := readBody(r, d.MaxBodyBytes)
+		body, ok, timedOut := readBody(r, d.MaxBodyBytes)
+		if timedOut {
+			// The body did not arrive before the read deadline, which is
+			// after the request's own: the route could not even look up
+			// its bank with the expired context (a 503 or OBP-50000).
+			refusal.Write(w, r, refusal.BodyTimeout())
+			return
+		}
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -633,13 +642,14 @@ func (d Door) answered(w http.ResponseWriter, r *http.Request, ans *Answer, err 
 
 // readBody reads r's body (at most limit bytes) and puts it back for the
 // route; false when it is larger (the route refuses it as it is).
-func readBody(r *http.Request, limit int64) ([]byte, bool) {
+func readBody(r *http.Request, limit int64) (body []byte, ok, timedOut bool) {
 	if limit <= 0 {
 		limit = 1 << 20
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-	return body, err == nil && int64(len(body)) <= limit
+	var netErr net.Error
+	return body, err == nil && int64(len(body)) <= limit, errors.As(err, &netErr) && netErr.Timeout()
 }
 
 // readCloser reads the bytes read ahead, then what is left of the body.

@@ -1,7 +1,8 @@
 // Package refusal answers the requests custgraph does not serve, whatever
 // door they came through, in that door's own error format: a caller over
-// its rate limit or its concurrency bound (429), a body too large (413)
-// or of the wrong media type (415), the database unreachable (503).
+// its rate limit or its concurrency bound (429), a body too large (413),
+// of the wrong media type (415) or not sent in time (408), the database
+// unreachable (503).
 //
 // Each door (GraphQL, each REST family, the OAuth token endpoint, OBP's
 // DirectLogin) declares its Writer once, with Door, at the top of its
@@ -32,6 +33,7 @@ const (
 	UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	Unavailable          = string(apperr.Unavailable)
 	NotImplemented       = "NOT_IMPLEMENTED"
+	RequestTimeout       = "REQUEST_TIMEOUT"
 )
 
 // UnavailableRetryAfter is the Retry-After of an outage's 503: long enough
@@ -40,7 +42,7 @@ const UnavailableRetryAfter = 5 * time.Second
 
 // Refusal is one refused request.
 type Refusal struct {
-	Status  int    // 413, 415, 429, 501 or 503
+	Status  int    // 408, 413, 415, 429, 501 or 503
 	Code    string // one of the codes above
 	Message string // for people: what was refused, and what to do
 	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
@@ -73,11 +75,17 @@ func WrongMediaType(want string) *Refusal {
 		Message: "the body must be " + want + " (Content-Type: " + want + ")"}
 }
 
+// BodyTimeout is the refusal of a request whose body did not arrive before
+// the server's read deadline (408).
+func BodyTimeout() *Refusal {
+	return &Refusal{Status: http.StatusRequestTimeout, Code: RequestTimeout, Message: "the body did not arrive in time"}
+}
+
 // MethodNotImplemented is the refusal of a request method no route serves
 // (501; answered before routing, so in the plain format of no door).
 func MethodNotImplemented(method string) *Refusal {
 	return &Refusal{Status: http.StatusNotImplemented, Code: NotImplemented,
-		Message: fmt.Sprintf("the method %q is not implemented; the API serves GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS", method)}
+		Message: fmt.Sprintf("the method %q is not implemented here", method)}
 }
 
 // DatabaseUnavailable is the answer of a request the database could not

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
+	"custgraph/internal/server"
 )
 
 // TestHeadIsGetWithoutItsBody: HEAD on a GET route answers what GET
@@ -92,9 +94,12 @@ func TestEveryRouteRefusesOtherMethods(t *testing.T) {
 // TestStalledBodyIsRequestTimeout: a body that does not arrive before the
 // server's read deadline is 408 in every door's format. It was 400 ("could
 // not be read") at GraphQL, bankingservice.ai and Tradevest, as if the
-// client had sent a malformed body.
+// client had sent a malformed body; and where the body was read before the
+// route looked up its bank (an Idempotency-Key, OBP's id check), the
+// expired request context made it a 503 or OBP-50000. As in production,
+// the request's timeout ends before the read deadline.
 func TestStalledBodyIsRequestTimeout(t *testing.T) {
-	o := newObserved(t, false, nil)
+	o := newObserved(t, false, func(c *server.Config) { c.RequestTimeout = 200 * time.Millisecond })
 	ctx := access.System(context.Background())
 	cl := o.db.Client.APIClient.Query().Where(apiclient.ClientID(partnerID)).OnlyX(ctx)
 	b := o.db.Client.Bank.Query().Where(bank.Code("bank.a")).OnlyX(ctx)
@@ -102,34 +107,49 @@ func TestStalledBodyIsRequestTimeout(t *testing.T) {
 	require.NoError(t, err)
 	tok := o.token(t, partnerID, partnerSecret)
 	srv := httptest.NewUnstartedServer(o.srv.Config.Handler)
-	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Config.ReadTimeout = 600 * time.Millisecond // (production: the request timeout + 5 s)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	const key = "Idempotency-Key: stalled-1\r\n"
 	for _, c := range []struct {
-		path   string
-		status int
-		want   string
+		path, header string
+		status       int
+		want         string
 	}{
-		{"/query", http.StatusRequestTimeout, `"code":"REQUEST_TIMEOUT"`},
-		{"/oauth/token", http.StatusBadRequest, `"error":"invalid_request"`}, // (RFC 6749 has no other status)
-		{"/v1/profiles/bank.a/customers", http.StatusRequestTimeout, `"error":"request_timeout"`},
-		{"/roles/customers", http.StatusRequestTimeout, `"responseType":"REQUEST_TIMEOUT"`},
-		{"/obp/v5.1.0/banks/bank.a/customers", http.StatusRequestTimeout, `"code":408`},
+		{"/query", "", http.StatusRequestTimeout, `"code":"REQUEST_TIMEOUT"`},
+		{"/query", key, http.StatusRequestTimeout, `"code":"REQUEST_TIMEOUT"`},
+		{"/oauth/token", "", http.StatusBadRequest, `"error":"invalid_request"`}, // (RFC 6749 has no other status)
+		{"/v1/profiles/bank.a/customers", "", http.StatusRequestTimeout, `"error":"request_timeout"`},
+		{"/v1/profiles/bank.a/customers", key, http.StatusRequestTimeout, `"error":"request_timeout"`},
+		{"/roles/customers", "", http.StatusRequestTimeout, `"responseType":"REQUEST_TIMEOUT"`},
+		{"/roles/customers", "Requestor-ID: stalled-2\r\n", http.StatusRequestTimeout, `"responseType":"REQUEST_TIMEOUT"`},
+		{"/obp/v3.1.0/banks/bank.a/customers", "", http.StatusRequestTimeout, `"message":"OBP-10001: Incorrect json format.`},
+		{"/obp/v3.1.0/banks/bank.a/customers", key, http.StatusRequestTimeout, `"message":"OBP-10001: Incorrect json format.`},
+		{"/obp/v5.1.0/banks/bank.a/customers", "", http.StatusRequestTimeout, `"message":"OBP-10001: Incorrect json format.`},
 	} {
-		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-		require.NoError(t, err)
-		ct := "application/json"
-		if c.path == "/oauth/token" {
-			ct = "application/x-www-form-urlencoded"
-		}
-		_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n"+
-			"Content-Length: 100\r\n\r\n{\"first", c.path, tok, ct)
-		require.NoError(t, err)
-		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		require.NoError(t, err, c.path)
-		body, _ := io.ReadAll(res.Body)
-		_ = conn.Close()
-		require.Equal(t, c.status, res.StatusCode, "%s: %s", c.path, body)
-		require.Contains(t, string(body), c.want, c.path)
+		t.Run(strings.TrimPrefix(c.path, "/")+" "+strings.TrimSpace(c.header), func(t *testing.T) {
+			t.Parallel() // (each waits for the read deadline)
+			stall(t, srv.Listener.Addr().String(), tok, c.path, c.header, c.status, c.want)
+		})
 	}
+}
+
+// stall sends a POST to path with a body cut short, and checks the answer
+// given when the read deadline passes.
+func stall(t *testing.T, addr, tok, path, header string, status int, want string) {
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	ct := "application/json"
+	if path == "/oauth/token" {
+		ct = "application/x-www-form-urlencoded"
+	}
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n%s"+
+		"Content-Length: 100\r\n\r\n{\"first", path, tok, ct, header)
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	require.Equal(t, status, res.StatusCode, "%s", body)
+	require.Contains(t, string(body), want)
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -108,7 +109,7 @@ func WriteRefusal(w http.ResponseWriter, _ *http.Request, f *refusal.Refusal) {
 	switch f.Status {
 	case http.StatusTooManyRequests:
 		msg = obpTooManyRequests
-	case http.StatusRequestEntityTooLarge:
+	case http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
 		msg = obpInvalidJSONFormat
 	case http.StatusUnsupportedMediaType:
 		status, msg = http.StatusBadRequest, obpInvalidJSONFormat
@@ -487,6 +488,10 @@ const obpIDMaxLen = 36
 // to the J check.
 func (o *obpCall) ids() bool {
 	raw, err := o.rawBody()
+	if be := (*restcore.BodyError)(nil); errors.As(err, &be) && be.Status == http.StatusRequestTimeout {
+		// (The request's context has expired: the bank cannot be read.)
+		return o.fail(be.Status, obpInvalidJSONFormat+" ("+be.Error()+")")
+	}
 	if err != nil {
 		return true
 	}
