@@ -77,7 +77,7 @@ func TestEveryRouteRefusesOtherMethods(t *testing.T) {
 	}
 	for _, path := range []string{"/", "/query", "/metrics", "/healthz", "/nope", "/oauth/token",
 		"/v1/profiles/bank.a/customers", "/roles/customers", "/obp/v5.1.0/banks", "/openapi.json"} {
-		for _, method := range []string{"FOO", "PROPFIND", "get"} {
+		for _, method := range []string{"FOO", "PROPFIND", "get", http.MethodConnect} {
 			for _, token := range []string{"", tok} {
 				r := o.send(t, method, path, token, "", nil)
 				require.Equal(t, http.StatusNotImplemented, r.status, "%s %s (token %v): %s", method, path, token != "", r.body)
@@ -88,6 +88,12 @@ func TestEveryRouteRefusesOtherMethods(t *testing.T) {
 				require.Contains(t, body.Message, method, "%s", r.body)
 			}
 		}
+	}
+	// Made-up methods do not become series of their own.
+	metrics := string(o.send(t, http.MethodGet, "/metrics", "", "", nil).body)
+	require.Contains(t, metrics, `method="other"`)
+	for _, method := range []string{"FOO", "PROPFIND", "get", http.MethodConnect} {
+		require.NotContains(t, metrics, `method="`+method+`"`)
 	}
 }
 

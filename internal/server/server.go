@@ -266,18 +266,28 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // methods are the request methods of RFC 9110 (section 9) and PATCH (RFC
-// 5789): every route of every door serves some of them, and answers the
-// others with 405 and an Allow header.
+// 5789), but CONNECT (a proxy's, which this server is not): every route of
+// every door serves some of them, and answers the others with 405 and an
+// Allow header.
 var methods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
-	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
-	http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodTrace: true, http.MethodPatch: true,
 }
 
-// knownMethods answers a method no route knows (FOO, PROPFIND) with 501 Not
-// Implemented (RFC 9110 15.6.2), whatever the path. chi's router answered it
-// with a bare 405, which RFC 9110 requires to carry an Allow header that no
-// route could fill.
+// methodLabel is a request's method as a metric's label: any other than
+// methods is "other", so that a stranger's made-up methods cannot add
+// series to /metrics without end.
+func methodLabel(m string) string {
+	if methods[m] {
+		return m
+	}
+	return "other"
+}
+
+// knownMethods answers a method no route knows (FOO, PROPFIND, CONNECT)
+// with 501 Not Implemented (RFC 9110 15.6.2), whatever the path. chi's
+// router answered it with a bare 405, which RFC 9110 requires to carry an
+// Allow header that no route could fill.
 func knownMethods(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !methods[r.Method] {
@@ -353,7 +363,7 @@ func accessLog(log *slog.Logger, metrics *observe.Metrics, outages *outageLog) f
 			if status == 0 {
 				status = http.StatusOK
 			}
-			metrics.ObserveHTTP(route, r.Method, status, d)
+			metrics.ObserveHTTP(route, methodLabel(r.Method), status, d)
 			attrs := []any{"request_id", middleware.GetReqID(r.Context()),
 				"method", r.Method, "path", r.URL.Path, "status", status,
 				"duration_ms", float64(d.Microseconds()) / 1000, "sql", sqlCount.N(),
