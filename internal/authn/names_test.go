@@ -25,13 +25,14 @@ import (
 
 // impossibleNames are client ids and usernames no caller can have.
 var impossibleNames = map[string]string{
-	"one character too long": strings.Repeat("é", authn.MaxNameLen+1),
-	"past the throttle's":    strings.Repeat("q", 400),
-	"1000 characters":        strings.Repeat("q", 1000),
-	"1000 multibyte":         strings.Repeat("é", 1000),
-	"NUL":                    "a\x00b",
-	"invalid UTF-8":          "a\xffb",
-	"truncated UTF-8":        "ab\xc3",
+	"one byte too long":   strings.Repeat("q", authn.MaxNameLen+1),
+	"60 multibyte":        strings.Repeat("é", 60), // (names are ASCII: 120 bytes)
+	"past the throttle's": strings.Repeat("q", 400),
+	"1000 characters":     strings.Repeat("q", 1000),
+	"1000 multibyte":      strings.Repeat("é", 1000),
+	"NUL":                 "a\x00b",
+	"invalid UTF-8":       "a\xffb",
+	"truncated UTF-8":     "ab\xc3",
 }
 
 func TestTokenEndpointImpossibleClientIDs(t *testing.T) {

@@ -46,16 +46,16 @@ type throttle struct {
 func clientAccount(clientID string) string { return "client:" + accountName(clientID) }
 func userAccount(username string) string   { return "user:" + accountName(username) }
 
-// maxNameLen is the longest client_id and username the schema allows, in
-// characters as ent counts them (ent/schema: APIClient's client_id is 3 to
-// 100 characters, User's username MaxRuneLen(100)).
+// maxNameLen is the longest client_id and username the schema allows
+// (ent/schema: APIClient's client_id is 3 to 100 characters, User's
+// username at most 100), both of ASCII characters only: so, in bytes.
 const maxNameLen = 100
 
 // possibleName reports whether a client or a user could have name: not
 // longer than the schema allows, valid UTF-8 and without NUL. Any other
 // name is an unknown caller's, answered as one without being looked up:
 // PostgreSQL refuses NUL and invalid UTF-8 in text (SQLSTATE 22021).
-func possibleName(name string) bool { return possibleText(name, maxNameLen) }
+func possibleName(name string) bool { return len(name) <= maxNameLen && possibleText(name, maxNameLen) }
 
 // maxSubjectLen is the longest external_subject the schema allows (User
 // and APIClient, in characters as ent counts them).
