@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -27,7 +28,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
-			return gqlErr // raised by gqlgen itself (parsing, validation, limits)
+			return variableKindError(gqlErr) // raised by gqlgen itself (parsing, validation, limits)
 		}
 		path := graphql.GetPath(ctx)
 		if gqlErr != nil {
@@ -61,6 +62,44 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return &gqlerror.Error{Message: msg, Path: path, Extensions: ext}
 	}
+}
+
+// kindRe is gqlparser's refusal of a variable's value of the wrong JSON
+// kind: "cannot use bool as ID", in Go's words (reflect's kinds).
+var kindRe = regexp.MustCompile(`^cannot use (bool|slice|map|string|float64|int64|int) as (\w+)$`)
+
+// variableKindError rewrites gqlparser's refusal of a variable's value of
+// the wrong JSON kind in graphql-js's form and JSON's words:
+// `Variable "$id" got invalid value of kind boolean; ID cannot represent a
+// boolean`, where gqlparser said "cannot use bool as ID". Other errors are
+// e itself.
+func variableKindError(e *gqlerror.Error) *gqlerror.Error {
+	m := kindRe.FindStringSubmatch(e.Message)
+	if m == nil || len(e.Path) < 2 || e.Path[0] != ast.PathName("variable") {
+		return e
+	}
+	name, ok := e.Path[1].(ast.PathName)
+	if !ok {
+		return e
+	}
+	kind, article := "number", "a number"
+	switch m[1] {
+	case "bool":
+		kind, article = "boolean", "a boolean"
+	case "slice":
+		kind, article = "list", "a list"
+	case "map":
+		kind, article = "object", "an object"
+	case "string":
+		kind, article = "string", "a string"
+	}
+	where := ""
+	if len(e.Path) > 2 {
+		where = " at \"" + string(name) + pathSuffix(e.Path[2:]) + "\""
+	}
+	c := *e // gqlgen's own value: not changed in place
+	c.Message = fmt.Sprintf("Variable \"$%s\" got invalid value of kind %s%s; %s cannot represent %s", name, kind, where, m[2], article)
+	return &c
 }
 
 // argumentError is the error for an argument gqlgen could not coerce (a

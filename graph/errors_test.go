@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -64,5 +65,23 @@ func TestMalformedScalarsSpeakJSON(t *testing.T) {
 		for _, goName := range []string{"json.", "int64", "interface", "%!"} {
 			require.NotContains(t, errs[0].Message, goName, tc.name)
 		}
+	}
+	// A variable of the wrong kind is refused before the operation runs,
+	// in graphql-js's form (gqlparser said "cannot use bool as ID").
+	for _, tc := range []struct {
+		query string
+		vars  []any
+		want  string
+	}{
+		{`query($id: ID!) { node(id: $id) { id } }`, []any{"id", true}, `Variable "$id" got invalid value of kind boolean; ID cannot represent a boolean`},
+		{`query($id: ID!) { node(id: $id) { id } }`, []any{"id", []any{json.Number("1")}}, `Variable "$id" got invalid value of kind list; ID cannot represent a list`},
+		{`query($id: ID!) { node(id: $id) { id } }`, []any{"id", map[string]any{"a": 1}}, `Variable "$id" got invalid value of kind object; ID cannot represent an object`},
+		{`query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }`, []any{"w", map[string]any{"idIn": []any{true}}},
+			`Variable "$w" got invalid value of kind boolean at "w.idIn[0]"; ID cannot represent a boolean`},
+	} {
+		errs := e.fail(tc.query, tc.vars...)
+		require.Len(t, errs, 1, tc.want)
+		require.Equal(t, tc.want, errs[0].Message)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", errs[0].Extensions["code"], "%+v", errs[0])
 	}
 }

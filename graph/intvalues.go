@@ -21,8 +21,9 @@ import (
 // 20.0. gqlparser's coercion refused it ("cannot use value 0 as Int").
 // Only Int positions are touched, at any depth of lists and input
 // objects: a Decimal or a Float keeps the digits it was sent. A number
-// that is not whole (1.5), or not within 32 bits (4294967296.0, 1e3000000),
-// is refused as graphql-js refuses it.
+// that is not whole (1.5), or not within 32 bits (4294967296.0, 1e3000000,
+// and 99999999999999999999, which gqlparser refused as "cannot use value 0
+// as Int"), is refused as graphql-js refuses it.
 //
 // It runs before coercion, and costs a walk of the variables only when one
 // of them holds such a number (then the document is parsed, or taken from
@@ -45,7 +46,7 @@ func (w *wholeInts) Validate(es graphql.ExecutableSchema) error {
 }
 
 func (w *wholeInts) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
-	if p.Query == "" || !anyFractionForm(p.Variables) {
+	if p.Query == "" || !anyNeedsReading(p.Variables) {
 		return nil
 	}
 	doc, ok := w.cache.Get(ctx, p.Query)
@@ -93,7 +94,7 @@ func (w *wholeInts) whole(typ *ast.Type, v any, path ast.Path, refused **gqlerro
 	}
 	switch x := v.(type) {
 	case json.Number:
-		if typ.NamedType != "Int" || !fractionForm(x) {
+		if typ.NamedType != "Int" || !needsReading(x) {
 			return v
 		}
 		n, msg := wholeNumber(x)
@@ -134,23 +135,27 @@ func wholeNumber(n json.Number) (json.Number, string) {
 	return json.Number(strconv.FormatInt(int64(f), 10)), ""
 }
 
-func fractionForm(n json.Number) bool { return strings.ContainsAny(string(n), ".eE") }
+// needsReading reports whether n, given for an Int, is not in the integer
+// form gqlparser reads: written with a fraction or an exponent, or with
+// more digits than any 32-bit integer has (gqlparser read one beyond 64
+// bits as "cannot use value 0 as Int").
+func needsReading(n json.Number) bool { return len(n) > 11 || strings.ContainsAny(string(n), ".eE") }
 
-// anyFractionForm reports whether a number written with a fraction or an
-// exponent is anywhere in v.
-func anyFractionForm(v any) bool {
+// anyNeedsReading reports whether a number that needsReading is anywhere
+// in v.
+func anyNeedsReading(v any) bool {
 	switch x := v.(type) {
 	case json.Number:
-		return fractionForm(x)
+		return needsReading(x)
 	case []any:
 		for _, e := range x {
-			if anyFractionForm(e) {
+			if anyNeedsReading(e) {
 				return true
 			}
 		}
 	case map[string]any:
 		for _, e := range x {
-			if anyFractionForm(e) {
+			if anyNeedsReading(e) {
 				return true
 			}
 		}

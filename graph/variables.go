@@ -27,9 +27,9 @@ import (
 // at any depth of lists and input objects. It runs after gqlparser's
 // coercion, on what that left: numbers arrive as json.Number (transports
 // decode with UseNumber), a top-level Int or Float already as int64 or
-// float64, one value for a list as a typed list of one. (A number written
-// with a fraction, 1.0 included, gqlparser refuses for an Int itself.) The
-// answer is a request error like gqlparser's own, with its path (variable,
+// float64, one value for a list as a typed list of one. (An Int written
+// with a fraction or an exponent, or beyond 64 bits, wholeInts has read or
+// refused before coercion: intvalues.go.) The answer is a request error like gqlparser's own, with its path (variable,
 // name, then the fields and indexes inside the value).
 type strictVariables struct{ schema *ast.Schema }
 

@@ -120,6 +120,7 @@ func TestWholeIntsWrittenWithAFraction(t *testing.T) {
 		{byFirst, []any{"f", json.Number("1.5")}, `Variable "$f" got invalid value 1.5; Int cannot represent non-integer value: 1.5`},
 		{byFirst, []any{"f", json.Number("1e3000000")}, `Variable "$f" got invalid value 1e3000000; Int cannot represent non 32-bit signed integer value: 1e3000000`},
 		{byFirst, []any{"f", json.Number("4294967296.0")}, `Variable "$f" got invalid value 4294967296.0; Int cannot represent non 32-bit signed integer value: 4294967296.0`},
+		{byFirst, []any{"f", json.Number("99999999999999999999")}, `Variable "$f" got invalid value 99999999999999999999; Int cannot represent non 32-bit signed integer value: 99999999999999999999`},
 		{byWhere, []any{"w", map[string]any{"hasAddressesWith": []any{map[string]any{"premiseIn": []any{json.Number("7.0"), json.Number("7.25")}}}}},
 			`Variable "$w" got invalid value 7.25 at "w.hasAddressesWith[0].premiseIn[1]"; Int cannot represent non-integer value: 7.25`},
 	} {
