@@ -676,7 +676,7 @@ func TestOpenAPIBoundsOneOver(t *testing.T) {
 		res := call(t, false, http.MethodPost, bsaiPath, b)
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 
-		// line_1: 181 + 1 + 10 + 64 = 256 is over; 255 + 1 + 1 is not.
+		// line_1: 181 + 1 + 10 + 64 = 256 is over; 253 + 1 + 1 (no sub_premise) is not.
 		b = withAddress(func(a map[string]any) {
 			a["thoroughfare"], a["premise"], a["sub_premise"] = text(181), 2147483647, text(64)
 		})
