@@ -69,6 +69,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 		for _, t := range o.Live.transports() { // before overHTTP, which would take SSE's POSTs
 			srv.AddTransport(t)
 		}
+		srv.Use(subscriptionsOnly{})
 	}
 	// overHTTP before Options, which answers HEAD with 405: HEAD is GET
 	// without its body (RFC 9110), a probe's way to ask.

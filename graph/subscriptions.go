@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"golang.org/x/time/rate"
 
 	"custgraph/ent"
@@ -187,6 +190,36 @@ var (
 	errNotLive              = &apperr.Error{Code: apperr.BadUserInput,
 		Message: "subscriptions are served over WebSocket (graphql-ws) and Server-Sent Events (Accept: text/event-stream)"}
 )
+
+// subscriptionsOnly refuses a query or a mutation sent over a live
+// transport (WebSocket, Server-Sent Events). The protocols allow them, but
+// a live connection is exempt from the per-request bounds (the rate limit,
+// requests in flight, the request timeout: a stream lives on) and keeps
+// the caller it had at connection_init: a query sent over it ran
+// unmetered, and after its caller's role was revoked, its client deleted
+// or its token expired. Subscriptions have their own bounds and check
+// the caller again before each batch; everything else goes over HTTP,
+// as Apollo's, urql's and GraphiQL's clients send it.
+type subscriptionsOnly struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = subscriptionsOnly{}
+
+func (subscriptionsOnly) ExtensionName() string                   { return "SubscriptionsOnly" }
+func (subscriptionsOnly) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (subscriptionsOnly) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if connOf(ctx) == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		return nil
+	}
+	return &gqlerror.Error{
+		Message: fmt.Sprintf("a %s is not served over a live connection (WebSocket, Server-Sent Events), only subscriptions are: send it as an HTTP request (POST /query)",
+			oc.Operation.Operation),
+		Extensions: map[string]any{"code": "BAD_REQUEST"},
+	}
+}
 
 // transports are the subscription transports.
 func (l *Live) transports() []graphql.Transport {

@@ -30,6 +30,7 @@ import (
 
 	"custgraph/ent/apiclient"
 	"custgraph/ent/auditevent"
+	"custgraph/ent/customer"
 	"custgraph/ent/schema"
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
@@ -752,4 +753,41 @@ func TestChangelogFeed(t *testing.T) {
 	res = e.call(t, http.MethodGet, "/entities-changelog?entityType=Product", partner, nil)
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Empty(t, res.object(t)["data"])
+}
+
+// TestLiveServesSubscriptionsOnly: a query or a mutation sent over a live
+// connection is refused; it goes over HTTP. A live connection is exempt
+// from the per-request bounds and keeps the caller of its connection_init:
+// queries sent over it ran past the rate limit and the bound on requests
+// in flight, and after the caller's role was revoked or its token expired.
+func TestLiveServesSubscriptionsOnly(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	dash := e.client(t, nil, at(e.A, access.CanGetCustomer, access.CanCreateCustomer)...)
+	const only = "only subscriptions are"
+	ws, refusal := subscribeWS(t, e.srv.URL, dash, nil)
+	require.Empty(t, refusal)
+	defer ws.close()
+	for id, query := range map[string]string{
+		"query":    `{ customers(first: 1) { totalCount } }`,
+		"mutation": `mutation($b: ID!) { createCustomer(input: {bankID: $b, lastName: "WS"}) { id } }`,
+	} {
+		require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": id, "type": "subscribe",
+			"payload": map[string]any{"query": query, "variables": map[string]any{"b": e.A.ID}}}))
+		for {
+			m, ok := ws.read(t)
+			require.True(t, ok)
+			if string(m["id"]) == `"`+id+`"` {
+				require.Contains(t, string(m["payload"]), only, "%s", m["payload"])
+				require.NotContains(t, string(m["payload"]), "totalCount", "%s", m["payload"])
+				break
+			}
+		}
+	}
+	sse := subscribeSSEQuery(t, e.srv.URL, dash, `mutation($b: ID!) { createCustomer(input: {bankID: $b, lastName: "SSE"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	defer sse.close()
+	_, ok, msg := sse.next(t)
+	require.False(t, ok)
+	require.Contains(t, msg, only)
+	require.Zero(t, e.db.Client.Customer.Query().Where(customer.LastNameIn("WS", "SSE")).CountX(e.sys), "nothing written")
 }

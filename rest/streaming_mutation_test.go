@@ -14,16 +14,19 @@ import (
 )
 
 // TestMutationOverStreamingTransports: a mutation sent over a WebSocket
-// (graphql-transport-ws) or Server-Sent Events is answered once, with its
-// data, then complete, and is stored once. The streaming transports ask
-// for the next response until there is none; entgql's Transactioner
-// opened a transaction for that last ask and panicked on its empty answer,
-// so the client, after the mutation had committed, was sent an INTERNAL
-// error too (and would retry it).
+// (graphql-transport-ws) or Server-Sent Events is refused once, with
+// BAD_REQUEST, then complete, and nothing is stored: only subscriptions are
+// served there (graph/subscriptions.go, subscriptionsOnly), since a live
+// connection is exempt from the per-request bounds. (Before that, such a
+// mutation was answered: entgql's Transactioner then panicked on the
+// transports' last ask for a response, and sent the client an INTERNAL
+// error after the mutation had committed; the answer here is still one
+// message, then complete.)
 func TestMutationOverStreamingTransports(t *testing.T) {
 	e := newEnv(t, envOptions{live: true})
 	writer := e.client(t, e.A, allBankRoles(e.A)...)
 	create := `mutation($b: ID!, $n: String!) { createCustomer(input: {bankID: $b, legalName: $n}) { legalName } }`
+	const refused = "a mutation is not served over a live connection (WebSocket, Server-Sent Events), only subscriptions are: send it as an HTTP request (POST /query)"
 	count := func(name string) int {
 		data := e.gql(t, writer, `query($n: String!) { customers(where: {legalName: $n}) { totalCount } }`, map[string]any{"n": name})
 		var c struct{ TotalCount int }
@@ -48,8 +51,8 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 				break
 			}
 		}
-		require.Equal(t, []string{`"next" {"data":{"createCustomer":{"legalName":"Over WebSocket"}}}`, `"complete" `}, got)
-		require.Equal(t, 1, count("Over WebSocket"))
+		require.Equal(t, []string{`"next" {"errors":[{"message":"` + refused + `","extensions":{"code":"BAD_REQUEST"}}],"data":null}`, `"complete" `}, got)
+		require.Equal(t, 0, count("Over WebSocket"))
 	})
 
 	t.Run("SSE", func(t *testing.T) {
@@ -65,8 +68,8 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		stream, err := io.ReadAll(res.Body) // the stream ends after complete
 		require.NoError(t, err)
-		require.Equal(t, ":\n\nevent: next\ndata: {\"data\":{\"createCustomer\":{\"legalName\":\"Over SSE\"}}}\n\nevent: complete\n\n", string(stream))
-		require.Equal(t, 1, count("Over SSE"))
+		require.Equal(t, ":\n\nevent: next\ndata: {\"errors\":[{\"message\":\""+refused+"\",\"extensions\":{\"code\":\"BAD_REQUEST\"}}],\"data\":null}\n\nevent: complete\n\n", string(stream))
+		require.Equal(t, 0, count("Over SSE"))
 	})
 }
 
