@@ -154,8 +154,10 @@ type liveConn struct {
 	token  string
 	viewer *access.Viewer // set once authenticated and counted
 	ws     *messageLimit  // the upgraded WebSocket connection; nil on SSE
-	mu     sync.Mutex
-	subs   int
+	// initReached: connection_init was read and handed to init.
+	initReached bool
+	mu          sync.Mutex
+	subs        int
 }
 
 type liveConnKey struct{}
@@ -257,6 +259,7 @@ func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Conte
 	if c == nil {
 		return ctx, nil, errNotLive
 	}
+	c.initReached = true
 	refuse := func(code uint16, msg string) (context.Context, *transport.InitPayload, error) {
 		c.refuse(code, msg)
 		return ctx, nil, errors.New(msg)
@@ -299,6 +302,16 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage, c}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
 			if c.viewer != nil {
 				l.release(c.viewer)
+			}
+			if c.ws != nil {
+				// The connection is over once gqlgen's transport returns; it
+				// returned without closing it when connection_init's payload
+				// was not an object (init never reached), leaving the socket
+				// open until a collection found it.
+				if !c.initReached {
+					c.refuse(closeBadRequest, "Bad request: the payload of connection_init must be an object")
+				}
+				_ = c.ws.Close()
 			}
 		case isSSE(r):
 			v := access.FromContext(r.Context())

@@ -24,6 +24,7 @@ import (
 const (
 	closeForbidden     = 4403 // graphql-transport-ws: the connection_init is rejected
 	closeTryAgainLater = 1013 // RFC 6455 registry: the server is busy (too many connections)
+	closeBadRequest    = 4400 // graphql-transport-ws: an invalid message
 )
 
 const transportWS = "graphql-transport-ws"

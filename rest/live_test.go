@@ -791,3 +791,25 @@ func TestLiveServesSubscriptionsOnly(t *testing.T) {
 	require.Contains(t, msg, only)
 	require.Zero(t, e.db.Client.Customer.Query().Where(customer.LastNameIn("WS", "SSE")).CountX(e.sys), "nothing written")
 }
+
+// TestLiveInitPayloadNotAnObject: a connection_init whose payload is not an
+// object closes the connection with graphql-transport-ws's 4400. gqlgen's
+// transport returned without closing it: the socket stayed open (300 of
+// them, from a client without credentials, held 300 descriptors) until a
+// collection happened to find it.
+func TestLiveInitPayloadNotAnObject(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	for _, payload := range []any{5, "x", []any{1}} {
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": payload}))
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second))) // a guard against hanging, not a measure
+		_, _, err = conn.ReadMessage()
+		var ce *websocket.CloseError
+		require.ErrorAs(t, err, &ce, "payload %v", payload)
+		require.Equal(t, 4400, ce.Code, "payload %v", payload)
+		conn.Close()
+	}
+}
