@@ -3331,7 +3331,7 @@ extend type Mutation {
   "Creates an API client (needs CanManageCallers)."
   createAPIClient(input: CreateAPIClientInput!): APIClientWithSecret!
   updateAPIClient(id: ID!, input: UpdateAPIClientInput!): APIClient!
-  "Gives an API client a new secret; the old one stops working at once (tokens already issued run until they expire)."
+  "Gives an API client a new secret; the old one stops working at once, and so does every token issued before it."
   rotateAPIClientSecret(id: ID!): APIClientWithSecret!
   "Deletes an API client and its entitlements."
   deleteAPIClient(id: ID!): ID!
