@@ -78,8 +78,7 @@ func variableKindError(e *gqlerror.Error) *gqlerror.Error {
 	if m == nil || len(e.Path) < 2 || e.Path[0] != ast.PathName("variable") {
 		return e
 	}
-	name, ok := e.Path[1].(ast.PathName)
-	if !ok {
+	if _, ok := e.Path[1].(ast.PathName); !ok {
 		return e
 	}
 	kind, article := "number", "a number"
@@ -93,12 +92,8 @@ func variableKindError(e *gqlerror.Error) *gqlerror.Error {
 	case "string":
 		kind, article = "string", "a string"
 	}
-	where := ""
-	if len(e.Path) > 2 {
-		where = " at \"" + string(name) + pathSuffix(e.Path[2:]) + "\""
-	}
 	c := *e // gqlgen's own value: not changed in place
-	c.Message = fmt.Sprintf("Variable \"$%s\" got invalid value of kind %s%s; %s cannot represent %s", name, kind, where, m[2], article)
+	c.Message = variableMessage(e.Path, "of kind "+kind, m[2]+" cannot represent "+article)
 	return &c
 }
 

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -99,12 +98,8 @@ func (w *wholeInts) whole(typ *ast.Type, v any, path ast.Path, refused **gqlerro
 		}
 		n, msg := wholeNumber(x)
 		if msg != "" {
-			where := ""
-			if len(path) > 2 {
-				where = " at \"" + string(path[1].(ast.PathName)) + pathSuffix(path[2:]) + "\""
-			}
 			*refused = &gqlerror.Error{
-				Message:    fmt.Sprintf("Variable \"$%s\" got invalid value %s%s; %s", path[1], shown(x), where, msg),
+				Message:    variableMessage(path, shown(x), msg),
 				Path:       slices.Clone(path), // (siblings append to path)
 				Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
 			}

@@ -59,12 +59,8 @@ func (s *strictVariables) MutateOperationContext(_ context.Context, oc *graphql.
 		}
 		path := ast.Path{ast.PathName("variable"), ast.PathName(d.Variable)}
 		if msg, at, bad := s.check(d.Type, v, path); msg != "" {
-			where := ""
-			if len(at) > 2 {
-				where = " at \"" + d.Variable + pathSuffix(at[2:]) + "\""
-			}
 			return &gqlerror.Error{
-				Message:    fmt.Sprintf("Variable \"$%s\" got invalid value %s%s; %s", d.Variable, shown(bad), where, msg),
+				Message:    variableMessage(at, shown(bad), msg),
 				Path:       at,
 				Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
 			}
@@ -262,6 +258,18 @@ func shown(v any) string {
 		return string(b[:61]) + "..."
 	}
 	return string(b)
+}
+
+// variableMessage is graphql-js's refusal of a variable's value, shown,
+// at path (variable, its name, then the fields and indexes inside it):
+// `Variable "$w" got invalid value 5 at "w.search"; <why>`.
+func variableMessage(path ast.Path, shown, why string) string {
+	name := string(path[1].(ast.PathName))
+	where := ""
+	if len(path) > 2 {
+		where = " at \"" + name + pathSuffix(path[2:]) + "\""
+	}
+	return fmt.Sprintf("Variable \"$%s\" got invalid value %s%s; %s", name, shown, where, why)
 }
 
 // pathSuffix writes path as graphql-js writes a value's path: .field and
