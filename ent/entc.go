@@ -470,7 +470,8 @@ func patch(file, what, name string, want func(src []byte) int, rewrites []rewrit
 
 // templates are entgql's templates with its pagination template replaced by
 // ent/template/gql_pagination.tmpl (see the notes at the top of that file),
-// ent/template/dialect.tmpl and ent/template/readsid.tmpl.
+// ent/template/dialect.tmpl, ent/template/readsid.tmpl and
+// ent/template/lockold.tmpl.
 func templates() []*gen.Template {
 	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
 		Funcs(entgql.TemplateFuncs).
@@ -480,5 +481,6 @@ func templates() []*gen.Template {
 	})
 	dialect := gen.MustParse(gen.NewTemplate("dialect").ParseFiles("./ent/template/dialect.tmpl"))
 	readsID := gen.MustParse(gen.NewTemplate("readsid").ParseFiles("./ent/template/readsid.tmpl"))
-	return append(ts, pagination, dialect, readsID)
+	lockOld := gen.MustParse(gen.NewTemplate("lockold").ParseFiles("./ent/template/lockold.tmpl"))
+	return append(ts, pagination, dialect, readsID, lockOld)
 }

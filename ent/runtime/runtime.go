@@ -59,7 +59,9 @@ func init() {
 
 	apiclient.Hooks[5] = apiclientMixinHooks0[4]
 
-	apiclient.Hooks[6] = apiclientHooks[0]
+	apiclient.Hooks[6] = apiclientMixinHooks0[5]
+
+	apiclient.Hooks[7] = apiclientHooks[0]
 	apiclientMixinFields0 := apiclientMixin[0].Fields()
 	_ = apiclientMixinFields0
 	apiclientFields := schema.APIClient{}.Fields()
@@ -155,7 +157,9 @@ func init() {
 
 	address.Hooks[5] = addressMixinHooks0[4]
 
-	address.Hooks[6] = addressHooks[0]
+	address.Hooks[6] = addressMixinHooks0[5]
+
+	address.Hooks[7] = addressHooks[0]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -279,6 +283,8 @@ func init() {
 	auditevent.Hooks[4] = auditeventMixinHooks0[3]
 
 	auditevent.Hooks[5] = auditeventMixinHooks0[4]
+
+	auditevent.Hooks[6] = auditeventMixinHooks0[5]
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
@@ -328,7 +334,9 @@ func init() {
 
 	bank.Hooks[5] = bankMixinHooks0[4]
 
-	bank.Hooks[6] = bankHooks[0]
+	bank.Hooks[6] = bankMixinHooks0[5]
+
+	bank.Hooks[7] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -406,7 +414,9 @@ func init() {
 
 	crmevent.Hooks[5] = crmeventMixinHooks0[4]
 
-	crmevent.Hooks[6] = crmeventHooks[0]
+	crmevent.Hooks[6] = crmeventMixinHooks0[5]
+
+	crmevent.Hooks[7] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -472,11 +482,13 @@ func init() {
 
 	customer.Hooks[5] = customerMixinHooks0[4]
 
-	customer.Hooks[6] = customerHooks[0]
+	customer.Hooks[6] = customerMixinHooks0[5]
 
-	customer.Hooks[7] = customerHooks[1]
+	customer.Hooks[7] = customerHooks[0]
 
-	customer.Hooks[8] = customerHooks[2]
+	customer.Hooks[8] = customerHooks[1]
+
+	customer.Hooks[9] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -681,7 +693,9 @@ func init() {
 
 	customerattribute.Hooks[5] = customerattributeMixinHooks0[4]
 
-	customerattribute.Hooks[6] = customerattributeHooks[0]
+	customerattribute.Hooks[6] = customerattributeMixinHooks0[5]
+
+	customerattribute.Hooks[7] = customerattributeHooks[0]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -763,6 +777,8 @@ func init() {
 	customermessage.Hooks[4] = customermessageMixinHooks0[3]
 
 	customermessage.Hooks[5] = customermessageMixinHooks0[4]
+
+	customermessage.Hooks[6] = customermessageMixinHooks0[5]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -858,7 +874,9 @@ func init() {
 
 	entitlement.Hooks[5] = entitlementMixinHooks0[4]
 
-	entitlement.Hooks[6] = entitlementHooks[0]
+	entitlement.Hooks[6] = entitlementMixinHooks0[5]
+
+	entitlement.Hooks[7] = entitlementHooks[0]
 	entitlementMixinFields0 := entitlementMixin[0].Fields()
 	_ = entitlementMixinFields0
 	entitlementFields := schema.Entitlement{}.Fields()
@@ -934,15 +952,17 @@ func init() {
 
 	product.Hooks[5] = productMixinHooks0[4]
 
-	product.Hooks[6] = productHooks[0]
+	product.Hooks[6] = productMixinHooks0[5]
 
-	product.Hooks[7] = productHooks[1]
+	product.Hooks[7] = productHooks[0]
 
-	product.Hooks[8] = productHooks[2]
+	product.Hooks[8] = productHooks[1]
 
-	product.Hooks[9] = productHooks[3]
+	product.Hooks[9] = productHooks[2]
 
-	product.Hooks[10] = productHooks[4]
+	product.Hooks[10] = productHooks[3]
+
+	product.Hooks[11] = productHooks[4]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -1018,6 +1038,8 @@ func init() {
 	requestreplay.Hooks[4] = requestreplayMixinHooks0[3]
 
 	requestreplay.Hooks[5] = requestreplayMixinHooks0[4]
+
+	requestreplay.Hooks[6] = requestreplayMixinHooks0[5]
 	requestreplayMixinFields0 := requestreplayMixin[0].Fields()
 	_ = requestreplayMixinFields0
 	requestreplayFields := schema.RequestReplay{}.Fields()
@@ -1115,6 +1137,8 @@ func init() {
 	signingkey.Hooks[4] = signingkeyMixinHooks0[3]
 
 	signingkey.Hooks[5] = signingkeyMixinHooks0[4]
+
+	signingkey.Hooks[6] = signingkeyMixinHooks0[5]
 	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
 	_ = signingkeyMixinFields0
 	signingkeyFields := schema.SigningKey{}.Fields()
@@ -1154,6 +1178,8 @@ func init() {
 	socialhandle.Hooks[4] = socialhandleMixinHooks0[3]
 
 	socialhandle.Hooks[5] = socialhandleMixinHooks0[4]
+
+	socialhandle.Hooks[6] = socialhandleMixinHooks0[5]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -1233,6 +1259,8 @@ func init() {
 	taxresidence.Hooks[4] = taxresidenceMixinHooks0[3]
 
 	taxresidence.Hooks[5] = taxresidenceMixinHooks0[4]
+
+	taxresidence.Hooks[6] = taxresidenceMixinHooks0[5]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -1310,7 +1338,9 @@ func init() {
 
 	user.Hooks[5] = userMixinHooks0[4]
 
-	user.Hooks[6] = userHooks[0]
+	user.Hooks[6] = userMixinHooks0[5]
+
+	user.Hooks[7] = userHooks[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -1411,7 +1441,9 @@ func init() {
 
 	usercustomerlink.Hooks[5] = usercustomerlinkMixinHooks0[4]
 
-	usercustomerlink.Hooks[6] = usercustomerlinkHooks[0]
+	usercustomerlink.Hooks[6] = usercustomerlinkMixinHooks0[5]
+
+	usercustomerlink.Hooks[7] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

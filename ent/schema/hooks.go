@@ -38,12 +38,35 @@ import (
 // Hooks of BaseMixin.
 func (BaseMixin) Hooks() []ent.Hook {
 	return []ent.Hook{
+		hook.On(lockOld, ent.OpUpdateOne),
 		guard,
 		callerSignals,
 		hook.On(stampFromID, ent.OpCreate),
 		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
 		hook.On(oneChangePerField, ent.OpUpdate|ent.OpUpdateOne),
 	}
+}
+
+// lockOld makes an update of one record read its old values with the row
+// locked (FOR NO KEY UPDATE, which inserts referring to the row do not wait
+// for) on PostgreSQL, until the transaction ends. The rules below that
+// decide from the old values (derived legal names and address lines, status
+// transitions) otherwise decided from the row as it was before a concurrent
+// update committed: an OBP identity update racing a bankingservice.ai PUT
+// left legal_name split from the names for good. Locked, the second update
+// waits and reads the first one's result. The lock rides on the statement
+// that reads the old values (ent/template/lockold.tmpl); an update that reads
+// none takes none. It runs first, before any hook reads an old value.
+// (SQLite runs one write at a time.)
+func lockOld(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		if lm, ok := m.(interface{ LockOld(...sql.LockOption) }); ok {
+			if c := clientOf(m); c != nil && c.Dialect() == dialect.Postgres {
+				lm.LockOld(sql.WithLockClause("FOR NO KEY UPDATE"))
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
 }
 
 // oneChangePerField refuses an update that changes one field two ways:

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	entgo "entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
@@ -364,10 +366,32 @@ func bsaiPrimary(q *ent.AddressQuery) { q.Where(address.IsPrimary(true)) }
 // bsaiLoad reads a customer of bank bankID with its primary address; a
 // customer of another bank is not found.
 func bsaiLoad(ctx context.Context, c *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
-	cu, err := c.Customer.Query().
+	return bsaiOnly(ctx, bsaiLoadQuery(c, bankID, id), id)
+}
+
+// bsaiLoadForChange is bsaiLoad inside a transaction that goes on to change
+// the customer from what it read (PUT's diff, DELETE's answer): the row is
+// locked (FOR NO KEY UPDATE on PostgreSQL) until the transaction ends, so
+// two PUTs of one customer run one after the other, the second diffing
+// against the first's result, not both against the row before either (which
+// answered 200 twice and stored a mix of the two, or 404 for the primary
+// address the other one had just removed). SQLite runs one write at a time.
+func bsaiLoadForChange(ctx context.Context, tx *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
+	q := bsaiLoadQuery(tx, bankID, id)
+	if tx.Dialect() == dialect.Postgres {
+		q.ForUpdate(sql.WithLockClause("FOR NO KEY UPDATE"))
+	}
+	return bsaiOnly(ctx, q, id)
+}
+
+func bsaiLoadQuery(c *ent.Client, bankID, id uuid.UUID) *ent.CustomerQuery {
+	return c.Customer.Query().
 		ReadsID(id).Where(customer.BankID(bankID)). // (its address in the same round trip)
-		WithAddresses(bsaiPrimary).
-		Only(ctx)
+		WithAddresses(bsaiPrimary)
+}
+
+func bsaiOnly(ctx context.Context, q *ent.CustomerQuery, id uuid.UUID) (*ent.Customer, error) {
+	cu, err := q.Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apperr.NotFoundf("", "customer %s not found", id)
 	}
@@ -629,7 +653,7 @@ func (a *api) bsaiReplace(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var out bsaiCustomer
 	err := a.InTx(ctx, func(tx *ent.Client) error {
-		old, err := bsaiLoad(ctx, tx, b.ID, id)
+		old, err := bsaiLoadForChange(ctx, tx, b.ID, id)
 		if err != nil {
 			return err
 		}
@@ -741,7 +765,7 @@ func (a *api) bsaiDelete(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var out bsaiCustomer
 	err := a.InTx(ctx, func(tx *ent.Client) error {
-		old, err := bsaiLoad(ctx, tx, b.ID, id)
+		old, err := bsaiLoadForChange(ctx, tx, b.ID, id)
 		if err != nil {
 			return err
 		}
