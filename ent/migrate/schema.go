@@ -188,6 +188,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AuditEventsColumns[13]},
 			},
+			{
+				Name:    "auditevent_bank_id_txid_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[11], AuditEventsColumns[14], AuditEventsColumns[0]},
+			},
 		},
 	}
 	// BanksColumns holds the columns for the "banks" table.

@@ -172,6 +172,10 @@ func (AuditEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("entity_id"), index.Fields("actor_id"), index.Fields("bank_id", "created_at"),
 		index.Fields("requestor_id"), index.Fields("txid", "id"), index.Fields("customer_id"),
+		// The change stream of one bank (a bank-bound partner's feed and
+		// subscriptions, internal/changes) read in its order: without it
+		// each page sorted all of the bank's events.
+		index.Fields("bank_id", "txid", "id"),
 	}
 }
 

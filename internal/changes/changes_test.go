@@ -269,3 +269,77 @@ func TestAnIdleBrokerReadsNothing(t *testing.T) {
 	assert.Equal(t, third.ID, next(live))
 	assert.NotEqual(t, first.ID, second.ID)
 }
+
+// TestAPageStartsAtItsCursor: a page of the stream reads from its cursor
+// on, not every event of the cursor's transaction before it: written as
+// txid > pos OR (txid = pos AND id > id), the read could not start at the
+// cursor in the index, and a page deep into one long transaction (the demo
+// load writes all its events in one) read and dropped all of them before
+// the cursor. Counted in rows PostgreSQL read for the page, in its
+// transaction's statistics, for the whole stream and one bank's.
+func TestAPageStartsAtItsCursor(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("counts rows read through PostgreSQL's statistics; set " + testdb.Env)
+	}
+	f := newFixture(t)
+	const n, limit = 600, 10
+	tx, err := f.c.Tx(f.sys)
+	require.NoError(t, err)
+	builders := make([]*ent.CustomerCreate, n)
+	for i := range builders {
+		bank := f.a.ID
+		if i%2 == 1 {
+			bank = f.b.ID
+		}
+		builders[i] = tx.Customer.Create().SetBankID(bank).SetLegalName("Customer " + uuid.NewString()[:8])
+	}
+	tx.Customer.CreateBulk(builders...).ExecX(f.sys)
+	require.NoError(t, tx.Commit())
+	_, err = f.c.ExecContext(f.sys, "ANALYZE audit_events")
+	require.NoError(t, err)
+	settle(t, f.c)
+	evs, err := changes.Since(f.sys, f.c, f.start, changes.Filter{}, changes.MaxLimit)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(evs.Events), n)
+	deep := evs.Events[n-100].Cursor // 500 events of the same transaction before it
+
+	for _, c := range []struct {
+		what string
+		ctx  context.Context
+		f    changes.Filter
+	}{
+		{"the whole stream", f.sys, changes.Filter{}},
+		{"one bank's stream", viewer(f.a.ID, access.CanGetCustomer), changes.Filter{}},
+		{"one bank's, filtered", f.sys, changes.Filter{BankIDs: []uuid.UUID{f.b.ID}}},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			tx, err := f.c.Tx(f.sys)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback() }()
+			before := rowsRead(t, tx)
+			p, err := changes.Since(c.ctx, tx.Client(), deep, c.f, limit)
+			require.NoError(t, err)
+			require.Len(t, p.Events, limit)
+			require.True(t, p.Events[0].Cursor.After(deep))
+			read := rowsRead(t, tx) - before
+			require.LessOrEqual(t, read, int64(8*limit), "rows PostgreSQL read for a page of %d", limit)
+		})
+	}
+}
+
+// rowsRead is the number of rows scans of audit_events or of its indexes
+// returned or fetched in tx's session, not yet flushed to the server's
+// statistics (so, within one transaction, the difference of two readings
+// counts what ran between them).
+func rowsRead(t *testing.T, tx *ent.Tx) int64 {
+	t.Helper()
+	rows, err := tx.QueryContext(context.Background(), `SELECT sum(pg_stat_get_xact_tuples_returned(o) + pg_stat_get_xact_tuples_fetched(o))
+		FROM (SELECT 'audit_events'::regclass::oid AS o
+			UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid = 'audit_events'::regclass) AS r`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var n int64
+	require.True(t, rows.Next())
+	require.NoError(t, rows.Scan(&n))
+	return n
+}
