@@ -13,9 +13,10 @@ import (
 )
 
 // The tests in this file run tools nobody here wrote against the real
-// binary: the graphql-http audit of GraphQL over HTTP, graphql-codegen with
-// the README's configuration, and graphql-js, whose introspection query the
-// Go tests send (graph/testdata/introspection). They are npm packages,
+// binary: the graphql-http audit of GraphQL over HTTP, graphql-ws's and
+// graphql-sse's clients, graphql-codegen with the README's configuration,
+// and graphql-js, whose introspection query the Go tests send
+// (graph/testdata/introspection). They are npm packages,
 // pinned in node/package.json and package-lock.json and installed by
 // `npm ci --prefix e2e/node` (.ci/run does it); without them the tests skip,
 // unless CUSTGRAPH_REQUIRE_NODE=1 (set by CI) makes that a failure.
@@ -73,6 +74,26 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	}
 	if !strings.Contains(out, " 0 failed MUST, 0 failed SHOULD,") {
 		t.Fatalf("the audit's summary is missing or reports failures")
+	}
+}
+
+// TestLiveClients follows the change stream with the clients dashboards
+// use (node/live.mjs): graphql-ws's client over the graphql-transport-ws
+// subprotocol, as Apollo's and urql's links use it, and graphql-sse's; each
+// must deliver the change a mutation over HTTP makes, and graphql-ws's
+// client must see a bad token refused with 4403.
+func TestLiveClients(t *testing.T) {
+	t.Parallel() // light: they run together once the serial tests are done
+	dir, node := nodeTools(t)
+	bin := buildBinary(t)
+	p := startServer(t, t.Context(), bin)
+	out, err := run(t, dir, []string{"CUSTGRAPH_TOKEN=" + p.accessToken(t)}, node, "live.mjs", p.base)
+	t.Logf("live clients:\n%s", out)
+	if err != nil {
+		t.Fatalf("live.mjs failed (%v)", err)
+	}
+	if n := strings.Count(out, "OK "); n != 3 {
+		t.Fatalf("live.mjs reported %d checks passed, want 3", n)
 	}
 }
 

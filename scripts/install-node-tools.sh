@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the npm tools the e2e tests run against the binary (graphql-js,
-# the graphql-http audit, graphql-codegen, Redocly CLI's OpenAPI linter,
+# the graphql-http audit, the graphql-ws (with ws) and graphql-sse clients,
+# graphql-codegen, Redocly CLI's OpenAPI linter,
 # openapi-typescript + openapi-fetch + tsc for a client generated from the
 # OpenAPI document) into e2e/node/node_modules, at the
 # exact versions and checksums of e2e/node/package-lock.json. Uses the
