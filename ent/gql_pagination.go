@@ -132,8 +132,8 @@ type APIClientConnection struct {
 }
 
 func (c *APIClientConnection) build(nodes []*APIClient, pager *apiclientPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -573,8 +573,8 @@ type AddressConnection struct {
 }
 
 func (c *AddressConnection) build(nodes []*Address, pager *addressPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -1005,8 +1005,8 @@ type AuditEventConnection struct {
 }
 
 func (c *AuditEventConnection) build(nodes []*AuditEvent, pager *auditeventPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -1410,8 +1410,8 @@ type BankConnection struct {
 }
 
 func (c *BankConnection) build(nodes []*Bank, pager *bankPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -1851,8 +1851,8 @@ type CrmEventConnection struct {
 }
 
 func (c *CrmEventConnection) build(nodes []*CrmEvent, pager *crmeventPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -2275,8 +2275,8 @@ type CustomerConnection struct {
 }
 
 func (c *CustomerConnection) build(nodes []*Customer, pager *customerPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -2804,8 +2804,8 @@ type CustomerAttributeConnection struct {
 }
 
 func (c *CustomerAttributeConnection) build(nodes []*CustomerAttribute, pager *customerattributePager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -3227,8 +3227,8 @@ type CustomerMessageConnection struct {
 }
 
 func (c *CustomerMessageConnection) build(nodes []*CustomerMessage, pager *customermessagePager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -3632,8 +3632,8 @@ type EntitlementConnection struct {
 }
 
 func (c *EntitlementConnection) build(nodes []*Entitlement, pager *entitlementPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -4055,8 +4055,8 @@ type ProductConnection struct {
 }
 
 func (c *ProductConnection) build(nodes []*Product, pager *productPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -4515,8 +4515,8 @@ type SocialHandleConnection struct {
 }
 
 func (c *SocialHandleConnection) build(nodes []*SocialHandle, pager *socialhandlePager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -4938,8 +4938,8 @@ type TaxResidenceConnection struct {
 }
 
 func (c *TaxResidenceConnection) build(nodes []*TaxResidence, pager *taxresidencePager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -5361,8 +5361,8 @@ type UserConnection struct {
 }
 
 func (c *UserConnection) build(nodes []*User, pager *userPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]
@@ -5784,8 +5784,8 @@ type UserCustomerLinkConnection struct {
 }
 
 func (c *UserCustomerLinkConnection) build(nodes []*UserCustomerLink, pager *usercustomerlinkPager, after *Cursor, first *int, before *Cursor, last *int) {
-	c.PageInfo.HasNextPage = before != nil
-	c.PageInfo.HasPreviousPage = after != nil
+	c.PageInfo.HasNextPage = first == nil && before != nil
+	c.PageInfo.HasPreviousPage = last == nil && after != nil
 	if first != nil && *first+1 == len(nodes) {
 		c.PageInfo.HasNextPage = true
 		nodes = nodes[:len(nodes)-1]

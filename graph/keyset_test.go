@@ -187,24 +187,44 @@ func TestCursorWindows(t *testing.T) {
 				between = wantIDs[i+1 : j]
 			}
 			ci, cj := cursors[i], cursors[j]
+			// pageInfo as the Relay specification computes it: with first
+			// (last), whether the rows between the cursors number more
+			// than first (last); the other side, whether a cursor closes it.
 			for _, c := range []struct {
 				args string
 				kv   []any
 				want []uuid.UUID
+				info pageInfo
 			}{
-				{"first: 100", []any{"after", ci, "before", cj}, between},
-				{"last: 100", []any{"after", ci, "before", cj}, between},
-				{"first: 2", []any{"after", ci, "before", cj}, between[:min(2, len(between))]},
-				{"last: 2", []any{"after", ci, "before", cj}, between[max(0, len(between)-2):]},
-				{"first: 3", []any{"before", cj}, wantIDs[:min(3, j)]},
-				{"last: 3", []any{"after", ci}, wantIDs[max(i+1, n-3):]},
+				{"first: 100", []any{"after", ci, "before", cj}, between, pageInfo{HasPreviousPage: true}},
+				{"last: 100", []any{"after", ci, "before", cj}, between, pageInfo{HasNextPage: true}},
+				{"first: 2", []any{"after", ci, "before", cj}, between[:min(2, len(between))],
+					pageInfo{HasNextPage: len(between) > 2, HasPreviousPage: true}},
+				{"last: 2", []any{"after", ci, "before", cj}, between[max(0, len(between)-2):],
+					pageInfo{HasNextPage: true, HasPreviousPage: len(between) > 2}},
+				{"first: 3", []any{"before", cj}, wantIDs[:min(3, j)], pageInfo{HasNextPage: j > 3}},
+				{"last: 3", []any{"after", ci}, wantIDs[max(i+1, n-3):], pageInfo{HasPreviousPage: n-1-i > 3}},
 			} {
-				got, _, _ := page(c.args, c.kv...)
+				got, _, info := page(c.args, c.kv...)
 				if got == nil {
 					got = []uuid.UUID{}
 				}
 				require.Equal(t, c.want, got, "%s: %s between rows %d and %d", name, c.args, i, j)
+				require.Equal(t, c.info, info, "%s: %s between rows %d and %d: pageInfo", name, c.args, i, j)
 			}
+			// Paging forward inside the window ends at its end.
+			var seen []uuid.UUID
+			after := any(ci)
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, n+1, "%s: the walk inside the window does not end", name)
+				got, cs, info := page("first: 2", "after", after, "before", cj)
+				seen = append(seen, got...)
+				if !info.HasNextPage {
+					break
+				}
+				after = cs[len(cs)-1]
+			}
+			require.Equal(t, between, append([]uuid.UUID{}, seen...), "%s: the walk between rows %d and %d", name, i, j)
 		}
 
 		// An empty page has a next (previous) page when a row lies past
