@@ -83,3 +83,53 @@ func TestConcurrentUpdatesDecideFromTheLatestRow(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkingPrimaryTakesTheCustomerFirst: every writer of a customer's
+// addresses takes the customer's row, then the address's (a
+// bankingservice.ai PUT, an address created primary, the old primary
+// cleared). An update marking an address primary took the address's first
+// (reading its old values, lockOld) and then the customer's: racing a
+// writer holding the customer and about to change that address, each
+// waited for the other, and PostgreSQL rolled one back as a deadlock. It
+// now takes the customer first, so the two run one after the other.
+func TestMarkingPrimaryTakesTheCustomerFirst(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
+	}
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	ctx := access.System(context.Background())
+	cid := e.seedCustomers(b, 1, nil)[0]
+	home := e.client.Address.Create().SetCustomerID(cid).SetLine1("1 Main St").SetCity("Accra").
+		SetCountryCode("GH").SetIsPrimary(true).SaveX(ctx)
+	work := e.client.Address.Create().SetCustomerID(cid).SetLine1("2 Side St").SetCity("Accra").
+		SetCountryCode("GH").SaveX(ctx)
+
+	// A writer of the customer (as a bankingservice.ai PUT): the customer's row first.
+	tx1, err := e.client.Tx(ctx)
+	require.NoError(t, err)
+	require.NoError(t, tx1.Customer.UpdateOneID(cid).SetEmail("new@example.com").Exec(ctx))
+	second := make(chan error, 1)
+	go func() {
+		second <- func() error {
+			tx2, err := e.client.Tx(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx2.Address.UpdateOneID(work.ID).SetIsPrimary(true).SetCity("Kumasi").Exec(ctx); err != nil {
+				_ = tx2.Rollback()
+				return err
+			}
+			return tx2.Commit()
+		}()
+	}()
+	testdb.WaitForLockWaiter(t, e.db.SQL) // the marking waits for the customer
+	// ... then the address the marking is of.
+	require.NoError(t, tx1.Address.UpdateOneID(work.ID).SetPostcode("00233").Exec(ctx))
+	require.NoError(t, tx1.Commit())
+	require.NoError(t, <-second)
+
+	got := e.client.Address.GetX(ctx, work.ID)
+	require.Equal(t, [3]any{true, "Kumasi", "00233"}, [3]any{got.IsPrimary, got.City, got.Postcode})
+	require.False(t, e.client.Address.GetX(ctx, home.ID).IsPrimary)
+}

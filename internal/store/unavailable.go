@@ -179,6 +179,12 @@ func noteOutage(ctx context.Context, cause string) {
 // warning level and is no outage.
 func Report(ctx context.Context, log *slog.Logger, err error, msg string, attrs ...any) *apperr.Error {
 	e := Classify(err)
+	if e.Code == apperr.Internal && ctx.Err() != nil {
+		// The request's time ran out while a statement waited (for a row
+		// lock, say): database/sql then reports the closed rows or the
+		// ended transaction, not the deadline.
+		e = Classify(ctx.Err())
+	}
 	switch e.Code {
 	case apperr.Internal:
 		if log == nil {

@@ -370,17 +370,22 @@ func bsaiLoad(ctx context.Context, c *ent.Client, bankID, id uuid.UUID) (*ent.Cu
 }
 
 // bsaiLoadForChange is bsaiLoad inside a transaction that goes on to change
-// the customer from what it read (PUT's diff, DELETE's answer): the row is
-// locked (FOR NO KEY UPDATE on PostgreSQL) until the transaction ends, so
-// two PUTs of one customer run one after the other, the second diffing
-// against the first's result, not both against the row before either (which
-// answered 200 twice and stored a mix of the two, or 404 for the primary
-// address the other one had just removed). SQLite runs one write at a time.
+// the customer from what it read (PUT's diff, DELETE's answer): the
+// customer's row, then its primary address's, are locked (FOR NO KEY UPDATE
+// on PostgreSQL; the order every writer of a customer's addresses keeps)
+// until the transaction ends. So a PUT and another change of the customer
+// or of its primary address, through any door, run one after the other, the
+// PUT diffing against the other's result, not against the rows before it
+// (which answered 200 twice and stored a mix of the two, or 404 for the
+// primary address another request had just removed: a locking read skips a
+// row deleted meanwhile). SQLite runs one write at a time.
 func bsaiLoadForChange(ctx context.Context, tx *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
-	q := bsaiLoadQuery(tx, bankID, id)
-	if tx.Dialect() == dialect.Postgres {
-		q.ForUpdate(sql.WithLockClause("FOR NO KEY UPDATE"))
+	if tx.Dialect() != dialect.Postgres {
+		return bsaiLoad(ctx, tx, bankID, id)
 	}
+	lock := sql.WithLockClause("FOR NO KEY UPDATE")
+	q := tx.Customer.Query().ReadsID(id).Where(customer.BankID(bankID)).ForUpdate(lock).
+		WithAddresses(func(q *ent.AddressQuery) { bsaiPrimary(q); q.ForUpdate(lock) })
 	return bsaiOnly(ctx, q, id)
 }
 
