@@ -77,3 +77,42 @@ func TestBSAIReplaceWaitsForAConcurrentChange(t *testing.T) {
 		})
 	}
 }
+
+// TestRolledBackForAConcurrentChangeSaysRetry: a change PostgreSQL rolls
+// back for a concurrent one's sake (a deadlock, 40P01) stored nothing and
+// may succeed when sent again. The REST doors answered it as an outage,
+// "the database is unavailable: retry later"; they now say what GraphQL
+// says (README, "An outage is not a fault"): 503, Retry-After, "the change
+// met a concurrent one and was rolled back: retry it". The deadlock is made
+// on purpose: another transaction holds the primary address the PUT waits
+// for, then asks for the customer the PUT holds, and waits longer than the
+// PUT before it looks for a deadlock, so the PUT is the one rolled back.
+func TestRolledBackForAConcurrentChangeSaysRetry(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
+	}
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	res := e.call(t, http.MethodPost, bsaiPath, tok, bsaiSeedBody())
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	id := uuid.MustParse(bsaiCheckCustomer(t, res.object(t), bsaiSeedBody()))
+
+	tx, err := e.db.Client.Tx(e.sys)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(e.sys, "SET LOCAL deadlock_timeout = '30s'")
+	require.NoError(t, err)
+	_, err = tx.Address.Update().Where(address.CustomerID(id)).SetState("Utrecht").Save(e.sys)
+	require.NoError(t, err)
+	put := make(chan reply, 1)
+	go func() { put <- e.call(t, http.MethodPut, bsaiPath+"/"+id.String(), tok, bsaiSeedBody()) }()
+	testdb.WaitForLockWaiter(t, e.db.SQL) // the PUT holds the customer and waits for the address
+	require.NoError(t, tx.Customer.UpdateOneID(id).SetLastName("Roe").Exec(e.sys))
+	require.NoError(t, tx.Commit())
+
+	res = <-put
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+	require.NotEmpty(t, res.header.Get("Retry-After"))
+	require.Equal(t, map[string]any{"status": float64(503), "error": "service_unavailable",
+		"message": "the change met a concurrent one and was rolled back: retry it"}, res.object(t))
+}

@@ -95,6 +95,18 @@ func DatabaseUnavailable() *Refusal {
 		Message: "the database is unavailable: retry later"}
 }
 
+// DatabaseUnavailableBecause is DatabaseUnavailable with the message the
+// store gave the failure (apperr.Unavailable's): a transaction rolled back
+// for a concurrent one's sake says so ("…: retry it"), as GraphQL's answer
+// does.
+func DatabaseUnavailableBecause(message string) *Refusal {
+	f := DatabaseUnavailable()
+	if message != "" {
+		f.Message = message
+	}
+	return f
+}
+
 // Seconds is d as Retry-After's delay-seconds: rounded up, at least 1.
 func Seconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 

@@ -283,7 +283,7 @@ func (a *api) bsaiFail(w http.ResponseWriter, r *http.Request, err error) {
 	case apperr.Timeout:
 		bsaiWriteError(w, http.StatusServiceUnavailable, "timeout", msg)
 	case apperr.Unavailable:
-		refusal.Write(w, r, refusal.DatabaseUnavailable())
+		refusal.Write(w, r, refusal.DatabaseUnavailableBecause(e.Message))
 	default:
 		bsaiWriteError(w, http.StatusInternalServerError, "internal_error", "internal error")
 	}

@@ -355,7 +355,7 @@ func (o *obpCall) err(err error, fallback string) bool {
 	case apperr.Timeout:
 		return o.fail(http.StatusRequestTimeout, obpUnknownError+" "+e.Message)
 	case apperr.Unavailable:
-		refusal.Write(o.w, o.r, refusal.DatabaseUnavailable())
+		refusal.Write(o.w, o.r, refusal.DatabaseUnavailableBecause(e.Message))
 		return false
 	default:
 		return o.fail(http.StatusInternalServerError, obpUnexpected)

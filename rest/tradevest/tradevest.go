@@ -397,7 +397,7 @@ func (a *api) tvFailOf(r *http.Request, err error) *tvFail {
 	case apperr.Timeout:
 		out.status = http.StatusServiceUnavailable
 	case apperr.Unavailable:
-		f := refusal.DatabaseUnavailable()
+		f := refusal.DatabaseUnavailableBecause(e.Message)
 		return &tvFail{status: f.Status, message: f.Message, errorCode: f.Code}
 	default:
 		return &tvFail{status: http.StatusInternalServerError, message: "internal error"}
