@@ -51,6 +51,10 @@ type Live struct {
 	MaxConnectionsPerCaller int
 	// KeepAlive is the period of keep-alive messages; default 15s.
 	KeepAlive time.Duration
+	// InitTimeout is how long a WebSocket connection may wait for its
+	// connection_init; default 10s (then graphql-transport-ws closes it
+	// with 4408, wsrefuse.go).
+	InitTimeout time.Duration
 	// NodeReadsPerSecond paces the changes delivered with their node
 	// selected, per caller on a replica, in bursts of up to twice as many:
 	// each such change reads its record (and whatever the operation nests
@@ -84,6 +88,9 @@ func (l *Live) defaults() {
 	}
 	if l.KeepAlive <= 0 {
 		l.KeepAlive = 15 * time.Second
+	}
+	if l.InitTimeout <= 0 {
+		l.InitTimeout = 10 * time.Second
 	}
 	if l.NodeReadsPerSecond <= 0 {
 		l.NodeReadsPerSecond = 50
@@ -239,7 +246,7 @@ func (l *Live) transports() []graphql.Transport {
 			KeepAlivePingInterval: l.KeepAlive,
 			PingPongInterval:      l.KeepAlive,
 			MissingPongOk:         true,
-			InitTimeout:           10 * time.Second,
+			InitTimeout:           l.InitTimeout,
 			InitFunc:              l.init,
 		},
 		negotiatedSSE{transport.SSE{KeepAlivePingInterval: l.KeepAlive}},

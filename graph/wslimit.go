@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 )
 
 // A WebSocket message is bounded as an HTTP body is (Options.MaxBodyBytes):
@@ -59,6 +61,25 @@ type messageLimit struct {
 
 	answered bool   // the upgrade's response is written
 	protocol string // its subprotocol (wsrefuse.go)
+
+	// graphql-transport-ws only (wsrefuse.go): the client's data messages,
+	// unmasked, and the protocol's state they lead to.
+	tws      bool    // protocol is graphql-transport-ws
+	collect  bool    // the current client frame is a data frame, collected
+	fin      bool    // it ends its message
+	key      [4]byte // its masking key
+	offset   uint64  // its payload bytes read so far
+	msg      []byte  // the data message being read, unmasked
+	initSeen bool    // a connection_init was read
+
+	ids     sync.Mutex          // guards active (read and write sides)
+	active  map[string]struct{} // the ids of the operations running
+	longest atomic.Int64        // the longest id ever active, in bytes
+
+	wmu     sync.Mutex // serialises the writes below and the state of the server's frames
+	out     serverFrames
+	closed  bool   // a close frame was written: later writes are dropped
+	pending []byte // a close frame to write at the end of the server's current frame
 }
 
 func (c *messageLimit) Read(p []byte) (int, error) {
@@ -68,7 +89,9 @@ func (c *messageLimit) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if e := c.scan(p[:n]); e != nil {
 		c.err = e
-		_ = c.Conn.Close()
+		if e == errMessageTooLarge {
+			_ = c.Conn.Close()
+		} // else a close frame is written or pending: gqlgen's transport returns on the error, and the connection is closed after it (Live.wrap)
 		return 0, e
 	}
 	return n, err
@@ -79,8 +102,16 @@ func (c *messageLimit) scan(b []byte) error {
 	for len(b) > 0 {
 		if c.remaining > 0 {
 			k := min(uint64(len(b)), c.remaining)
+			if c.collect {
+				c.unmask(b[:k])
+			}
 			c.remaining -= k
 			b = b[k:]
+			if c.remaining == 0 && c.collect && c.fin {
+				if err := c.endMessage(); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		c.header[c.have] = b[0]
@@ -116,8 +147,18 @@ func (c *messageLimit) scan(b []byte) error {
 				return errMessageTooLarge
 			}
 			c.message += length
+			if c.tws {
+				c.startFrame(opcode != 0)
+			}
+		} else {
+			c.collect = false
 		}
 		c.remaining, c.have, c.want = length, 0, 0
+		if length == 0 && c.collect && c.fin {
+			if err := c.endMessage(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -2,6 +2,11 @@ package graph
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"unicode/utf8"
 )
@@ -20,11 +25,17 @@ import (
 // first, on the upgraded connection itself, while nothing else writes to
 // it (connection_init is read before gqlgen starts its keep-alives).
 
-// Close codes of a refused connection_init.
+// Close codes of a refused connection_init, and of the graphql-transport-ws
+// protocol's violations (its PROTOCOL.md), where gqlgen's transport closes
+// with 1002 (or not at all) and says less.
 const (
 	closeForbidden     = 4403 // graphql-transport-ws: the connection_init is rejected
 	closeTryAgainLater = 1013 // RFC 6455 registry: the server is busy (too many connections)
 	closeBadRequest    = 4400 // graphql-transport-ws: an invalid message
+	closeUnauthorized  = 4401 // graphql-transport-ws: subscribe before connection_init
+	closeInitTimeout   = 4408 // graphql-transport-ws: no connection_init in time
+	closeSubscriberDup = 4409 // graphql-transport-ws: subscribe with the id of a running operation
+	closeTooManyInits  = 4429 // graphql-transport-ws: a second connection_init
 )
 
 const transportWS = "graphql-transport-ws"
@@ -36,7 +47,7 @@ func (c *liveConn) refuse(code uint16, reason string) {
 	if c.ws == nil || c.ws.protocol != transportWS {
 		return
 	}
-	_, _ = c.ws.Conn.Write(closeFrame(code, reason))
+	c.ws.sendClose(code, reason)
 }
 
 // closeFrame is an unmasked close frame (RFC 6455 §5.5.1): a control
@@ -69,13 +80,333 @@ func subprotocolOf(response []byte) string {
 	return ""
 }
 
-// Write notes the subprotocol the upgrade's response chose.
+// Write notes the subprotocol the upgrade's response chose. On
+// graphql-transport-ws it follows the server's frames (writeTWS).
 func (c *messageLimit) Write(p []byte) (int, error) {
 	if !c.answered {
 		c.answered = true
 		c.protocol = subprotocolOf(p)
+		c.tws = c.protocol == transportWS
+		return c.Conn.Write(p)
 	}
-	return c.Conn.Write(p)
+	if !c.tws {
+		return c.Conn.Write(p)
+	}
+	return c.writeTWS(p)
+}
+
+// The graphql-transport-ws protocol's violations are found in the
+// client's messages as messageLimit reads them (scan, which unmasks and
+// collects each data message, already bounded by max), before gqlgen's
+// transport reads them: the connection is then closed with the
+// protocol's code and reason (sendClose), the read fails, and gqlgen's
+// transport returns without reading the message; its own close frame,
+// and whatever it writes after ours, is dropped. Its transport reads the
+// messages one at a time and acknowledges connection_init before reading
+// the next, so the state scan keeps is the one the transport would have
+// when it read the message (a subscribe sent right after connection_init,
+// before its ack, is run once it is acknowledged, as before). A ping, pong
+// or complete before connection_init is still closed by gqlgen's
+// transport with 1002 "unexpected message" (it would take hiding the
+// message from it to answer a ping there).
+//
+// A close frame is written between two of the server's frames: when the
+// violation is read while gorilla writes one in two writes (a message
+// longer than its buffer), it is written after the second.
+//
+// An operation's id is free again once the client sends complete for it,
+// or the server complete or error: the server's frames are followed
+// (serverFrames) and the end of each text message it writes is kept (as
+// many bytes as the longest id needs), where gqlgen writes the id and the
+// type last ({"payload":…,"id":"1","type":"error"}). Next messages, the
+// bulk, cost a header's parsing and a copy of their last bytes. An id is
+// freed at most too early (a complete from an earlier operation with that
+// id, written after the client reused it): then a duplicate goes
+// unrefused, as gqlgen's transport always let it, and a client that keeps
+// to the protocol is never refused.
+
+// errProtocolViolation ends the reads of a connection closed for a
+// violation of graphql-transport-ws.
+var errProtocolViolation = errors.New("graph: graphql-transport-ws protocol violation")
+
+// startFrame starts collecting a client data frame (first: it starts a
+// message) whose header is c.header[:c.want].
+func (c *messageLimit) startFrame(first bool) {
+	c.collect, c.fin, c.offset = true, c.header[0]&0x80 != 0, 0
+	c.key = [4]byte{}
+	if c.header[1]&0x80 != 0 {
+		copy(c.key[:], c.header[c.want-4:c.want])
+	}
+	if first {
+		c.msg = c.msg[:0]
+	}
+}
+
+// unmask appends b, payload bytes of the current frame, to the message.
+func (c *messageLimit) unmask(b []byte) {
+	start := len(c.msg)
+	c.msg = append(c.msg, b...)
+	for i := start; i < len(c.msg); i++ {
+		c.msg[i] ^= c.key[c.offset&3]
+		c.offset++
+	}
+}
+
+// endMessage handles the client's message just read: a violation closes
+// the connection.
+func (c *messageLimit) endMessage() error {
+	code, reason := c.clientMessage(c.msg)
+	if cap(c.msg) > 64<<10 {
+		c.msg = nil // a long subscribe's buffer is not kept for the connection's life
+	} else {
+		c.msg = c.msg[:0]
+	}
+	c.collect = false
+	if code == 0 {
+		return nil
+	}
+	c.sendClose(code, reason)
+	return errProtocolViolation
+}
+
+// clientMessage returns the close code and reason a client's message
+// calls for, 0 for none, and keeps the protocol's state.
+func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
+	// As gqlgen's transport decodes it (the same fields; it reads the
+	// first JSON value only).
+	var m struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		m.ID, m.Type = "", ""
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return closeBadRequest, "Invalid message received: not JSON"
+			}
+			return closeBadRequest, "Invalid message received: not a message object"
+		}
+	}
+	switch m.Type {
+	case "connection_init":
+		if c.initSeen {
+			return closeTooManyInits, "Too many initialisation requests"
+		}
+		c.initSeen = true
+	case "subscribe":
+		if !c.initSeen {
+			return closeUnauthorized, "Unauthorized"
+		}
+		if m.ID == "" { // gqlgen's transport runs it; nothing to track
+			return 0, ""
+		}
+		c.ids.Lock()
+		defer c.ids.Unlock()
+		if _, ok := c.active[m.ID]; ok {
+			return closeSubscriberDup, "Subscriber for " + m.ID + " already exists"
+		}
+		if c.active == nil {
+			c.active = map[string]struct{}{}
+		}
+		c.active[m.ID] = struct{}{}
+		if int64(len(m.ID)) > c.longest.Load() {
+			c.longest.Store(int64(len(m.ID)))
+		}
+	case "complete":
+		if c.initSeen {
+			c.ids.Lock()
+			delete(c.active, m.ID)
+			c.ids.Unlock()
+		} // else gqlgen's transport closes the connection (1002)
+	case "ping", "pong":
+		// gqlgen's transport answers them (before connection_init it
+		// closes the connection, 1002)
+	case "":
+		return closeBadRequest, "Invalid message received: no type"
+	default:
+		return closeBadRequest, fmt.Sprintf("Invalid message received: unexpected type %q", m.Type)
+	}
+	return 0, ""
+}
+
+// sendClose writes a close frame with code and reason, at the end of the
+// server's frame being written if one is; nothing is written after it.
+func (c *messageLimit) sendClose(code uint16, reason string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed || c.pending != nil {
+		return
+	}
+	f := closeFrame(code, reason)
+	if !c.out.boundary() {
+		c.pending = f
+		return
+	}
+	_, _ = c.Conn.Write(f)
+	c.closed = true
+}
+
+// gqlgen's close frame when no connection_init came in time.
+var gqlgenInitTimeout = closeFrame(1002, "connection initialisation timeout")
+
+// writeTWS writes p, bytes of the server's frames, on a graphql-transport-ws
+// connection.
+func (c *messageLimit) writeTWS(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return len(p), nil
+	}
+	if c.pending == nil && c.out.boundary() && len(p) >= 2 && p[0]&0x0f == 0x8 {
+		// A close frame (gorilla writes one whole).
+		f := p
+		if bytes.Equal(p, gqlgenInitTimeout) {
+			f = closeFrame(closeInitTimeout, "Connection initialisation timeout")
+		}
+		c.closed = true
+		if _, err := c.Conn.Write(f); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	k := c.follow(p, c.pending != nil)
+	n, err := c.Conn.Write(p[:k])
+	if err != nil {
+		return n, err
+	}
+	if c.pending != nil && c.out.boundary() {
+		_, err = c.Conn.Write(c.pending)
+		c.pending, c.closed = nil, true
+	}
+	return len(p), err
+}
+
+// serverFrames follows the frames the server writes (unmasked).
+type serverFrames struct {
+	header    [10]byte
+	have      int
+	want      int
+	remaining uint64
+	data      bool   // the current frame is a data frame
+	fin       bool   // that ends its message
+	tail      []byte // the last bytes of the current data message
+}
+
+func (s *serverFrames) boundary() bool { return s.have == 0 && s.remaining == 0 }
+
+// follow follows b, the server's next bytes, and returns how many it
+// followed: all, or with stop those up to the end of the current frame.
+func (c *messageLimit) follow(b []byte, stop bool) int {
+	s := &c.out
+	n := 0
+	for n < len(b) {
+		if s.remaining > 0 {
+			k := int(min(uint64(len(b)-n), s.remaining))
+			if s.data {
+				c.keepTail(b[n : n+k])
+			}
+			s.remaining -= uint64(k)
+			n += k
+			if s.remaining == 0 {
+				if s.data && s.fin {
+					c.endServerMessage()
+				}
+				if stop {
+					return n
+				}
+			}
+			continue
+		}
+		s.header[s.have] = b[n]
+		s.have++
+		n++
+		if s.have == 2 {
+			s.want = 2
+			switch s.header[1] & 0x7f {
+			case 126:
+				s.want += 2
+			case 127:
+				s.want += 8
+			}
+		}
+		if s.have < 2 || s.have < s.want {
+			continue
+		}
+		length := uint64(s.header[1] & 0x7f)
+		switch length {
+		case 126:
+			length = uint64(binary.BigEndian.Uint16(s.header[2:4]))
+		case 127:
+			length = binary.BigEndian.Uint64(s.header[2:10])
+		}
+		opcode := s.header[0] & 0x0f
+		s.data, s.fin = opcode < 8, s.header[0]&0x80 != 0
+		if opcode == 1 || opcode == 2 {
+			s.tail = s.tail[:0]
+		}
+		s.remaining, s.have, s.want = length, 0, 0
+		if length == 0 {
+			if s.data && s.fin {
+				c.endServerMessage()
+			}
+			if stop {
+				return n
+			}
+		}
+	}
+	return n
+}
+
+// keepTail keeps the last bytes of the server's message: enough for the
+// end of a complete or error message with the longest active id (its JSON
+// string at most six bytes for each of the id's bytes).
+func (c *messageLimit) keepTail(b []byte) {
+	keep := 6*int(c.longest.Load()) + 64
+	s := &c.out
+	if len(b) >= keep {
+		s.tail = append(s.tail[:0], b[len(b)-keep:]...)
+		return
+	}
+	if len(s.tail)+len(b) > 2*keep {
+		drop := len(s.tail) + len(b) - keep
+		s.tail = s.tail[:copy(s.tail, s.tail[drop:])]
+	}
+	s.tail = append(s.tail, b...)
+}
+
+var (
+	completeEnd = []byte(`,"type":"complete"}`)
+	errorEnd    = []byte(`,"type":"error"}`)
+	idKey       = []byte(`"id":"`)
+)
+
+// endServerMessage frees the id of a complete or error message the server
+// wrote: {…"id":"<id>","type":"complete"} (an id's JSON string holds no
+// unescaped quote, so the last "id":" is its key).
+func (c *messageLimit) endServerMessage() {
+	t := bytes.TrimRight(c.out.tail, " \t\r\n")
+	switch {
+	case bytes.HasSuffix(t, completeEnd):
+		t = t[:len(t)-len(completeEnd)]
+	case bytes.HasSuffix(t, errorEnd):
+		t = t[:len(t)-len(errorEnd)]
+	default:
+		return
+	}
+	i := bytes.LastIndex(t, idKey)
+	if i < 0 {
+		return
+	}
+	var id string
+	if json.Unmarshal(t[i+len(idKey)-1:], &id) != nil {
+		return
+	}
+	c.ids.Lock()
+	delete(c.active, id)
+	c.ids.Unlock()
 }
 
 var _ net.Conn = (*messageLimit)(nil)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -52,8 +53,9 @@ type env struct {
 type envOptions struct {
 	noFirehose   bool
 	maxBodyBytes int64
-	live         bool    // serve subscriptions (live_test.go)
-	liveReads    float64 // server.Config.LiveNodeReadsPerSecond
+	live         bool          // serve subscriptions (live_test.go)
+	liveReads    float64       // server.Config.LiveNodeReadsPerSecond
+	liveInit     time.Duration // server.Config.LiveInitTimeout
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -75,6 +77,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	if o.live {
 		cfg.Changes = startBroker(t, db)
 		cfg.LiveNodeReadsPerSecond = o.liveReads
+		cfg.LiveInitTimeout = o.liveInit
 	}
 	srv := httptest.NewServer(server.New(db, statements, cfg))
 	t.Cleanup(srv.Close)

@@ -71,6 +71,9 @@ type Config struct {
 	// LiveNodeReadsPerSecond paces a caller's changes delivered with their
 	// node (graph.Live.NodeReadsPerSecond); 0: graph.Live's default.
 	LiveNodeReadsPerSecond float64
+	// LiveInitTimeout is how long a WebSocket connection may wait for its
+	// connection_init (graph.Live.InitTimeout); 0: graph.Live's default.
+	LiveInitTimeout time.Duration
 }
 
 // New returns the router. statements is the database's statement counter
@@ -171,7 +174,8 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 		r.Get(authn.OpenIDDiscoveryPath, cfg.Auth.DiscoveryHandler().ServeHTTP)
 	}
 	if cfg.Changes != nil {
-		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond}
+		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond,
+			InitTimeout: cfg.LiveInitTimeout}
 		if cfg.Auth != nil {
 			live.Verify = cfg.Auth.Verify
 		}

@@ -1,0 +1,190 @@
+package rest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWebSocketProtocolCloseCodes: a graphql-transport-ws client that
+// breaks the protocol is closed with the code and reason the protocol
+// prescribes (graphql-ws's PROTOCOL.md; graph/wsrefuse.go), where gqlgen's
+// transport closed with 1002 (or not at all: a subscribe reusing a running
+// operation's id silently replaced it). The older graphql-ws subprotocol
+// keeps gqlgen's.
+func TestWebSocketProtocolCloseCodes(t *testing.T) {
+	e := newEnv(t, envOptions{live: true, liveInit: 300 * time.Millisecond})
+	token := e.client(t, e.A, allBankRoles(e.A)...)
+	dial := func(t *testing.T, subprotocol string) *websocket.Conn {
+		t.Helper()
+		d := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 10 * time.Second}
+		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, subprotocol, conn.Subprotocol())
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	send := func(t *testing.T, conn *websocket.Conn, m map[string]any) {
+		t.Helper()
+		require.NoError(t, conn.WriteJSON(m))
+	}
+	// next returns the server's next message (nil once closed) and the
+	// close frame, answering pings.
+	next := func(t *testing.T, conn *websocket.Conn) (map[string]json.RawMessage, *websocket.CloseError) {
+		t.Helper()
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				ce, ok := err.(*websocket.CloseError)
+				require.True(t, ok, "closed without a close frame: %v", err)
+				return nil, ce
+			}
+			var m map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(b, &m), "%s", b)
+			if string(m["type"]) == `"ping"` {
+				_ = conn.WriteJSON(map[string]any{"type": "pong"})
+				continue
+			}
+			return m, nil
+		}
+	}
+	// closed reads until the server closes the connection.
+	closed := func(t *testing.T, conn *websocket.Conn) *websocket.CloseError {
+		t.Helper()
+		for {
+			m, ce := next(t, conn)
+			if ce != nil {
+				return ce
+			}
+			t.Logf("before the close: %v", m)
+		}
+	}
+	// acked opens a graphql-transport-ws connection and has it acknowledged.
+	acked := func(t *testing.T) *websocket.Conn {
+		t.Helper()
+		conn := dial(t, "graphql-transport-ws")
+		send(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		m, ce := next(t, conn)
+		require.Nil(t, ce)
+		require.Equal(t, `"connection_ack"`, string(m["type"]))
+		return conn
+	}
+	// pong: the server has read every message sent before (it answers a
+	// ping after them) and is still open.
+	pong := func(t *testing.T, conn *websocket.Conn) {
+		t.Helper()
+		send(t, conn, map[string]any{"type": "ping"})
+		for {
+			m, ce := next(t, conn)
+			require.Nil(t, ce, "the connection was closed")
+			if string(m["type"]) == `"pong"` {
+				return
+			}
+		}
+	}
+	subscribe := func(id, query string) map[string]any {
+		return map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query}}
+	}
+	requireClose := func(t *testing.T, ce *websocket.CloseError, code int, reason string) {
+		t.Helper()
+		require.Equal(t, code, ce.Code, "%v", ce)
+		require.Equal(t, reason, ce.Text, "%v", ce)
+	}
+
+	t.Run("no connection_init in time: 4408", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		requireClose(t, closed(t, conn), 4408, "Connection initialisation timeout")
+	})
+	t.Run("a second connection_init: 4429", func(t *testing.T) {
+		conn := acked(t)
+		send(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		requireClose(t, closed(t, conn), 4429, "Too many initialisation requests")
+	})
+	t.Run("subscribe before connection_init: 4401", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		send(t, conn, subscribe("1", changesSub))
+		requireClose(t, closed(t, conn), 4401, "Unauthorized")
+	})
+	t.Run("invalid JSON: 4400", func(t *testing.T) {
+		conn := acked(t)
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe",`)))
+		requireClose(t, closed(t, conn), 4400, "Invalid message received: not JSON")
+	})
+	t.Run("invalid JSON before connection_init: 4400", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`connection_init`)))
+		requireClose(t, closed(t, conn), 4400, "Invalid message received: not JSON")
+	})
+	t.Run("an unknown message type: 4400", func(t *testing.T) {
+		conn := acked(t)
+		send(t, conn, map[string]any{"type": "unsubscribe", "id": "1"})
+		requireClose(t, closed(t, conn), 4400, `Invalid message received: unexpected type "unsubscribe"`)
+	})
+	t.Run("a server's message type from the client: 4400", func(t *testing.T) {
+		conn := acked(t)
+		send(t, conn, map[string]any{"type": "next", "id": "1", "payload": map[string]any{}})
+		requireClose(t, closed(t, conn), 4400, `Invalid message received: unexpected type "next"`)
+	})
+	t.Run("a subscribe with a running operation's id: 4409", func(t *testing.T) {
+		conn := acked(t)
+		// completed is the server's complete for id.
+		completed := func(t *testing.T, id string) {
+			t.Helper()
+			for {
+				m, ce := next(t, conn)
+				require.Nil(t, ce, "the connection was closed")
+				if string(m["id"]) == `"`+id+`"` && string(m["type"]) == `"complete"` {
+					return
+				}
+			}
+		}
+		// An id is free again once the server ended its operation (here
+		// with error and complete: the query is invalid)…
+		send(t, conn, subscribe("a", `subscription { nothing }`))
+		completed(t, "a")
+		send(t, conn, subscribe("a", changesSub))
+		pong(t, conn)
+		// (A long error, which the server writes in several frames.)
+		var long strings.Builder
+		long.WriteString("subscription {")
+		for i := range 100 {
+			fmt.Fprintf(&long, " nothing%d", i)
+		}
+		long.WriteString(" }")
+		send(t, conn, subscribe("long", long.String()))
+		completed(t, "long")
+		send(t, conn, subscribe("long", changesSub))
+		pong(t, conn)
+		// …or once the client completed it.
+		send(t, conn, subscribe("c", changesSub))
+		send(t, conn, map[string]any{"id": "c", "type": "complete"})
+		send(t, conn, subscribe("c", changesSub))
+		pong(t, conn)
+		// gqlgen's transport completes an operation the client completed
+		// (which frees its id too): once it has, "a" runs alone.
+		send(t, conn, map[string]any{"id": "a", "type": "complete"})
+		completed(t, "a")
+		send(t, conn, subscribe("a", changesSub))
+		send(t, conn, subscribe("b", changesSub))
+		send(t, conn, subscribe("a", changesSub))
+		requireClose(t, closed(t, conn), 4409, "Subscriber for a already exists")
+	})
+	t.Run("graphql-ws keeps gqlgen's codes", func(t *testing.T) {
+		conn := dial(t, "graphql-ws")
+		send(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		m, ce := next(t, conn)
+		require.Nil(t, ce)
+		require.Equal(t, `"connection_ack"`, string(m["type"]))
+		send(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		ce = closed(t, conn)
+		require.Equal(t, websocket.CloseProtocolError, ce.Code, "%v", ce)
+		require.Equal(t, "unexpected message", ce.Text, "%v", ce)
+	})
+}
