@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"custgraph/ent"
+	"custgraph/ent/address"
+	"custgraph/ent/auditevent"
 	"custgraph/internal/access"
 	"custgraph/internal/testdb"
 )
@@ -132,4 +134,46 @@ func TestMarkingPrimaryTakesTheCustomerFirst(t *testing.T) {
 	got := e.client.Address.GetX(ctx, work.ID)
 	require.Equal(t, [3]any{true, "Kumasi", "00233"}, [3]any{got.IsPrimary, got.City, got.Postcode})
 	require.False(t, e.client.Address.GetX(ctx, home.ID).IsPrimary)
+}
+
+// TestDeletingACustomerRecordsEveryRecordItTakes: a customer's delete
+// writes a delete event for each record that goes with it (the change
+// stream's readers drop them). It listed them before the DELETE without a
+// lock, so an address committed in between went with the customer (ON
+// DELETE CASCADE) without its event. The customer's row is now taken FOR
+// UPDATE first, which waits for the address being inserted.
+func TestDeletingACustomerRecordsEveryRecordItTakes(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
+	}
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	ctx := access.System(context.Background())
+	cid := e.seedCustomers(b, 1, nil)[0]
+
+	tx1, err := e.client.Tx(ctx)
+	require.NoError(t, err)
+	ad := tx1.Address.Create().SetCustomerID(cid).SetLine1("1 Main St").SetCity("Accra").SetCountryCode("GH").SaveX(ctx)
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- func() error {
+			tx2, err := e.client.Tx(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx2.Customer.DeleteOneID(cid).Exec(ctx); err != nil {
+				_ = tx2.Rollback()
+				return err
+			}
+			return tx2.Commit()
+		}()
+	}()
+	testdb.WaitForLockWaiter(t, e.db.SQL) // the delete waits for the insert
+	require.NoError(t, tx1.Commit())
+	require.NoError(t, <-deleted)
+
+	require.False(t, e.client.Address.Query().Where(address.ID(ad.ID)).ExistX(ctx), "the address went with the customer")
+	ops := e.client.AuditEvent.Query().Where(auditevent.EntityID(ad.ID)).Order(auditevent.ByTxid(), auditevent.ByID()).
+		Select(auditevent.FieldOperation).StringsX(ctx)
+	require.Equal(t, []string{"create", "delete"}, ops, "the address's events")
 }

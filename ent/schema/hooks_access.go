@@ -29,6 +29,7 @@ import (
 	"custgraph/ent/requestreplay"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
+	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
 	"custgraph/internal/access"
 	"custgraph/internal/apperr"
@@ -552,6 +553,9 @@ const sqliteSeq = "UPDATE audit_events SET txid = (SELECT COALESCE(MAX(txid), 0)
 // record (ON DELETE CASCADE, and SET NULL on a CRM event's customer), so
 // that each of those changes gets its own audit event too.
 func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UUID) ([]change, error) {
+	if err := lockForDelete(ctx, c, typ, id); err != nil {
+		return nil, err
+	}
 	var out []change
 	del := func(typ string, query func(context.Context) ([]uuid.UUID, error)) error {
 		ids, err := query(ctx)
@@ -601,6 +605,30 @@ func cascaded(ctx context.Context, c *gen.Client, typ string, id, bankID uuid.UU
 		err = ents(c.Entitlement.Query().Where(entitlement.APIClientID(id)))
 	}
 	return out, err
+}
+
+// lockForDelete takes the row of a record about to be deleted with its
+// dependents (FOR UPDATE, on PostgreSQL) before cascaded lists them: a
+// dependent inserted meanwhile needs the row's KEY SHARE lock, so it waits
+// for the delete (and then finds its parent gone), and one inserted but not
+// yet committed holds it, so the delete waits for it and lists it. Unlocked,
+// an address committed between the listing and the DELETE went with the
+// customer (ON DELETE CASCADE) without a delete event in the change stream
+// (8 of 40 deleteCustomer and createAddress races in an outside check).
+func lockForDelete(ctx context.Context, c *gen.Client, typ string, id uuid.UUID) error {
+	if c.Dialect() != dialect.Postgres {
+		return nil
+	}
+	var err error
+	switch typ {
+	case gen.TypeCustomer:
+		_, err = c.Customer.Query().Where(customer.ID(id)).ForUpdate().IDs(ctx)
+	case gen.TypeUser:
+		_, err = c.User.Query().Where(user.ID(id)).ForUpdate().IDs(ctx)
+	case gen.TypeAPIClient:
+		_, err = c.APIClient.Query().Where(apiclient.ID(id)).ForUpdate().IDs(ctx)
+	}
+	return err
 }
 
 // Hooks of Entitlement.
