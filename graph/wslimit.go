@@ -118,27 +118,12 @@ func (c *messageLimit) scan(b []byte) error {
 		c.have++
 		b = b[1:]
 		if c.have == 2 {
-			c.want = 2
-			switch c.header[1] & 0x7f {
-			case 126:
-				c.want += 2
-			case 127:
-				c.want += 8
-			}
-			if c.header[1]&0x80 != 0 { // masked: every client frame is
-				c.want += 4
-			}
+			c.want = headerSize(c.header[1]) // (masked: every client frame is)
 		}
 		if c.have < 2 || c.have < c.want {
 			continue
 		}
-		length := uint64(c.header[1] & 0x7f)
-		switch length {
-		case 126:
-			length = uint64(binary.BigEndian.Uint16(c.header[2:4]))
-		case 127:
-			length = binary.BigEndian.Uint64(c.header[2:10])
-		}
+		length := payloadLength(c.header[:])
 		if opcode := c.header[0] & 0x0f; opcode < 8 { // text, binary or a continuation
 			if opcode != 0 {
 				c.message = 0
@@ -161,4 +146,32 @@ func (c *messageLimit) scan(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// headerSize is the length of a frame header (RFC 6455 §5.2) whose second
+// byte is b1: 2, plus the extended payload length, plus the masking key.
+func headerSize(b1 byte) int {
+	n := 2
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 {
+		n += 4
+	}
+	return n
+}
+
+// payloadLength is the payload length a whole frame header h gives.
+func payloadLength(h []byte) uint64 {
+	switch n := uint64(h[1] & 0x7f); n {
+	case 126:
+		return uint64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		return binary.BigEndian.Uint64(h[2:10])
+	default:
+		return n
+	}
 }

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -286,7 +285,7 @@ func (c *messageLimit) writeTWS(p []byte) (int, error) {
 
 // serverFrames follows the frames the server writes (unmasked).
 type serverFrames struct {
-	header    [10]byte
+	header    [14]byte
 	have      int
 	want      int
 	remaining uint64
@@ -324,24 +323,12 @@ func (c *messageLimit) follow(b []byte, stop bool) int {
 		s.have++
 		n++
 		if s.have == 2 {
-			s.want = 2
-			switch s.header[1] & 0x7f {
-			case 126:
-				s.want += 2
-			case 127:
-				s.want += 8
-			}
+			s.want = headerSize(s.header[1])
 		}
 		if s.have < 2 || s.have < s.want {
 			continue
 		}
-		length := uint64(s.header[1] & 0x7f)
-		switch length {
-		case 126:
-			length = uint64(binary.BigEndian.Uint16(s.header[2:4]))
-		case 127:
-			length = binary.BigEndian.Uint64(s.header[2:10])
-		}
+		length := payloadLength(s.header[:])
 		opcode := s.header[0] & 0x0f
 		s.data, s.fin = opcode < 8, s.header[0]&0x80 != 0
 		if opcode == 1 || opcode == 2 {
