@@ -61,22 +61,11 @@ func TestConcurrentUpdatesDecideFromTheLatestRow(t *testing.T) {
 			u1 := tx1.Customer.UpdateOneID(cu.ID)
 			c.first(u1)
 			require.NoError(t, u1.Exec(ctx))
-			second := make(chan error, 1)
-			go func() {
-				second <- func() error {
-					tx2, err := e.client.Tx(ctx)
-					if err != nil {
-						return err
-					}
-					u2 := tx2.Customer.UpdateOneID(cu.ID)
-					c.second(u2)
-					if err := u2.Exec(ctx); err != nil {
-						_ = tx2.Rollback()
-						return err
-					}
-					return tx2.Commit()
-				}()
-			}()
+			second := inTxAsync(ctx, e.client, func(tx *ent.Tx) error {
+				u2 := tx.Customer.UpdateOneID(cu.ID)
+				c.second(u2)
+				return u2.Exec(ctx)
+			})
 			testdb.WaitForLockWaiter(t, e.db.SQL) // the second waits for the first's lock
 			require.NoError(t, tx1.Commit())
 			require.NoError(t, <-second)
@@ -111,20 +100,9 @@ func TestMarkingPrimaryTakesTheCustomerFirst(t *testing.T) {
 	tx1, err := e.client.Tx(ctx)
 	require.NoError(t, err)
 	require.NoError(t, tx1.Customer.UpdateOneID(cid).SetEmail("new@example.com").Exec(ctx))
-	second := make(chan error, 1)
-	go func() {
-		second <- func() error {
-			tx2, err := e.client.Tx(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx2.Address.UpdateOneID(work.ID).SetIsPrimary(true).SetCity("Kumasi").Exec(ctx); err != nil {
-				_ = tx2.Rollback()
-				return err
-			}
-			return tx2.Commit()
-		}()
-	}()
+	second := inTxAsync(ctx, e.client, func(tx *ent.Tx) error {
+		return tx.Address.UpdateOneID(work.ID).SetIsPrimary(true).SetCity("Kumasi").Exec(ctx)
+	})
 	testdb.WaitForLockWaiter(t, e.db.SQL) // the marking waits for the customer
 	// ... then the address the marking is of.
 	require.NoError(t, tx1.Address.UpdateOneID(work.ID).SetPostcode("00233").Exec(ctx))
@@ -154,20 +132,7 @@ func TestDeletingACustomerRecordsEveryRecordItTakes(t *testing.T) {
 	tx1, err := e.client.Tx(ctx)
 	require.NoError(t, err)
 	ad := tx1.Address.Create().SetCustomerID(cid).SetLine1("1 Main St").SetCity("Accra").SetCountryCode("GH").SaveX(ctx)
-	deleted := make(chan error, 1)
-	go func() {
-		deleted <- func() error {
-			tx2, err := e.client.Tx(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx2.Customer.DeleteOneID(cid).Exec(ctx); err != nil {
-				_ = tx2.Rollback()
-				return err
-			}
-			return tx2.Commit()
-		}()
-	}()
+	deleted := inTxAsync(ctx, e.client, func(tx *ent.Tx) error { return tx.Customer.DeleteOneID(cid).Exec(ctx) })
 	testdb.WaitForLockWaiter(t, e.db.SQL) // the delete waits for the insert
 	require.NoError(t, tx1.Commit())
 	require.NoError(t, <-deleted)
@@ -176,4 +141,23 @@ func TestDeletingACustomerRecordsEveryRecordItTakes(t *testing.T) {
 	ops := e.client.AuditEvent.Query().Where(auditevent.EntityID(ad.ID)).Order(auditevent.ByTxid(), auditevent.ByID()).
 		Select(auditevent.FieldOperation).StringsX(ctx)
 	require.Equal(t, []string{"create", "delete"}, ops, "the address's events")
+}
+
+// inTxAsync runs change in a transaction of its own, in a goroutine, and
+// sends what became of it (change's error, or the commit's) on the channel
+// it returns.
+func inTxAsync(ctx context.Context, c *ent.Client, change func(tx *ent.Tx) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		tx, err := c.Tx(ctx)
+		if err == nil {
+			if err = change(tx); err != nil {
+				_ = tx.Rollback()
+			} else {
+				err = tx.Commit()
+			}
+		}
+		done <- err
+	}()
+	return done
 }
