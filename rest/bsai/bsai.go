@@ -366,7 +366,7 @@ func bsaiPrimary(q *ent.AddressQuery) { q.Where(address.IsPrimary(true)) }
 // bsaiLoad reads a customer of bank bankID with its primary address; a
 // customer of another bank is not found.
 func bsaiLoad(ctx context.Context, c *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
-	return bsaiOnly(ctx, bsaiLoadQuery(c, bankID, id), id)
+	return bsaiFetch(ctx, c, bankID, id, false)
 }
 
 // bsaiLoadForChange is bsaiLoad inside a transaction that goes on to change
@@ -380,23 +380,19 @@ func bsaiLoad(ctx context.Context, c *ent.Client, bankID, id uuid.UUID) (*ent.Cu
 // primary address another request had just removed: a locking read skips a
 // row deleted meanwhile). SQLite runs one write at a time.
 func bsaiLoadForChange(ctx context.Context, tx *ent.Client, bankID, id uuid.UUID) (*ent.Customer, error) {
-	if tx.Dialect() != dialect.Postgres {
-		return bsaiLoad(ctx, tx, bankID, id)
+	return bsaiFetch(ctx, tx, bankID, id, tx.Dialect() == dialect.Postgres)
+}
+
+// bsaiFetch is bsaiLoad, with both rows locked when lock is set.
+func bsaiFetch(ctx context.Context, c *ent.Client, bankID, id uuid.UUID, lock bool) (*ent.Customer, error) {
+	q := c.Customer.Query().ReadsID(id).Where(customer.BankID(bankID)) // (its address in the same round trip)
+	primary := bsaiPrimary
+	if lock {
+		l := sql.WithLockClause("FOR NO KEY UPDATE")
+		q.ForUpdate(l)
+		primary = func(aq *ent.AddressQuery) { bsaiPrimary(aq); aq.ForUpdate(l) }
 	}
-	lock := sql.WithLockClause("FOR NO KEY UPDATE")
-	q := tx.Customer.Query().ReadsID(id).Where(customer.BankID(bankID)).ForUpdate(lock).
-		WithAddresses(func(q *ent.AddressQuery) { bsaiPrimary(q); q.ForUpdate(lock) })
-	return bsaiOnly(ctx, q, id)
-}
-
-func bsaiLoadQuery(c *ent.Client, bankID, id uuid.UUID) *ent.CustomerQuery {
-	return c.Customer.Query().
-		ReadsID(id).Where(customer.BankID(bankID)). // (its address in the same round trip)
-		WithAddresses(bsaiPrimary)
-}
-
-func bsaiOnly(ctx context.Context, q *ent.CustomerQuery, id uuid.UUID) (*ent.Customer, error) {
-	cu, err := q.Only(ctx)
+	cu, err := q.WithAddresses(primary).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apperr.NotFoundf("", "customer %s not found", id)
 	}
