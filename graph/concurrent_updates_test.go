@@ -23,12 +23,7 @@ import (
 // for good. The old values are read with the row locked (lockOld) now, so
 // the second waits before reading. SQLite runs one write at a time.
 func TestConcurrentUpdatesDecideFromTheLatestRow(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
-	}
-	e := newEnv(t)
-	b := e.seedBank("gh.29.uk")
-	ctx := access.System(context.Background())
+	e, b, ctx := racingEnv(t)
 	seed := func() *ent.Customer {
 		id := e.seedCustomers(b, 1, func(_ int, c *ent.CustomerCreate) {
 			c.SetFirstName("Ada").SetLastName("Lovelace").SetLegalName("Ada Lovelace")
@@ -84,12 +79,7 @@ func TestConcurrentUpdatesDecideFromTheLatestRow(t *testing.T) {
 // waited for the other, and PostgreSQL rolled one back as a deadlock. It
 // now takes the customer first, so the two run one after the other.
 func TestMarkingPrimaryTakesTheCustomerFirst(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
-	}
-	e := newEnv(t)
-	b := e.seedBank("gh.29.uk")
-	ctx := access.System(context.Background())
+	e, b, ctx := racingEnv(t)
 	cid := e.seedCustomers(b, 1, nil)[0]
 	home := e.client.Address.Create().SetCustomerID(cid).SetLine1("1 Main St").SetCity("Accra").
 		SetCountryCode("GH").SetIsPrimary(true).SaveX(ctx)
@@ -121,12 +111,7 @@ func TestMarkingPrimaryTakesTheCustomerFirst(t *testing.T) {
 // DELETE CASCADE) without its event. The customer's row is now taken FOR
 // UPDATE first, which waits for the address being inserted.
 func TestDeletingACustomerRecordsEveryRecordItTakes(t *testing.T) {
-	if testdb.Name() != "postgres" {
-		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
-	}
-	e := newEnv(t)
-	b := e.seedBank("gh.29.uk")
-	ctx := access.System(context.Background())
+	e, b, ctx := racingEnv(t)
 	cid := e.seedCustomers(b, 1, nil)[0]
 
 	tx1, err := e.client.Tx(ctx)
@@ -160,4 +145,15 @@ func inTxAsync(ctx context.Context, c *ent.Client, change func(tx *ent.Tx) error
 		done <- err
 	}()
 	return done
+}
+
+// racingEnv is the env of a test of two writers at once: PostgreSQL's
+// (SQLite runs one write at a time), with a bank, and custgraph's context.
+func racingEnv(t *testing.T) (*env, *ent.Bank, context.Context) {
+	t.Helper()
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite runs one write at a time; set " + testdb.Env)
+	}
+	e := newEnv(t)
+	return e, e.seedBank("gh.29.uk"), access.System(context.Background())
 }
