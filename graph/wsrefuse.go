@@ -123,6 +123,11 @@ func (c *messageLimit) Write(p []byte) (int, error) {
 // id, written after the client reused it): then a duplicate goes
 // unrefused, as gqlgen's transport always let it, and a client that keeps
 // to the protocol is never refused.
+//
+// A message of the wrong shape (invalidMessage: a subscribe without an id
+// or a query, a payload that is not an object) is refused with 4400, as
+// graphql-ws's own server does, rather than answered with an error
+// message, run, or (a connection_init's) dropped without a close frame.
 
 // errProtocolViolation ends the reads of a connection closed for a
 // violation of graphql-transport-ws.
@@ -174,11 +179,12 @@ func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
 	// As gqlgen's transport decodes it (the same fields; it reads the
 	// first JSON value only).
 	var m struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
+		ID      string          `json:"id"`
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		m.ID, m.Type = "", ""
+		m.ID, m.Type, m.Payload = "", "", nil
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		if err := dec.Decode(&m); err != nil {
@@ -189,6 +195,9 @@ func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
 			return closeBadRequest, "Invalid message received: not a message object"
 		}
 	}
+	if reason := invalidMessage(m.Type, m.ID, m.Payload); reason != "" {
+		return closeBadRequest, "Invalid message received: " + reason
+	}
 	switch m.Type {
 	case "connection_init":
 		if c.initSeen {
@@ -198,9 +207,6 @@ func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
 	case "subscribe":
 		if !c.initSeen {
 			return closeUnauthorized, "Unauthorized"
-		}
-		if m.ID == "" { // gqlgen's transport runs it; nothing to track
-			return 0, ""
 		}
 		c.ids.Lock()
 		defer c.ids.Unlock()
@@ -223,12 +229,58 @@ func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
 	case "ping", "pong":
 		// gqlgen's transport answers them (before connection_init it
 		// closes the connection, 1002)
-	case "":
-		return closeBadRequest, "Invalid message received: no type"
-	default:
-		return closeBadRequest, fmt.Sprintf("Invalid message received: unexpected type %q", m.Type)
 	}
 	return 0, ""
+}
+
+// invalidMessage says what makes a client's message of type typ invalid
+// in the graphql-transport-ws protocol (the shape graphql-ws's server
+// checks before it acts on one), "" when nothing does; payload and the
+// fields inside it are as json.RawMessage holds them (nil when absent).
+func invalidMessage(typ, id string, payload json.RawMessage) string {
+	switch typ {
+	case "connection_init", "ping", "pong":
+		if !objectOrNull(payload) {
+			return typ + "'s payload is not an object"
+		}
+	case "subscribe":
+		if id == "" { // gqlgen's transport would run it, and its messages could not be told apart
+			return "subscribe without an id"
+		}
+		var p struct {
+			Query         json.RawMessage `json:"query"`
+			Variables     json.RawMessage `json:"variables"`
+			OperationName json.RawMessage `json:"operationName"`
+			Extensions    json.RawMessage `json:"extensions"`
+		}
+		switch {
+		case len(payload) == 0 || payload[0] != '{' || json.Unmarshal(payload, &p) != nil:
+			return "subscribe's payload is not an object"
+		case len(p.Query) == 0 || p.Query[0] != '"':
+			return "subscribe's query is not a string"
+		case !objectOrNull(p.Variables):
+			return "subscribe's variables are not an object"
+		case len(p.OperationName) > 0 && p.OperationName[0] != '"' && p.OperationName[0] != 'n':
+			return "subscribe's operationName is not a string"
+		case !objectOrNull(p.Extensions):
+			return "subscribe's extensions are not an object"
+		}
+	case "complete":
+		if id == "" {
+			return "complete without an id"
+		}
+	case "":
+		return "no type"
+	default:
+		return fmt.Sprintf("unexpected type %q", typ)
+	}
+	return ""
+}
+
+// objectOrNull reports whether v, a JSON value or nil, is absent, null or
+// an object.
+func objectOrNull(v json.RawMessage) bool {
+	return len(v) == 0 || v[0] == '{' || v[0] == 'n'
 }
 
 // sendClose writes a close frame with code and reason, at the end of the

@@ -122,6 +122,43 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`connection_init`)))
 		requireClose(t, closed(t, conn), 4400, "Invalid message received: not JSON")
 	})
+	// The shapes graphql-ws's own server refuses with 4400 (gqlgen's
+	// transport ran a subscribe without an id, answered one without a
+	// query with an error message, and dropped a connection_init whose
+	// payload is not an object without a close frame).
+	for _, c := range []struct {
+		name, message, reason string
+		afterInit             bool
+	}{
+		{"subscribe without an id", `{"type":"subscribe","payload":{"query":"subscription { changes { cursor } }"}}`, "subscribe without an id", true},
+		{"subscribe with an empty id", `{"type":"subscribe","id":"","payload":{"query":"subscription { changes { cursor } }"}}`, "subscribe without an id", true},
+		{"subscribe without a payload", `{"type":"subscribe","id":"1"}`, "subscribe's payload is not an object", true},
+		{"subscribe with a string payload", `{"type":"subscribe","id":"1","payload":"subscription { changes { cursor } }"}`, "subscribe's payload is not an object", true},
+		{"subscribe without a query", `{"type":"subscribe","id":"1","payload":{}}`, "subscribe's query is not a string", true},
+		{"subscribe with a numeric query", `{"type":"subscribe","id":"1","payload":{"query":1}}`, "subscribe's query is not a string", true},
+		{"subscribe with list variables", `{"type":"subscribe","id":"1","payload":{"query":"subscription { changes { cursor } }","variables":[]}}`, "subscribe's variables are not an object", true},
+		{"subscribe with a numeric operationName", `{"type":"subscribe","id":"1","payload":{"query":"subscription { changes { cursor } }","operationName":1}}`, "subscribe's operationName is not a string", true},
+		{"subscribe with string extensions", `{"type":"subscribe","id":"1","payload":{"query":"subscription { changes { cursor } }","extensions":"x"}}`, "subscribe's extensions are not an object", true},
+		{"complete without an id", `{"type":"complete"}`, "complete without an id", true},
+		{"ping with a list payload", `{"type":"ping","payload":[1]}`, "ping's payload is not an object", true},
+		{"connection_init with a string payload", `{"type":"connection_init","payload":"token"}`, "connection_init's payload is not an object", false},
+	} {
+		t.Run(c.name+": 4400", func(t *testing.T) {
+			var conn *websocket.Conn
+			if c.afterInit {
+				conn = acked(t)
+			} else {
+				conn = dial(t, "graphql-transport-ws")
+			}
+			require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(c.message)))
+			requireClose(t, closed(t, conn), 4400, "Invalid message received: "+c.reason)
+		})
+	}
+	t.Run("a subscribe with null variables, operationName and extensions runs", func(t *testing.T) {
+		conn := acked(t)
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","id":"1","payload":{"query":"subscription { changes { cursor } }","variables":null,"operationName":null,"extensions":null}}`)))
+		pong(t, conn)
+	})
 	t.Run("an unknown message type: 4400", func(t *testing.T) {
 		conn := acked(t)
 		send(t, conn, map[string]any{"type": "unsubscribe", "id": "1"})
