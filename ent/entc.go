@@ -353,9 +353,11 @@ func dropUnparsedPageArgs(file string) error {
 // selected with the edges, it counted them too, for nothing: pageInfo is
 // built from the page's rows (first + 1 of them), never from the count.
 // Now a selected pageInfo reads the page's rows as edges do, and the rows
-// are counted only for a selected totalCount, or for a pageInfo of an
-// empty page (first: 0 reads no rows; without a count the field would
-// fall back to a query per parent row).
+// are counted only for a selected totalCount. An empty page (first: 0 or
+// last: 0) reads its rows too, one per parent row (first + 1), which says
+// whether the window holds more than none: entgql read none, and built its
+// pageInfo from no rows (hasNextPage false), where the root connection
+// answered true.
 func pageInfoFromRows(file string) error {
 	// Once per nested connection.
 	connections := func(src []byte) int { return bytes.Count(src, []byte("ignoredEdges := ")) }
@@ -363,7 +365,9 @@ func pageInfoFromRows(file string) error {
 		{"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)\n",
 			"ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)\n"},
 		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
-			"if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)\n"},
+			"if hasCollectedField(ctx, append(path, totalCountField)...) { // (entc.go, pageInfoFromRows)\n"},
+		{"if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {\n",
+			"if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)\n"},
 	})
 }
 

@@ -83,8 +83,8 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -129,7 +129,7 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -677,8 +677,8 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -723,7 +723,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -766,8 +766,8 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -812,7 +812,7 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1180,8 +1180,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1226,7 +1226,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1269,8 +1269,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1315,7 +1315,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1358,8 +1358,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1404,7 +1404,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1447,8 +1447,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1493,7 +1493,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1536,8 +1536,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1582,7 +1582,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1625,8 +1625,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1671,7 +1671,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1714,8 +1714,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1760,7 +1760,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -1803,8 +1803,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -1849,7 +1849,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -3082,8 +3082,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -3128,7 +3128,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
@@ -3171,8 +3171,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if query, err = pager.applyFilter(query); err != nil {
 				return err
 			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...)                                                                                 // (entc.go, pageInfoFromRows)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || (hasCollectedField(ctx, append(path, pageInfoField)...) && ((args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0))) { // (entc.go, pageInfoFromRows)
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...) && !hasCollectedField(ctx, append(path, pageInfoField)...) // (entc.go, pageInfoFromRows)
+			if hasCollectedField(ctx, append(path, totalCountField)...) {                                                                   // (entc.go, pageInfoFromRows)
 				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
 				if hasPagination || ignoredEdges {
 					query := query.Clone()
@@ -3217,7 +3217,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {

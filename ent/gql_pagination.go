@@ -344,7 +344,7 @@ func (_m *APIClientQuery) Paginate(
 	conn := &APIClientConnection{Edges: []*APIClientEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -363,27 +363,11 @@ func (_m *APIClientQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -792,7 +776,7 @@ func (_m *AddressQuery) Paginate(
 	conn := &AddressConnection{Edges: []*AddressEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -811,27 +795,11 @@ func (_m *AddressQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -1217,7 +1185,7 @@ func (_m *AuditEventQuery) Paginate(
 	conn := &AuditEventConnection{Edges: []*AuditEventEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1236,27 +1204,11 @@ func (_m *AuditEventQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -1622,7 +1574,7 @@ func (_m *BankQuery) Paginate(
 	conn := &BankConnection{Edges: []*BankEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -1641,27 +1593,11 @@ func (_m *BankQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -2064,7 +2000,7 @@ func (_m *CrmEventQuery) Paginate(
 	conn := &CrmEventConnection{Edges: []*CrmEventEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2083,27 +2019,11 @@ func (_m *CrmEventQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -2495,7 +2415,7 @@ func (_m *CustomerQuery) Paginate(
 	conn := &CustomerConnection{Edges: []*CustomerEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -2514,27 +2434,11 @@ func (_m *CustomerQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -3016,7 +2920,7 @@ func (_m *CustomerAttributeQuery) Paginate(
 	conn := &CustomerAttributeConnection{Edges: []*CustomerAttributeEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3035,27 +2939,11 @@ func (_m *CustomerAttributeQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -3439,7 +3327,7 @@ func (_m *CustomerMessageQuery) Paginate(
 	conn := &CustomerMessageConnection{Edges: []*CustomerMessageEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3458,27 +3346,11 @@ func (_m *CustomerMessageQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -3844,7 +3716,7 @@ func (_m *EntitlementQuery) Paginate(
 	conn := &EntitlementConnection{Edges: []*EntitlementEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -3863,27 +3735,11 @@ func (_m *EntitlementQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -4268,7 +4124,7 @@ func (_m *ProductQuery) Paginate(
 	conn := &ProductConnection{Edges: []*ProductEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -4287,27 +4143,11 @@ func (_m *ProductQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -4727,7 +4567,7 @@ func (_m *SocialHandleQuery) Paginate(
 	conn := &SocialHandleConnection{Edges: []*SocialHandleEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -4746,27 +4586,11 @@ func (_m *SocialHandleQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -5150,7 +4974,7 @@ func (_m *TaxResidenceQuery) Paginate(
 	conn := &TaxResidenceConnection{Edges: []*TaxResidenceEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -5169,27 +4993,11 @@ func (_m *TaxResidenceQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -5573,7 +5381,7 @@ func (_m *UserQuery) Paginate(
 	conn := &UserConnection{Edges: []*UserEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -5592,27 +5400,11 @@ func (_m *UserQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}
@@ -5996,7 +5788,7 @@ func (_m *UserCustomerLinkQuery) Paginate(
 	conn := &UserCustomerLinkConnection{Edges: []*UserCustomerLinkEdge{}}
 	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
 	var count func(context.Context) error
-	if hasCollectedField(ctx, totalCountField) || (hasCollectedField(ctx, pageInfoField) && ((first != nil && *first == 0) || (last != nil && *last == 0))) {
+	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
 		if hasPagination || ignoredEdges {
 			c := _m.Clone()
@@ -6015,27 +5807,11 @@ func (_m *UserCustomerLinkQuery) Paginate(
 			}
 		}
 	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
-		if count == nil {
-			return conn, nil
-		}
-		if err := count(ctx); err != nil {
-			return nil, err
-		}
-		conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
-		conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
-		if (after != nil || before != nil) && conn.TotalCount > 0 && ((first != nil && *first == 0) || (last != nil && *last == 0)) {
-			c := _m.Clone()
-			c.ctx.Fields = nil
-			if c, err = pager.applyCursors(c, after, before); err != nil {
+	if ignoredEdges {
+		if count != nil {
+			if err := count(ctx); err != nil {
 				return nil, err
 			}
-			more, err := c.Exist(ctx)
-			if err != nil {
-				return nil, err
-			}
-			conn.PageInfo.HasNextPage = first != nil && more
-			conn.PageInfo.HasPreviousPage = last != nil && more
 		}
 		return conn, nil
 	}

@@ -228,16 +228,17 @@ func TestCursorWindows(t *testing.T) {
 		}
 
 		// An empty page has a next (previous) page when a row lies past
-		// its cursor, not when the list has rows.
+		// its cursor, not when the list has rows; like any page after
+		// (before) a cursor, it has a previous (next) one.
 		for _, c := range []struct {
 			args, arg string
 			at        int
 			want      pageInfo
 		}{
-			{"first: 0", "after", n - 1, pageInfo{}},
-			{"first: 0", "after", n - 2, pageInfo{HasNextPage: true}},
-			{"last: 0", "before", 0, pageInfo{}},
-			{"last: 0", "before", 1, pageInfo{HasPreviousPage: true}},
+			{"first: 0", "after", n - 1, pageInfo{HasPreviousPage: true}},
+			{"first: 0", "after", n - 2, pageInfo{HasNextPage: true, HasPreviousPage: true}},
+			{"last: 0", "before", 0, pageInfo{HasNextPage: true}},
+			{"last: 0", "before", 1, pageInfo{HasNextPage: true, HasPreviousPage: true}},
 		} {
 			_, _, info := page(c.args, c.arg, cursors[c.at])
 			require.Equal(t, c.want, info, "%s: %s, %s row %d", name, c.args, c.arg, c.at)

@@ -37,8 +37,9 @@ func TestNestedPageInfo(t *testing.T) {
 		{"first: 1", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 2},
 		{"first: 1", "totalCount pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 3},
 		{"first: 3", "totalCount edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 3},
-		{"first: 0", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 2},
-		{"last: 0", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{}, 2},
+		{"first: 0", "pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 2},
+		{"last: 0", "edges { node { id } } pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasPreviousPage: true}, 2},
+		{"first: 0", "totalCount pageInfo { hasNextPage hasPreviousPage }", pageInfo{HasNextPage: true}, 3},
 	} {
 		var r struct {
 			Customers struct {
@@ -76,12 +77,84 @@ func TestNestedPageInfo(t *testing.T) {
 		{"first: 2", pageInfo{}},
 		{"last: 2", pageInfo{}},
 		{"last: 1", pageInfo{HasPreviousPage: true}},
-		{"first: 0", pageInfo{HasNextPage: true}}, // more than none (from the count: no rows are read)
+		{"first: 0", pageInfo{HasNextPage: true}}, // more than none (one row is read)
+		{"last: 0", pageInfo{HasPreviousPage: true}},
 	} {
 		var r struct{ Customers struct{ PageInfo pageInfo } }
 		q := `{ customers(` + c.page + `) { pageInfo { hasNextPage hasPreviousPage } } }`
 		e.do(q, &r)
 		require.Equal(t, c.want, r.Customers.PageInfo, q)
 		require.EqualValues(t, 1, e.sql(), "statements: %s", q)
+	}
+}
+
+// TestNestedEmptyPages: an empty page (first: 0 or last: 0) says whether
+// its window holds any row, nested as at the root: entgql read no rows
+// for it and answered hasNextPage (hasPreviousPage) false. Every window
+// of a customer's products, through the batched load of a list of
+// customers and through node's load of one, in one statement per level.
+func TestNestedEmptyPages(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	id := e.seedCustomers(b, 1, nil)[0]
+	for range 3 {
+		e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+	}
+	var all struct {
+		Node struct {
+			Products struct{ Edges []struct{ Cursor string } }
+		}
+	}
+	e.do(`query($id: ID!) { node(id: $id) { ... on Customer { products { edges { cursor } } } } }`, &all, "id", id)
+	require.Len(t, all.Node.Products.Edges, 3)
+	cursors := []*string{nil}
+	for i := range all.Node.Products.Edges {
+		cursors = append(cursors, &all.Node.Products.Edges[i].Cursor)
+	}
+	type pageInfo struct{ HasNextPage, HasPreviousPage bool }
+	const selection = `products(first: $first, last: $last, after: $after, before: $before) { pageInfo { hasNextPage hasPreviousPage } }`
+	for ai, after := range cursors {
+		for bi, before := range cursors {
+			// The rows between the cursors (cursor i is row i-1's; 0: none).
+			from, to := 0, 3
+			if ai > 0 {
+				from = ai
+			}
+			if bi > 0 {
+				to = bi - 1
+			}
+			rows := max(0, to-from)
+			for _, first := range []bool{true, false} {
+				want := pageInfo{HasNextPage: rows > 0, HasPreviousPage: after != nil}
+				var fv, lv any = 0, nil
+				if !first {
+					want = pageInfo{HasNextPage: before != nil, HasPreviousPage: rows > 0}
+					fv, lv = nil, 0
+				}
+				args := []any{"id", id, "first", fv, "last", lv, "after", after, "before", before}
+				var list struct {
+					Customers struct {
+						Edges []struct {
+							Node struct{ Products struct{ PageInfo pageInfo } }
+						}
+					}
+				}
+				q := `query($id: ID!, $first: Int, $last: Int, $after: Cursor, $before: Cursor) {
+					customers(first: 1, where: {id: $id}) { edges { node { ` + selection + ` } } } }`
+				e.do(q, &list, args...)
+				require.Len(t, list.Customers.Edges, 1)
+				require.Equal(t, want, list.Customers.Edges[0].Node.Products.PageInfo, "list: after %d before %d first %v", ai, bi, first)
+				require.EqualValues(t, 2, e.sql(), "statements: list: after %d before %d", ai, bi)
+
+				var one struct {
+					Node struct{ Products struct{ PageInfo pageInfo } }
+				}
+				q = `query($id: ID!, $first: Int, $last: Int, $after: Cursor, $before: Cursor) {
+					node(id: $id) { ... on Customer { ` + selection + ` } } }`
+				e.do(q, &one, args...)
+				require.Equal(t, want, one.Node.Products.PageInfo, "node: after %d before %d first %v", ai, bi, first)
+				require.EqualValues(t, 2, e.sql(), "statements: node: after %d before %d", ai, bi)
+			}
+		}
 	}
 }
