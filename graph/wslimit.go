@@ -71,6 +71,8 @@ type messageLimit struct {
 	offset   uint64  // its payload bytes read so far
 	msg      []byte  // the data message being read, unmasked
 	initSeen bool    // a connection_init was read
+	held     []byte  // before connection_init: the client's bytes not yet released (wsbeforeinit.go)
+	release  []byte  // released bytes gqlgen's transport has not read yet
 
 	ids     sync.Mutex          // guards active (read and write sides)
 	active  map[string]struct{} // the ids of the operations running
@@ -86,6 +88,14 @@ func (c *messageLimit) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
+	if c.tws && (!c.initSeen || len(c.held) > 0 || len(c.release) > 0) {
+		return c.readBeforeInit(p)
+	}
+	return c.readThrough(p)
+}
+
+// readThrough reads the client's next bytes and follows them (scan).
+func (c *messageLimit) readThrough(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if e := c.scan(p[:n]); e != nil {
 		c.err = e

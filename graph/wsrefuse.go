@@ -105,9 +105,8 @@ func (c *messageLimit) Write(p []byte) (int, error) {
 // the next, so the state scan keeps is the one the transport would have
 // when it read the message (a subscribe sent right after connection_init,
 // before its ack, is run once it is acknowledged, as before). A ping, pong
-// or complete before connection_init is still closed by gqlgen's
-// transport with 1002 "unexpected message" (it would take hiding the
-// message from it to answer a ping there).
+// or complete before connection_init never reaches gqlgen's transport
+// (wsbeforeinit.go).
 //
 // A close frame is written between two of the server's frames: when the
 // violation is read while gorilla writes one in two writes (a message
@@ -221,14 +220,12 @@ func (c *messageLimit) clientMessage(b []byte) (uint16, string) {
 			c.longest.Store(int64(len(m.ID)))
 		}
 	case "complete":
-		if c.initSeen {
-			c.ids.Lock()
-			delete(c.active, m.ID)
-			c.ids.Unlock()
-		} // else gqlgen's transport closes the connection (1002)
+		c.ids.Lock()
+		delete(c.active, m.ID)
+		c.ids.Unlock()
 	case "ping", "pong":
-		// gqlgen's transport answers them (before connection_init it
-		// closes the connection, 1002)
+		// gqlgen's transport answers them (before connection_init,
+		// readBeforeInit does)
 	}
 	return 0, ""
 }

@@ -154,6 +154,52 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 			requireClose(t, closed(t, conn), 4400, "Invalid message received: "+c.reason)
 		})
 	}
+	// Before connection_init a ping is answered, and a pong or complete
+	// ignored, as graphql-ws's server does (gqlgen's transport closed the
+	// connection with 1002 "unexpected message").
+	t.Run("ping, pong and complete before connection_init", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		send(t, conn, map[string]any{"type": "ping", "payload": map[string]any{"at": "start"}})
+		m, ce := next(t, conn)
+		require.Nil(t, ce)
+		require.Equal(t, `"pong"`, string(m["type"]))
+		require.JSONEq(t, `{"at":"start"}`, string(m["payload"]))
+		send(t, conn, map[string]any{"type": "pong"})
+		send(t, conn, map[string]any{"type": "complete", "id": "1"})
+		send(t, conn, map[string]any{"type": "ping"})
+		m, ce = next(t, conn)
+		require.Nil(t, ce)
+		require.Equal(t, map[string]json.RawMessage{"type": json.RawMessage(`"pong"`)}, m)
+		send(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		m, ce = next(t, conn)
+		require.Nil(t, ce)
+		require.Equal(t, `"connection_ack"`, string(m["type"]))
+		send(t, conn, subscribe("1", changesSub))
+		pong(t, conn)
+	})
+	t.Run("a ping, connection_init and subscribe in one write", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}})
+		sub, _ := json.Marshal(subscribe("1", changesSub))
+		var b []byte
+		for _, m := range [][]byte{[]byte(`{"type":"ping"}`), init, sub, []byte(`{"type":"ping","payload":{"n":2}}`)} {
+			b = append(b, maskedFrame(m)...)
+		}
+		_, err := conn.UnderlyingConn().Write(b)
+		require.NoError(t, err)
+		var types []string
+		for len(types) < 3 {
+			m, ce := next(t, conn)
+			require.Nil(t, ce, "after %v", types)
+			types = append(types, string(m["type"]))
+		}
+		require.Equal(t, []string{`"pong"`, `"connection_ack"`, `"pong"`}, types)
+	})
+	t.Run("a ping before connection_init with a list payload: 4400", func(t *testing.T) {
+		conn := dial(t, "graphql-transport-ws")
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","payload":[]}`)))
+		requireClose(t, closed(t, conn), 4400, "Invalid message received: ping's payload is not an object")
+	})
 	t.Run("a subscribe with null variables, operationName and extensions runs", func(t *testing.T) {
 		conn := acked(t)
 		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","id":"1","payload":{"query":"subscription { changes { cursor } }","variables":null,"operationName":null,"extensions":null}}`)))
@@ -224,4 +270,21 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		require.Equal(t, websocket.CloseProtocolError, ce.Code, "%v", ce)
 		require.Equal(t, "unexpected message", ce.Text, "%v", ce)
 	})
+}
+
+// maskedFrame is a client's text frame holding m (RFC 6455 §5.2).
+func maskedFrame(m []byte) []byte {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	var f []byte
+	switch {
+	case len(m) < 126:
+		f = []byte{0x81, 0x80 | byte(len(m))}
+	default:
+		f = []byte{0x81, 0x80 | 126, byte(len(m) >> 8), byte(len(m))}
+	}
+	f = append(f, key[:]...)
+	for i, c := range m {
+		f = append(f, c^key[i&3])
+	}
+	return f
 }
