@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -156,4 +157,41 @@ func racingEnv(t *testing.T) (*env, *ent.Bank, context.Context) {
 	}
 	e := newEnv(t)
 	return e, e.seedBank("gh.29.uk"), access.System(context.Background())
+}
+
+// TestACreateThatLosesToADeleteIsNotFound: a record created for a
+// customer that a concurrent change deletes first answers NOT_FOUND, as it
+// does when the delete came a moment earlier ("customer not found"), not
+// CONFLICT: the create read the customer before the delete committed, and
+// PostgreSQL's foreign key check, which waited for the delete, then found
+// no customer (23503, "is not present in table").
+func TestACreateThatLosesToADeleteIsNotFound(t *testing.T) {
+	e, b, ctx := racingEnv(t)
+	cid := e.seedCustomers(b, 1, nil)[0]
+
+	tx1, err := e.client.Tx(ctx)
+	require.NoError(t, err)
+	require.NoError(t, tx1.Customer.DeleteOneID(cid).Exec(ctx))
+	type result struct {
+		errs []gqlError
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := e.gql.RawPost(`mutation($c: ID!) { createProduct(input: {productCode: WALLET, customerID: $c}) { id } }`,
+			vars("c", cid)...)
+		var r result
+		if r.err = err; err == nil {
+			r.err = json.Unmarshal(resp.Errors, &r.errs)
+		}
+		done <- r
+	}()
+	testdb.WaitForLockWaiter(t, e.db.SQL) // the create's insert waits for the delete
+	require.NoError(t, tx1.Commit())
+	r := <-done
+	require.NoError(t, r.err)
+	require.Len(t, r.errs, 1, "%+v", r.errs)
+	require.Equal(t, "NOT_FOUND", r.errs[0].Extensions["code"], "%+v", r.errs[0])
+	require.Equal(t, "customer not found", r.errs[0].Message)
+	require.False(t, e.client.Product.Query().ExistX(ctx))
 }

@@ -97,6 +97,9 @@ func Classify(err error) *apperr.Error {
 			return apperr.Conflictf("", "a record with these values already exists")
 		}
 		if strings.Contains(msg, "FOREIGN KEY") || strings.Contains(msg, "foreign key") {
+			if label, ok := referencedGone(err); ok {
+				return apperr.NotFoundf("", "%s not found", label)
+			}
 			return apperr.Conflictf("", "the change would leave a reference to a record that does not exist")
 		}
 		return apperr.Invalid("", "the change violates a data constraint")
@@ -173,4 +176,31 @@ func Contended(err error) (cause string, ok bool) {
 		return "serialization failure (40001)", true
 	}
 	return "", false
+}
+
+// missingKey is PostgreSQL's detail of a row that refers to one that does
+// not exist (23503 on an insert or update).
+var missingKey = regexp.MustCompile(`is not present in table "([a-z_]+)"`)
+
+// referencedGone returns the label of the record that err, a foreign key
+// violation, says a write referred to and did not find ("customer"), as
+// ent names it in its not-found errors. A change checks that what it
+// refers to exists before it writes; on PostgreSQL a concurrent delete can
+// commit in between, and the write then fails its foreign key check: to
+// the caller, as if the delete had come first. (SQLite runs one write at a
+// time, and its message does not say which way the key was violated.)
+func referencedGone(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23503" {
+		return "", false
+	}
+	m := missingKey.FindStringSubmatch(pgErr.Detail)
+	if m == nil {
+		return "", false
+	}
+	table := m[1]
+	if strings.HasSuffix(table, "sses") { // addresses
+		return strings.TrimSuffix(table, "es"), true
+	}
+	return strings.TrimSuffix(table, "s"), true
 }
