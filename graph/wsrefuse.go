@@ -253,6 +253,10 @@ func invalidMessage(typ, id string, payload json.RawMessage) string {
 		switch {
 		case len(payload) == 0 || payload[0] != '{' || json.Unmarshal(payload, &p) != nil:
 			return "subscribe's payload is not an object"
+		case (len(p.Query) == 0 || p.Query[0] == 'n') && persistedQuery(p.Extensions):
+			// an automatic persisted query sent by its hash alone (README,
+			// "Persisted queries"): gqlgen's APQ finds the text, or answers
+			// PersistedQueryNotFound for the client to send it
 		case len(p.Query) == 0 || p.Query[0] != '"':
 			return "subscribe's query is not a string"
 		case !objectOrNull(p.Variables):
@@ -272,6 +276,16 @@ func invalidMessage(typ, id string, payload json.RawMessage) string {
 		return fmt.Sprintf("unexpected type %q", typ)
 	}
 	return ""
+}
+
+// persistedQuery reports whether extensions, a subscribe's, holds an
+// automatic persisted query's persistedQuery object.
+func persistedQuery(extensions json.RawMessage) bool {
+	var e struct {
+		PersistedQuery json.RawMessage `json:"persistedQuery"`
+	}
+	return len(extensions) > 0 && extensions[0] == '{' && json.Unmarshal(extensions, &e) == nil &&
+		len(e.PersistedQuery) > 0 && e.PersistedQuery[0] == '{'
 }
 
 // objectOrNull reports whether v, a JSON value or nil, is absent, null or

@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -199,6 +200,21 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		conn := dial(t, "graphql-transport-ws")
 		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","payload":[]}`)))
 		requireClose(t, closed(t, conn), 4400, "Invalid message received: ping's payload is not an object")
+	})
+	t.Run("a subscribe by its persisted query's hash alone runs", func(t *testing.T) {
+		conn := acked(t)
+		const q = "subscription { changes { cursor } }"
+		hash := fmt.Sprintf("%x", sha256.Sum256([]byte(q)))
+		apq := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}
+		// Unknown: the server asks for the text (and the connection stays open).
+		send(t, conn, map[string]any{"id": "a", "type": "subscribe", "payload": map[string]any{"extensions": apq}})
+		m, ce := next(t, conn)
+		require.Nil(t, ce)
+		require.Contains(t, string(m["payload"]), "PersistedQueryNotFound", "%s", m["payload"])
+		// The text with the hash, then the hash alone.
+		send(t, conn, map[string]any{"id": "b", "type": "subscribe", "payload": map[string]any{"query": q, "extensions": apq}})
+		send(t, conn, map[string]any{"id": "c", "type": "subscribe", "payload": map[string]any{"query": nil, "extensions": apq}})
+		pong(t, conn)
 	})
 	t.Run("a subscribe with null variables, operationName and extensions runs", func(t *testing.T) {
 		conn := acked(t)
