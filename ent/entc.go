@@ -399,6 +399,10 @@ func orderByListOfOne(file string) error {
 // field had a where argument or not. The map now grows with what is
 // selected, and the where input is made only for a where argument (the
 // collection passes a typed nil; unmarshalArgs makes one of its type).
+// A where argument that is null, as GraphQL allows for an optional input
+// (`products(where: null)`, or a null variable), filters nothing: entgql
+// handed the null to gqlgen's unmarshaler, which panicked ("reflect: Call
+// using zero Value argument"), and the query answered INTERNAL.
 func lighterCollection(file string) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
@@ -409,6 +413,7 @@ func lighterCollection(file string) error {
 	const (
 		unmarshal = "\tif v, ok := args[whereField]; ok && whereInput != nil {\n"
 		made      = "\t\twhereInput = reflect.New(reflect.TypeOf(whereInput).Elem()).Interface() // (entc.go, lighterCollection)\n"
+		nonNull   = "\tif v, ok := args[whereField]; ok && v != nil && whereInput != nil { // a null where filters nothing (entc.go, lighterCollection)\n"
 	)
 	if len(seenRe.FindAll(src, -1)) == 0 || len(whereRe.FindAll(src, -1)) == 0 || bytes.Count(src, []byte(unmarshal)) != 1 ||
 		!bytes.Contains(src, []byte("\t\"fmt\"\n")) {
@@ -416,7 +421,7 @@ func lighterCollection(file string) error {
 	}
 	src = seenRe.ReplaceAll(src, []byte("$1) // (entc.go, lighterCollection)"))
 	src = whereRe.ReplaceAll(src, []byte("fieldArgs(ctx, (*$1)(nil),"))
-	src = bytes.Replace(src, []byte(unmarshal), []byte(unmarshal+made), 1)
+	src = bytes.Replace(src, []byte(unmarshal), []byte(nonNull+made), 1)
 	src = bytes.Replace(src, []byte("\t\"fmt\"\n"), []byte("\t\"fmt\"\n\t\"reflect\"\n"), 1)
 	if src, err = format.Source(src); err != nil {
 		return fmt.Errorf("entc: %s: %w", file, err)

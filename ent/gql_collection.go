@@ -3563,7 +3563,7 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 			delete(args, k) // (entc.go, dropUnparsedPageArgs)
 		}
 	}
-	if v, ok := args[whereField]; ok && whereInput != nil {
+	if v, ok := args[whereField]; ok && v != nil && whereInput != nil { // a null where filters nothing (entc.go, lighterCollection)
 		whereInput = reflect.New(reflect.TypeOf(whereInput).Elem()).Interface() // (entc.go, lighterCollection)
 		if err := graphql.UnmarshalInputFromContext(ctx, v, whereInput); err == nil {
 			args[whereField] = whereInput

@@ -158,3 +158,39 @@ func TestNestedEmptyPages(t *testing.T) {
 		}
 	}
 }
+
+// TestNullNestedWhere: a nested connection's where may be null, inline or
+// in a variable, as GraphQL allows for an optional input: it filters
+// nothing (entgql handed the null to gqlgen's unmarshaler, which panicked,
+// and the query answered INTERNAL with data null).
+func TestNullNestedWhere(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	for _, id := range e.seedCustomers(b, 2, nil) {
+		for range 2 {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+		}
+	}
+	type page struct {
+		Customers struct {
+			Edges []struct {
+				Node struct{ Products struct{ TotalCount int } }
+			}
+		}
+	}
+	for _, c := range []struct {
+		query string
+		kv    []any
+	}{
+		{`{ customers(first: 2) { edges { node { products(first: 1, where: null) { totalCount } } } } }`, nil},
+		{`query($w: ProductWhereInput) { customers(first: 2) { edges { node { products(first: 1, where: $w) { totalCount } } } } }`, []any{"w", nil}},
+		{`query($w: ProductWhereInput) { customers(first: 2) { edges { node { products(first: 1, where: $w) { totalCount } } } } }`, nil},
+	} {
+		var r page
+		e.do(c.query, &r, c.kv...)
+		require.Len(t, r.Customers.Edges, 2, c.query)
+		for _, edge := range r.Customers.Edges {
+			require.Equal(t, 2, edge.Node.Products.TotalCount, c.query)
+		}
+	}
+}
