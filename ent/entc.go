@@ -354,10 +354,11 @@ func dropUnparsedPageArgs(file string) error {
 // built from the page's rows (first + 1 of them), never from the count.
 // Now a selected pageInfo reads the page's rows as edges do, and the rows
 // are counted only for a selected totalCount. An empty page (first: 0 or
-// last: 0) reads its rows too, one per parent row (first + 1), which says
-// whether the window holds more than none: entgql read none, and built its
-// pageInfo from no rows (hasNextPage false), where the root connection
-// answered true.
+// last: 0) with pageInfo reads its rows too, one per parent row
+// (first + 1), which says whether the window holds more than none: entgql
+// read none, and built its pageInfo from no rows (hasNextPage false),
+// where the root connection answered true. It loads nothing below its
+// edges' node: no edge is answered.
 func pageInfoFromRows(file string) error {
 	// Once per nested connection.
 	connections := func(src []byte) int { return bytes.Count(src, []byte("ignoredEdges := ")) }
@@ -367,7 +368,10 @@ func pageInfoFromRows(file string) error {
 		{"if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {\n",
 			"if hasCollectedField(ctx, append(path, totalCountField)...) { // (entc.go, pageInfoFromRows)\n"},
 		{"if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {\n",
-			"if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)\n"},
+			"empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)\n" +
+				"if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)\n"},
+		{"path = append(path, edgesField, nodeField)\n\t\t\tif field := collectedField(ctx, path...); field != nil {\n",
+			"path = append(path, edgesField, nodeField)\n\t\t\tif field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)\n"},
 	})
 }
 

@@ -129,14 +129,15 @@ func (_q *APIClientQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, entitlementImplementors)...); err != nil {
 					return err
 				}
@@ -723,14 +724,15 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
 					return err
 				}
@@ -812,14 +814,15 @@ func (_q *BankQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, crmeventImplementors)...); err != nil {
 					return err
 				}
@@ -1226,14 +1229,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, productImplementors)...); err != nil {
 					return err
 				}
@@ -1315,14 +1319,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, addressImplementors)...); err != nil {
 					return err
 				}
@@ -1404,14 +1409,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, taxresidenceImplementors)...); err != nil {
 					return err
 				}
@@ -1493,14 +1499,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, socialhandleImplementors)...); err != nil {
 					return err
 				}
@@ -1582,14 +1589,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, customerattributeImplementors)...); err != nil {
 					return err
 				}
@@ -1671,14 +1679,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, customermessageImplementors)...); err != nil {
 					return err
 				}
@@ -1760,14 +1769,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, usercustomerlinkImplementors)...); err != nil {
 					return err
 				}
@@ -1849,14 +1859,15 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, crmeventImplementors)...); err != nil {
 					return err
 				}
@@ -3128,14 +3139,15 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, usercustomerlinkImplementors)...); err != nil {
 					return err
 				}
@@ -3217,14 +3229,15 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					})
 				}
 			}
-			if ignoredEdges { // first: 0 reads a row too (entc.go, pageInfoFromRows)
+			empty := (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0)
+			if ignoredEdges || (empty && !hasCollectedField(ctx, append(path, pageInfoField)...)) { // first: 0 reads a row for pageInfo (entc.go, pageInfoFromRows)
 				continue
 			}
 			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
 				return err
 			}
 			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
+			if field := collectedField(ctx, path...); field != nil && !empty { // (entc.go, pageInfoFromRows)
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, entitlementImplementors)...); err != nil {
 					return err
 				}

@@ -342,7 +342,8 @@ func (_m *APIClientQuery) Paginate(
 		return nil, err
 	}
 	conn := &APIClientConnection{Edges: []*APIClientEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -378,7 +379,7 @@ func (_m *APIClientQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -774,7 +775,8 @@ func (_m *AddressQuery) Paginate(
 		return nil, err
 	}
 	conn := &AddressConnection{Edges: []*AddressEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -810,7 +812,7 @@ func (_m *AddressQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -1183,7 +1185,8 @@ func (_m *AuditEventQuery) Paginate(
 		return nil, err
 	}
 	conn := &AuditEventConnection{Edges: []*AuditEventEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -1219,7 +1222,7 @@ func (_m *AuditEventQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -1572,7 +1575,8 @@ func (_m *BankQuery) Paginate(
 		return nil, err
 	}
 	conn := &BankConnection{Edges: []*BankEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -1608,7 +1612,7 @@ func (_m *BankQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -1998,7 +2002,8 @@ func (_m *CrmEventQuery) Paginate(
 		return nil, err
 	}
 	conn := &CrmEventConnection{Edges: []*CrmEventEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -2034,7 +2039,7 @@ func (_m *CrmEventQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -2413,7 +2418,8 @@ func (_m *CustomerQuery) Paginate(
 		return nil, err
 	}
 	conn := &CustomerConnection{Edges: []*CustomerEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -2449,7 +2455,7 @@ func (_m *CustomerQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -2918,7 +2924,8 @@ func (_m *CustomerAttributeQuery) Paginate(
 		return nil, err
 	}
 	conn := &CustomerAttributeConnection{Edges: []*CustomerAttributeEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -2954,7 +2961,7 @@ func (_m *CustomerAttributeQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -3325,7 +3332,8 @@ func (_m *CustomerMessageQuery) Paginate(
 		return nil, err
 	}
 	conn := &CustomerMessageConnection{Edges: []*CustomerMessageEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -3361,7 +3369,7 @@ func (_m *CustomerMessageQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -3714,7 +3722,8 @@ func (_m *EntitlementQuery) Paginate(
 		return nil, err
 	}
 	conn := &EntitlementConnection{Edges: []*EntitlementEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -3750,7 +3759,7 @@ func (_m *EntitlementQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -4122,7 +4131,8 @@ func (_m *ProductQuery) Paginate(
 		return nil, err
 	}
 	conn := &ProductConnection{Edges: []*ProductEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -4158,7 +4168,7 @@ func (_m *ProductQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -4565,7 +4575,8 @@ func (_m *SocialHandleQuery) Paginate(
 		return nil, err
 	}
 	conn := &SocialHandleConnection{Edges: []*SocialHandleEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -4601,7 +4612,7 @@ func (_m *SocialHandleQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -4972,7 +4983,8 @@ func (_m *TaxResidenceQuery) Paginate(
 		return nil, err
 	}
 	conn := &TaxResidenceConnection{Edges: []*TaxResidenceEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -5008,7 +5020,7 @@ func (_m *TaxResidenceQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -5379,7 +5391,8 @@ func (_m *UserQuery) Paginate(
 		return nil, err
 	}
 	conn := &UserConnection{Edges: []*UserEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -5415,7 +5428,7 @@ func (_m *UserQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}
@@ -5786,7 +5799,8 @@ func (_m *UserCustomerLinkQuery) Paginate(
 		return nil, err
 	}
 	conn := &UserCustomerLinkConnection{Edges: []*UserCustomerLinkEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField)
+	empty := (first != nil && *first == 0) || (last != nil && *last == 0)
+	ignoredEdges := !hasCollectedField(ctx, pageInfoField) && (empty || !hasCollectedField(ctx, edgesField))
 	var count func(context.Context) error
 	if hasCollectedField(ctx, totalCountField) {
 		hasPagination := after != nil || first != nil || before != nil || last != nil
@@ -5822,7 +5836,7 @@ func (_m *UserCustomerLinkQuery) Paginate(
 	if limit != 0 {
 		_m.Limit(limit)
 	}
-	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+	if field := collectedField(ctx, edgesField, nodeField); field != nil && !empty {
 		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
 			return nil, err
 		}

@@ -255,9 +255,10 @@ func isConnection(f *ast.Field) bool {
 }
 
 // pageSize checks first/last of a connection field and returns the page size
-// it asks for (the default when neither is given).
+// it asks for (the default when neither is given; 1 for an empty page,
+// first: 0, which reads one row for its pageInfo and answers no edge).
 func (w *walker) pageSize(f *ast.Field) int {
-	size, given, null := 0, 0, 0
+	size, given, null, numbers := 0, 0, 0, 0
 	for _, name := range []string{"first", "last"} {
 		a := f.Arguments.ForName(name)
 		if a == nil {
@@ -293,6 +294,7 @@ func (w *walker) pageSize(f *ast.Field) int {
 			return 0
 		}
 		size = max(size, int(n))
+		numbers++
 	}
 	if given > 0 && given == null {
 		// Omitted arguments get the default page (defaultFirst), but a
@@ -304,10 +306,10 @@ func (w *walker) pageSize(f *ast.Field) int {
 		}
 		return 0
 	}
-	if size == 0 {
+	if numbers == 0 {
 		return DefaultPageSize
 	}
-	return size
+	return max(size, 1)
 }
 
 // pagedCache is gqlgen's query cache with one addition: before a newly

@@ -159,6 +159,73 @@ func TestNestedEmptyPages(t *testing.T) {
 	}
 }
 
+// TestEmptyPagesLoadNothingBelowTheirEdges: an empty page answers no edge,
+// so it reads a row only for its pageInfo, and nothing below its edges'
+// node: no statement for a nested connection there, and no refusal for a
+// caller who may not read what lies below (a caller holding
+// CanGetCustomer alone got FORBIDDEN "missing role: CanGetCustomerProduct"
+// for `customers(first: 0) { edges { node { products { … } } } }`, about a
+// row it would never see).
+func TestEmptyPagesLoadNothingBelowTheirEdges(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	for _, id := range e.seedCustomers(b, 3, nil) {
+		for range 3 {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+		}
+	}
+	products := `products(first: 50) { totalCount edges { node { id customer { id } } } }`
+	for _, c := range []struct {
+		query string
+		sql   int64
+	}{
+		{`{ customers(first: 0) { edges { cursor } } }`, 0},
+		{`{ customers(first: 0) { edges { node { id ` + products + ` } } } }`, 0},
+		{`{ customers(first: 0) { totalCount } }`, 1},
+		{`{ customers(first: 0) { pageInfo { hasNextPage } } }`, 1},
+		{`{ customers(first: 0) { pageInfo { hasNextPage } edges { node { id ` + products + ` } } } }`, 1},
+		{`{ customers(first: 0) { totalCount pageInfo { hasNextPage } } }`, 2},
+		{`{ banks(first: 5) { edges { node { customers(first: 0) { edges { node { id ` + products + ` } } } } } } }`, 1},
+		{`{ banks(first: 5) { edges { node { customers(first: 0) { pageInfo { hasNextPage } edges { node { id ` + products + ` } } } } } } }`, 2},
+		{`{ customers(first: 5) { edges { node { products(first: 0) { edges { node { id customer { id } } } } } } } }`, 1},
+		{`{ customers(first: 5) { edges { node { products(last: 0) { pageInfo { hasPreviousPage } edges { node { id customer { id } } } } } } } }`, 2},
+	} {
+		var out struct {
+			Customers *struct {
+				Edges []struct {
+					Node struct {
+						Products *struct{ Edges []any }
+					}
+				}
+			}
+		}
+		e.do(c.query, &out)
+		require.Equal(t, c.sql, e.sql(), "statements: %s", c.query)
+		if out.Customers != nil {
+			for _, edge := range out.Customers.Edges {
+				if edge.Node.Products != nil {
+					require.Empty(t, edge.Node.Products.Edges, c.query)
+				}
+			}
+		}
+	}
+
+	// A caller who may read customers but not their products.
+	x := newACEnv(t)
+	bank := x.c.Bank.Create().SetCode("gh.31.uk").SetName("B").SaveX(x.sys)
+	cust := x.c.Customer.Create().SetBankID(bank.ID).SetLegalName("C").SaveX(x.sys)
+	x.c.Product.Create().SetCustomerID(cust.ID).SetProductCode(product.ProductCodeWALLET).SaveX(x.sys)
+	v := acClient("customers-only", nil, acAt(bank.ID, access.CanGetCustomer))
+	for q, want := range map[string]string{
+		`{ customers(first: 0) { edges { node { id products { edges { node { id } } } } } } }`:                                         `{"data":{"customers":{"edges":[]}}}`,
+		`{ customers(first: 0) { pageInfo { hasNextPage } edges { node { id products { edges { node { id } } } } } } }`:                `{"data":{"customers":{"pageInfo":{"hasNextPage":true},"edges":[]}}}`,
+		`{ banks { edges { node { customers(first: 0) { pageInfo { hasNextPage } edges { node { products { totalCount } } } } } } } }`: `{"data":{"banks":{"edges":[{"node":{"customers":{"pageInfo":{"hasNextPage":true},"edges":[]}}}]}}}`,
+	} {
+		r := x.post(t, v, q, nil)
+		require.JSONEq(t, want, r.Body, q)
+	}
+}
+
 // TestNullNestedWhere: a nested connection's where may be null, inline or
 // in a variable, as GraphQL allows for an optional input: it filters
 // nothing (entgql handed the null to gqlgen's unmarshaler, which panicked,

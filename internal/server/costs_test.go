@@ -551,6 +551,16 @@ func TestCostAccepted(t *testing.T) {
 		require.Equal(t, 60, strings.Count(string(w.body), `"node":{"id"`))
 		require.LessOrEqual(t, len(dataSQL(w.stmts)), 3, "%q", w.stmts)
 	})
+	t.Run("an empty page costs one row", func(t *testing.T) {
+		// first: 0 reads one row for its pageInfo and answers no edge; it
+		// was charged as the default page of 20 (complexity 54,910: refused).
+		q := `{ banks(first: 3) { edges { node { customers(first: 100) { edges { node {
+			products(first: 0) { pageInfo { hasNextPage } edges { node { id productCode status currency iban } } } } } } } } } }`
+		w := c.measure(t, c.tokA, body(t, q, nil))
+		require.Equal(t, http.StatusOK, w.status, "%s", w.body)
+		require.NotContains(t, string(w.body), `"errors"`)
+		require.Contains(t, string(w.body), `"products":{"pageInfo":{"hasNextPage":true},"edges":[]}`)
+	})
 	t.Run("node(id:) reads its nested page with a plain limit", func(t *testing.T) {
 		// One record: its products need no limit per parent row (ROW_NUMBER
 		// over a window), which costs PostgreSQL 3× a LIMIT.
