@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"custgraph/ent/entgql"
@@ -33,6 +34,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -79,17 +81,44 @@ func collectedField(ctx context.Context, path ...string) *graphql.CollectedField
 	}
 	field := fc.Field
 	oc := graphql.GetOperationContext(ctx)
-walk:
 	for _, name := range path {
 		// (collected once per shared document, so that the field found is the
 		// same one, with the same selections, in every request of it)
-		for _, f := range gqlfields.Collect(oc, field.Selections, nil) {
-			if f.Alias == name {
-				field = f
-				continue walk
+		fields := gqlfields.Collect(oc, field.Selections, nil)
+		found := -1
+		var merged ast.SelectionSet
+		if name == edgesField || name == nodeField || name == pageInfoField || name == totalCountField {
+			for i := range fields {
+				if fields[i].Name != name {
+					continue
+				}
+				if found < 0 {
+					found = i
+					continue
+				}
+				if merged == nil {
+					merged = slices.Clone(fields[found].Selections)
+				}
+				merged = append(merged, fields[i].Selections...)
 			}
 		}
-		return nil
+		if found < 0 {
+			for i := range fields {
+				if fields[i].Alias == name {
+					found = i
+					break
+				}
+			}
+		}
+		if found < 0 {
+			return nil
+		}
+		field = fields[found]
+		if merged != nil {
+			f := *field.Field
+			f.SelectionSet = merged
+			field.Field, field.Selections = &f, merged
+		}
 	}
 	return &field
 }

@@ -261,3 +261,75 @@ func TestNullNestedWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasedConnectionFields: a connection's edges, node, pageInfo and
+// totalCount under an alias answer as they do without one (entgql looked
+// them up by alias, so `e: edges { node { id } }` loaded no rows and
+// answered [] with no error), and two aliases of one field both answer.
+func TestAliasedConnectionFields(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	ids := e.seedCustomers(b, 3, nil)
+	for _, id := range ids {
+		for range 2 {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+		}
+	}
+	var plain, aliased any
+	e.do(`{ customers(first: 2) { totalCount pageInfo { hasNextPage } edges { cursor node { id legalName products(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id productCode } } } } } } }`, &plain)
+	plainSQL := e.sql()
+	e.do(`{ customers(first: 2) { totalCount pageInfo { hasNextPage } edges { cursor node { id legalName products(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id productCode } } } } } } }`, &aliased)
+	require.Equal(t, plain, aliased)
+	var r struct {
+		Customers struct {
+			N    int
+			Info struct{ HasNextPage bool }
+			E    []struct {
+				N struct {
+					ID, LegalName string
+					P             struct {
+						N    int
+						Info struct{ HasNextPage bool }
+						E    []struct {
+							N struct{ ID, ProductCode string }
+						}
+					}
+				}
+			}
+			Other []struct{ Node struct{ ID string } }
+		}
+	}
+	e.do(`{ customers(first: 2) { n: totalCount info: pageInfo { hasNextPage } e: edges { n: node { id legalName
+		p: products(first: 1) { n: totalCount info: pageInfo { hasNextPage } e: edges { n: node { id productCode } } } } }
+		other: edges { node { id } } } }`, &r)
+	require.Equal(t, 3, r.Customers.N)
+	require.True(t, r.Customers.Info.HasNextPage)
+	require.Len(t, r.Customers.E, 2)
+	require.Len(t, r.Customers.Other, 2)
+	for i, edge := range r.Customers.E {
+		require.NotEmpty(t, edge.N.ID)
+		require.NotEmpty(t, edge.N.LegalName, "a field of the first alias of edges")
+		require.Equal(t, edge.N.ID, r.Customers.Other[i].Node.ID)
+		require.Equal(t, 2, edge.N.P.N)
+		require.True(t, edge.N.P.Info.HasNextPage)
+		require.Len(t, edge.N.P.E, 1)
+		require.Equal(t, "WALLET", edge.N.P.E[0].N.ProductCode)
+	}
+	require.Equal(t, plainSQL, e.sql(), "the aliased document costs what the plain one does")
+
+	// Two aliases of edges selecting different fields of node: the rows
+	// serve both.
+	var two struct {
+		Customers struct {
+			A []struct{ Node struct{ ID string } }
+			B []struct{ Node struct{ LegalName string } }
+		}
+	}
+	e.do(`{ customers(first: 2) { a: edges { node { id } } b: edges { node { legalName } } } }`, &two)
+	require.Len(t, two.Customers.A, 2)
+	require.Len(t, two.Customers.B, 2)
+	for i := range two.Customers.A {
+		require.NotEmpty(t, two.Customers.A[i].Node.ID)
+		require.NotEmpty(t, two.Customers.B[i].Node.LegalName)
+	}
+}
