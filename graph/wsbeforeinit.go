@@ -31,7 +31,7 @@ func (c *messageLimit) readBeforeInit(p []byte) (int, error) {
 			if len(c.held) == 0 {
 				return c.readThrough(p)
 			}
-			if _, err := c.release0(c.held); err != nil {
+			if err := c.releaseHeld(len(c.held)); err != nil {
 				return 0, err
 			}
 			continue
@@ -47,7 +47,7 @@ func (c *messageLimit) readBeforeInit(p []byte) (int, error) {
 		c.held = append(c.held, buf[:n]...)
 		if err != nil {
 			if len(c.held) > 0 { // what was read goes to gqlgen's transport, then the error
-				if _, e := c.release0(c.held); e != nil {
+				if e := c.releaseHeld(len(c.held)); e != nil {
 					return 0, e
 				}
 				continue
@@ -57,19 +57,20 @@ func (c *messageLimit) readBeforeInit(p []byte) (int, error) {
 	}
 }
 
-// release0 moves b, the client's next bytes, to gqlgen's transport
-// through scan, and empties the held bytes.
-func (c *messageLimit) release0(b []byte) (int, error) {
-	c.held = nil
+// releaseHeld moves the first n held bytes to gqlgen's transport, through
+// scan.
+func (c *messageLimit) releaseHeld(n int) error {
+	b := c.held[:n]
+	c.held = c.held[n:]
 	if e := c.scan(b); e != nil {
 		c.err = e
 		if e == errMessageTooLarge {
 			_ = c.Conn.Close()
 		}
-		return 0, e
+		return e
 	}
 	c.release = append(c.release, b...)
-	return 0, nil
+	return nil
 }
 
 // nextHeldFrame returns the first held frame's length when it is whole,
@@ -101,7 +102,7 @@ func (c *messageLimit) takeFrame(n int) error {
 	size := headerSize(frame[1])
 	// A whole text message, masked (as every client frame is), not over
 	// the bound: read it as clientMessage does.
-	if frame[0] == 0x81 && frame[1]&0x80 != 0 && n <= len(c.held) && size <= n && uint64(n-size) == payloadLength(frame) {
+	if frame[0] == 0x81 && frame[1]&0x80 != 0 && uint64(n-size) == payloadLength(frame) {
 		key := frame[size-4 : size]
 		msg := make([]byte, n-size)
 		for i := range msg {
@@ -125,10 +126,7 @@ func (c *messageLimit) takeFrame(n int) error {
 			return nil
 		}
 	}
-	rest := append([]byte(nil), c.held[n:]...)
-	_, err := c.release0(frame)
-	c.held = rest
-	return err
+	return c.releaseHeld(n)
 }
 
 // pong answers a ping before connection_init, echoing its payload.
