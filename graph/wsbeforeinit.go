@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"time"
 )
 
 // Before connection_init, graphql-transport-ws lets a client ping (the
@@ -121,7 +122,7 @@ func (c *messageLimit) takeFrame(n int) error {
 			}
 			c.held = c.held[n:]
 			if m.Type == "ping" {
-				c.pong(m.Payload)
+				return c.pong(m.Payload)
 			}
 			return nil
 		}
@@ -129,8 +130,27 @@ func (c *messageLimit) takeFrame(n int) error {
 	return c.releaseHeld(n)
 }
 
+// controlWriteTimeout bounds the writes of the frames written here rather
+// than by gqlgen's transport: a pong before connection_init, and a close
+// frame (writeLast). A client that pings without reading the answers
+// would otherwise block the write, with the write lock held, and the init
+// timeout's close behind it, for as long as it likes (its socket buffers
+// full: 4 MB held per connection in an outside check). Such a connection
+// is closed.
+const controlWriteTimeout = 2 * time.Second
+
+// SetWriteDeadline is gorilla's, which it calls before each frame it
+// writes (with none: the zero time): taken under the write lock, it waits
+// for a write of ours in progress (pong, writeLast), whose deadline it
+// would otherwise clear.
+func (c *messageLimit) SetWriteDeadline(t time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
 // pong answers a ping before connection_init, echoing its payload.
-func (c *messageLimit) pong(payload json.RawMessage) {
+func (c *messageLimit) pong(payload json.RawMessage) error {
 	msg := []byte(`{"type":"pong"}`)
 	if len(payload) > 0 && payload[0] == '{' {
 		msg = append(append([]byte(`{"type":"pong","payload":`), payload...), '}')
@@ -147,7 +167,15 @@ func (c *messageLimit) pong(payload json.RawMessage) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed || c.pending != nil || !c.out.boundary() {
-		return
+		return nil
 	}
-	_, _ = c.Conn.Write(append(header, msg...))
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
+	_, err := c.Conn.Write(append(header, msg...))
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	if err != nil {
+		c.closed = true
+		c.err = err
+		_ = c.Conn.Close()
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 	"unicode/utf8"
 )
 
@@ -307,8 +308,17 @@ func (c *messageLimit) sendClose(code uint16, reason string) {
 		c.pending = f
 		return
 	}
-	_, _ = c.Conn.Write(f)
+	c.writeLast(f)
+}
+
+// writeLast writes f, the connection's last frame (a close frame), within
+// controlWriteTimeout: a client that reads nothing does not hold the write
+// lock, and the connection, past it.
+func (c *messageLimit) writeLast(f []byte) error {
 	c.closed = true
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
+	_, err := c.Conn.Write(f)
+	return err
 }
 
 // gqlgen's close frame when no connection_init came in time.
@@ -328,8 +338,7 @@ func (c *messageLimit) writeTWS(p []byte) (int, error) {
 		if bytes.Equal(p, gqlgenInitTimeout) {
 			f = closeFrame(closeInitTimeout, "Connection initialisation timeout")
 		}
-		c.closed = true
-		if _, err := c.Conn.Write(f); err != nil {
+		if err := c.writeLast(f); err != nil {
 			return 0, err
 		}
 		return len(p), nil
@@ -340,8 +349,8 @@ func (c *messageLimit) writeTWS(p []byte) (int, error) {
 		return n, err
 	}
 	if c.pending != nil && c.out.boundary() {
-		_, err = c.Conn.Write(c.pending)
-		c.pending, c.closed = nil, true
+		err = c.writeLast(c.pending)
+		c.pending = nil
 	}
 	return len(p), err
 }

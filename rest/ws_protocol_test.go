@@ -1,9 +1,14 @@
 package rest_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +200,35 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 			types = append(types, string(m["type"]))
 		}
 		require.Equal(t, []string{`"pong"`, `"connection_ack"`, `"pong"`}, types)
+	})
+	t.Run("a client that pings without reading the pongs is let go", func(t *testing.T) {
+		// Its socket buffers fill, and the server's pong waited on them for
+		// as long as the client liked, with the write lock held and the
+		// init timeout's close behind it: the connection's handler never
+		// returned. The server's writes of its own frames are bounded now
+		// (controlWriteTimeout), and the handler returns (the request is
+		// counted in /metrics) while the client still reads nothing.
+		e := newEnv(t, envOptions{live: true, liveInit: 300 * time.Millisecond})
+		served := func() string {
+			res, err := http.Get(e.srv.URL + "/metrics")
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.NoError(t, err)
+			return regexp.MustCompile(`(?m)^custgraph_http_request_duration_seconds_count\{[^}]*route="/query"[^}]*\} (\S+)$`).FindString(string(body))
+		}
+		require.Empty(t, served())
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		t.Cleanup(func() { conn.Close() })
+		tcp := conn.UnderlyingConn().(*net.TCPConn)
+		require.NoError(t, tcp.SetReadBuffer(4096))
+		frame := maskedFrame([]byte(`{"type":"ping","payload":{"pad":"` + strings.Repeat("x", 1000) + `"}}`))
+		go func() { _, _ = tcp.Write(bytes.Repeat(frame, 10000)) }() // 10 MB of pings, never a read
+		require.Eventually(t, func() bool { return served() != "" }, 20*time.Second, 100*time.Millisecond,
+			"the server kept the connection of a client that reads nothing")
 	})
 	t.Run("a ping before connection_init with a list payload: 4400", func(t *testing.T) {
 		conn := dial(t, "graphql-transport-ws")
