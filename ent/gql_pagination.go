@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 
 	"custgraph/ent/entgql"
@@ -34,7 +33,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -85,21 +83,15 @@ func collectedField(ctx context.Context, path ...string) *graphql.CollectedField
 		// (collected once per shared document, so that the field found is the
 		// same one, with the same selections, in every request of it)
 		fields := gqlfields.Collect(oc, field.Selections, nil)
-		found := -1
-		var merged ast.SelectionSet
+		found, aliases := -1, 0
 		if name == edgesField || name == nodeField || name == pageInfoField || name == totalCountField {
 			for i := range fields {
-				if fields[i].Name != name {
-					continue
+				if fields[i].Name == name {
+					if found < 0 {
+						found = i
+					}
+					aliases++
 				}
-				if found < 0 {
-					found = i
-					continue
-				}
-				if merged == nil {
-					merged = slices.Clone(fields[found].Selections)
-				}
-				merged = append(merged, fields[i].Selections...)
 			}
 		}
 		if found < 0 {
@@ -114,10 +106,17 @@ func collectedField(ctx context.Context, path ...string) *graphql.CollectedField
 			return nil
 		}
 		field = fields[found]
-		if merged != nil {
+		if aliases > 1 {
+			same := make([]graphql.CollectedField, 0, aliases)
+			for i := range fields {
+				if fields[i].Name == name {
+					same = append(same, fields[i])
+				}
+			}
+			merged := gqlfields.For(oc.Doc).Merge(same)
 			f := *field.Field
 			f.SelectionSet = merged
-			field.Field, field.Selections = &f, merged
+			field = graphql.CollectedField{Field: &f, Selections: merged}
 		}
 	}
 	return &field

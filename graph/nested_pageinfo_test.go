@@ -9,6 +9,7 @@ import (
 
 	"custgraph/ent/product"
 	"custgraph/internal/access"
+	"custgraph/internal/gqlfields"
 )
 
 // TestNestedPageInfo: a connection's pageInfo, nested or at the root, is
@@ -332,4 +333,90 @@ func TestAliasedConnectionFields(t *testing.T) {
 		require.NotEmpty(t, two.Customers.A[i].Node.ID)
 		require.NotEmpty(t, two.Customers.B[i].Node.LegalName)
 	}
+}
+
+// TestAliasesWithDifferentNestedPages: two aliases of edges may ask for
+// different pages of one nested connection under one response key (GraphQL
+// allows it: they are different paths). ent keeps a nested page's rows
+// under its response key alone, so merging them answered one alias with the
+// other's rows (b got a: its where ignored, 2 rows for first: 3). They are
+// then read by each field's resolver, and each answers as it would alone;
+// aliases that agree are loaded together, and repeating either document
+// keeps nothing more in the shared field memo.
+func TestAliasesWithDifferentNestedPages(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	sys := access.System(context.Background())
+	for _, id := range e.seedCustomers(b, 2, nil) {
+		e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(sys)
+		e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(sys)
+		e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(sys)
+	}
+	const pa = `products(first: 1) { totalCount pageInfo { hasNextPage } edges { node { productCode } } }`
+	const pb = `products(first: 3, where: {productCode: WALLET}) { totalCount pageInfo { hasNextPage } edges { node { productCode } } }`
+	alone := func(p string) any {
+		var r struct {
+			Customers struct {
+				Edges []struct{ Node struct{ Products any } }
+			}
+		}
+		e.do(`{ customers(first: 2) { edges { node { `+p+` } } } }`, &r)
+		return r.Customers.Edges
+	}
+	wantA, wantB := alone(pa), alone(pb)
+	for _, q := range []string{
+		`{ customers(first: 2) { a: edges { node { ` + pa + ` } } b: edges { node { ` + pb + ` } } } }`,
+		`{ customers(first: 2) { a: edges { node { ` + pa + ` } } edges { node { ` + pb + ` } } } }`,
+		`{ customers(first: 2) { edges { a: node { ` + pa + ` } b: node { ` + pb + ` } } } }`,
+	} {
+		var r struct {
+			Customers struct {
+				A, B, Edges []struct{ Node, A, B struct{ Products any } }
+			}
+		}
+		e.do(q, &r)
+		var gotA, gotB []struct{ Node struct{ Products any } }
+		switch {
+		case r.Customers.B != nil: // a: edges, b: edges
+			for i := range r.Customers.A {
+				gotA = append(gotA, struct{ Node struct{ Products any } }{r.Customers.A[i].Node})
+				gotB = append(gotB, struct{ Node struct{ Products any } }{r.Customers.B[i].Node})
+			}
+		case r.Customers.A != nil: // a: edges, edges
+			for i := range r.Customers.A {
+				gotA = append(gotA, struct{ Node struct{ Products any } }{r.Customers.A[i].Node})
+				gotB = append(gotB, struct{ Node struct{ Products any } }{r.Customers.Edges[i].Node})
+			}
+		default: // edges { a: node, b: node }
+			for _, edge := range r.Customers.Edges {
+				gotA = append(gotA, struct{ Node struct{ Products any } }{edge.A})
+				gotB = append(gotB, struct{ Node struct{ Products any } }{edge.B})
+			}
+		}
+		ja, _ := json.Marshal(gotA)
+		jb, _ := json.Marshal(gotB)
+		wa, _ := json.Marshal(wantA)
+		wb, _ := json.Marshal(wantB)
+		require.JSONEq(t, string(wa), string(ja), q)
+		require.JSONEq(t, string(wb), string(jb), q)
+
+		kept := gqlfields.Kept()
+		for range 5 {
+			e.do(q, &r)
+		}
+		require.LessOrEqual(t, gqlfields.Kept(), kept, "repeating %s keeps nothing more", q)
+	}
+
+	// Aliases that agree are loaded together, in the statements of one.
+	var r any
+	e.do(`{ customers(first: 2) { edges { node { id legalName `+pa+` } } } }`, &r)
+	one := e.sql()
+	q := `{ customers(first: 2) { a: edges { node { id ` + pa + ` } } b: edges { node { legalName ` + pa + ` } } } }`
+	e.do(q, &r)
+	require.Equal(t, one, e.sql(), "statements: %s", q)
+	kept := gqlfields.Kept()
+	for range 5 {
+		e.do(q, &r)
+	}
+	require.LessOrEqual(t, gqlfields.Kept(), kept, "repeating %s keeps nothing more", q)
 }

@@ -40,8 +40,9 @@ const MaxEntries = 1024
 // take no lock (sync.Map): every request of a popular query reads it, on
 // every core.
 type Memo struct {
-	m sync.Map     // key → entry
-	n atomic.Int32 // entries
+	m      sync.Map     // key → entry
+	merged sync.Map     // *ast.Field (the first alias) → ast.SelectionSet (Merge)
+	n      atomic.Int32 // entries of both
 }
 
 // key is the selection set (its first element's address and its length:
