@@ -55,6 +55,10 @@ type Live struct {
 	// connection_init; default 10s (then graphql-transport-ws closes it
 	// with 4408, wsrefuse.go).
 	InitTimeout time.Duration
+	// WriteTimeout is how long a message the server writes on a WebSocket
+	// connection may wait for a client that does not read it; default 30s
+	// (then the connection is closed: wslimit.go).
+	WriteTimeout time.Duration
 	// NodeReadsPerSecond paces the changes delivered with their node
 	// selected, per caller on a replica, in bursts of up to twice as many:
 	// each such change reads its record (and whatever the operation nests
@@ -91,6 +95,9 @@ func (l *Live) defaults() {
 	}
 	if l.InitTimeout <= 0 {
 		l.InitTimeout = 10 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 30 * time.Second
 	}
 	if l.NodeReadsPerSecond <= 0 {
 		l.NodeReadsPerSecond = 50
@@ -306,7 +313,7 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			if l.Token != nil {
 				c.token = l.Token(r)
 			}
-			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage, c}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+			raw.ServeHTTP(limitedUpgrade{w, l.maxMessage, l.WriteTimeout, c}, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
 			if c.viewer != nil {
 				l.release(c.viewer)
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A WebSocket message is bounded as an HTTP body is (Options.MaxBodyBytes):
@@ -27,8 +28,9 @@ var errMessageTooLarge = errors.New("graph: WebSocket message over the size limi
 // returns the connection read through messageLimit.
 type limitedUpgrade struct {
 	http.ResponseWriter
-	max  int64
-	live *liveConn // told of the connection (wsrefuse.go)
+	max          int64
+	writeTimeout time.Duration // Live.WriteTimeout
+	live         *liveConn     // told of the connection (wsrefuse.go)
 }
 
 func (w limitedUpgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -36,7 +38,7 @@ func (w limitedUpgrade) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ml := &messageLimit{Conn: c, max: w.max}
+	ml := &messageLimit{Conn: c, max: w.max, writeTimeout: w.writeTimeout}
 	if w.live != nil {
 		w.live.ws = ml
 	}
@@ -50,7 +52,8 @@ func (w limitedUpgrade) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // payloads summed; control frames are at most 125 bytes by the RFC).
 type messageLimit struct {
 	net.Conn
-	max int64
+	max          int64
+	writeTimeout time.Duration // for each write of gqlgen's frames (writeData)
 
 	header    [14]byte // the frame header being read
 	have      int      // bytes of it read
@@ -184,4 +187,21 @@ func payloadLength(h []byte) uint64 {
 	default:
 		return n
 	}
+}
+
+// writeData writes b, bytes of gqlgen's frames, within writeTimeout: gqlgen
+// and gorilla write with no deadline, so a client that stops reading held
+// the write, the goroutine and the connection (with its socket buffers
+// full) for as long as it stayed connected. Past the timeout the connection
+// is closed: gqlgen's transport only reports a write error, and would go
+// on reading.
+func (c *messageLimit) writeData(b []byte) (int, error) {
+	if c.writeTimeout > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	}
+	n, err := c.Conn.Write(b)
+	if err != nil {
+		_ = c.Conn.Close()
+	}
+	return n, err
 }

@@ -90,7 +90,7 @@ func (c *messageLimit) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	if !c.tws {
-		return c.Conn.Write(p)
+		return c.writeData(p)
 	}
 	return c.writeTWS(p)
 }
@@ -344,7 +344,7 @@ func (c *messageLimit) writeTWS(p []byte) (int, error) {
 		return len(p), nil
 	}
 	k := c.follow(p, c.pending != nil)
-	n, err := c.Conn.Write(p[:k])
+	n, err := c.writeData(p[:k])
 	if err != nil {
 		return n, err
 	}

@@ -56,6 +56,7 @@ type envOptions struct {
 	live         bool          // serve subscriptions (live_test.go)
 	liveReads    float64       // server.Config.LiveNodeReadsPerSecond
 	liveInit     time.Duration // server.Config.LiveInitTimeout
+	liveWrite    time.Duration // server.Config.LiveWriteTimeout
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -78,6 +79,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		cfg.Changes = startBroker(t, db)
 		cfg.LiveNodeReadsPerSecond = o.liveReads
 		cfg.LiveInitTimeout = o.liveInit
+		cfg.LiveWriteTimeout = o.liveWrite
 	}
 	srv := httptest.NewServer(server.New(db, statements, cfg))
 	t.Cleanup(srv.Close)

@@ -230,6 +230,38 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		require.Eventually(t, func() bool { return served() != "" }, 20*time.Second, 100*time.Millisecond,
 			"the server kept the connection of a client that reads nothing")
 	})
+	t.Run("a client that stops reading after connection_init is let go", func(t *testing.T) {
+		// gqlgen and gorilla write with no deadline: the server's answers
+		// waited on the client's full buffers for as long as it stayed
+		// connected. Live.WriteTimeout bounds each write, and the
+		// connection is closed past it.
+		e := newEnv(t, envOptions{live: true, liveWrite: 500 * time.Millisecond})
+		token := e.client(t, e.A, allBankRoles(e.A)...)
+		served := func() string {
+			res, err := http.Get(e.srv.URL + "/metrics")
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.NoError(t, err)
+			return regexp.MustCompile(`(?m)^custgraph_http_request_duration_seconds_count\{[^}]*route="/query"[^}]*\} (\S+)$`).FindString(string(body))
+		}
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		t.Cleanup(func() { conn.Close() })
+		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}}))
+		_, ack, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Contains(t, string(ack), "connection_ack")
+		tcp := conn.UnderlyingConn().(*net.TCPConn)
+		require.NoError(t, tcp.SetReadBuffer(4096))
+		require.Empty(t, served())
+		stream := bytes.Repeat(maskedFrame([]byte(`{"type":"ping"}`)), 500000) // 10 MB of pings, never a read
+		go func() { _, _ = tcp.Write(stream) }()
+		require.Eventually(t, func() bool { return served() != "" }, 30*time.Second, 100*time.Millisecond,
+			"the server kept the connection of a client that reads nothing")
+	})
 	t.Run("a ping before connection_init with a list payload: 4400", func(t *testing.T) {
 		conn := dial(t, "graphql-transport-ws")
 		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","payload":[]}`)))
