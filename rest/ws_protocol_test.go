@@ -212,20 +212,9 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		// (controlWriteTimeout), and the handler returns (the request is
 		// counted in /metrics) while the client still reads nothing.
 		e := newEnv(t, envOptions{live: true, liveInit: 300 * time.Millisecond})
-		served := func() string {
-			res, err := http.Get(e.srv.URL + "/metrics")
-			require.NoError(t, err)
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			require.NoError(t, err)
-			return regexp.MustCompile(`(?m)^custgraph_http_request_duration_seconds_count\{[^}]*route="/query"[^}]*\} (\S+)$`).FindString(string(body))
-		}
+		served := func() string { return queryRequestsServed(t, e) }
 		require.Empty(t, served())
-		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
-		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
-		require.NoError(t, err)
-		res.Body.Close()
-		t.Cleanup(func() { conn.Close() })
+		conn := dialTWS(t, e)
 		tcp := conn.UnderlyingConn().(*net.TCPConn)
 		require.NoError(t, tcp.SetReadBuffer(4096))
 		frame := maskedFrame([]byte(`{"type":"ping","payload":{"pad":"` + strings.Repeat("x", 1000) + `"}}`))
@@ -240,19 +229,8 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		// connection is closed past it.
 		e := newEnv(t, envOptions{live: true, liveWrite: 500 * time.Millisecond})
 		token := e.client(t, e.A, allBankRoles(e.A)...)
-		served := func() string {
-			res, err := http.Get(e.srv.URL + "/metrics")
-			require.NoError(t, err)
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			require.NoError(t, err)
-			return regexp.MustCompile(`(?m)^custgraph_http_request_duration_seconds_count\{[^}]*route="/query"[^}]*\} (\S+)$`).FindString(string(body))
-		}
-		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
-		conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
-		require.NoError(t, err)
-		res.Body.Close()
-		t.Cleanup(func() { conn.Close() })
+		served := func() string { return queryRequestsServed(t, e) }
+		conn := dialTWS(t, e)
 		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": token}}))
 		_, ack, err := conn.ReadMessage()
 		require.NoError(t, err)
@@ -372,4 +350,28 @@ func maskedFrame(m []byte) []byte {
 		f = append(f, c^key[i&3])
 	}
 	return f
+}
+
+// queryRequestsServed is /metrics' count line of the requests to /query
+// whose handler has returned ("" before the first): a WebSocket
+// connection's is counted once the server let it go.
+func queryRequestsServed(t *testing.T, e *env) string {
+	t.Helper()
+	res, err := http.Get(e.srv.URL + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.NoError(t, err)
+	return regexp.MustCompile(`(?m)^custgraph_http_request_duration_seconds_count\{[^}]*route="/query"[^}]*\} (\S+)$`).FindString(string(body))
+}
+
+// dialTWS opens a graphql-transport-ws connection to e's /query.
+func dialTWS(t *testing.T, e *env) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
