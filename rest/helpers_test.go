@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,6 +58,7 @@ type envOptions struct {
 	liveReads    float64       // server.Config.LiveNodeReadsPerSecond
 	liveInit     time.Duration // server.Config.LiveInitTimeout
 	liveWrite    time.Duration // server.Config.LiveWriteTimeout
+	sendBuffer   int           // the server's socket send buffer in bytes (0: the system's)
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -81,9 +83,29 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		cfg.LiveInitTimeout = o.liveInit
 		cfg.LiveWriteTimeout = o.liveWrite
 	}
-	srv := httptest.NewServer(server.New(db, statements, cfg))
+	srv := httptest.NewUnstartedServer(server.New(db, statements, cfg))
+	if o.sendBuffer > 0 {
+		srv.Listener = sendBufferListener{srv.Listener, o.sendBuffer}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys, dsn: dsn}
+}
+
+// sendBufferListener sets the send buffer of each connection it accepts:
+// a test of a client that reads nothing fills the server's socket buffer in
+// a few thousand frames rather than the megabytes the system allows.
+type sendBufferListener struct {
+	net.Listener
+	bytes int
+}
+
+func (l sendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tcp, ok := c.(*net.TCPConn); ok {
+		_ = tcp.SetWriteBuffer(l.bytes)
+	}
+	return c, err
 }
 
 // role is one entitlement: a role at a bank (nil: system-wide).

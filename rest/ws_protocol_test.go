@@ -211,7 +211,7 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		// returned. The server's writes of its own frames are bounded now
 		// (controlWriteTimeout), and the handler returns (the request is
 		// counted in /metrics) while the client still reads nothing.
-		e := newEnv(t, envOptions{live: true, liveInit: 300 * time.Millisecond})
+		e := newEnv(t, envOptions{live: true, liveInit: 300 * time.Millisecond, sendBuffer: 4096})
 		served := func() string { return queryRequestsServed(t, e) }
 		require.Empty(t, served())
 		conn := dialTWS(t, e)
@@ -227,7 +227,7 @@ func TestWebSocketProtocolCloseCodes(t *testing.T) {
 		// waited on the client's full buffers for as long as it stayed
 		// connected. Live.WriteTimeout bounds each write, and the
 		// connection is closed past it.
-		e := newEnv(t, envOptions{live: true, liveWrite: 500 * time.Millisecond})
+		e := newEnv(t, envOptions{live: true, liveWrite: 500 * time.Millisecond, sendBuffer: 4096})
 		token := e.client(t, e.A, allBankRoles(e.A)...)
 		served := func() string { return queryRequestsServed(t, e) }
 		conn := dialTWS(t, e)
