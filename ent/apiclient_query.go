@@ -646,6 +646,7 @@ func (_q *APIClientQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector = _q.sql
 		selector.Select(selector.Columns(columns...)...)
 	}
+	selector.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}

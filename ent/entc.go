@@ -72,6 +72,12 @@ func main() {
 	if err := loadsTogether("./ent"); err != nil {
 		log.Fatal(err)
 	}
+	if err := selectorsCarryContext("./ent"); err != nil {
+		log.Fatal(err)
+	}
+	if err := readableEdges("./ent/gql_where_input.go"); err != nil {
+		log.Fatal(err)
+	}
 	if err := readsIDInNoder("./ent/gql_node.go"); err != nil {
 		log.Fatal(err)
 	}
@@ -105,6 +111,27 @@ func reuseScanHolders(dir string) error {
 			}
 			src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
 			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1), true
+		})
+}
+
+// selectorsCarryContext has the statement of every generated sqlQuery (a
+// query's Select, Aggregate and GroupBy: entgql's counts) carry the
+// request's context, as sqlgraph's statements do: the where inputs' edge
+// filters evaluate the target entity's read rule with the viewer the
+// statement's context holds (readableEdges), and without it they would
+// match nothing.
+func selectorsCarryContext(dir string) error {
+	const from = "\t\tselector.Select(selector.Columns(columns...)...)\n\t}\n"
+	const to = from + "\tselector.WithContext(ctx) // (entc.go, selectorsCarryContext)\n"
+	return rewriteFiles(filepath.Join(dir, "*_query.go"), "no query's sqlQuery is as expected (a new ent? see selectorsCarryContext)",
+		func(f string, src []byte) ([]byte, bool) {
+			if !bytes.Contains(src, []byte(") sqlQuery(ctx context.Context) *sql.Selector {")) {
+				return nil, false
+			}
+			if bytes.Count(src, []byte(from)) != 1 {
+				log.Fatalf("entc: %s: sqlQuery is not as expected (a new ent? see selectorsCarryContext)", f)
+			}
+			return bytes.Replace(src, []byte(from), []byte(to), 1), true
 		})
 }
 
@@ -433,6 +460,31 @@ func lighterCollection(file string) error {
 	return os.WriteFile(file, src, 0o644)
 }
 
+// readableEdges routes the edge predicates of entgql's where inputs
+// (hasProductsWith, hasProducts) through ent/template/readable.tmpl's
+// functions, which keep the records at the other end of the edge to those
+// the caller may read: entgql used the edge predicates as they are, so a
+// filter saw every record of its bank, whatever the caller's roles.
+func readableEdges(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	withRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)With\(with\.\.\.\)`)
+	hasRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)\(\)`)
+	with, has := len(withRe.FindAll(src, -1)), len(hasRe.FindAll(src, -1))
+	calls := len(regexp.MustCompile(`\b[a-z]+\.Has\w*\(`).FindAll(src, -1))
+	if with == 0 || with != has || calls != with+has {
+		return errors.New("entc: " + file + ": entgql's edge predicates are not as expected (a new entgql? see readableEdges)")
+	}
+	src = withRe.ReplaceAll(src, []byte("${1}Has${2}(with...)"))
+	src = hasRe.ReplaceAll(src, []byte("${1}Has${2}()"))
+	if src, err = format.Source(src); err != nil {
+		return fmt.Errorf("entc: %s: %w", file, err)
+	}
+	return os.WriteFile(file, src, 0o644)
+}
+
 // collectOncePerDocument has entgql's field collection collect each
 // selection set's fields through internal/gqlfields, which keeps them for
 // the requests of a shared document, as the executor does (graph/inline.go,
@@ -483,8 +535,8 @@ func patch(file, what, name string, want func(src []byte) int, rewrites []rewrit
 
 // templates are entgql's templates with its pagination template replaced by
 // ent/template/gql_pagination.tmpl (see the notes at the top of that file),
-// ent/template/dialect.tmpl, ent/template/readsid.tmpl and
-// ent/template/lockold.tmpl.
+// ent/template/dialect.tmpl, ent/template/readsid.tmpl,
+// ent/template/lockold.tmpl and ent/template/readable.tmpl.
 func templates() []*gen.Template {
 	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
 		Funcs(entgql.TemplateFuncs).
@@ -495,5 +547,6 @@ func templates() []*gen.Template {
 	dialect := gen.MustParse(gen.NewTemplate("dialect").ParseFiles("./ent/template/dialect.tmpl"))
 	readsID := gen.MustParse(gen.NewTemplate("readsid").ParseFiles("./ent/template/readsid.tmpl"))
 	lockOld := gen.MustParse(gen.NewTemplate("lockold").ParseFiles("./ent/template/lockold.tmpl"))
-	return append(ts, pagination, dialect, readsID, lockOld)
+	readable := gen.MustParse(gen.NewTemplate("readable").ParseFiles("./ent/template/readable.tmpl"))
+	return append(ts, pagination, dialect, readsID, lockOld, readable)
 }

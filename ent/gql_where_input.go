@@ -422,7 +422,7 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	}
 
 	if i.HasBank != nil {
-		p := apiclient.HasBank()
+		p := apiclientHasBank()
 		if !*i.HasBank {
 			p = apiclient.Not(p)
 		}
@@ -437,10 +437,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, apiclient.HasBankWith(with...))
+		predicates = append(predicates, apiclientHasBank(with...))
 	}
 	if i.HasEntitlements != nil {
-		p := apiclient.HasEntitlements()
+		p := apiclientHasEntitlements()
 		if !*i.HasEntitlements {
 			p = apiclient.Not(p)
 		}
@@ -455,7 +455,7 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, apiclient.HasEntitlementsWith(with...))
+		predicates = append(predicates, apiclientHasEntitlements(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -1468,7 +1468,7 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := address.HasCustomer()
+		p := addressHasCustomer()
 		if !*i.HasCustomer {
 			p = address.Not(p)
 		}
@@ -1483,7 +1483,7 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, address.HasCustomerWith(with...))
+		predicates = append(predicates, addressHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -3044,7 +3044,7 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	}
 
 	if i.HasBank != nil {
-		p := crmevent.HasBank()
+		p := crmeventHasBank()
 		if !*i.HasBank {
 			p = crmevent.Not(p)
 		}
@@ -3059,10 +3059,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, crmevent.HasBankWith(with...))
+		predicates = append(predicates, crmeventHasBank(with...))
 	}
 	if i.HasCustomer != nil {
-		p := crmevent.HasCustomer()
+		p := crmeventHasCustomer()
 		if !*i.HasCustomer {
 			p = crmevent.Not(p)
 		}
@@ -3077,7 +3077,7 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, crmevent.HasCustomerWith(with...))
+		predicates = append(predicates, crmeventHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -4028,7 +4028,7 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	}
 
 	if i.HasBank != nil {
-		p := customer.HasBank()
+		p := customerHasBank()
 		if !*i.HasBank {
 			p = customer.Not(p)
 		}
@@ -4043,10 +4043,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasBankWith(with...))
+		predicates = append(predicates, customerHasBank(with...))
 	}
 	if i.HasProducts != nil {
-		p := customer.HasProducts()
+		p := customerHasProducts()
 		if !*i.HasProducts {
 			p = customer.Not(p)
 		}
@@ -4061,10 +4061,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasProductsWith(with...))
+		predicates = append(predicates, customerHasProducts(with...))
 	}
 	if i.HasAddresses != nil {
-		p := customer.HasAddresses()
+		p := customerHasAddresses()
 		if !*i.HasAddresses {
 			p = customer.Not(p)
 		}
@@ -4079,10 +4079,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasAddressesWith(with...))
+		predicates = append(predicates, customerHasAddresses(with...))
 	}
 	if i.HasTaxResidences != nil {
-		p := customer.HasTaxResidences()
+		p := customerHasTaxResidences()
 		if !*i.HasTaxResidences {
 			p = customer.Not(p)
 		}
@@ -4097,10 +4097,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasTaxResidencesWith(with...))
+		predicates = append(predicates, customerHasTaxResidences(with...))
 	}
 	if i.HasSocialHandles != nil {
-		p := customer.HasSocialHandles()
+		p := customerHasSocialHandles()
 		if !*i.HasSocialHandles {
 			p = customer.Not(p)
 		}
@@ -4115,10 +4115,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasSocialHandlesWith(with...))
+		predicates = append(predicates, customerHasSocialHandles(with...))
 	}
 	if i.HasAttributes != nil {
-		p := customer.HasAttributes()
+		p := customerHasAttributes()
 		if !*i.HasAttributes {
 			p = customer.Not(p)
 		}
@@ -4133,10 +4133,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasAttributesWith(with...))
+		predicates = append(predicates, customerHasAttributes(with...))
 	}
 	if i.HasMessages != nil {
-		p := customer.HasMessages()
+		p := customerHasMessages()
 		if !*i.HasMessages {
 			p = customer.Not(p)
 		}
@@ -4151,10 +4151,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasMessagesWith(with...))
+		predicates = append(predicates, customerHasMessages(with...))
 	}
 	if i.HasUserLinks != nil {
-		p := customer.HasUserLinks()
+		p := customerHasUserLinks()
 		if !*i.HasUserLinks {
 			p = customer.Not(p)
 		}
@@ -4169,10 +4169,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasUserLinksWith(with...))
+		predicates = append(predicates, customerHasUserLinks(with...))
 	}
 	if i.HasCrmEvents != nil {
-		p := customer.HasCrmEvents()
+		p := customerHasCrmEvents()
 		if !*i.HasCrmEvents {
 			p = customer.Not(p)
 		}
@@ -4187,7 +4187,7 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customer.HasCrmEventsWith(with...))
+		predicates = append(predicates, customerHasCrmEvents(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -4530,7 +4530,7 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := customerattribute.HasCustomer()
+		p := customerattributeHasCustomer()
 		if !*i.HasCustomer {
 			p = customerattribute.Not(p)
 		}
@@ -4545,7 +4545,7 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customerattribute.HasCustomerWith(with...))
+		predicates = append(predicates, customerattributeHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -5002,7 +5002,7 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := customermessage.HasCustomer()
+		p := customermessageHasCustomer()
 		if !*i.HasCustomer {
 			p = customermessage.Not(p)
 		}
@@ -5017,7 +5017,7 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, customermessage.HasCustomerWith(with...))
+		predicates = append(predicates, customermessageHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -5356,7 +5356,7 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	}
 
 	if i.HasBank != nil {
-		p := entitlement.HasBank()
+		p := entitlementHasBank()
 		if !*i.HasBank {
 			p = entitlement.Not(p)
 		}
@@ -5371,10 +5371,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, entitlement.HasBankWith(with...))
+		predicates = append(predicates, entitlementHasBank(with...))
 	}
 	if i.HasAPIClient != nil {
-		p := entitlement.HasAPIClient()
+		p := entitlementHasAPIClient()
 		if !*i.HasAPIClient {
 			p = entitlement.Not(p)
 		}
@@ -5389,10 +5389,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, entitlement.HasAPIClientWith(with...))
+		predicates = append(predicates, entitlementHasAPIClient(with...))
 	}
 	if i.HasUser != nil {
-		p := entitlement.HasUser()
+		p := entitlementHasUser()
 		if !*i.HasUser {
 			p = entitlement.Not(p)
 		}
@@ -5407,7 +5407,7 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, entitlement.HasUserWith(with...))
+		predicates = append(predicates, entitlementHasUser(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -5886,7 +5886,7 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := product.HasCustomer()
+		p := productHasCustomer()
 		if !*i.HasCustomer {
 			p = product.Not(p)
 		}
@@ -5901,7 +5901,7 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, product.HasCustomerWith(with...))
+		predicates = append(predicates, productHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -6302,7 +6302,7 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := socialhandle.HasCustomer()
+		p := socialhandleHasCustomer()
 		if !*i.HasCustomer {
 			p = socialhandle.Not(p)
 		}
@@ -6317,7 +6317,7 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, socialhandle.HasCustomerWith(with...))
+		predicates = append(predicates, socialhandleHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -6642,7 +6642,7 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	}
 
 	if i.HasCustomer != nil {
-		p := taxresidence.HasCustomer()
+		p := taxresidenceHasCustomer()
 		if !*i.HasCustomer {
 			p = taxresidence.Not(p)
 		}
@@ -6657,7 +6657,7 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, taxresidence.HasCustomerWith(with...))
+		predicates = append(predicates, taxresidenceHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -7382,7 +7382,7 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	}
 
 	if i.HasUser != nil {
-		p := usercustomerlink.HasUser()
+		p := usercustomerlinkHasUser()
 		if !*i.HasUser {
 			p = usercustomerlink.Not(p)
 		}
@@ -7397,10 +7397,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, usercustomerlink.HasUserWith(with...))
+		predicates = append(predicates, usercustomerlinkHasUser(with...))
 	}
 	if i.HasCustomer != nil {
-		p := usercustomerlink.HasCustomer()
+		p := usercustomerlinkHasCustomer()
 		if !*i.HasCustomer {
 			p = usercustomerlink.Not(p)
 		}
@@ -7415,7 +7415,7 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, usercustomerlink.HasCustomerWith(with...))
+		predicates = append(predicates, usercustomerlinkHasCustomer(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -441,6 +441,7 @@ func (_q *SigningKeyQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector = _q.sql
 		selector.Select(selector.Columns(columns...)...)
 	}
+	selector.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
