@@ -75,6 +75,9 @@ func main() {
 	if err := selectorsCarryContext("./ent"); err != nil {
 		log.Fatal(err)
 	}
+	if err := emptyInMatchesNothing("./ent/gql_where_input.go"); err != nil {
+		log.Fatal(err)
+	}
 	if err := readableEdges("./ent/gql_where_input.go"); err != nil {
 		log.Fatal(err)
 	}
@@ -454,6 +457,29 @@ func lighterCollection(file string) error {
 	src = whereRe.ReplaceAll(src, []byte("fieldArgs(ctx, (*$1)(nil),"))
 	src = bytes.Replace(src, []byte(unmarshal), []byte(nonNull+made), 1)
 	src = bytes.Replace(src, []byte("\t\"fmt\"\n"), []byte("\t\"fmt\"\n\t\"reflect\"\n"), 1)
+	if src, err = format.Source(src); err != nil {
+		return fmt.Errorf("entc: %s: %w", file, err)
+	}
+	return os.WriteFile(file, src, 0o644)
+}
+
+// emptyInMatchesNothing makes an empty list of a where input's …In
+// predicate match nothing (`idIn: []`: no id is in the empty list) and of
+// …NotIn match everything, as ent's In and NotIn of no values do: entgql
+// skipped an empty list, so `idIn: []` matched every record, and a client
+// that filtered on an empty selection was handed the whole list. A null
+// (or absent) list still filters nothing.
+func emptyInMatchesNothing(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	inRe := regexp.MustCompile(`if len\(i\.(\w+In)\) > 0 \{\n(\t+predicates = append\(predicates, \w+\.\w+In\(i\.\w+In\.\.\.\)\)\n)`)
+	n := len(inRe.FindAll(src, -1))
+	if n == 0 || n != len(regexp.MustCompile(`if len\(i\.\w+In\) > 0 \{`).FindAll(src, -1)) {
+		return errors.New("entc: " + file + ": entgql's In predicates are not as expected (a new entgql? see emptyInMatchesNothing)")
+	}
+	src = inRe.ReplaceAll(src, []byte("if i.$1 != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)\n$2"))
 	if src, err = format.Source(src); err != nil {
 		return fmt.Errorf("entc: %s: %w", file, err)
 	}

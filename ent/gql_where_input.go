@@ -207,10 +207,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, apiclient.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -231,10 +231,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, apiclient.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -255,10 +255,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, apiclient.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -279,10 +279,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.ClientIDNEQ != nil {
 		predicates = append(predicates, apiclient.ClientIDNEQ(*i.ClientIDNEQ))
 	}
-	if len(i.ClientIDIn) > 0 {
+	if i.ClientIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.ClientIDIn(i.ClientIDIn...))
 	}
-	if len(i.ClientIDNotIn) > 0 {
+	if i.ClientIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.ClientIDNotIn(i.ClientIDNotIn...))
 	}
 	if i.ClientIDGT != nil {
@@ -318,10 +318,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.NameNEQ != nil {
 		predicates = append(predicates, apiclient.NameNEQ(*i.NameNEQ))
 	}
-	if len(i.NameIn) > 0 {
+	if i.NameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.NameIn(i.NameIn...))
 	}
-	if len(i.NameNotIn) > 0 {
+	if i.NameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.NameNotIn(i.NameNotIn...))
 	}
 	if i.NameGT != nil {
@@ -357,10 +357,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, apiclient.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.BankIDIsNil {
@@ -375,10 +375,10 @@ func (i *APIClientWhereInput) P() (predicate.APIClient, error) {
 	if i.ExternalSubjectNEQ != nil {
 		predicates = append(predicates, apiclient.ExternalSubjectNEQ(*i.ExternalSubjectNEQ))
 	}
-	if len(i.ExternalSubjectIn) > 0 {
+	if i.ExternalSubjectIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.ExternalSubjectIn(i.ExternalSubjectIn...))
 	}
-	if len(i.ExternalSubjectNotIn) > 0 {
+	if i.ExternalSubjectNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, apiclient.ExternalSubjectNotIn(i.ExternalSubjectNotIn...))
 	}
 	if i.ExternalSubjectGT != nil {
@@ -812,10 +812,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, address.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -836,10 +836,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, address.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -860,10 +860,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, address.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -884,10 +884,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, address.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.Line1 != nil {
@@ -896,10 +896,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.Line1NEQ != nil {
 		predicates = append(predicates, address.Line1NEQ(*i.Line1NEQ))
 	}
-	if len(i.Line1In) > 0 {
+	if i.Line1In != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line1In(i.Line1In...))
 	}
-	if len(i.Line1NotIn) > 0 {
+	if i.Line1NotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line1NotIn(i.Line1NotIn...))
 	}
 	if i.Line1GT != nil {
@@ -941,10 +941,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.Line2NEQ != nil {
 		predicates = append(predicates, address.Line2NEQ(*i.Line2NEQ))
 	}
-	if len(i.Line2In) > 0 {
+	if i.Line2In != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line2In(i.Line2In...))
 	}
-	if len(i.Line2NotIn) > 0 {
+	if i.Line2NotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line2NotIn(i.Line2NotIn...))
 	}
 	if i.Line2GT != nil {
@@ -986,10 +986,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.Line3NEQ != nil {
 		predicates = append(predicates, address.Line3NEQ(*i.Line3NEQ))
 	}
-	if len(i.Line3In) > 0 {
+	if i.Line3In != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line3In(i.Line3In...))
 	}
-	if len(i.Line3NotIn) > 0 {
+	if i.Line3NotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.Line3NotIn(i.Line3NotIn...))
 	}
 	if i.Line3GT != nil {
@@ -1031,10 +1031,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.CityNEQ != nil {
 		predicates = append(predicates, address.CityNEQ(*i.CityNEQ))
 	}
-	if len(i.CityIn) > 0 {
+	if i.CityIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CityIn(i.CityIn...))
 	}
-	if len(i.CityNotIn) > 0 {
+	if i.CityNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CityNotIn(i.CityNotIn...))
 	}
 	if i.CityGT != nil {
@@ -1076,10 +1076,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.CountyNEQ != nil {
 		predicates = append(predicates, address.CountyNEQ(*i.CountyNEQ))
 	}
-	if len(i.CountyIn) > 0 {
+	if i.CountyIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CountyIn(i.CountyIn...))
 	}
-	if len(i.CountyNotIn) > 0 {
+	if i.CountyNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CountyNotIn(i.CountyNotIn...))
 	}
 	if i.CountyGT != nil {
@@ -1121,10 +1121,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.StateNEQ != nil {
 		predicates = append(predicates, address.StateNEQ(*i.StateNEQ))
 	}
-	if len(i.StateIn) > 0 {
+	if i.StateIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.StateIn(i.StateIn...))
 	}
-	if len(i.StateNotIn) > 0 {
+	if i.StateNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.StateNotIn(i.StateNotIn...))
 	}
 	if i.StateGT != nil {
@@ -1166,10 +1166,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.PostcodeNEQ != nil {
 		predicates = append(predicates, address.PostcodeNEQ(*i.PostcodeNEQ))
 	}
-	if len(i.PostcodeIn) > 0 {
+	if i.PostcodeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.PostcodeIn(i.PostcodeIn...))
 	}
-	if len(i.PostcodeNotIn) > 0 {
+	if i.PostcodeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.PostcodeNotIn(i.PostcodeNotIn...))
 	}
 	if i.PostcodeGT != nil {
@@ -1211,10 +1211,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.CountryCodeNEQ != nil {
 		predicates = append(predicates, address.CountryCodeNEQ(*i.CountryCodeNEQ))
 	}
-	if len(i.CountryCodeIn) > 0 {
+	if i.CountryCodeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CountryCodeIn(i.CountryCodeIn...))
 	}
-	if len(i.CountryCodeNotIn) > 0 {
+	if i.CountryCodeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.CountryCodeNotIn(i.CountryCodeNotIn...))
 	}
 	if i.CountryCodeGT != nil {
@@ -1256,10 +1256,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.StatusNEQ != nil {
 		predicates = append(predicates, address.StatusNEQ(*i.StatusNEQ))
 	}
-	if len(i.StatusIn) > 0 {
+	if i.StatusIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.StatusIn(i.StatusIn...))
 	}
-	if len(i.StatusNotIn) > 0 {
+	if i.StatusNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.StatusNotIn(i.StatusNotIn...))
 	}
 	if i.StatusGT != nil {
@@ -1301,10 +1301,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.PremiseNEQ != nil {
 		predicates = append(predicates, address.PremiseNEQ(*i.PremiseNEQ))
 	}
-	if len(i.PremiseIn) > 0 {
+	if i.PremiseIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.PremiseIn(i.PremiseIn...))
 	}
-	if len(i.PremiseNotIn) > 0 {
+	if i.PremiseNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.PremiseNotIn(i.PremiseNotIn...))
 	}
 	if i.PremiseGT != nil {
@@ -1331,10 +1331,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.SubPremiseNEQ != nil {
 		predicates = append(predicates, address.SubPremiseNEQ(*i.SubPremiseNEQ))
 	}
-	if len(i.SubPremiseIn) > 0 {
+	if i.SubPremiseIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.SubPremiseIn(i.SubPremiseIn...))
 	}
-	if len(i.SubPremiseNotIn) > 0 {
+	if i.SubPremiseNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.SubPremiseNotIn(i.SubPremiseNotIn...))
 	}
 	if i.SubPremiseGT != nil {
@@ -1376,10 +1376,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.BuildingNEQ != nil {
 		predicates = append(predicates, address.BuildingNEQ(*i.BuildingNEQ))
 	}
-	if len(i.BuildingIn) > 0 {
+	if i.BuildingIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.BuildingIn(i.BuildingIn...))
 	}
-	if len(i.BuildingNotIn) > 0 {
+	if i.BuildingNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.BuildingNotIn(i.BuildingNotIn...))
 	}
 	if i.BuildingGT != nil {
@@ -1421,10 +1421,10 @@ func (i *AddressWhereInput) P() (predicate.Address, error) {
 	if i.ThoroughfareNEQ != nil {
 		predicates = append(predicates, address.ThoroughfareNEQ(*i.ThoroughfareNEQ))
 	}
-	if len(i.ThoroughfareIn) > 0 {
+	if i.ThoroughfareIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.ThoroughfareIn(i.ThoroughfareIn...))
 	}
-	if len(i.ThoroughfareNotIn) > 0 {
+	if i.ThoroughfareNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, address.ThoroughfareNotIn(i.ThoroughfareNotIn...))
 	}
 	if i.ThoroughfareGT != nil {
@@ -1715,10 +1715,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, auditevent.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -1739,10 +1739,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, auditevent.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -1763,10 +1763,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, auditevent.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -1787,10 +1787,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.ActorKindNEQ != nil {
 		predicates = append(predicates, auditevent.ActorKindNEQ(*i.ActorKindNEQ))
 	}
-	if len(i.ActorKindIn) > 0 {
+	if i.ActorKindIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorKindIn(i.ActorKindIn...))
 	}
-	if len(i.ActorKindNotIn) > 0 {
+	if i.ActorKindNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorKindNotIn(i.ActorKindNotIn...))
 	}
 	if i.ActorID != nil {
@@ -1799,10 +1799,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.ActorIDNEQ != nil {
 		predicates = append(predicates, auditevent.ActorIDNEQ(*i.ActorIDNEQ))
 	}
-	if len(i.ActorIDIn) > 0 {
+	if i.ActorIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorIDIn(i.ActorIDIn...))
 	}
-	if len(i.ActorIDNotIn) > 0 {
+	if i.ActorIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorIDNotIn(i.ActorIDNotIn...))
 	}
 	if i.ActorIDGT != nil {
@@ -1829,10 +1829,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.ActorNameNEQ != nil {
 		predicates = append(predicates, auditevent.ActorNameNEQ(*i.ActorNameNEQ))
 	}
-	if len(i.ActorNameIn) > 0 {
+	if i.ActorNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorNameIn(i.ActorNameIn...))
 	}
-	if len(i.ActorNameNotIn) > 0 {
+	if i.ActorNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.ActorNameNotIn(i.ActorNameNotIn...))
 	}
 	if i.ActorNameGT != nil {
@@ -1868,10 +1868,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.RequestorIDNEQ != nil {
 		predicates = append(predicates, auditevent.RequestorIDNEQ(*i.RequestorIDNEQ))
 	}
-	if len(i.RequestorIDIn) > 0 {
+	if i.RequestorIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.RequestorIDIn(i.RequestorIDIn...))
 	}
-	if len(i.RequestorIDNotIn) > 0 {
+	if i.RequestorIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.RequestorIDNotIn(i.RequestorIDNotIn...))
 	}
 	if i.RequestorIDGT != nil {
@@ -1913,10 +1913,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.OperationNEQ != nil {
 		predicates = append(predicates, auditevent.OperationNEQ(*i.OperationNEQ))
 	}
-	if len(i.OperationIn) > 0 {
+	if i.OperationIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.OperationIn(i.OperationIn...))
 	}
-	if len(i.OperationNotIn) > 0 {
+	if i.OperationNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.OperationNotIn(i.OperationNotIn...))
 	}
 	if i.EntityType != nil {
@@ -1925,10 +1925,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.EntityTypeNEQ != nil {
 		predicates = append(predicates, auditevent.EntityTypeNEQ(*i.EntityTypeNEQ))
 	}
-	if len(i.EntityTypeIn) > 0 {
+	if i.EntityTypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.EntityTypeIn(i.EntityTypeIn...))
 	}
-	if len(i.EntityTypeNotIn) > 0 {
+	if i.EntityTypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.EntityTypeNotIn(i.EntityTypeNotIn...))
 	}
 	if i.EntityTypeGT != nil {
@@ -1964,10 +1964,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.EntityIDNEQ != nil {
 		predicates = append(predicates, auditevent.EntityIDNEQ(*i.EntityIDNEQ))
 	}
-	if len(i.EntityIDIn) > 0 {
+	if i.EntityIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.EntityIDIn(i.EntityIDIn...))
 	}
-	if len(i.EntityIDNotIn) > 0 {
+	if i.EntityIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.EntityIDNotIn(i.EntityIDNotIn...))
 	}
 	if i.EntityIDGT != nil {
@@ -1988,10 +1988,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, auditevent.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.BankIDGT != nil {
@@ -2018,10 +2018,10 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, auditevent.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, auditevent.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.CustomerIDGT != nil {
@@ -2198,10 +2198,10 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, bank.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -2222,10 +2222,10 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, bank.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -2246,10 +2246,10 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, bank.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -2270,10 +2270,10 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 	if i.CodeNEQ != nil {
 		predicates = append(predicates, bank.CodeNEQ(*i.CodeNEQ))
 	}
-	if len(i.CodeIn) > 0 {
+	if i.CodeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.CodeIn(i.CodeIn...))
 	}
-	if len(i.CodeNotIn) > 0 {
+	if i.CodeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.CodeNotIn(i.CodeNotIn...))
 	}
 	if i.CodeGT != nil {
@@ -2309,10 +2309,10 @@ func (i *BankWhereInput) P() (predicate.Bank, error) {
 	if i.NameNEQ != nil {
 		predicates = append(predicates, bank.NameNEQ(*i.NameNEQ))
 	}
-	if len(i.NameIn) > 0 {
+	if i.NameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.NameIn(i.NameIn...))
 	}
-	if len(i.NameNotIn) > 0 {
+	if i.NameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, bank.NameNotIn(i.NameNotIn...))
 	}
 	if i.NameGT != nil {
@@ -2616,10 +2616,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, crmevent.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -2640,10 +2640,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, crmevent.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -2664,10 +2664,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, crmevent.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -2688,10 +2688,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, crmevent.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.CustomerID != nil {
@@ -2700,10 +2700,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, crmevent.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.CustomerIDIsNil {
@@ -2718,10 +2718,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.CustomerNameNEQ != nil {
 		predicates = append(predicates, crmevent.CustomerNameNEQ(*i.CustomerNameNEQ))
 	}
-	if len(i.CustomerNameIn) > 0 {
+	if i.CustomerNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerNameIn(i.CustomerNameIn...))
 	}
-	if len(i.CustomerNameNotIn) > 0 {
+	if i.CustomerNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerNameNotIn(i.CustomerNameNotIn...))
 	}
 	if i.CustomerNameGT != nil {
@@ -2763,10 +2763,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.CustomerNumberNEQ != nil {
 		predicates = append(predicates, crmevent.CustomerNumberNEQ(*i.CustomerNumberNEQ))
 	}
-	if len(i.CustomerNumberIn) > 0 {
+	if i.CustomerNumberIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerNumberIn(i.CustomerNumberIn...))
 	}
-	if len(i.CustomerNumberNotIn) > 0 {
+	if i.CustomerNumberNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CustomerNumberNotIn(i.CustomerNumberNotIn...))
 	}
 	if i.CustomerNumberGT != nil {
@@ -2808,10 +2808,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.CategoryNEQ != nil {
 		predicates = append(predicates, crmevent.CategoryNEQ(*i.CategoryNEQ))
 	}
-	if len(i.CategoryIn) > 0 {
+	if i.CategoryIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CategoryIn(i.CategoryIn...))
 	}
-	if len(i.CategoryNotIn) > 0 {
+	if i.CategoryNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.CategoryNotIn(i.CategoryNotIn...))
 	}
 	if i.CategoryGT != nil {
@@ -2853,10 +2853,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.DetailNEQ != nil {
 		predicates = append(predicates, crmevent.DetailNEQ(*i.DetailNEQ))
 	}
-	if len(i.DetailIn) > 0 {
+	if i.DetailIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.DetailIn(i.DetailIn...))
 	}
-	if len(i.DetailNotIn) > 0 {
+	if i.DetailNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.DetailNotIn(i.DetailNotIn...))
 	}
 	if i.DetailGT != nil {
@@ -2898,10 +2898,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.ChannelNEQ != nil {
 		predicates = append(predicates, crmevent.ChannelNEQ(*i.ChannelNEQ))
 	}
-	if len(i.ChannelIn) > 0 {
+	if i.ChannelIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ChannelIn(i.ChannelIn...))
 	}
-	if len(i.ChannelNotIn) > 0 {
+	if i.ChannelNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ChannelNotIn(i.ChannelNotIn...))
 	}
 	if i.ChannelGT != nil {
@@ -2943,10 +2943,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.ScheduledDateNEQ != nil {
 		predicates = append(predicates, crmevent.ScheduledDateNEQ(*i.ScheduledDateNEQ))
 	}
-	if len(i.ScheduledDateIn) > 0 {
+	if i.ScheduledDateIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ScheduledDateIn(i.ScheduledDateIn...))
 	}
-	if len(i.ScheduledDateNotIn) > 0 {
+	if i.ScheduledDateNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ScheduledDateNotIn(i.ScheduledDateNotIn...))
 	}
 	if i.ScheduledDateGT != nil {
@@ -2973,10 +2973,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.ActualDateNEQ != nil {
 		predicates = append(predicates, crmevent.ActualDateNEQ(*i.ActualDateNEQ))
 	}
-	if len(i.ActualDateIn) > 0 {
+	if i.ActualDateIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ActualDateIn(i.ActualDateIn...))
 	}
-	if len(i.ActualDateNotIn) > 0 {
+	if i.ActualDateNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ActualDateNotIn(i.ActualDateNotIn...))
 	}
 	if i.ActualDateGT != nil {
@@ -3003,10 +3003,10 @@ func (i *CrmEventWhereInput) P() (predicate.CrmEvent, error) {
 	if i.ResultNEQ != nil {
 		predicates = append(predicates, crmevent.ResultNEQ(*i.ResultNEQ))
 	}
-	if len(i.ResultIn) > 0 {
+	if i.ResultIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ResultIn(i.ResultIn...))
 	}
-	if len(i.ResultNotIn) > 0 {
+	if i.ResultNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, crmevent.ResultNotIn(i.ResultNotIn...))
 	}
 	if i.ResultGT != nil {
@@ -3444,10 +3444,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, customer.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -3468,10 +3468,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, customer.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -3492,10 +3492,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, customer.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -3516,10 +3516,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, customer.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.CustomerNumber != nil {
@@ -3528,10 +3528,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.CustomerNumberNEQ != nil {
 		predicates = append(predicates, customer.CustomerNumberNEQ(*i.CustomerNumberNEQ))
 	}
-	if len(i.CustomerNumberIn) > 0 {
+	if i.CustomerNumberIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerNumberIn(i.CustomerNumberIn...))
 	}
-	if len(i.CustomerNumberNotIn) > 0 {
+	if i.CustomerNumberNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerNumberNotIn(i.CustomerNumberNotIn...))
 	}
 	if i.CustomerNumberGT != nil {
@@ -3573,10 +3573,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.LegalNameNEQ != nil {
 		predicates = append(predicates, customer.LegalNameNEQ(*i.LegalNameNEQ))
 	}
-	if len(i.LegalNameIn) > 0 {
+	if i.LegalNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LegalNameIn(i.LegalNameIn...))
 	}
-	if len(i.LegalNameNotIn) > 0 {
+	if i.LegalNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LegalNameNotIn(i.LegalNameNotIn...))
 	}
 	if i.LegalNameGT != nil {
@@ -3618,10 +3618,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.FirstNameNEQ != nil {
 		predicates = append(predicates, customer.FirstNameNEQ(*i.FirstNameNEQ))
 	}
-	if len(i.FirstNameIn) > 0 {
+	if i.FirstNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.FirstNameIn(i.FirstNameIn...))
 	}
-	if len(i.FirstNameNotIn) > 0 {
+	if i.FirstNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.FirstNameNotIn(i.FirstNameNotIn...))
 	}
 	if i.FirstNameGT != nil {
@@ -3663,10 +3663,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.LastNameNEQ != nil {
 		predicates = append(predicates, customer.LastNameNEQ(*i.LastNameNEQ))
 	}
-	if len(i.LastNameIn) > 0 {
+	if i.LastNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LastNameIn(i.LastNameIn...))
 	}
-	if len(i.LastNameNotIn) > 0 {
+	if i.LastNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LastNameNotIn(i.LastNameNotIn...))
 	}
 	if i.LastNameGT != nil {
@@ -3708,10 +3708,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.CompanyNEQ != nil {
 		predicates = append(predicates, customer.CompanyNEQ(*i.CompanyNEQ))
 	}
-	if len(i.CompanyIn) > 0 {
+	if i.CompanyIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CompanyIn(i.CompanyIn...))
 	}
-	if len(i.CompanyNotIn) > 0 {
+	if i.CompanyNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CompanyNotIn(i.CompanyNotIn...))
 	}
 	if i.CompanyGT != nil {
@@ -3753,10 +3753,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.EmailNEQ != nil {
 		predicates = append(predicates, customer.EmailNEQ(*i.EmailNEQ))
 	}
-	if len(i.EmailIn) > 0 {
+	if i.EmailIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EmailIn(i.EmailIn...))
 	}
-	if len(i.EmailNotIn) > 0 {
+	if i.EmailNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EmailNotIn(i.EmailNotIn...))
 	}
 	if i.EmailGT != nil {
@@ -3798,10 +3798,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.MobilePhoneNumberNEQ != nil {
 		predicates = append(predicates, customer.MobilePhoneNumberNEQ(*i.MobilePhoneNumberNEQ))
 	}
-	if len(i.MobilePhoneNumberIn) > 0 {
+	if i.MobilePhoneNumberIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.MobilePhoneNumberIn(i.MobilePhoneNumberIn...))
 	}
-	if len(i.MobilePhoneNumberNotIn) > 0 {
+	if i.MobilePhoneNumberNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.MobilePhoneNumberNotIn(i.MobilePhoneNumberNotIn...))
 	}
 	if i.MobilePhoneNumberGT != nil {
@@ -3843,10 +3843,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.DateOfBirthNEQ != nil {
 		predicates = append(predicates, customer.DateOfBirthNEQ(*i.DateOfBirthNEQ))
 	}
-	if len(i.DateOfBirthIn) > 0 {
+	if i.DateOfBirthIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.DateOfBirthIn(i.DateOfBirthIn...))
 	}
-	if len(i.DateOfBirthNotIn) > 0 {
+	if i.DateOfBirthNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.DateOfBirthNotIn(i.DateOfBirthNotIn...))
 	}
 	if i.DateOfBirthGT != nil {
@@ -3879,10 +3879,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.LastOkDateNEQ != nil {
 		predicates = append(predicates, customer.LastOkDateNEQ(*i.LastOkDateNEQ))
 	}
-	if len(i.LastOkDateIn) > 0 {
+	if i.LastOkDateIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LastOkDateIn(i.LastOkDateIn...))
 	}
-	if len(i.LastOkDateNotIn) > 0 {
+	if i.LastOkDateNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.LastOkDateNotIn(i.LastOkDateNotIn...))
 	}
 	if i.LastOkDateGT != nil {
@@ -3909,10 +3909,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.BranchIDNEQ != nil {
 		predicates = append(predicates, customer.BranchIDNEQ(*i.BranchIDNEQ))
 	}
-	if len(i.BranchIDIn) > 0 {
+	if i.BranchIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.BranchIDIn(i.BranchIDIn...))
 	}
-	if len(i.BranchIDNotIn) > 0 {
+	if i.BranchIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.BranchIDNotIn(i.BranchIDNotIn...))
 	}
 	if i.BranchIDGT != nil {
@@ -3954,10 +3954,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.EntityIDNEQ != nil {
 		predicates = append(predicates, customer.EntityIDNEQ(*i.EntityIDNEQ))
 	}
-	if len(i.EntityIDIn) > 0 {
+	if i.EntityIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EntityIDIn(i.EntityIDIn...))
 	}
-	if len(i.EntityIDNotIn) > 0 {
+	if i.EntityIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EntityIDNotIn(i.EntityIDNotIn...))
 	}
 	if i.EntityIDGT != nil {
@@ -3984,10 +3984,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.EntityTypeNEQ != nil {
 		predicates = append(predicates, customer.EntityTypeNEQ(*i.EntityTypeNEQ))
 	}
-	if len(i.EntityTypeIn) > 0 {
+	if i.EntityTypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EntityTypeIn(i.EntityTypeIn...))
 	}
-	if len(i.EntityTypeNotIn) > 0 {
+	if i.EntityTypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.EntityTypeNotIn(i.EntityTypeNotIn...))
 	}
 	if i.EntityTypeIsNil {
@@ -4002,10 +4002,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.CustomerStatusNEQ != nil {
 		predicates = append(predicates, customer.CustomerStatusNEQ(*i.CustomerStatusNEQ))
 	}
-	if len(i.CustomerStatusIn) > 0 {
+	if i.CustomerStatusIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerStatusIn(i.CustomerStatusIn...))
 	}
-	if len(i.CustomerStatusNotIn) > 0 {
+	if i.CustomerStatusNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerStatusNotIn(i.CustomerStatusNotIn...))
 	}
 	if i.CustomerType != nil {
@@ -4014,10 +4014,10 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	if i.CustomerTypeNEQ != nil {
 		predicates = append(predicates, customer.CustomerTypeNEQ(*i.CustomerTypeNEQ))
 	}
-	if len(i.CustomerTypeIn) > 0 {
+	if i.CustomerTypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerTypeIn(i.CustomerTypeIn...))
 	}
-	if len(i.CustomerTypeNotIn) > 0 {
+	if i.CustomerTypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customer.CustomerTypeNotIn(i.CustomerTypeNotIn...))
 	}
 	if i.CustomerTypeIsNil {
@@ -4360,10 +4360,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, customerattribute.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -4384,10 +4384,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, customerattribute.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -4408,10 +4408,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, customerattribute.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -4432,10 +4432,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, customerattribute.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.Name != nil {
@@ -4444,10 +4444,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.NameNEQ != nil {
 		predicates = append(predicates, customerattribute.NameNEQ(*i.NameNEQ))
 	}
-	if len(i.NameIn) > 0 {
+	if i.NameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.NameIn(i.NameIn...))
 	}
-	if len(i.NameNotIn) > 0 {
+	if i.NameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.NameNotIn(i.NameNotIn...))
 	}
 	if i.NameGT != nil {
@@ -4483,10 +4483,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.TypeNEQ != nil {
 		predicates = append(predicates, customerattribute.TypeNEQ(*i.TypeNEQ))
 	}
-	if len(i.TypeIn) > 0 {
+	if i.TypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.TypeIn(i.TypeIn...))
 	}
-	if len(i.TypeNotIn) > 0 {
+	if i.TypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.TypeNotIn(i.TypeNotIn...))
 	}
 	if i.Value != nil {
@@ -4495,10 +4495,10 @@ func (i *CustomerAttributeWhereInput) P() (predicate.CustomerAttribute, error) {
 	if i.ValueNEQ != nil {
 		predicates = append(predicates, customerattribute.ValueNEQ(*i.ValueNEQ))
 	}
-	if len(i.ValueIn) > 0 {
+	if i.ValueIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.ValueIn(i.ValueIn...))
 	}
-	if len(i.ValueNotIn) > 0 {
+	if i.ValueNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customerattribute.ValueNotIn(i.ValueNotIn...))
 	}
 	if i.ValueGT != nil {
@@ -4748,10 +4748,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, customermessage.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -4772,10 +4772,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, customermessage.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -4796,10 +4796,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, customermessage.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -4820,10 +4820,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, customermessage.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.Message != nil {
@@ -4832,10 +4832,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.MessageNEQ != nil {
 		predicates = append(predicates, customermessage.MessageNEQ(*i.MessageNEQ))
 	}
-	if len(i.MessageIn) > 0 {
+	if i.MessageIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.MessageIn(i.MessageIn...))
 	}
-	if len(i.MessageNotIn) > 0 {
+	if i.MessageNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.MessageNotIn(i.MessageNotIn...))
 	}
 	if i.MessageGT != nil {
@@ -4871,10 +4871,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.TransportNEQ != nil {
 		predicates = append(predicates, customermessage.TransportNEQ(*i.TransportNEQ))
 	}
-	if len(i.TransportIn) > 0 {
+	if i.TransportIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.TransportIn(i.TransportIn...))
 	}
-	if len(i.TransportNotIn) > 0 {
+	if i.TransportNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.TransportNotIn(i.TransportNotIn...))
 	}
 	if i.TransportGT != nil {
@@ -4916,10 +4916,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.FromDepartmentNEQ != nil {
 		predicates = append(predicates, customermessage.FromDepartmentNEQ(*i.FromDepartmentNEQ))
 	}
-	if len(i.FromDepartmentIn) > 0 {
+	if i.FromDepartmentIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.FromDepartmentIn(i.FromDepartmentIn...))
 	}
-	if len(i.FromDepartmentNotIn) > 0 {
+	if i.FromDepartmentNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.FromDepartmentNotIn(i.FromDepartmentNotIn...))
 	}
 	if i.FromDepartmentGT != nil {
@@ -4961,10 +4961,10 @@ func (i *CustomerMessageWhereInput) P() (predicate.CustomerMessage, error) {
 	if i.FromPersonNEQ != nil {
 		predicates = append(predicates, customermessage.FromPersonNEQ(*i.FromPersonNEQ))
 	}
-	if len(i.FromPersonIn) > 0 {
+	if i.FromPersonIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.FromPersonIn(i.FromPersonIn...))
 	}
-	if len(i.FromPersonNotIn) > 0 {
+	if i.FromPersonNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, customermessage.FromPersonNotIn(i.FromPersonNotIn...))
 	}
 	if i.FromPersonGT != nil {
@@ -5195,10 +5195,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, entitlement.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -5219,10 +5219,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, entitlement.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -5243,10 +5243,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, entitlement.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -5267,10 +5267,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.RoleNameNEQ != nil {
 		predicates = append(predicates, entitlement.RoleNameNEQ(*i.RoleNameNEQ))
 	}
-	if len(i.RoleNameIn) > 0 {
+	if i.RoleNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.RoleNameIn(i.RoleNameIn...))
 	}
-	if len(i.RoleNameNotIn) > 0 {
+	if i.RoleNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.RoleNameNotIn(i.RoleNameNotIn...))
 	}
 	if i.RoleNameGT != nil {
@@ -5306,10 +5306,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, entitlement.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.BankIDIsNil {
@@ -5324,10 +5324,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.APIClientIDNEQ != nil {
 		predicates = append(predicates, entitlement.APIClientIDNEQ(*i.APIClientIDNEQ))
 	}
-	if len(i.APIClientIDIn) > 0 {
+	if i.APIClientIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.APIClientIDIn(i.APIClientIDIn...))
 	}
-	if len(i.APIClientIDNotIn) > 0 {
+	if i.APIClientIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.APIClientIDNotIn(i.APIClientIDNotIn...))
 	}
 	if i.APIClientIDIsNil {
@@ -5342,10 +5342,10 @@ func (i *EntitlementWhereInput) P() (predicate.Entitlement, error) {
 	if i.UserIDNEQ != nil {
 		predicates = append(predicates, entitlement.UserIDNEQ(*i.UserIDNEQ))
 	}
-	if len(i.UserIDIn) > 0 {
+	if i.UserIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.UserIDIn(i.UserIDIn...))
 	}
-	if len(i.UserIDNotIn) > 0 {
+	if i.UserIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, entitlement.UserIDNotIn(i.UserIDNotIn...))
 	}
 	if i.UserIDIsNil {
@@ -5620,10 +5620,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, product.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -5644,10 +5644,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, product.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -5668,10 +5668,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, product.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -5692,10 +5692,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, product.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.ProductCode != nil {
@@ -5704,10 +5704,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.ProductCodeNEQ != nil {
 		predicates = append(predicates, product.ProductCodeNEQ(*i.ProductCodeNEQ))
 	}
-	if len(i.ProductCodeIn) > 0 {
+	if i.ProductCodeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ProductCodeIn(i.ProductCodeIn...))
 	}
-	if len(i.ProductCodeNotIn) > 0 {
+	if i.ProductCodeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ProductCodeNotIn(i.ProductCodeNotIn...))
 	}
 	if i.ProductType != nil {
@@ -5716,10 +5716,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.ProductTypeNEQ != nil {
 		predicates = append(predicates, product.ProductTypeNEQ(*i.ProductTypeNEQ))
 	}
-	if len(i.ProductTypeIn) > 0 {
+	if i.ProductTypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ProductTypeIn(i.ProductTypeIn...))
 	}
-	if len(i.ProductTypeNotIn) > 0 {
+	if i.ProductTypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ProductTypeNotIn(i.ProductTypeNotIn...))
 	}
 	if i.Currency != nil {
@@ -5728,10 +5728,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.CurrencyNEQ != nil {
 		predicates = append(predicates, product.CurrencyNEQ(*i.CurrencyNEQ))
 	}
-	if len(i.CurrencyIn) > 0 {
+	if i.CurrencyIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CurrencyIn(i.CurrencyIn...))
 	}
-	if len(i.CurrencyNotIn) > 0 {
+	if i.CurrencyNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.CurrencyNotIn(i.CurrencyNotIn...))
 	}
 	if i.CurrencyGT != nil {
@@ -5773,10 +5773,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.StatusNEQ != nil {
 		predicates = append(predicates, product.StatusNEQ(*i.StatusNEQ))
 	}
-	if len(i.StatusIn) > 0 {
+	if i.StatusIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.StatusIn(i.StatusIn...))
 	}
-	if len(i.StatusNotIn) > 0 {
+	if i.StatusNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.StatusNotIn(i.StatusNotIn...))
 	}
 	if i.Iban != nil {
@@ -5785,10 +5785,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.IbanNEQ != nil {
 		predicates = append(predicates, product.IbanNEQ(*i.IbanNEQ))
 	}
-	if len(i.IbanIn) > 0 {
+	if i.IbanIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.IbanIn(i.IbanIn...))
 	}
-	if len(i.IbanNotIn) > 0 {
+	if i.IbanNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.IbanNotIn(i.IbanNotIn...))
 	}
 	if i.IbanGT != nil {
@@ -5830,10 +5830,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.OpenedOnNEQ != nil {
 		predicates = append(predicates, product.OpenedOnNEQ(*i.OpenedOnNEQ))
 	}
-	if len(i.OpenedOnIn) > 0 {
+	if i.OpenedOnIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.OpenedOnIn(i.OpenedOnIn...))
 	}
-	if len(i.OpenedOnNotIn) > 0 {
+	if i.OpenedOnNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.OpenedOnNotIn(i.OpenedOnNotIn...))
 	}
 	if i.OpenedOnGT != nil {
@@ -5860,10 +5860,10 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	if i.ClosedOnNEQ != nil {
 		predicates = append(predicates, product.ClosedOnNEQ(*i.ClosedOnNEQ))
 	}
-	if len(i.ClosedOnIn) > 0 {
+	if i.ClosedOnIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ClosedOnIn(i.ClosedOnIn...))
 	}
-	if len(i.ClosedOnNotIn) > 0 {
+	if i.ClosedOnNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, product.ClosedOnNotIn(i.ClosedOnNotIn...))
 	}
 	if i.ClosedOnGT != nil {
@@ -6090,10 +6090,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, socialhandle.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -6114,10 +6114,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, socialhandle.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -6138,10 +6138,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, socialhandle.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -6162,10 +6162,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, socialhandle.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.Type != nil {
@@ -6174,10 +6174,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.TypeNEQ != nil {
 		predicates = append(predicates, socialhandle.TypeNEQ(*i.TypeNEQ))
 	}
-	if len(i.TypeIn) > 0 {
+	if i.TypeIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.TypeIn(i.TypeIn...))
 	}
-	if len(i.TypeNotIn) > 0 {
+	if i.TypeNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.TypeNotIn(i.TypeNotIn...))
 	}
 	if i.TypeGT != nil {
@@ -6213,10 +6213,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.HandleNEQ != nil {
 		predicates = append(predicates, socialhandle.HandleNEQ(*i.HandleNEQ))
 	}
-	if len(i.HandleIn) > 0 {
+	if i.HandleIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.HandleIn(i.HandleIn...))
 	}
-	if len(i.HandleNotIn) > 0 {
+	if i.HandleNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.HandleNotIn(i.HandleNotIn...))
 	}
 	if i.HandleGT != nil {
@@ -6252,10 +6252,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.DateAddedNEQ != nil {
 		predicates = append(predicates, socialhandle.DateAddedNEQ(*i.DateAddedNEQ))
 	}
-	if len(i.DateAddedIn) > 0 {
+	if i.DateAddedIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.DateAddedIn(i.DateAddedIn...))
 	}
-	if len(i.DateAddedNotIn) > 0 {
+	if i.DateAddedNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.DateAddedNotIn(i.DateAddedNotIn...))
 	}
 	if i.DateAddedGT != nil {
@@ -6276,10 +6276,10 @@ func (i *SocialHandleWhereInput) P() (predicate.SocialHandle, error) {
 	if i.DateActivatedNEQ != nil {
 		predicates = append(predicates, socialhandle.DateActivatedNEQ(*i.DateActivatedNEQ))
 	}
-	if len(i.DateActivatedIn) > 0 {
+	if i.DateActivatedIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.DateActivatedIn(i.DateActivatedIn...))
 	}
-	if len(i.DateActivatedNotIn) > 0 {
+	if i.DateActivatedNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, socialhandle.DateActivatedNotIn(i.DateActivatedNotIn...))
 	}
 	if i.DateActivatedGT != nil {
@@ -6484,10 +6484,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, taxresidence.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -6508,10 +6508,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, taxresidence.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -6532,10 +6532,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, taxresidence.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -6556,10 +6556,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, taxresidence.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.Domain != nil {
@@ -6568,10 +6568,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.DomainNEQ != nil {
 		predicates = append(predicates, taxresidence.DomainNEQ(*i.DomainNEQ))
 	}
-	if len(i.DomainIn) > 0 {
+	if i.DomainIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.DomainIn(i.DomainIn...))
 	}
-	if len(i.DomainNotIn) > 0 {
+	if i.DomainNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.DomainNotIn(i.DomainNotIn...))
 	}
 	if i.DomainGT != nil {
@@ -6607,10 +6607,10 @@ func (i *TaxResidenceWhereInput) P() (predicate.TaxResidence, error) {
 	if i.TaxNumberNEQ != nil {
 		predicates = append(predicates, taxresidence.TaxNumberNEQ(*i.TaxNumberNEQ))
 	}
-	if len(i.TaxNumberIn) > 0 {
+	if i.TaxNumberIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.TaxNumberIn(i.TaxNumberIn...))
 	}
-	if len(i.TaxNumberNotIn) > 0 {
+	if i.TaxNumberNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, taxresidence.TaxNumberNotIn(i.TaxNumberNotIn...))
 	}
 	if i.TaxNumberGT != nil {
@@ -6854,10 +6854,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, user.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -6878,10 +6878,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, user.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -6902,10 +6902,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, user.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -6926,10 +6926,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.UsernameNEQ != nil {
 		predicates = append(predicates, user.UsernameNEQ(*i.UsernameNEQ))
 	}
-	if len(i.UsernameIn) > 0 {
+	if i.UsernameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.UsernameIn(i.UsernameIn...))
 	}
-	if len(i.UsernameNotIn) > 0 {
+	if i.UsernameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.UsernameNotIn(i.UsernameNotIn...))
 	}
 	if i.UsernameGT != nil {
@@ -6965,10 +6965,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.EmailNEQ != nil {
 		predicates = append(predicates, user.EmailNEQ(*i.EmailNEQ))
 	}
-	if len(i.EmailIn) > 0 {
+	if i.EmailIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.EmailIn(i.EmailIn...))
 	}
-	if len(i.EmailNotIn) > 0 {
+	if i.EmailNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.EmailNotIn(i.EmailNotIn...))
 	}
 	if i.EmailGT != nil {
@@ -7010,10 +7010,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.DisplayNameNEQ != nil {
 		predicates = append(predicates, user.DisplayNameNEQ(*i.DisplayNameNEQ))
 	}
-	if len(i.DisplayNameIn) > 0 {
+	if i.DisplayNameIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.DisplayNameIn(i.DisplayNameIn...))
 	}
-	if len(i.DisplayNameNotIn) > 0 {
+	if i.DisplayNameNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.DisplayNameNotIn(i.DisplayNameNotIn...))
 	}
 	if i.DisplayNameGT != nil {
@@ -7055,10 +7055,10 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 	if i.ExternalSubjectNEQ != nil {
 		predicates = append(predicates, user.ExternalSubjectNEQ(*i.ExternalSubjectNEQ))
 	}
-	if len(i.ExternalSubjectIn) > 0 {
+	if i.ExternalSubjectIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.ExternalSubjectIn(i.ExternalSubjectIn...))
 	}
-	if len(i.ExternalSubjectNotIn) > 0 {
+	if i.ExternalSubjectNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, user.ExternalSubjectNotIn(i.ExternalSubjectNotIn...))
 	}
 	if i.ExternalSubjectGT != nil {
@@ -7260,10 +7260,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.IDNEQ != nil {
 		predicates = append(predicates, usercustomerlink.IDNEQ(*i.IDNEQ))
 	}
-	if len(i.IDIn) > 0 {
+	if i.IDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.IDIn(i.IDIn...))
 	}
-	if len(i.IDNotIn) > 0 {
+	if i.IDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.IDNotIn(i.IDNotIn...))
 	}
 	if i.IDGT != nil {
@@ -7284,10 +7284,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.CreatedAtNEQ != nil {
 		predicates = append(predicates, usercustomerlink.CreatedAtNEQ(*i.CreatedAtNEQ))
 	}
-	if len(i.CreatedAtIn) > 0 {
+	if i.CreatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.CreatedAtIn(i.CreatedAtIn...))
 	}
-	if len(i.CreatedAtNotIn) > 0 {
+	if i.CreatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.CreatedAtNotIn(i.CreatedAtNotIn...))
 	}
 	if i.CreatedAtGT != nil {
@@ -7308,10 +7308,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.UpdatedAtNEQ != nil {
 		predicates = append(predicates, usercustomerlink.UpdatedAtNEQ(*i.UpdatedAtNEQ))
 	}
-	if len(i.UpdatedAtIn) > 0 {
+	if i.UpdatedAtIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.UpdatedAtIn(i.UpdatedAtIn...))
 	}
-	if len(i.UpdatedAtNotIn) > 0 {
+	if i.UpdatedAtNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.UpdatedAtNotIn(i.UpdatedAtNotIn...))
 	}
 	if i.UpdatedAtGT != nil {
@@ -7332,10 +7332,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.UserIDNEQ != nil {
 		predicates = append(predicates, usercustomerlink.UserIDNEQ(*i.UserIDNEQ))
 	}
-	if len(i.UserIDIn) > 0 {
+	if i.UserIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.UserIDIn(i.UserIDIn...))
 	}
-	if len(i.UserIDNotIn) > 0 {
+	if i.UserIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.UserIDNotIn(i.UserIDNotIn...))
 	}
 	if i.CustomerID != nil {
@@ -7344,10 +7344,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.CustomerIDNEQ != nil {
 		predicates = append(predicates, usercustomerlink.CustomerIDNEQ(*i.CustomerIDNEQ))
 	}
-	if len(i.CustomerIDIn) > 0 {
+	if i.CustomerIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.CustomerIDIn(i.CustomerIDIn...))
 	}
-	if len(i.CustomerIDNotIn) > 0 {
+	if i.CustomerIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.CustomerIDNotIn(i.CustomerIDNotIn...))
 	}
 	if i.BankID != nil {
@@ -7356,10 +7356,10 @@ func (i *UserCustomerLinkWhereInput) P() (predicate.UserCustomerLink, error) {
 	if i.BankIDNEQ != nil {
 		predicates = append(predicates, usercustomerlink.BankIDNEQ(*i.BankIDNEQ))
 	}
-	if len(i.BankIDIn) > 0 {
+	if i.BankIDIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.BankIDIn(i.BankIDIn...))
 	}
-	if len(i.BankIDNotIn) > 0 {
+	if i.BankIDNotIn != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)
 		predicates = append(predicates, usercustomerlink.BankIDNotIn(i.BankIDNotIn...))
 	}
 	if i.BankIDGT != nil {

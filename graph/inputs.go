@@ -11,7 +11,7 @@ func addLabels(w *ent.CustomerWhereInput, field string, labels []string, p func(
 	if err := filters.Labels(field, labels); err != nil {
 		return err
 	}
-	if len(labels) > 0 {
+	if labels != nil { // (null filters nothing; [] is an empty set of labels)
 		w.AddPredicates(p(labels...))
 	}
 	return nil

@@ -298,6 +298,18 @@ func TestCustomerFilters(t *testing.T) {
 	require.Equal(t, ids, query(map[string]any{"hasBankWith": []map[string]any{{"code": "gh.29.uk"}}}))
 	require.Len(t, query(map[string]any{"createdAtGTE": time.Now().Add(-time.Hour), "createdAtLTE": time.Now().Add(time.Hour)}), 7)
 	require.Empty(t, query(map[string]any{"createdAtGT": time.Now().Add(time.Hour)}))
+	// An empty list is an empty set: nothing is in it, everything is not,
+	// every customer carries all of its labels and none carries one of them.
+	// A null list filters nothing.
+	for _, f := range []string{"idIn", "customerStatusIn", "bankIDIn", "createdAtIn", "hasAnyLabel"} {
+		require.Empty(t, query(map[string]any{f: []string{}}), f)
+		require.Equal(t, ids, query(map[string]any{f: nil, "bankID": b.ID}), f)
+		require.Equal(t, ids, query(map[string]any{"not": map[string]any{f: []string{}}, "bankID": b.ID}), f)
+	}
+	for _, f := range []string{"idNotIn", "customerStatusNotIn", "hasAllLabels"} {
+		require.Equal(t, ids, query(map[string]any{f: []string{}, "bankID": b.ID}), f)
+		require.Empty(t, query(map[string]any{"not": map[string]any{f: []string{}}}), f)
+	}
 
 	var r struct{ Customers idConn }
 	e.do(`{ customers(orderBy:[{field:LEGAL_NAME, direction:DESC}], where:{bankID:"`+b.ID.String()+`"}){ `+pageFields+` } }`, &r)

@@ -62,9 +62,14 @@ func Labels(field string, labels []string) error {
 // PostgreSQL. (The containment itself stays as it was, for the GIN index.)
 
 // HasLabels matches customers that carry every one of the labels
-// (jsonb containment on PostgreSQL, served by the GIN index; json_each on SQLite).
+// (jsonb containment on PostgreSQL, served by the GIN index; json_each on SQLite),
+// every customer when there are none.
 func HasLabels(labels ...string) predicate.Customer {
 	return func(s *sql.Selector) {
+		if len(labels) == 0 {
+			s.Where(sql.Not(sql.False())) // (a predicate, for a not: around it)
+			return
+		}
 		ps := make([]*sql.Predicate, len(labels))
 		for i, l := range labels {
 			ps[i] = sqljson.ValueContains(s.C(customer.FieldLabels), l)
@@ -73,9 +78,14 @@ func HasLabels(labels ...string) predicate.Customer {
 	}
 }
 
-// HasAnyLabel matches customers that carry at least one of the labels.
+// HasAnyLabel matches customers that carry at least one of the labels,
+// none when there are none.
 func HasAnyLabel(labels ...string) predicate.Customer {
 	return func(s *sql.Selector) {
+		if len(labels) == 0 {
+			s.Where(sql.False())
+			return
+		}
 		ps := make([]*sql.Predicate, len(labels))
 		for i, l := range labels {
 			ps[i] = sqljson.ValueContains(s.C(customer.FieldLabels), l)
