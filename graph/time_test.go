@@ -1,10 +1,13 @@
 package graph_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"custgraph/internal/access"
 )
 
 // TestTimesWithAnOffset: a Time given with an offset is the same instant
@@ -103,4 +106,72 @@ func TestEmptyTimeIsRefused(t *testing.T) {
 	e.do(`query($id: ID!) { node(id: $id) { ... on Customer { dateOfBirth } } }`, &got, "id", id)
 	require.NotNil(t, got.Node.DateOfBirth)
 	require.Equal(t, "2000-05-05T00:00:00Z", *got.Node.DateOfBirth)
+}
+
+// TestTimesBothDatabasesStore: a Time is refused unless its year in UTC is
+// 0001 to 9999 and its offset within ±23:59 (RFC 3339), and is kept to the
+// microsecond. SQLite stored 9999-12-31T23:59:59-01:00 as year 10000 and
+// then failed every read of the customer (and every list over it);
+// PostgreSQL stored it and answered a time the API refuses as input; and
+// a nanosecond was kept on SQLite, cut on PostgreSQL (1 ns after the zero
+// time read back as no value there).
+func TestTimesBothDatabasesStore(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	sys := access.System(context.Background())
+	for _, c := range []struct{ name, input, field string }{
+		{"year 10000 in UTC", `dateOfBirth: "9999-12-31T23:59:59-01:00"`, "dateOfBirth"},
+		{"year -1 in UTC", `lastOkDate: "0000-01-01T00:00:00+01:00"`, "lastOkDate"},
+		{"an offset of 24 hours", `lastOkDate: "2030-01-01T00:00:00+24:00"`, "lastOkDate"},
+		{"a dependant born in year 10000", `dependants: 1, dobOfDependants: ["9999-12-31T23:59:59-01:00"]`, "dobOfDependants"},
+		{"a nanosecond after the zero time", `dateOfBirth: "0001-01-01T00:00:00.000000001Z"`, "dateOfBirth"},
+	} {
+		errs := e.fail(`mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Out of range", `+c.input+`}) { id } }`, "b", b.ID)
+		require.Len(t, errs, 1, c.name)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", c.name, errs[0])
+		require.Contains(t, []any{c.field, "date_of_birth"}, errs[0].Extensions["field"], "%s: %+v", c.name, errs[0])
+	}
+	errs := e.fail(`{ customers(where: {createdAtGT: "9999-12-31T23:59:59-01:00"}) { totalCount } }`)
+	require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%+v", errs[0])
+	require.Zero(t, e.client.Customer.Query().CountX(sys), "nothing written")
+
+	// Kept to the microsecond: the answer, a read and both databases agree.
+	var r struct {
+		CreateCustomer struct {
+			ID              string
+			DateOfBirth     string
+			DobOfDependants []string
+		}
+	}
+	e.do(`mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Precise", dateOfBirth: "9999-12-31T23:59:59.999999999Z", dependants: 1, dobOfDependants: ["2001-02-03T04:05:06.123456789+01:00"]}) { id dateOfBirth dobOfDependants } }`, &r, "b", b.ID)
+	require.Equal(t, "9999-12-31T23:59:59.999999Z", r.CreateCustomer.DateOfBirth)
+	require.Equal(t, []string{"2001-02-03T03:05:06.123456Z"}, r.CreateCustomer.DobOfDependants)
+	var got struct {
+		Node struct {
+			DateOfBirth     string
+			DobOfDependants []string
+		}
+	}
+	e.do(`query($id: ID!) { node(id: $id) { ... on Customer { dateOfBirth dobOfDependants } } }`, &got, "id", r.CreateCustomer.ID)
+	require.Equal(t, r.CreateCustomer.DateOfBirth, got.Node.DateOfBirth)
+	require.Equal(t, r.CreateCustomer.DobOfDependants, got.Node.DobOfDependants)
+
+	// The storage rule holds below GraphQL too (the REST doors write through ent).
+	_, err := e.client.Customer.Create().SetBankID(b.ID).SetLegalName("Direct").
+		SetDateOfBirth(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)).Save(sys)
+	require.ErrorContains(t, err, "0001-01-01T00:00:00Z and 9999-12-31")
+
+	// Dates of birth of dependants are bounded on every path, an append included.
+	var many []string
+	for i := range 101 {
+		many = append(many, time.Date(2000, 1, 1+i%28, 0, 0, 0, 0, time.UTC).Format(time.RFC3339))
+	}
+	errs = e.fail(`mutation($id: ID!, $d: [Time!]) { updateCustomer(id: $id, input: {appendDobOfDependants: $d}) { dependants } }`, "id", r.CreateCustomer.ID, "d", many)
+	require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%+v", errs[0])
+	require.Contains(t, errs[0].Message, "at most 100")
+	var u struct {
+		UpdateCustomer struct{ DobOfDependants []string }
+	}
+	e.do(`mutation($id: ID!, $d: [Time!]) { updateCustomer(id: $id, input: {appendDobOfDependants: $d}) { dobOfDependants } }`, &u, "id", r.CreateCustomer.ID, "d", many[:99])
+	require.Len(t, u.UpdateCustomer.DobOfDependants, 100)
 }

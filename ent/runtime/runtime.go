@@ -61,7 +61,9 @@ func init() {
 
 	apiclient.Hooks[6] = apiclientMixinHooks0[5]
 
-	apiclient.Hooks[7] = apiclientHooks[0]
+	apiclient.Hooks[7] = apiclientMixinHooks0[6]
+
+	apiclient.Hooks[8] = apiclientHooks[0]
 	apiclientMixinFields0 := apiclientMixin[0].Fields()
 	_ = apiclientMixinFields0
 	apiclientFields := schema.APIClient{}.Fields()
@@ -159,7 +161,9 @@ func init() {
 
 	address.Hooks[6] = addressMixinHooks0[5]
 
-	address.Hooks[7] = addressHooks[0]
+	address.Hooks[7] = addressMixinHooks0[6]
+
+	address.Hooks[8] = addressHooks[0]
 	addressMixinFields0 := addressMixin[0].Fields()
 	_ = addressMixinFields0
 	addressFields := schema.Address{}.Fields()
@@ -285,6 +289,8 @@ func init() {
 	auditevent.Hooks[5] = auditeventMixinHooks0[4]
 
 	auditevent.Hooks[6] = auditeventMixinHooks0[5]
+
+	auditevent.Hooks[7] = auditeventMixinHooks0[6]
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
@@ -336,7 +342,9 @@ func init() {
 
 	bank.Hooks[6] = bankMixinHooks0[5]
 
-	bank.Hooks[7] = bankHooks[0]
+	bank.Hooks[7] = bankMixinHooks0[6]
+
+	bank.Hooks[8] = bankHooks[0]
 	bankMixinFields0 := bankMixin[0].Fields()
 	_ = bankMixinFields0
 	bankFields := schema.Bank{}.Fields()
@@ -416,7 +424,9 @@ func init() {
 
 	crmevent.Hooks[6] = crmeventMixinHooks0[5]
 
-	crmevent.Hooks[7] = crmeventHooks[0]
+	crmevent.Hooks[7] = crmeventMixinHooks0[6]
+
+	crmevent.Hooks[8] = crmeventHooks[0]
 	crmeventMixinFields0 := crmeventMixin[0].Fields()
 	_ = crmeventMixinFields0
 	crmeventFields := schema.CrmEvent{}.Fields()
@@ -484,11 +494,13 @@ func init() {
 
 	customer.Hooks[6] = customerMixinHooks0[5]
 
-	customer.Hooks[7] = customerHooks[0]
+	customer.Hooks[7] = customerMixinHooks0[6]
 
-	customer.Hooks[8] = customerHooks[1]
+	customer.Hooks[8] = customerHooks[0]
 
-	customer.Hooks[9] = customerHooks[2]
+	customer.Hooks[9] = customerHooks[1]
+
+	customer.Hooks[10] = customerHooks[2]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerFields := schema.Customer{}.Fields()
@@ -695,7 +707,9 @@ func init() {
 
 	customerattribute.Hooks[6] = customerattributeMixinHooks0[5]
 
-	customerattribute.Hooks[7] = customerattributeHooks[0]
+	customerattribute.Hooks[7] = customerattributeMixinHooks0[6]
+
+	customerattribute.Hooks[8] = customerattributeHooks[0]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()
@@ -779,6 +793,8 @@ func init() {
 	customermessage.Hooks[5] = customermessageMixinHooks0[4]
 
 	customermessage.Hooks[6] = customermessageMixinHooks0[5]
+
+	customermessage.Hooks[7] = customermessageMixinHooks0[6]
 	customermessageMixinFields0 := customermessageMixin[0].Fields()
 	_ = customermessageMixinFields0
 	customermessageFields := schema.CustomerMessage{}.Fields()
@@ -876,7 +892,9 @@ func init() {
 
 	entitlement.Hooks[6] = entitlementMixinHooks0[5]
 
-	entitlement.Hooks[7] = entitlementHooks[0]
+	entitlement.Hooks[7] = entitlementMixinHooks0[6]
+
+	entitlement.Hooks[8] = entitlementHooks[0]
 	entitlementMixinFields0 := entitlementMixin[0].Fields()
 	_ = entitlementMixinFields0
 	entitlementFields := schema.Entitlement{}.Fields()
@@ -954,15 +972,17 @@ func init() {
 
 	product.Hooks[6] = productMixinHooks0[5]
 
-	product.Hooks[7] = productHooks[0]
+	product.Hooks[7] = productMixinHooks0[6]
 
-	product.Hooks[8] = productHooks[1]
+	product.Hooks[8] = productHooks[0]
 
-	product.Hooks[9] = productHooks[2]
+	product.Hooks[9] = productHooks[1]
 
-	product.Hooks[10] = productHooks[3]
+	product.Hooks[10] = productHooks[2]
 
-	product.Hooks[11] = productHooks[4]
+	product.Hooks[11] = productHooks[3]
+
+	product.Hooks[12] = productHooks[4]
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
 	productFields := schema.Product{}.Fields()
@@ -1040,6 +1060,8 @@ func init() {
 	requestreplay.Hooks[5] = requestreplayMixinHooks0[4]
 
 	requestreplay.Hooks[6] = requestreplayMixinHooks0[5]
+
+	requestreplay.Hooks[7] = requestreplayMixinHooks0[6]
 	requestreplayMixinFields0 := requestreplayMixin[0].Fields()
 	_ = requestreplayMixinFields0
 	requestreplayFields := schema.RequestReplay{}.Fields()
@@ -1139,6 +1161,8 @@ func init() {
 	signingkey.Hooks[5] = signingkeyMixinHooks0[4]
 
 	signingkey.Hooks[6] = signingkeyMixinHooks0[5]
+
+	signingkey.Hooks[7] = signingkeyMixinHooks0[6]
 	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
 	_ = signingkeyMixinFields0
 	signingkeyFields := schema.SigningKey{}.Fields()
@@ -1180,6 +1204,8 @@ func init() {
 	socialhandle.Hooks[5] = socialhandleMixinHooks0[4]
 
 	socialhandle.Hooks[6] = socialhandleMixinHooks0[5]
+
+	socialhandle.Hooks[7] = socialhandleMixinHooks0[6]
 	socialhandleMixinFields0 := socialhandleMixin[0].Fields()
 	_ = socialhandleMixinFields0
 	socialhandleFields := schema.SocialHandle{}.Fields()
@@ -1261,6 +1287,8 @@ func init() {
 	taxresidence.Hooks[5] = taxresidenceMixinHooks0[4]
 
 	taxresidence.Hooks[6] = taxresidenceMixinHooks0[5]
+
+	taxresidence.Hooks[7] = taxresidenceMixinHooks0[6]
 	taxresidenceMixinFields0 := taxresidenceMixin[0].Fields()
 	_ = taxresidenceMixinFields0
 	taxresidenceFields := schema.TaxResidence{}.Fields()
@@ -1340,7 +1368,9 @@ func init() {
 
 	user.Hooks[6] = userMixinHooks0[5]
 
-	user.Hooks[7] = userHooks[0]
+	user.Hooks[7] = userMixinHooks0[6]
+
+	user.Hooks[8] = userHooks[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()
@@ -1443,7 +1473,9 @@ func init() {
 
 	usercustomerlink.Hooks[6] = usercustomerlinkMixinHooks0[5]
 
-	usercustomerlink.Hooks[7] = usercustomerlinkHooks[0]
+	usercustomerlink.Hooks[7] = usercustomerlinkMixinHooks0[6]
+
+	usercustomerlink.Hooks[8] = usercustomerlinkHooks[0]
 	usercustomerlinkMixinFields0 := usercustomerlinkMixin[0].Fields()
 	_ = usercustomerlinkMixinFields0
 	usercustomerlinkFields := schema.UserCustomerLink{}.Fields()

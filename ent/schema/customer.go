@@ -17,6 +17,10 @@ import (
 	"custgraph/internal/validate"
 )
 
+// MaxDependants bounds a customer's dependants and its dates of birth of
+// dependants, on every path (an append included).
+const MaxDependants = 100
+
 // Customer is the legal entity that has the relationship to a bank. It holds
 // the union of the fields the three REST families and GraphQL read or write;
 // each door shows the same record under its own names.
@@ -51,7 +55,7 @@ func (Customer) Fields() []ent.Field {
 		field.Time("face_image_date").Optional().Nillable().Annotations(noWhere()),
 		field.Time("date_of_birth").Optional().Nillable(),
 		field.String("relationship_status").Optional().MaxRuneLen(16).Annotations(noWhere()),
-		field.Int("dependants").NonNegative().Max(100).Default(0).Annotations(noWhere()),
+		field.Int("dependants").NonNegative().Max(MaxDependants).Default(0).Annotations(noWhere()),
 		field.JSON("dob_of_dependants", []time.Time{}).Optional().
 			Comment("One date of birth per dependant: on create, and when set together with dependants, its length must equal dependants.").
 			Annotations(entgql.Type("[Time!]")),

@@ -44,6 +44,7 @@ func (BaseMixin) Hooks() []ent.Hook {
 		hook.On(stampFromID, ent.OpCreate),
 		hook.On(noNUL, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne),
 		hook.On(oneChangePerField, ent.OpUpdate|ent.OpUpdateOne),
+		hook.On(storableTimes, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne), // after: setting a list drops what was to be appended
 	}
 }
 
@@ -140,6 +141,71 @@ func noNUL(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// storableTimes keeps every time a change writes to what both databases
+// store and every door can answer: years 0001 to 9999 in UTC (RFC 3339's
+// four-digit year; SQLite stored 10000-01-01, then could not read the row
+// back, and every list over it failed), to the microsecond (PostgreSQL's
+// precision: SQLite kept nanoseconds, and a time 1 ns after the zero time
+// read back as no value on PostgreSQL). A time is refused out of range and
+// cut to the microsecond within it.
+func storableTimes(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		for _, name := range m.Fields() {
+			v, _ := m.Field(name)
+			switch v := v.(type) {
+			case time.Time:
+				t, err := storableTime(name, v)
+				if err != nil {
+					return nil, err
+				}
+				if !t.Equal(v) || v.Location() != time.UTC {
+					if err := m.SetField(name, t); err != nil {
+						return nil, err
+					}
+				}
+			case []time.Time:
+				out, changed := make([]time.Time, len(v)), false
+				for i, x := range v {
+					t, err := storableTime(name, x)
+					if err != nil {
+						return nil, err
+					}
+					out[i], changed = t, changed || !t.Equal(x) || x.Location() != time.UTC
+				}
+				if changed {
+					if err := m.SetField(name, out); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		if cm, ok := m.(*gen.CustomerMutation); ok {
+			added, _ := cm.AppendedDobOfDependants()
+			for _, x := range added {
+				if t, err := storableTime(customer.FieldDobOfDependants, x); err != nil {
+					return nil, err
+				} else if !t.Equal(x) {
+					return nil, apperr.Invalid(customer.FieldDobOfDependants, "a time is kept to the microsecond: %s is finer", x.Format(time.RFC3339Nano))
+				}
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// storableTime is t in UTC to the microsecond, or field's error when its
+// year in UTC is outside 0001-9999.
+func storableTime(field string, t time.Time) (time.Time, error) {
+	u := t.UTC()
+	if y := u.Year(); y < 1 || y > 9999 {
+		return time.Time{}, apperr.Invalid(field, "a time must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, got %s", t.Format(time.RFC3339Nano))
+	}
+	if u = u.Truncate(time.Microsecond); u.IsZero() {
+		return time.Time{}, apperr.Invalid(field, "the zero time 0001-01-01T00:00:00Z is no value: clear the field instead")
+	}
+	return u, nil
 }
 
 // stampFromID sets created_at (and updated_at) to the millisecond encoded in
@@ -280,6 +346,9 @@ func customerRules(next ent.Mutator) ent.Mutator {
 		dobs, dobTouched, err := list(ctx, op, m.DobOfDependants, m.AppendedDobOfDependants, m.DobOfDependantsCleared(), m.OldDobOfDependants)
 		if err != nil {
 			return nil, err
+		}
+		if dobTouched && len(dobs) > MaxDependants {
+			return nil, apperr.Invalid("dob_of_dependants", "at most %d dates of birth, one per dependant: the change makes %d", MaxDependants, len(dobs))
 		}
 		_, depTouched := m.Dependants()
 		if _, added := m.AddedDependants(); added {

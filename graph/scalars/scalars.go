@@ -69,6 +69,15 @@ func UnmarshalTime(v any) (time.Time, error) {
 	if err != nil || t.IsZero() {
 		return time.Time{}, fmt.Errorf("%s, got %q", form, clip(s))
 	}
+	// RFC 3339's offsets are -23:59 to +23:59 (Go also read +24:00), and
+	// its years four digits: a time whose year in UTC is outside 0001-9999
+	// has no RFC 3339 form to answer with (ent/schema: storableTimes).
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return time.Time{}, fmt.Errorf("%s with an offset from -23:59 to +23:59, got %q", form, clip(s))
+	}
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return time.Time{}, fmt.Errorf("a Time must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in UTC, got %q", clip(s))
+	}
 	return t.UTC(), nil
 }
 
