@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -472,7 +473,13 @@ func TestTradevestCustomerList(t *testing.T) {
 		for _, q := range []string{"limit=0", "limit=101", "limit=ten", "limit=1&limit=2"} {
 			tvErr(t, get(q), http.StatusBadRequest, "BAD_REQUEST", "limit", "INVALID_VALUE")
 		}
-		for _, q := range []string{"cursor=garbage", "cursor=e30", "cursor=%7B%7D"} {
+		// Cursors this list never gives: garbage, empty JSON, no time, a
+		// negative time and one past the year 9999.
+		forged := func(j string) string { return "cursor=" + base64.RawURLEncoding.EncodeToString([]byte(j)) }
+		id := uuid.NewString()
+		for _, q := range []string{"cursor=garbage", "cursor=e30", "cursor=%7B%7D", forged(`{"id":"` + id + `"}`),
+			forged(`{"t":-62135596800000001,"id":"` + id + `"}`), forged(`{"t":253402300800000000,"id":"` + id + `"}`),
+			forged(`{"t":null,"id":"` + id + `"}`)} {
 			tvErr(t, get(q), http.StatusBadRequest, "BAD_REQUEST", "cursor", "INVALID_VALUE")
 		}
 		tvErr(t, get("customerStatus=GONE"), http.StatusBadRequest, "BAD_REQUEST", "customerStatus", "INVALID_VALUE")
@@ -628,6 +635,9 @@ func TestTradevestProducts(t *testing.T) {
 		tvErr(t, post(cid, `{"productCode":`, rid...), http.StatusBadRequest, "BAD_REQUEST", "", "")
 		tvErr(t, post("nope", map[string]any{"productCode": "WALLET"}, rid...), http.StatusBadRequest, "BAD_REQUEST", "customerId", "INVALID_VALUE")
 		tvErr(t, post(uuid.NewString(), map[string]any{"productCode": "WALLET"}, rid...), http.StatusNotFound, "NOT_FOUND", "customerId", "NOT_FOUND")
+		// The body (400) before the customer (404).
+		tvErr(t, post(uuid.NewString(), map[string]any{"productCode": "GOLD_BAR"}, rid...), http.StatusBadRequest, "BAD_REQUEST", "productCode", "INVALID_VALUE")
+		tvErr(t, post(uuid.NewString(), map[string]any{"productCode": "WALLET", "currency": "EURO"}, rid...), http.StatusBadRequest, "BAD_REQUEST", "currency", "INVALID_VALUE")
 		noRole := e.client(t, e.A, at(e.A, access.CanGetCustomer, access.CanGetCustomerProduct)...)
 		msg := tvErr(t, e.call(t, http.MethodPost, "/customers/"+cid+"/products", noRole, map[string]any{"productCode": "WALLET"}, rid...),
 			http.StatusForbidden, "FORBIDDEN", "", "")

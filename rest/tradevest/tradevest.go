@@ -733,14 +733,27 @@ func (c tvCursor) String() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// tvParseCursor reads a cursor this list gave: both parts, its time within
+// the years a time is stored in (0001-9999); anything else is 400, not a
+// page that looks like the last one.
 func tvParseCursor(s string) (tvCursor, error) {
-	var c tvCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
-		return c, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
+	var c struct {
+		Micros *int64    `json:"t"`
+		ID     uuid.UUID `json:"id"`
 	}
-	return c, nil
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil || c.Micros == nil ||
+		*c.Micros < tvFirstMicro || *c.Micros > tvLastMicro {
+		return tvCursor{}, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
+	}
+	return tvCursor{Micros: *c.Micros, ID: c.ID}, nil
 }
+
+// The first and last microsecond a stored time can hold (ent/schema: storableTimes).
+var (
+	tvFirstMicro = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	tvLastMicro  = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+)
 
 const (
 	tvDefaultLimit = 20
@@ -976,6 +989,19 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 	if in.ProductCode == nil {
 		a.tvWriteErr(w, r, tvBad("productCode", tvCodeRequired, "productCode is required"))
 		return
+	}
+	// The body (400) before the customer (404), the README's order: ent's
+	// own validators of the two fields, which its save would run only
+	// after its rules had looked the customer up.
+	if product.ProductCodeValidator(product.ProductCode(*in.ProductCode)) != nil {
+		a.tvWriteErr(w, r, tvBad("productCode", tvCodeInvalid, "unknown value %q", *in.ProductCode))
+		return
+	}
+	if in.Currency != nil && product.CurrencyValidator != nil {
+		if err := product.CurrencyValidator(*in.Currency); err != nil {
+			a.tvWriteErr(w, r, apperr.Invalid(product.FieldCurrency, "%v", err))
+			return
+		}
 	}
 	a.tvMutate(w, r, func(ctx context.Context, tx *ent.Client) (tvAnswer, error) {
 		create := tx.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCode(*in.ProductCode))
