@@ -343,6 +343,11 @@ func TestObpCustomerCreateV310(t *testing.T) {
 		b["dependants"] = 1
 		obpCustErr(t, e.call(t, http.MethodPost, path, creator, b), http.StatusBadRequest,
 			"OBP-10020: Incorrect json. The field dependants(1) not equal the length(2) of dob_of_dependants array")
+		// dependants -1 with no dates: the same rule, which OBP checks first.
+		b = obpCustSeedBody()
+		b["dependants"], b["dob_of_dependants"] = -1, []string{}
+		obpCustErr(t, e.call(t, http.MethodPost, path, creator, b), http.StatusBadRequest,
+			"OBP-10020: Incorrect json. The field dependants(-1) not equal the length(0) of dob_of_dependants array")
 		// A value ent refuses: OBP-30051 with ent's detail.
 		b = obpCustSeedBody()
 		b["email"] = "not an address"

@@ -395,6 +395,14 @@ func obpMissing(v reflect.Value, prefix string, optional []string, out *[]string
 	}
 }
 
+// dependants is the body's dependants (0 when absent, as ent's default).
+func (in *obpCustomerIn) dependants() int {
+	if in.Dependants == nil {
+		return 0
+	}
+	return *in.Dependants
+}
+
 // --- errors --------------------------------------------------------------
 
 // obpCustomerWriteError writes the OBP error of a failed create or update
@@ -407,11 +415,10 @@ func obpMissing(v reflect.Value, prefix string, optional []string, out *[]string
 // failures as obpCall.err.
 func obpCustomerWriteError(o *obpCall, e *apperr.Error, fallback string, in *obpCustomerIn, customerID string) {
 	switch {
-	case e.Code == apperr.BadUserInput && e.Field == customer.FieldDobOfDependants && in != nil:
-		n := 0
-		if in.Dependants != nil {
-			n = *in.Dependants
-		}
+	case e.Code == apperr.BadUserInput && in != nil && (e.Field == customer.FieldDobOfDependants || e.Field == customer.FieldDependants) &&
+		in.dependants() != len(in.DobOfDependants):
+		// (dependants: -1 with no dates is this rule too, OBP's first check)
+		n := in.dependants()
 		o.fail(http.StatusBadRequest, fmt.Sprintf("%s The field dependants(%d) not equal the length(%d) of dob_of_dependants array",
 			obpInvalidJSONContent, n, len(in.DobOfDependants)))
 	case e.Code == apperr.BadUserInput && e.Field == customer.FieldCustomerNumber && in != nil:
