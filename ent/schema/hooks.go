@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -1055,6 +1056,9 @@ func (CustomerAttribute) Hooks() []ent.Hook {
 	}
 }
 
+// decimalNumber is a DOUBLE attribute's syntax.
+var decimalNumber = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$`)
+
 // AttributeValue checks a customer attribute value against its type.
 func AttributeValue(typ, value string) error {
 	switch typ {
@@ -1063,8 +1067,11 @@ func AttributeValue(typ, value string) error {
 			return fmt.Errorf("%q is not an INTEGER (a whole number)", value)
 		}
 	case "DOUBLE":
+		// A decimal number as JSON writes one (and with a point or sign
+		// alone at either end): Go's ParseFloat also read hex floats
+		// (0x1p3), underscores (1_0), Inf and NaN.
 		f, err := strconv.ParseFloat(value, 64)
-		if err != nil || f != f || f > 1e308 || f < -1e308 {
+		if err != nil || !decimalNumber.MatchString(value) || f > 1e308 || f < -1e308 {
 			return fmt.Errorf("%q is not a DOUBLE (a finite decimal number)", value)
 		}
 	case "DATE_WITH_DAY":
