@@ -663,3 +663,29 @@ func seedWalletAndAccounts(e *env, cust []uuid.UUID) {
 		}
 	}
 }
+
+// TestCaseInsensitiveFiltersFoldEveryLetter: search and the …Fold filters
+// fold letters beyond ASCII on both databases. SQLite's LOWER folds ASCII
+// only: "ärger" did not find "ÄRGER" there, where PostgreSQL's ILIKE did
+// (internal/store/sqlitelower.go).
+func TestCaseInsensitiveFiltersFoldEveryLetter(t *testing.T) {
+	e := newEnv(t)
+	b := e.seedBank("gh.29.uk")
+	var created struct{ CreateCustomer struct{ ID string } }
+	e.do(`mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "ÄRGER Straße Ωmega", email: "ÄR@Example.com"}) { id } }`, &created, "b", b.ID)
+	e.do(`mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Plain Name", email: "plain@example.com"}) { id } }`, &created, "b", b.ID)
+	count := func(where string) int {
+		var r struct{ Customers struct{ TotalCount int } }
+		e.do(`{ customers(where: {`+where+`}) { totalCount } }`, &r)
+		return r.Customers.TotalCount
+	}
+	for _, where := range []string{
+		`search: "ärger"`, `search: "straße"`, `search: "ωMEGA"`,
+		`legalNameContainsFold: "ärger straße"`, `legalNameEqualFold: "ärger straße ωmega"`,
+		`emailContainsFold: "är@example"`, `emailEqualFold: "är@example.com"`,
+	} {
+		require.Equal(t, 1, count(where), where)
+	}
+	require.Equal(t, 0, count(`search: "arger"`), "folding is not accent-stripping")
+	require.Equal(t, 1, count(`search: "PLAIN"`))
+}
