@@ -50,7 +50,9 @@ func (e *env) fixture() fixture {
 	})
 	oc := e.seedCustomers(o, 1, nil)
 	p := e.client.Product.Create().SetCustomerID(cust[0]).SetProductCode(product.ProductCodeBALANCE_ACCOUNT).SaveX(ctx)
-	u := e.client.User.Create().SetUsername("felix").SaveX(ctx)
+	u := e.client.User.Create().SetUsername("felix").SetExternalSubject("sub-felix").SaveX(ctx)
+	e.client.APIClient.Create().SetClientID("felix-app").SetName("Felix app").SetSecretHash(fakeHash).SetExternalSubject("sub-felix-app").SaveX(ctx)
+	e.client.Entitlement.Create().SetUserID(u.ID).SetBankID(b.ID).SetRoleName("CanGetCustomer").SaveX(ctx)
 	e.client.UserCustomerLink.Create().SetUserID(u.ID).SetCustomerID(cust[0]).SaveX(ctx)
 	e.client.TaxResidence.Create().SetCustomerID(cust[0]).SetDomain("DE").SetTaxNumber("456").SaveX(ctx)
 	e.client.CustomerAttribute.Create().SetCustomerID(cust[0]).SetName("SPECIAL_TAX_NUMBER").SetType("STRING").SetValue("1").SaveX(ctx)
@@ -145,6 +147,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"crm event about another bank's customer", fmt.Sprintf(`mutation { createCrmEvent(input:{bankID:"%s", customerID:"%s"}) { id } }`, f.bank, f.otherCustomer), "NOT_FOUND", "customerID"},
 		{"username characters", `mutation { createUser(input:{username:"felix smith"}) { id } }`, "BAD_USER_INPUT", "username"},
 		{"username taken", `mutation { createUser(input:{username:"felix"}) { id } }`, "CONFLICT", "username"},
+		{"external subject of a user taken", `mutation { createUser(input:{username:"other", externalSubject:"sub-felix"}) { id } }`, "CONFLICT", "externalSubject"},
+		{"client id taken", `mutation { createAPIClient(input:{clientID:"felix-app", name:"X"}) { clientSecret } }`, "CONFLICT", "clientID"},
+		{"external subject of a client taken", `mutation { createAPIClient(input:{clientID:"other-app", name:"X", externalSubject:"sub-felix-app"}) { clientSecret } }`, "CONFLICT", "externalSubject"},
+		{"role held twice", fmt.Sprintf(`mutation { createEntitlement(input:{roleName:"CanGetCustomer", bankID:"%s", userID:"%s"}) { id } }`, f.bank, f.user), "CONFLICT", "roleName"},
 		{"second link at the same bank", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, f.user, f.customer), "CONFLICT", "userID"},
 		{"link to unknown customer", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, f.user, uuid.New()), "NOT_FOUND", "customerID"},
 		{"link of an unknown user", fmt.Sprintf(`mutation { createUserCustomerLink(input:{userID:"%s", customerID:"%s"}) { id } }`, uuid.New(), f.customer), "NOT_FOUND", "userID"},

@@ -28,6 +28,10 @@ var uniqueRules = []uniqueRule{
 	{"customerattribute_customer_id_name", "customer_attributes.customer_id, customer_attributes.name", "name", "the customer already has an attribute with this name"},
 	{"usercustomerlink_user_id_customer_id", "user_customer_links.user_id, user_customer_links.customer_id", "user_id", "the user is already linked to this customer"},
 	{"address_one_primary_per_customer", "addresses.customer_id", "is_primary", "the customer already has a primary address"},
+	{"api_clients_client_id_key", "api_clients.client_id", "client_id", "an API client with this client id already exists"},
+	{"api_clients_external_subject_key", "api_clients.external_subject", "external_subject", "another API client has this external subject"},
+	{"users_external_subject_key", "users.external_subject", "external_subject", "another user has this external subject"},
+	{"entitlements_grant_key_key", "entitlements.grant_key", "role_name", "the caller already holds this role here"},
 }
 
 // emptyFilters are what a where-input's P returns when it holds no
