@@ -87,3 +87,30 @@ func TestEdgeFiltersSeeWhatTheCallerMayRead(t *testing.T) {
 		require.Equal(t, 0, count(t, u, "products", `{hasCustomerWith: [{legalNameHasPrefix: "Alpha"}]}`))
 	})
 }
+
+// TestNodeRefusesWhatItsSelectionMayNotRead: node and nodes answer a record
+// the caller may not read as an unknown id, but a record it may read whose
+// selection asks for what it may not (a customer's products without the
+// product role) as the lists answer it: FORBIDDEN naming the role, not
+// "no node with id".
+func TestNodeRefusesWhatItsSelectionMayNotRead(t *testing.T) {
+	x := newACEnv(t)
+	w := x.seedWorld(t)
+	a := w.A.Bank.ID
+	id := map[string]any{"id": w.A.Customers[0]}
+	v := acClient("customers-only", nil, acAt(a, access.CanGetCustomer))
+	for _, q := range []string{
+		`query($id: ID!) { node(id: $id) { ... on Customer { legalName products { totalCount } } } }`,
+		`query($id: ID!) { node(id: $id) { id ... on Customer { products { edges { node { id } } } } } }`, // (no type first: the lookup)
+		`query($id: ID!) { nodes(ids: [$id]) { ... on Customer { legalName products { totalCount } } } }`,
+		`{ customers { edges { node { legalName products { totalCount } } } } }`,
+	} {
+		requireForbidden(t, x.refused(t, v, q, id), "", access.CanGetCustomerProduct)
+	}
+	// The customer alone is read; a caller that may read no customer gets
+	// an unknown id (and nodes a null), whatever it selects under it.
+	require.Contains(t, string(x.ok(t, v, `query($id: ID!) { node(id: $id) { ... on Customer { legalName } } }`, id)["node"]), "Alpha Customer 0")
+	u := acClient("products-only", nil, acAt(a, access.CanGetCustomerProduct))
+	requireNotFound(t, x.refused(t, u, `query($id: ID!) { node(id: $id) { ... on Customer { legalName products { totalCount } } } }`, id))
+	require.JSONEq(t, `[null]`, string(x.ok(t, u, `query($id: ID!) { nodes(ids: [$id]) { ... on Customer { legalName } } }`, id)["nodes"]))
+}

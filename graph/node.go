@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"entgo.io/ent/dialect"
@@ -22,10 +23,12 @@ import (
 	"custgraph/ent/customermessage"
 	"custgraph/ent/entitlement"
 	"custgraph/ent/product"
+	"custgraph/ent/schema"
 	"custgraph/ent/socialhandle"
 	"custgraph/ent/taxresidence"
 	"custgraph/ent/user"
 	"custgraph/ent/usercustomerlink"
+	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 )
 
@@ -170,7 +173,7 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 		switch {
 		case err == nil:
 			return n, nil
-		case !ent.IsNotFound(err) && !forbidden(err), forbidden(err) && t == bank.Table:
+		case !ent.IsNotFound(err) && !refusedItself(err, t), forbidden(err) && t == bank.Table:
 			return nil, err
 		}
 	}
@@ -183,7 +186,7 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 		return nil, apperr.NotFoundf("id", "no node with id %s", id)
 	}
 	n, err := r.client.Noder(ctx, id, ent.WithFixedNodeType(table))
-	if ent.IsNotFound(err) || forbidden(err) && table != bank.Table {
+	if ent.IsNotFound(err) || refusedItself(err, table) && table != bank.Table {
 		// A record the caller may not see: the same answer as no record.
 		// (A bank is public: what is refused is what was asked under it,
 		// Bank.customers without the role at any bank, and saying so tells
@@ -214,7 +217,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, err
 		// Not ent's Noders: it reports each id it cannot load as an error,
 		// and an id the caller may not see must look like an unknown one.
 		ns, err := r.visible(ctx, t, unique(group))
-		if forbidden(err) {
+		if refusedItself(err, t) {
 			continue // the caller reads no record of this type: none is visible
 		}
 		if err != nil {
@@ -301,4 +304,22 @@ func nodeID(n ent.Noder) uuid.UUID {
 func forbidden(err error) bool {
 	e, ok := apperr.As(err)
 	return ok && e.Code == apperr.Forbidden
+}
+
+// refusedItself tells whether err refuses the records of table themselves
+// (FORBIDDEN for want of the table's read role), which node and nodes answer
+// as an unknown id, from a refusal of what the selection asks under them
+// (products of a customer the caller may read), which they answer as the
+// lists do: FORBIDDEN naming the role.
+func refusedItself(err error, table string) bool {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.Forbidden {
+		return false
+	}
+	for typ, t := range nodeTypes {
+		if t == table {
+			return slices.Equal(access.Missing("", schema.ReadRoles[typ]...).Roles, e.Roles)
+		}
+	}
+	return false
 }
