@@ -373,6 +373,9 @@ func customerRules(next ent.Mutator) ent.Mutator {
 					"the number of dependants (%d) must equal the number of dates of birth of dependants (%d)", dep, len(dobs))
 			}
 		}
+		if id, ok := m.EntityID(); ok && id == uuid.Nil {
+			return nil, apperr.Invalid("entity_id", "must not be the nil UUID")
+		}
 		entityID, err := current(ctx, op, m.EntityID, m.EntityIDCleared(), func(ctx context.Context) (uuid.UUID, error) {
 			v, err := m.OldEntityID(ctx)
 			if v == nil {

@@ -148,7 +148,7 @@ func validationMessage(err error) string {
 	case m == "value does not match validation":
 		return "value has characters that are not allowed"
 	case strings.Contains(m, "invalid enum value"):
-		if i := strings.Index(m, ": "); i >= 0 {
+		if i := strings.LastIndex(m, ": "); i >= 0 { // "customer: invalid enum value for entity_type field: \"PERSON\""
 			return "unknown value " + m[i+2:]
 		}
 		return "unknown value"
