@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
@@ -185,6 +186,11 @@ func decodeCursorValues(dec *msgpack.Decoder) (ent.Value, error) {
 		}
 		if values[i], err = dec.DecodeInterface(); err != nil {
 			return nil, err
+		}
+		// No text the server stores holds a NUL or invalid UTF-8 (PostgreSQL
+		// refuses both as a text value, SQLite compared them).
+		if s, ok := values[i].(string); ok && (strings.ContainsRune(s, 0) || !utf8.ValidString(s)) {
+			return nil, errCursorShape
 		}
 	}
 	return values, nil

@@ -111,6 +111,10 @@ func TestForgedCursorIsRefusedCheaply(t *testing.T) {
 		{"an id claiming 4 GB", base64.RawStdEncoding.EncodeToString([]byte{0x81, 0xa1, 'i', 0xc6, 0xff, 0xff, 0xff, 0xff, 'a'})},
 		{"a key claiming 64 KB", base64.RawStdEncoding.EncodeToString([]byte{0x81, 0xda, 0xff, 0xff, 'i'})},
 		{"not base64", "@@@@"},
+		// Text no stored value holds: PostgreSQL refused it (an error without
+		// the argument's name), SQLite paged on.
+		{"a NUL in a value", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0x91, 0xa3, 'a', 0, 'b'))},
+		{"invalid UTF-8 in a value", base64.RawStdEncoding.EncodeToString(append(append([]byte{}, head...), 0x91, 0xa2, 0xff, 'b'))},
 	} {
 		var before, after runtime.MemStats
 		runtime.GC()
