@@ -410,7 +410,7 @@ func (_q *APIClientQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if apiclient.Policy == nil {
 		return errors.New("ent: uninitialized apiclient.Policy (forgotten import ent/runtime?)")

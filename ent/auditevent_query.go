@@ -335,7 +335,7 @@ func (_q *AuditEventQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if auditevent.Policy == nil {
 		return errors.New("ent: uninitialized auditevent.Policy (forgotten import ent/runtime?)")

@@ -485,7 +485,7 @@ func (_q *BankQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if bank.Policy == nil {
 		return errors.New("ent: uninitialized bank.Policy (forgotten import ent/runtime?)")

@@ -408,7 +408,7 @@ func (_q *CrmEventQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if crmevent.Policy == nil {
 		return errors.New("ent: uninitialized crmevent.Policy (forgotten import ent/runtime?)")

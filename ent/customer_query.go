@@ -669,7 +669,7 @@ func (_q *CustomerQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if customer.Policy == nil {
 		return errors.New("ent: uninitialized customer.Policy (forgotten import ent/runtime?)")

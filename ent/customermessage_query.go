@@ -372,7 +372,7 @@ func (_q *CustomerMessageQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if customermessage.Policy == nil {
 		return errors.New("ent: uninitialized customermessage.Policy (forgotten import ent/runtime?)")

@@ -118,23 +118,30 @@ func reuseScanHolders(dir string) error {
 }
 
 // selectorsCarryContext has the statement of every generated sqlQuery (a
-// query's Select, Aggregate and GroupBy: entgql's counts) carry the
-// request's context, as sqlgraph's statements do: the where inputs' edge
+// query's Select, Aggregate and GroupBy: entgql's counts) and of every
+// query from a record carry the request's context, as sqlgraph's own
+// statements do: the where inputs' edge
 // filters evaluate the target entity's read rule with the viewer the
 // statement's context holds (readableEdges), and without it they would
 // match nothing.
 func selectorsCarryContext(dir string) error {
 	const from = "\t\tselector.Select(selector.Columns(columns...)...)\n\t}\n"
 	const to = from + "\tselector.WithContext(ctx) // (entc.go, selectorsCarryContext)\n"
+	// A query from a record (customer.QueryAddresses(), how a mutation's
+	// answer reads its nested pages) starts from sqlgraph.SetNeighbors'
+	// statement, which sqlgraph then uses as it is, without the context.
+	const fromPath = "\t\t_q.sql = prev\n"
+	const toPath = "\t\t_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)\n"
 	return rewriteFiles(filepath.Join(dir, "*_query.go"), "no query's sqlQuery is as expected (a new ent? see selectorsCarryContext)",
 		func(f string, src []byte) ([]byte, bool) {
 			if !bytes.Contains(src, []byte(") sqlQuery(ctx context.Context) *sql.Selector {")) {
 				return nil, false
 			}
-			if bytes.Count(src, []byte(from)) != 1 {
-				log.Fatalf("entc: %s: sqlQuery is not as expected (a new ent? see selectorsCarryContext)", f)
+			if bytes.Count(src, []byte(from)) != 1 || bytes.Count(src, []byte(fromPath)) != 1 {
+				log.Fatalf("entc: %s: sqlQuery or prepareQuery is not as expected (a new ent? see selectorsCarryContext)", f)
 			}
-			return bytes.Replace(src, []byte(from), []byte(to), 1), true
+			src = bytes.Replace(src, []byte(from), []byte(to), 1)
+			return bytes.Replace(src, []byte(fromPath), []byte(toPath), 1), true
 		})
 }
 

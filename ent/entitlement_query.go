@@ -444,7 +444,7 @@ func (_q *EntitlementQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if entitlement.Policy == nil {
 		return errors.New("ent: uninitialized entitlement.Policy (forgotten import ent/runtime?)")

@@ -335,7 +335,7 @@ func (_q *SigningKeyQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if signingkey.Policy == nil {
 		return errors.New("ent: uninitialized signingkey.Policy (forgotten import ent/runtime?)")

@@ -372,7 +372,7 @@ func (_q *SocialHandleQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if socialhandle.Policy == nil {
 		return errors.New("ent: uninitialized socialhandle.Policy (forgotten import ent/runtime?)")

@@ -411,7 +411,7 @@ func (_q *UserQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if user.Policy == nil {
 		return errors.New("ent: uninitialized user.Policy (forgotten import ent/runtime?)")

@@ -408,7 +408,7 @@ func (_q *UserCustomerLinkQuery) prepareQuery(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_q.sql = prev
+		_q.sql = prev.WithContext(ctx) // (entc.go, selectorsCarryContext)
 	}
 	if usercustomerlink.Policy == nil {
 		return errors.New("ent: uninitialized usercustomerlink.Policy (forgotten import ent/runtime?)")

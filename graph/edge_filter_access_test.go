@@ -82,6 +82,15 @@ func TestEdgeFiltersSeeWhatTheCallerMayRead(t *testing.T) {
 		require.Contains(t, string(d["customers"]), w.A.Products[1].String())
 		d = x.ok(t, v, `query($id: ID!) { node(id: $id) { ... on Customer { `+nested+` } } }`, map[string]any{"id": w.A.Customers[0]})
 		require.Contains(t, string(d["node"]), w.A.Products[0].String())
+		// A mutation's answer reads its nested pages by a query from the
+		// record (Customer.QueryProducts): its statement carries the
+		// request too (the filter matched nothing there, its negation all).
+		m := acClient("updater", nil, acAt(a, access.CanGetCustomer, access.CanGetCustomerProduct, access.CanUpdateCustomer))
+		d = x.ok(t, m, `mutation($id: ID!) { updateCustomer(id: $id, input: {email: "c0@example.com"}) {
+			t: products(where: {hasCustomer: true}) { totalCount edges { node { id } } }
+			f: products(where: {hasCustomer: false}) { totalCount edges { node { id } } } } }`, map[string]any{"id": w.A.Customers[0]})
+		require.JSONEq(t, `{"t": {"totalCount": 1, "edges": [{"node": {"id": "`+w.A.Products[0].String()+`"}}]}, "f": {"totalCount": 0, "edges": []}}`,
+			string(d["updateCustomer"]))
 		// Without the customer role at the other end, nothing matches.
 		u := acClient("nested-products-only", nil, acAt(a, access.CanGetCustomerProduct))
 		require.Equal(t, 0, count(t, u, "products", `{hasCustomerWith: [{legalNameHasPrefix: "Alpha"}]}`))
