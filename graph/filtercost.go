@@ -90,7 +90,19 @@ func (w *walker) whereCost(f *ast.Field, def *ast.Definition, v any, depth int) 
 		if val == nil || fd == nil || w.err != nil {
 			continue // null is no predicate; unknown keys are validation's
 		}
-		switch inner := w.schema.Types[fd.Type.Name()]; {
+		inner := w.schema.Types[fd.Type.Name()]
+		if l, ok := val.([]any); ok && len(l) == 0 && (key == "or" || inner != nil && inner.Kind == ast.InputObject && key != "and") {
+			// or: [] would match nothing and has…With: [] any record, where
+			// entgql's skipping them matched everything: a dashboard's
+			// or: [...selected] with nothing selected got the whole list.
+			w.err = &gqlerror.Error{
+				Message:    fmt.Sprintf("%s: an empty list holds no condition; leave %s out, or send the conditions", key, key),
+				Path:       ast.Path{ast.PathName(f.Alias)},
+				Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": key},
+			}
+			continue
+		}
+		switch {
 		case key == "and" || key == "or":
 			for _, e := range asList(val) {
 				cost += w.whereCost(f, def, e, depth+1)

@@ -306,6 +306,14 @@ func TestCustomerFilters(t *testing.T) {
 		require.Equal(t, ids, query(map[string]any{f: nil, "bankID": b.ID}), f)
 		require.Equal(t, ids, query(map[string]any{"not": map[string]any{f: []string{}}, "bankID": b.ID}), f)
 	}
+	// or: [] and has…With: [] hold no condition (entgql skipped them: or:
+	// [] matched every customer); and: [] filters nothing, as {} does.
+	for _, w := range []string{`{or: []}`, `{hasProductsWith: []}`, `{not: {or: []}}`, `{and: [{or: []}]}`} {
+		errs := e.fail(`{ customers(where: ` + w + `) { totalCount } }`)
+		require.Equal(t, "BAD_USER_INPUT", errs[0].Extensions["code"], "%s: %+v", w, errs[0])
+		require.Contains(t, []any{"or", "hasProductsWith"}, errs[0].Extensions["field"], "%s: %+v", w, errs[0])
+	}
+	require.Equal(t, ids, query(map[string]any{"and": []any{}, "bankID": b.ID}))
 	for _, f := range []string{"idNotIn", "customerStatusNotIn", "hasAllLabels"} {
 		require.Equal(t, ids, query(map[string]any{f: []string{}, "bankID": b.ID}), f)
 		require.Empty(t, query(map[string]any{"not": map[string]any{f: []string{}}}), f)
