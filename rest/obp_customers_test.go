@@ -328,11 +328,13 @@ func TestObpCustomerCreateV310(t *testing.T) {
 		b["face_image"] = map[string]any{"url": "u"}
 		res = e.call(t, http.MethodPost, path, creator, b)
 		obpCustErr(t, res, http.StatusBadRequest, obpCustBadJSON+" The Json body should be the PostCustomerJsonV310 (missing or null: face_image.date, title)")
-		b = obpCustSeedBody()
-		b["date_of_birth"] = "09/03/2018"
-		res = e.call(t, http.MethodPost, path, creator, b)
-		obpCustErrPrefix(t, res, http.StatusBadRequest, obpCustBadJSON)
-		require.Contains(t, res.object(t)["message"], "date_of_birth")
+		for _, bad := range []string{"09/03/2018", "2000-01-01T00:00:00+24:00", "2000-01-01T00:00:00-24:59"} { // (RFC 3339's offsets end at ±23:59)
+			b = obpCustSeedBody()
+			b["date_of_birth"] = bad
+			res = e.call(t, http.MethodPost, path, creator, b)
+			obpCustErrPrefix(t, res, http.StatusBadRequest, obpCustBadJSON)
+			require.Contains(t, res.object(t)["message"], "date_of_birth", bad)
+		}
 		b = obpCustSeedBody()
 		b["credit_limit"] = map[string]any{"currency": "EUR", "amount": "ten"}
 		res = e.call(t, http.MethodPost, path, creator, b)

@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"custgraph/internal/exact"
+	"custgraph/internal/validate"
 )
 
 // MarshalDecimal writes an exact decimal as a JSON string with the digits
@@ -72,7 +73,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 	// RFC 3339's offsets are -23:59 to +23:59 (Go also read +24:00), and
 	// its years four digits: a time whose year in UTC is outside 0001-9999
 	// has no RFC 3339 form to answer with (ent/schema: storableTimes).
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+	if !validate.RFC3339Offset(t) {
 		return time.Time{}, fmt.Errorf("%s with an offset from -23:59 to +23:59, got %q", form, clip(s))
 	}
 	if y := t.UTC().Year(); y < 1 || y > 9999 {

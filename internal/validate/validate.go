@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
@@ -204,4 +205,12 @@ func Secret(s string) error {
 		}
 	}
 	return nil
+}
+
+// RFC3339Offset tells whether t's zone offset is one RFC 3339 allows
+// (-23:59 to +23:59): Go's time.Parse also reads +24:00 to +24:59, which
+// the GraphQL Time scalar and OBP's dates refuse alike.
+func RFC3339Offset(t time.Time) bool {
+	_, off := t.Zone()
+	return off > -24*3600 && off < 24*3600
 }

@@ -431,7 +431,7 @@ func (d OBPDate) Ptr() *time.Time {
 func parseOBPDate(s string) (time.Time, bool) {
 	for _, layout := range []string{obpDateTime, time.RFC3339Nano, time.DateOnly} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			return t.UTC(), validate.RFC3339Offset(t)
 		}
 	}
 	return time.Time{}, false
