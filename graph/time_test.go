@@ -172,6 +172,8 @@ func TestTimesBothDatabasesStore(t *testing.T) {
 	var u struct {
 		UpdateCustomer struct{ DobOfDependants []string }
 	}
+	many[98] = "2003-04-05T06:07:08.1234567+02:00" // cut to the microsecond as a set value is
 	e.do(`mutation($id: ID!, $d: [Time!]) { updateCustomer(id: $id, input: {appendDobOfDependants: $d}) { dobOfDependants } }`, &u, "id", r.CreateCustomer.ID, "d", many[:99])
 	require.Len(t, u.UpdateCustomer.DobOfDependants, 100)
+	require.Equal(t, "2003-04-05T04:07:08.123456Z", u.UpdateCustomer.DobOfDependants[99])
 }

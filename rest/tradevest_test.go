@@ -254,6 +254,8 @@ func TestTradevestCustomers(t *testing.T) {
 		tvErr(t, post(map[string]any{"entityId": "not-a-uuid", "entityType": "LEGAL_ENTITY"}), http.StatusBadRequest, "BAD_REQUEST", "entityId", "INVALID_VALUE")
 		msg = tvErr(t, post(map[string]any{"entityId": uuid.New(), "entityType": "ROBOT"}), http.StatusBadRequest, "BAD_REQUEST", "entityType", "INVALID_VALUE")
 		require.Equal(t, `unknown value "ROBOT"`, msg, "in the API's words, not ent's")
+		msg = tvErr(t, post(map[string]any{"entityId": uuid.New(), "entityType": "ROBOT: A: B"}), http.StatusBadRequest, "BAD_REQUEST", "entityType", "INVALID_VALUE")
+		require.Equal(t, `unknown value "ROBOT: A: B"`, msg)
 		msg = tvErr(t, post(map[string]any{"entityId": uuid.Nil, "entityType": "LEGAL_ENTITY"}), http.StatusBadRequest, "BAD_REQUEST", "entityId", "INVALID_VALUE")
 		require.Equal(t, "must not be the nil UUID", msg)
 		tvErr(t, post(map[string]any{"entityId": uuid.New(), "entityType": 7}), http.StatusBadRequest, "BAD_REQUEST", "entityType", "INVALID_VALUE")

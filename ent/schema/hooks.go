@@ -184,12 +184,17 @@ func storableTimes(next ent.Mutator) ent.Mutator {
 		}
 		if cm, ok := m.(*gen.CustomerMutation); ok {
 			added, _ := cm.AppendedDobOfDependants()
-			for _, x := range added {
-				if t, err := storableTime(customer.FieldDobOfDependants, x); err != nil {
+			out, changed := make([]time.Time, len(added)), false
+			for i, x := range added {
+				t, err := storableTime(customer.FieldDobOfDependants, x)
+				if err != nil {
 					return nil, err
-				} else if !t.Equal(x) {
-					return nil, apperr.Invalid(customer.FieldDobOfDependants, "a time is kept to the microsecond: %s is finer", x.Format(time.RFC3339Nano))
 				}
+				out[i], changed = t, changed || !t.Equal(x) || x.Location() != time.UTC
+			}
+			if changed { // (nothing else is pending on the list: oneChangePerField ran before)
+				cm.ResetDobOfDependants()
+				cm.AppendDobOfDependants(out)
 			}
 		}
 		return next.Mutate(ctx, m)

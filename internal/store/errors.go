@@ -148,8 +148,8 @@ func validationMessage(err error) string {
 	case m == "value does not match validation":
 		return "value has characters that are not allowed"
 	case strings.Contains(m, "invalid enum value"):
-		if i := strings.LastIndex(m, ": "); i >= 0 { // "customer: invalid enum value for entity_type field: \"PERSON\""
-			return "unknown value " + m[i+2:]
+		if i := strings.Index(m, " field: "); i >= 0 { // "customer: invalid enum value for entity_type field: \"PERSON\""
+			return "unknown value " + m[i+len(" field: "):]
 		}
 		return "unknown value"
 	default:
