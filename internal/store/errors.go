@@ -31,7 +31,7 @@ var uniqueRules = []uniqueRule{
 	{"api_clients_client_id_key", "api_clients.client_id", "client_id", "an API client with this client id already exists"},
 	{"api_clients_external_subject_key", "api_clients.external_subject", "external_subject", "another API client has this external subject"},
 	{"users_external_subject_key", "users.external_subject", "external_subject", "another user has this external subject"},
-	{"entitlements_grant_key_key", "entitlements.grant_key", "role_name", "the caller already holds this role here"},
+	{"entitlements_grant_key_key", "entitlements.grant_key", "role_name", "this role is already granted here"},
 }
 
 // emptyFilters are what a where-input's P returns when it holds no
@@ -133,6 +133,12 @@ func Classify(err error) *apperr.Error {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the request was cancelled"}
 	}
 	return &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+}
+
+// InvalidValue is the error of field's value refused by err, one of ent's
+// validators called before a change (as Classify words it after one).
+func InvalidValue(field string, err error) *apperr.Error {
+	return apperr.Invalid(field, "%s", validationMessage(err))
 }
 
 // validationMessage rewrites ent's built-in validator texts for API clients.

@@ -46,6 +46,7 @@ import (
 	"custgraph/internal/filters"
 	"custgraph/internal/idempotency"
 	"custgraph/internal/refusal"
+	"custgraph/internal/store"
 	"custgraph/rest/restcore"
 )
 
@@ -733,9 +734,9 @@ func (c tvCursor) String() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// tvParseCursor reads a cursor this list gave: both parts, its time within
-// the years a time is stored in (0001-9999); anything else is 400, not a
-// page that looks like the last one.
+// tvParseCursor reads a cursor this list gave, exactly as it wrote it: both
+// parts, its time within the years a time is stored in (0001-9999);
+// anything else is 400, not a page that looks like the last one.
 func tvParseCursor(s string) (tvCursor, error) {
 	var c struct {
 		Micros *int64    `json:"t"`
@@ -746,7 +747,11 @@ func tvParseCursor(s string) (tvCursor, error) {
 		*c.Micros < tvFirstMicro || *c.Micros > tvLastMicro {
 		return tvCursor{}, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
 	}
-	return tvCursor{Micros: *c.Micros, ID: c.ID}, nil
+	out := tvCursor{Micros: *c.Micros, ID: c.ID}
+	if out.String() != s { // written otherwise than this list writes it (another field, the id's spelling)
+		return tvCursor{}, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
+	}
+	return out, nil
 }
 
 // The first and last microsecond a stored time can hold (ent/schema: storableTimes).
@@ -999,7 +1004,7 @@ func (a *api) tvCreateProduct(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Currency != nil && product.CurrencyValidator != nil {
 		if err := product.CurrencyValidator(*in.Currency); err != nil {
-			a.tvWriteErr(w, r, apperr.Invalid(product.FieldCurrency, "%v", err))
+			a.tvWriteErr(w, r, store.InvalidValue(product.FieldCurrency, err))
 			return
 		}
 	}
