@@ -477,20 +477,14 @@ func lighterCollection(file string) error {
 // that filtered on an empty selection was handed the whole list. A null
 // (or absent) list still filters nothing.
 func emptyInMatchesNothing(file string) error {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	inRe := regexp.MustCompile(`if len\(i\.(\w+In)\) > 0 \{\n(\t+predicates = append\(predicates, \w+\.\w+In\(i\.\w+In\.\.\.\)\)\n)`)
-	n := len(inRe.FindAll(src, -1))
-	if n == 0 || n != len(regexp.MustCompile(`if len\(i\.\w+In\) > 0 \{`).FindAll(src, -1)) {
-		return errors.New("entc: " + file + ": entgql's In predicates are not as expected (a new entgql? see emptyInMatchesNothing)")
-	}
-	src = inRe.ReplaceAll(src, []byte("if i.$1 != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)\n$2"))
-	if src, err = format.Source(src); err != nil {
-		return fmt.Errorf("entc: %s: %w", file, err)
-	}
-	return os.WriteFile(file, src, 0o644)
+	return editFile(file, func(src []byte) ([]byte, error) {
+		inRe := regexp.MustCompile(`if len\(i\.(\w+In)\) > 0 \{\n(\t+predicates = append\(predicates, \w+\.\w+In\(i\.\w+In\.\.\.\)\)\n)`)
+		n := len(inRe.FindAll(src, -1))
+		if n == 0 || n != len(regexp.MustCompile(`if len\(i\.\w+In\) > 0 \{`).FindAll(src, -1)) {
+			return nil, errors.New("entc: " + file + ": entgql's In predicates are not as expected (a new entgql? see emptyInMatchesNothing)")
+		}
+		return inRe.ReplaceAll(src, []byte("if i.$1 != nil { // [] matches nothing (entc.go, emptyInMatchesNothing)\n$2")), nil
+	})
 }
 
 // readableEdges routes the edge predicates of entgql's where inputs
@@ -499,19 +493,28 @@ func emptyInMatchesNothing(file string) error {
 // the caller may read: entgql used the edge predicates as they are, so a
 // filter saw every record of its bank, whatever the caller's roles.
 func readableEdges(file string) error {
+	return editFile(file, func(src []byte) ([]byte, error) {
+		withRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)With\(with\.\.\.\)`)
+		hasRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)\(\)`)
+		with, has := len(withRe.FindAll(src, -1)), len(hasRe.FindAll(src, -1))
+		calls := len(regexp.MustCompile(`\b[a-z]+\.Has\w*\(`).FindAll(src, -1))
+		if with == 0 || with != has || calls != with+has {
+			return nil, errors.New("entc: " + file + ": entgql's edge predicates are not as expected (a new entgql? see readableEdges)")
+		}
+		src = withRe.ReplaceAll(src, []byte("${1}Has${2}(with...)"))
+		return hasRe.ReplaceAll(src, []byte("${1}Has${2}()")), nil
+	})
+}
+
+// editFile rewrites a generated file with edit and gofmt-formats the result.
+func editFile(file string, edit func(src []byte) ([]byte, error)) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	withRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)With\(with\.\.\.\)`)
-	hasRe := regexp.MustCompile(`\b([a-z]+)\.Has(\w+)\(\)`)
-	with, has := len(withRe.FindAll(src, -1)), len(hasRe.FindAll(src, -1))
-	calls := len(regexp.MustCompile(`\b[a-z]+\.Has\w*\(`).FindAll(src, -1))
-	if with == 0 || with != has || calls != with+has {
-		return errors.New("entc: " + file + ": entgql's edge predicates are not as expected (a new entgql? see readableEdges)")
+	if src, err = edit(src); err != nil {
+		return err
 	}
-	src = withRe.ReplaceAll(src, []byte("${1}Has${2}(with...)"))
-	src = hasRe.ReplaceAll(src, []byte("${1}Has${2}()"))
 	if src, err = format.Source(src); err != nil {
 		return fmt.Errorf("entc: %s: %w", file, err)
 	}
