@@ -3151,7 +3151,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		var buf bytes.Buffer
 		return func(ctx context.Context) *graphql.Response {
 			buf.Reset()
-			data := next(ctx)
+			data := next(graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)) // (gqlgen.go: entgql reads where inputs through them)
 
 			if data == nil {
 				return nil

@@ -77,6 +77,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gqlgen: no BuildUnmarshalerMap block in", exec, "(a new gqlgen? see unmarshalersOnce)")
 		os.Exit(8)
 	}
+	// A subscription's events are resolved without the input unmarshalers
+	// in their context (gqlgen puts them there for queries and mutations
+	// only), and entgql's collection reads a nested page's where through
+	// them: it failed without a word, and a change's node answered
+	// products(where: …) with every product. They are given to each event.
+	const event = "\t\t\tdata := next(ctx)\n"
+	if bytes.Count(src, []byte(event)) != 1 {
+		fmt.Fprintln(os.Stderr, "gqlgen: a subscription's events are not resolved where expected in", exec, "(a new gqlgen? see the comment above)")
+		os.Exit(17)
+	}
+	src = bytes.Replace(src, []byte(event), []byte("\t\t\tdata := next(graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)) // (gqlgen.go: entgql reads where inputs through them)\n"), 1)
 	const unsized = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
 	if bytes.Count(src, []byte(unsized)) != 1 {
 		fmt.Fprintln(os.Stderr, "gqlgen: the query answer's buffer is not where expected in", exec, "(a new gqlgen? see responseBuffer in inline.go)")
