@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"custgraph/ent"
 	"custgraph/ent/product"
 	"custgraph/internal/access"
 	"custgraph/internal/gqlfields"
@@ -21,11 +23,7 @@ import (
 func TestNestedPageInfo(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
-	for _, id := range e.seedCustomers(b, 2, nil) {
-		for range 3 {
-			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
-		}
-	}
+	e.seedWallets(b, 2, 3)
 	type pageInfo struct{ HasNextPage, HasPreviousPage bool }
 	for _, c := range []struct {
 		page, selection string
@@ -97,10 +95,7 @@ func TestNestedPageInfo(t *testing.T) {
 func TestNestedEmptyPages(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
-	id := e.seedCustomers(b, 1, nil)[0]
-	for range 3 {
-		e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
-	}
+	id := e.seedWallets(b, 1, 3)[0]
 	var all struct {
 		Node struct {
 			Products struct{ Edges []struct{ Cursor string } }
@@ -170,11 +165,7 @@ func TestNestedEmptyPages(t *testing.T) {
 func TestEmptyPagesLoadNothingBelowTheirEdges(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
-	for _, id := range e.seedCustomers(b, 3, nil) {
-		for range 3 {
-			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
-		}
-	}
+	e.seedWallets(b, 3, 3)
 	products := `products(first: 50) { totalCount edges { node { id customer { id } } } }`
 	for _, c := range []struct {
 		query string
@@ -234,11 +225,7 @@ func TestEmptyPagesLoadNothingBelowTheirEdges(t *testing.T) {
 func TestNullNestedWhere(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
-	for _, id := range e.seedCustomers(b, 2, nil) {
-		for range 2 {
-			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
-		}
-	}
+	e.seedWallets(b, 2, 2)
 	type page struct {
 		Customers struct {
 			Edges []struct {
@@ -270,12 +257,7 @@ func TestNullNestedWhere(t *testing.T) {
 func TestAliasedConnectionFields(t *testing.T) {
 	e := newEnv(t)
 	b := e.seedBank("gh.29.uk")
-	ids := e.seedCustomers(b, 3, nil)
-	for _, id := range ids {
-		for range 2 {
-			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
-		}
-	}
+	e.seedWallets(b, 3, 2)
 	var plain, aliased any
 	e.do(`{ customers(first: 2) { totalCount pageInfo { hasNextPage } edges { cursor node { id legalName products(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id productCode } } } } } } }`, &plain)
 	plainSQL := e.sql()
@@ -419,4 +401,17 @@ func TestAliasesWithDifferentNestedPages(t *testing.T) {
 		e.do(q, &r)
 	}
 	require.LessOrEqual(t, gqlfields.Kept(), kept, "repeating %s keeps nothing more", q)
+}
+
+// seedWallets seeds n customers at b with each WALLET products apiece, and
+// returns the customers' ids.
+func (e *env) seedWallets(b *ent.Bank, n, each int) []uuid.UUID {
+	e.t.Helper()
+	ids := e.seedCustomers(b, n, nil)
+	for _, id := range ids {
+		for range each {
+			e.client.Product.Create().SetCustomerID(id).SetProductCode(product.ProductCodeWALLET).SaveX(access.System(context.Background()))
+		}
+	}
+	return ids
 }
