@@ -204,11 +204,11 @@ func storableTimes(next ent.Mutator) ent.Mutator {
 // storableTime is t in UTC to the microsecond, or field's error when its
 // year in UTC is outside 0001-9999.
 func storableTime(field string, t time.Time) (time.Time, error) {
-	u := t.UTC()
-	if y := u.Year(); y < 1 || y > 9999 {
+	if !validate.StorableTime(t) {
 		return time.Time{}, apperr.Invalid(field, "a time must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, got %s", t.Format(time.RFC3339Nano))
 	}
-	if u = u.Truncate(time.Microsecond); u.IsZero() {
+	u := t.UTC().Truncate(time.Microsecond)
+	if u.IsZero() {
 		return time.Time{}, apperr.Invalid(field, "the zero time 0001-01-01T00:00:00Z is no value: clear the field instead")
 	}
 	return u, nil

@@ -76,7 +76,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 	if !validate.RFC3339Offset(t) {
 		return time.Time{}, fmt.Errorf("%s with an offset from -23:59 to +23:59, got %q", form, clip(s))
 	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
+	if !validate.StorableTime(t) {
 		return time.Time{}, fmt.Errorf("a Time must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in UTC, got %q", clip(s))
 	}
 	return t.UTC(), nil

@@ -207,6 +207,13 @@ func Secret(s string) error {
 	return nil
 }
 
+// StorableTime tells whether t's year in UTC is one every stored time has:
+// 0001 to 9999, RFC 3339's four digits (ent/schema: storableTimes).
+func StorableTime(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
 // RFC3339Offset tells whether t's zone offset is one RFC 3339 allows
 // (-23:59 to +23:59): Go's time.Parse also reads +24:00 to +24:59, which
 // the GraphQL Time scalar and OBP's dates refuse alike.

@@ -47,6 +47,7 @@ import (
 	"custgraph/internal/idempotency"
 	"custgraph/internal/refusal"
 	"custgraph/internal/store"
+	"custgraph/internal/validate"
 	"custgraph/rest/restcore"
 )
 
@@ -744,7 +745,7 @@ func tvParseCursor(s string) (tvCursor, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil || c.Micros == nil ||
-		*c.Micros < tvFirstMicro || *c.Micros > tvLastMicro {
+		!validate.StorableTime(time.UnixMicro(*c.Micros)) {
 		return tvCursor{}, tvBad("cursor", tvCodeInvalid, "not a cursor of this list; pass pagination.cursor of the previous page as it is")
 	}
 	out := tvCursor{Micros: *c.Micros, ID: c.ID}
@@ -753,12 +754,6 @@ func tvParseCursor(s string) (tvCursor, error) {
 	}
 	return out, nil
 }
-
-// The first and last microsecond a stored time can hold (ent/schema: storableTimes).
-var (
-	tvFirstMicro = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
-	tvLastMicro  = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
-)
 
 const (
 	tvDefaultLimit = 20
