@@ -201,6 +201,30 @@ func (p *process) wait(t *testing.T, d time.Duration) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// logLine waits up to 30s for a log line containing msg and returns the last
+// such line. The process writes its log into a pipe that exec copies into
+// p.stderr from another goroutine, so a line the server wrote before it
+// answered /healthz may still be on its way when launch returns.
+func (p *process) logLine(t *testing.T, msg string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var line string
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, msg) {
+				line = l
+			}
+		}
+		if line != "" {
+			return line
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("no log line with %s:\n%s", msg, p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // exited reports whether the process has exited.
 func (p *process) exited() bool {
 	select {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"regexp"
-	"strings"
 	"testing"
 )
 
@@ -13,15 +12,7 @@ import (
 func TestOrdinaryBuildSamplesNoHeapProfile(t *testing.T) {
 	t.Parallel()
 	p := startServer(t, t.Context(), buildBinary(t))
-	var line string
-	for _, l := range strings.Split(p.stderr.String(), "\n") {
-		if strings.Contains(l, `msg="custgraph listening"`) {
-			line = l
-		}
-	}
-	if line == "" {
-		t.Fatalf("no start-up line in the log:\n%s", p.stderr.String())
-	}
+	line := p.logLine(t, `msg="custgraph listening"`)
 	m := regexp.MustCompile(` heap_profile_rate=(\d+)`).FindStringSubmatch(line)
 	if m == nil || m[1] != "0" {
 		t.Fatalf("start-up line: want heap_profile_rate=0\n%s", line)
