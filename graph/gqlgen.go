@@ -106,6 +106,15 @@ func main() {
 		}
 		src = bytes.Replace(src, []byte(c.from), []byte(c.to), 1)
 	}
+	// A list of non-null Strings (a customer's labels, an address's tags)
+	// was an Array of one closure per string; it is one stringList.
+	const stringLists = "\tret := make(graphql.Array, len(v))\n\tfor i := range v {\n\t\tret[i] = ec.marshalNString2string(ctx, sel, v[i])\n\t}\n\n" +
+		"\tfor _, e := range ret {\n\t\tif e == graphql.Null {\n\t\t\treturn graphql.Null\n\t\t}\n\t}\n\n\treturn ret\n}\n"
+	if bytes.Count(src, []byte(stringLists)) != 2 {
+		fmt.Fprintln(os.Stderr, "gqlgen: the String list marshallers are not as expected in", exec, "(a new gqlgen? see stringList in inline.go)")
+		os.Exit(18)
+	}
+	src = bytes.ReplaceAll(src, []byte(stringLists), []byte("\treturn stringList(v) // inline.go\n}\n"))
 	for _, r := range []struct {
 		name, fault string // the rewrite, and what is missing when it finds nothing to do
 		exit        int

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"custgraph/ent/entgql"
+	"custgraph/graph/scalars"
 	"custgraph/internal/gqlfields"
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
@@ -250,15 +251,28 @@ type stringLeaf struct{ p *string }
 
 func (l stringLeaf) MarshalGQL(w io.Writer) { graphql.MarshalString(*l.p).MarshalGQL(w) }
 
-// timeLeaf writes a non-zero Time as graphql.MarshalTime does: RFC 3339
-// with nanoseconds, quoted (nothing in it needs escaping).
+// stringList writes a list of non-null Strings as the generated
+// marshallers of [String!] did (a graphql.Array of graphql.MarshalString):
+// graph/gqlgen.go has them return one, a single allocation where gqlgen's
+// made the array and a closure per string.
+type stringList []string
+
+func (l stringList) MarshalGQL(w io.Writer) {
+	_, _ = io.WriteString(w, "[")
+	for i := range l {
+		if i != 0 {
+			_, _ = io.WriteString(w, ",")
+		}
+		stringLeaf{&l[i]}.MarshalGQL(w)
+	}
+	_, _ = io.WriteString(w, "]")
+}
+
+// timeLeaf writes a non-zero Time as graphql.MarshalTime does
+// (scalars.WriteTime).
 type timeLeaf struct{ p *time.Time }
 
-func (l timeLeaf) MarshalGQL(w io.Writer) {
-	var a [64]byte
-	b := append(l.p.AppendFormat(append(a[:0], '"'), time.RFC3339Nano), '"')
-	writeBytes(w, b)
-}
+func (l timeLeaf) MarshalGQL(w io.Writer) { scalars.WriteTime(w, *l.p) }
 
 // uuidLeaf writes a non-nil UUID as graphql.MarshalUUID does (its
 // canonical text, quoted).

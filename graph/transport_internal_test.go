@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"custgraph/ent/entgql"
+	"custgraph/graph/scalars"
 	"github.com/google/uuid"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -175,6 +176,15 @@ func TestLeafMarshalersWriteWhatGqlgenWrites(t *testing.T) {
 		time.Now(),
 	} {
 		same(graphql.MarshalTime(at), timeLeaf{&at}, true)
+		same(graphql.MarshalTime(at), scalars.MarshalTime(at), true) // (nullable times, through the Time binding)
+	}
+	require.Equal(t, graphql.Null, scalars.MarshalTime(time.Time{}))
+	for _, l := range [][]string{nil, {}, {"vip"}, {"vip", "", "Müller", "quote \" and \\ back", "\xff\xfe invalid"}} {
+		want := graphql.Array{}
+		for _, s := range l {
+			want = append(want, graphql.MarshalString(s))
+		}
+		same(want, stringList(l), true)
 	}
 	for _, id := range []uuid.UUID{uuid.New(), uuid.Max, uuid.MustParse("01a24a20-5eba-7e3c-bc8e-9574352754fb")} {
 		same(graphql.MarshalUUID(id), uuidLeaf{&id}, true)

@@ -2,6 +2,7 @@
 package scalars
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,8 +52,35 @@ func UnmarshalDecimal(v any) (exact.Decimal, error) {
 }
 
 // MarshalTime writes a time as gqlgen's Time scalar does: RFC 3339 with
-// the fraction it has, and null for the zero time (no value).
-func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
+// the fraction it has, and null for the zero time (no value). gqlgen's
+// graphql.MarshalTime allocates a closure, the formatted text and a quoted
+// copy of it for every value (a nullable time of every product of a page);
+// a timeText is one allocation, and writes the text from its stack.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	if t.IsZero() {
+		return graphql.Null
+	}
+	return timeText(t)
+}
+
+// timeText is a non-zero time as MarshalTime writes it.
+type timeText time.Time
+
+func (t timeText) MarshalGQL(w io.Writer) { WriteTime(w, time.Time(t)) }
+
+// WriteTime writes t as graphql.MarshalTime does: RFC 3339 with
+// nanoseconds, quoted (nothing in it needs escaping). Into a *bytes.Buffer
+// (the answer's) it writes from its stack; any other writer, which may keep
+// what it is given, gets a copy.
+func WriteTime(w io.Writer, t time.Time) {
+	var a [64]byte
+	b := append(t.AppendFormat(append(a[:0], '"'), time.RFC3339Nano), '"')
+	if buf, ok := w.(*bytes.Buffer); ok {
+		buf.Write(b)
+		return
+	}
+	_, _ = w.Write(bytes.Clone(b))
+}
 
 // UnmarshalTime reads an RFC 3339 time and gives it in UTC. Every stored
 // time is UTC: SQLite compares times as text, so a time kept with its
