@@ -5,7 +5,7 @@ package ent
 import (
 	"custgraph/ent/address"
 	"custgraph/ent/customer"
-	"encoding/json"
+	"custgraph/internal/entscan"
 	"fmt"
 	"strings"
 	"time"
@@ -192,7 +192,7 @@ func (_m *Address) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field tags", values[i])
 			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.Tags); err != nil {
+				if err := entscan.JSONStrings(*value, &_m.Tags); err != nil { // (entc.go, jsonStrings)
 					return fmt.Errorf("unmarshal field tags: %w", err)
 				}
 			}

@@ -4,7 +4,7 @@ package ent
 
 import (
 	"custgraph/ent/auditevent"
-	"encoding/json"
+	"custgraph/internal/entscan"
 	"fmt"
 	"strings"
 	"time"
@@ -160,7 +160,7 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field fields", values[i])
 			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.Fields); err != nil {
+				if err := entscan.JSONStrings(*value, &_m.Fields); err != nil { // (entc.go, jsonStrings)
 					return fmt.Errorf("unmarshal field fields: %w", err)
 				}
 			}

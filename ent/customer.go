@@ -6,6 +6,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/ent/customer"
 	"custgraph/internal/entnamed"
+	"custgraph/internal/entscan"
 	"custgraph/internal/exact"
 	"encoding/json"
 	"fmt"
@@ -452,7 +453,7 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field labels", values[i])
 			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.Labels); err != nil {
+				if err := entscan.JSONStrings(*value, &_m.Labels); err != nil { // (entc.go, jsonStrings)
 					return fmt.Errorf("unmarshal field labels: %w", err)
 				}
 			}

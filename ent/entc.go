@@ -75,6 +75,9 @@ func main() {
 	if err := selectorsCarryContext("./ent"); err != nil {
 		log.Fatal(err)
 	}
+	if err := jsonStrings("./ent"); err != nil {
+		log.Fatal(err)
+	}
 	if err := emptyInMatchesNothing("./ent/gql_where_input.go"); err != nil {
 		log.Fatal(err)
 	}
@@ -114,6 +117,36 @@ func reuseScanHolders(dir string) error {
 			}
 			src = scanRe.ReplaceAll(src, []byte("\t_spec.ScanValues = entscan.Reuse((*$1).scanValues) // (entc.go, reuseScanHolders)\n"))
 			return bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1), true
+		})
+}
+
+// jsonStrings has the generated assignValues read a []string field's
+// JSON (labels, tags, proxy ids) with entscan.JSONStrings, which reads
+// what ent writes without json.Unmarshal's reflection and gives the same
+// result for anything else.
+func jsonStrings(dir string) error {
+	callRe := regexp.MustCompile(`json\.Unmarshal\(\*value, &_m\.(\w+)\); err != nil \{`)
+	return rewriteFiles(filepath.Join(dir, "*.go"), "no []string field is read with json.Unmarshal (a new ent? see jsonStrings)",
+		func(_ string, src []byte) ([]byte, bool) {
+			n := 0
+			src = callRe.ReplaceAllFunc(src, func(call []byte) []byte {
+				field := callRe.FindSubmatch(call)[1]
+				if !regexp.MustCompile(`\n\t` + string(field) + ` \[\]string `).Match(src) {
+					return call
+				}
+				n++
+				return []byte("entscan.JSONStrings(*value, &_m." + string(field) + "); err != nil { // (entc.go, jsonStrings)")
+			})
+			if n == 0 {
+				return nil, false
+			}
+			if !bytes.Contains(src, []byte("json.")) {
+				src = bytes.Replace(src, []byte("\t\"encoding/json\"\n"), nil, 1)
+			}
+			if !bytes.Contains(src, []byte("\t\"custgraph/internal/entscan\"\n")) {
+				src = bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"custgraph/internal/entscan\"\n"), 1)
+			}
+			return src, true
 		})
 }
 
