@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -442,6 +443,27 @@ func TestObpCustomerCreateV510(t *testing.T) {
 
 // TestObpCustomerGet covers #3 (GET by CUSTOMER_ID) and #4 (POST
 // customer-number, a read).
+// TestObpDeepBodyIsReadWithinBounds: a body of nothing but brackets, as
+// deep as the body limit lets it be, is answered as any other body that is
+// not JSON (the J check), and at an unknown bank with OBP-30001. OBP's id
+// check reads the body before the bank and the roles, for every caller; it
+// recursed once per level (~140 MB of stack for 1 MiB of brackets, and a
+// 16 MiB body overflowed the goroutine's stack and ended the process). The
+// goroutines' stacks are bounded at 32 MiB while this test runs (it is not
+// parallel): a walk that recursed over the body would end the test binary.
+func TestObpDeepBodyIsReadWithinBounds(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(32 << 20))
+	e := newEnv(t, envOptions{maxBodyBytes: 4 << 20})
+	creator := e.client(t, e.A, at(e.A, access.CanCreateCustomer)...)
+	deep := strings.Repeat("[", 2_000_000) + strings.Repeat("]", 2_000_000)
+	obpCustErrPrefix(t, e.call(t, http.MethodPost, obpCustV5+bankA+"/customers", creator, deep), http.StatusBadRequest, obpCustBadJSON)
+	obpCustErr(t, e.call(t, http.MethodPost, obpCustV5+"nowhere/customers", creator, deep), http.StatusNotFound, obpCustBankNotFound("nowhere"))
+	// Ids at every depth the check reads, in objects and arrays.
+	nested := `{"a":[{"branch_id":"a b"},[{"x":{"customer_id":"c@d"}}]],"branch_id":["not read: an array"],"legal_name":"X"}`
+	obpCustErr(t, e.call(t, http.MethodPost, obpCustV5+"nowhere/customers", creator, nested), http.StatusBadRequest,
+		obpCustBadJSON+" Here are all invalid values: List((branch_id,a b), (customer_id,c@d))")
+}
+
 func TestObpCustomerGet(t *testing.T) {
 	e := newEnv(t)
 	c := e.obpCustMake(t, e.A, "Eveline Tripman", "5987953")

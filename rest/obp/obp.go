@@ -495,46 +495,65 @@ func (o *obpCall) ids() bool {
 	if err != nil {
 		return true
 	}
-	var bad []string
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var walk func(key string) error
-	walk = func(key string) error {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				for dec.More() {
-					k, err := dec.Token()
-					if err != nil {
-						return err
-					}
-					name, _ := k.(string)
-					if err := walk(name); err != nil {
-						return err
-					}
-				}
-			case '[':
-				for dec.More() {
-					if err := walk(""); err != nil {
-						return err
-					}
-				}
-			}
-			_, err = dec.Token() // the closing delimiter
-			return err
-		case string:
-			if obpIDFields[key] && t != "" && (!obpIDChars.MatchString(t) || len(t) > obpIDMaxLen) {
-				bad = append(bad, "("+key+","+t+")")
-			}
-		}
-		return nil
-	}
-	if walk("") != nil || len(bad) == 0 {
+	bad, ok := badIDs(raw)
+	if !ok || len(bad) == 0 {
 		return true
 	}
 	return o.fail(http.StatusBadRequest, obpInvalidJSONFormat+" Here are all invalid values: List("+strings.Join(bad, ", ")+")")
 }
+
+// badIDs returns the "(key,value)" of every id field of body (obpIDFields,
+// at any depth) whose value is not an OBP id; ok is false when body is not
+// one JSON value nested at most maxIDsDepth deep, which is left to the J
+// check (json.Decode, which refuses a depth over 10000 as well). It reads
+// the tokens in a loop with a stack of its own: a walk that recursed once
+// per level held ~140 MB of stack for a 1 MiB body of brackets, and a
+// larger body overflowed the goroutine's stack and ended the process.
+func badIDs(body []byte) (bad []string, ok bool) {
+	type level struct {
+		object  bool   // an object: its tokens alternate between a key and its value
+		wantKey bool   // (objects) the next token is a key or the closing brace
+		key     string // (objects) the key of the value being read
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].wantKey {
+			if k, isKey := tok.(string); isKey {
+				stack[top].key, stack[top].wantKey = k, false
+				continue
+			}
+			stack = stack[:top] // (the closing brace)
+		} else {
+			key := ""
+			if top >= 0 && stack[top].object {
+				key, stack[top].wantKey = stack[top].key, true
+			}
+			switch t := tok.(type) {
+			case json.Delim:
+				switch {
+				case t == ']':
+					stack = stack[:top]
+				case len(stack) == maxIDsDepth:
+					return nil, false
+				default:
+					stack = append(stack, level{object: t == '{', wantKey: t == '{'})
+				}
+			case string:
+				if obpIDFields[key] && t != "" && (!obpIDChars.MatchString(t) || len(t) > obpIDMaxLen) {
+					bad = append(bad, "("+key+","+t+")")
+				}
+			}
+		}
+		if len(stack) == 0 {
+			return bad, true
+		}
+	}
+}
+
+// maxIDsDepth is the deepest nesting badIDs reads, encoding/json's.
+const maxIDsDepth = 10000
