@@ -677,6 +677,14 @@ func TestTradevestProducts(t *testing.T) {
 		p, _ := e.db.Client.Product.Get(e.sys, uuid.MustParse(balance))
 		require.Equal(t, product.StatusRECEIVED, p.Status)
 	})
+	t.Run("an empty currency is none", func(t *testing.T) {
+		// (after the list: this customer's products are counted above)
+		id := e.tvProduct(t, tok, cid, map[string]any{"productCode": "BALANCE_ACCOUNT", "currency": ""})
+		p, err := e.db.Client.Product.Get(e.sys, uuid.MustParse(id))
+		require.NoError(t, err)
+		require.Equal(t, "EUR", p.Currency, "a balance account's default")
+		require.Equal(t, "EUR", e.call(t, http.MethodGet, "/products/"+id, tok, nil).object(t)["currency"])
+	})
 }
 
 // TestTradevestReplay checks Requestor-ID replays: a repeated request gets

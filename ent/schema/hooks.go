@@ -800,7 +800,8 @@ func productCreate(next ent.Mutator) ent.Mutator {
 	return hook.ProductFunc(func(ctx context.Context, m *gen.ProductMutation) (ent.Value, error) {
 		code, _ := m.ProductCode()
 		m.SetProductType(productTypes[code])
-		if _, ok := m.Currency(); !ok && code == product.ProductCodeBALANCE_ACCOUNT {
+		// (An empty currency is no currency, as the answers show it: null.)
+		if c, _ := m.Currency(); c == "" && code == product.ProductCodeBALANCE_ACCOUNT {
 			m.SetCurrency("EUR")
 		}
 		status, ok := m.Status()
