@@ -113,3 +113,51 @@ func dialAcked(t *testing.T, srvURL, authorization string) *websocket.Conn {
 	require.Equal(t, "connection_ack", ack["type"])
 	return conn
 }
+
+// urqlAccept is the Accept header urql's fetch exchange sends with every
+// POST (@urql/core 6): JSON and Server-Sent Events weighed alike.
+const urqlAccept = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+
+// TestUrqlAcceptGetsJSONUnlessSubscribing: with urql's Accept header, a
+// mutation and a query are answered as JSON (the mutation is stored) and a
+// subscription as a stream. Every such POST used to get a stream, which
+// refuses all but subscriptions: urql could send no mutation.
+func TestUrqlAcceptGetsJSONUnlessSubscribing(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	writer := e.client(t, e.A, allBankRoles(e.A)...)
+	post := func(body map[string]any) *http.Response {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", bytes.NewReader(b))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", urqlAccept)
+		req.Header.Set("Authorization", writer)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	res := post(map[string]any{"query": `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "By urql"}) { legalName } }`,
+		"variables": map[string]any{"b": e.A.ID}})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "application/graphql-response+json", res.Header.Get("Content-Type"))
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"data":{"createCustomer":{"legalName":"By urql"}}}`, string(body))
+
+	res = post(map[string]any{"operationName": "Count", "query": `subscription Live { changes { cursor } } query Count { customers(where: {legalName: "By urql"}) { totalCount } }`})
+	require.Equal(t, "application/graphql-response+json", res.Header.Get("Content-Type"))
+	body, err = io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"data":{"customers":{"totalCount":1}}}`, string(body))
+
+	// (A field the type lacks: the stream's one event shows that the body
+	// read ahead reached the transport whole.)
+	res = post(map[string]any{"operationName": "Live", "query": `subscription Live { changes { nope } } query Count { customers { totalCount } }`})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	body, err = io.ReadAll(res.Body) // the stream ends after complete
+	require.NoError(t, err)
+	require.Contains(t, string(body), "event: next\ndata: {\"errors\":[{\"message\":\"Cannot query field \\\"nope\\\" on type \\\"Change\\\".")
+	require.True(t, strings.HasSuffix(string(body), "event: complete\n\n"), "%s", body)
+}

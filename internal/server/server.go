@@ -208,7 +208,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 				})).ServeHTTP(w, r)
 			}))
 		}
-		r.Use(timeout(cfg.RequestTimeout), limit)
+		r.Use(graph.SubscriptionsStream(cfg.GraphQL.MaxBodyBytes, cfg.GraphQL.MaxTokens), timeout(cfg.RequestTimeout), limit)
 		r.Handle("/query", api)
 		r.Handle("/graphql", api)
 	})
