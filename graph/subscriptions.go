@@ -418,7 +418,13 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 		if r.live.Verify == nil || c.token == "" {
 			return c.viewer, nil
 		}
-		return r.live.Verify(ctx, c.token)
+		v, err := r.live.Verify(ctx, c.token)
+		if _, known := apperr.As(err); err != nil && !known {
+			// A refused token (expired, its client disabled or deleted):
+			// the caller's, not the server's, failure.
+			return nil, &apperr.Error{Code: apperr.Unauthenticated, Message: "the connection's token was refused: " + err.Error()}
+		}
+		return v, err
 	}
 	in, _, err := r.live.Broker.Subscribe(ctx, from, f, viewer)
 	if err != nil {

@@ -525,6 +525,19 @@ func TestLiveEntitlementsAtDelivery(t *testing.T) {
 		map[string]any{"b": e.A.ID})
 	_, ok, _ := ws.next(t)
 	assert.False(t, ok, "the subscription ended")
+	// A new subscription on the connection is refused as unauthenticated
+	// (it was INTERNAL, with an error logged for each).
+	require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": "2", "type": "subscribe",
+		"payload": map[string]any{"query": changesSub}}))
+	m, ok := ws.read(t)
+	require.True(t, ok)
+	require.Equal(t, `"next"`, string(m["type"]), "%s", m["payload"]) // (gqlgen: a resolver's error is a result)
+	var res struct {
+		Errors []struct{ Extensions map[string]any }
+	}
+	require.NoError(t, json.Unmarshal(m["payload"], &res))
+	require.Len(t, res.Errors, 1)
+	require.Equal(t, "UNAUTHENTICATED", res.Errors[0].Extensions["code"], "%s", m["payload"])
 }
 
 // TestLiveLimitsAndAuthentication: a connection needs a token; limits per
