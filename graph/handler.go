@@ -103,16 +103,17 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 // name it by a persisted hash).
 func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse := func(status int, code, msg string) { WriteError(w, r, status, code, msg) }
 		switch r.Method {
 		case http.MethodPost:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if mt != "application/json" || err != nil { // a parameter that does not parse: gqlgen's transport refuses it too
-				httpError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+				refuse(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 					"POST requests must have Content-Type: application/json")
 				return
 			}
 			if r.ContentLength > maxBody {
-				httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
+				refuse(http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
 				return
 			}
 			// Read the body here, so that one sent without Content-Length
@@ -120,15 +121,15 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 			if err != nil {
 				if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
-					httpError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
+					refuse(http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is too large")
 					return
 				}
 				if netErr := net.Error(nil); errors.As(err, &netErr) && netErr.Timeout() {
 					// The read deadline passed before the body arrived.
-					httpError(w, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body did not arrive in time")
+					refuse(http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body did not arrive in time")
 					return
 				}
-				httpError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")
+				refuse(http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -136,19 +137,19 @@ func guard(next http.Handler, maxBody int64, maxTokens int) http.Handler {
 				var p struct{ Query string }
 				_ = json.Unmarshal(body, &p)
 				if !introspectionOnly(p.Query, maxTokens) {
-					unauthenticated(w)
+					unauthenticated(w, r)
 					return
 				}
 			}
 		case http.MethodGet, http.MethodHead:
 			if access.FromContext(r.Context()) == nil && !introspectionOnly(r.URL.Query().Get("query"), maxTokens) {
-				unauthenticated(w)
+				unauthenticated(w, r)
 				return
 			}
 		case http.MethodOptions:
 		default:
 			w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
-			httpError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET for queries or POST")
+			refuse(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET for queries or POST")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -204,9 +205,9 @@ func metaOnly(set ast.SelectionSet, frags ast.FragmentDefinitionList, depth int)
 const Challenge = `Bearer realm="custgraph", DirectLogin realm="custgraph"`
 
 // unauthenticated answers a request without credentials that asks for data.
-func unauthenticated(w http.ResponseWriter) {
+func unauthenticated(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("WWW-Authenticate", Challenge)
-	httpError(w, http.StatusUnauthorized, string(apperr.Unauthenticated),
+	WriteError(w, r, http.StatusUnauthorized, string(apperr.Unauthenticated),
 		"authentication is required: send Authorization: Bearer <token> (POST /oauth/token issues one)")
 }
 
@@ -216,15 +217,20 @@ func unauthenticated(w http.ResponseWriter) {
 // UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE), as application/graphql-response+json
 // when the client prefers it, else application/json.
 func WriteRefusal(w http.ResponseWriter, r *http.Request, f *refusal.Refusal) {
-	if media, ok := responseMediaType(r.Header.Values("Accept")); ok && media == mediaGraphQLResponse {
-		w.Header().Set("Content-Type", media) // (httpError keeps it)
-	}
-	httpError(w, f.Status, f.Code, f.Message)
+	WriteError(w, r, f.Status, f.Code, f.Message)
 }
 
 // WriteError writes a GraphQL-shaped error response with an HTTP status,
-// for answers given before GraphQL runs (e.g. bad credentials).
-func WriteError(w http.ResponseWriter, status int, code, msg string) { httpError(w, status, code, msg) }
+// for answers given before GraphQL runs (bad credentials, a body too large
+// or not JSON), as application/graphql-response+json when the client
+// prefers it (Apollo Client reads extensions.code only from that), else
+// application/json.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if media, ok := responseMediaType(r.Header.Values("Accept")); ok && media == mediaGraphQLResponse {
+		w.Header().Set("Content-Type", media) // (httpError keeps it)
+	}
+	httpError(w, status, code, msg)
+}
 
 // httpError writes a GraphQL-shaped error response, as application/json
 // unless the Content-Type is set already.

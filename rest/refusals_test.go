@@ -260,3 +260,42 @@ func TestRefusalsInEachDoorsFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphQLRefusalsFollowAccept: what the GraphQL door refuses before
+// GraphQL runs (credentials, a body too large, not JSON) is answered as
+// application/graphql-response+json when the client asks for it, as its
+// other answers are: Apollo Client reads extensions.code only from that
+// media type, and a 401 sent as application/json reached it as an
+// unparsed ServerError.
+func TestGraphQLRefusalsFollowAccept(t *testing.T) {
+	e := newEnv(t, envOptions{maxBodyBytes: 1 << 10})
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	for _, c := range []struct {
+		name, auth, contentType, body, code string
+		status                              int
+	}{
+		{"no credentials", "", "application/json", `{"query":"{ customers { totalCount } }"}`, "UNAUTHENTICATED", http.StatusUnauthorized},
+		{"a refused token", "Bearer not-a-token", "application/json", `{"query":"{ __typename }"}`, "UNAUTHENTICATED", http.StatusUnauthorized},
+		{"not JSON", tok, "text/plain", `{"query":"{ __typename }"}`, "UNSUPPORTED_MEDIA_TYPE", http.StatusUnsupportedMediaType},
+		{"too large", tok, "application/json", `{"query":"{ __typename }", "x": "` + strings.Repeat("x", 2<<10) + `"}`, "REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge},
+	} {
+		for _, accept := range []string{"application/graphql-response+json", "application/json"} {
+			req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", strings.NewReader(c.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", c.contentType)
+			req.Header.Set("Accept", accept)
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			res := roundTrip(t, req)
+			require.Equal(t, c.status, res.status, "%s: %s", c.name, res.body)
+			require.Equal(t, accept, strings.TrimSuffix(res.header.Get("Content-Type"), "; charset=utf-8"), c.name)
+			var body struct {
+				Errors []struct{ Extensions map[string]any }
+			}
+			require.NoError(t, json.Unmarshal(res.body, &body), "%s: %s", c.name, res.body)
+			require.Len(t, body.Errors, 1, c.name)
+			require.Equal(t, c.code, body.Errors[0].Extensions["code"], c.name)
+		}
+	}
+}

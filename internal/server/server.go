@@ -197,14 +197,14 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 				}
 				if e, ok := apperr.As(err); ok && e.Code == apperr.Internal {
 					// The database failed while loading the caller (logged).
-					graph.WriteError(w, http.StatusInternalServerError, string(e.Code), e.Message)
+					graph.WriteError(w, r, http.StatusInternalServerError, string(e.Code), e.Message)
 					return
 				}
 				// Refusals count against the caller's IP, so that a flood of
 				// bad tokens meets the rate limit too.
 				limit(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					cfg.Auth.Challenge(w, err)
-					graph.WriteError(w, http.StatusUnauthorized, string(apperr.Unauthenticated), err.Error())
+					graph.WriteError(w, r, http.StatusUnauthorized, string(apperr.Unauthenticated), err.Error())
 				})).ServeHTTP(w, r)
 			}))
 		}
