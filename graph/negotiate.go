@@ -33,8 +33,7 @@ func SubscriptionsStream(maxBody int64, maxTokens int) func(http.Handler) http.H
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), mediaEventStream) {
 				if _, jsonQ, sseQ := acceptQ(r.Header.Values("Accept")); sseQ > 0 && sseQ == jsonQ {
-					body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-					r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+					body, err := readAhead(r, maxBody)
 					if err == nil && int64(len(body)) <= maxBody && !subscription(body, maxTokens) {
 						r.Header.Set("Accept", withoutEventStream(r.Header.Values("Accept")))
 					}
@@ -43,6 +42,14 @@ func SubscriptionsStream(maxBody int64, maxTokens int) func(http.Handler) http.H
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// readAhead reads r's body up to max+1 bytes and leaves r's body whole,
+// for the handlers after: what was read, then the rest.
+func readAhead(r *http.Request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+	return body, err
 }
 
 // readCloser reads what was read ahead and the rest, and closes the body.

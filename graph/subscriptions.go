@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -342,7 +343,17 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			if l.Token != nil {
 				c.token = l.Token(r)
 			}
-			// The server's write timeout is for answers, not streams.
+			// The request's body is read within the connection's read
+			// deadline, as an answer's is (408 when it does not arrive);
+			// the server's timeouts are for answers, not streams, after.
+			if _, err := readAhead(r, l.maxMessage); err != nil {
+				if netErr := net.Error(nil); errors.As(err, &netErr) && netErr.Timeout() {
+					WriteError(w, r, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body did not arrive in time")
+				} else {
+					WriteError(w, r, http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")
+				}
+				return
+			}
 			rc := http.NewResponseController(w)
 			_ = rc.SetWriteDeadline(time.Time{})
 			_ = rc.SetReadDeadline(time.Time{})

@@ -59,6 +59,7 @@ type envOptions struct {
 	liveInit     time.Duration // server.Config.LiveInitTimeout
 	liveWrite    time.Duration // server.Config.LiveWriteTimeout
 	sendBuffer   int           // the server's socket send buffer in bytes (0: the system's)
+	readTimeout  time.Duration // the server's read deadline for a request (0: none)
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -87,6 +88,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	if o.sendBuffer > 0 {
 		srv.Listener = sendBufferListener{srv.Listener, o.sendBuffer}
 	}
+	srv.Config.ReadTimeout = o.readTimeout
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys, dsn: dsn}

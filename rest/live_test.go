@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -489,6 +491,30 @@ func TestLiveRevokedWhilePaced(t *testing.T) {
 	require.NoError(t, json.Unmarshal(p["createProduct"], &prod))
 	got := expect(t, sub, 1)
 	assert.Equal(t, []string{prod.ID}, ids(got), "the customers read before the revocation are not delivered after it")
+}
+
+// TestLiveStalledBodyIsRequestTimeout: the body of a subscription sent as
+// Server-Sent Events is read within the server's read deadline, as an
+// answer's is: a body that does not arrive is 408. The stream cleared the
+// deadline before the body was read, and such a request was held for as
+// long as the client liked (20 of them per caller).
+func TestLiveStalledBodyIsRequestTimeout(t *testing.T) {
+	e := newEnv(t, envOptions{live: true, readTimeout: 500 * time.Millisecond})
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	for _, accept := range []string{"text/event-stream", urqlAccept} {
+		conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(20*time.Second))) // a guard against hanging, not a measure
+		_, err = fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: application/json\r\n"+
+			"Accept: %s\r\nContent-Length: 100\r\n\r\n{\"query\"", tok, accept)
+		require.NoError(t, err)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "Accept: %s", accept)
+		body, _ := io.ReadAll(res.Body)
+		require.Equal(t, http.StatusRequestTimeout, res.StatusCode, "Accept: %s: %s", accept, body)
+		require.Contains(t, string(body), `"code":"REQUEST_TIMEOUT"`)
+	}
 }
 
 // TestLiveEntitlementsAtDelivery: each change is checked against the
