@@ -305,9 +305,12 @@ func target(ctx context.Context, c *gen.Client, m ent.Mutation) (bankID, custome
 	switch m.Type() {
 	case gen.TypeUser, gen.TypeAPIClient, gen.TypeEntitlement:
 		if !v.Has(access.CanManageCallers, uuid.Nil) {
-			// Callers are not data of a bank: whoever may not manage them
-			// cannot tell whether one exists.
-			return uuid.Nil, uuid.Nil, apperr.NotFoundf("", "%s not found", label(m.Type()))
+			// Callers are not data of a bank, and CanManageCallers is held
+			// everywhere or nowhere: without it, a change of any caller's
+			// record is FORBIDDEN, whatever the record (its own included,
+			// which it may read), as creating one is; it tells nothing of
+			// whether the record exists.
+			return uuid.Nil, uuid.Nil, access.Missing("", access.CanManageCallers)
 		}
 	}
 	id, _ := idOf(m)
