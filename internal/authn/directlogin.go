@@ -85,7 +85,7 @@ func (s *Service) directLogin(r *http.Request) (string, *obpError) {
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *obpError {
-		if store.Report(ctx, s.log, err, "DirectLogin: "+what).Code == apperr.Unavailable {
+		if c := store.Report(ctx, s.log, err, "DirectLogin: "+what).Code; c == apperr.Unavailable || c == apperr.Timeout { // (as oauth.go)
 			return &obpError{Code: http.StatusServiceUnavailable, retryAfter: refusal.UnavailableRetryAfter,
 				Message: obpUnavailable + " The database is unavailable: retry later."}
 		}

@@ -183,7 +183,10 @@ func (s *Service) clientGrant(w http.ResponseWriter, r *http.Request) (*ent.APIC
 	}
 	ctx := r.Context()
 	unexpected := func(what string, err error) *oauthError {
-		if e := store.Report(ctx, s.log, err, what, "client_id", accountName(id)); e.Code == apperr.Unavailable {
+		// The database unreachable, or too slow to answer before the
+		// request's time ran out: the client may retry (503), as at every
+		// other door; only a fault of the server is a 500.
+		if e := store.Report(ctx, s.log, err, what, "client_id", accountName(id)); e.Code == apperr.Unavailable || e.Code == apperr.Timeout {
 			return oauthRefusal(refusal.DatabaseUnavailable())
 		}
 		return oauthFail(http.StatusInternalServerError, "server_error", "the client could not be authenticated")

@@ -1,6 +1,7 @@
 package authn_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -294,4 +296,33 @@ func TestDiscovery(t *testing.T) {
 	// A Host or forwarded headers of the client's choosing change nothing.
 	w = get(s, "Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "http")
 	assert.Equal(t, want("https://custgraph.example.com/api"), decode[map[string]any](t, w))
+}
+
+// TestTokenEndpointsOutOfTimeAre503: when the request's time runs out
+// before the database answers (a lock held, a stalled connection), the
+// token endpoint and DirectLogin answer 503 with Retry-After, as every
+// other door does, not 500 server_error / OBP-50015.
+func TestTokenEndpointsOutOfTimeAre503(t *testing.T) {
+	f := newFixture(t)
+	s := f.service(authn.Config{})
+	bank := f.bank("gh.29.uk")
+	f.client("acme-app", &bank)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, authn.TokenPath, strings.NewReader("grant_type=client_credentials"))
+	r.Header.Set("Content-Type", form)
+	r.Header.Set("Authorization", basic("acme-app", testSecret))
+	w := httptest.NewRecorder()
+	s.TokenHandler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	require.NotEmpty(t, w.Header().Get("Retry-After"))
+	require.Equal(t, "temporarily_unavailable", decode[map[string]string](t, w)["error"])
+
+	r = httptest.NewRequestWithContext(ctx, http.MethodPost, authn.DirectLoginPath, nil)
+	r.Header.Set("DirectLogin", `username="nobody", password="x", consumer_key="acme-app"`)
+	w = httptest.NewRecorder()
+	s.DirectLoginHandler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	require.NotEmpty(t, w.Header().Get("Retry-After"))
 }
