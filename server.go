@@ -345,7 +345,7 @@ func loadDemo(ctx context.Context, c config, log *slog.Logger) error {
 
 func authConfig(c config, log *slog.Logger) authn.Config {
 	cfg := authn.Config{Issuer: c.jwtIssuer, Audience: c.jwtAudience, TokenTTL: c.tokenTTL, Logger: log,
-		PublicURL: publicURL(c)}
+		PublicURL: publicURL(c), CheckTimeout: c.requestTimeout}
 	for _, f := range strings.Split(c.jwtKeyFiles, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			cfg.KeyFiles = append(cfg.KeyFiles, f)

@@ -52,6 +52,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs refused credentials and failures; default slog.Default().
 	Logger *slog.Logger
+	// CheckTimeout bounds the check of a request's credentials (Middleware),
+	// which may load the caller from the database: the request's own
+	// timeout starts after it. 0: no bound but the request's context.
+	CheckTimeout time.Duration
 	// Hub signals committed changes of callers (store.DB.Hub). With it,
 	// verified tokens and loaded callers are cached (cache.go); without it,
 	// every request loads its caller.
@@ -302,6 +306,11 @@ func invalidRequest(description string) *AuthError {
 // doing (the database failing), which is logged.
 var errUnavailable = &apperr.Error{Code: apperr.Internal, Message: "the credentials could not be checked"}
 
+// errTooSlow: the database did not answer the check of the credentials in
+// time. The doors answer it as they answer the database being unreachable
+// (503, Retry-After).
+var errTooSlow = &apperr.Error{Code: apperr.Unavailable, Message: "the database did not answer in time: retry later"}
+
 // errNoCaller is the cause of refusing a token whose caller does not exist.
 var errNoCaller = errors.New("no such caller")
 
@@ -351,8 +360,11 @@ func (s *Service) failed(ctx context.Context, err error) error {
 	}
 	// INTERNAL is logged; the database being unreachable is noted for the
 	// request's one log line and answered 503 by the door.
-	if e := store.Report(ctx, s.log, err, "checking credentials failed", "request_id", middleware.GetReqID(ctx)); e.Code == apperr.Unavailable {
+	switch e := store.Report(ctx, s.log, err, "checking credentials failed", "request_id", middleware.GetReqID(ctx)); e.Code {
+	case apperr.Unavailable:
 		return e
+	case apperr.Timeout: // (CheckTimeout, or the request's: a lock held, a stalled connection)
+		return errTooSlow
 	}
 	return errUnavailable
 }
@@ -606,6 +618,19 @@ func (s *Service) Authenticate(r *http.Request) (*access.Viewer, error) {
 	return v, nil
 }
 
+// authenticateInTime is Authenticate within the CheckTimeout: the caller
+// it loads (a caller new to this replica, or every caller while the
+// replica's listener is down) is bounded like the rest of the request,
+// which the request timeout after this middleware does not cover.
+func (s *Service) authenticateInTime(r *http.Request) (*access.Viewer, error) {
+	if s.cfg.CheckTimeout <= 0 {
+		return s.Authenticate(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
+	defer cancel()
+	return s.Authenticate(r.WithContext(ctx))
+}
+
 // credential finds the access token of a request: "Authorization: Bearer
 // <t>", "Authorization: DirectLogin token=<t>" or "DirectLogin: token=<t>".
 // It returns "" when there is none, and an error when the request presents
@@ -696,7 +721,7 @@ func headerSafe(s string) string {
 func (s *Service) Middleware(onError func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			v, err := s.Authenticate(r)
+			v, err := s.authenticateInTime(r)
 			switch {
 			case err != nil:
 				onError(w, r, err)

@@ -332,3 +332,38 @@ func TestMiddleware(t *testing.T) {
 	assert.Equal(t, apperr.Internal, e.Code)
 	assert.Equal(t, []string{`Bearer realm="custgraph"`, `DirectLogin realm="custgraph"`}, w.Header().Values("WWW-Authenticate"))
 }
+
+// TestMiddlewareChecksInTime: the check of a request's credentials, which
+// may load its caller, is bounded by CheckTimeout, since the request's own
+// timeout starts after it: a database that does not answer in time (here:
+// no time at all) is UNAVAILABLE, which the doors answer 503, and the
+// request goes no further. It used to wait as long as the database did
+// (a lock held on api_clients: no answer at all after 75 s).
+func TestMiddlewareChecksInTime(t *testing.T) {
+	f := newFixture(t)
+	cl := f.client("acme-app", nil)
+	for _, bound := range []time.Duration{0, time.Nanosecond} {
+		s := f.service(authn.Config{CheckTimeout: bound}) // (a new service: nothing cached)
+		token, _, err := s.Issue(authn.ClientSubject(cl))
+		require.NoError(t, err)
+		var failure error
+		reached := false
+		h := s.Middleware(func(w http.ResponseWriter, r *http.Request, err error) { failure = err })(
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = true
+				_, hasDeadline := r.Context().Deadline()
+				assert.False(t, hasDeadline, "the bound is the check's only")
+			}))
+		h.ServeHTTP(httptest.NewRecorder(), request("Authorization", "Bearer "+token))
+		if bound == 0 {
+			require.NoError(t, failure)
+			require.True(t, reached)
+			continue
+		}
+		require.False(t, reached)
+		e, ok := apperr.As(failure)
+		require.True(t, ok, "%v", failure)
+		require.Equal(t, apperr.Unavailable, e.Code)
+		require.Equal(t, "the database did not answer in time: retry later", e.Message)
+	}
+}
