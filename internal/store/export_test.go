@@ -1,6 +1,10 @@
 package store
 
-import "github.com/jackc/pgx/v5"
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // FromDriver exposes the marking of the driver's network errors.
 var FromDriver = fromDriver
@@ -21,4 +25,12 @@ func ScanRows(rows pgx.Rows) interface {
 	Close() error
 } {
 	return &pgxRows{rows: rows, columns: columnsOf(rows)}
+}
+
+// SetBeatInterval sets how often the listeners of the stores opened after
+// it check their connection, until restore is called.
+func SetBeatInterval(d time.Duration) (restore func()) {
+	old := beatInterval
+	beatInterval = d
+	return func() { beatInterval = old }
 }

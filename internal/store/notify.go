@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,7 +313,25 @@ type listener struct {
 	hub    *notify.Hub
 	log    *slog.Logger
 	origin string // this process's: its own signals were published at their commit
+
+	conn     atomic.Pointer[pgx.Conn] // the listening connection; nil while there is none
+	lastBeat atomic.Int64             // when the connection last delivered this process's beat (UnixNano)
 }
+
+// A listening connection can go silent without breaking: a stateful
+// firewall or NAT that dropped its entry, a proxy that stalled. PostgreSQL
+// then delivers nothing to it, the hub stays Healthy, and this replica went
+// on trusting its caches (a revoked role for up to their 10 minutes). So
+// the listener signals itself on a channel of its own (beatChannel), every
+// beatInterval, through the pool; when its connection has delivered none
+// of them for missedBeats intervals, the connection is taken as broken: the
+// hub is Lost (caches bypassed) until a new connection listens.
+var beatInterval = 2 * time.Second // (a variable: the tests beat faster)
+
+const missedBeats = 5
+
+// beatChannel is this process's own channel for its beats.
+func (l *listener) beatChannel() string { return "custgraph_beat_" + l.origin }
 
 // listen returns once the first connection listens (or fails to), and
 // goes on in the background.
@@ -321,9 +340,46 @@ func (l *listener) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l.listening(conn)
 	l.hub.Restored()
 	go l.run(ctx, conn)
+	go l.watch(ctx)
 	return nil
+}
+
+// listening records conn as the listening connection, which has just
+// listened (a beat's worth of credit).
+func (l *listener) listening(conn *pgx.Conn) {
+	l.lastBeat.Store(time.Now().UnixNano())
+	l.conn.Store(conn)
+}
+
+// watch sends a beat every interval and, when the listening connection has
+// delivered none for missedBeats intervals, closes its socket: run's wait
+// then fails, and run marks the hub Lost and connects again.
+func (l *listener) watch(ctx context.Context) {
+	every := beatInterval
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		conn := l.conn.Load()
+		if conn == nil {
+			continue // (run is connecting again)
+		}
+		bctx, cancel := context.WithTimeout(ctx, every)
+		_, _ = l.pool.Exec(bctx, "SELECT pg_notify($1, '')", l.beatChannel()) // (a failure is a beat missed)
+		cancel()
+		if silent := time.Since(time.Unix(0, l.lastBeat.Load())); silent > missedBeats*every {
+			l.log.Warn("the listening connection delivered nothing: taken as broken", "silent_for", silent.Round(time.Millisecond))
+			_ = conn.PgConn().Conn().Close()
+			l.conn.CompareAndSwap(conn, nil)
+		}
+	}
 }
 
 func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
@@ -332,7 +388,7 @@ func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
 		return nil, err
 	}
 	conn := c.Hijack() // ours alone: a listening session cannot go back to the pool
-	for _, ch := range notify.Channels {
+	for _, ch := range append(slices.Clone(notify.Channels), l.beatChannel()) {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			conn.Close(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("listening on %s: %w", ch, err)
@@ -347,6 +403,7 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 		for conn != nil {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {
+				l.conn.CompareAndSwap(conn, nil)
 				conn.Close(context.WithoutCancel(ctx))
 				conn = nil
 				if ctx.Err() != nil {
@@ -357,6 +414,10 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 				break
 			}
 			backoff = 100 * time.Millisecond
+			if n.Channel == l.beatChannel() {
+				l.lastBeat.Store(time.Now().UnixNano())
+				continue
+			}
 			if origin, payload := untag(n.Payload); origin != l.origin {
 				l.hub.Publish(n.Channel, payload)
 			}
@@ -372,6 +433,7 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 			continue
 		}
 		conn = c
+		l.listening(conn)
 		l.log.Info("listening again: caches are in use")
 		l.hub.Restored()
 	}

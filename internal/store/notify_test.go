@@ -2,10 +2,14 @@ package store_test
 
 import (
 	"context"
+	"net"
+	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"custgraph/internal/notify"
+	"custgraph/internal/store"
 	"custgraph/internal/testdb"
 )
 
@@ -62,5 +66,95 @@ func TestSignalsReachTheOtherReplicaOnce(t *testing.T) {
 	}
 	if seen := until(onB, "b", "fence-a"); len(seen) != 2 || seen["x"] != 1 || seen["fence-b"] != 1 {
 		t.Errorf("replica b published %v before a's fence, want a's x and its own fence-b once each", seen)
+	}
+}
+
+// TestSilentListenerIsLost: a listening connection that goes silent without
+// breaking (a proxy or a firewall that stalls it) is found out by the
+// listener's beats: the hub is Lost, so that caches are bypassed, and
+// Healthy again once the connection delivers. It used to stay Healthy: a
+// revoked role was served from the cache for up to 10 minutes.
+func TestSilentListenerIsLost(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("one process on SQLite: no LISTEN; set " + testdb.Env)
+	}
+	defer store.SetBeatInterval(50 * time.Millisecond)()
+	_, _, dsn := testdb.OpenDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newStallProxy(t, u.Host)
+	u.Host = p.addr
+	db, _ := testdb.Reopen(t, u.String())
+	defer p.stalled.Store(false) // (before the store closes)
+	if !db.Hub.Healthy() {
+		t.Fatal("not listening at the start")
+	}
+	p.stalled.Store(true)
+	waitFor(t, "the hub Lost while the connection is silent", func() bool { return !db.Hub.Healthy() })
+	p.stalled.Store(false)
+	waitFor(t, "the hub Healthy once it delivers again", db.Hub.Healthy)
+}
+
+// waitFor polls cond until it holds; the bound is a guard against hanging,
+// not a measure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no %s within 30 s", what)
+		}
+	}
+}
+
+// stallProxy forwards TCP connections to target; while stalled is set, it
+// holds what it reads instead of passing it on, as a stalled proxy or a
+// black-holing firewall does.
+type stallProxy struct {
+	addr    string
+	stalled atomic.Bool
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &stallProxy{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pipe(u, c)
+			go p.pipe(c, u)
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		for p.stalled.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
 	}
 }
