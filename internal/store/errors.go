@@ -117,6 +117,13 @@ func Classify(err error) *apperr.Error {
 		strings.Contains(msg, "extended protocol limited to") {
 		return apperr.Invalid("", "the request holds too many values; split it")
 	}
+	if errors.Is(err, ErrCommitUnknown) {
+		code := apperr.Unavailable
+		if errors.Is(err, ErrWriteTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			code = apperr.Timeout
+		}
+		return &apperr.Error{Code: code, Message: commitUnknownMessage}
+	}
 	if errors.Is(err, ErrWriteTimeout) {
 		return &apperr.Error{Code: apperr.Timeout, Message: "the change took too long and was rolled back"}
 	}
@@ -165,6 +172,9 @@ func validationMessage(err error) string {
 
 // contendedMessage is what clients are told of a transaction PostgreSQL
 // failed for another's sake.
+// commitUnknownMessage answers a change whose COMMIT got no answer.
+const commitUnknownMessage = "the database did not confirm the change: it may have been stored; read it back, or send it again with the same Idempotency-Key"
+
 const contendedMessage = "the change met a concurrent one and was rolled back: retry it"
 
 // Contended reports whether PostgreSQL failed err's transaction to let a

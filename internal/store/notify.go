@@ -15,6 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"custgraph/internal/entbatch"
@@ -272,6 +273,7 @@ func (t *signalTx) QueryContext(ctx context.Context, q string, args ...any) (*st
 // so a signal too many (a cache reloaded for nothing) is the safe side.
 func (t *signalTx) Commit() error {
 	defer t.cancel()
+	sent := t.ctx.Err() == nil // (else database/sql rolls back without sending COMMIT)
 	err := t.Tx.Commit()
 	t.mu.Lock()
 	pending := t.pending
@@ -284,8 +286,27 @@ func (t *signalTx) Commit() error {
 			t.hub.Publish(e.Channel, e.Payload)
 		}
 	}
+	if t.run && sent && unanswered(err) {
+		return fmt.Errorf("%w: %w", ErrCommitUnknown, t.expired(err))
+	}
 	return t.expired(err)
 }
+
+// unanswered reports whether err, the error of a COMMIT sent to
+// PostgreSQL, is not PostgreSQL's answer (which, an error, means the
+// transaction was rolled back) but the lack of one: a timeout, a
+// cancellation, a broken connection. The COMMIT may then have been carried
+// out.
+func unanswered(err error) bool {
+	var pgErr *pgconn.PgError
+	return err != nil && !errors.As(err, &pgErr) && !errors.Is(err, stdsql.ErrTxDone)
+}
+
+// ErrCommitUnknown is the error of a COMMIT that PostgreSQL did not answer
+// (in time): the change may or may not have been stored, so it must not be
+// reported as rolled back (a client that believes it sends it again, and
+// stores it twice).
+var ErrCommitUnknown = errors.New("the database did not confirm the commit: the change may have been stored")
 
 func (t *signalTx) Rollback() error {
 	defer t.cancel()

@@ -8,6 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"custgraph/ent/bank"
+	"custgraph/internal/access"
+	"custgraph/internal/apperr"
 	"custgraph/internal/notify"
 	"custgraph/internal/store"
 	"custgraph/internal/testdb"
@@ -157,4 +162,42 @@ func (p *stallProxy) pipe(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// TestUnansweredCommitIsNotRolledBack: a COMMIT that PostgreSQL does not
+// answer in time (here held by a stalled proxy) may be carried out after
+// all: its error says the change may have been stored, not that it was
+// rolled back, as it used to (a review saw such a change stored once the
+// network healed; a client that believed the answer sent it again, and
+// stored it twice).
+func TestUnansweredCommitIsNotRolledBack(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite answers its commits in process; set " + testdb.Env)
+	}
+	_, _, dsn := testdb.OpenDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newStallProxy(t, u.Host)
+	u.Host = p.addr
+	db, _ := testdb.Reopen(t, u.String())
+	defer p.stalled.Store(false)
+	db.SetWriteTimeout(time.Second)
+	sys := access.System(context.Background())
+	tx, err := db.Client.Tx(sys)
+	require.NoError(t, err)
+	require.NoError(t, tx.Bank.Create().SetCode("maybe.bank").SetName("Maybe").Exec(sys))
+	p.stalled.Store(true)
+	err = tx.Commit()
+	require.ErrorIs(t, err, store.ErrCommitUnknown)
+	e := store.Classify(err)
+	require.Equal(t, apperr.Timeout, e.Code)
+	require.Contains(t, e.Message, "may have been stored")
+	// Once the proxy passes on what it held, PostgreSQL carries out the
+	// COMMIT, unless pgx's cancel request, held with it, arrives first:
+	// either may happen, which is the point.
+	p.stalled.Store(false)
+	_, err = db.Client.Bank.Query().Where(bank.Code("maybe.bank")).Exist(sys)
+	require.NoError(t, err)
 }
