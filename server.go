@@ -439,8 +439,12 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		}
 	}
 	// The change stream's poller for live subscriptions (README, "Live changes").
+	// It runs until the drain is over, not until the signal: its end ends
+	// the subscriptions, which are told to connect again (graph.Live).
 	broker := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{Logger: log})
-	go broker.Run(ctx)
+	bctx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBroker()
+	go broker.Run(bctx)
 	h := server.New(db, statements, server.Config{
 		GraphQL: graph.Options{
 			Limits:       c.limits,
@@ -498,6 +502,10 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		log.Info("draining: still serving, /readyz answers 503, every answer closes its connection", "delay", c.drainDelay)
 		time.Sleep(c.drainDelay)
 	}
+	// Subscriptions end now, told to connect again elsewhere (a WebSocket
+	// gets close code 1012, a stream of events is cut without "complete");
+	// ended at the signal, they completed, and clients did not come back.
+	stopBroker()
 	log.Info("shutting down: draining in-flight requests", "timeout", c.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()

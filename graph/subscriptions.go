@@ -169,6 +169,7 @@ type liveConn struct {
 	token  string
 	viewer *access.Viewer // set once authenticated and counted
 	ws     *messageLimit  // the upgraded WebSocket connection; nil on SSE
+	sse    *lockedWriter  // the stream of a Server-Sent Events connection; nil on WebSocket
 	// initReached: connection_init was read and handed to init.
 	initReached bool
 	mu          sync.Mutex
@@ -358,7 +359,11 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 			_ = rc.SetWriteDeadline(time.Time{})
 			_ = rc.SetReadDeadline(time.Time{})
 			lw := &lockedWriter{ResponseWriter: w}
+			c.sse = lw
 			guarded.ServeHTTP(lw, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
+			if lw.isAborted() {
+				panic(http.ErrAbortHandler) // (net/http closes the connection: no end of the chunked stream)
+			}
 		default:
 			guarded.ServeHTTP(w, r)
 		}
@@ -369,13 +374,47 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 // keep-alive goroutine writes alongside the events.
 type lockedWriter struct {
 	http.ResponseWriter
-	mu sync.Mutex
+	mu      sync.Mutex
+	aborted bool // (restart) nothing more is written: the stream is cut, not completed
 }
 
 func (w *lockedWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.aborted {
+		return 0, http.ErrAbortHandler
+	}
 	return w.ResponseWriter.Write(b)
+}
+
+// abort makes the stream write nothing more.
+func (w *lockedWriter) abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.aborted = true
+}
+
+func (w *lockedWriter) isAborted() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.aborted
+}
+
+// restart ends c because the server is shutting down (the change stream
+// stopped), in a way that clients take as a reason to connect again, not
+// as the end of their subscription, which "complete" is (graphql-ws and
+// graphql-sse clients then stop): a WebSocket gets the close code 1012
+// (RFC 6455's registry: Service Restart), a stream of Server-Sent Events
+// is cut off without its "complete" event. Resuming after the last cursor
+// received, on another replica, loses nothing.
+func (c *liveConn) restart() {
+	switch {
+	case c.ws != nil:
+		c.refuse(closeServiceRestart, "the server is restarting: connect again and resume after your last cursor")
+		_ = c.ws.Close()
+	case c.sse != nil:
+		c.sse.abort()
+	}
 }
 
 func (w *lockedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -437,7 +476,7 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 		}
 		return v, err
 	}
-	in, _, err := r.live.Broker.Subscribe(ctx, from, f, viewer)
+	in, end, err := r.live.Broker.Subscribe(ctx, from, f, viewer)
 	if err != nil {
 		done()
 		return nil, err
@@ -452,6 +491,11 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 	go func() {
 		defer close(out)
 		defer done()
+		defer func() {
+			if errors.Is(*end, changes.ErrStopped) { // (read once in is closed)
+				c.restart()
+			}
+		}()
 		for d := range in {
 			if pace != nil {
 				if pace.Wait(ctx) != nil {

@@ -29,13 +29,14 @@ import (
 // protocol's violations (its PROTOCOL.md), where gqlgen's transport closes
 // with 1002 (or not at all) and says less.
 const (
-	closeForbidden     = 4403 // graphql-transport-ws: the connection_init is rejected
-	closeTryAgainLater = 1013 // RFC 6455 registry: the server is busy (too many connections)
-	closeBadRequest    = 4400 // graphql-transport-ws: an invalid message
-	closeUnauthorized  = 4401 // graphql-transport-ws: subscribe before connection_init
-	closeInitTimeout   = 4408 // graphql-transport-ws: no connection_init in time
-	closeSubscriberDup = 4409 // graphql-transport-ws: subscribe with the id of a running operation
-	closeTooManyInits  = 4429 // graphql-transport-ws: a second connection_init
+	closeForbidden      = 4403 // graphql-transport-ws: the connection_init is rejected
+	closeTryAgainLater  = 1013 // RFC 6455 registry: the server is busy (too many connections)
+	closeServiceRestart = 1012 // RFC 6455 registry: the server is restarting (shutting down): connect again
+	closeBadRequest     = 4400 // graphql-transport-ws: an invalid message
+	closeUnauthorized   = 4401 // graphql-transport-ws: subscribe before connection_init
+	closeInitTimeout    = 4408 // graphql-transport-ws: no connection_init in time
+	closeSubscriberDup  = 4409 // graphql-transport-ws: subscribe with the id of a running operation
+	closeTooManyInits   = 4429 // graphql-transport-ws: a second connection_init
 )
 
 const transportWS = "graphql-transport-ws"

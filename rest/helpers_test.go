@@ -48,6 +48,7 @@ type env struct {
 	sys        context.Context // custgraph itself, for set-up and checks
 	n          int
 	dsn        string // the database's address (another replica opens it again)
+	stopLive   func() // (envOptions.live) stops the change stream, as a server's drain does
 }
 
 // envOptions change the server's configuration.
@@ -69,6 +70,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		o = opts[0]
 	}
 	db, statements, dsn := testdb.OpenDSN(t)
+	var stopLive func()
 	sys := access.System(context.Background())
 	a, err := db.Client.Bank.Create().SetCode(bankA).SetName("Test Bank").Save(sys)
 	require.NoError(t, err)
@@ -79,7 +81,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	cfg := server.Config{Auth: auth, Logger: slog.New(slog.DiscardHandler), CustomerFirehose: !o.noFirehose}
 	cfg.GraphQL.MaxBodyBytes = o.maxBodyBytes
 	if o.live {
-		cfg.Changes = startBroker(t, db)
+		cfg.Changes, stopLive = startStoppableBroker(t, db)
 		cfg.LiveNodeReadsPerSecond = o.liveReads
 		cfg.LiveInitTimeout = o.liveInit
 		cfg.LiveWriteTimeout = o.liveWrite
@@ -91,7 +93,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	srv.Config.ReadTimeout = o.readTimeout
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys, dsn: dsn}
+	return &env{srv: srv, db: db, statements: statements, A: a, B: b, sys: sys, dsn: dsn, stopLive: stopLive}
 }
 
 // sendBufferListener sets the send buffer of each connection it accepts:

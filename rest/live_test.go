@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,12 +46,20 @@ import (
 
 // startBroker runs a change-stream broker over db for the test's life.
 func startBroker(t *testing.T, db *store.DB) *changes.Broker {
+	b, _ := startStoppableBroker(t, db)
+	return b
+}
+
+// startStoppableBroker is startBroker, and a stop that ends its Run (as a
+// server's drain does).
+func startStoppableBroker(t *testing.T, db *store.DB) (*changes.Broker, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan struct{})
 	go func() { defer close(done); b.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return b
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return b, stop
 }
 
 // replica serves e's database through another process's view of it: its
@@ -515,6 +524,58 @@ func TestLiveStalledBodyIsRequestTimeout(t *testing.T) {
 		require.Equal(t, http.StatusRequestTimeout, res.StatusCode, "Accept: %s: %s", accept, body)
 		require.Contains(t, string(body), `"code":"REQUEST_TIMEOUT"`)
 	}
+}
+
+// TestLiveShutdownTellsSubscribersToReconnect: when the change stream
+// stops (a server's drain is over), a WebSocket subscriber gets the close
+// code 1012 (Service Restart) and a stream of Server-Sent Events is cut
+// off, neither with "complete": graphql-ws and graphql-sse clients take
+// "complete" as the end of the subscription and did not come back, so a
+// rolling restart ended every dashboard's feed.
+func TestLiveShutdownTellsSubscribersToReconnect(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	from := e.head(t)
+	ws, refused := subscribeWS(t, e.srv.URL, tok, map[string]any{"after": from})
+	require.Empty(t, refused)
+	defer ws.close()
+	body, _ := json.Marshal(map[string]any{"query": changesSub, "variables": map[string]any{"after": from}})
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", tok)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	lines := bufio.NewReader(res.Body)
+	e.gql(t, tok, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Before the restart"}) { id } }`, map[string]any{"b": e.A.ID})
+	expect(t, ws, 1)
+	var stream []string
+	for !slices.Contains(stream, "event: next") {
+		l, err := lines.ReadString('\n')
+		require.NoError(t, err, "the stream before the restart: %q", stream)
+		stream = append(stream, strings.TrimSpace(l))
+	}
+
+	e.stopLive()
+	for {
+		m, ok := ws.read(t)
+		if !ok {
+			break
+		}
+		require.NotEqual(t, `"complete"`, string(m["type"]), "a restart is not the end of the subscription")
+	}
+	require.Contains(t, ws.closed, "1012", "the WebSocket's close")
+	for {
+		l, err := lines.ReadString('\n')
+		if err != nil {
+			require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the stream is cut, not ended: %q", stream)
+			break
+		}
+		stream = append(stream, strings.TrimSpace(l))
+	}
+	require.NotContains(t, stream, "event: complete")
 }
 
 // TestLiveEntitlementsAtDelivery: each change is checked against the

@@ -228,6 +228,11 @@ type Delivery struct {
 // quietly.
 var ErrEnded = errors.New("the subscription ended")
 
+// ErrStopped ends the subscriptions of a broker whose Run has ended (the
+// server is shutting down): a subscriber resumes elsewhere, after its last
+// cursor.
+var ErrStopped = errors.New("the change stream stopped: the server is shutting down")
+
 // Subscribe streams the events after cursor (nil: from now on) that f
 // passes and the subscriber may see, until ctx ends or viewer fails;
 // viewer gives the subscriber's current viewer and is called before each
@@ -314,7 +319,7 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 	case <-ctx.Done():
 		return nil
 	case <-b.stopped:
-		return nil
+		return ErrStopped
 	}
 	for {
 		events, next, wait, err := b.fetch(ctx, cur, f, viewer)
@@ -328,7 +333,7 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 			case <-ctx.Done():
 				return nil
 			case <-b.stopped:
-				return nil
+				return ErrStopped
 			}
 		}
 		cur = next
@@ -338,7 +343,7 @@ func (b *Broker) serve(ctx context.Context, cur Cursor, f Filter, viewer func(co
 			case <-ctx.Done():
 				return nil
 			case <-b.stopped:
-				return nil
+				return ErrStopped
 			}
 		}
 	}
