@@ -400,6 +400,24 @@ func (w *lockedWriter) isAborted() bool {
 	return w.aborted
 }
 
+// unauthenticated ends c because its token was refused when the stream
+// checked it again (expired, its client disabled or deleted), telling the
+// client why: a WebSocket is closed with 4403 (graphql-transport-ws's
+// Forbidden, which graphql-ws clients report and do not retry with the same
+// token), a stream of Server-Sent Events is cut off without "complete" (the
+// client connects again and is told 401). A "complete" was the end of the
+// subscription to the client: a dashboard stopped receiving changes without
+// a word.
+func (c *liveConn) unauthenticated(msg string) {
+	switch {
+	case c.ws != nil:
+		c.refuse(closeForbidden, "UNAUTHENTICATED: "+msg)
+		_ = c.ws.Close()
+	case c.sse != nil:
+		c.sse.abort()
+	}
+}
+
 // restart ends c because the server is shutting down (the change stream
 // stopped), in a way that clients take as a reason to connect again, not
 // as the end of their subscription, which "complete" is (graphql-ws and
@@ -491,8 +509,10 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 	go func() {
 		defer close(out)
 		defer done()
-		defer func() {
-			if errors.Is(*end, changes.ErrStopped) { // (read once in is closed)
+		defer func() { // (*end is read once in is closed)
+			if e, ok := apperr.As(*end); ok && e.Code == apperr.Unauthenticated {
+				c.unauthenticated(e.Message)
+			} else if errors.Is(*end, changes.ErrStopped) {
 				c.restart()
 			}
 		}()

@@ -606,18 +606,27 @@ func TestLiveEntitlementsAtDelivery(t *testing.T) {
 	assert.Equal(t, []string{prod.ID}, ids(got), "the customer created after the revocation is not told")
 	assert.Equal(t, "Product", got[0].EntityType)
 
-	// Deleting the client ends its subscription.
+	// Deleting the client ends its subscription, and says why: the
+	// connection is closed with 4403 (it was a bare "complete", which
+	// clients take for the subscription's end).
+	idle := dialAcked(t, e.srv.URL, dash) // (a connection with no subscription yet)
+	defer idle.Close()
 	require.NoError(t, e.db.Client.APIClient.DeleteOneID(dashClient).Exec(e.sys))
 	e.gql(t, writer, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Gone"}) { id } }`,
 		map[string]any{"b": e.A.ID})
-	_, ok, _ := ws.next(t)
+	_, ok, msg := ws.next(t)
 	assert.False(t, ok, "the subscription ended")
-	// A new subscription on the connection is refused as unauthenticated
+	assert.Equal(t, "connection closed", msg, "no complete")
+	assert.Contains(t, ws.closed, "4403")
+	assert.Contains(t, ws.closed, "UNAUTHENTICATED")
+	// A new subscription on a connection is refused as unauthenticated
 	// (it was INTERNAL, with an error logged for each).
-	require.NoError(t, ws.conn.WriteJSON(map[string]any{"id": "2", "type": "subscribe",
+	require.NoError(t, idle.WriteJSON(map[string]any{"id": "2", "type": "subscribe",
 		"payload": map[string]any{"query": changesSub}}))
-	m, ok := ws.read(t)
-	require.True(t, ok)
+	var m map[string]json.RawMessage
+	for m == nil || string(m["type"]) == `"ping"` {
+		require.NoError(t, idle.ReadJSON(&m))
+	}
 	require.Equal(t, `"next"`, string(m["type"]), "%s", m["payload"]) // (gqlgen: a resolver's error is a result)
 	var res struct {
 		Errors []struct{ Extensions map[string]any }
