@@ -128,6 +128,12 @@ func (b *Broker) Run(ctx context.Context) {
 	var retry <-chan time.Time
 	var backoff time.Duration
 	var pendingSince time.Time
+	// While the database fails (an outage), polling fails on every tick
+	// and every signal: one line when it starts, then at most one every
+	// failedLogEvery with the count (it was ten lines a second), and one
+	// when it works again.
+	var failedLogged time.Time
+	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -157,9 +163,16 @@ func (b *Broker) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			b.opts.Logger.Warn("change stream: polling failed", "err", err)
+			if failures++; failedLogged.IsZero() || time.Since(failedLogged) >= failedLogEvery {
+				b.opts.Logger.Warn("change stream: polling failed", "err", err, "failures", failures)
+				failedLogged, failures = time.Now(), 0
+			}
 		case n > 0:
 			pendingSince = time.Time{}
+		}
+		if err == nil && !failedLogged.IsZero() {
+			b.opts.Logger.Info("change stream: polling works again", "failures_since_logged", failures)
+			failedLogged, failures = time.Time{}, 0
 		}
 		if !pendingSince.IsZero() {
 			if time.Since(pendingSince) > 10*time.Second {
@@ -223,6 +236,10 @@ type Delivery struct {
 	Event
 	Viewer *access.Viewer
 }
+
+// failedLogEvery is the least time between two log lines of a polling
+// that keeps failing.
+const failedLogEvery = 5 * time.Second
 
 // ErrEnded is returned by a subscriber's Viewer to end its subscription
 // quietly.

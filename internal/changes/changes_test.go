@@ -2,6 +2,9 @@ package changes_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -343,3 +346,45 @@ func rowsRead(t *testing.T, tx *ent.Tx) int64 {
 	require.NoError(t, rows.Scan(&n))
 	return n
 }
+
+// TestFailingPollLogsLittle: while every poll fails (the database is
+// gone), the broker logs the failure once, not at every poll (ten lines a
+// second during a review's outage; the README promises a small log).
+func TestFailingPollLogsLittle(t *testing.T) {
+	db, _ := testdb.Open(t)
+	var logs lockedLog
+	br := changes.NewBroker(db.Client, db.Hub, changes.BrokerOptions{PollInterval: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go br.Run(ctx)
+	v := access.NewViewer(access.KindClient, uuid.New(), "dash", nil, nil)
+	_, _, err := br.Subscribe(ctx, nil, changes.Filter{}, func(context.Context) (*access.Viewer, error) { return v, nil })
+	require.NoError(t, err)
+	require.NoError(t, db.Client.Close())
+	for logs.count("polling failed") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // some hundred failed polls
+	assert.Equal(t, 1, logs.count("polling failed"), "%s", logs.String())
+}
+
+// lockedLog is a log destination safe for concurrent writers.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
