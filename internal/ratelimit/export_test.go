@@ -63,3 +63,11 @@ func Keys(c SyncedCounter) int {
 	defer s.mu.Unlock()
 	return len(s.keys)
 }
+
+// SetDBTimeout sets the bound of the counter's statements until restore is
+// called.
+func SetDBTimeout(d time.Duration) (restore func()) {
+	old := dbTimeout
+	dbTimeout = d
+	return func() { dbTimeout = old }
+}

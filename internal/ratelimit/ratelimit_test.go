@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -623,4 +624,36 @@ func limiterLines(logs *bytes.Buffer) []string {
 		}
 	}
 	return out
+}
+
+// TestAStalledTableDoesNotHoldTheRequest: a caller new to the replica is
+// read from the table first, but a table that does not answer (here: locked,
+// with the statement's own bound lifted) does not hold its request: the
+// replica decides on its own view after a short wait, as when the table
+// fails. It waited for the table (about 6 s for a stalled connection).
+func TestAStalledTableDoesNotHoldTheRequest(t *testing.T) {
+	if testdb.Name() != "postgres" {
+		t.Skip("SQLite's readers do not wait for a lock; set " + testdb.Env)
+	}
+	defer ratelimit.SetDBTimeout(time.Hour)()
+	db, _ := testdb.Open(t)
+	rp := newReplica(t, db, ratelimit.Config{Requests: 5, Window: window})
+	lock, err := db.SQL.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec("LOCK TABLE rate_limit_counters IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- rp.do(client("a"), "192.0.2.1:1").Code }()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Fatalf("status %d, want 200", code)
+		}
+	case <-time.After(30 * time.Second): // a guard against hanging, not a measure
+		t.Fatal("the request waited for the locked table")
+	}
 }

@@ -66,8 +66,9 @@ func (s *slot) count() int { return s.synced + s.inflight + s.pending }
 // keyState holds a caller's two most recent windows (all the sliding window
 // reads) and when they were last read from the table.
 type keyState struct {
-	s     [2]slot
-	fresh int64 // Unix ns of the last read from the table
+	s       [2]slot
+	fresh   int64         // Unix ns of the last read from the table
+	reading chan struct{} // a read of the key from the table in flight (closed when it ends); nil when none
 }
 
 func (k *keyState) find(start int64) *slot {
@@ -139,37 +140,60 @@ func (c *syncedCounter) IncrementBy(key string, current time.Time, amount int) e
 // Get returns the key's counts in this replica's view. When the replica has
 // not seen the key yet, or its view of it is more than two syncs old (the
 // caller has not called this replica lately), it reads them from the table
-// first: a decision never rests on a view much older than one sync.
+// first, waiting at most readWait for the answer: a decision rests on a
+// view at most about one sync old when the table answers, and a stalled
+// database does not hold the request (a read stalled with the connection
+// held requests ~6 s). A read that answers later still updates the view.
 func (c *syncedCounter) Get(key string, current, previous time.Time) (int, int, error) {
 	cs, ps := current.UnixMilli(), previous.UnixMilli()
 	now := c.now().UnixNano()
 	c.mu.Lock()
 	k := c.keys[key]
-	if k == nil || now-k.fresh > int64(2*c.every) {
+	if k == nil {
+		k = &keyState{}
+		c.keys[key] = k
+	}
+	if k.fresh == 0 || now-k.fresh > int64(2*c.every) {
+		if k.reading == nil { // (one read of a key at a time)
+			k.reading = make(chan struct{})
+			go c.read(k, key, current, previous, now)
+		}
+		reading := k.reading
 		c.mu.Unlock()
-		cur, prev, err := c.table.Get(key, current, previous)
+		select {
+		case <-reading:
+		case <-time.After(readWait):
+		}
 		c.mu.Lock()
-		if k = c.keys[key]; k == nil {
-			k = &keyState{}
-			c.keys[key] = k
-		}
-		if err != nil {
-			c.warn("reading a caller's counters", err) // this replica's view decides until the table answers
-		} else {
-			if s := k.add(ps); s != nil {
-				s.synced = prev
-			}
-			if s := k.add(cs); s != nil {
-				s.synced = cur
-			}
-			k.fresh = now
-		}
 	}
 	c.touched[key] = struct{}{}
 	cur, prev := k.count(cs), k.count(ps)
 	c.mu.Unlock()
 	c.start()
 	return cur, prev, nil
+}
+
+// readWait is the longest a request waits for its caller's counts to be
+// read from the table.
+var readWait = 100 * time.Millisecond
+
+// read reads k's counts (key's) from the table into this replica's view.
+func (c *syncedCounter) read(k *keyState, key string, current, previous time.Time, now int64) {
+	cur, prev, err := c.table.Get(key, current, previous)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer func() { close(k.reading); k.reading = nil }()
+	if err != nil {
+		c.warn("reading a caller's counters", err) // this replica's view decides until the table answers
+		return
+	}
+	if s := k.add(previous.UnixMilli()); s != nil {
+		s.synced = prev
+	}
+	if s := k.add(current.UnixMilli()); s != nil {
+		s.synced = cur
+	}
+	k.fresh = now
 }
 
 // start runs the background loop unless it is running.
