@@ -376,6 +376,7 @@ type lockedWriter struct {
 	http.ResponseWriter
 	mu      sync.Mutex
 	aborted bool // (restart) nothing more is written: the stream is cut, not completed
+	started bool // the header is sent
 }
 
 func (w *lockedWriter) Write(b []byte) (int, error) {
@@ -384,7 +385,25 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	if w.aborted {
 		return 0, http.ErrAbortHandler
 	}
+	w.start()
 	return w.ResponseWriter.Write(b)
+}
+
+// start puts back, before the header is sent, the Cache-Control every answer
+// has (no-store: customer data is never kept by a cache), which gqlgen's
+// SSE transport replaces with no-cache.
+func (w *lockedWriter) start() {
+	if !w.started {
+		w.started = true
+		w.Header().Set("Cache-Control", "no-store")
+	}
+}
+
+func (w *lockedWriter) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // abort makes the stream write nothing more.
@@ -440,6 +459,7 @@ func (w *lockedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w *lockedWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.start()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

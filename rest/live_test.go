@@ -258,8 +258,10 @@ func subscribeSSEQuery(t *testing.T, srvURL, authorization, query string, vars m
 	req.Header.Set("Authorization", authorization)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
+	t.Cleanup(func() { res.Body.Close() }) // (a failed check below must not leave the stream open: the server's Close waits for it)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	require.Equal(t, "no-store", res.Header.Get("Cache-Control"), "as every answer (gqlgen's transport says no-cache)")
 	s := &sseSub{res: res, events: make(chan []byte, 1024)}
 	go func() {
 		defer close(s.events)
