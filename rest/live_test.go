@@ -236,6 +236,24 @@ func decodeNext(t *testing.T, payload []byte) (change, bool, string) {
 	return *p.Data.Changes, true, ""
 }
 
+// postSSE sends a GraphQL request to srvURL asking for Server-Sent Events
+// only, and returns the answer, whose body is closed at the end of the test
+// (a failed check must not leave a stream open: the server's Close waits
+// for it).
+func postSSE(t *testing.T, srvURL, authorization, query string, vars map[string]any) *http.Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, srvURL+"/query", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", authorization)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
 // sseSub is a subscription over Server-Sent Events.
 type sseSub struct {
 	res    *http.Response
@@ -250,15 +268,7 @@ func subscribeSSE(t *testing.T, srvURL, authorization string, vars map[string]an
 // subscribeSSEQuery is subscribeSSE with another subscription than changesSub.
 func subscribeSSEQuery(t *testing.T, srvURL, authorization, query string, vars map[string]any) *sseSub {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, srvURL+"/query", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", authorization)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	t.Cleanup(func() { res.Body.Close() }) // (a failed check below must not leave the stream open: the server's Close waits for it)
+	res := postSSE(t, srvURL, authorization, query, vars)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	require.Equal(t, "no-store", res.Header.Get("Cache-Control"), "as every answer (gqlgen's transport says no-cache)")
@@ -541,16 +551,7 @@ func TestLiveShutdownTellsSubscribersToReconnect(t *testing.T) {
 	ws, refused := subscribeWS(t, e.srv.URL, tok, map[string]any{"after": from})
 	require.Empty(t, refused)
 	defer ws.close()
-	body, _ := json.Marshal(map[string]any{"query": changesSub, "variables": map[string]any{"after": from}})
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", tok)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	lines := bufio.NewReader(res.Body)
+	lines := bufio.NewReader(postSSE(t, e.srv.URL, tok, changesSub, map[string]any{"after": from}).Body)
 	e.gql(t, tok, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Before the restart"}) { id } }`, map[string]any{"b": e.A.ID})
 	expect(t, ws, 1)
 	var stream []string

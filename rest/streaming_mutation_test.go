@@ -56,15 +56,7 @@ func TestMutationOverStreamingTransports(t *testing.T) {
 	})
 
 	t.Run("SSE", func(t *testing.T) {
-		body, _ := json.Marshal(map[string]any{"query": create, "variables": map[string]any{"b": e.A.ID, "n": "Over SSE"}})
-		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/query", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("Authorization", writer)
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
+		res := postSSE(t, e.srv.URL, writer, create, map[string]any{"b": e.A.ID, "n": "Over SSE"})
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		stream, err := io.ReadAll(res.Body) // the stream ends after complete
 		require.NoError(t, err)

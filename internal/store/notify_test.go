@@ -84,14 +84,7 @@ func TestSilentListenerIsLost(t *testing.T) {
 		t.Skip("one process on SQLite: no LISTEN; set " + testdb.Env)
 	}
 	defer store.SetBeatInterval(50 * time.Millisecond)()
-	_, _, dsn := testdb.OpenDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newStallProxy(t, u.Host)
-	u.Host = p.addr
-	db, _ := testdb.Reopen(t, u.String())
+	db, p := openThroughStallProxy(t)
 	defer p.stalled.Store(false) // (before the store closes)
 	if !db.Hub.Healthy() {
 		t.Fatal("not listening at the start")
@@ -111,6 +104,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s within 30 s", what)
 		}
 	}
+}
+
+// openThroughStallProxy opens a new test database (PostgreSQL) through a
+// stallProxy.
+func openThroughStallProxy(t *testing.T) (*store.DB, *stallProxy) {
+	_, _, dsn := testdb.OpenDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newStallProxy(t, u.Host)
+	u.Host = p.addr
+	db, _ := testdb.Reopen(t, u.String())
+	return db, p
 }
 
 // stallProxy forwards TCP connections to target; while stalled is set, it
@@ -174,14 +181,7 @@ func TestUnansweredCommitIsNotRolledBack(t *testing.T) {
 	if testdb.Name() != "postgres" {
 		t.Skip("SQLite answers its commits in process; set " + testdb.Env)
 	}
-	_, _, dsn := testdb.OpenDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newStallProxy(t, u.Host)
-	u.Host = p.addr
-	db, _ := testdb.Reopen(t, u.String())
+	db, p := openThroughStallProxy(t)
 	defer p.stalled.Store(false)
 	db.SetWriteTimeout(time.Second)
 	sys := access.System(context.Background())
