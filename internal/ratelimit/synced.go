@@ -165,6 +165,13 @@ func (c *syncedCounter) Get(key string, current, previous time.Time) (int, int, 
 		case <-time.After(readWait):
 		}
 		c.mu.Lock()
+		// (cleanup may have dropped the key meanwhile: it is not touched
+		// yet. The view is k, which the read fills.)
+		if now := c.keys[key]; now == nil {
+			c.keys[key] = k
+		} else {
+			k = now
+		}
 	}
 	c.touched[key] = struct{}{}
 	cur, prev := k.count(cs), k.count(ps)
@@ -258,8 +265,11 @@ func (c *syncedCounter) Sync(ctx context.Context) int {
 	keys := make([]string, 0, len(c.touched))
 	var adds []counterRow
 	for key := range c.touched {
-		keys = append(keys, key)
 		k := c.keys[key]
+		if k == nil { // (not expected: a touched key is kept; a sync must not end the process)
+			continue
+		}
+		keys = append(keys, key)
 		for i := range k.s {
 			if s := &k.s[i]; s.pending > 0 {
 				adds = append(adds, counterRow{key, s.start, s.pending})
@@ -300,6 +310,9 @@ func (c *syncedCounter) settle(keys []string, totals map[counterRow]int, fail fu
 	defer c.mu.Unlock()
 	for _, key := range keys {
 		k := c.keys[key]
+		if k == nil { // (dropped by cleanup during the sync)
+			continue
+		}
 		if fail == nil {
 			k.fresh = read
 		}
@@ -337,7 +350,7 @@ func (c *syncedCounter) cleanup(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key, k := range c.keys {
-		if _, busy := c.touched[key]; !busy && k.s[0].start < prev && k.s[1].start < prev {
+		if _, busy := c.touched[key]; !busy && k.reading == nil && k.s[0].start < prev && k.s[1].start < prev {
 			delete(c.keys, key)
 		}
 	}
