@@ -422,9 +422,10 @@ func (w *lockedWriter) isAborted() bool {
 // unauthenticated ends c because its token was refused when the stream
 // checked it again (expired, its client disabled or deleted), telling the
 // client why: a WebSocket is closed with 4403 (graphql-transport-ws's
-// Forbidden, which graphql-ws clients report and do not retry with the same
-// token), a stream of Server-Sent Events is cut off without "complete" (the
-// client connects again and is told 401). A "complete" was the end of the
+// Forbidden and the reason; graphql-ws's client retries it, asking its
+// connectionParams again each time, until its retries run out), a stream
+// of Server-Sent Events is cut off without "complete" (the client connects
+// again and is told 401). A "complete" was the end of the
 // subscription to the client: a dashboard stopped receiving changes without
 // a word.
 func (c *liveConn) unauthenticated(msg string) {

@@ -170,11 +170,11 @@ func validationMessage(err error) string {
 	}
 }
 
-// contendedMessage is what clients are told of a transaction PostgreSQL
-// failed for another's sake.
 // commitUnknownMessage answers a change whose COMMIT got no answer.
 const commitUnknownMessage = "the database did not confirm the change: it may have been stored; read it back, or send it again with the same Idempotency-Key"
 
+// contendedMessage is what clients are told of a transaction PostgreSQL
+// failed for another's sake.
 const contendedMessage = "the change met a concurrent one and was rolled back: retry it"
 
 // Contended reports whether PostgreSQL failed err's transaction to let a
