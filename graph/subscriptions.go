@@ -518,6 +518,16 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 	in, end, err := r.live.Broker.Subscribe(ctx, from, f, viewer)
 	if err != nil {
 		done()
+		if errors.Is(err, changes.ErrStopped) {
+			// Subscribed as the server ends, after the stream stopped: the
+			// client is told to connect again, elsewhere, as a running
+			// subscription is (below), and the subscription ends with no
+			// event (not an error: nothing failed).
+			c.restart()
+			ended := make(chan *changes.Delivery)
+			close(ended)
+			return ended, nil
+		}
 		return nil, err
 	}
 	var pace *rate.Limiter

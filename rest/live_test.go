@@ -581,6 +581,35 @@ func TestLiveShutdownTellsSubscribersToReconnect(t *testing.T) {
 	require.NotContains(t, stream, "event: complete")
 }
 
+// TestLiveSubscribingAfterTheStreamStopped: a subscription that arrives
+// after the change stream stopped (between the end of a server's drain and
+// its exit) is told to connect again, as a running one is: a WebSocket is
+// closed with 1012, a stream of Server-Sent Events is cut off. It was an
+// INTERNAL error, which graphql-ws and graphql-sse clients take as the
+// subscription's end, and an error line in the log.
+func TestLiveSubscribingAfterTheStreamStopped(t *testing.T) {
+	e := newEnv(t, envOptions{live: true})
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	e.stopLive()
+
+	ws, refused := subscribeWS(t, e.srv.URL, tok, nil)
+	require.Empty(t, refused)
+	defer ws.close()
+	for {
+		m, ok := ws.read(t)
+		if !ok {
+			break
+		}
+		require.NotContains(t, []string{`"error"`, `"next"`, `"complete"`}, string(m["type"]), "%s", m["payload"])
+	}
+	require.Contains(t, ws.closed, "1012", "the WebSocket's close")
+
+	body, err := io.ReadAll(postSSE(t, e.srv.URL, tok, changesSub, nil).Body)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the stream is cut, not ended: %s", body)
+	require.NotContains(t, string(body), "event: next")
+	require.NotContains(t, string(body), "event: complete")
+}
+
 // TestLiveEntitlementsAtDelivery: each change is checked against the
 // subscriber's entitlements when it is delivered: a revoked role stops
 // its changes at once, a deleted client's subscription ends.

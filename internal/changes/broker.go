@@ -223,7 +223,7 @@ func (b *Broker) Position(ctx context.Context) (Cursor, error) {
 	case <-ctx.Done():
 		return Cursor{}, ctx.Err()
 	case <-b.stopped:
-		return Cursor{}, errors.New("the change stream is stopped")
+		return Cursor{}, ErrStopped
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -304,7 +304,7 @@ func (b *Broker) wakeUp(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-b.stopped:
-		return errors.New("the change stream is stopped")
+		return ErrStopped
 	}
 	head, err := Head(access.SystemAs(ctx, "changes"), b.client)
 	if err != nil {
