@@ -31,6 +31,7 @@ import (
 	"custgraph/internal/access"
 	"custgraph/internal/admin"
 	"custgraph/internal/authn"
+	"custgraph/internal/changes"
 	"custgraph/internal/observe"
 	"custgraph/internal/ratelimit"
 	"custgraph/internal/server"
@@ -487,4 +488,40 @@ func TestMetricsRateLimited(t *testing.T) {
 	require.Equal(t, 1.0, value(m, "custgraph_rate_limited_total", map[string]string{"limit": "rate"}))
 	require.Equal(t, 1.0, value(m, "custgraph_http_request_duration_seconds",
 		map[string]string{"route": "/query", "method": "POST", "status": "429"}))
+}
+
+// TestCutStreamIsLogged: a stream of Server-Sent Events that the server
+// cuts off (here the change stream stops, as at the end of a restart's
+// drain) ends its handler with http.ErrAbortHandler; it still gets its
+// access log line, marked aborted, and its HTTP metric.
+func TestCutStreamIsLogged(t *testing.T) {
+	stop := func() {}
+	o := newObserved(t, false, func(c *server.Config) {
+		ctx, cancel := context.WithCancel(context.Background())
+		feed, _ := testdb.Open(t) // (a database of its own: the test needs only the stream's end)
+		c.Changes = changes.NewBroker(feed.Client, feed.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
+		done := make(chan struct{})
+		go func() { defer close(done); c.Changes.Run(ctx) }()
+		stop = func() { cancel(); <-done }
+	})
+	t.Cleanup(stop)
+	tok := o.token(t, partnerID, partnerSecret)
+	req := o.request(t, http.MethodPost, "/query", "application/json",
+		strings.NewReader(graphqlBody(t, `subscription Feed { changes { cursor } }`)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := o.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+
+	stop()
+	body, err := io.ReadAll(res.Body)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the stream is cut off: %s", body)
+	line := o.requestLine(t, "/query")
+	require.Equal(t, true, line["aborted"], "%v", line)
+	require.EqualValues(t, http.StatusOK, line["status"])
+	require.Equal(t, "Feed", line["operation"])
+	require.Equal(t, 1.0, value(o.metrics(t), "custgraph_http_request_duration_seconds",
+		map[string]string{"route": "/query", "method": "POST", "status": "200"}))
 }

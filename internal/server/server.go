@@ -361,33 +361,52 @@ func accessLog(log *slog.Logger, metrics *observe.Metrics, outages *outageLog) f
 			ctx, _ = observe.NewContext(ctx, metrics)
 			ctx, outage := store.WithOutage(ctx)
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			// Deferred: a stream cut off on purpose (a subscription whose
+			// token was refused, or a restart's end of the change stream)
+			// ends its handler with panic(http.ErrAbortHandler), which
+			// passes the Recoverer; it is logged and counted too, as
+			// "aborted", and the panic goes on to net/http.
+			defer func() {
+				rvr := recover()
+				logRequest(ctx, log, metrics, outages, r, ww, sqlCount.N(), outage.Cause(), time.Since(start), rvr != nil)
+				if rvr != nil {
+					panic(rvr)
+				}
+			}()
 			next.ServeHTTP(ww, r.WithContext(ctx))
-			d := time.Since(start)
-			route := chi.RouteContext(r.Context()).RoutePattern()
-			if route == "" {
-				route = "unmatched"
-			}
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK
-			}
-			metrics.ObserveHTTP(route, methodLabel(r.Method), status, d)
-			attrs := []any{"request_id", middleware.GetReqID(r.Context()),
-				"method", r.Method, "path", r.URL.Path, "status", status,
-				"duration_ms", float64(d.Microseconds()) / 1000, "sql", sqlCount.N(),
-				"bytes", ww.BytesWritten(), "remote", r.RemoteAddr}
-			if cause := outage.Cause(); cause != "" {
-				outages.failedRequest(ctx, cause, attrs)
-				return
-			}
-			if sqlCount.N() > 0 && status < 500 { // the database answered
-				outages.reached(ctx)
-			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
-			}
-			log.Log(ctx, level, "request", attrs...)
 		})
 	}
+}
+
+// logRequest writes a request's access log line and its HTTP metrics.
+func logRequest(ctx context.Context, log *slog.Logger, metrics *observe.Metrics, outages *outageLog, r *http.Request,
+	ww middleware.WrapResponseWriter, sql int64, cause string, d time.Duration, aborted bool) {
+	route := chi.RouteContext(r.Context()).RoutePattern()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := ww.Status()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	metrics.ObserveHTTP(route, methodLabel(r.Method), status, d)
+	attrs := []any{"request_id", middleware.GetReqID(r.Context()),
+		"method", r.Method, "path", r.URL.Path, "status", status,
+		"duration_ms", float64(d.Microseconds()) / 1000, "sql", sql,
+		"bytes", ww.BytesWritten(), "remote", r.RemoteAddr}
+	if aborted {
+		attrs = append(attrs, "aborted", true)
+	}
+	if cause != "" {
+		outages.failedRequest(ctx, cause, attrs)
+		return
+	}
+	if sql > 0 && status < 500 { // the database answered
+		outages.reached(ctx)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "request", attrs...)
 }
