@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -126,6 +127,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	r.Use(accessLog(log, metrics, &outageLog{log: log, interval: cfg.OutageLogInterval, now: time.Now}))
 	r.Use(middleware.Recoverer)
 	r.Use(knownMethods)
+	r.Use(decodedPath)
 	// HEAD on a GET route is that GET without its body (RFC 9110 9.3.2):
 	// health probes and monitors send it, and it was 405.
 	r.Use(middleware.GetHead)
@@ -301,6 +303,27 @@ func knownMethods(next http.Handler) http.Handler {
 		if !methods[r.Method] {
 			refusal.Write(w, r, refusal.MethodNotImplemented(r.Method))
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodedPath has chi route by the decoded path when the raw one only
+// encodes what needs no encoding: a client may send /banks/gh%2E29%2Euk or
+// /customers/%30a1b…, which RFC 3986 (6.2.2.2) makes the same URL as the
+// plain one, and chi routed such a path by its raw text, handing the
+// handlers "gh%2E29%2Euk" (404). A path with an encoded "/" keeps its raw
+// form (one segment is not two; no id holds a "/"), and so does one whose
+// decoded form holds a control character.
+func decodedPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if raw := r.URL.RawPath; raw != "" && !strings.Contains(strings.ToUpper(raw), "%2F") &&
+			!strings.ContainsFunc(r.URL.Path, unicode.IsControl) {
+			u := *r.URL
+			u.RawPath = ""
+			r2 := *r
+			r2.URL = &u
+			r = &r2
 		}
 		next.ServeHTTP(w, r)
 	})

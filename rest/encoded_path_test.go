@@ -1,0 +1,46 @@
+package rest_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestPercentEncodedPathIsThePlainPath: a path segment with characters
+// encoded that need no encoding (gh%2E29%2Euk, a customer id with %2D for
+// its dashes) names the same resource as the plain one (RFC 3986 6.2.2.2),
+// in every family. chi routed such a path by its raw text, and the
+// handlers were given "gh%2E29%2Euk": 404. An encoded "/" stays one
+// segment, which names nothing.
+func TestPercentEncodedPathIsThePlainPath(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	data := e.gql(t, tok, `mutation($b: ID!) { createCustomer(input: {bankID: $b, legalName: "Encoded Path"}) { id } }`,
+		map[string]any{"b": e.A.ID})
+	var c struct{ ID string }
+	require.NoError(t, json.Unmarshal(data["createCustomer"], &c))
+	bank := strings.ReplaceAll(bankA, ".", "%2E")
+	id := strings.ReplaceAll(c.ID, "-", "%2D")
+
+	for _, tc := range []struct{ plain, encoded string }{
+		{"/v1/profiles/" + bankA + "/customers/" + c.ID, "/v1/profiles/" + bank + "/customers/" + id},
+		{"/v1/profiles/" + bankA + "/customers", "/v1/profiles/" + bank + "/customers"},
+		{"/obp/v3.1.0/banks/" + bankA + "/customers/" + c.ID, "/obp/v3.1.0/banks/" + bank + "/customers/" + id},
+		{"/roles/customers/" + c.ID, "/roles/customers/" + id},
+		{"/customers/" + c.ID + "/products", "/customers/" + id + "/products"},
+	} {
+		plain := e.call(t, http.MethodGet, tc.plain, tok, nil)
+		require.Equal(t, http.StatusOK, plain.status, "%s: %s", tc.plain, plain.body)
+		encoded := e.call(t, http.MethodGet, tc.encoded, tok, nil)
+		require.Equal(t, http.StatusOK, encoded.status, "%s: %s", tc.encoded, encoded.body)
+		require.JSONEq(t, string(plain.body), string(encoded.body), tc.encoded)
+	}
+
+	slash := e.call(t, http.MethodGet, "/v1/profiles/"+bankA+"%2Fx/customers", tok, nil)
+	require.Equal(t, http.StatusNotFound, slash.status, "%s", slash.body)
+	nul := e.call(t, http.MethodGet, "/obp/v3.1.0/banks/"+bankA+"%00/customers/"+c.ID, tok, nil)
+	require.Equal(t, http.StatusNotFound, nul.status, "%s", nul.body)
+}
