@@ -646,10 +646,6 @@ const obpQueryDate = "2006-01-02T15:04:05.000Z0700"
 // firehose; every other query parameter filters on customer attributes.
 var obpFirehoseParams = []string{"limit", "offset", "sort_direction", "from_date", "to_date"}
 
-// obpFirehoseMaxLimit bounds one firehose page (OBP sets no bound; one
-// request must not dump a whole bank: page with offset).
-const obpFirehoseMaxLimit = 1000
-
 // obpFirehoseMaxFilters bounds the attribute filters of one firehose
 // request: each is a subquery, and 4,000 of them made SQLite refuse the
 // statement (a 500) after seconds of work.
@@ -719,26 +715,12 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 			preds = append(preds, d.pred(t.UTC()))
 		}
 	}
-	limit, offset := 50, 0
-	if v, ok := obpParam(r, "limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			bad(obpLimit)
-			return
-		}
-		if n > obpFirehoseMaxLimit {
-			bad(obpLimit + " The largest limit is " + strconv.Itoa(obpFirehoseMaxLimit) + ".")
-			return
-		}
-		limit = n
+	page, ok := o.paging()
+	if !ok {
+		return
 	}
-	if v, ok := obpParam(r, "offset"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			bad(obpOffset)
-			return
-		}
-		offset = n
+	if !page.limited {
+		page.limit = 50
 	}
 	q := a.Client.Customer.Query().Where(customer.BankID(o.bank.ID)).Where(preds...)
 	filters := 0
@@ -759,7 +741,7 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 		dir = sql.OrderDesc()
 	}
 	list, err := q.Order(customer.ByLastOkDate(dir, sql.OrderNullsLast()), customer.ByID(dir)).
-		Limit(limit).Offset(offset).All(o.ctx)
+		Limit(page.limit).Offset(page.offset).All(o.ctx)
 	if err != nil {
 		o.err(err, "")
 		return
