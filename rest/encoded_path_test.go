@@ -41,6 +41,9 @@ func TestPercentEncodedPathIsThePlainPath(t *testing.T) {
 
 	slash := e.call(t, http.MethodGet, "/v1/profiles/"+bankA+"%2Fx/customers", tok, nil)
 	require.Equal(t, http.StatusNotFound, slash.status, "%s", slash.body)
+	// A NUL is no bank's: 404 (PostgreSQL refused it in the lookup, a 400).
 	nul := e.call(t, http.MethodGet, "/obp/v3.1.0/banks/"+bankA+"%00/customers/"+c.ID, tok, nil)
+	require.Equal(t, http.StatusNotFound, nul.status, "%s", nul.body)
+	nul = e.call(t, http.MethodGet, "/v1/profiles/"+bankA+"%00/customers", tok, nil)
 	require.Equal(t, http.StatusNotFound, nul.status, "%s", nul.body)
 }

@@ -31,6 +31,7 @@ import (
 	"custgraph/internal/idempotency"
 	"custgraph/internal/refusal"
 	"custgraph/internal/store"
+	"custgraph/internal/validate"
 )
 
 // BodyError is a request body that could not be read as the route's JSON:
@@ -219,8 +220,13 @@ func (a *Core) Classify(r *http.Request, err error) *apperr.Error {
 }
 
 // BankByCode finds the bank with this code among those the caller may see
-// (ent's privacy rules); another tenant's bank is not found.
+// (ent's privacy rules); another tenant's bank is not found. A code that no
+// bank can have (ent's validator refuses it) is not found without a query:
+// PostgreSQL would refuse a NUL in it, a 400 where SQLite found nothing.
 func BankByCode(ctx context.Context, c *ent.Client, code string) (*ent.Bank, error) {
+	if validate.BankCode(code) != nil {
+		return nil, &ent.NotFoundError{}
+	}
 	return c.Bank.Query().Where(bank.Code(code)).Only(ctx)
 }
 
