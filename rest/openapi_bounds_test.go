@@ -543,9 +543,11 @@ func boundsCases(t *testing.T, e *env) map[string]boundsCase {
 			body: func() map[string]any { return map[string]any{"status": "CLOSED"} }},
 		"tvEntitiesChangelog": {auth: full, path: fixed("/entities-changelog")},
 
-		"obpCreateCustomerV310":   {auth: full, path: fixed(obpCustV3 + bankA + "/customers"), body: obpCustSeedBody, groups: obpGroups},
-		"obpCreateCustomerV510":   {auth: full, path: fixed(obpCustV5 + bankA + "/customers"), body: obpCustSeedBody, groups: obpGroups},
-		"obpGetFirehoseCustomers": {auth: hose, path: fixed(obpCustV3 + bankA + "/firehose/customers")},
+		"obpCreateCustomerV310":               {auth: full, path: fixed(obpCustV3 + bankA + "/customers"), body: obpCustSeedBody, groups: obpGroups},
+		"obpCreateCustomerV510":               {auth: full, path: fixed(obpCustV5 + bankA + "/customers"), body: obpCustSeedBody, groups: obpGroups},
+		"obpGetFirehoseCustomers":             {auth: hose, path: fixed(obpCustV3 + bankA + "/firehose/customers")},
+		"obpGetCustomersForCurrentUserAtBank": {auth: full, path: fixed(obpCustV3 + bankA + "/customers")},
+		"obpGetCustomersForCurrentUser":       {auth: full, path: fixed("/obp/v3.1.0/users/current/customers")},
 		"obpUpdateCustomerEmail": {auth: full, path: obpPut("email"),
 			body: func() map[string]any { return map[string]any{"email": "felix@example.com"} }},
 		"obpUpdateCustomerNumber": {auth: full, path: obpPut("number"),
@@ -599,6 +601,11 @@ func boundsCases(t *testing.T, e *env) map[string]boundsCase {
 			body: func() map[string]any {
 				return map[string]any{"message": "Hello", "from_department": "Sales", "from_person": "Bob"}
 			}},
+		"obpRecListAddresses":        {auth: full, path: fixed(rec + "/addresses")},
+		"obpRecListTaxResidences":    {auth: full, path: fixed(rec + "/tax-residences")},
+		"obpRecListSocialHandles":    {auth: full, path: fixed(rec + "/social_media_handles")},
+		"obpRecListCrmEvents":        {auth: full, path: fixed(obpRecV3 + bankA + "/crm-events")},
+		"obpRecListCustomerMessages": {auth: full, path: fixed(obpRecV5 + bankA + "/customers/" + recCust.ID.String() + "/messages")},
 		"obpRecCreateCustomerMessage": {auth: full, path: fixed(obpRecV5 + bankA + "/customers/" + recCust.ID.String() + "/messages"),
 			body: func() map[string]any {
 				return map[string]any{"message": "Hello", "transport": "email", "from_department": "Sales", "from_person": "Bob"}

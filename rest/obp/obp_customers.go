@@ -592,13 +592,21 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 	if !o.auth() {
 		return
 	}
+	page, ok := o.paging()
+	if !ok {
+		return
+	}
 	out := obpCustomersJSON[obpCustomerJSON]{Customers: []obpCustomerJSON{}}
 	if q := o.obpLinkedCustomers(); q != nil {
+		q := wholeList(page, q)
 		list, err := q.WithBank().WithAttributes(func(q *ent.CustomerAttributeQuery) {
 			q.Order(customerattribute.ByName(), customerattribute.ByID())
 		}).All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(list)) {
 			return
 		}
 		for _, c := range list {
@@ -622,11 +630,19 @@ func (a *api) obpCustomersOfUserAtBank(w http.ResponseWriter, r *http.Request) {
 	if !o.auth() || !o.requireBank() {
 		return
 	}
+	page, ok := o.paging()
+	if !ok {
+		return
+	}
 	out := obpCustomersJSON[obpCustomerCore]{Customers: []obpCustomerCore{}}
 	if q := o.obpLinkedCustomers(); q != nil {
-		list, err := q.Where(customer.BankID(o.bank.ID)).All(o.ctx)
+		q := wholeList(page, q.Where(customer.BankID(o.bank.ID)))
+		list, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(list)) {
 			return
 		}
 		for _, c := range list {

@@ -6,12 +6,13 @@ import (
 	"strings"
 )
 
-// obpMaxLimit bounds one page of the firehose (OBP sets no bound; one
-// request must not dump a whole bank: page with offset).
+// obpMaxLimit bounds one page of a list: the firehose's, and the lists OBP
+// serves whole (OBP sets no bound; one request must not dump a whole bank).
 const obpMaxLimit = 1000
 
 // obpPage is the paging a request asked for with limit and offset (or
-// their obp_ aliases): the firehose's parameters (§3.2).
+// their obp_ aliases): the firehose's parameters (§3.2), which custgraph
+// also takes on the lists OBP serves whole.
 type obpPage struct {
 	limit, offset int
 	limited       bool // limit was given
@@ -45,4 +46,39 @@ func (o *obpCall) paging() (obpPage, bool) {
 		p.offset, p.given = n, true
 	}
 	return p, true
+}
+
+// paged is an ent query that pages (every ent query type).
+type paged[Q any] interface {
+	Limit(int) Q
+	Offset(int) Q
+}
+
+// wholeList bounds q, a list that OBP serves whole (a customer's addresses
+// or messages, a bank's CRM events), by the paging p the request asked
+// for (o.paging, read after OBP's own checks, as the firehose reads its
+// parameters): without limit and offset the whole list is read, but no
+// more than one row past obpMaxLimit, which fits then refuses; with them,
+// the page they name (limit defaults to obpMaxLimit).
+func wholeList[Q paged[Q]](p obpPage, q Q) Q {
+	if !p.given {
+		return q.Limit(obpMaxLimit + 1)
+	}
+	limit := p.limit
+	if !p.limited {
+		limit = obpMaxLimit
+	}
+	return q.Limit(limit).Offset(p.offset)
+}
+
+// fits refuses a list read whole (wholeList) that holds more than
+// obpMaxLimit records: 400 OBP-10016 asking for pages, rather than an
+// answer of any size or a list cut short without saying so.
+func (o *obpCall) fits(p obpPage, n int) bool {
+	if !p.given && n > obpMaxLimit {
+		return o.fail(http.StatusBadRequest, obpChain(strings.TrimSpace(obpInvalidFilter),
+			"This list holds more than "+strconv.Itoa(obpMaxLimit)+" records: ask for it in pages, with limit (at most "+
+				strconv.Itoa(obpMaxLimit)+") and offset."))
+	}
+	return true
 }

@@ -282,10 +282,18 @@ var obpRecCreateAddress = obpRecRoute[obpRecAddressBody]{
 var obpRecListAddresses = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeAddress], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		ads, err := o.a.Client.Address.Query().Where(address.CustomerID(cu.ID)).
-			Order(gen.Asc(address.FieldCreatedAt), gen.Asc(address.FieldID)).All(o.ctx)
+		page, ok := o.paging()
+		if !ok {
+			return
+		}
+		q := wholeList(page, o.a.Client.Address.Query().Where(address.CustomerID(cu.ID)).
+			Order(gen.Asc(address.FieldCreatedAt), gen.Asc(address.FieldID)))
+		ads, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(ads)) {
 			return
 		}
 		out := struct {
@@ -379,10 +387,18 @@ var obpRecCreateTaxResidence = obpRecRoute[obpRecTaxResidenceBody]{
 var obpRecListTaxResidences = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeTaxResidence], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		ts, err := o.a.Client.TaxResidence.Query().Where(taxresidence.CustomerID(cu.ID)).
-			Order(gen.Asc(taxresidence.FieldCreatedAt), gen.Asc(taxresidence.FieldID)).All(o.ctx)
+		page, ok := o.paging()
+		if !ok {
+			return
+		}
+		q := wholeList(page, o.a.Client.TaxResidence.Query().Where(taxresidence.CustomerID(cu.ID)).
+			Order(gen.Asc(taxresidence.FieldCreatedAt), gen.Asc(taxresidence.FieldID)))
+		ts, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(ts)) {
 			return
 		}
 		out := struct {
@@ -474,11 +490,18 @@ var obpRecCreateSocialHandle = obpRecRoute[obpRecSocialHandleBody]{
 var obpRecListSocialHandles = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeSocialHandle], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		hs, err := o.a.Client.SocialHandle.Query().Where(socialhandle.CustomerID(cu.ID)).
-			Order(gen.Desc(socialhandle.FieldDateAdded), gen.Desc(socialhandle.FieldCreatedAt), gen.Desc(socialhandle.FieldID)).
-			All(o.ctx)
+		page, ok := o.paging()
+		if !ok {
+			return
+		}
+		q := wholeList(page, o.a.Client.SocialHandle.Query().Where(socialhandle.CustomerID(cu.ID)).
+			Order(gen.Desc(socialhandle.FieldDateAdded), gen.Desc(socialhandle.FieldCreatedAt), gen.Desc(socialhandle.FieldID)))
+		hs, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(hs)) {
 			return
 		}
 		out := struct {
@@ -608,10 +631,18 @@ type obpRecCrmEvent struct {
 // connector returning nothing at all).
 var obpRecListCrmEvents = obpRecRoute[obpRecNoBody]{
 	do: func(o *obpCall, _ *gen.Customer, _ *obpRecNoBody) {
-		es, err := o.a.Client.CrmEvent.Query().Where(crmevent.BankID(o.bank.ID)).
-			Order(gen.Asc(crmevent.FieldCreatedAt), gen.Asc(crmevent.FieldID)).All(o.ctx)
+		page, ok := o.paging()
+		if !ok {
+			return
+		}
+		q := wholeList(page, o.a.Client.CrmEvent.Query().Where(crmevent.BankID(o.bank.ID)).
+			Order(gen.Asc(crmevent.FieldCreatedAt), gen.Asc(crmevent.FieldID)))
+		es, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(es)) {
 			return
 		}
 		out := struct {
@@ -708,10 +739,18 @@ var obpRecCreateCustomerMessage = obpRecRoute[obpRecMessageBody]{
 var obpRecListCustomerMessages = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeCustomerMessage], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		ms, err := o.a.Client.CustomerMessage.Query().Where(customermessage.CustomerID(cu.ID)).
-			Order(gen.Desc(customermessage.FieldCreatedAt), gen.Desc(customermessage.FieldID)).All(o.ctx)
+		page, ok := o.paging()
+		if !ok {
+			return
+		}
+		q := wholeList(page, o.a.Client.CustomerMessage.Query().Where(customermessage.CustomerID(cu.ID)).
+			Order(gen.Desc(customermessage.FieldCreatedAt), gen.Desc(customermessage.FieldID)))
+		ms, err := q.All(o.ctx)
 		if err != nil {
 			o.err(err, "")
+			return
+		}
+		if !o.fits(page, len(ms)) {
 			return
 		}
 		out := struct {
