@@ -710,6 +710,8 @@ func init() {
 	customerattribute.Hooks[7] = customerattributeMixinHooks0[6]
 
 	customerattribute.Hooks[8] = customerattributeHooks[0]
+
+	customerattribute.Hooks[9] = customerattributeHooks[1]
 	customerattributeMixinFields0 := customerattributeMixin[0].Fields()
 	_ = customerattributeMixinFields0
 	customerattributeFields := schema.CustomerAttribute{}.Fields()

@@ -21,6 +21,7 @@ import (
 	"custgraph/ent/bank"
 	"custgraph/ent/crmevent"
 	"custgraph/ent/customer"
+	"custgraph/ent/customerattribute"
 	"custgraph/ent/hook"
 	"custgraph/ent/predicate"
 	"custgraph/ent/product"
@@ -1062,7 +1063,43 @@ func (CustomerAttribute) Hooks() []ent.Hook {
 				return next.Mutate(ctx, m)
 			})
 		}, ent.OpCreate|ent.OpUpdateOne|ent.OpUpdate),
+		hook.On(attributeCap, ent.OpCreate),
 	}
+}
+
+// MaxAttributes bounds a customer's attributes: every OBP answer of a
+// customer carries all of them (customer_attributes), unpaged, so without a
+// bound one customer could make any answer of any size.
+const MaxAttributes = 100
+
+// attributeCap refuses a customer's attribute past MaxAttributes
+// (CONFLICT: the customer's state, not the input, is in the way). On
+// PostgreSQL it first takes the customer's row (FOR NO KEY UPDATE, as the
+// other writers of a customer's children do), so that two creates at
+// MaxAttributes-1 do not both pass; SQLite has one writer at a time.
+func attributeCap(next ent.Mutator) ent.Mutator {
+	return hook.CustomerAttributeFunc(func(ctx context.Context, m *gen.CustomerAttributeMutation) (ent.Value, error) {
+		cid, ok := m.CustomerID()
+		if !ok {
+			return next.Mutate(ctx, m) // (the customer is required: ent refuses it)
+		}
+		c, sys := m.Client(), access.System(ctx)
+		if c.Dialect() == dialect.Postgres {
+			if _, err := c.Customer.Query().Where(customer.ID(cid)).
+				Modify(func(s *sql.Selector) { s.For(sql.LockNoKeyUpdate) }).
+				Select(customer.FieldID).Strings(sys); err != nil {
+				return nil, err
+			}
+		}
+		n, err := c.CustomerAttribute.Query().Where(customerattribute.CustomerID(cid)).Count(sys)
+		if err != nil {
+			return nil, err
+		}
+		if n >= MaxAttributes {
+			return nil, apperr.Conflictf("customer_id", "a customer holds at most %d attributes: delete one first", MaxAttributes)
+		}
+		return next.Mutate(ctx, m)
+	})
 }
 
 // decimalNumber is a DOUBLE attribute's syntax.
