@@ -181,31 +181,129 @@ func init() {
 	// addressDescLine1 is the schema descriptor for line_1 field.
 	addressDescLine1 := addressFields[1].Descriptor()
 	// address.Line1Validator is a validator for the "line_1" field. It is called by the builders before save.
-	address.Line1Validator = addressDescLine1.Validators[0].(func(string) error)
+	address.Line1Validator = func() func(string) error {
+		validators := addressDescLine1.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(line_1 string) error {
+			for _, fn := range fns {
+				if err := fn(line_1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescLine2 is the schema descriptor for line_2 field.
 	addressDescLine2 := addressFields[2].Descriptor()
 	// address.Line2Validator is a validator for the "line_2" field. It is called by the builders before save.
-	address.Line2Validator = addressDescLine2.Validators[0].(func(string) error)
+	address.Line2Validator = func() func(string) error {
+		validators := addressDescLine2.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(line_2 string) error {
+			for _, fn := range fns {
+				if err := fn(line_2); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescLine3 is the schema descriptor for line_3 field.
 	addressDescLine3 := addressFields[3].Descriptor()
 	// address.Line3Validator is a validator for the "line_3" field. It is called by the builders before save.
-	address.Line3Validator = addressDescLine3.Validators[0].(func(string) error)
+	address.Line3Validator = func() func(string) error {
+		validators := addressDescLine3.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(line_3 string) error {
+			for _, fn := range fns {
+				if err := fn(line_3); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescCity is the schema descriptor for city field.
 	addressDescCity := addressFields[4].Descriptor()
 	// address.CityValidator is a validator for the "city" field. It is called by the builders before save.
-	address.CityValidator = addressDescCity.Validators[0].(func(string) error)
+	address.CityValidator = func() func(string) error {
+		validators := addressDescCity.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(city string) error {
+			for _, fn := range fns {
+				if err := fn(city); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescCounty is the schema descriptor for county field.
 	addressDescCounty := addressFields[5].Descriptor()
 	// address.CountyValidator is a validator for the "county" field. It is called by the builders before save.
-	address.CountyValidator = addressDescCounty.Validators[0].(func(string) error)
+	address.CountyValidator = func() func(string) error {
+		validators := addressDescCounty.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(county string) error {
+			for _, fn := range fns {
+				if err := fn(county); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescState is the schema descriptor for state field.
 	addressDescState := addressFields[6].Descriptor()
 	// address.StateValidator is a validator for the "state" field. It is called by the builders before save.
-	address.StateValidator = addressDescState.Validators[0].(func(string) error)
+	address.StateValidator = func() func(string) error {
+		validators := addressDescState.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(state string) error {
+			for _, fn := range fns {
+				if err := fn(state); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescPostcode is the schema descriptor for postcode field.
 	addressDescPostcode := addressFields[7].Descriptor()
 	// address.PostcodeValidator is a validator for the "postcode" field. It is called by the builders before save.
-	address.PostcodeValidator = addressDescPostcode.Validators[0].(func(string) error)
+	address.PostcodeValidator = func() func(string) error {
+		validators := addressDescPostcode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(postcode string) error {
+			for _, fn := range fns {
+				if err := fn(postcode); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescCountryCode is the schema descriptor for country_code field.
 	addressDescCountryCode := addressFields[8].Descriptor()
 	// address.CountryCodeValidator is a validator for the "country_code" field. It is called by the builders before save.
@@ -227,7 +325,21 @@ func init() {
 	// addressDescStatus is the schema descriptor for status field.
 	addressDescStatus := addressFields[10].Descriptor()
 	// address.StatusValidator is a validator for the "status" field. It is called by the builders before save.
-	address.StatusValidator = addressDescStatus.Validators[0].(func(string) error)
+	address.StatusValidator = func() func(string) error {
+		validators := addressDescStatus.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(status string) error {
+			for _, fn := range fns {
+				if err := fn(status); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescPremise is the schema descriptor for premise field.
 	addressDescPremise := addressFields[11].Descriptor()
 	// address.PremiseValidator is a validator for the "premise" field. It is called by the builders before save.
@@ -249,15 +361,57 @@ func init() {
 	// addressDescSubPremise is the schema descriptor for sub_premise field.
 	addressDescSubPremise := addressFields[12].Descriptor()
 	// address.SubPremiseValidator is a validator for the "sub_premise" field. It is called by the builders before save.
-	address.SubPremiseValidator = addressDescSubPremise.Validators[0].(func(string) error)
+	address.SubPremiseValidator = func() func(string) error {
+		validators := addressDescSubPremise.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sub_premise string) error {
+			for _, fn := range fns {
+				if err := fn(sub_premise); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescBuilding is the schema descriptor for building field.
 	addressDescBuilding := addressFields[13].Descriptor()
 	// address.BuildingValidator is a validator for the "building" field. It is called by the builders before save.
-	address.BuildingValidator = addressDescBuilding.Validators[0].(func(string) error)
+	address.BuildingValidator = func() func(string) error {
+		validators := addressDescBuilding.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(building string) error {
+			for _, fn := range fns {
+				if err := fn(building); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescThoroughfare is the schema descriptor for thoroughfare field.
 	addressDescThoroughfare := addressFields[14].Descriptor()
 	// address.ThoroughfareValidator is a validator for the "thoroughfare" field. It is called by the builders before save.
-	address.ThoroughfareValidator = addressDescThoroughfare.Validators[0].(func(string) error)
+	address.ThoroughfareValidator = func() func(string) error {
+		validators := addressDescThoroughfare.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(thoroughfare string) error {
+			for _, fn := range fns {
+				if err := fn(thoroughfare); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// addressDescIsPrimary is the schema descriptor for is_primary field.
 	addressDescIsPrimary := addressFields[15].Descriptor()
 	// address.DefaultIsPrimary holds the default value on creation for the is_primary field.
@@ -524,6 +678,8 @@ func init() {
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
 			validators[2].(func(string) error),
+			validators[3].(func(string) error),
+			validators[4].(func(string) error),
 		}
 		return func(customer_number string) error {
 			for _, fn := range fns {
@@ -537,19 +693,75 @@ func init() {
 	// customerDescLegalName is the schema descriptor for legal_name field.
 	customerDescLegalName := customerFields[2].Descriptor()
 	// customer.LegalNameValidator is a validator for the "legal_name" field. It is called by the builders before save.
-	customer.LegalNameValidator = customerDescLegalName.Validators[0].(func(string) error)
+	customer.LegalNameValidator = func() func(string) error {
+		validators := customerDescLegalName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(legal_name string) error {
+			for _, fn := range fns {
+				if err := fn(legal_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescFirstName is the schema descriptor for first_name field.
 	customerDescFirstName := customerFields[3].Descriptor()
 	// customer.FirstNameValidator is a validator for the "first_name" field. It is called by the builders before save.
-	customer.FirstNameValidator = customerDescFirstName.Validators[0].(func(string) error)
+	customer.FirstNameValidator = func() func(string) error {
+		validators := customerDescFirstName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(first_name string) error {
+			for _, fn := range fns {
+				if err := fn(first_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescLastName is the schema descriptor for last_name field.
 	customerDescLastName := customerFields[4].Descriptor()
 	// customer.LastNameValidator is a validator for the "last_name" field. It is called by the builders before save.
-	customer.LastNameValidator = customerDescLastName.Validators[0].(func(string) error)
+	customer.LastNameValidator = func() func(string) error {
+		validators := customerDescLastName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(last_name string) error {
+			for _, fn := range fns {
+				if err := fn(last_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescCompany is the schema descriptor for company field.
 	customerDescCompany := customerFields[5].Descriptor()
 	// customer.CompanyValidator is a validator for the "company" field. It is called by the builders before save.
-	customer.CompanyValidator = customerDescCompany.Validators[0].(func(string) error)
+	customer.CompanyValidator = func() func(string) error {
+		validators := customerDescCompany.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(company string) error {
+			for _, fn := range fns {
+				if err := fn(company); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescEmail is the schema descriptor for email field.
 	customerDescEmail := customerFields[6].Descriptor()
 	// customer.EmailValidator is a validator for the "email" field. It is called by the builders before save.
@@ -589,11 +801,39 @@ func init() {
 	// customerDescFaceImageURL is the schema descriptor for face_image_url field.
 	customerDescFaceImageURL := customerFields[8].Descriptor()
 	// customer.FaceImageURLValidator is a validator for the "face_image_url" field. It is called by the builders before save.
-	customer.FaceImageURLValidator = customerDescFaceImageURL.Validators[0].(func(string) error)
+	customer.FaceImageURLValidator = func() func(string) error {
+		validators := customerDescFaceImageURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(face_image_url string) error {
+			for _, fn := range fns {
+				if err := fn(face_image_url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescRelationshipStatus is the schema descriptor for relationship_status field.
 	customerDescRelationshipStatus := customerFields[11].Descriptor()
 	// customer.RelationshipStatusValidator is a validator for the "relationship_status" field. It is called by the builders before save.
-	customer.RelationshipStatusValidator = customerDescRelationshipStatus.Validators[0].(func(string) error)
+	customer.RelationshipStatusValidator = func() func(string) error {
+		validators := customerDescRelationshipStatus.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(relationship_status string) error {
+			for _, fn := range fns {
+				if err := fn(relationship_status); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescDependants is the schema descriptor for dependants field.
 	customerDescDependants := customerFields[12].Descriptor()
 	// customer.DefaultDependants holds the default value on creation for the dependants field.
@@ -617,11 +857,39 @@ func init() {
 	// customerDescCreditRating is the schema descriptor for credit_rating field.
 	customerDescCreditRating := customerFields[14].Descriptor()
 	// customer.CreditRatingValidator is a validator for the "credit_rating" field. It is called by the builders before save.
-	customer.CreditRatingValidator = customerDescCreditRating.Validators[0].(func(string) error)
+	customer.CreditRatingValidator = func() func(string) error {
+		validators := customerDescCreditRating.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(credit_rating string) error {
+			for _, fn := range fns {
+				if err := fn(credit_rating); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescCreditSource is the schema descriptor for credit_source field.
 	customerDescCreditSource := customerFields[15].Descriptor()
 	// customer.CreditSourceValidator is a validator for the "credit_source" field. It is called by the builders before save.
-	customer.CreditSourceValidator = customerDescCreditSource.Validators[0].(func(string) error)
+	customer.CreditSourceValidator = func() func(string) error {
+		validators := customerDescCreditSource.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(credit_source string) error {
+			for _, fn := range fns {
+				if err := fn(credit_source); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescCreditLimitCurrency is the schema descriptor for credit_limit_currency field.
 	customerDescCreditLimitCurrency := customerFields[16].Descriptor()
 	// customer.CreditLimitCurrencyValidator is a validator for the "credit_limit_currency" field. It is called by the builders before save.
@@ -643,11 +911,39 @@ func init() {
 	// customerDescHighestEducationAttained is the schema descriptor for highest_education_attained field.
 	customerDescHighestEducationAttained := customerFields[18].Descriptor()
 	// customer.HighestEducationAttainedValidator is a validator for the "highest_education_attained" field. It is called by the builders before save.
-	customer.HighestEducationAttainedValidator = customerDescHighestEducationAttained.Validators[0].(func(string) error)
+	customer.HighestEducationAttainedValidator = func() func(string) error {
+		validators := customerDescHighestEducationAttained.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(highest_education_attained string) error {
+			for _, fn := range fns {
+				if err := fn(highest_education_attained); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescEmploymentStatus is the schema descriptor for employment_status field.
 	customerDescEmploymentStatus := customerFields[19].Descriptor()
 	// customer.EmploymentStatusValidator is a validator for the "employment_status" field. It is called by the builders before save.
-	customer.EmploymentStatusValidator = customerDescEmploymentStatus.Validators[0].(func(string) error)
+	customer.EmploymentStatusValidator = func() func(string) error {
+		validators := customerDescEmploymentStatus.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(employment_status string) error {
+			for _, fn := range fns {
+				if err := fn(employment_status); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescKycStatus is the schema descriptor for kyc_status field.
 	customerDescKycStatus := customerFields[20].Descriptor()
 	// customer.DefaultKycStatus holds the default value on creation for the kyc_status field.
@@ -655,7 +951,21 @@ func init() {
 	// customerDescTitle is the schema descriptor for title field.
 	customerDescTitle := customerFields[22].Descriptor()
 	// customer.TitleValidator is a validator for the "title" field. It is called by the builders before save.
-	customer.TitleValidator = customerDescTitle.Validators[0].(func(string) error)
+	customer.TitleValidator = func() func(string) error {
+		validators := customerDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescBranchID is the schema descriptor for branch_id field.
 	customerDescBranchID := customerFields[23].Descriptor()
 	// customer.BranchIDValidator is a validator for the "branch_id" field. It is called by the builders before save.
@@ -677,7 +987,21 @@ func init() {
 	// customerDescNameSuffix is the schema descriptor for name_suffix field.
 	customerDescNameSuffix := customerFields[24].Descriptor()
 	// customer.NameSuffixValidator is a validator for the "name_suffix" field. It is called by the builders before save.
-	customer.NameSuffixValidator = customerDescNameSuffix.Validators[0].(func(string) error)
+	customer.NameSuffixValidator = func() func(string) error {
+		validators := customerDescNameSuffix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_suffix string) error {
+			for _, fn := range fns {
+				if err := fn(name_suffix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customerDescID is the schema descriptor for id field.
 	customerDescID := customerMixinFields0[0].Descriptor()
 	// customer.DefaultID holds the default value on creation for the id field.

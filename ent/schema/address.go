@@ -36,22 +36,22 @@ func (Address) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (Address) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("line_1").Optional().MaxRuneLen(255),
-		field.String("line_2").Optional().MaxRuneLen(255),
-		field.String("line_3").Optional().MaxRuneLen(255),
-		field.String("city").Optional().MaxRuneLen(255).Annotations(entgql.OrderField("CITY")),
-		field.String("county").Optional().MaxRuneLen(255),
-		field.String("state").Optional().MaxRuneLen(255),
-		field.String("postcode").Optional().MaxRuneLen(20),
+		field.String("line_1").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("line_2").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("line_3").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("city").Optional().MaxRuneLen(255).Validate(validate.Line).Annotations(entgql.OrderField("CITY")),
+		field.String("county").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("state").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("postcode").Optional().MaxRuneLen(20).Validate(validate.Line),
 		field.String("country_code").Optional().MaxRuneLen(2).Validate(validate.CountryCode),
 		field.Strings("tags").Optional(),
-		field.String("status").Optional().MaxRuneLen(255),
+		field.String("status").Optional().MaxRuneLen(255).Validate(validate.Line),
 		// A GraphQL Int is 32 bits: a larger premise could be stored but
 		// not answered as one.
 		field.Int("premise").Optional().Nillable().NonNegative().Max(math.MaxInt32),
-		field.String("sub_premise").Optional().MaxRuneLen(64),
-		field.String("building").Optional().MaxRuneLen(255),
-		field.String("thoroughfare").Optional().MaxRuneLen(255),
+		field.String("sub_premise").Optional().MaxRuneLen(64).Validate(validate.Line),
+		field.String("building").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("thoroughfare").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.Bool("is_primary").Default(false),
 	}
 }

@@ -39,41 +39,41 @@ func (Customer) Fields() []ent.Field {
 		field.String("customer_number").
 			Comment("Unique per bank; generated (12 digits) when not given.").
 			Optional().NotEmpty().MaxRuneLen(50).
-			Validate(noSeparator).
+			Validate(noSeparator).Validate(validate.NotBlank).Validate(validate.Line).
 			Annotations(entgql.OrderField("CUSTOMER_NUMBER")),
-		field.String("legal_name").Optional().MaxRuneLen(255).
+		field.String("legal_name").Optional().MaxRuneLen(255).Validate(validate.Line).
 			Comment("Defaults to first_name + last_name, or company, when not given.").
 			Annotations(entgql.OrderField("LEGAL_NAME")),
-		field.String("first_name").Optional().MaxRuneLen(255),
-		field.String("last_name").Optional().MaxRuneLen(255).
+		field.String("first_name").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("last_name").Optional().MaxRuneLen(255).Validate(validate.Line).
 			Annotations(entgql.OrderField("LAST_NAME")),
-		field.String("company").Optional().MaxRuneLen(255),
+		field.String("company").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.String("email").Optional().MaxRuneLen(200).Validate(validate.Email).
 			Annotations(entgql.OrderField("EMAIL")),
 		field.String("mobile_phone_number").Optional().MaxRuneLen(50).Validate(validate.Phone),
-		field.String("face_image_url").Optional().MaxRuneLen(2000).Annotations(noWhere()),
+		field.String("face_image_url").Optional().MaxRuneLen(2000).Validate(validate.ImageURL).Annotations(noWhere()),
 		field.Time("face_image_date").Optional().Nillable().Annotations(noWhere()),
 		field.Time("date_of_birth").Optional().Nillable(),
-		field.String("relationship_status").Optional().MaxRuneLen(16).Annotations(noWhere()),
+		field.String("relationship_status").Optional().MaxRuneLen(16).Validate(validate.Line).Annotations(noWhere()),
 		field.Int("dependants").NonNegative().Max(MaxDependants).Default(0).Annotations(noWhere()),
 		field.JSON("dob_of_dependants", []time.Time{}).Optional().
 			Comment("One date of birth per dependant: on create, and when set together with dependants, its length must equal dependants.").
 			Annotations(entgql.Type("[Time!]")),
-		field.String("credit_rating").Optional().MaxRuneLen(100).Annotations(noWhere()),
-		field.String("credit_source").Optional().MaxRuneLen(100).Annotations(noWhere()),
+		field.String("credit_rating").Optional().MaxRuneLen(100).Validate(validate.Line).Annotations(noWhere()),
+		field.String("credit_source").Optional().MaxRuneLen(100).Validate(validate.Line).Annotations(noWhere()),
 		field.String("credit_limit_currency").Optional().MaxRuneLen(3).Validate(validate.Currency).Annotations(noWhere()),
 		field.Other("credit_limit_amount", exact.Decimal{}).Optional().Nillable().
 			Comment("An exact decimal that keeps the digits and scale it was given (numeric on PostgreSQL, text on SQLite), never a float.").
 			SchemaType(map[string]string{dialect.Postgres: "numeric", dialect.SQLite: "text"}).
 			Annotations(noWhere(), entgql.Type("Decimal")),
-		field.String("highest_education_attained").Optional().MaxRuneLen(32).Annotations(noWhere()),
-		field.String("employment_status").Optional().MaxRuneLen(32).Annotations(noWhere()),
+		field.String("highest_education_attained").Optional().MaxRuneLen(32).Validate(validate.Line).Annotations(noWhere()),
+		field.String("employment_status").Optional().MaxRuneLen(32).Validate(validate.Line).Annotations(noWhere()),
 		field.Bool("kyc_status").Default(false),
 		field.Time("last_ok_date").Optional().Nillable().
 			Annotations(entgql.OrderField("LAST_OK_DATE")),
-		field.String("title").Optional().MaxRuneLen(255).Annotations(noWhere()),
+		field.String("title").Optional().MaxRuneLen(255).Validate(validate.Line).Annotations(noWhere()),
 		field.String("branch_id").Optional().MaxRuneLen(255).Validate(validate.BranchID),
-		field.String("name_suffix").Optional().MaxRuneLen(255).Annotations(noWhere()),
+		field.String("name_suffix").Optional().MaxRuneLen(255).Validate(validate.Line).Annotations(noWhere()),
 		field.UUID("entity_id", uuid.UUID{}).Optional().Nillable().
 			Comment("The Tradevest entity (person or company) this customer is; one customer per entity per bank."),
 		field.Enum("entity_type").Values(entityKinds...).Optional().Nillable(),

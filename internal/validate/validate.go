@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
@@ -28,6 +29,47 @@ const (
 	// them in one 20-character column (rest-compat §3.4 #8).
 	MaxTagsJoined = 20
 )
+
+// Line accepts one line of text: no control character (C0 such as a
+// newline, a tab, a NUL or an escape; DEL; C1), which a name, a number or
+// an address line never holds and which breaks the logs, exports and
+// screens that show it.
+func Line(s string) error {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("must be one line of text, without control characters (it holds %U)", r)
+		}
+	}
+	return nil
+}
+
+// NotBlank refuses a value of spaces alone (an empty one is for NotEmpty).
+func NotBlank(s string) error {
+	if s != "" && strings.TrimSpace(s) == "" {
+		return errors.New("must not be blank")
+	}
+	return nil
+}
+
+// ImageURL accepts the address of an image as OBP does (its seed's
+// "www.openbankproject" has no scheme), one line long, except with a
+// scheme other than http or https: javascript:, data:, vbscript: or file:
+// are what a dashboard that shows the image would run or read.
+func ImageURL(s string) error {
+	if err := Line(s); err != nil {
+		return err
+	}
+	t := strings.TrimLeft(s, " ")
+	if i := strings.IndexAny(t, ":/?#"); i > 0 && t[i] == ':' && urlScheme.MatchString(t[:i]) {
+		if scheme := strings.ToLower(t[:i]); scheme != "http" && scheme != "https" {
+			return fmt.Errorf("an image's address must be http or https, not %s:", scheme)
+		}
+	}
+	return nil
+}
+
+// urlScheme is a URL scheme's syntax (RFC 3986 3.1).
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // Email accepts a bare address (no display name, no angle brackets).
 func Email(s string) error {

@@ -1,0 +1,81 @@
+package rest_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTextValuesAreOneLine: a name, a number or an address line holds no
+// control character (a newline, a tab, a NUL, an escape, DEL, C1), a
+// customer number is not blank, and a face image's address has no scheme
+// but http or https (javascript:, data:): ent's rules, refused in every
+// door's own format with nothing written; what OBP's seed sends
+// ("www.openbankproject", no scheme) and ordinary Unicode still pass.
+func TestTextValuesAreOneLine(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	count := func() int { return e.db.Client.Customer.Query().CountX(e.sys) }
+	before := count()
+
+	for _, bad := range []string{"John\nDoe", "John\tDoe", "John\x1b[31m", "John\x7f", "John\u0085"} {
+		body := bsaiSeedBody()
+		body["first_name"] = bad
+		res := e.call(t, http.MethodPost, bsaiPath, tok, body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%q: %s", bad, res.body)
+		require.Contains(t, string(res.body), "first_name", "%q", bad)
+		require.Contains(t, string(res.body), "control characters", "%q", bad)
+
+		body = bsaiSeedBody()
+		body["address"].(map[string]any)["locality"] = bad
+		res = e.call(t, http.MethodPost, bsaiPath, tok, body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%q: %s", bad, res.body)
+
+		obp := obpCustSeedBody()
+		obp["legal_name"] = bad
+		res = e.call(t, http.MethodPost, obpCustV3+bankA+"/customers", tok, obp)
+		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-30051: Cannot create Customer legal_name: must be one line of text")
+
+		res = e.call(t, http.MethodPost, "/query", tok, map[string]any{
+			"query":     `mutation($b: ID!, $n: String!) { createCustomer(input: {bankID: $b, legalName: $n}) { id } }`,
+			"variables": map[string]any{"b": e.A.ID, "n": bad}})
+		var out struct {
+			Errors []struct{ Extensions map[string]any }
+		}
+		res.decode(t, &out)
+		require.NotEmpty(t, out.Errors, "%q: %s", bad, res.body)
+		require.Equal(t, "BAD_USER_INPUT", out.Errors[0].Extensions["code"], "%q: %s", bad, res.body)
+		require.Equal(t, "legalName", out.Errors[0].Extensions["field"], "%q: %s", bad, res.body)
+	}
+
+	for _, url := range []string{"javascript:alert(1)", " JavaScript:alert(1)", "data:image/svg+xml;base64,PHN2Zz4=", "vbscript:x", "file:///etc/passwd"} {
+		obp := obpCustSeedBody()
+		obp["face_image"] = map[string]any{"url": url, "date": "2020-01-27"}
+		res := e.call(t, http.MethodPost, obpCustV5+bankA+"/customers", tok, obp)
+		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-30051: Cannot create Customer face_image_url: ")
+		require.Contains(t, string(res.body), "must be http or https", "%q", url)
+	}
+	for _, number := range []string{" ", "   "} {
+		obp := obpCustSeedBody()
+		obp["customer_number"] = number
+		res := e.call(t, http.MethodPost, obpCustV5+bankA+"/customers", tok, obp)
+		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-10001: Incorrect json format. customer_number: must not be blank")
+	}
+	require.Equal(t, before, count(), "nothing written")
+
+	for _, ok := range []struct{ name, url string }{
+		{"Zoë Ŝmith-O'Brien 山田", "www.openbankproject"},
+		{"Eveline Tripman", "https://example.com/a:b.png"},
+		{"A. N. Other", "/images/face.png?size=2"},
+	} {
+		obp := obpCustSeedBody()
+		obp["legal_name"] = ok.name
+		obp["face_image"] = map[string]any{"url": ok.url, "date": "2020-01-27"}
+		res := e.call(t, http.MethodPost, obpCustV3+bankA+"/customers", tok, obp)
+		require.Equal(t, http.StatusCreated, res.status, "%s %s: %s", ok.name, ok.url, res.body)
+		require.Equal(t, ok.name, res.object(t)["legal_name"])
+		require.True(t, strings.Contains(string(res.body), ok.url), "%s", res.body)
+	}
+}
