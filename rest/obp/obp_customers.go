@@ -598,15 +598,10 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 	}
 	out := obpCustomersJSON[obpCustomerJSON]{Customers: []obpCustomerJSON{}}
 	if q := o.obpLinkedCustomers(); q != nil {
-		q := wholeList(page, q)
-		list, err := q.WithBank().WithAttributes(func(q *ent.CustomerAttributeQuery) {
+		list, ok := readPage[*ent.Customer](o, page, q.WithBank().WithAttributes(func(q *ent.CustomerAttributeQuery) {
 			q.Order(customerattribute.ByName(), customerattribute.ByID())
-		}).All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(list)) {
+		}))
+		if !ok {
 			return
 		}
 		for _, c := range list {
@@ -636,13 +631,8 @@ func (a *api) obpCustomersOfUserAtBank(w http.ResponseWriter, r *http.Request) {
 	}
 	out := obpCustomersJSON[obpCustomerCore]{Customers: []obpCustomerCore{}}
 	if q := o.obpLinkedCustomers(); q != nil {
-		q := wholeList(page, q.Where(customer.BankID(o.bank.ID)))
-		list, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(list)) {
+		list, ok := readPage[*ent.Customer](o, page, q.Where(customer.BankID(o.bank.ID)))
+		if !ok {
 			return
 		}
 		for _, c := range list {

@@ -1,6 +1,7 @@
 package obp
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,4 +82,35 @@ func (o *obpCall) fits(p obpPage, n int) bool {
 				strconv.Itoa(obpMaxLimit)+") and offset."))
 	}
 	return true
+}
+
+// listQuery is an ent query of a list that OBP serves whole.
+type listQuery[T, Q any] interface {
+	paged[Q]
+	All(context.Context) ([]T, error)
+}
+
+// readWhole reads a list that OBP serves whole (a customer's addresses or
+// messages, a bank's CRM events): the paging the request asked for, then
+// the list (readPage). false: the request is answered.
+func readWhole[T any, Q listQuery[T, Q]](o *obpCall, q Q) ([]T, bool) {
+	page, ok := o.paging()
+	if !ok {
+		return nil, false
+	}
+	return readPage[T](o, page, q)
+}
+
+// readPage reads q bounded by page (wholeList), and refuses a list read
+// whole that is too long (fits). false: the request is answered.
+func readPage[T any, Q listQuery[T, Q]](o *obpCall, page obpPage, q Q) ([]T, bool) {
+	rows, err := wholeList(page, q).All(o.ctx)
+	if err != nil {
+		o.err(err, "")
+		return nil, false
+	}
+	if !o.fits(page, len(rows)) {
+		return nil, false
+	}
+	return rows, true
 }

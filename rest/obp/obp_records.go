@@ -282,18 +282,9 @@ var obpRecCreateAddress = obpRecRoute[obpRecAddressBody]{
 var obpRecListAddresses = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeAddress], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		page, ok := o.paging()
-		if !ok {
-			return
-		}
-		q := wholeList(page, o.a.Client.Address.Query().Where(address.CustomerID(cu.ID)).
+		ads, ok := readWhole[*gen.Address](o, o.a.Client.Address.Query().Where(address.CustomerID(cu.ID)).
 			Order(gen.Asc(address.FieldCreatedAt), gen.Asc(address.FieldID)))
-		ads, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(ads)) {
+		if !ok {
 			return
 		}
 		out := struct {
@@ -387,18 +378,9 @@ var obpRecCreateTaxResidence = obpRecRoute[obpRecTaxResidenceBody]{
 var obpRecListTaxResidences = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeTaxResidence], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		page, ok := o.paging()
-		if !ok {
-			return
-		}
-		q := wholeList(page, o.a.Client.TaxResidence.Query().Where(taxresidence.CustomerID(cu.ID)).
+		ts, ok := readWhole[*gen.TaxResidence](o, o.a.Client.TaxResidence.Query().Where(taxresidence.CustomerID(cu.ID)).
 			Order(gen.Asc(taxresidence.FieldCreatedAt), gen.Asc(taxresidence.FieldID)))
-		ts, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(ts)) {
+		if !ok {
 			return
 		}
 		out := struct {
@@ -490,18 +472,9 @@ var obpRecCreateSocialHandle = obpRecRoute[obpRecSocialHandleBody]{
 var obpRecListSocialHandles = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeSocialHandle], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		page, ok := o.paging()
-		if !ok {
-			return
-		}
-		q := wholeList(page, o.a.Client.SocialHandle.Query().Where(socialhandle.CustomerID(cu.ID)).
+		hs, ok := readWhole[*gen.SocialHandle](o, o.a.Client.SocialHandle.Query().Where(socialhandle.CustomerID(cu.ID)).
 			Order(gen.Desc(socialhandle.FieldDateAdded), gen.Desc(socialhandle.FieldCreatedAt), gen.Desc(socialhandle.FieldID)))
-		hs, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(hs)) {
+		if !ok {
 			return
 		}
 		out := struct {
@@ -631,18 +604,9 @@ type obpRecCrmEvent struct {
 // connector returning nothing at all).
 var obpRecListCrmEvents = obpRecRoute[obpRecNoBody]{
 	do: func(o *obpCall, _ *gen.Customer, _ *obpRecNoBody) {
-		page, ok := o.paging()
-		if !ok {
-			return
-		}
-		q := wholeList(page, o.a.Client.CrmEvent.Query().Where(crmevent.BankID(o.bank.ID)).
+		es, ok := readWhole[*gen.CrmEvent](o, o.a.Client.CrmEvent.Query().Where(crmevent.BankID(o.bank.ID)).
 			Order(gen.Asc(crmevent.FieldCreatedAt), gen.Asc(crmevent.FieldID)))
-		es, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(es)) {
+		if !ok {
 			return
 		}
 		out := struct {
@@ -739,18 +703,9 @@ var obpRecCreateCustomerMessage = obpRecRoute[obpRecMessageBody]{
 var obpRecListCustomerMessages = obpRecRoute[obpRecNoBody]{
 	roles: schema.ReadRoles[gen.TypeCustomerMessage], customer: true,
 	do: func(o *obpCall, cu *gen.Customer, _ *obpRecNoBody) {
-		page, ok := o.paging()
-		if !ok {
-			return
-		}
-		q := wholeList(page, o.a.Client.CustomerMessage.Query().Where(customermessage.CustomerID(cu.ID)).
+		ms, ok := readWhole[*gen.CustomerMessage](o, o.a.Client.CustomerMessage.Query().Where(customermessage.CustomerID(cu.ID)).
 			Order(gen.Desc(customermessage.FieldCreatedAt), gen.Desc(customermessage.FieldID)))
-		ms, err := q.All(o.ctx)
-		if err != nil {
-			o.err(err, "")
-			return
-		}
-		if !o.fits(page, len(ms)) {
+		if !ok {
 			return
 		}
 		out := struct {
