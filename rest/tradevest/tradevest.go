@@ -921,6 +921,11 @@ func (a *api) tvListProducts(w http.ResponseWriter, r *http.Request) {
 	restcore.WriteJSON(w, http.StatusOK, list)
 }
 
+// tvMaxProducts bounds the answer of GET /customers/{customerId}/products,
+// a bare array with no paging (§2.2): products are closed, never deleted,
+// so nothing else bounds a customer's list.
+const tvMaxProducts = 1000
+
 func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
 	ctx := r.Context()
 	id, err := tvPathID(r, "customerId")
@@ -949,9 +954,15 @@ func (a *api) tvProducts(r *http.Request) ([]tvCustomerProduct, error) {
 		q.Where(product.Iban(s))
 	}
 	// ent refuses the read to a caller without CanGetCustomerProduct (403).
-	rows, err := q.Order(product.ByCreatedAt(sql.OrderDesc()), product.ByID(sql.OrderDesc())).All(ctx)
+	rows, err := q.Order(product.ByCreatedAt(sql.OrderDesc()), product.ByID(sql.OrderDesc())).
+		Limit(tvMaxProducts + 1).All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(rows) > tvMaxProducts {
+		return nil, &tvFail{status: http.StatusBadRequest, errorCode: "TOO_MANY_RESULTS", message: fmt.Sprintf(
+			"more than %d products match: narrow the list with productType, productCode, status or iban (GraphQL's products connection pages them all)",
+			tvMaxProducts)}
 	}
 	// No products: the customer must exist for the caller, an unknown one
 	// (or another bank's) is 404, not an empty list. ent's CustomerRef
