@@ -57,8 +57,9 @@ type Live struct {
 	// with 4408, wsrefuse.go).
 	InitTimeout time.Duration
 	// WriteTimeout is how long a message the server writes on a WebSocket
-	// connection may wait for a client that does not read it; default 30s
-	// (then the connection is closed: wslimit.go).
+	// connection or a stream of Server-Sent Events may wait for a client
+	// that does not read it; default 30s (then the connection is closed:
+	// wslimit.go, lockedWriter).
 	WriteTimeout time.Duration
 	// NodeReadsPerSecond paces the changes delivered with their node
 	// selected, per caller on a replica, in bursts of up to twice as many:
@@ -356,12 +357,18 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 				return
 			}
 			rc := http.NewResponseController(w)
-			_ = rc.SetWriteDeadline(time.Time{})
 			_ = rc.SetReadDeadline(time.Time{})
-			lw := &lockedWriter{ResponseWriter: w}
+			lw := &lockedWriter{ResponseWriter: w, rc: rc, writeTimeout: l.WriteTimeout}
 			c.sse = lw
 			guarded.ServeHTTP(lw, r.WithContext(context.WithValue(r.Context(), liveConnKey{}, c)))
-			if lw.isAborted() {
+			// gqlgen's keep-alive goroutine ends only when the request's
+			// context does, after this handler returns, and net/http has
+			// then let go of the response: a write of it after that (its
+			// tick waited for the lock behind a write stalled on a reader
+			// that reads nothing) dereferenced the released buffer and
+			// ended the process. From here on, nothing is written.
+			aborted := lw.finish()
+			if aborted {
 				panic(http.ErrAbortHandler) // (net/http closes the connection: no end of the chunked stream)
 			}
 		default:
@@ -371,22 +378,43 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 }
 
 // lockedWriter serialises the writes of gqlgen's SSE transport, whose
-// keep-alive goroutine writes alongside the events.
+// keep-alive goroutine writes alongside the events, and bounds each: a
+// write (and its flush) that the client does not take within writeTimeout
+// fails, and the stream ends, as a WebSocket's does.
 type lockedWriter struct {
 	http.ResponseWriter
-	mu      sync.Mutex
-	aborted bool // (restart) nothing more is written: the stream is cut, not completed
-	started bool // the header is sent
+	rc           *http.ResponseController
+	writeTimeout time.Duration
+	mu           sync.Mutex
+	aborted      bool // (restart) nothing more is written: the stream is cut, not completed
+	done         bool // the handler returned: the response is no longer ours to write
+	started      bool // the header is sent
 }
+
+// closed reports whether nothing may be written any more (under mu).
+func (w *lockedWriter) closed() bool { return w.aborted || w.done }
+
+// deadline bounds the next write (under mu).
+func (w *lockedWriter) deadline() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.writeTimeout)) }
 
 func (w *lockedWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.aborted {
+	if w.closed() {
 		return 0, http.ErrAbortHandler
 	}
 	w.start()
+	w.deadline()
 	return w.ResponseWriter.Write(b)
+}
+
+// finish marks the handler returned: nothing is written after it. It
+// reports whether the stream was aborted.
+func (w *lockedWriter) finish() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	return w.aborted
 }
 
 // start puts back, before the header is sent, the Cache-Control every answer
@@ -402,6 +430,9 @@ func (w *lockedWriter) start() {
 func (w *lockedWriter) WriteHeader(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed() {
+		return
+	}
 	w.start()
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -411,12 +442,6 @@ func (w *lockedWriter) abort() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.aborted = true
-}
-
-func (w *lockedWriter) isAborted() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.aborted
 }
 
 // unauthenticated ends c because its token was refused when the stream
@@ -460,7 +485,11 @@ func (w *lockedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w *lockedWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed() {
+		return
+	}
 	w.start()
+	w.deadline()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

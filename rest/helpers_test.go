@@ -59,6 +59,7 @@ type envOptions struct {
 	liveReads    float64       // server.Config.LiveNodeReadsPerSecond
 	liveInit     time.Duration // server.Config.LiveInitTimeout
 	liveWrite    time.Duration // server.Config.LiveWriteTimeout
+	liveBeat     time.Duration // server.Config.LiveKeepAlive
 	sendBuffer   int           // the server's socket send buffer in bytes (0: the system's)
 	readTimeout  time.Duration // the server's read deadline for a request (0: none)
 }
@@ -85,6 +86,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		cfg.LiveNodeReadsPerSecond = o.liveReads
 		cfg.LiveInitTimeout = o.liveInit
 		cfg.LiveWriteTimeout = o.liveWrite
+		cfg.LiveKeepAlive = o.liveBeat
 	}
 	srv := httptest.NewUnstartedServer(server.New(db, statements, cfg))
 	if o.sendBuffer > 0 {

@@ -75,10 +75,13 @@ type Config struct {
 	// LiveInitTimeout is how long a WebSocket connection may wait for its
 	// connection_init (graph.Live.InitTimeout); 0: graph.Live's default.
 	LiveInitTimeout time.Duration
-	// LiveWriteTimeout is how long a WebSocket message the server writes
+	// LiveWriteTimeout is how long a WebSocket message or an SSE event the server writes
 	// may wait for a client that does not read it (graph.Live.WriteTimeout;
 	// 0: its default).
 	LiveWriteTimeout time.Duration
+	// LiveKeepAlive is the period of the subscriptions' keep-alive
+	// messages (graph.Live.KeepAlive; 0: its default).
+	LiveKeepAlive time.Duration
 }
 
 // New returns the router. statements is the database's statement counter
@@ -181,7 +184,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	if cfg.Changes != nil {
 		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond,
-			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout}
+			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout, KeepAlive: cfg.LiveKeepAlive}
 		if cfg.Auth != nil {
 			live.Verify = cfg.Auth.Verify
 		}
