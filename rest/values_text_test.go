@@ -26,7 +26,7 @@ func TestTextValuesAreOneLine(t *testing.T) {
 		res := e.call(t, http.MethodPost, bsaiPath, tok, body)
 		require.Equal(t, http.StatusBadRequest, res.status, "%q: %s", bad, res.body)
 		require.Contains(t, string(res.body), "first_name", "%q", bad)
-		require.Contains(t, string(res.body), "control characters", "%q", bad)
+		require.Contains(t, string(res.body), "must be one line of plain text", "%q", bad)
 
 		body = bsaiSeedBody()
 		body["address"].(map[string]any)["locality"] = bad
@@ -36,7 +36,7 @@ func TestTextValuesAreOneLine(t *testing.T) {
 		obp := obpCustSeedBody()
 		obp["legal_name"] = bad
 		res = e.call(t, http.MethodPost, obpCustV3+bankA+"/customers", tok, obp)
-		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-30051: Cannot create Customer legal_name: must be one line of text")
+		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-30051: Cannot create Customer legal_name: must be one line of plain text")
 
 		res = e.call(t, http.MethodPost, "/query", tok, map[string]any{
 			"query":     `mutation($b: ID!, $n: String!) { createCustomer(input: {bankID: $b, legalName: $n}) { id } }`,
@@ -61,7 +61,7 @@ func TestTextValuesAreOneLine(t *testing.T) {
 		obp := obpCustSeedBody()
 		obp["customer_number"] = number
 		res := e.call(t, http.MethodPost, obpCustV5+bankA+"/customers", tok, obp)
-		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-10001: Incorrect json format. customer_number: must not be blank")
+		obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-10001: Incorrect json format. customer_number: must not begin or end with a space")
 	}
 	require.Equal(t, before, count(), "nothing written")
 
@@ -78,4 +78,77 @@ func TestTextValuesAreOneLine(t *testing.T) {
 		require.Equal(t, ok.name, res.object(t)["legal_name"])
 		require.True(t, strings.Contains(string(res.body), ok.url), "%s", res.body)
 	}
+}
+
+// gqlFieldError posts a GraphQL mutation that must be refused as
+// BAD_USER_INPUT and returns the field it names.
+func (e *env) gqlFieldError(t *testing.T, tok, query string, vars map[string]any) string {
+	t.Helper()
+	res := e.call(t, http.MethodPost, "/query", tok, map[string]any{"query": query, "variables": vars})
+	var out struct {
+		Errors []struct{ Extensions map[string]any }
+	}
+	res.decode(t, &out)
+	require.NotEmpty(t, out.Errors, "%v: %s", vars, res.body)
+	require.Equal(t, "BAD_USER_INPUT", out.Errors[0].Extensions["code"], "%v: %s", vars, res.body)
+	field, _ := out.Errors[0].Extensions["field"].(string)
+	return field
+}
+
+// TestTextValuesOfEveryRecordAreOneLine: the one-line rule holds for the
+// other records' single-line text too (a CRM event's customer name and
+// number, a tax residence, a handle, an attribute's name, an address's
+// tags), and it also refuses line and paragraph separators, bidirectional
+// overrides and invisible characters; a customer number does not begin or
+// end with a space; a bad part of an address's structured form is
+// reported as that part, not as the line made from it.
+func TestTextValuesOfEveryRecordAreOneLine(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	cust := obpRecCustomer(t, e, e.A, "Alice")
+	events := func() int { return e.db.Client.CrmEvent.Query().CountX(e.sys) }
+	before := events()
+
+	for _, bad := range []string{"Eve\nline", "Eve\u2028line", "Eve\u202eenil", "\u200b", "Eve\ufeff"} {
+		require.Equal(t, "customerName", e.gqlFieldError(t, tok,
+			`mutation($b: ID!, $n: String!) { createCrmEvent(input: {bankID: $b, customerName: $n}) { id } }`,
+			map[string]any{"b": e.A.ID, "n": bad}), "%q", bad)
+		require.Equal(t, "customerNumber", e.gqlFieldError(t, tok,
+			`mutation($b: ID!, $n: String!) { createCrmEvent(input: {bankID: $b, customerNumber: $n}) { id } }`,
+			map[string]any{"b": e.A.ID, "n": bad}), "%q", bad)
+		require.Equal(t, "taxNumber", e.gqlFieldError(t, tok,
+			`mutation($c: ID!, $n: String!) { createTaxResidence(input: {customerID: $c, domain: "DE", taxNumber: $n}) { id } }`,
+			map[string]any{"c": cust.ID, "n": bad}), "%q", bad)
+		require.Equal(t, "name", e.gqlFieldError(t, tok,
+			`mutation($c: ID!, $n: String!) { createCustomerAttribute(input: {customerID: $c, name: $n, type: STRING, value: "v"}) { id } }`,
+			map[string]any{"c": cust.ID, "n": bad}), "%q", bad)
+
+		body := bsaiSeedBody()
+		body["first_name"] = bad
+		res := e.call(t, http.MethodPost, bsaiPath, tok, body)
+		require.Equal(t, http.StatusBadRequest, res.status, "%q: %s", bad, res.body)
+	}
+	require.Equal(t, before, events(), "nothing written")
+
+	addr := obpRecSeedAddress()
+	addr["tags"] = []string{"x\n"}
+	obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV3+bankA+"/customers/"+cust.ID.String()+"/address", tok, addr),
+		http.StatusBadRequest, "OBP-10020: Incorrect json. tags: ")
+
+	for _, number := range []string{"5987953 ", " 5987953", "\u200b", "\u2060"} {
+		obp := obpCustSeedBody()
+		obp["customer_number"] = number
+		res := e.call(t, http.MethodPost, obpCustV5+bankA+"/customers", tok, obp)
+		require.Equal(t, http.StatusBadRequest, res.status, "%q: %s", number, res.body)
+	}
+
+	// bankingservice.ai's structured address: the part at fault.
+	body := bsaiSeedBody()
+	body["address"].(map[string]any)["thoroughfare"] = "Main\u0007St"
+	res := e.call(t, http.MethodPost, bsaiPath, tok, body)
+	require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+	require.Contains(t, string(res.body), `"message":"address.thoroughfare: must be one line`, "%s", res.body)
+	require.Equal(t, "thoroughfare", e.gqlFieldError(t, tok,
+		`mutation($c: ID!) { createAddress(input: {customerID: $c, thoroughfare: "Main\u0007St", premise: 1}) { id } }`,
+		map[string]any{"c": cust.ID}))
 }

@@ -539,6 +539,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -598,15 +599,57 @@ func init() {
 	// crmeventDescCustomerName is the schema descriptor for customer_name field.
 	crmeventDescCustomerName := crmeventFields[2].Descriptor()
 	// crmevent.CustomerNameValidator is a validator for the "customer_name" field. It is called by the builders before save.
-	crmevent.CustomerNameValidator = crmeventDescCustomerName.Validators[0].(func(string) error)
+	crmevent.CustomerNameValidator = func() func(string) error {
+		validators := crmeventDescCustomerName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(customer_name string) error {
+			for _, fn := range fns {
+				if err := fn(customer_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// crmeventDescCustomerNumber is the schema descriptor for customer_number field.
 	crmeventDescCustomerNumber := crmeventFields[3].Descriptor()
 	// crmevent.CustomerNumberValidator is a validator for the "customer_number" field. It is called by the builders before save.
-	crmevent.CustomerNumberValidator = crmeventDescCustomerNumber.Validators[0].(func(string) error)
+	crmevent.CustomerNumberValidator = func() func(string) error {
+		validators := crmeventDescCustomerNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(customer_number string) error {
+			for _, fn := range fns {
+				if err := fn(customer_number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// crmeventDescCategory is the schema descriptor for category field.
 	crmeventDescCategory := crmeventFields[4].Descriptor()
 	// crmevent.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
-	crmevent.CategoryValidator = crmeventDescCategory.Validators[0].(func(string) error)
+	crmevent.CategoryValidator = func() func(string) error {
+		validators := crmeventDescCategory.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(category string) error {
+			for _, fn := range fns {
+				if err := fn(category); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// crmeventDescDetail is the schema descriptor for detail field.
 	crmeventDescDetail := crmeventFields[5].Descriptor()
 	// crmevent.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
@@ -614,11 +657,39 @@ func init() {
 	// crmeventDescChannel is the schema descriptor for channel field.
 	crmeventDescChannel := crmeventFields[6].Descriptor()
 	// crmevent.ChannelValidator is a validator for the "channel" field. It is called by the builders before save.
-	crmevent.ChannelValidator = crmeventDescChannel.Validators[0].(func(string) error)
+	crmevent.ChannelValidator = func() func(string) error {
+		validators := crmeventDescChannel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(channel string) error {
+			for _, fn := range fns {
+				if err := fn(channel); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// crmeventDescResult is the schema descriptor for result field.
 	crmeventDescResult := crmeventFields[9].Descriptor()
 	// crmevent.ResultValidator is a validator for the "result" field. It is called by the builders before save.
-	crmevent.ResultValidator = crmeventDescResult.Validators[0].(func(string) error)
+	crmevent.ResultValidator = func() func(string) error {
+		validators := crmeventDescResult.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(result string) error {
+			for _, fn := range fns {
+				if err := fn(result); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// crmeventDescID is the schema descriptor for id field.
 	crmeventDescID := crmeventMixinFields0[0].Descriptor()
 	// crmevent.DefaultID holds the default value on creation for the id field.
@@ -1058,6 +1129,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -1554,6 +1626,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(_type string) error {
 			for _, fn := range fns {
@@ -1572,6 +1645,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(handle string) error {
 			for _, fn := range fns {
@@ -1637,6 +1711,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(domain string) error {
 			for _, fn := range fns {
@@ -1655,6 +1730,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(tax_number string) error {
 			for _, fn := range fns {

@@ -25,7 +25,7 @@ func (Bank) Fields() []ent.Field {
 			Comment("The bank id as OBP writes it in BANK_ID and bankingservice.ai in profileId, e.g. gh.29.uk.").
 			Unique().Immutable().MaxRuneLen(254).Validate(validate.BankCode).
 			Annotations(entgql.OrderField("CODE")),
-		field.String("name").NotEmpty().MaxRuneLen(255).
+		field.String("name").NotEmpty().MaxRuneLen(255).Validate(validate.Line).
 			Annotations(entgql.OrderField("NAME")),
 	}
 }

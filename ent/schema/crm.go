@@ -1,13 +1,15 @@
 package schema
 
 import (
-	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"custgraph/ent/schema/entgql"
+	"custgraph/internal/validate"
 )
 
 // CrmEvent is a bank-level CRM event (OBP getCrmEvents), optionally about one
@@ -22,14 +24,14 @@ func (CrmEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
 		field.UUID("customer_id", uuid.UUID{}).Optional().Nillable(),
-		field.String("customer_name").Optional().MaxRuneLen(255),
-		field.String("customer_number").Optional().MaxRuneLen(50),
-		field.String("category").Optional().MaxRuneLen(255),
+		field.String("customer_name").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("customer_number").Optional().MaxRuneLen(50).Validate(validate.Line),
+		field.String("category").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.String("detail").Optional().MaxRuneLen(4096),
-		field.String("channel").Optional().MaxRuneLen(255),
+		field.String("channel").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.Time("scheduled_date").Optional().Nillable().Annotations(entgql.OrderField("SCHEDULED_DATE")),
 		field.Time("actual_date").Optional().Nillable(),
-		field.String("result").Optional().MaxRuneLen(255),
+		field.String("result").Optional().MaxRuneLen(255).Validate(validate.Line),
 	}
 }
 

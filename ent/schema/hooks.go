@@ -867,6 +867,19 @@ func (Address) Hooks() []ent.Hook {
 func addressRules(next ent.Mutator) ent.Mutator {
 	return hook.AddressFunc(func(ctx context.Context, m *gen.AddressMutation) (ent.Value, error) {
 		op := m.Op()
+		// The structured form's text before the lines derived from it: a
+		// bad thoroughfare is reported as the thoroughfare, not as the
+		// line_1 it would make (ent checks the fields after the hooks).
+		for _, f := range []struct {
+			name  string
+			value func() (string, bool)
+		}{{address.FieldThoroughfare, m.Thoroughfare}, {address.FieldSubPremise, m.SubPremise}, {address.FieldBuilding, m.Building}} {
+			if v, ok := f.value(); ok {
+				if err := validate.Line(v); err != nil {
+					return nil, apperr.Invalid(f.name, "%s", err)
+				}
+			}
+		}
 		primary, _ := m.IsPrimary()
 		if primary && op.Is(ent.OpUpdateOne) {
 			// The customer first, then the address (lockOld), as every other

@@ -1,12 +1,14 @@
 package schema
 
 import (
-	"custgraph/ent/schema/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"custgraph/ent/schema/entgql"
+	"custgraph/internal/validate"
 )
 
 // childAnnotations are the GraphQL annotations of the records that belong to
@@ -31,8 +33,8 @@ func (TaxResidence) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (TaxResidence) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("domain").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("DOMAIN")),
-		field.String("tax_number").NotEmpty().MaxRuneLen(255),
+		field.String("domain").NotEmpty().MaxRuneLen(255).Validate(validate.Line).Annotations(entgql.OrderField("DOMAIN")),
+		field.String("tax_number").NotEmpty().MaxRuneLen(255).Validate(validate.Line),
 	}
 }
 
@@ -65,8 +67,8 @@ func (SocialHandle) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (SocialHandle) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("type").NotEmpty().MaxRuneLen(16),
-		field.String("handle").NotEmpty().MaxRuneLen(64),
+		field.String("type").NotEmpty().MaxRuneLen(16).Validate(validate.Line),
+		field.String("handle").NotEmpty().MaxRuneLen(64).Validate(validate.Line),
 		field.Time("date_added").Default(now).Annotations(entgql.OrderField("DATE_ADDED")),
 		field.Time("date_activated").Optional().Nillable(),
 	}
@@ -103,7 +105,7 @@ func (CustomerAttribute) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (CustomerAttribute) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
-		field.String("name").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(255).Validate(validate.Line).Annotations(entgql.OrderField("NAME")),
 		field.Enum("type").Values("STRING", "INTEGER", "DOUBLE", "DATE_WITH_DAY"),
 		field.String("value").MaxRuneLen(255).
 			Comment("INTEGER: a 64-bit integer; DOUBLE: a finite decimal number; DATE_WITH_DAY: yyyy-MM-dd."),

@@ -31,22 +31,42 @@ const (
 )
 
 // Line accepts one line of text: no control character (C0 such as a
-// newline, a tab, a NUL or an escape; DEL; C1), which a name, a number or
-// an address line never holds and which breaks the logs, exports and
-// screens that show it.
+// newline, a tab, a NUL or an escape; DEL; C1), no line or paragraph
+// separator (U+2028, U+2029: line breaks to JavaScript and to the CSV and
+// JSON-lines tools that read exports), no bidirectional embedding, override
+// or isolate (U+202A–U+202E, U+2066–U+2069: they make a name display as
+// another) and no invisible word joiner, zero-width space or byte order
+// mark. A name, a number or an address line never holds one; the joiners
+// that some scripts spell with (ZWNJ, ZWJ) and the direction marks (LRM,
+// RLM) are accepted.
 func Line(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("must be valid UTF-8 text")
+	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("must be one line of text, without control characters (it holds %U)", r)
+		if !lineRune(r) {
+			return fmt.Errorf("must be one line of plain text, without control or invisible formatting characters (it holds %U)", r)
 		}
 	}
 	return nil
 }
 
-// NotBlank refuses a value of spaces alone (an empty one is for NotEmpty).
-func NotBlank(s string) error {
-	if s != "" && strings.TrimSpace(s) == "" {
-		return errors.New("must not be blank")
+// lineRune reports whether r may stand in one line of text (Line).
+func lineRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029',
+		r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069',
+		r == '\u200B', r == '\u2060', r == '\uFEFF':
+		return false
+	}
+	return true
+}
+
+// Trimmed refuses a value that begins or ends with white space (a blank one
+// included): two identifiers that differ only by it look the same.
+func Trimmed(s string) error {
+	if s != strings.TrimSpace(s) {
+		return errors.New("must not begin or end with a space")
 	}
 	return nil
 }
@@ -77,7 +97,7 @@ func Email(s string) error {
 		return nil
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
+	if err != nil || a.Address != s || a.Name != "" || Line(s) != nil {
 		return errors.New("not a valid e-mail address")
 	}
 	return nil
@@ -197,8 +217,8 @@ func StringSet(what string, items []string, max, maxLen int) error {
 		switch {
 		case strings.TrimSpace(l) == "":
 			return fmt.Errorf("a %s must not be empty", what)
-		case strings.ContainsRune(l, 0):
-			return fmt.Errorf("a %s must not contain NUL characters", what)
+		case Line(l) != nil:
+			return fmt.Errorf("a %s %s", what, Line(l))
 		case utf8.RuneCountInString(l) > maxLen:
 			return fmt.Errorf("a %s must be at most %d characters", what, maxLen)
 		case seen[l]:
