@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -46,4 +47,32 @@ func TestPercentEncodedPathIsThePlainPath(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, nul.status, "%s", nul.body)
 	nul = e.call(t, http.MethodGet, "/v1/profiles/"+bankA+"%00/customers", tok, nil)
 	require.Equal(t, http.StatusNotFound, nul.status, "%s", nul.body)
+}
+
+// TestIdempotencyKeyNamesTheRoutedPath: a request replayed by its
+// Idempotency-Key is the same request only at the same routed path: a path
+// with an encoded "/" names nothing, and the key's earlier answer at the
+// plain path is not replayed for it (it was: the key named the decoded
+// path); the key is another request's (422, checked before the route).
+func TestIdempotencyKeyNamesTheRoutedPath(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	key := "encoded-path-key"
+	first := e.call(t, http.MethodPost, "/obp/v5.1.0/banks/"+bankA+"/customers", tok, obpCustSeedBody(), "Idempotency-Key", key)
+	require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
+	b, err := json.Marshal(obpCustSeedBody())
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/obp/v5.1.0/banks/"+bankA+"%2Fcustomers", bytes.NewReader(b))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", tok)
+	req.Header.Set("Idempotency-Key", key)
+	again := roundTrip(t, req) // (no route: the OpenAPI document has no answer for it to check)
+	require.Equal(t, http.StatusUnprocessableEntity, again.status, "%s", again.body)
+	require.Contains(t, string(again.body), "IDEMPOTENCY_KEY_REUSED")
+	require.Empty(t, again.header.Get("Idempotent-Replayed"))
+	encoded := e.call(t, http.MethodPost, "/obp/v5.1.0/banks/gh%2E29%2Euk/customers", tok, obpCustSeedBody(), "Idempotency-Key", key)
+	require.Equal(t, http.StatusCreated, encoded.status, "%s", encoded.body)
+	require.Equal(t, "true", encoded.header.Get("Idempotent-Replayed"), "the same request, encoded otherwise")
+	require.JSONEq(t, string(first.body), string(encoded.body))
 }

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"custgraph/internal/access"
 )
 
 // TestTextValuesAreOneLine: a name, a number or an address line holds no
@@ -151,4 +154,27 @@ func TestTextValuesOfEveryRecordAreOneLine(t *testing.T) {
 	require.Equal(t, "thoroughfare", e.gqlFieldError(t, tok,
 		`mutation($c: ID!) { createAddress(input: {customerID: $c, thoroughfare: "Main\u0007St", premise: 1}) { id } }`,
 		map[string]any{"c": cust.ID}))
+}
+
+// TestLookupsByUnstorableText: a lookup by text no stored value can be
+// (a NUL, bytes that are not UTF-8) answers what it answers for any value
+// nothing holds, on SQLite and PostgreSQL alike (PostgreSQL refused it in
+// the query: 400 where SQLite answered): OBP's number lookup 404, the
+// firehose's attribute filter and Tradevest's iban filter 400.
+func TestLookupsByUnstorableText(t *testing.T) {
+	e := newEnv(t)
+	tok := e.client(t, e.A, allBankRoles(e.A)...)
+	hose := e.client(t, nil, anyBank(access.CanUseCustomerFirehoseAtAnyBank)...)
+	cid := e.tvCreate(t, tok, map[string]any{"entityId": uuid.New(), "entityType": "NATURAL_PERSON"})
+
+	obpRecErrPrefix(t, e.call(t, http.MethodPost, obpCustV3+bankA+"/customers/customer-number", tok,
+		map[string]any{"customer_number": "59\u00007953"}), http.StatusNotFound, "OBP-30002")
+	for _, q := range []string{"SEGMENT=%00", "SEGMENT=%FF", "SEG%00MENT=gold"} {
+		obpRecErrPrefix(t, e.call(t, http.MethodGet, obpCustV3+bankA+"/firehose/customers?"+q, hose, nil),
+			http.StatusBadRequest, "OBP-10016: ")
+	}
+	for _, q := range []string{"iban=DE%00", "iban=%FF"} {
+		res := e.call(t, http.MethodGet, "/customers/"+cid+"/products?"+q, tok, nil)
+		tvErr(t, res, http.StatusBadRequest, "BAD_REQUEST", "iban", "INVALID_VALUE")
+	}
 }

@@ -137,7 +137,7 @@ func ParseKey(vals []string) (string, error) {
 // its query) and body.
 func Fingerprint(r *http.Request, body []byte) string {
 	h := sha256.New()
-	for _, part := range []string{r.Method, r.URL.Path, r.URL.RawQuery} {
+	for _, part := range []string{r.Method, r.URL.EscapedPath(), r.URL.RawQuery} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -170,7 +170,7 @@ func IdempotencyKey(caller, key string) Key {
 // body under the same Requestor-ID is another request (rest-compat §5.6).
 func RequestorKey(caller, requestor string, r *http.Request, body []byte) Key {
 	h := sha256.New()
-	for _, part := range []string{caller, requestor, r.Method, r.URL.Path} {
+	for _, part := range []string{caller, requestor, r.Method, r.URL.EscapedPath()} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

@@ -550,8 +550,12 @@ func (a *api) obpCustomerByNumber(w http.ResponseWriter, r *http.Request) {
 	if !obpDecodeRequired(o, &in, "PostCustomerNumberJsonV310") {
 		return
 	}
-	cu, err := a.Client.Customer.Query().
-		Where(customer.BankID(o.bank.ID), customer.CustomerNumber(*in.CustomerNumber)).Only(o.ctx)
+	var cu *ent.Customer
+	var err error = &ent.NotFoundError{} // (a number with a NUL is no customer's: restcore.Storable)
+	if restcore.Storable(*in.CustomerNumber) {
+		cu, err = a.Client.Customer.Query().
+			Where(customer.BankID(o.bank.ID), customer.CustomerNumber(*in.CustomerNumber)).Only(o.ctx)
+	}
 	if ent.IsNotFound(err) {
 		o.fail(http.StatusNotFound, obpCustomerNotFound)
 		return
@@ -735,6 +739,11 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		for _, v := range values {
+			if !restcore.Storable(name) || !restcore.Storable(v) {
+				// (no attribute holds one: restcore.Storable)
+				bad("An attribute filter must be UTF-8 text without NUL characters.")
+				return
+			}
 			if filters++; filters > obpFirehoseMaxFilters {
 				bad("At most " + strconv.Itoa(obpFirehoseMaxFilters) + " customer attribute filters are allowed.")
 				return

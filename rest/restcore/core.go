@@ -230,6 +230,12 @@ func BankByCode(ctx context.Context, c *ent.Client, code string) (*ent.Bank, err
 	return c.Bank.Query().Where(bank.Code(code)).Only(ctx)
 }
 
+// Storable reports whether s is text a database can hold: valid UTF-8
+// without NUL. No stored value is anything else, so a lookup by such a
+// value finds nothing, without a query (PostgreSQL refuses it in one,
+// where SQLite matches nothing).
+func Storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 // ParseUUID reads a UUID from a path or query parameter.
 func ParseUUID(s string) (uuid.UUID, bool) {
 	id, err := uuid.Parse(s)

@@ -539,6 +539,9 @@ func tvQuery(r *http.Request, name string) (string, bool, error) {
 	if len(vals) > 1 {
 		return "", false, tvBad(name, tvCodeInvalid, "give %s once", name)
 	}
+	if !restcore.Storable(vals[0]) { // (no stored value is: restcore.Storable)
+		return "", false, tvBad(name, tvCodeInvalid, "%s must be UTF-8 text without NUL characters", name)
+	}
 	return vals[0], true, nil
 }
 
