@@ -15,9 +15,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -490,21 +492,31 @@ func TestMetricsRateLimited(t *testing.T) {
 		map[string]string{"route": "/query", "method": "POST", "status": "429"}))
 }
 
+// newLiveObserved is newObserved serving subscriptions, and a stop of its
+// change stream (as at the end of a server's drain).
+func newLiveObserved(t *testing.T, change func(*server.Config)) (*observed, func()) {
+	stop := func() {}
+	o := newObserved(t, false, func(c *server.Config) {
+		ctx, cancel := context.WithCancel(context.Background())
+		feed, _ := testdb.Open(t) // (a database of its own: the tests need no changes)
+		c.Changes = changes.NewBroker(feed.Client, feed.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
+		done := make(chan struct{})
+		go func() { defer close(done); c.Changes.Run(ctx) }()
+		stop = sync.OnceFunc(func() { cancel(); <-done })
+		if change != nil {
+			change(c)
+		}
+	})
+	t.Cleanup(stop)
+	return o, stop
+}
+
 // TestCutStreamIsLogged: a stream of Server-Sent Events that the server
 // cuts off (here the change stream stops, as at the end of a restart's
 // drain) ends its handler with http.ErrAbortHandler; it still gets its
 // access log line, marked aborted, and its HTTP metric.
 func TestCutStreamIsLogged(t *testing.T) {
-	stop := func() {}
-	o := newObserved(t, false, func(c *server.Config) {
-		ctx, cancel := context.WithCancel(context.Background())
-		feed, _ := testdb.Open(t) // (a database of its own: the test needs only the stream's end)
-		c.Changes = changes.NewBroker(feed.Client, feed.Hub, changes.BrokerOptions{Logger: slog.New(slog.DiscardHandler)})
-		done := make(chan struct{})
-		go func() { defer close(done); c.Changes.Run(ctx) }()
-		stop = func() { cancel(); <-done }
-	})
-	t.Cleanup(stop)
+	o, stop := newLiveObserved(t, nil)
 	tok := o.token(t, partnerID, partnerSecret)
 	req := o.request(t, http.MethodPost, "/query", "application/json",
 		strings.NewReader(graphqlBody(t, `subscription Feed { changes { cursor } }`)))
@@ -524,4 +536,31 @@ func TestCutStreamIsLogged(t *testing.T) {
 	require.Equal(t, "Feed", line["operation"])
 	require.Equal(t, 1.0, value(o.metrics(t), "custgraph_http_request_duration_seconds",
 		map[string]string{"route": "/query", "method": "POST", "status": "200"}))
+}
+
+// TestLogLevelsAndUpgrades: an answer the server is not at fault for is
+// not logged at error level (a readiness probe answered 503 while the
+// server drains, many a second on every restart; a method no route knows,
+// 501), and a WebSocket upgrade is logged and counted as 101, not 200.
+func TestLogLevelsAndUpgrades(t *testing.T) {
+	var draining atomic.Bool
+	o, _ := newLiveObserved(t, func(c *server.Config) { c.Draining = &draining })
+	draining.Store(true)
+	require.Equal(t, http.StatusServiceUnavailable, o.get(t, "/readyz").status)
+	require.Equal(t, "WARN", o.requestLine(t, "/readyz")["level"])
+	draining.Store(false)
+	require.Equal(t, http.StatusNotImplemented, o.send(t, "PROPFIND", "/nowhere", "", "", nil).status)
+	require.Equal(t, "INFO", o.requestLine(t, "/nowhere")["level"])
+
+	tok := o.token(t, partnerID, partnerSecret)
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(o.srv.URL, "http")+"/query", http.Header{"Authorization": {"Bearer " + tok}})
+	require.NoError(t, err)
+	res.Body.Close()
+	require.NoError(t, conn.Close())
+	line := o.requestLine(t, "/query") // (once the connection's handler returned)
+	require.EqualValues(t, http.StatusSwitchingProtocols, line["status"], "%v", line)
+	require.Equal(t, "INFO", line["level"])
+	require.Equal(t, 1.0, value(o.metrics(t), "custgraph_http_request_duration_seconds",
+		map[string]string{"route": "/query", "method": "GET", "status": "101"}))
 }

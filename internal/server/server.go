@@ -412,7 +412,13 @@ func logRequest(ctx context.Context, log *slog.Logger, metrics *observe.Metrics,
 		route = "unmatched"
 	}
 	status := ww.Status()
-	if status == 0 {
+	switch {
+	case status != 0:
+	case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		// Nothing written through ww: the upgrade took the connection (a
+		// refused one is answered through ww) and wrote its 101 on it.
+		status = http.StatusSwitchingProtocols
+	default:
 		status = http.StatusOK
 	}
 	metrics.ObserveHTTP(route, methodLabel(r.Method), status, d)
@@ -431,7 +437,13 @@ func logRequest(ctx context.Context, log *slog.Logger, metrics *observe.Metrics,
 		outages.reached(ctx)
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status == http.StatusNotImplemented: // (a method no route knows: the client's)
+	case route == "/readyz":
+		if status >= 500 { // not ready (draining, or the database out of reach): a state, not a fault, probed often
+			level = slog.LevelWarn
+		}
+	case status >= 500:
 		level = slog.LevelError
 	}
 	log.Log(ctx, level, "request", attrs...)
