@@ -85,19 +85,21 @@ func TestObpWholeListsPaging(t *testing.T) {
 	for _, r := range []struct {
 		path, token string
 		roleNeeded  bool
+		max         int
 	}{
-		{c + "/addresses", full, true},
-		{c + "/tax-residences", full, true},
-		{c + "/social_media_handles", full, true},
-		{obpRecV5 + bankA + "/customers/" + cust.ID.String() + "/messages", full, true},
-		{obpRecV3 + bankA + "/crm-events", full, false},
-		{obpRecV3 + bankA + "/customers", user, false},
-		{"/obp/v3.1.0/users/current/customers", user, false},
+		{c + "/addresses", full, true, 1000},
+		{c + "/tax-residences", full, true, 1000},
+		{c + "/social_media_handles", full, true, 1000},
+		{obpRecV5 + bankA + "/customers/" + cust.ID.String() + "/messages", full, true, 1000},
+		{obpRecV3 + bankA + "/crm-events", full, false, 1000},
+		{obpRecV3 + bankA + "/customers", user, false, 1000},
+		{"/obp/v3.1.0/users/current/customers", user, false, 100}, // (each with all its attributes)
 	} {
 		for q, msg := range map[string]string{
-			"limit=0":            "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!",
-			"obp_limit=x":        "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!",
-			"limit=1001":         "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)! The largest limit is 1000.",
+			"limit=0":     "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!",
+			"obp_limit=x": "OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)!",
+			fmt.Sprintf("limit=%d", r.max+1): fmt.Sprintf(
+				"OBP-10025: wrong value for obp_limit parameter. Please send a positive integer (=>1)! The largest limit is %d.", r.max),
 			"offset=-1":          "OBP-10024: wrong value for obp_offset parameter. Please send a positive integer (=>0)!",
 			"limit=5&offset=1e3": "OBP-10024: wrong value for obp_offset parameter. Please send a positive integer (=>0)!",
 		} {
@@ -111,4 +113,35 @@ func TestObpWholeListsPaging(t *testing.T) {
 			require.Equal(t, http.StatusForbidden, res.status, "%s: %s", r.path, res.body)
 		}
 	}
+}
+
+// TestObpCurrentUsersCustomersAreBoundedTighter: the current user's
+// customers carry all their attributes, so a page of them holds at most
+// 100 (1,000 customers of 100 attributes made some 60 MB).
+func TestObpCurrentUsersCustomersAreBoundedTighter(t *testing.T) {
+	e := newEnv(t)
+	u, tok := e.user(t, "many.customers", at(e.A, access.CanGetCustomer)...)
+	cs := make([]*ent.CustomerCreate, 101)
+	for i := range cs {
+		cs[i] = e.db.Client.Customer.Create().SetBankID(e.A.ID).SetLegalName(fmt.Sprintf("Linked %03d", i))
+	}
+	created, err := e.db.Client.Customer.CreateBulk(cs...).Save(e.sys)
+	require.NoError(t, err)
+	links := make([]*ent.UserCustomerLinkCreate, len(created))
+	for i, c := range created {
+		links[i] = e.db.Client.UserCustomerLink.Create().SetUserID(u.ID).SetCustomerID(c.ID)
+	}
+	require.NoError(t, e.db.Client.UserCustomerLink.CreateBulk(links...).Exec(e.sys))
+
+	path := "/obp/v3.1.0/users/current/customers"
+	obpRecErr(t, e.call(t, http.MethodGet, path, tok, nil), http.StatusBadRequest,
+		"OBP-10016: Incorrect filter Parameters in URL. <- This list holds more than 100 records: ask for it in pages, with limit (at most 100) and offset.")
+	var page struct{ Customers []map[string]any }
+	res := e.call(t, http.MethodGet, path+"?limit=100&offset=100", tok, nil)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	res.decode(t, &page)
+	require.Len(t, page.Customers, 1)
+	// The bank's list of them carries no attributes: 1,000.
+	res = e.call(t, http.MethodGet, obpRecV3+bankA+"/customers", tok, nil)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 }

@@ -596,7 +596,7 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 	if !o.auth() {
 		return
 	}
-	page, ok := o.paging()
+	page, ok := o.pagingUpTo(obpMaxCustomersWithAttributes)
 	if !ok {
 		return
 	}

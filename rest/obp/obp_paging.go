@@ -11,11 +11,18 @@ import (
 // serves whole (OBP sets no bound; one request must not dump a whole bank).
 const obpMaxLimit = 1000
 
+// obpMaxCustomersWithAttributes bounds a page of the current user's
+// customers, which carry all their attributes (up to 100 each, of up to
+// 255 characters a name and a value): 1,000 of them made an answer of up
+// to some 60 MB.
+const obpMaxCustomersWithAttributes = 100
+
 // obpPage is the paging a request asked for with limit and offset (or
 // their obp_ aliases): the firehose's parameters (§3.2), which custgraph
 // also takes on the lists OBP serves whole.
 type obpPage struct {
 	limit, offset int
+	max           int  // the largest limit, and the longest list answered whole
 	limited       bool // limit was given
 	given         bool // limit or offset was given
 }
@@ -23,19 +30,22 @@ type obpPage struct {
 // paging reads limit and offset; a bad one is answered 400 OBP-10016
 // chained with OBP-10025 (limit: 1 to obpMaxLimit) or OBP-10024 (offset:
 // 0 or more), and paging returns false.
-func (o *obpCall) paging() (obpPage, bool) {
+func (o *obpCall) paging() (obpPage, bool) { return o.pagingUpTo(obpMaxLimit) }
+
+// pagingUpTo is paging with max for obpMaxLimit.
+func (o *obpCall) pagingUpTo(max int) (obpPage, bool) {
 	bad := func(msg string) (obpPage, bool) {
 		o.fail(http.StatusBadRequest, obpChain(strings.TrimSpace(obpInvalidFilter), msg))
 		return obpPage{}, false
 	}
-	var p obpPage
+	p := obpPage{max: max}
 	if v, ok := obpParam(o.r, "limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return bad(obpLimit)
 		}
-		if n > obpMaxLimit {
-			return bad(obpLimit + " The largest limit is " + strconv.Itoa(obpMaxLimit) + ".")
+		if n > max {
+			return bad(obpLimit + " The largest limit is " + strconv.Itoa(max) + ".")
 		}
 		p.limit, p.limited, p.given = n, true, true
 	}
@@ -59,27 +69,27 @@ type paged[Q any] interface {
 // or messages, a bank's CRM events), by the paging p the request asked
 // for (o.paging, read after OBP's own checks, as the firehose reads its
 // parameters): without limit and offset the whole list is read, but no
-// more than one row past obpMaxLimit, which fits then refuses; with them,
-// the page they name (limit defaults to obpMaxLimit).
+// more than one row past p.max, which fits then refuses; with them, the
+// page they name (limit defaults to p.max).
 func wholeList[Q paged[Q]](p obpPage, q Q) Q {
 	if !p.given {
-		return q.Limit(obpMaxLimit + 1)
+		return q.Limit(p.max + 1)
 	}
 	limit := p.limit
 	if !p.limited {
-		limit = obpMaxLimit
+		limit = p.max
 	}
 	return q.Limit(limit).Offset(p.offset)
 }
 
-// fits refuses a list read whole (wholeList) that holds more than
-// obpMaxLimit records: 400 OBP-10016 asking for pages, rather than an
-// answer of any size or a list cut short without saying so.
+// fits refuses a list read whole (wholeList) that holds more than p.max
+// records: 400 OBP-10016 asking for pages, rather than an answer of any
+// size or a list cut short without saying so.
 func (o *obpCall) fits(p obpPage, n int) bool {
-	if !p.given && n > obpMaxLimit {
+	if !p.given && n > p.max {
 		return o.fail(http.StatusBadRequest, obpChain(strings.TrimSpace(obpInvalidFilter),
-			"This list holds more than "+strconv.Itoa(obpMaxLimit)+" records: ask for it in pages, with limit (at most "+
-				strconv.Itoa(obpMaxLimit)+") and offset."))
+			"This list holds more than "+strconv.Itoa(p.max)+" records: ask for it in pages, with limit (at most "+
+				strconv.Itoa(p.max)+") and offset."))
 	}
 	return true
 }
