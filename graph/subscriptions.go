@@ -569,10 +569,18 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 	go func() {
 		defer close(out)
 		defer done()
-		defer func() { // (*end is read once in is closed)
-			if e, ok := apperr.As(*end); ok && e.Code == apperr.Unauthenticated {
+		// Why the stream ended: the broker's *end once it closed in (and
+		// only then: it writes *end before the close), or the check of
+		// this side that returned early while the broker may still run.
+		var why error
+		drained := false
+		defer func() {
+			if drained {
+				why = *end
+			}
+			if e, ok := apperr.As(why); ok && e.Code == apperr.Unauthenticated {
 				c.unauthenticated(e.Message)
-			} else if errors.Is(*end, changes.ErrStopped) {
+			} else if errors.Is(why, changes.ErrStopped) {
 				c.restart()
 			}
 		}()
@@ -587,6 +595,7 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 				// the rights of now.
 				v, err := viewer(ctx)
 				if err != nil {
+					why = err
 					return
 				}
 				if !changes.Visible(v, &d.Event) {
@@ -600,6 +609,7 @@ func (r *Resolver) subscribeChanges(ctx context.Context, where *ChangeFilter, af
 				return
 			}
 		}
+		drained = true
 	}()
 	return out, nil
 }
