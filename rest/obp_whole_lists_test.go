@@ -135,7 +135,7 @@ func TestObpCurrentUsersCustomersAreBoundedTighter(t *testing.T) {
 
 	path := "/obp/v3.1.0/users/current/customers"
 	obpRecErr(t, e.call(t, http.MethodGet, path, tok, nil), http.StatusBadRequest,
-		"OBP-10016: Incorrect filter Parameters in URL. <- This list holds more than 100 records: ask for it in pages, with limit (at most 100) and offset.")
+		"OBP-10016: Incorrect filter Parameters in URL. <- This list holds more than 100 customers: ask for it in pages, with limit (at most 100) and offset.")
 	var page struct{ Customers []map[string]any }
 	res := e.call(t, http.MethodGet, path+"?limit=100&offset=100", tok, nil)
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)

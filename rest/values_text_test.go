@@ -112,7 +112,7 @@ func TestTextValuesOfEveryRecordAreOneLine(t *testing.T) {
 	events := func() int { return e.db.Client.CrmEvent.Query().CountX(e.sys) }
 	before := events()
 
-	for _, bad := range []string{"Eve\nline", "Eve\u2028line", "Eve\u202eenil", "\u200b", "Eve\ufeff"} {
+	for _, bad := range []string{"Eve\nline", "Eve\u2028line", "Eve\u202eenil", "Eve\u2060", "Eve\ufeff"} {
 		require.Equal(t, "customerName", e.gqlFieldError(t, tok,
 			`mutation($b: ID!, $n: String!) { createCrmEvent(input: {bankID: $b, customerName: $n}) { id } }`,
 			map[string]any{"b": e.A.ID, "n": bad}), "%q", bad)
@@ -133,6 +133,23 @@ func TestTextValuesOfEveryRecordAreOneLine(t *testing.T) {
 	}
 	require.Equal(t, before, events(), "nothing written")
 
+	// A CRM event's customer number holds no invisible character either.
+	require.Equal(t, "customerNumber", e.gqlFieldError(t, tok,
+		`mutation($b: ID!, $n: String!) { createCrmEvent(input: {bankID: $b, customerNumber: $n}) { id } }`,
+		map[string]any{"b": e.A.ID, "n": "59\u200b87953"}))
+	// A message's sender and transport, a client's name: one line too.
+	msg := map[string]any{"message": "hi", "transport": "SMS", "from_department": "Dept\u2028X", "from_person": "Eve"}
+	res := e.call(t, http.MethodPost, obpRecV5+bankA+"/customers/"+cust.ID.String()+"/messages", tok, msg)
+	obpRecErrPrefix(t, res, http.StatusBadRequest, "OBP-10020: Incorrect json. from_department: ")
+	// Names as phones and Thai write them are accepted.
+	for _, name := range []string{"สมชาย\u200bใจดี", "\u2067محمد\u2069 Smith"} {
+		body := bsaiSeedBody()
+		body["first_name"] = name
+		res := e.call(t, http.MethodPost, bsaiPath, tok, body)
+		require.Equal(t, http.StatusOK, res.status, "%q: %s", name, res.body)
+		require.Equal(t, name, res.object(t)["first_name"])
+	}
+
 	addr := obpRecSeedAddress()
 	addr["tags"] = []string{"x\n"}
 	obpRecErrPrefix(t, e.call(t, http.MethodPost, obpRecV3+bankA+"/customers/"+cust.ID.String()+"/address", tok, addr),
@@ -148,7 +165,7 @@ func TestTextValuesOfEveryRecordAreOneLine(t *testing.T) {
 	// bankingservice.ai's structured address: the part at fault.
 	body := bsaiSeedBody()
 	body["address"].(map[string]any)["thoroughfare"] = "Main\u0007St"
-	res := e.call(t, http.MethodPost, bsaiPath, tok, body)
+	res = e.call(t, http.MethodPost, bsaiPath, tok, body)
 	require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
 	require.Contains(t, string(res.body), `"message":"address.thoroughfare: must be one line`, "%s", res.body)
 	require.Equal(t, "thoroughfare", e.gqlFieldError(t, tok,

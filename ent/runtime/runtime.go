@@ -108,6 +108,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -1228,15 +1229,57 @@ func init() {
 	// customermessageDescTransport is the schema descriptor for transport field.
 	customermessageDescTransport := customermessageFields[2].Descriptor()
 	// customermessage.TransportValidator is a validator for the "transport" field. It is called by the builders before save.
-	customermessage.TransportValidator = customermessageDescTransport.Validators[0].(func(string) error)
+	customermessage.TransportValidator = func() func(string) error {
+		validators := customermessageDescTransport.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(transport string) error {
+			for _, fn := range fns {
+				if err := fn(transport); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customermessageDescFromDepartment is the schema descriptor for from_department field.
 	customermessageDescFromDepartment := customermessageFields[3].Descriptor()
 	// customermessage.FromDepartmentValidator is a validator for the "from_department" field. It is called by the builders before save.
-	customermessage.FromDepartmentValidator = customermessageDescFromDepartment.Validators[0].(func(string) error)
+	customermessage.FromDepartmentValidator = func() func(string) error {
+		validators := customermessageDescFromDepartment.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(from_department string) error {
+			for _, fn := range fns {
+				if err := fn(from_department); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customermessageDescFromPerson is the schema descriptor for from_person field.
 	customermessageDescFromPerson := customermessageFields[4].Descriptor()
 	// customermessage.FromPersonValidator is a validator for the "from_person" field. It is called by the builders before save.
-	customermessage.FromPersonValidator = customermessageDescFromPerson.Validators[0].(func(string) error)
+	customermessage.FromPersonValidator = func() func(string) error {
+		validators := customermessageDescFromPerson.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(from_person string) error {
+			for _, fn := range fns {
+				if err := fn(from_person); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// customermessageDescID is the schema descriptor for id field.
 	customermessageDescID := customermessageMixinFields0[0].Descriptor()
 	// customermessage.DefaultID holds the default value on creation for the id field.
@@ -1827,7 +1870,21 @@ func init() {
 	// userDescDisplayName is the schema descriptor for display_name field.
 	userDescDisplayName := userFields[2].Descriptor()
 	// user.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
-	user.DisplayNameValidator = userDescDisplayName.Validators[0].(func(string) error)
+	user.DisplayNameValidator = func() func(string) error {
+		validators := userDescDisplayName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(display_name string) error {
+			for _, fn := range fns {
+				if err := fn(display_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// userDescPasswordHash is the schema descriptor for password_hash field.
 	userDescPasswordHash := userFields[3].Descriptor()
 	// user.PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 
 	"custgraph/ent/schema/entgql"
+	"custgraph/internal/validate"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
@@ -37,7 +38,7 @@ func (APIClient) Fields() []ent.Field {
 			Annotations(entgql.OrderField("CLIENT_ID")),
 		field.String("secret_hash").Sensitive().NotEmpty().Validate(passwordHash).
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("name").NotEmpty().MaxRuneLen(255).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(255).Validate(validate.Line).Annotations(entgql.OrderField("NAME")),
 		field.UUID("bank_id", uuid.UUID{}).Optional().Nillable().Immutable().
 			Comment("The one bank this client may see; empty for a client of every bank."),
 		field.String("external_subject").Optional().Nillable().Unique().MaxRuneLen(255).

@@ -25,7 +25,7 @@ func (CrmEvent) Fields() []ent.Field {
 		field.UUID("bank_id", uuid.UUID{}).Immutable(),
 		field.UUID("customer_id", uuid.UUID{}).Optional().Nillable(),
 		field.String("customer_name").Optional().MaxRuneLen(255).Validate(validate.Line),
-		field.String("customer_number").Optional().MaxRuneLen(50).Validate(validate.Line),
+		field.String("customer_number").Optional().MaxRuneLen(50).Validate(validate.Number),
 		field.String("category").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.String("detail").Optional().MaxRuneLen(4096),
 		field.String("channel").Optional().MaxRuneLen(255).Validate(validate.Line),
@@ -73,9 +73,9 @@ func (CustomerMessage) Fields() []ent.Field {
 	return []ent.Field{
 		customerRef(),
 		field.String("message").NotEmpty().MaxRuneLen(4096),
-		field.String("transport").Optional().MaxRuneLen(64),
-		field.String("from_department").Optional().MaxRuneLen(255),
-		field.String("from_person").Optional().MaxRuneLen(255),
+		field.String("transport").Optional().MaxRuneLen(64).Validate(validate.Line),
+		field.String("from_department").Optional().MaxRuneLen(255).Validate(validate.Line),
+		field.String("from_person").Optional().MaxRuneLen(255).Validate(validate.Line),
 	}
 }
 

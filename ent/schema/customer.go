@@ -39,7 +39,7 @@ func (Customer) Fields() []ent.Field {
 		field.String("customer_number").
 			Comment("Unique per bank; generated (12 digits) when not given.").
 			Optional().NotEmpty().MaxRuneLen(50).
-			Validate(noSeparator).Validate(validate.Trimmed).Validate(validate.Line).
+			Validate(noSeparator).Validate(validate.Trimmed).Validate(validate.Number).
 			Annotations(entgql.OrderField("CUSTOMER_NUMBER")),
 		field.String("legal_name").Optional().MaxRuneLen(255).Validate(validate.Line).
 			Comment("Defaults to first_name + last_name, or company, when not given.").

@@ -30,7 +30,7 @@ func (User) Fields() []ent.Field {
 		field.String("username").Unique().NotEmpty().MaxRuneLen(100).Match(usernameRe).
 			Annotations(entgql.OrderField("USERNAME")),
 		field.String("email").Optional().MaxRuneLen(200).Validate(validate.Email),
-		field.String("display_name").Optional().MaxRuneLen(255),
+		field.String("display_name").Optional().MaxRuneLen(255).Validate(validate.Line),
 		field.String("password_hash").Sensitive().Optional().Validate(passwordHash).
 			Comment("argon2id hash of the password (PHC string); empty for users who log in elsewhere.").
 			Annotations(entgql.Skip(entgql.SkipAll)),

@@ -439,10 +439,10 @@ func logRequest(ctx context.Context, log *slog.Logger, metrics *observe.Metrics,
 	level := slog.LevelInfo
 	switch {
 	case status == http.StatusNotImplemented: // (a method no route knows: the client's)
-	case route == "/readyz":
-		if status >= 500 { // not ready (draining, or the database out of reach): a state, not a fault, probed often
-			level = slog.LevelWarn
-		}
+	case route == "/readyz" && status == http.StatusServiceUnavailable:
+		// not ready (draining, or the database out of reach): a state, not
+		// a fault, probed often
+		level = slog.LevelWarn
 	case status >= 500:
 		level = slog.LevelError
 	}

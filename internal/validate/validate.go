@@ -33,12 +33,14 @@ const (
 // Line accepts one line of text: no control character (C0 such as a
 // newline, a tab, a NUL or an escape; DEL; C1), no line or paragraph
 // separator (U+2028, U+2029: line breaks to JavaScript and to the CSV and
-// JSON-lines tools that read exports), no bidirectional embedding, override
-// or isolate (U+202A–U+202E, U+2066–U+2069: they make a name display as
-// another) and no invisible word joiner, zero-width space or byte order
-// mark. A name, a number or an address line never holds one; the joiners
-// that some scripts spell with (ZWNJ, ZWJ) and the direction marks (LRM,
-// RLM) are accepted.
+// JSON-lines tools that read exports), no bidirectional embedding or
+// override (U+202A–U+202E: they make a name display as another), no word
+// joiner or byte order mark, and valid UTF-8. A name, a number or an
+// address line never holds one. What writing systems and keyboards put in
+// names is accepted: the joiners (ZWNJ, ZWJ), the direction marks (LRM,
+// RLM), the isolates phones put around a name in another direction
+// (U+2066–U+2069), and the zero-width space that Thai, Khmer, Lao and
+// Burmese break words with.
 func Line(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("must be valid UTF-8 text")
@@ -55,11 +57,26 @@ func Line(s string) error {
 func lineRune(r rune) bool {
 	switch {
 	case unicode.IsControl(r), r == '\u2028', r == '\u2029',
-		r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069',
-		r == '\u200B', r == '\u2060', r == '\uFEFF':
+		r >= '\u202A' && r <= '\u202E', r == '\u2060', r == '\uFEFF':
 		return false
 	}
 	return true
+}
+
+// Number accepts an identifier that people read and type (a customer
+// number): one line (Line), without format characters (Unicode's Cf: a
+// zero-width space, a joiner, a direction mark), which would make two
+// numbers that look the same differ, or a number look empty.
+func Number(s string) error {
+	if err := Line(s); err != nil {
+		return err
+	}
+	for _, r := range s {
+		if unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("must hold no invisible formatting characters (it holds %U)", r)
+		}
+	}
+	return nil
 }
 
 // Trimmed refuses a value that begins or ends with white space (a blank one

@@ -7,13 +7,14 @@ import (
 )
 
 func TestLine(t *testing.T) {
-	for _, s := range []string{"", "Eveline Tripman", "Zoë Ŝmith-O'Brien", "山田 太郎", "می‌خواهم" /* ZWNJ */, "👩‍💻" /* ZWJ */, "\u200fשלום" /* RLM */} {
+	for _, s := range []string{"", "Eveline Tripman", "Zoë Ŝmith-O'Brien", "山田 太郎", "می‌خواهم" /* ZWNJ */, "👩‍💻" /* ZWJ */, "\u200fשלום", /* RLM */
+		"สมชาย\u200bใจดี" /* Thai's word break */, "\u2067محمد\u2069 Smith" /* an isolate, as phones write it */} {
 		if err := validate.Line(s); err != nil {
 			t.Errorf("Line(%q) = %v, want nil", s, err)
 		}
 	}
 	for _, s := range []string{"a\nb", "a\tb", "a\x00", "a\x1b[31m", "a\x7f", "a\u0085", "a\u2028b", "a\u2029b",
-		"John\u202eeoD", "a\u2066b", "\u200b", "a\u2060b", "\ufeffa", "a\xffb"} {
+		"John\u202eeoD", "a\u202ab", "a\u2060b", "\ufeffa", "a\xffb"} {
 		if err := validate.Line(s); err == nil {
 			t.Errorf("Line(%q) = nil, want an error", s)
 		}
@@ -55,6 +56,17 @@ func TestEmailIsOneLine(t *testing.T) {
 	for _, s := range []string{"a@example.com\u2028", "a\u202e@example.com"} {
 		if err := validate.Email(s); err == nil {
 			t.Errorf("Email(%q) = nil, want an error", s)
+		}
+	}
+}
+
+func TestNumber(t *testing.T) {
+	if err := validate.Number("5987953"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"\u200b", "59\u200b87953", "5987953\u200e", "59\u2067879\u2069", "59\n87"} {
+		if err := validate.Number(s); err == nil {
+			t.Errorf("Number(%q) = nil, want an error", s)
 		}
 	}
 }

@@ -596,7 +596,7 @@ func (a *api) obpCustomersOfUser(w http.ResponseWriter, r *http.Request) {
 	if !o.auth() {
 		return
 	}
-	page, ok := o.pagingUpTo(obpMaxCustomersWithAttributes)
+	page, ok := o.pagingUpTo(obpMaxCustomersWithAttributes, "customers")
 	if !ok {
 		return
 	}

@@ -22,23 +22,24 @@ const obpMaxCustomersWithAttributes = 100
 // also takes on the lists OBP serves whole.
 type obpPage struct {
 	limit, offset int
-	max           int  // the largest limit, and the longest list answered whole
-	limited       bool // limit was given
-	given         bool // limit or offset was given
+	max           int    // the largest limit, and the longest list answered whole
+	what          string // what the list holds, for fits's refusal
+	limited       bool   // limit was given
+	given         bool   // limit or offset was given
 }
 
 // paging reads limit and offset; a bad one is answered 400 OBP-10016
 // chained with OBP-10025 (limit: 1 to obpMaxLimit) or OBP-10024 (offset:
 // 0 or more), and paging returns false.
-func (o *obpCall) paging() (obpPage, bool) { return o.pagingUpTo(obpMaxLimit) }
+func (o *obpCall) paging() (obpPage, bool) { return o.pagingUpTo(obpMaxLimit, "records") }
 
-// pagingUpTo is paging with max for obpMaxLimit.
-func (o *obpCall) pagingUpTo(max int) (obpPage, bool) {
+// pagingUpTo is paging with max for obpMaxLimit, of a list of what.
+func (o *obpCall) pagingUpTo(max int, what string) (obpPage, bool) {
 	bad := func(msg string) (obpPage, bool) {
 		o.fail(http.StatusBadRequest, obpChain(strings.TrimSpace(obpInvalidFilter), msg))
 		return obpPage{}, false
 	}
-	p := obpPage{max: max}
+	p := obpPage{max: max, what: what}
 	if v, ok := obpParam(o.r, "limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -88,7 +89,7 @@ func wholeList[Q paged[Q]](p obpPage, q Q) Q {
 func (o *obpCall) fits(p obpPage, n int) bool {
 	if !p.given && n > p.max {
 		return o.fail(http.StatusBadRequest, obpChain(strings.TrimSpace(obpInvalidFilter),
-			"This list holds more than "+strconv.Itoa(p.max)+" records: ask for it in pages, with limit (at most "+
+			"This list holds more than "+strconv.Itoa(p.max)+" "+p.what+": ask for it in pages, with limit (at most "+
 				strconv.Itoa(p.max)+") and offset."))
 	}
 	return true
