@@ -936,7 +936,7 @@ func addressRules(next ent.Mutator) ent.Mutator {
 				return nil, err
 			}
 			if !op.Is(ent.OpUpdateOne) { // (an update took it above)
-				if err := lockForPrimary(ctx, m.Client(), cid); err != nil {
+				if err := lockCustomer(ctx, m.Client(), cid); err != nil {
 					return nil, err
 				}
 			}
@@ -952,14 +952,16 @@ func addressRules(next ent.Mutator) ent.Mutator {
 	})
 }
 
-// lockForPrimary takes the customer's row (FOR NO KEY UPDATE, which the
-// foreign keys' KEY SHARE locks of other writers do not wait for) before
-// an address of it is marked primary, on PostgreSQL: two transactions
-// doing it at once would each clear the primary address, each insert its
-// own, and the second would meet the unique index, CONFLICT for a rule
-// that says the last one wins. Locked, they run one after the other. (SQLite
-// runs one write at a time.)
-func lockForPrimary(ctx context.Context, c *gen.Client, customerID uuid.UUID) error {
+// lockCustomer takes the customer's row (FOR NO KEY UPDATE, which the
+// foreign keys' KEY SHARE locks of other writers do not wait for), on
+// PostgreSQL, so that writers of its children that check them first run
+// one after the other. Before an address of it is marked primary: two
+// transactions doing it at once would each clear the primary address,
+// each insert its own, and the second would meet the unique index,
+// CONFLICT for a rule that says the last one wins. Before an attribute is
+// counted against MaxAttributes (attributeCap). (SQLite runs one write at
+// a time.)
+func lockCustomer(ctx context.Context, c *gen.Client, customerID uuid.UUID) error {
 	if c.Dialect() != dialect.Postgres {
 		return nil
 	}
@@ -970,7 +972,7 @@ func lockForPrimary(ctx context.Context, c *gen.Client, customerID uuid.UUID) er
 }
 
 // lockCustomerOf takes the row of the customer of the address an update
-// marks primary (as lockForPrimary does), before the address's own row is
+// marks primary (as lockCustomer does), before the address's own row is
 // locked by the first read of its old values (lockOld), in one statement
 // that finds the customer through the address. Every other writer of a
 // customer's addresses (bankingservice.ai's PUT, an address created
@@ -1086,25 +1088,20 @@ func (CustomerAttribute) Hooks() []ent.Hook {
 const MaxAttributes = 100
 
 // attributeCap refuses a customer's attribute past MaxAttributes
-// (CONFLICT: the customer's state, not the input, is in the way). On
-// PostgreSQL it first takes the customer's row (FOR NO KEY UPDATE, as the
-// other writers of a customer's children do), so that two creates at
-// MaxAttributes-1 do not both pass; SQLite has one writer at a time.
+// (CONFLICT: the customer's state, not the input, is in the way). It first
+// takes the customer's row (lockCustomer), so that two creates at
+// MaxAttributes-1 do not both pass.
 func attributeCap(next ent.Mutator) ent.Mutator {
 	return hook.CustomerAttributeFunc(func(ctx context.Context, m *gen.CustomerAttributeMutation) (ent.Value, error) {
 		cid, ok := m.CustomerID()
 		if !ok {
 			return next.Mutate(ctx, m) // (the customer is required: ent refuses it)
 		}
-		c, sys := m.Client(), access.System(ctx)
-		if c.Dialect() == dialect.Postgres {
-			if _, err := c.Customer.Query().Where(customer.ID(cid)).
-				Modify(func(s *sql.Selector) { s.For(sql.LockNoKeyUpdate) }).
-				Select(customer.FieldID).Strings(sys); err != nil {
-				return nil, err
-			}
+		c := m.Client()
+		if err := lockCustomer(ctx, c, cid); err != nil {
+			return nil, err
 		}
-		n, err := c.CustomerAttribute.Query().Where(customerattribute.CustomerID(cid)).Count(sys)
+		n, err := c.CustomerAttribute.Query().Where(customerattribute.CustomerID(cid)).Count(access.System(ctx))
 		if err != nil {
 			return nil, err
 		}
