@@ -729,7 +729,7 @@ func (a *api) obpFirehoseCustomers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !page.limited {
+	if page.limit == 0 {
 		page.limit = 50
 	}
 	q := a.Client.Customer.Query().Where(customer.BankID(o.bank.ID)).Where(preds...)

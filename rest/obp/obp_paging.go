@@ -21,10 +21,9 @@ const obpMaxCustomersWithAttributes = 100
 // their obp_ aliases): the firehose's parameters (§3.2), which custgraph
 // also takes on the lists OBP serves whole.
 type obpPage struct {
-	limit, offset int
+	limit, offset int    // limit: 0 when not given
 	max           int    // the largest limit, and the longest list answered whole
 	what          string // what the list holds, for fits's refusal
-	limited       bool   // limit was given
 	given         bool   // limit or offset was given
 }
 
@@ -48,7 +47,7 @@ func (o *obpCall) pagingUpTo(max int, what string) (obpPage, bool) {
 		if n > max {
 			return bad(obpLimit + " The largest limit is " + strconv.Itoa(max) + ".")
 		}
-		p.limit, p.limited, p.given = n, true, true
+		p.limit, p.given = n, true
 	}
 	if v, ok := obpParam(o.r, "offset"); ok {
 		n, err := strconv.Atoi(v)
@@ -77,7 +76,7 @@ func wholeList[Q paged[Q]](p obpPage, q Q) Q {
 		return q.Limit(p.max + 1)
 	}
 	limit := p.limit
-	if !p.limited {
+	if limit == 0 {
 		limit = p.max
 	}
 	return q.Limit(limit).Offset(p.offset)
