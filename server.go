@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -445,6 +446,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	bctx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroker()
 	go broker.Run(bctx)
+	liveConns := new(sync.WaitGroup) // WebSocket connections, which Shutdown does not wait for
 	h := server.New(db, statements, server.Config{
 		GraphQL: graph.Options{
 			Limits:       c.limits,
@@ -464,6 +466,7 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		PublicURL: c.publicURL,
 		Tracing:   tracing,
 		Changes:   broker,
+		LiveConns: liveConns,
 
 		LiveNodeReadsPerSecond: float64(c.liveNodeReads),
 	})
@@ -513,6 +516,23 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		_ = srv.Close() // stop the abandoned requests before the database closes
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The WebSocket connections were told to connect again when the
+	// stream stopped (1012); their handlers end as the close is written.
+	if err := waitFor(sctx, liveConns); err != nil {
+		return fmt.Errorf("shutdown: WebSocket connections still open: %w", err)
+	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// waitFor waits for wg, or until ctx ends.
+func waitFor(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

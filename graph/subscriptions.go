@@ -68,6 +68,11 @@ type Live struct {
 	// whole stream's reads at once, outside every per-request bound.
 	// Default 50; changes without node are not paced.
 	NodeReadsPerSecond float64
+	// Conns, when set, counts the WebSocket connections being served, so
+	// that a server shutting down can wait for them: http.Server.Shutdown
+	// does not wait for a hijacked connection's handler, and the process
+	// ended before their close frames and access-log lines were written.
+	Conns *sync.WaitGroup
 
 	mu         sync.Mutex
 	callers    map[callerID]*liveCaller
@@ -173,6 +178,7 @@ type liveConn struct {
 	sse    *lockedWriter  // the stream of a Server-Sent Events connection; nil on WebSocket
 	// initReached: connection_init was read and handed to init.
 	initReached bool
+	done        chan struct{} // (WebSocket) closed when the connection's handler returns
 	mu          sync.Mutex
 	subs        int
 }
@@ -303,7 +309,24 @@ func (l *Live) init(ctx context.Context, p transport.InitPayload) (context.Conte
 		return refuse(closeTryAgainLater, string(errTooManyConnections.Code)+": "+errTooManyConnections.Message)
 	}
 	c.viewer = v
+	if l.Broker != nil && c.done != nil {
+		go c.restartWhenStopped(l.Broker.Stopped())
+	}
 	return access.NewContext(ctx, v), nil, nil
+}
+
+// restartWhenStopped ends the WebSocket connection c with 1012 (restart)
+// when the change stream stops, whether or not it holds a subscription: a
+// connection holding none (a dashboard between two pages, a client that
+// subscribes lazily) was left open until the process ended, and its client
+// saw 1006 (abnormal closure) and the server wrote no access-log line for
+// it. Those with subscriptions are ended the same way by their own.
+func (c *liveConn) restartWhenStopped(stopped <-chan struct{}) {
+	select {
+	case <-stopped:
+		c.restart()
+	case <-c.done:
+	}
 }
 
 // wrap routes WebSocket upgrades (authenticated by init) around guard,
@@ -312,7 +335,12 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case isWebSocket(r):
-			c := &liveConn{}
+			if l.Conns != nil {
+				l.Conns.Add(1)
+				defer l.Conns.Done()
+			}
+			c := &liveConn{done: make(chan struct{})}
+			defer close(c.done)
 			if l.Token != nil {
 				c.token = l.Token(r)
 			}

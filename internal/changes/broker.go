@@ -56,6 +56,9 @@ type Broker struct {
 	delivered atomic.Int64 // events handed to subscribers
 }
 
+// Stopped is closed when Run has returned: the stream serves no one any more.
+func (b *Broker) Stopped() <-chan struct{} { return b.stopped }
+
 // Active is how many subscriptions the broker is serving.
 func (b *Broker) Active() float64 { return float64(b.active.Load()) }
 

@@ -564,3 +564,48 @@ func TestLogLevelsAndUpgrades(t *testing.T) {
 	require.Equal(t, 1.0, value(o.metrics(t), "custgraph_http_request_duration_seconds",
 		map[string]string{"route": "/query", "method": "GET", "status": "101"}))
 }
+
+// TestIdleWebSocketIsToldToReconnect: when the change stream stops (the
+// end of a restart's drain), a WebSocket connection that holds no
+// subscription is closed with 1012 (Service Restart) as one that holds
+// some is, and its handler ends, counted by Config.LiveConns, which the
+// server waits for: such connections were left open until the process
+// ended, so their clients saw 1006 (abnormal closure) and the access log
+// had no line for them.
+func TestIdleWebSocketIsToldToReconnect(t *testing.T) {
+	var conns sync.WaitGroup
+	o, stop := newLiveObserved(t, func(c *server.Config) { c.LiveConns = &conns })
+	tok := o.token(t, partnerID, partnerSecret)
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(o.srv.URL, "http")+"/query", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	defer conn.Close()
+	require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}}))
+	var ack struct{ Type string }
+	require.NoError(t, conn.ReadJSON(&ack))
+	require.Equal(t, "connection_ack", ack.Type)
+
+	stop()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a guard against hanging, not a measure
+	for {
+		var m map[string]any
+		if err = conn.ReadJSON(&m); err != nil {
+			break
+		}
+		require.Equal(t, "ping", m["type"], "only keep-alives before the close: %v", m)
+	}
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, 1012, ce.Code, "%v", err)
+
+	ended := make(chan struct{})
+	go func() { conns.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second): // a guard against hanging, not a measure
+		t.Fatal("the connection's handler did not return")
+	}
+	line := o.requestLine(t, "/query")
+	require.EqualValues(t, http.StatusSwitchingProtocols, line["status"], "%v", line)
+}

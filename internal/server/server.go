@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -82,6 +83,10 @@ type Config struct {
 	// LiveKeepAlive is the period of the subscriptions' keep-alive
 	// messages (graph.Live.KeepAlive; 0: its default).
 	LiveKeepAlive time.Duration
+	// LiveConns, when set, counts the WebSocket connections being served
+	// (graph.Live.Conns): a server shutting down waits for it after
+	// http.Server.Shutdown, which does not wait for hijacked connections.
+	LiveConns *sync.WaitGroup
 }
 
 // New returns the router. statements is the database's statement counter
@@ -184,7 +189,8 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	if cfg.Changes != nil {
 		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond,
-			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout, KeepAlive: cfg.LiveKeepAlive}
+			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout, KeepAlive: cfg.LiveKeepAlive,
+			Conns: cfg.LiveConns}
 		if cfg.Auth != nil {
 			live.Verify = cfg.Auth.Verify
 		}
