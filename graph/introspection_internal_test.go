@@ -1,7 +1,12 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
@@ -11,6 +16,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"custgraph/internal/testdb"
 )
 
 // TestIntrospectionCountIsExact checks the counter against gqlgen's own
@@ -79,4 +88,58 @@ func below(v any) int {
 		return n
 	}
 	return 0
+}
+
+// spreadFanOut is a document of fragments F0 … F<depth>, each spreading the
+// next fanOut times, the last selecting __typename: walked spread by
+// spread, fanOut^depth fragments.
+func spreadFanOut(fanOut, depth int) string {
+	var b strings.Builder
+	b.WriteString("{ ...F0 }")
+	for i := 0; i < depth; i++ {
+		fmt.Fprintf(&b, " fragment F%d on Query {%s }", i, strings.Repeat(fmt.Sprintf(" ...F%d", i+1), fanOut))
+	}
+	fmt.Fprintf(&b, " fragment F%d on Query { __typename }", depth)
+	return b.String()
+}
+
+// TestMetaWalkLooksAtEachFragmentOnce: the check of a document sent without
+// credentials (does it ask for meta fields only?) looks at each fragment
+// once, however often it is spread. It walked every spread: 3^9 spreads
+// here, and a 1 KB document of 12^9 held a CPU until the process ended.
+func TestMetaWalkLooksAtEachFragmentOnce(t *testing.T) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: spreadFanOut(3, 9)})
+	require.NoError(t, err)
+	m := metaWalk{frags: doc.Fragments, seen: map[string]bool{}}
+	require.True(t, m.only(doc.Operations[0].SelectionSet))
+	require.Equal(t, 10, m.walks, "fragments looked at")
+
+	for _, tc := range []struct {
+		query string
+		meta  bool
+	}{
+		{spreadFanOut(12, 9), true},
+		{`{ ...A } fragment A on Query { ...B __typename } fragment B on Query { ...A }`, false}, // a cycle
+		{`{ ...A ...B } fragment A on Query { __typename } fragment B on Query { ...A customers { totalCount } }`, false},
+		{`{ ...Missing }`, false},
+		{`{ __schema { queryType { name } } ... on Query { ...A } } fragment A on Query { __type(name: "Bank") { name } }`, true},
+	} {
+		require.Equal(t, tc.meta, introspectionOnly(tc.query, 2000), tc.query)
+	}
+}
+
+// TestSpreadFanOutWithoutCredentials sends that 1 KB document (each
+// fragment spread twelve times, nine deep) as a stranger: it is answered at
+// once, refused by the limits that bound every document.
+func TestSpreadFanOutWithoutCredentials(t *testing.T) {
+	db, _ := testdb.Open(t)
+	h := NewHandler(db.Client, db.Dialect, Options{Limits: DefaultLimits})
+	body, err := json.Marshal(map[string]any{"query": spreadFanOut(12, 9)})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), `"code":"FIELD_REPEATED"`, rec.Body.String())
 }
