@@ -75,20 +75,21 @@ func TestDecodeParams(t *testing.T) {
 
 	many := `{"a":[` + strings.Repeat("1,", 100) + `1]}` // 102 values, over the 100 allowed
 	for body, want := range map[string]string{
-		`{"query":"{ a }","variables":` + many + `}`: tooManyVariables,
-		`{"query":1,"variables":` + many + `}`:       tooManyVariables, // (counted before the types)
-		`{"query":"{ a }"} {"query":"{ b }"}`:        "the request body must be one JSON object",
-		`{"query":"{ a }"} x`:                        "the request body must be one JSON object",
-		`[{"query":"{ a }"}]`:                        "the request body must be one JSON object",
-		`{"query":"{ a }"`:                           "the request body must be one JSON object",
-		``:                                           "the request body must be one JSON object",
-		`null`:                                       "the request has no query",
-		`{}`:                                         "the request has no query",
-		`{"query":1}`:                                "query must be a string",
-		`{"query":"{ a }","operationName":[]}`:       "operationName must be a string",
-		`{"query":"{ a }","variables":"x"}`:          "variables must be a JSON object",
-		`{"query":"{ a }","variables":[1]}`:          "variables must be a JSON object",
-		`{"query":"{ a }","extensions":3}`:           "extensions must be a JSON object",
+		`{"query":"{ a }","variables":` + many + `}`:  tooManyVariables,
+		`{"query":1,"variables":` + many + `}`:        tooManyVariables, // (counted before the types)
+		`{"query":"{ a }"} {"query":"{ b }"}`:         "the request body must be one JSON object",
+		`{"query":"{ a }"} x`:                         "the request body must be one JSON object",
+		`[{"query":"{ a }"}]`:                         "the request body must be one JSON object",
+		`{"query":"{ a }"`:                            "the request body must be one JSON object",
+		``:                                            "the request body must be one JSON object",
+		`null`:                                        "the request has no query",
+		`{}`:                                          "the request has no query",
+		`{"query":1}`:                                 "query must be a string",
+		`{"query":"{ a }","operationName":[]}`:        "operationName must be a string",
+		`{"query":"{ a }","variables":"x"}`:           "variables must be a JSON object",
+		`{"query":"{ a }","variables":[1]}`:           "variables must be a JSON object",
+		`{"query":"{ a }","extensions":3}`:            "extensions must be a JSON object",
+		`{"query":"{ a }","extensions":` + many + `}`: tooManyExtensions,
 		// Not UTF-8: encoding/json would store each bad byte as U+FFFD.
 		"{\"query\":\"mutation { a(s: \\\"\xff\\\") }\"}":          invalidUTF8,
 		"{\"query\":\"{ a }\",\"variables\":{\"s\":\"\xc3\x28\"}}": invalidUTF8,
