@@ -131,22 +131,59 @@ func env(key, def string) string {
 	return def
 }
 
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(env(key, "")); err == nil {
-		return n
-	}
-	return def
+// envReader reads the settings given as environment variables, which
+// stand for the flags' defaults, and keeps what it could not read: a
+// variable set to something its flag would refuse stops the start-up, as
+// the flag does. It used to fall back on the default without a word
+// (CUSTGRAPH_SHUTDOWN_TIMEOUT=60, without its unit, was 20 s).
+type envReader struct{ errs []error }
+
+func (e *envReader) fail(key, v, want string) {
+	e.errs = append(e.errs, fmt.Errorf("%s=%q: want %s", key, v, want))
 }
 
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(env(key, "")); err == nil {
-		return d
+func (e *envReader) int(key string, def int) int {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		e.fail(key, v, "an integer")
+		return def
+	}
+	return n
+}
+
+func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		e.fail(key, v, "a duration with its unit, such as 30s or 2m")
+		return def
+	}
+	return d
+}
+
+func (e *envReader) bool(key string, def bool) bool {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		e.fail(key, v, "true or false")
+		return def
+	}
+	return b
 }
 
 func parseFlags(cmd string, args []string) (config, error) {
 	var c config
+	var e envReader
 	fs := flag.NewFlagSet("custgraph "+cmd, flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", env("CUSTGRAPH_ADDR", "127.0.0.1:8080"), "listen address (CUSTGRAPH_ADDR)")
 	fs.StringVar(&c.publicURL, "public-url", env("CUSTGRAPH_PUBLIC_URL", ""),
@@ -157,46 +194,46 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", env("CUSTGRAPH_LOG_FORMAT", "text"), "text or json (CUSTGRAPH_LOG_FORMAT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", env("CUSTGRAPH_CORS_ORIGINS", ""),
 		"comma-separated origins allowed to call the API from browsers (CUSTGRAPH_CORS_ORIGINS)")
-	fs.DurationVar(&c.writeTimeout, "write-timeout", envDuration("CUSTGRAPH_WRITE_TIMEOUT", 5*time.Second),
+	fs.DurationVar(&c.writeTimeout, "write-timeout", e.duration("CUSTGRAPH_WRITE_TIMEOUT", 5*time.Second),
 		"longest life of a write transaction (SQLite's write lock); 0: none (CUSTGRAPH_WRITE_TIMEOUT)")
-	fs.DurationVar(&c.requestTimeout, "request-timeout", envDuration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
+	fs.DurationVar(&c.requestTimeout, "request-timeout", e.duration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
 		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
 	// The defaults add up to 25s, within the 30s Kubernetes gives a pod
 	// between SIGTERM and SIGKILL (terminationGracePeriodSeconds).
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 20*time.Second),
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", e.duration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 20*time.Second),
 		"after the drain, how long in-flight requests may finish (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.drainDelay, "drain-delay", envDuration("CUSTGRAPH_DRAIN_DELAY", 5*time.Second),
+	fs.DurationVar(&c.drainDelay, "drain-delay", e.duration("CUSTGRAPH_DRAIN_DELAY", 5*time.Second),
 		"after SIGTERM, how long to keep serving with /readyz at 503 and Connection: close on every answer, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
-	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(e.int("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
 	// The limits of one GraphQL request (graph.Limits; README, "Limits and the cost model").
 	d := graph.DefaultLimits
-	fs.IntVar(&c.limits.MaxTokens, "max-tokens", envInt("CUSTGRAPH_MAX_TOKENS", d.MaxTokens),
+	fs.IntVar(&c.limits.MaxTokens, "max-tokens", e.int("CUSTGRAPH_MAX_TOKENS", d.MaxTokens),
 		"lexical tokens of a GraphQL document, counted before it is parsed (CUSTGRAPH_MAX_TOKENS)")
-	fs.IntVar(&c.limits.MaxFields, "max-fields", envInt("CUSTGRAPH_MAX_FIELDS", d.MaxFields),
+	fs.IntVar(&c.limits.MaxFields, "max-fields", e.int("CUSTGRAPH_MAX_FIELDS", d.MaxFields),
 		"fields of a GraphQL document, fragments expanded, counted before validation (CUSTGRAPH_MAX_FIELDS)")
-	fs.IntVar(&c.limits.MaxRepeats, "max-repeats", envInt("CUSTGRAPH_MAX_REPEATS", d.MaxRepeats),
+	fs.IntVar(&c.limits.MaxRepeats, "max-repeats", e.int("CUSTGRAPH_MAX_REPEATS", d.MaxRepeats),
 		"fields answering under one response key, counted before validation (CUSTGRAPH_MAX_REPEATS)")
-	fs.IntVar(&c.limits.MaxVariableCost, "max-variable-cost", envInt("CUSTGRAPH_MAX_VARIABLE_COST", d.MaxVariableCost),
+	fs.IntVar(&c.limits.MaxVariableCost, "max-variable-cost", e.int("CUSTGRAPH_MAX_VARIABLE_COST", d.MaxVariableCost),
 		"GraphQL variables, counted before coercion: each value 1, each input object its type's declared fields (CUSTGRAPH_MAX_VARIABLE_COST)")
-	fs.IntVar(&c.limits.MaxDepth, "max-depth", envInt("CUSTGRAPH_MAX_DEPTH", d.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
-	fs.IntVar(&c.limits.MaxAliases, "max-aliases", envInt("CUSTGRAPH_MAX_ALIASES", d.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
-	fs.IntVar(&c.limits.MaxComplexity, "max-complexity", envInt("CUSTGRAPH_MAX_COMPLEXITY", d.MaxComplexity),
+	fs.IntVar(&c.limits.MaxDepth, "max-depth", e.int("CUSTGRAPH_MAX_DEPTH", d.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
+	fs.IntVar(&c.limits.MaxAliases, "max-aliases", e.int("CUSTGRAPH_MAX_ALIASES", d.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
+	fs.IntVar(&c.limits.MaxComplexity, "max-complexity", e.int("CUSTGRAPH_MAX_COMPLEXITY", d.MaxComplexity),
 		"operation complexity: fields weighted by page sizes (CUSTGRAPH_MAX_COMPLEXITY)")
-	fs.IntVar(&c.limits.MaxFilterDepth, "max-filter-depth", envInt("CUSTGRAPH_MAX_FILTER_DEPTH", d.MaxFilterDepth),
+	fs.IntVar(&c.limits.MaxFilterDepth, "max-filter-depth", e.int("CUSTGRAPH_MAX_FILTER_DEPTH", d.MaxFilterDepth),
 		"nesting of and/or/not/has…With in one where (CUSTGRAPH_MAX_FILTER_DEPTH)")
-	fs.IntVar(&c.limits.MaxFilterCost, "max-filter-cost", envInt("CUSTGRAPH_MAX_FILTER_COST", d.MaxFilterCost),
+	fs.IntVar(&c.limits.MaxFilterCost, "max-filter-cost", e.int("CUSTGRAPH_MAX_FILTER_COST", d.MaxFilterCost),
 		"cost of an operation's filters and orderings (CUSTGRAPH_MAX_FILTER_COST)")
-	fs.IntVar(&c.apqCacheSize, "apq-cache-size", envInt("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
+	fs.IntVar(&c.apqCacheSize, "apq-cache-size", e.int("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
 		"automatic persisted queries kept in memory (CUSTGRAPH_APQ_CACHE_SIZE)")
-	fs.BoolVar(&c.demo, "demo", env("CUSTGRAPH_DEMO", "") == "true", "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
-	fs.IntVar(&c.demoCustomers, "customers", envInt("CUSTGRAPH_DEMO_CUSTOMERS", 3000),
+	fs.BoolVar(&c.demo, "demo", e.bool("CUSTGRAPH_DEMO", false), "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
+	fs.IntVar(&c.demoCustomers, "customers", e.int("CUSTGRAPH_DEMO_CUSTOMERS", 3000),
 		"generated demo customers (CUSTGRAPH_DEMO_CUSTOMERS)")
 	fs.StringVar(&c.jwtIssuer, "jwt-issuer", env("CUSTGRAPH_JWT_ISSUER", "custgraph"),
 		"iss of the access tokens custgraph issues (CUSTGRAPH_JWT_ISSUER)")
 	fs.StringVar(&c.jwtAudience, "jwt-audience", env("CUSTGRAPH_JWT_AUDIENCE", "custgraph"),
 		"aud of the access tokens custgraph issues and accepts (CUSTGRAPH_JWT_AUDIENCE)")
-	fs.DurationVar(&c.tokenTTL, "token-ttl", envDuration("CUSTGRAPH_TOKEN_TTL", 15*time.Minute),
+	fs.DurationVar(&c.tokenTTL, "token-ttl", e.duration("CUSTGRAPH_TOKEN_TTL", 15*time.Minute),
 		"lifetime of issued access tokens (CUSTGRAPH_TOKEN_TTL)")
 	fs.StringVar(&c.jwtKeyFiles, "jwt-key-files", env("CUSTGRAPH_JWT_KEY_FILES", ""),
 		"comma-separated PEM private keys; the first signs, all verify (CUSTGRAPH_JWT_KEY_FILES; empty: a key kept in the database)")
@@ -206,34 +243,75 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"audience the external provider's tokens must carry (CUSTGRAPH_OIDC_AUDIENCE)")
 	fs.StringVar(&c.oidcJWKSURL, "oidc-jwks-url", env("CUSTGRAPH_OIDC_JWKS_URL", ""),
 		"the external provider's JWKS URL (CUSTGRAPH_OIDC_JWKS_URL)")
-	fs.IntVar(&c.rateLimit, "rate-limit", envInt("CUSTGRAPH_RATE_LIMIT", 1200),
+	fs.IntVar(&c.rateLimit, "rate-limit", e.int("CUSTGRAPH_RATE_LIMIT", 1200),
 		"requests per caller per --rate-window; 0 disables (CUSTGRAPH_RATE_LIMIT)")
-	fs.DurationVar(&c.rateWindow, "rate-window", envDuration("CUSTGRAPH_RATE_WINDOW", time.Minute),
+	fs.DurationVar(&c.rateWindow, "rate-window", e.duration("CUSTGRAPH_RATE_WINDOW", time.Minute),
 		"rate-limit window (CUSTGRAPH_RATE_WINDOW)")
-	fs.DurationVar(&c.rateSync, "rate-limit-sync", envDuration("CUSTGRAPH_RATE_LIMIT_SYNC", ratelimit.DefaultSync),
+	fs.DurationVar(&c.rateSync, "rate-limit-sync", e.duration("CUSTGRAPH_RATE_LIMIT_SYNC", ratelimit.DefaultSync),
 		"with the database store, how often each replica adds its counts to the shared table and reads the others' (CUSTGRAPH_RATE_LIMIT_SYNC)")
-	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", envInt("CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
+	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", e.int("CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
 		"requests one caller may have in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT_PER_CALLER)")
-	fs.IntVar(&c.maxConcurrent, "max-concurrent", envInt("CUSTGRAPH_MAX_CONCURRENT", 256),
+	fs.IntVar(&c.maxConcurrent, "max-concurrent", e.int("CUSTGRAPH_MAX_CONCURRENT", 256),
 		"requests in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT)")
-	fs.IntVar(&c.maxRunning, "max-running", envInt("CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
+	fs.IntVar(&c.maxRunning, "max-running", e.int("CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
 		"requests executing at once on this replica (the others wait their turn); 0 disables (CUSTGRAPH_MAX_RUNNING)")
-	fs.IntVar(&c.liveNodeReads, "live-node-reads", envInt("CUSTGRAPH_LIVE_NODE_READS", 50),
-		"changes a caller's subscriptions deliver with their node selected, per second on this replica, in bursts of twice as many; 0 or less: 50 (CUSTGRAPH_LIVE_NODE_READS)")
+	fs.IntVar(&c.liveNodeReads, "live-node-reads", e.int("CUSTGRAPH_LIVE_NODE_READS", 50),
+		"changes a caller's subscriptions deliver with their node selected, per second on this replica, in bursts of twice as many; 0: 50 (CUSTGRAPH_LIVE_NODE_READS)")
 	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
-	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", env("CUSTGRAPH_TRUST_PROXY_HEADERS", "") == "true",
+	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", e.bool("CUSTGRAPH_TRUST_PROXY_HEADERS", false),
 		"take the client IP from X-Forwarded-For/X-Real-IP: only behind a proxy that sets them (CUSTGRAPH_TRUST_PROXY_HEADERS=true)")
-	fs.BoolVar(&c.firehose, "customer-firehose", env("CUSTGRAPH_CUSTOMER_FIREHOSE", "true") != "false",
+	fs.BoolVar(&c.firehose, "customer-firehose", e.bool("CUSTGRAPH_CUSTOMER_FIREHOSE", true),
 		"serve OBP's customer firehose route; false answers OBP-00012 (CUSTGRAPH_CUSTOMER_FIREHOSE)")
-	fs.BoolVar(&c.autoMigrate, "auto-migrate", env("CUSTGRAPH_AUTO_MIGRATE", "true") != "false",
+	fs.BoolVar(&c.autoMigrate, "auto-migrate", e.bool("CUSTGRAPH_AUTO_MIGRATE", true),
 		"migrate the schema at start-up; false: refuse to start while a migration is pending, for `custgraph migrate` to apply (CUSTGRAPH_AUTO_MIGRATE)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "migrate: print what would be done, do nothing")
+	rest := args
 	if cmd == "admin" {
 		// Flags end at the admin command's name (custgraph admin grant --role …).
-		return c, fs.Parse(flagsBeforeCommand(args))
+		rest = flagsBeforeCommand(args)
 	}
-	return c, fs.Parse(args)
+	if err := fs.Parse(rest); err != nil {
+		return c, err
+	}
+	if err := errors.Join(append(e.errs, c.check(fs)...)...); err != nil {
+		fmt.Fprintln(fs.Output(), "custgraph:", strings.ReplaceAll(err.Error(), "\n", "\ncustgraph: "))
+		return c, err
+	}
+	return c, nil
+}
+
+// check refuses settings no server can run with: an unknown log level or
+// format (they fell back on info and text), and a negative duration, size
+// or count.
+func (c *config) check(fs *flag.FlagSet) []error {
+	var errs []error
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.logLevel))
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.logFormat))
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		negative := false
+		switch v := g.Get().(type) {
+		case int:
+			negative = v < 0
+		case int64:
+			negative = v < 0
+		case time.Duration:
+			negative = v < 0
+		}
+		if negative {
+			errs = append(errs, fmt.Errorf("--%s %s: must not be negative", f.Name, f.Value))
+		}
+	})
+	return errs
 }
 
 // flagsBeforeCommand returns the leading flags of args (up to the first

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUnreadableSettingsStopTheStart: a setting the server cannot read,
+// given as an environment variable or a flag, stops the start-up with exit
+// status 2 and a line naming it, before anything is opened or written.
+// Environment variables fell back on their defaults without a word
+// (CUSTGRAPH_SHUTDOWN_TIMEOUT=60, without its unit, was 20 s), as did an
+// unknown log level or format, and negative durations and sizes started.
+func TestUnreadableSettingsStopTheStart(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want []string
+	}{
+		{env: []string{"CUSTGRAPH_SHUTDOWN_TIMEOUT=60"}, want: []string{`CUSTGRAPH_SHUTDOWN_TIMEOUT="60": want a duration`}},
+		{env: []string{"CUSTGRAPH_RATE_LIMIT=lots", "CUSTGRAPH_DEMO=yes please"},
+			want: []string{`CUSTGRAPH_RATE_LIMIT="lots": want an integer`, `CUSTGRAPH_DEMO="yes please": want true or false`}},
+		{env: []string{"CUSTGRAPH_LOG_LEVEL=verbose", "CUSTGRAPH_LOG_FORMAT=xml"},
+			want: []string{`log level "verbose"`, `log format "xml"`}},
+		{args: []string{"--request-timeout", "-5s", "--max-body-bytes", "-1"},
+			want: []string{"--request-timeout -5s: must not be negative", "--max-body-bytes -1: must not be negative"}},
+	} {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "s.db")
+		// (A server that starts anyway is stopped after a minute: a bound, not a measure.)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--addr", "127.0.0.1:0", "--database-url", db}, tc.args...)...)
+		cmd.Env = append(serverEnv(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Fatalf("%v %v: %v, want exit status 2\n%s", tc.env, tc.args, err, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%v %v: the output does not say %q:\n%s", tc.env, tc.args, w, out)
+			}
+		}
+		if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v %v: the database file was created (%v)", tc.env, tc.args, err)
+		}
+	}
+}
