@@ -605,7 +605,8 @@ func patch(file, what, name string, want func(src []byte) int, rewrites []rewrit
 // templates are entgql's templates with its pagination template replaced by
 // ent/template/gql_pagination.tmpl (see the notes at the top of that file),
 // ent/template/dialect.tmpl, ent/template/readsid.tmpl,
-// ent/template/lockold.tmpl and ent/template/readable.tmpl.
+// ent/template/lockold.tmpl, ent/template/readable.tmpl and
+// ent/template/textfold.tmpl.
 func templates() []*gen.Template {
 	pagination := gen.MustParse(gen.NewTemplate("gql_pagination").
 		Funcs(entgql.TemplateFuncs).
@@ -617,5 +618,6 @@ func templates() []*gen.Template {
 	readsID := gen.MustParse(gen.NewTemplate("readsid").ParseFiles("./ent/template/readsid.tmpl"))
 	lockOld := gen.MustParse(gen.NewTemplate("lockold").ParseFiles("./ent/template/lockold.tmpl"))
 	readable := gen.MustParse(gen.NewTemplate("readable").ParseFiles("./ent/template/readable.tmpl"))
-	return append(ts, pagination, dialect, readsID, lockOld, readable)
+	textfold := gen.MustParse(gen.NewTemplate("textfold").ParseFiles("./ent/template/textfold.tmpl"))
+	return append(ts, pagination, dialect, readsID, lockOld, readable, textfold)
 }

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -308,12 +310,12 @@ func Line1NotNil() predicate.Address {
 
 // Line1EqualFold applies the EqualFold predicate on the "line_1" field.
 func Line1EqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldLine1, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldLine1, v))
 }
 
 // Line1ContainsFold applies the ContainsFold predicate on the "line_1" field.
 func Line1ContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldLine1, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldLine1, v))
 }
 
 // Line2EQ applies the EQ predicate on the "line_2" field.
@@ -383,12 +385,12 @@ func Line2NotNil() predicate.Address {
 
 // Line2EqualFold applies the EqualFold predicate on the "line_2" field.
 func Line2EqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldLine2, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldLine2, v))
 }
 
 // Line2ContainsFold applies the ContainsFold predicate on the "line_2" field.
 func Line2ContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldLine2, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldLine2, v))
 }
 
 // Line3EQ applies the EQ predicate on the "line_3" field.
@@ -458,12 +460,12 @@ func Line3NotNil() predicate.Address {
 
 // Line3EqualFold applies the EqualFold predicate on the "line_3" field.
 func Line3EqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldLine3, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldLine3, v))
 }
 
 // Line3ContainsFold applies the ContainsFold predicate on the "line_3" field.
 func Line3ContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldLine3, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldLine3, v))
 }
 
 // CityEQ applies the EQ predicate on the "city" field.
@@ -533,12 +535,12 @@ func CityNotNil() predicate.Address {
 
 // CityEqualFold applies the EqualFold predicate on the "city" field.
 func CityEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldCity, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldCity, v))
 }
 
 // CityContainsFold applies the ContainsFold predicate on the "city" field.
 func CityContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldCity, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldCity, v))
 }
 
 // CountyEQ applies the EQ predicate on the "county" field.
@@ -608,12 +610,12 @@ func CountyNotNil() predicate.Address {
 
 // CountyEqualFold applies the EqualFold predicate on the "county" field.
 func CountyEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldCounty, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldCounty, v))
 }
 
 // CountyContainsFold applies the ContainsFold predicate on the "county" field.
 func CountyContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldCounty, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldCounty, v))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.
@@ -683,12 +685,12 @@ func StateNotNil() predicate.Address {
 
 // StateEqualFold applies the EqualFold predicate on the "state" field.
 func StateEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldState, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldState, v))
 }
 
 // StateContainsFold applies the ContainsFold predicate on the "state" field.
 func StateContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldState, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldState, v))
 }
 
 // PostcodeEQ applies the EQ predicate on the "postcode" field.
@@ -758,12 +760,12 @@ func PostcodeNotNil() predicate.Address {
 
 // PostcodeEqualFold applies the EqualFold predicate on the "postcode" field.
 func PostcodeEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldPostcode, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldPostcode, v))
 }
 
 // PostcodeContainsFold applies the ContainsFold predicate on the "postcode" field.
 func PostcodeContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldPostcode, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldPostcode, v))
 }
 
 // CountryCodeEQ applies the EQ predicate on the "country_code" field.
@@ -833,12 +835,12 @@ func CountryCodeNotNil() predicate.Address {
 
 // CountryCodeEqualFold applies the EqualFold predicate on the "country_code" field.
 func CountryCodeEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldCountryCode, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldCountryCode, v))
 }
 
 // CountryCodeContainsFold applies the ContainsFold predicate on the "country_code" field.
 func CountryCodeContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldCountryCode, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldCountryCode, v))
 }
 
 // TagsIsNil applies the IsNil predicate on the "tags" field.
@@ -918,12 +920,12 @@ func StatusNotNil() predicate.Address {
 
 // StatusEqualFold applies the EqualFold predicate on the "status" field.
 func StatusEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldStatus, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldStatus, v))
 }
 
 // StatusContainsFold applies the ContainsFold predicate on the "status" field.
 func StatusContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldStatus, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldStatus, v))
 }
 
 // PremiseEQ applies the EQ predicate on the "premise" field.
@@ -1043,12 +1045,12 @@ func SubPremiseNotNil() predicate.Address {
 
 // SubPremiseEqualFold applies the EqualFold predicate on the "sub_premise" field.
 func SubPremiseEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldSubPremise, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldSubPremise, v))
 }
 
 // SubPremiseContainsFold applies the ContainsFold predicate on the "sub_premise" field.
 func SubPremiseContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldSubPremise, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldSubPremise, v))
 }
 
 // BuildingEQ applies the EQ predicate on the "building" field.
@@ -1118,12 +1120,12 @@ func BuildingNotNil() predicate.Address {
 
 // BuildingEqualFold applies the EqualFold predicate on the "building" field.
 func BuildingEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldBuilding, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldBuilding, v))
 }
 
 // BuildingContainsFold applies the ContainsFold predicate on the "building" field.
 func BuildingContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldBuilding, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldBuilding, v))
 }
 
 // ThoroughfareEQ applies the EQ predicate on the "thoroughfare" field.
@@ -1193,12 +1195,12 @@ func ThoroughfareNotNil() predicate.Address {
 
 // ThoroughfareEqualFold applies the EqualFold predicate on the "thoroughfare" field.
 func ThoroughfareEqualFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldEqualFold(FieldThoroughfare, v))
+	return predicate.Address(textfold.FieldEqualFold(FieldThoroughfare, v))
 }
 
 // ThoroughfareContainsFold applies the ContainsFold predicate on the "thoroughfare" field.
 func ThoroughfareContainsFold(v string) predicate.Address {
-	return predicate.Address(sql.FieldContainsFold(FieldThoroughfare, v))
+	return predicate.Address(textfold.FieldContainsFold(FieldThoroughfare, v))
 }
 
 // IsPrimaryEQ applies the EQ predicate on the "is_primary" field.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -238,12 +240,12 @@ func ClientIDHasSuffix(v string) predicate.APIClient {
 
 // ClientIDEqualFold applies the EqualFold predicate on the "client_id" field.
 func ClientIDEqualFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldEqualFold(FieldClientID, v))
+	return predicate.APIClient(textfold.FieldEqualFold(FieldClientID, v))
 }
 
 // ClientIDContainsFold applies the ContainsFold predicate on the "client_id" field.
 func ClientIDContainsFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldContainsFold(FieldClientID, v))
+	return predicate.APIClient(textfold.FieldContainsFold(FieldClientID, v))
 }
 
 // SecretHashEQ applies the EQ predicate on the "secret_hash" field.
@@ -303,12 +305,12 @@ func SecretHashHasSuffix(v string) predicate.APIClient {
 
 // SecretHashEqualFold applies the EqualFold predicate on the "secret_hash" field.
 func SecretHashEqualFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldEqualFold(FieldSecretHash, v))
+	return predicate.APIClient(textfold.FieldEqualFold(FieldSecretHash, v))
 }
 
 // SecretHashContainsFold applies the ContainsFold predicate on the "secret_hash" field.
 func SecretHashContainsFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldContainsFold(FieldSecretHash, v))
+	return predicate.APIClient(textfold.FieldContainsFold(FieldSecretHash, v))
 }
 
 // NameEQ applies the EQ predicate on the "name" field.
@@ -368,12 +370,12 @@ func NameHasSuffix(v string) predicate.APIClient {
 
 // NameEqualFold applies the EqualFold predicate on the "name" field.
 func NameEqualFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldEqualFold(FieldName, v))
+	return predicate.APIClient(textfold.FieldEqualFold(FieldName, v))
 }
 
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldContainsFold(FieldName, v))
+	return predicate.APIClient(textfold.FieldContainsFold(FieldName, v))
 }
 
 // BankIDEQ applies the EQ predicate on the "bank_id" field.
@@ -473,12 +475,12 @@ func ExternalSubjectNotNil() predicate.APIClient {
 
 // ExternalSubjectEqualFold applies the EqualFold predicate on the "external_subject" field.
 func ExternalSubjectEqualFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldEqualFold(FieldExternalSubject, v))
+	return predicate.APIClient(textfold.FieldEqualFold(FieldExternalSubject, v))
 }
 
 // ExternalSubjectContainsFold applies the ContainsFold predicate on the "external_subject" field.
 func ExternalSubjectContainsFold(v string) predicate.APIClient {
-	return predicate.APIClient(sql.FieldContainsFold(FieldExternalSubject, v))
+	return predicate.APIClient(textfold.FieldContainsFold(FieldExternalSubject, v))
 }
 
 // DisabledEQ applies the EQ predicate on the "disabled" field.

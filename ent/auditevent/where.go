@@ -8,6 +8,8 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -317,12 +319,12 @@ func ActorNameHasSuffix(v string) predicate.AuditEvent {
 
 // ActorNameEqualFold applies the EqualFold predicate on the "actor_name" field.
 func ActorNameEqualFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldEqualFold(FieldActorName, v))
+	return predicate.AuditEvent(textfold.FieldEqualFold(FieldActorName, v))
 }
 
 // ActorNameContainsFold applies the ContainsFold predicate on the "actor_name" field.
 func ActorNameContainsFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldContainsFold(FieldActorName, v))
+	return predicate.AuditEvent(textfold.FieldContainsFold(FieldActorName, v))
 }
 
 // RequestorIDEQ applies the EQ predicate on the "requestor_id" field.
@@ -392,12 +394,12 @@ func RequestorIDNotNil() predicate.AuditEvent {
 
 // RequestorIDEqualFold applies the EqualFold predicate on the "requestor_id" field.
 func RequestorIDEqualFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldEqualFold(FieldRequestorID, v))
+	return predicate.AuditEvent(textfold.FieldEqualFold(FieldRequestorID, v))
 }
 
 // RequestorIDContainsFold applies the ContainsFold predicate on the "requestor_id" field.
 func RequestorIDContainsFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldContainsFold(FieldRequestorID, v))
+	return predicate.AuditEvent(textfold.FieldContainsFold(FieldRequestorID, v))
 }
 
 // RequestIDEQ applies the EQ predicate on the "request_id" field.
@@ -467,12 +469,12 @@ func RequestIDNotNil() predicate.AuditEvent {
 
 // RequestIDEqualFold applies the EqualFold predicate on the "request_id" field.
 func RequestIDEqualFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldEqualFold(FieldRequestID, v))
+	return predicate.AuditEvent(textfold.FieldEqualFold(FieldRequestID, v))
 }
 
 // RequestIDContainsFold applies the ContainsFold predicate on the "request_id" field.
 func RequestIDContainsFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldContainsFold(FieldRequestID, v))
+	return predicate.AuditEvent(textfold.FieldContainsFold(FieldRequestID, v))
 }
 
 // OperationEQ applies the EQ predicate on the "operation" field.
@@ -552,12 +554,12 @@ func EntityTypeHasSuffix(v string) predicate.AuditEvent {
 
 // EntityTypeEqualFold applies the EqualFold predicate on the "entity_type" field.
 func EntityTypeEqualFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldEqualFold(FieldEntityType, v))
+	return predicate.AuditEvent(textfold.FieldEqualFold(FieldEntityType, v))
 }
 
 // EntityTypeContainsFold applies the ContainsFold predicate on the "entity_type" field.
 func EntityTypeContainsFold(v string) predicate.AuditEvent {
-	return predicate.AuditEvent(sql.FieldContainsFold(FieldEntityType, v))
+	return predicate.AuditEvent(textfold.FieldContainsFold(FieldEntityType, v))
 }
 
 // EntityIDEQ applies the EQ predicate on the "entity_id" field.

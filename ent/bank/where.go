@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -213,12 +215,12 @@ func CodeHasSuffix(v string) predicate.Bank {
 
 // CodeEqualFold applies the EqualFold predicate on the "code" field.
 func CodeEqualFold(v string) predicate.Bank {
-	return predicate.Bank(sql.FieldEqualFold(FieldCode, v))
+	return predicate.Bank(textfold.FieldEqualFold(FieldCode, v))
 }
 
 // CodeContainsFold applies the ContainsFold predicate on the "code" field.
 func CodeContainsFold(v string) predicate.Bank {
-	return predicate.Bank(sql.FieldContainsFold(FieldCode, v))
+	return predicate.Bank(textfold.FieldContainsFold(FieldCode, v))
 }
 
 // NameEQ applies the EQ predicate on the "name" field.
@@ -278,12 +280,12 @@ func NameHasSuffix(v string) predicate.Bank {
 
 // NameEqualFold applies the EqualFold predicate on the "name" field.
 func NameEqualFold(v string) predicate.Bank {
-	return predicate.Bank(sql.FieldEqualFold(FieldName, v))
+	return predicate.Bank(textfold.FieldEqualFold(FieldName, v))
 }
 
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.Bank {
-	return predicate.Bank(sql.FieldContainsFold(FieldName, v))
+	return predicate.Bank(textfold.FieldContainsFold(FieldName, v))
 }
 
 // HasCustomers applies the HasEdge predicate on the "customers" edge.

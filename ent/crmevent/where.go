@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -313,12 +315,12 @@ func CustomerNameNotNil() predicate.CrmEvent {
 
 // CustomerNameEqualFold applies the EqualFold predicate on the "customer_name" field.
 func CustomerNameEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldCustomerName, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldCustomerName, v))
 }
 
 // CustomerNameContainsFold applies the ContainsFold predicate on the "customer_name" field.
 func CustomerNameContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldCustomerName, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldCustomerName, v))
 }
 
 // CustomerNumberEQ applies the EQ predicate on the "customer_number" field.
@@ -388,12 +390,12 @@ func CustomerNumberNotNil() predicate.CrmEvent {
 
 // CustomerNumberEqualFold applies the EqualFold predicate on the "customer_number" field.
 func CustomerNumberEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldCustomerNumber, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldCustomerNumber, v))
 }
 
 // CustomerNumberContainsFold applies the ContainsFold predicate on the "customer_number" field.
 func CustomerNumberContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldCustomerNumber, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldCustomerNumber, v))
 }
 
 // CategoryEQ applies the EQ predicate on the "category" field.
@@ -463,12 +465,12 @@ func CategoryNotNil() predicate.CrmEvent {
 
 // CategoryEqualFold applies the EqualFold predicate on the "category" field.
 func CategoryEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldCategory, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldCategory, v))
 }
 
 // CategoryContainsFold applies the ContainsFold predicate on the "category" field.
 func CategoryContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldCategory, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldCategory, v))
 }
 
 // DetailEQ applies the EQ predicate on the "detail" field.
@@ -538,12 +540,12 @@ func DetailNotNil() predicate.CrmEvent {
 
 // DetailEqualFold applies the EqualFold predicate on the "detail" field.
 func DetailEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldDetail, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldDetail, v))
 }
 
 // DetailContainsFold applies the ContainsFold predicate on the "detail" field.
 func DetailContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldDetail, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldDetail, v))
 }
 
 // ChannelEQ applies the EQ predicate on the "channel" field.
@@ -613,12 +615,12 @@ func ChannelNotNil() predicate.CrmEvent {
 
 // ChannelEqualFold applies the EqualFold predicate on the "channel" field.
 func ChannelEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldChannel, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldChannel, v))
 }
 
 // ChannelContainsFold applies the ContainsFold predicate on the "channel" field.
 func ChannelContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldChannel, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldChannel, v))
 }
 
 // ScheduledDateEQ applies the EQ predicate on the "scheduled_date" field.
@@ -788,12 +790,12 @@ func ResultNotNil() predicate.CrmEvent {
 
 // ResultEqualFold applies the EqualFold predicate on the "result" field.
 func ResultEqualFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldEqualFold(FieldResult, v))
+	return predicate.CrmEvent(textfold.FieldEqualFold(FieldResult, v))
 }
 
 // ResultContainsFold applies the ContainsFold predicate on the "result" field.
 func ResultContainsFold(v string) predicate.CrmEvent {
-	return predicate.CrmEvent(sql.FieldContainsFold(FieldResult, v))
+	return predicate.CrmEvent(textfold.FieldContainsFold(FieldResult, v))
 }
 
 // HasBank applies the HasEdge predicate on the "bank" edge.

@@ -10,6 +10,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -359,12 +361,12 @@ func CustomerNumberNotNil() predicate.Customer {
 
 // CustomerNumberEqualFold applies the EqualFold predicate on the "customer_number" field.
 func CustomerNumberEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldCustomerNumber, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldCustomerNumber, v))
 }
 
 // CustomerNumberContainsFold applies the ContainsFold predicate on the "customer_number" field.
 func CustomerNumberContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldCustomerNumber, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldCustomerNumber, v))
 }
 
 // LegalNameEQ applies the EQ predicate on the "legal_name" field.
@@ -434,12 +436,12 @@ func LegalNameNotNil() predicate.Customer {
 
 // LegalNameEqualFold applies the EqualFold predicate on the "legal_name" field.
 func LegalNameEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldLegalName, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldLegalName, v))
 }
 
 // LegalNameContainsFold applies the ContainsFold predicate on the "legal_name" field.
 func LegalNameContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldLegalName, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldLegalName, v))
 }
 
 // FirstNameEQ applies the EQ predicate on the "first_name" field.
@@ -509,12 +511,12 @@ func FirstNameNotNil() predicate.Customer {
 
 // FirstNameEqualFold applies the EqualFold predicate on the "first_name" field.
 func FirstNameEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldFirstName, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldFirstName, v))
 }
 
 // FirstNameContainsFold applies the ContainsFold predicate on the "first_name" field.
 func FirstNameContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldFirstName, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldFirstName, v))
 }
 
 // LastNameEQ applies the EQ predicate on the "last_name" field.
@@ -584,12 +586,12 @@ func LastNameNotNil() predicate.Customer {
 
 // LastNameEqualFold applies the EqualFold predicate on the "last_name" field.
 func LastNameEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldLastName, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldLastName, v))
 }
 
 // LastNameContainsFold applies the ContainsFold predicate on the "last_name" field.
 func LastNameContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldLastName, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldLastName, v))
 }
 
 // CompanyEQ applies the EQ predicate on the "company" field.
@@ -659,12 +661,12 @@ func CompanyNotNil() predicate.Customer {
 
 // CompanyEqualFold applies the EqualFold predicate on the "company" field.
 func CompanyEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldCompany, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldCompany, v))
 }
 
 // CompanyContainsFold applies the ContainsFold predicate on the "company" field.
 func CompanyContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldCompany, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldCompany, v))
 }
 
 // EmailEQ applies the EQ predicate on the "email" field.
@@ -734,12 +736,12 @@ func EmailNotNil() predicate.Customer {
 
 // EmailEqualFold applies the EqualFold predicate on the "email" field.
 func EmailEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldEmail, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldEmail, v))
 }
 
 // EmailContainsFold applies the ContainsFold predicate on the "email" field.
 func EmailContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldEmail, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldEmail, v))
 }
 
 // MobilePhoneNumberEQ applies the EQ predicate on the "mobile_phone_number" field.
@@ -809,12 +811,12 @@ func MobilePhoneNumberNotNil() predicate.Customer {
 
 // MobilePhoneNumberEqualFold applies the EqualFold predicate on the "mobile_phone_number" field.
 func MobilePhoneNumberEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldMobilePhoneNumber, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldMobilePhoneNumber, v))
 }
 
 // MobilePhoneNumberContainsFold applies the ContainsFold predicate on the "mobile_phone_number" field.
 func MobilePhoneNumberContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldMobilePhoneNumber, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldMobilePhoneNumber, v))
 }
 
 // FaceImageURLEQ applies the EQ predicate on the "face_image_url" field.
@@ -884,12 +886,12 @@ func FaceImageURLNotNil() predicate.Customer {
 
 // FaceImageURLEqualFold applies the EqualFold predicate on the "face_image_url" field.
 func FaceImageURLEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldFaceImageURL, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldFaceImageURL, v))
 }
 
 // FaceImageURLContainsFold applies the ContainsFold predicate on the "face_image_url" field.
 func FaceImageURLContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldFaceImageURL, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldFaceImageURL, v))
 }
 
 // FaceImageDateEQ applies the EQ predicate on the "face_image_date" field.
@@ -1059,12 +1061,12 @@ func RelationshipStatusNotNil() predicate.Customer {
 
 // RelationshipStatusEqualFold applies the EqualFold predicate on the "relationship_status" field.
 func RelationshipStatusEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldRelationshipStatus, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldRelationshipStatus, v))
 }
 
 // RelationshipStatusContainsFold applies the ContainsFold predicate on the "relationship_status" field.
 func RelationshipStatusContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldRelationshipStatus, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldRelationshipStatus, v))
 }
 
 // DependantsEQ applies the EQ predicate on the "dependants" field.
@@ -1184,12 +1186,12 @@ func CreditRatingNotNil() predicate.Customer {
 
 // CreditRatingEqualFold applies the EqualFold predicate on the "credit_rating" field.
 func CreditRatingEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldCreditRating, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldCreditRating, v))
 }
 
 // CreditRatingContainsFold applies the ContainsFold predicate on the "credit_rating" field.
 func CreditRatingContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldCreditRating, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldCreditRating, v))
 }
 
 // CreditSourceEQ applies the EQ predicate on the "credit_source" field.
@@ -1259,12 +1261,12 @@ func CreditSourceNotNil() predicate.Customer {
 
 // CreditSourceEqualFold applies the EqualFold predicate on the "credit_source" field.
 func CreditSourceEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldCreditSource, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldCreditSource, v))
 }
 
 // CreditSourceContainsFold applies the ContainsFold predicate on the "credit_source" field.
 func CreditSourceContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldCreditSource, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldCreditSource, v))
 }
 
 // CreditLimitCurrencyEQ applies the EQ predicate on the "credit_limit_currency" field.
@@ -1334,12 +1336,12 @@ func CreditLimitCurrencyNotNil() predicate.Customer {
 
 // CreditLimitCurrencyEqualFold applies the EqualFold predicate on the "credit_limit_currency" field.
 func CreditLimitCurrencyEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldCreditLimitCurrency, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldCreditLimitCurrency, v))
 }
 
 // CreditLimitCurrencyContainsFold applies the ContainsFold predicate on the "credit_limit_currency" field.
 func CreditLimitCurrencyContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldCreditLimitCurrency, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldCreditLimitCurrency, v))
 }
 
 // CreditLimitAmountEQ applies the EQ predicate on the "credit_limit_amount" field.
@@ -1459,12 +1461,12 @@ func HighestEducationAttainedNotNil() predicate.Customer {
 
 // HighestEducationAttainedEqualFold applies the EqualFold predicate on the "highest_education_attained" field.
 func HighestEducationAttainedEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldHighestEducationAttained, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldHighestEducationAttained, v))
 }
 
 // HighestEducationAttainedContainsFold applies the ContainsFold predicate on the "highest_education_attained" field.
 func HighestEducationAttainedContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldHighestEducationAttained, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldHighestEducationAttained, v))
 }
 
 // EmploymentStatusEQ applies the EQ predicate on the "employment_status" field.
@@ -1534,12 +1536,12 @@ func EmploymentStatusNotNil() predicate.Customer {
 
 // EmploymentStatusEqualFold applies the EqualFold predicate on the "employment_status" field.
 func EmploymentStatusEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldEmploymentStatus, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldEmploymentStatus, v))
 }
 
 // EmploymentStatusContainsFold applies the ContainsFold predicate on the "employment_status" field.
 func EmploymentStatusContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldEmploymentStatus, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldEmploymentStatus, v))
 }
 
 // KycStatusEQ applies the EQ predicate on the "kyc_status" field.
@@ -1669,12 +1671,12 @@ func TitleNotNil() predicate.Customer {
 
 // TitleEqualFold applies the EqualFold predicate on the "title" field.
 func TitleEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldTitle, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldTitle, v))
 }
 
 // TitleContainsFold applies the ContainsFold predicate on the "title" field.
 func TitleContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldTitle, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldTitle, v))
 }
 
 // BranchIDEQ applies the EQ predicate on the "branch_id" field.
@@ -1744,12 +1746,12 @@ func BranchIDNotNil() predicate.Customer {
 
 // BranchIDEqualFold applies the EqualFold predicate on the "branch_id" field.
 func BranchIDEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldBranchID, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldBranchID, v))
 }
 
 // BranchIDContainsFold applies the ContainsFold predicate on the "branch_id" field.
 func BranchIDContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldBranchID, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldBranchID, v))
 }
 
 // NameSuffixEQ applies the EQ predicate on the "name_suffix" field.
@@ -1819,12 +1821,12 @@ func NameSuffixNotNil() predicate.Customer {
 
 // NameSuffixEqualFold applies the EqualFold predicate on the "name_suffix" field.
 func NameSuffixEqualFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldEqualFold(FieldNameSuffix, v))
+	return predicate.Customer(textfold.FieldEqualFold(FieldNameSuffix, v))
 }
 
 // NameSuffixContainsFold applies the ContainsFold predicate on the "name_suffix" field.
 func NameSuffixContainsFold(v string) predicate.Customer {
-	return predicate.Customer(sql.FieldContainsFold(FieldNameSuffix, v))
+	return predicate.Customer(textfold.FieldContainsFold(FieldNameSuffix, v))
 }
 
 // EntityIDEQ applies the EQ predicate on the "entity_id" field.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -238,12 +240,12 @@ func NameHasSuffix(v string) predicate.CustomerAttribute {
 
 // NameEqualFold applies the EqualFold predicate on the "name" field.
 func NameEqualFold(v string) predicate.CustomerAttribute {
-	return predicate.CustomerAttribute(sql.FieldEqualFold(FieldName, v))
+	return predicate.CustomerAttribute(textfold.FieldEqualFold(FieldName, v))
 }
 
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.CustomerAttribute {
-	return predicate.CustomerAttribute(sql.FieldContainsFold(FieldName, v))
+	return predicate.CustomerAttribute(textfold.FieldContainsFold(FieldName, v))
 }
 
 // TypeEQ applies the EQ predicate on the "type" field.
@@ -323,12 +325,12 @@ func ValueHasSuffix(v string) predicate.CustomerAttribute {
 
 // ValueEqualFold applies the EqualFold predicate on the "value" field.
 func ValueEqualFold(v string) predicate.CustomerAttribute {
-	return predicate.CustomerAttribute(sql.FieldEqualFold(FieldValue, v))
+	return predicate.CustomerAttribute(textfold.FieldEqualFold(FieldValue, v))
 }
 
 // ValueContainsFold applies the ContainsFold predicate on the "value" field.
 func ValueContainsFold(v string) predicate.CustomerAttribute {
-	return predicate.CustomerAttribute(sql.FieldContainsFold(FieldValue, v))
+	return predicate.CustomerAttribute(textfold.FieldContainsFold(FieldValue, v))
 }
 
 // HasCustomer applies the HasEdge predicate on the "customer" edge.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -248,12 +250,12 @@ func MessageHasSuffix(v string) predicate.CustomerMessage {
 
 // MessageEqualFold applies the EqualFold predicate on the "message" field.
 func MessageEqualFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldEqualFold(FieldMessage, v))
+	return predicate.CustomerMessage(textfold.FieldEqualFold(FieldMessage, v))
 }
 
 // MessageContainsFold applies the ContainsFold predicate on the "message" field.
 func MessageContainsFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldContainsFold(FieldMessage, v))
+	return predicate.CustomerMessage(textfold.FieldContainsFold(FieldMessage, v))
 }
 
 // TransportEQ applies the EQ predicate on the "transport" field.
@@ -323,12 +325,12 @@ func TransportNotNil() predicate.CustomerMessage {
 
 // TransportEqualFold applies the EqualFold predicate on the "transport" field.
 func TransportEqualFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldEqualFold(FieldTransport, v))
+	return predicate.CustomerMessage(textfold.FieldEqualFold(FieldTransport, v))
 }
 
 // TransportContainsFold applies the ContainsFold predicate on the "transport" field.
 func TransportContainsFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldContainsFold(FieldTransport, v))
+	return predicate.CustomerMessage(textfold.FieldContainsFold(FieldTransport, v))
 }
 
 // FromDepartmentEQ applies the EQ predicate on the "from_department" field.
@@ -398,12 +400,12 @@ func FromDepartmentNotNil() predicate.CustomerMessage {
 
 // FromDepartmentEqualFold applies the EqualFold predicate on the "from_department" field.
 func FromDepartmentEqualFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldEqualFold(FieldFromDepartment, v))
+	return predicate.CustomerMessage(textfold.FieldEqualFold(FieldFromDepartment, v))
 }
 
 // FromDepartmentContainsFold applies the ContainsFold predicate on the "from_department" field.
 func FromDepartmentContainsFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldContainsFold(FieldFromDepartment, v))
+	return predicate.CustomerMessage(textfold.FieldContainsFold(FieldFromDepartment, v))
 }
 
 // FromPersonEQ applies the EQ predicate on the "from_person" field.
@@ -473,12 +475,12 @@ func FromPersonNotNil() predicate.CustomerMessage {
 
 // FromPersonEqualFold applies the EqualFold predicate on the "from_person" field.
 func FromPersonEqualFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldEqualFold(FieldFromPerson, v))
+	return predicate.CustomerMessage(textfold.FieldEqualFold(FieldFromPerson, v))
 }
 
 // FromPersonContainsFold applies the ContainsFold predicate on the "from_person" field.
 func FromPersonContainsFold(v string) predicate.CustomerMessage {
-	return predicate.CustomerMessage(sql.FieldContainsFold(FieldFromPerson, v))
+	return predicate.CustomerMessage(textfold.FieldContainsFold(FieldFromPerson, v))
 }
 
 // HasCustomer applies the HasEdge predicate on the "customer" edge.

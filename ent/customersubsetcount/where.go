@@ -7,6 +7,8 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -171,12 +173,12 @@ func SubsetHasSuffix(v string) predicate.CustomerSubsetCount {
 
 // SubsetEqualFold applies the EqualFold predicate on the "subset" field.
 func SubsetEqualFold(v string) predicate.CustomerSubsetCount {
-	return predicate.CustomerSubsetCount(sql.FieldEqualFold(FieldSubset, v))
+	return predicate.CustomerSubsetCount(textfold.FieldEqualFold(FieldSubset, v))
 }
 
 // SubsetContainsFold applies the ContainsFold predicate on the "subset" field.
 func SubsetContainsFold(v string) predicate.CustomerSubsetCount {
-	return predicate.CustomerSubsetCount(sql.FieldContainsFold(FieldSubset, v))
+	return predicate.CustomerSubsetCount(textfold.FieldContainsFold(FieldSubset, v))
 }
 
 // ShardEQ applies the EQ predicate on the "shard" field.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -228,12 +230,12 @@ func RoleNameHasSuffix(v string) predicate.Entitlement {
 
 // RoleNameEqualFold applies the EqualFold predicate on the "role_name" field.
 func RoleNameEqualFold(v string) predicate.Entitlement {
-	return predicate.Entitlement(sql.FieldEqualFold(FieldRoleName, v))
+	return predicate.Entitlement(textfold.FieldEqualFold(FieldRoleName, v))
 }
 
 // RoleNameContainsFold applies the ContainsFold predicate on the "role_name" field.
 func RoleNameContainsFold(v string) predicate.Entitlement {
-	return predicate.Entitlement(sql.FieldContainsFold(FieldRoleName, v))
+	return predicate.Entitlement(textfold.FieldContainsFold(FieldRoleName, v))
 }
 
 // BankIDEQ applies the EQ predicate on the "bank_id" field.
@@ -383,12 +385,12 @@ func GrantKeyHasSuffix(v string) predicate.Entitlement {
 
 // GrantKeyEqualFold applies the EqualFold predicate on the "grant_key" field.
 func GrantKeyEqualFold(v string) predicate.Entitlement {
-	return predicate.Entitlement(sql.FieldEqualFold(FieldGrantKey, v))
+	return predicate.Entitlement(textfold.FieldEqualFold(FieldGrantKey, v))
 }
 
 // GrantKeyContainsFold applies the ContainsFold predicate on the "grant_key" field.
 func GrantKeyContainsFold(v string) predicate.Entitlement {
-	return predicate.Entitlement(sql.FieldContainsFold(FieldGrantKey, v))
+	return predicate.Entitlement(textfold.FieldContainsFold(FieldGrantKey, v))
 }
 
 // HasBank applies the HasEdge predicate on the "bank" edge.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -131,12 +133,12 @@ func AccountHasSuffix(v string) predicate.LoginFailure {
 
 // AccountEqualFold applies the EqualFold predicate on the "account" field.
 func AccountEqualFold(v string) predicate.LoginFailure {
-	return predicate.LoginFailure(sql.FieldEqualFold(FieldAccount, v))
+	return predicate.LoginFailure(textfold.FieldEqualFold(FieldAccount, v))
 }
 
 // AccountContainsFold applies the ContainsFold predicate on the "account" field.
 func AccountContainsFold(v string) predicate.LoginFailure {
-	return predicate.LoginFailure(sql.FieldContainsFold(FieldAccount, v))
+	return predicate.LoginFailure(textfold.FieldContainsFold(FieldAccount, v))
 }
 
 // FailuresEQ applies the EQ predicate on the "failures" field.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -298,12 +300,12 @@ func CurrencyNotNil() predicate.Product {
 
 // CurrencyEqualFold applies the EqualFold predicate on the "currency" field.
 func CurrencyEqualFold(v string) predicate.Product {
-	return predicate.Product(sql.FieldEqualFold(FieldCurrency, v))
+	return predicate.Product(textfold.FieldEqualFold(FieldCurrency, v))
 }
 
 // CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
 func CurrencyContainsFold(v string) predicate.Product {
-	return predicate.Product(sql.FieldContainsFold(FieldCurrency, v))
+	return predicate.Product(textfold.FieldContainsFold(FieldCurrency, v))
 }
 
 // StatusEQ applies the EQ predicate on the "status" field.
@@ -403,12 +405,12 @@ func IbanNotNil() predicate.Product {
 
 // IbanEqualFold applies the EqualFold predicate on the "iban" field.
 func IbanEqualFold(v string) predicate.Product {
-	return predicate.Product(sql.FieldEqualFold(FieldIban, v))
+	return predicate.Product(textfold.FieldEqualFold(FieldIban, v))
 }
 
 // IbanContainsFold applies the ContainsFold predicate on the "iban" field.
 func IbanContainsFold(v string) predicate.Product {
-	return predicate.Product(sql.FieldContainsFold(FieldIban, v))
+	return predicate.Product(textfold.FieldContainsFold(FieldIban, v))
 }
 
 // OpenedOnEQ applies the EQ predicate on the "opened_on" field.

@@ -8,6 +8,8 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -232,12 +234,12 @@ func CallerHasSuffix(v string) predicate.RequestReplay {
 
 // CallerEqualFold applies the EqualFold predicate on the "caller" field.
 func CallerEqualFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldEqualFold(FieldCaller, v))
+	return predicate.RequestReplay(textfold.FieldEqualFold(FieldCaller, v))
 }
 
 // CallerContainsFold applies the ContainsFold predicate on the "caller" field.
 func CallerContainsFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldContainsFold(FieldCaller, v))
+	return predicate.RequestReplay(textfold.FieldContainsFold(FieldCaller, v))
 }
 
 // KeyEQ applies the EQ predicate on the "key" field.
@@ -297,12 +299,12 @@ func KeyHasSuffix(v string) predicate.RequestReplay {
 
 // KeyEqualFold applies the EqualFold predicate on the "key" field.
 func KeyEqualFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldEqualFold(FieldKey, v))
+	return predicate.RequestReplay(textfold.FieldEqualFold(FieldKey, v))
 }
 
 // KeyContainsFold applies the ContainsFold predicate on the "key" field.
 func KeyContainsFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldContainsFold(FieldKey, v))
+	return predicate.RequestReplay(textfold.FieldContainsFold(FieldKey, v))
 }
 
 // RequestorIDEQ applies the EQ predicate on the "requestor_id" field.
@@ -372,12 +374,12 @@ func RequestorIDNotNil() predicate.RequestReplay {
 
 // RequestorIDEqualFold applies the EqualFold predicate on the "requestor_id" field.
 func RequestorIDEqualFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldEqualFold(FieldRequestorID, v))
+	return predicate.RequestReplay(textfold.FieldEqualFold(FieldRequestorID, v))
 }
 
 // RequestorIDContainsFold applies the ContainsFold predicate on the "requestor_id" field.
 func RequestorIDContainsFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldContainsFold(FieldRequestorID, v))
+	return predicate.RequestReplay(textfold.FieldContainsFold(FieldRequestorID, v))
 }
 
 // FingerprintEQ applies the EQ predicate on the "fingerprint" field.
@@ -447,12 +449,12 @@ func FingerprintNotNil() predicate.RequestReplay {
 
 // FingerprintEqualFold applies the EqualFold predicate on the "fingerprint" field.
 func FingerprintEqualFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldEqualFold(FieldFingerprint, v))
+	return predicate.RequestReplay(textfold.FieldEqualFold(FieldFingerprint, v))
 }
 
 // FingerprintContainsFold applies the ContainsFold predicate on the "fingerprint" field.
 func FingerprintContainsFold(v string) predicate.RequestReplay {
-	return predicate.RequestReplay(sql.FieldContainsFold(FieldFingerprint, v))
+	return predicate.RequestReplay(textfold.FieldContainsFold(FieldFingerprint, v))
 }
 
 // StatusEQ applies the EQ predicate on the "status" field.

@@ -8,6 +8,8 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -212,12 +214,12 @@ func KidHasSuffix(v string) predicate.SigningKey {
 
 // KidEqualFold applies the EqualFold predicate on the "kid" field.
 func KidEqualFold(v string) predicate.SigningKey {
-	return predicate.SigningKey(sql.FieldEqualFold(FieldKid, v))
+	return predicate.SigningKey(textfold.FieldEqualFold(FieldKid, v))
 }
 
 // KidContainsFold applies the ContainsFold predicate on the "kid" field.
 func KidContainsFold(v string) predicate.SigningKey {
-	return predicate.SigningKey(sql.FieldContainsFold(FieldKid, v))
+	return predicate.SigningKey(textfold.FieldContainsFold(FieldKid, v))
 }
 
 // PrivateKeyPemEQ applies the EQ predicate on the "private_key_pem" field.
@@ -277,12 +279,12 @@ func PrivateKeyPemHasSuffix(v string) predicate.SigningKey {
 
 // PrivateKeyPemEqualFold applies the EqualFold predicate on the "private_key_pem" field.
 func PrivateKeyPemEqualFold(v string) predicate.SigningKey {
-	return predicate.SigningKey(sql.FieldEqualFold(FieldPrivateKeyPem, v))
+	return predicate.SigningKey(textfold.FieldEqualFold(FieldPrivateKeyPem, v))
 }
 
 // PrivateKeyPemContainsFold applies the ContainsFold predicate on the "private_key_pem" field.
 func PrivateKeyPemContainsFold(v string) predicate.SigningKey {
-	return predicate.SigningKey(sql.FieldContainsFold(FieldPrivateKeyPem, v))
+	return predicate.SigningKey(textfold.FieldContainsFold(FieldPrivateKeyPem, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -248,12 +250,12 @@ func TypeHasSuffix(v string) predicate.SocialHandle {
 
 // TypeEqualFold applies the EqualFold predicate on the "type" field.
 func TypeEqualFold(v string) predicate.SocialHandle {
-	return predicate.SocialHandle(sql.FieldEqualFold(FieldType, v))
+	return predicate.SocialHandle(textfold.FieldEqualFold(FieldType, v))
 }
 
 // TypeContainsFold applies the ContainsFold predicate on the "type" field.
 func TypeContainsFold(v string) predicate.SocialHandle {
-	return predicate.SocialHandle(sql.FieldContainsFold(FieldType, v))
+	return predicate.SocialHandle(textfold.FieldContainsFold(FieldType, v))
 }
 
 // HandleEQ applies the EQ predicate on the "handle" field.
@@ -313,12 +315,12 @@ func HandleHasSuffix(v string) predicate.SocialHandle {
 
 // HandleEqualFold applies the EqualFold predicate on the "handle" field.
 func HandleEqualFold(v string) predicate.SocialHandle {
-	return predicate.SocialHandle(sql.FieldEqualFold(FieldHandle, v))
+	return predicate.SocialHandle(textfold.FieldEqualFold(FieldHandle, v))
 }
 
 // HandleContainsFold applies the ContainsFold predicate on the "handle" field.
 func HandleContainsFold(v string) predicate.SocialHandle {
-	return predicate.SocialHandle(sql.FieldContainsFold(FieldHandle, v))
+	return predicate.SocialHandle(textfold.FieldContainsFold(FieldHandle, v))
 }
 
 // DateAddedEQ applies the EQ predicate on the "date_added" field.

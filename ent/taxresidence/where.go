@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -238,12 +240,12 @@ func DomainHasSuffix(v string) predicate.TaxResidence {
 
 // DomainEqualFold applies the EqualFold predicate on the "domain" field.
 func DomainEqualFold(v string) predicate.TaxResidence {
-	return predicate.TaxResidence(sql.FieldEqualFold(FieldDomain, v))
+	return predicate.TaxResidence(textfold.FieldEqualFold(FieldDomain, v))
 }
 
 // DomainContainsFold applies the ContainsFold predicate on the "domain" field.
 func DomainContainsFold(v string) predicate.TaxResidence {
-	return predicate.TaxResidence(sql.FieldContainsFold(FieldDomain, v))
+	return predicate.TaxResidence(textfold.FieldContainsFold(FieldDomain, v))
 }
 
 // TaxNumberEQ applies the EQ predicate on the "tax_number" field.
@@ -303,12 +305,12 @@ func TaxNumberHasSuffix(v string) predicate.TaxResidence {
 
 // TaxNumberEqualFold applies the EqualFold predicate on the "tax_number" field.
 func TaxNumberEqualFold(v string) predicate.TaxResidence {
-	return predicate.TaxResidence(sql.FieldEqualFold(FieldTaxNumber, v))
+	return predicate.TaxResidence(textfold.FieldEqualFold(FieldTaxNumber, v))
 }
 
 // TaxNumberContainsFold applies the ContainsFold predicate on the "tax_number" field.
 func TaxNumberContainsFold(v string) predicate.TaxResidence {
-	return predicate.TaxResidence(sql.FieldContainsFold(FieldTaxNumber, v))
+	return predicate.TaxResidence(textfold.FieldContainsFold(FieldTaxNumber, v))
 }
 
 // HasCustomer applies the HasEdge predicate on the "customer" edge.

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+
+	"custgraph/internal/textfold"
 )
 
 // ID filters vertices based on their ID field.
@@ -238,12 +240,12 @@ func UsernameHasSuffix(v string) predicate.User {
 
 // UsernameEqualFold applies the EqualFold predicate on the "username" field.
 func UsernameEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldUsername, v))
+	return predicate.User(textfold.FieldEqualFold(FieldUsername, v))
 }
 
 // UsernameContainsFold applies the ContainsFold predicate on the "username" field.
 func UsernameContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldUsername, v))
+	return predicate.User(textfold.FieldContainsFold(FieldUsername, v))
 }
 
 // EmailEQ applies the EQ predicate on the "email" field.
@@ -313,12 +315,12 @@ func EmailNotNil() predicate.User {
 
 // EmailEqualFold applies the EqualFold predicate on the "email" field.
 func EmailEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldEmail, v))
+	return predicate.User(textfold.FieldEqualFold(FieldEmail, v))
 }
 
 // EmailContainsFold applies the ContainsFold predicate on the "email" field.
 func EmailContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldEmail, v))
+	return predicate.User(textfold.FieldContainsFold(FieldEmail, v))
 }
 
 // DisplayNameEQ applies the EQ predicate on the "display_name" field.
@@ -388,12 +390,12 @@ func DisplayNameNotNil() predicate.User {
 
 // DisplayNameEqualFold applies the EqualFold predicate on the "display_name" field.
 func DisplayNameEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldDisplayName, v))
+	return predicate.User(textfold.FieldEqualFold(FieldDisplayName, v))
 }
 
 // DisplayNameContainsFold applies the ContainsFold predicate on the "display_name" field.
 func DisplayNameContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldDisplayName, v))
+	return predicate.User(textfold.FieldContainsFold(FieldDisplayName, v))
 }
 
 // PasswordHashEQ applies the EQ predicate on the "password_hash" field.
@@ -463,12 +465,12 @@ func PasswordHashNotNil() predicate.User {
 
 // PasswordHashEqualFold applies the EqualFold predicate on the "password_hash" field.
 func PasswordHashEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldPasswordHash, v))
+	return predicate.User(textfold.FieldEqualFold(FieldPasswordHash, v))
 }
 
 // PasswordHashContainsFold applies the ContainsFold predicate on the "password_hash" field.
 func PasswordHashContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldPasswordHash, v))
+	return predicate.User(textfold.FieldContainsFold(FieldPasswordHash, v))
 }
 
 // ExternalSubjectEQ applies the EQ predicate on the "external_subject" field.
@@ -538,12 +540,12 @@ func ExternalSubjectNotNil() predicate.User {
 
 // ExternalSubjectEqualFold applies the EqualFold predicate on the "external_subject" field.
 func ExternalSubjectEqualFold(v string) predicate.User {
-	return predicate.User(sql.FieldEqualFold(FieldExternalSubject, v))
+	return predicate.User(textfold.FieldEqualFold(FieldExternalSubject, v))
 }
 
 // ExternalSubjectContainsFold applies the ContainsFold predicate on the "external_subject" field.
 func ExternalSubjectContainsFold(v string) predicate.User {
-	return predicate.User(sql.FieldContainsFold(FieldExternalSubject, v))
+	return predicate.User(textfold.FieldContainsFold(FieldExternalSubject, v))
 }
 
 // DisabledEQ applies the EQ predicate on the "disabled" field.

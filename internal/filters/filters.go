@@ -13,6 +13,7 @@ import (
 	"custgraph/ent/customer"
 	"custgraph/ent/predicate"
 	"custgraph/internal/apperr"
+	"custgraph/internal/textfold"
 	"custgraph/internal/validate"
 )
 
@@ -101,7 +102,7 @@ func Search(q string) predicate.Customer {
 		var ps []*sql.Predicate
 		for _, f := range []string{customer.FieldLegalName, customer.FieldFirstName, customer.FieldLastName,
 			customer.FieldCompany, customer.FieldEmail, customer.FieldCustomerNumber} {
-			ps = append(ps, sql.And(sql.NotNull(s.C(f)), sql.ContainsFold(s.C(f), q)))
+			ps = append(ps, sql.And(sql.NotNull(s.C(f)), textfold.ContainsFold(s.Dialect(), s.C(f), q)))
 		}
 		s.Where(sql.Or(ps...))
 	}
