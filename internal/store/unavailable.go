@@ -21,7 +21,8 @@ import (
 // This file tells an outage from a fault: Unreachable recognises the errors
 // of a database that cannot be reached (PostgreSQL stopped or restarting,
 // connections refused, reset or terminated, the pool unable to connect,
-// SQLite's lock still held when its busy timeout ran out), which Classify
+// SQLite's lock still held when its busy timeout ran out, a full disk or
+// one that fails), which Classify
 // makes UNAVAILABLE (every door's 503 with Retry-After) instead of
 // INTERNAL (500). It also keeps, per request, the summary of the outage
 // that failed it, for the request's one log line (WithOutage, Report).
@@ -48,6 +49,10 @@ func Unreachable(err error) (cause string, ok bool) {
 			return "the server is starting or stopping (57P03 cannot_connect_now)", true
 		case c == "53300":
 			return "the server has no connection left (53300 too_many_connections)", true
+		case c == "53100":
+			return "the server's disk is full (53100 disk_full)", true
+		case c == "53200":
+			return "the server is out of memory (53200 out_of_memory)", true
 		case strings.HasPrefix(c, "08"):
 			return "connection failure (" + c + ")", true
 		}
@@ -63,6 +68,10 @@ func Unreachable(err error) (cause string, ok bool) {
 			return "database is locked (SQLITE_BUSY)", true
 		case 6: // SQLITE_LOCKED
 			return "database table is locked (SQLITE_LOCKED)", true
+		case 13: // SQLITE_FULL: the disk (or the file's size limit) is full
+			return "the disk is full (SQLITE_FULL)", true
+		case 10: // SQLITE_IOERR: the file could not be read or written
+			return "the database file could not be read or written (SQLITE_IOERR)", true
 		}
 		return "", false
 	}

@@ -142,3 +142,27 @@ func TestConcurrencyFailureIsUnavailable(t *testing.T) {
 	require.Contains(t, logged.String(), "cause=\"deadlock detected (40P01)\"")
 	require.Empty(t, o.Cause(), "not an outage")
 }
+
+// TestSQLiteFullIsUnavailable: a write that meets a full disk (here the
+// file's page limit, which SQLite reports alike: SQLITE_FULL) is an outage,
+// 503 with Retry-After in every door, not a 500 per request, each with an
+// error line: the operator frees space and the writes go on.
+func TestSQLiteFullIsUnavailable(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/full.db")
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1) // (the pragma is the connection's)
+	ctx := context.Background()
+	_, err = db.ExecContext(ctx, `CREATE TABLE filler (b blob)`)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `PRAGMA max_page_count = 8`)
+	require.NoError(t, err)
+	for i := 0; i < 100 && err == nil; i++ {
+		_, err = db.ExecContext(ctx, `INSERT INTO filler VALUES (zeroblob(4096))`)
+	}
+	require.Error(t, err, "the file never filled")
+	cause, ok := store.Unreachable(fmt.Errorf("creating a customer: %w", err))
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "the disk is full (SQLITE_FULL)", cause)
+	require.Equal(t, apperr.Unavailable, store.Classify(err).Code)
+}
