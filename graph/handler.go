@@ -80,7 +80,7 @@ func NewHandler(client *ent.Client, dialectName string, o Options) http.Handler 
 	srv.SetQueryCache(cache)
 	srv.SetParserTokenLimit(o.MaxTokens) // documentLimits refuses first; this is the backstop
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: sizedCache[string]{lru.New[string](o.APQCacheSize), func(q string) int { return len(q) }}})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: sizedCache[string]{callersCache[string]{lru.New[string](o.APQCacheSize)}, func(q string) int { return len(q) }}})
 	// After the persisted query has filled in the query, before parsing.
 	srv.Use(&documentLimits{Limits: o.Limits, cache: cache})
 	srv.Use(&wholeInts{cache: cache}) // before coercion, which refused an Int written 1.0

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,11 +16,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"custgraph/internal/access"
 	"custgraph/internal/testdb"
 )
 
@@ -142,4 +146,30 @@ func TestSpreadFanOutWithoutCredentials(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Contains(t, rec.Body.String(), `"code":"FIELD_REPEATED"`, rec.Body.String())
+}
+
+// TestPersistedQueriesAreTheCallersOwn: a query registered by automatic
+// persisted queries runs by its hash for the caller that sent it, and
+// another caller is told PERSISTED_QUERY_NOT_FOUND: one shared cache told a
+// partner whether another caller, of another bank, had sent a given text.
+func TestPersistedQueriesAreTheCallersOwn(t *testing.T) {
+	db, _ := testdb.Open(t)
+	h := NewHandler(db.Client, db.Dialect, Options{Limits: DefaultLimits})
+	const q = `{ __typename }`
+	sum := sha256.Sum256([]byte(q))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+	post := func(v *access.Viewer, params map[string]any) string {
+		body, err := json.Marshal(params)
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req.WithContext(access.NewContext(req.Context(), v)))
+		return rec.Body.String()
+	}
+	one := &access.Viewer{Kind: access.KindClient, ID: uuid.New(), Name: "one"}
+	other := &access.Viewer{Kind: access.KindClient, ID: uuid.New(), Name: "other"}
+	require.JSONEq(t, `{"data":{"__typename":"Query"}}`, post(one, map[string]any{"query": q, "extensions": ext}))
+	require.JSONEq(t, `{"data":{"__typename":"Query"}}`, post(one, map[string]any{"extensions": ext}))
+	require.Contains(t, post(other, map[string]any{"extensions": ext}), "PERSISTED_QUERY_NOT_FOUND")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"custgraph/internal/access"
 	"custgraph/internal/apperr"
 	"custgraph/internal/gqlfields"
 )
@@ -344,6 +345,30 @@ func (c sizedCache[T]) Add(ctx context.Context, key string, v T) {
 	if len(key)+c.size(v) <= MaxCachedQueryBytes {
 		c.Cache.Add(ctx, key, v)
 	}
+}
+
+// callersCache keeps each caller's entries apart: the automatic persisted
+// queries are a caller's own. Shared, they told a partner whether another
+// caller, of another bank, had sent a given query text (its hash ran
+// instead of answering PERSISTED_QUERY_NOT_FOUND), names and ids written
+// in it included.
+type callersCache[T any] struct{ graphql.Cache[T] }
+
+func (c callersCache[T]) Get(ctx context.Context, key string) (T, bool) {
+	return c.Cache.Get(ctx, callerKey(ctx, key))
+}
+
+func (c callersCache[T]) Add(ctx context.Context, key string, v T) {
+	c.Cache.Add(ctx, callerKey(ctx, key), v)
+}
+
+// callerKey is key prefixed with the caller's kind and id ("" for none).
+func callerKey(ctx context.Context, key string) string {
+	v := access.FromContext(ctx)
+	if v == nil {
+		return "|" + key
+	}
+	return fmt.Sprintf("%s:%s|%s", v.Kind, v.ID, key)
 }
 
 func (c pagedCache) Add(ctx context.Context, key string, doc *ast.QueryDocument) {
