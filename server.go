@@ -454,6 +454,15 @@ func publicURL(c config) string {
 
 func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Logger) error {
 	memLimit, memLimitFrom := gcpolicy.Limit(log) // README, "Memory and the garbage collector"
+	// The address first: a port in use stops the start-up before the
+	// migrations, the demo data and the administrator's bootstrap, whose
+	// one-time secret was printed by a run that then failed to listen.
+	// Connections made meanwhile wait in the listener's backlog.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	// Tracing, when the OTEL_* environment asks for it (README, "Observability").
 	tracing, err := observe.TracingFromEnv(ctx)
 	if err != nil {
@@ -555,10 +564,6 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		WriteTimeout:      c.requestTimeout + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
 	}
 	gc := gcpolicy.Serving(memLimit, memLimitFrom)
 	log.Info("custgraph listening", append([]any{"addr", "http://" + ln.Addr().String() + "/", "graphql", "/query",

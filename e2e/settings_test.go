@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,5 +53,40 @@ func TestUnreadableSettingsStopTheStart(t *testing.T) {
 		if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%v %v: the database file was created (%v)", tc.env, tc.args, err)
 		}
+	}
+}
+
+// TestPortInUseStopsTheStartFirst: an address already in use stops the
+// start-up before the database is opened: a run on a fresh database had
+// migrated it, loaded the demo data and printed the administrator's
+// one-time secret, and only then failed to listen, so the next run, on a
+// free port, had no secret to print.
+func TestPortInUseStopsTheStartFirst(t *testing.T) {
+	bin := buildBinary(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	db := filepath.Join(t.TempDir(), "p.db")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a bound, not a measure
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--addr", busy.Addr().String(), "--database-url", db, "--demo")
+	cmd.Env = append(serverEnv(), "CUSTGRAPH_ADMIN_CLIENT_ID=admin")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("%v, want exit status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "address already in use") {
+		t.Errorf("the output does not name the cause:\n%s", out)
+	}
+	for _, s := range []string{"migrated", "demo data", "client_secret", "secret"} {
+		if strings.Contains(string(out), s) {
+			t.Errorf("the run did %q before it failed to listen:\n%s", s, out)
+		}
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the database file was created (%v)", err)
 	}
 }
