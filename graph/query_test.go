@@ -295,6 +295,14 @@ func TestCustomerFilters(t *testing.T) {
 	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"search": "TRIPMAN"}))
 	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"emailContainsFold": "felix.smith"}))
 	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"legalNameContainsFold": "eveline"}))
+	// The filters without Fold match case as they say, on both databases
+	// (SQLite's LIKE ignored ASCII case until case_sensitive_like was set).
+	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"legalNameContains": "Eveline"}))
+	for _, f := range []map[string]any{{"legalNameContains": "eveline"}, {"legalNameHasPrefix": "eve"},
+		{"legalNameHasSuffix": "TRIPMAN"}, {"emailContains": "felix.smith"}} {
+		require.Empty(t, query(f), "%v", f)
+	}
+	require.Equal(t, []uuid.UUID{ids[3]}, query(map[string]any{"legalNameHasPrefix": "Eve", "legalNameHasSuffix": "Tripman"}))
 	require.Equal(t, ids, query(map[string]any{"hasBankWith": []map[string]any{{"code": "gh.29.uk"}}}))
 	require.Len(t, query(map[string]any{"createdAtGTE": time.Now().Add(-time.Hour), "createdAtLTE": time.Now().Add(time.Hour)}), 7)
 	require.Empty(t, query(map[string]any{"createdAtGT": time.Now().Add(time.Hour)}))

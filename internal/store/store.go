@@ -77,7 +77,8 @@ func IsPostgres(dsn string) bool {
 // SQLiteDSN turns a file path, a "sqlite:" URL or a "file:" URL into a
 // modernc DSN with the pragmas custgraph relies on: foreign keys on, WAL,
 // synchronous=FULL (an acknowledged write survives a crash), a busy timeout,
-// immediate write transactions and SQLite's own time format. Parameters
+// immediate write transactions, SQLite's own time format and a LIKE that
+// matches case (as PostgreSQL's). Parameters
 // already present in a "file:" URL are kept.
 func SQLiteDSN(dsn string) string {
 	dsn = strings.TrimPrefix(dsn, "sqlite://")
@@ -91,6 +92,10 @@ func SQLiteDSN(dsn string) string {
 		{"busy_timeout", "_pragma=busy_timeout(10000)"},
 		{"_time_format", "_time_format=sqlite"},
 		{"_txlock", "_txlock=immediate"},
+		// LIKE matches case as PostgreSQL's does: the filters without
+		// Fold (…Contains, …HasPrefix, …HasSuffix) ignored ASCII case on
+		// SQLite only. The …Fold ones lower both sides.
+		{"case_sensitive_like", "_pragma=case_sensitive_like(1)"},
 	}
 	if !strings.Contains(dsn, "mode=memory") {
 		params = append(params, [2]string{"journal_mode", "_pragma=journal_mode(WAL)"},
