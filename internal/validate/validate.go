@@ -234,8 +234,8 @@ func StringSet(what string, items []string, max, maxLen int) error {
 		switch {
 		case strings.TrimSpace(l) == "":
 			return fmt.Errorf("a %s must not be empty", what)
-		case Number(l) != nil: // (a label is matched exactly: "vip" and "vip\u200b" would look the same)
-			return fmt.Errorf("a %s %s", what, Number(l))
+		case Line(l) != nil:
+			return fmt.Errorf("a %s %s", what, Line(l))
 		case utf8.RuneCountInString(l) > maxLen:
 			return fmt.Errorf("a %s must be at most %d characters", what, maxLen)
 		case seen[l]:
