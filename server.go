@@ -456,13 +456,15 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	memLimit, memLimitFrom := gcpolicy.Limit(log) // README, "Memory and the garbage collector"
 	// The address first: a port in use stops the start-up before the
 	// migrations, the demo data and the administrator's bootstrap, whose
-	// one-time secret was printed by a run that then failed to listen.
-	// Connections made meanwhile wait in the listener's backlog.
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
+	// one-time secret was printed by a run that then failed to listen. The
+	// port is tried and let go: held from here, it would take connections
+	// (and a TCP readiness probe) into its backlog long before they are
+	// served; they are refused until then, and clients go elsewhere.
+	if probe, err := net.Listen("tcp", c.addr); err != nil {
+		return err
+	} else if err := probe.Close(); err != nil {
 		return err
 	}
-	defer ln.Close()
 	// Tracing, when the OTEL_* environment asks for it (README, "Observability").
 	tracing, err := observe.TracingFromEnv(ctx)
 	if err != nil {
@@ -564,6 +566,10 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 		WriteTimeout:      c.requestTimeout + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
 	}
 	gc := gcpolicy.Serving(memLimit, memLimitFrom)
 	log.Info("custgraph listening", append([]any{"addr", "http://" + ln.Addr().String() + "/", "graphql", "/query",
