@@ -136,46 +136,72 @@ func env(key, def string) string {
 // variable set to something its flag would refuse stops the start-up, as
 // the flag does. It used to fall back on the default without a word
 // (CUSTGRAPH_SHUTDOWN_TIMEOUT=60, without its unit, was 20 s).
-type envReader struct{ errs []error }
-
-func (e *envReader) fail(key, v, want string) {
-	e.errs = append(e.errs, fmt.Errorf("%s=%q: want %s", key, v, want))
+//
+// An empty variable counts as not set (compose files write VAR=${X:-}), and
+// a flag given on the command line wins over its variable, unreadable or
+// not.
+type envReader struct {
+	errs map[string]error // by flag name
 }
 
-func (e *envReader) int(key string, def int) int {
-	v, ok := os.LookupEnv(key)
-	if !ok {
+func (e *envReader) fail(flagName, key, v, want string) {
+	if e.errs == nil {
+		e.errs = map[string]error{}
+	}
+	e.errs[flagName] = fmt.Errorf("%s=%q: want %s", key, v, want)
+}
+
+// lookup is the variable's value, "" when it is not set or empty.
+func lookup(key string) string { return strings.TrimSpace(os.Getenv(key)) }
+
+// errors are the variables that could not be read, but for the flags set
+// on the command line, in the flags' order.
+func (e *envReader) errors(fs *flag.FlagSet) []error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err := e.errs[f.Name]; err != nil && !set[f.Name] {
+			errs = append(errs, err)
+		}
+	})
+	return errs
+}
+
+func (e *envReader) int(flagName, key string, def int) int {
+	v := lookup(key)
+	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	n, err := strconv.Atoi(v)
 	if err != nil {
-		e.fail(key, v, "an integer")
+		e.fail(flagName, key, v, "an integer")
 		return def
 	}
 	return n
 }
 
-func (e *envReader) duration(key string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(key)
-	if !ok {
+func (e *envReader) duration(flagName, key string, def time.Duration) time.Duration {
+	v := lookup(key)
+	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+	d, err := time.ParseDuration(v)
 	if err != nil {
-		e.fail(key, v, "a duration with its unit, such as 30s or 2m")
+		e.fail(flagName, key, v, "a duration with its unit, such as 30s or 2m")
 		return def
 	}
 	return d
 }
 
-func (e *envReader) bool(key string, def bool) bool {
-	v, ok := os.LookupEnv(key)
-	if !ok {
+func (e *envReader) bool(flagName, key string, def bool) bool {
+	v := lookup(key)
+	if v == "" {
 		return def
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	b, err := strconv.ParseBool(v)
 	if err != nil {
-		e.fail(key, v, "true or false")
+		e.fail(flagName, key, v, "true or false (or 1 or 0)")
 		return def
 	}
 	return b
@@ -194,46 +220,46 @@ func parseFlags(cmd string, args []string) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", env("CUSTGRAPH_LOG_FORMAT", "text"), "text or json (CUSTGRAPH_LOG_FORMAT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", env("CUSTGRAPH_CORS_ORIGINS", ""),
 		"comma-separated origins allowed to call the API from browsers (CUSTGRAPH_CORS_ORIGINS)")
-	fs.DurationVar(&c.writeTimeout, "write-timeout", e.duration("CUSTGRAPH_WRITE_TIMEOUT", 5*time.Second),
+	fs.DurationVar(&c.writeTimeout, "write-timeout", e.duration("write-timeout", "CUSTGRAPH_WRITE_TIMEOUT", 5*time.Second),
 		"longest life of a write transaction (SQLite's write lock); 0: none (CUSTGRAPH_WRITE_TIMEOUT)")
-	fs.DurationVar(&c.requestTimeout, "request-timeout", e.duration("CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
+	fs.DurationVar(&c.requestTimeout, "request-timeout", e.duration("request-timeout", "CUSTGRAPH_REQUEST_TIMEOUT", 30*time.Second),
 		"per-request time limit (CUSTGRAPH_REQUEST_TIMEOUT)")
 	// The defaults add up to 25s, within the 30s Kubernetes gives a pod
 	// between SIGTERM and SIGKILL (terminationGracePeriodSeconds).
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", e.duration("CUSTGRAPH_SHUTDOWN_TIMEOUT", 20*time.Second),
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", e.duration("shutdown-timeout", "CUSTGRAPH_SHUTDOWN_TIMEOUT", 20*time.Second),
 		"after the drain, how long in-flight requests may finish (CUSTGRAPH_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.drainDelay, "drain-delay", e.duration("CUSTGRAPH_DRAIN_DELAY", 5*time.Second),
+	fs.DurationVar(&c.drainDelay, "drain-delay", e.duration("drain-delay", "CUSTGRAPH_DRAIN_DELAY", 5*time.Second),
 		"after SIGTERM, how long to keep serving with /readyz at 503 and Connection: close on every answer, before shutting down (CUSTGRAPH_DRAIN_DELAY)")
-	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(e.int("CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(e.int("max-body-bytes", "CUSTGRAPH_MAX_BODY_BYTES", 1<<20)),
 		"largest GraphQL request body (CUSTGRAPH_MAX_BODY_BYTES)")
 	// The limits of one GraphQL request (graph.Limits; README, "Limits and the cost model").
 	d := graph.DefaultLimits
-	fs.IntVar(&c.limits.MaxTokens, "max-tokens", e.int("CUSTGRAPH_MAX_TOKENS", d.MaxTokens),
+	fs.IntVar(&c.limits.MaxTokens, "max-tokens", e.int("max-tokens", "CUSTGRAPH_MAX_TOKENS", d.MaxTokens),
 		"lexical tokens of a GraphQL document, counted before it is parsed (CUSTGRAPH_MAX_TOKENS)")
-	fs.IntVar(&c.limits.MaxFields, "max-fields", e.int("CUSTGRAPH_MAX_FIELDS", d.MaxFields),
+	fs.IntVar(&c.limits.MaxFields, "max-fields", e.int("max-fields", "CUSTGRAPH_MAX_FIELDS", d.MaxFields),
 		"fields of a GraphQL document, fragments expanded, counted before validation (CUSTGRAPH_MAX_FIELDS)")
-	fs.IntVar(&c.limits.MaxRepeats, "max-repeats", e.int("CUSTGRAPH_MAX_REPEATS", d.MaxRepeats),
+	fs.IntVar(&c.limits.MaxRepeats, "max-repeats", e.int("max-repeats", "CUSTGRAPH_MAX_REPEATS", d.MaxRepeats),
 		"fields answering under one response key, counted before validation (CUSTGRAPH_MAX_REPEATS)")
-	fs.IntVar(&c.limits.MaxVariableCost, "max-variable-cost", e.int("CUSTGRAPH_MAX_VARIABLE_COST", d.MaxVariableCost),
+	fs.IntVar(&c.limits.MaxVariableCost, "max-variable-cost", e.int("max-variable-cost", "CUSTGRAPH_MAX_VARIABLE_COST", d.MaxVariableCost),
 		"GraphQL variables, counted before coercion: each value 1, each input object its type's declared fields (CUSTGRAPH_MAX_VARIABLE_COST)")
-	fs.IntVar(&c.limits.MaxDepth, "max-depth", e.int("CUSTGRAPH_MAX_DEPTH", d.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
-	fs.IntVar(&c.limits.MaxAliases, "max-aliases", e.int("CUSTGRAPH_MAX_ALIASES", d.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
-	fs.IntVar(&c.limits.MaxComplexity, "max-complexity", e.int("CUSTGRAPH_MAX_COMPLEXITY", d.MaxComplexity),
+	fs.IntVar(&c.limits.MaxDepth, "max-depth", e.int("max-depth", "CUSTGRAPH_MAX_DEPTH", d.MaxDepth), "deepest field nesting (CUSTGRAPH_MAX_DEPTH)")
+	fs.IntVar(&c.limits.MaxAliases, "max-aliases", e.int("max-aliases", "CUSTGRAPH_MAX_ALIASES", d.MaxAliases), "aliases per operation (CUSTGRAPH_MAX_ALIASES)")
+	fs.IntVar(&c.limits.MaxComplexity, "max-complexity", e.int("max-complexity", "CUSTGRAPH_MAX_COMPLEXITY", d.MaxComplexity),
 		"operation complexity: fields weighted by page sizes (CUSTGRAPH_MAX_COMPLEXITY)")
-	fs.IntVar(&c.limits.MaxFilterDepth, "max-filter-depth", e.int("CUSTGRAPH_MAX_FILTER_DEPTH", d.MaxFilterDepth),
+	fs.IntVar(&c.limits.MaxFilterDepth, "max-filter-depth", e.int("max-filter-depth", "CUSTGRAPH_MAX_FILTER_DEPTH", d.MaxFilterDepth),
 		"nesting of and/or/not/has…With in one where (CUSTGRAPH_MAX_FILTER_DEPTH)")
-	fs.IntVar(&c.limits.MaxFilterCost, "max-filter-cost", e.int("CUSTGRAPH_MAX_FILTER_COST", d.MaxFilterCost),
+	fs.IntVar(&c.limits.MaxFilterCost, "max-filter-cost", e.int("max-filter-cost", "CUSTGRAPH_MAX_FILTER_COST", d.MaxFilterCost),
 		"cost of an operation's filters and orderings (CUSTGRAPH_MAX_FILTER_COST)")
-	fs.IntVar(&c.apqCacheSize, "apq-cache-size", e.int("CUSTGRAPH_APQ_CACHE_SIZE", 1000),
+	fs.IntVar(&c.apqCacheSize, "apq-cache-size", e.int("apq-cache-size", "CUSTGRAPH_APQ_CACHE_SIZE", 1000),
 		"automatic persisted queries kept in memory (CUSTGRAPH_APQ_CACHE_SIZE)")
-	fs.BoolVar(&c.demo, "demo", e.bool("CUSTGRAPH_DEMO", false), "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
-	fs.IntVar(&c.demoCustomers, "customers", e.int("CUSTGRAPH_DEMO_CUSTOMERS", 3000),
+	fs.BoolVar(&c.demo, "demo", e.bool("demo", "CUSTGRAPH_DEMO", false), "load the demo data at start-up if absent (CUSTGRAPH_DEMO=true)")
+	fs.IntVar(&c.demoCustomers, "customers", e.int("customers", "CUSTGRAPH_DEMO_CUSTOMERS", 3000),
 		"generated demo customers (CUSTGRAPH_DEMO_CUSTOMERS)")
 	fs.StringVar(&c.jwtIssuer, "jwt-issuer", env("CUSTGRAPH_JWT_ISSUER", "custgraph"),
 		"iss of the access tokens custgraph issues (CUSTGRAPH_JWT_ISSUER)")
 	fs.StringVar(&c.jwtAudience, "jwt-audience", env("CUSTGRAPH_JWT_AUDIENCE", "custgraph"),
 		"aud of the access tokens custgraph issues and accepts (CUSTGRAPH_JWT_AUDIENCE)")
-	fs.DurationVar(&c.tokenTTL, "token-ttl", e.duration("CUSTGRAPH_TOKEN_TTL", 15*time.Minute),
+	fs.DurationVar(&c.tokenTTL, "token-ttl", e.duration("token-ttl", "CUSTGRAPH_TOKEN_TTL", 15*time.Minute),
 		"lifetime of issued access tokens (CUSTGRAPH_TOKEN_TTL)")
 	fs.StringVar(&c.jwtKeyFiles, "jwt-key-files", env("CUSTGRAPH_JWT_KEY_FILES", ""),
 		"comma-separated PEM private keys; the first signs, all verify (CUSTGRAPH_JWT_KEY_FILES; empty: a key kept in the database)")
@@ -243,27 +269,27 @@ func parseFlags(cmd string, args []string) (config, error) {
 		"audience the external provider's tokens must carry (CUSTGRAPH_OIDC_AUDIENCE)")
 	fs.StringVar(&c.oidcJWKSURL, "oidc-jwks-url", env("CUSTGRAPH_OIDC_JWKS_URL", ""),
 		"the external provider's JWKS URL (CUSTGRAPH_OIDC_JWKS_URL)")
-	fs.IntVar(&c.rateLimit, "rate-limit", e.int("CUSTGRAPH_RATE_LIMIT", 1200),
+	fs.IntVar(&c.rateLimit, "rate-limit", e.int("rate-limit", "CUSTGRAPH_RATE_LIMIT", 1200),
 		"requests per caller per --rate-window; 0 disables (CUSTGRAPH_RATE_LIMIT)")
-	fs.DurationVar(&c.rateWindow, "rate-window", e.duration("CUSTGRAPH_RATE_WINDOW", time.Minute),
+	fs.DurationVar(&c.rateWindow, "rate-window", e.duration("rate-window", "CUSTGRAPH_RATE_WINDOW", time.Minute),
 		"rate-limit window (CUSTGRAPH_RATE_WINDOW)")
-	fs.DurationVar(&c.rateSync, "rate-limit-sync", e.duration("CUSTGRAPH_RATE_LIMIT_SYNC", ratelimit.DefaultSync),
+	fs.DurationVar(&c.rateSync, "rate-limit-sync", e.duration("rate-limit-sync", "CUSTGRAPH_RATE_LIMIT_SYNC", ratelimit.DefaultSync),
 		"with the database store, how often each replica adds its counts to the shared table and reads the others' (CUSTGRAPH_RATE_LIMIT_SYNC)")
-	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", e.int("CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
+	fs.IntVar(&c.maxPerCaller, "max-concurrent-per-caller", e.int("max-concurrent-per-caller", "CUSTGRAPH_MAX_CONCURRENT_PER_CALLER", 8),
 		"requests one caller may have in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT_PER_CALLER)")
-	fs.IntVar(&c.maxConcurrent, "max-concurrent", e.int("CUSTGRAPH_MAX_CONCURRENT", 256),
+	fs.IntVar(&c.maxConcurrent, "max-concurrent", e.int("max-concurrent", "CUSTGRAPH_MAX_CONCURRENT", 256),
 		"requests in flight on this replica; 0 disables (CUSTGRAPH_MAX_CONCURRENT)")
-	fs.IntVar(&c.maxRunning, "max-running", e.int("CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
+	fs.IntVar(&c.maxRunning, "max-running", e.int("max-running", "CUSTGRAPH_MAX_RUNNING", max(16, 8*runtime.GOMAXPROCS(0))),
 		"requests executing at once on this replica (the others wait their turn); 0 disables (CUSTGRAPH_MAX_RUNNING)")
-	fs.IntVar(&c.liveNodeReads, "live-node-reads", e.int("CUSTGRAPH_LIVE_NODE_READS", 50),
+	fs.IntVar(&c.liveNodeReads, "live-node-reads", e.int("live-node-reads", "CUSTGRAPH_LIVE_NODE_READS", 50),
 		"changes a caller's subscriptions deliver with their node selected, per second on this replica, in bursts of twice as many; 0: 50 (CUSTGRAPH_LIVE_NODE_READS)")
 	fs.StringVar(&c.rateStore, "rate-limit-store", env("CUSTGRAPH_RATE_LIMIT_STORE", "auto"),
 		"where request counts live: database (shared by replicas), memory (per replica) or auto: database on PostgreSQL, memory on SQLite (CUSTGRAPH_RATE_LIMIT_STORE)")
-	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", e.bool("CUSTGRAPH_TRUST_PROXY_HEADERS", false),
+	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", e.bool("trust-proxy-headers", "CUSTGRAPH_TRUST_PROXY_HEADERS", false),
 		"take the client IP from X-Forwarded-For/X-Real-IP: only behind a proxy that sets them (CUSTGRAPH_TRUST_PROXY_HEADERS=true)")
-	fs.BoolVar(&c.firehose, "customer-firehose", e.bool("CUSTGRAPH_CUSTOMER_FIREHOSE", true),
+	fs.BoolVar(&c.firehose, "customer-firehose", e.bool("customer-firehose", "CUSTGRAPH_CUSTOMER_FIREHOSE", true),
 		"serve OBP's customer firehose route; false answers OBP-00012 (CUSTGRAPH_CUSTOMER_FIREHOSE)")
-	fs.BoolVar(&c.autoMigrate, "auto-migrate", e.bool("CUSTGRAPH_AUTO_MIGRATE", true),
+	fs.BoolVar(&c.autoMigrate, "auto-migrate", e.bool("auto-migrate", "CUSTGRAPH_AUTO_MIGRATE", true),
 		"migrate the schema at start-up; false: refuse to start while a migration is pending, for `custgraph migrate` to apply (CUSTGRAPH_AUTO_MIGRATE)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "migrate: print what would be done, do nothing")
 	rest := args
@@ -274,7 +300,7 @@ func parseFlags(cmd string, args []string) (config, error) {
 	if err := fs.Parse(rest); err != nil {
 		return c, err
 	}
-	if err := errors.Join(append(e.errs, c.check(fs)...)...); err != nil {
+	if err := errors.Join(append(e.errors(fs), c.check(fs)...)...); err != nil {
 		fmt.Fprintln(fs.Output(), "custgraph:", strings.ReplaceAll(err.Error(), "\n", "\ncustgraph: "))
 		return c, err
 	}

@@ -21,10 +21,15 @@ import (
 func TestUnreadableSettingsStopTheStart(t *testing.T) {
 	bin := buildBinary(t)
 	for _, tc := range []struct {
-		env  []string
-		args []string
-		want []string
+		env     []string
+		args    []string
+		want    []string
+		notWant string
 	}{
+		// A flag wins over its variable, and an empty variable is not set:
+		// neither is named (the negative size stops the start-up).
+		{env: []string{"CUSTGRAPH_SHUTDOWN_TIMEOUT=60", "CUSTGRAPH_RATE_LIMIT="}, args: []string{"--shutdown-timeout", "60s", "--max-body-bytes", "-1"},
+			want: []string{"--max-body-bytes -1: must not be negative"}, notWant: "CUSTGRAPH_"},
 		{env: []string{"CUSTGRAPH_SHUTDOWN_TIMEOUT=60"}, want: []string{`CUSTGRAPH_SHUTDOWN_TIMEOUT="60": want a duration`}},
 		{env: []string{"CUSTGRAPH_RATE_LIMIT=lots", "CUSTGRAPH_DEMO=yes please"},
 			want: []string{`CUSTGRAPH_RATE_LIMIT="lots": want an integer`, `CUSTGRAPH_DEMO="yes please": want true or false`}},
@@ -44,6 +49,9 @@ func TestUnreadableSettingsStopTheStart(t *testing.T) {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 			t.Fatalf("%v %v: %v, want exit status 2\n%s", tc.env, tc.args, err, out)
+		}
+		if tc.notWant != "" && strings.Contains(string(out), tc.notWant) {
+			t.Errorf("%v %v: the output names %q:\n%s", tc.env, tc.args, tc.notWant, out)
 		}
 		for _, w := range tc.want {
 			if !strings.Contains(string(out), w) {
