@@ -634,7 +634,10 @@ func serve(ctx context.Context, stop context.CancelFunc, c config, log *slog.Log
 	// The WebSocket connections were told to connect again when the
 	// stream stopped (1012); their handlers end as the close is written.
 	if err := waitFor(sctx, liveConns); err != nil {
-		return fmt.Errorf("shutdown: WebSocket connections still open: %w", err)
+		// (One that never sent connection_init, or whose client reads
+		// nothing, may outlast the timeout: it is cut as the process ends,
+		// as every WebSocket was before they were waited for.)
+		log.Warn("shutting down: WebSocket connections still open at the end of the shutdown timeout are cut", "err", err)
 	}
 	log.Info("stopped cleanly")
 	return nil

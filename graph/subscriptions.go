@@ -68,11 +68,6 @@ type Live struct {
 	// whole stream's reads at once, outside every per-request bound.
 	// Default 50; changes without node are not paced.
 	NodeReadsPerSecond float64
-	// Conns, when set, counts the WebSocket connections being served, so
-	// that a server shutting down can wait for them: http.Server.Shutdown
-	// does not wait for a hijacked connection's handler, and the process
-	// ended before their close frames and access-log lines were written.
-	Conns *sync.WaitGroup
 
 	mu         sync.Mutex
 	callers    map[callerID]*liveCaller
@@ -335,10 +330,6 @@ func (l *Live) wrap(guarded, raw http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case isWebSocket(r):
-			if l.Conns != nil {
-				l.Conns.Add(1)
-				defer l.Conns.Done()
-			}
 			c := &liveConn{done: make(chan struct{})}
 			defer close(c.done)
 			if l.Token != nil {

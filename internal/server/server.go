@@ -84,7 +84,7 @@ type Config struct {
 	// messages (graph.Live.KeepAlive; 0: its default).
 	LiveKeepAlive time.Duration
 	// LiveConns, when set, counts the WebSocket connections being served
-	// (graph.Live.Conns): a server shutting down waits for it after
+	// (countWebSockets): a server shutting down waits for it after
 	// http.Server.Shutdown, which does not wait for hijacked connections.
 	LiveConns *sync.WaitGroup
 }
@@ -120,6 +120,9 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 
 	r := chi.NewRouter()
+	if cfg.LiveConns != nil {
+		r.Use(countWebSockets(cfg.LiveConns)) // outside the access log: its line is written first
+	}
 	if cfg.Tracing != nil {
 		r.Use(cfg.Tracing.Middleware()) // first: the span covers the whole request
 	}
@@ -189,8 +192,7 @@ func New(db *store.DB, statements *atomic.Int64, cfg Config) http.Handler {
 	}
 	if cfg.Changes != nil {
 		live := &graph.Live{Broker: cfg.Changes, Token: authn.Token, NodeReadsPerSecond: cfg.LiveNodeReadsPerSecond,
-			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout, KeepAlive: cfg.LiveKeepAlive,
-			Conns: cfg.LiveConns}
+			InitTimeout: cfg.LiveInitTimeout, WriteTimeout: cfg.LiveWriteTimeout, KeepAlive: cfg.LiveKeepAlive}
 		if cfg.Auth != nil {
 			live.Verify = cfg.Auth.Verify
 		}
@@ -385,6 +387,21 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 // after it fill in and count their refusals with. A request failed by an
 // outage (the database unreachable: store.Outage) is logged by outages
 // instead, which bounds the lines of an outage.
+// countWebSockets counts the WebSocket upgrades being served, whole
+// (their access-log line included), in conns, which a server shutting down
+// waits for: http.Server.Shutdown does not wait for hijacked connections.
+func countWebSockets(conns *sync.WaitGroup) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+				conns.Add(1)
+				defer conns.Done()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 func accessLog(log *slog.Logger, metrics *observe.Metrics, outages *outageLog) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
