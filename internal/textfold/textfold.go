@@ -11,8 +11,13 @@
 // in a scalar subquery (an InitPlan), and compared with the lower-cased
 // column: `lower(column) LIKE (SELECT lower($1))`. That is what ILIKE does
 // in a multibyte encoding (it lower-cases both sides, then matches), so
-// which rows match does not change. SQLite keeps ent's predicates (its
-// LOWER is Go's Unicode lower-casing, internal/store).
+// the rows that match are ILIKE's, but for the few letters that Go and
+// PostgreSQL lower differently: ent lowered an …EqualFold value in Go
+// (İ became i̇, two runes; PostgreSQL's lower makes it i), so
+// nameEqualFold: "İstanbul" did not find "İstanbul"; now it does. The
+// pattern is lowered with the database's default collation, which is every
+// column's (none has its own). SQLite keeps ent's predicates (its LOWER is
+// Go's Unicode lower-casing, internal/store).
 package textfold
 
 import (
@@ -40,7 +45,10 @@ func ContainsFold(dialectName, col, substr string) *sql.Predicate {
 		return sql.ContainsFold(col, substr)
 	}
 	return sql.P(func(b *sql.Builder) {
-		b.WriteString("lower(").Ident(col).WriteString(") LIKE (SELECT lower(").Arg("%" + escape(substr) + "%").WriteString(")) ESCAPE ").Arg(`\`)
+		// (No ESCAPE clause: PostgreSQL's escape character is the backslash
+		// already, and ESCAPE $n made it run like_escape on the pattern for
+		// every row.)
+		b.WriteString("lower(").Ident(col).WriteString(") LIKE (SELECT lower(").Arg("%" + escape(substr) + "%").WriteString("))")
 	})
 }
 
