@@ -114,14 +114,7 @@ func sizeSlot(op *ast.OperationDefinition) (*atomic.Uint64, uint64) {
 // answer and an eighth more: a written answer's buffer (releaseAnswer)
 // when one is at hand and large enough.
 func responseBuffer(op *ast.OperationDefinition) *bytes.Buffer {
-	want := 0
-	if op != nil {
-		slot, tag := sizeSlot(op)
-		if v := slot.Load(); v&^(1<<sizeBits-1) == tag {
-			n := int(v & (1<<sizeBits - 1))
-			want = n + n/8
-		}
-	}
+	want := answerSize(op)
 	if b, _ := writtenAnswers.Get().(*bytes.Buffer); b != nil {
 		if b.Cap() >= want {
 			return b
@@ -129,6 +122,20 @@ func responseBuffer(op *ast.OperationDefinition) *bytes.Buffer {
 		writtenAnswers.Put(b) // (for a smaller answer)
 	}
 	return bytes.NewBuffer(make([]byte, 0, want))
+}
+
+// answerSize is the room responseBuffer wants for op's answer: its last
+// answer's length and an eighth more, 0 when none is remembered.
+func answerSize(op *ast.OperationDefinition) int {
+	if op == nil {
+		return 0
+	}
+	slot, tag := sizeSlot(op)
+	if v := slot.Load(); v&^(1<<sizeBits-1) == tag {
+		n := int(v & (1<<sizeBits - 1))
+		return n + n/8
+	}
+	return 0
 }
 
 // writtenAnswers holds the buffers of answers already written to their
